@@ -1,0 +1,319 @@
+//! Every input shape a Lambda or a user meets, decoded into domain items.
+//!
+//! Shapes: an EventBridge event (CloudTrail detail-types, or a Config item change); a CloudTrail
+//! log file as delivered to S3 (`{"Records":[...]}`, plain or gzip); an SQS batch whose bodies
+//! are EventBridge events; a bare CloudTrail record; a JSON array of any of these.
+//!
+//! Decoding is a walk that hands each item to a callback, borrowing strings from the input
+//! buffer. One bad record yields one error (with its position) and the walk goes on.
+
+use crate::config_item::ConfigChange;
+use crate::record::{ApiCall, RawRecord, RecordError};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt;
+use std::io::Read;
+
+/// The largest document (after gunzip) the decoder accepts.
+pub const MAX_DOCUMENT_BYTES: usize = 512 * 1024 * 1024;
+
+/// The EventBridge detail-types that carry a CloudTrail record.
+pub const CLOUDTRAIL_DETAIL_TYPES: [&str; 4] = [
+    "AWS API Call via CloudTrail",
+    "AWS Console Action via CloudTrail",
+    "AWS Service Event via CloudTrail",
+    "AWS Console Sign In via CloudTrail",
+];
+
+/// The EventBridge detail-type of AWS Config item changes.
+pub const CONFIG_DETAIL_TYPE: &str = "Config Configuration Item Change";
+
+/// One decoded input item.
+#[derive(Debug)]
+pub enum Item<'a> {
+    /// A CloudTrail record, with the EventBridge detail-type it came under, if any.
+    Api {
+        /// The call.
+        call: ApiCall<'a>,
+        /// `detail-type` of the envelope, when it came through EventBridge.
+        detail_type: Option<Cow<'a, str>>,
+    },
+    /// An AWS Config configuration item change.
+    Config(Box<ConfigChange>),
+}
+
+/// Where an item or an error sits in the input: file, record index, SQS message id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Position {
+    /// The file (or other origin) the document came from.
+    pub origin: String,
+    /// Index in the `Records` array or top-level array, when there is one.
+    pub index: Option<usize>,
+    /// SQS `messageId`, when the item came in an SQS batch.
+    pub message_id: Option<String>,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.origin)?;
+        if let Some(i) = self.index {
+            write!(f, " record {i}")?;
+        }
+        if let Some(m) = &self.message_id {
+            write!(f, " (SQS message {m})")?;
+        }
+        Ok(())
+    }
+}
+
+/// A document or record the decoder could not read.
+#[derive(Debug, thiserror::Error)]
+#[error("{at}: {kind}")]
+pub struct DecodeError {
+    /// Where it happened.
+    pub at: Position,
+    /// What was wrong.
+    pub kind: DecodeErrorKind,
+}
+
+/// What was wrong with the input.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeErrorKind {
+    /// Gzip framing or data is corrupt.
+    #[error("not a valid gzip stream: {0}")]
+    Gzip(#[source] std::io::Error),
+    /// The document is larger than [`MAX_DOCUMENT_BYTES`].
+    #[error("document is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// Not JSON, or truncated.
+    #[error("malformed JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    /// Valid JSON of a shape DriftGuard does not read.
+    #[error("unknown input shape (expected an EventBridge event, a CloudTrail log file, an SQS batch or a CloudTrail record); top-level keys: {0}")]
+    UnknownShape(String),
+    /// An EventBridge event of a detail-type DriftGuard does not handle.
+    #[error("unsupported EventBridge detail-type {detail_type:?} from source {source_name:?}")]
+    UnknownDetailType {
+        /// `detail-type`.
+        detail_type: String,
+        /// `source`.
+        source_name: String,
+    },
+    /// A CloudTrail record that cannot be used.
+    #[error("invalid CloudTrail record: {0}")]
+    Record(#[from] RecordError),
+    /// A Config item change that cannot be used.
+    #[error("invalid Config item change: {0}")]
+    Config(#[from] crate::config_item::ConfigError),
+}
+
+/// Decodes one document (a file's bytes, a Lambda payload) and hands every item or error to `sink`.
+pub fn decode<F>(bytes: &[u8], origin: &str, sink: &mut F)
+where
+    F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
+{
+    let at = Position { origin: origin.to_owned(), ..Position::default() };
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        match gunzip(bytes) {
+            Ok(plain) => decode_json(&plain, at, sink),
+            Err(kind) => sink(&at.clone(), Err(DecodeError { at, kind })),
+        }
+    } else {
+        decode_json(bytes, at, sink);
+    }
+}
+
+/// Gunzips, refusing output over [`MAX_DOCUMENT_BYTES`].
+pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, DecodeErrorKind> {
+    let mut out = Vec::with_capacity(bytes.len() * 8);
+    let mut reader = flate2::read::MultiGzDecoder::new(bytes).take(MAX_DOCUMENT_BYTES as u64 + 1);
+    reader.read_to_end(&mut out).map_err(DecodeErrorKind::Gzip)?;
+    if out.len() > MAX_DOCUMENT_BYTES {
+        return Err(DecodeErrorKind::TooLarge { limit: MAX_DOCUMENT_BYTES });
+    }
+    Ok(out)
+}
+
+/// The keys that tell the shapes apart; everything else is skipped unparsed.
+#[derive(Deserialize)]
+struct Top<'a> {
+    #[serde(borrow, rename = "Records")]
+    records: Option<&'a RawValue>,
+    #[serde(borrow, rename = "detail-type")]
+    detail_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    source: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    detail: Option<&'a RawValue>,
+    #[serde(borrow, rename = "eventVersion")]
+    event_version: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "eventName")]
+    event_name: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct SqsMessage<'a> {
+    #[serde(borrow, rename = "messageId")]
+    message_id: Option<Cow<'a, str>>,
+    body: Option<String>,
+}
+
+fn fail<F>(at: Position, kind: impl Into<DecodeErrorKind>, sink: &mut F)
+where
+    F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
+{
+    sink(&at.clone(), Err(DecodeError { at, kind: kind.into() }));
+}
+
+fn decode_json<F>(bytes: &[u8], at: Position, sink: &mut F)
+where
+    F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
+{
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return fail(at, DecodeErrorKind::TooLarge { limit: MAX_DOCUMENT_BYTES }, sink);
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(_) => {
+            let err = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).err();
+            let kind = match err {
+                Some(e) => DecodeErrorKind::Json(e),
+                None => DecodeErrorKind::UnknownShape("(input is not UTF-8)".into()),
+            };
+            return fail(at, kind, sink);
+        }
+    };
+    if text.trim_start().starts_with('[') {
+        return decode_array(text, at, sink);
+    }
+    let top: Top<'_> = match serde_json::from_str(text) {
+        Ok(top) => top,
+        Err(e) => return fail(at, DecodeErrorKind::Json(e), sink),
+    };
+    if let Some(records) = top.records {
+        decode_records(records.get(), at, sink);
+    } else if let (Some(detail_type), Some(detail)) = (top.detail_type, top.detail) {
+        decode_envelope(detail_type, top.source.unwrap_or_default(), detail, at, sink);
+    } else if top.event_version.is_some() || top.event_name.is_some() {
+        match serde_json::from_str::<RawRecord<'_>>(text) {
+            Ok(raw) => emit_record(raw, None, &at, sink),
+            Err(e) => fail(at, DecodeErrorKind::Json(e), sink),
+        }
+    } else {
+        fail(at, DecodeErrorKind::UnknownShape(top_keys(text)), sink);
+    }
+}
+
+fn top_keys(text: &str) -> String {
+    match serde_json::from_str::<std::collections::BTreeMap<&str, serde::de::IgnoredAny>>(text) {
+        Ok(map) if map.is_empty() => "(none)".into(),
+        Ok(map) => map.keys().copied().collect::<Vec<_>>().join(", "),
+        Err(_) => "(not an object)".into(),
+    }
+}
+
+fn emit_record<'a, F>(raw: RawRecord<'a>, detail_type: Option<Cow<'a, str>>, at: &Position, sink: &mut F)
+where
+    F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
+{
+    match ApiCall::try_from(raw) {
+        Ok(call) => sink(at, Ok(Item::Api { call, detail_type })),
+        Err(e) => fail(at.clone(), e, sink),
+    }
+}
+
+fn decode_envelope<'a, F>(detail_type: Cow<'a, str>, source: Cow<'a, str>, detail: &'a RawValue, at: Position, sink: &mut F)
+where
+    F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
+{
+    if CLOUDTRAIL_DETAIL_TYPES.contains(&detail_type.as_ref()) {
+        match serde_json::from_str::<RawRecord<'_>>(detail.get()) {
+            Ok(raw) => emit_record(raw, Some(detail_type), &at, sink),
+            Err(e) => fail(at, DecodeErrorKind::Json(e), sink),
+        }
+    } else if detail_type == CONFIG_DETAIL_TYPE {
+        match ConfigChange::from_detail(detail.get()) {
+            Ok(change) => sink(&at, Ok(Item::Config(Box::new(change)))),
+            Err(e) => fail(at, e, sink),
+        }
+    } else {
+        let kind = DecodeErrorKind::UnknownDetailType { detail_type: detail_type.into_owned(), source_name: source.into_owned() };
+        fail(at, kind, sink);
+    }
+}
+
+/// A `Records` array: CloudTrail records, or SQS messages whose bodies are documents.
+fn decode_records<F>(records: &str, at: Position, sink: &mut F)
+where
+    F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
+{
+    // Fast path: the whole array is well-formed CloudTrail records.
+    if let Ok(all) = serde_json::from_str::<Vec<RawRecord<'_>>>(records) {
+        if all.first().is_none_or(|r| r.event_source.as_deref() != Some("aws:sqs")) {
+            let mut pos = at;
+            for (i, raw) in all.into_iter().enumerate() {
+                pos.index = Some(i);
+                emit_record(raw, None, &pos, sink);
+            }
+            return;
+        }
+    }
+    // Slow path: element by element, so one bad record costs only itself.
+    let elements: Vec<&RawValue> = match serde_json::from_str(records) {
+        Ok(v) => v,
+        Err(e) => return fail(at, DecodeErrorKind::Json(e), sink),
+    };
+    for (i, element) in elements.into_iter().enumerate() {
+        let pos = Position { index: Some(i), ..at.clone() };
+        decode_element(element.get(), pos, sink);
+    }
+}
+
+fn decode_element<F>(text: &str, pos: Position, sink: &mut F)
+where
+    F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
+{
+    #[derive(Deserialize)]
+    struct Probe<'a> {
+        #[serde(borrow, rename = "eventSource")]
+        event_source: Option<Cow<'a, str>>,
+    }
+    let probe: Probe<'_> = match serde_json::from_str(text) {
+        Ok(p) => p,
+        Err(e) => return fail(pos, DecodeErrorKind::Json(e), sink),
+    };
+    if probe.event_source.as_deref() == Some("aws:sqs") {
+        match serde_json::from_str::<SqsMessage<'_>>(text) {
+            Ok(SqsMessage { message_id, body: Some(body) }) => {
+                let pos = Position { message_id: message_id.map(Cow::into_owned), index: pos.index, origin: pos.origin };
+                decode_json(body.as_bytes(), pos, sink);
+            }
+            Ok(_) => fail(pos, RecordError::Missing("body"), sink),
+            Err(e) => fail(pos, DecodeErrorKind::Json(e), sink),
+        }
+    } else {
+        match serde_json::from_str::<RawRecord<'_>>(text) {
+            Ok(raw) => emit_record(raw, None, &pos, sink),
+            Err(e) => fail(pos, DecodeErrorKind::Json(e), sink),
+        }
+    }
+}
+
+/// A top-level JSON array: each element is a document of its own.
+fn decode_array<F>(text: &str, at: Position, sink: &mut F)
+where
+    F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
+{
+    let elements: Vec<&RawValue> = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => return fail(at, DecodeErrorKind::Json(e), sink),
+    };
+    for (i, element) in elements.into_iter().enumerate() {
+        let pos = Position { index: Some(i), ..at.clone() };
+        decode_json(element.get().as_bytes(), pos, sink);
+    }
+}

@@ -1,0 +1,456 @@
+//! Attribute-level comparison of a call's request with the declared state.
+//!
+//! [`DIFF_RULES`] maps a call to one comparison kind; each kind has one interpreter here.
+//! Comparisons run only for calls on IaC-managed resources, so the request is parsed into a
+//! `serde_json::Value` only then.
+
+use crate::inventory::Declared;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// One compared attribute: what IaC declares vs what the call set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributeChange {
+    /// Attribute path in Terraform terms, e.g. `ingress`, `instance_type`, `tags.Owner`.
+    pub attribute: String,
+    /// The Terraform address whose value is expected.
+    pub declared_in: Option<String>,
+    /// The declared value (`null` when IaC does not declare it).
+    pub expected: Value,
+    /// The value after the call.
+    pub found: Value,
+    /// Whether found differs from expected.
+    pub drifted: bool,
+}
+
+/// How a value is normalised before comparing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Norm {
+    /// Compared as text (numbers and booleans rendered).
+    Text,
+    /// Booleans, from `true` / `"true"`.
+    Bool,
+    /// Integers, from numbers or numeric strings.
+    Int,
+    /// A JSON policy document (string, URL-encoded string or object), compared semantically.
+    Policy,
+}
+
+/// A request field mapped to a state attribute.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldMap {
+    /// Dot path in `requestParameters`.
+    pub request: &'static str,
+    /// The Terraform type whose attribute holds the declared value.
+    pub tf_type: &'static str,
+    /// Dot path in that resource's attributes (`versioning_configuration.0.status`).
+    pub attribute: &'static str,
+    /// Normaliser.
+    pub norm: Norm,
+}
+
+/// What a call changes, and how to compare it.
+#[derive(Debug, Clone, Copy)]
+pub enum Compare {
+    /// Plain fields.
+    Fields(&'static [FieldMap]),
+    /// Security group rules added (`true`) or removed, on `ingress` or `egress`.
+    SgRules {
+        /// `ingress` or `egress`.
+        direction: &'static str,
+        /// Added (authorize) or removed (revoke).
+        add: bool,
+    },
+    /// EC2 tags set (`true`) or deleted.
+    Ec2Tags {
+        /// Set or deleted.
+        set: bool,
+    },
+    /// An IAM inline policy put on a role (`PutRolePolicy`).
+    RoleInlinePolicy,
+}
+
+use Norm::*;
+
+const fn f(request: &'static str, tf_type: &'static str, attribute: &'static str, norm: Norm) -> FieldMap {
+    FieldMap { request, tf_type, attribute, norm }
+}
+
+/// Which comparison applies to which call.
+pub static DIFF_RULES: &[(&str, &str, Compare)] = &[
+    ("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", Compare::SgRules { direction: "ingress", add: true }),
+    ("ec2.amazonaws.com", "AuthorizeSecurityGroupEgress", Compare::SgRules { direction: "egress", add: true }),
+    ("ec2.amazonaws.com", "RevokeSecurityGroupIngress", Compare::SgRules { direction: "ingress", add: false }),
+    ("ec2.amazonaws.com", "RevokeSecurityGroupEgress", Compare::SgRules { direction: "egress", add: false }),
+    ("ec2.amazonaws.com", "CreateTags", Compare::Ec2Tags { set: true }),
+    ("ec2.amazonaws.com", "DeleteTags", Compare::Ec2Tags { set: false }),
+    ("ec2.amazonaws.com", "ModifyInstanceAttribute", Compare::Fields(&[
+        f("instanceType.value", "aws_instance", "instance_type", Text),
+        f("disableApiTermination.value", "aws_instance", "disable_api_termination", Bool),
+        f("disableApiStop.value", "aws_instance", "disable_api_stop", Bool),
+        f("sourceDestCheck.value", "aws_instance", "source_dest_check", Bool),
+        f("ebsOptimized.value", "aws_instance", "ebs_optimized", Bool),
+        f("userData.value", "aws_instance", "user_data_base64", Text),
+    ])),
+    ("s3.amazonaws.com", "PutBucketPublicAccessBlock", Compare::Fields(&[
+        f("PublicAccessBlockConfiguration.BlockPublicAcls", "aws_s3_bucket_public_access_block", "block_public_acls", Bool),
+        f("PublicAccessBlockConfiguration.IgnorePublicAcls", "aws_s3_bucket_public_access_block", "ignore_public_acls", Bool),
+        f("PublicAccessBlockConfiguration.BlockPublicPolicy", "aws_s3_bucket_public_access_block", "block_public_policy", Bool),
+        f("PublicAccessBlockConfiguration.RestrictPublicBuckets", "aws_s3_bucket_public_access_block", "restrict_public_buckets", Bool),
+    ])),
+    ("s3.amazonaws.com", "PutBucketVersioning", Compare::Fields(&[
+        f("VersioningConfiguration.Status", "aws_s3_bucket_versioning", "versioning_configuration.0.status", Text),
+        f("VersioningConfiguration.MfaDelete", "aws_s3_bucket_versioning", "versioning_configuration.0.mfa_delete", Text),
+    ])),
+    ("s3.amazonaws.com", "PutBucketPolicy", Compare::Fields(&[
+        f("bucketPolicy", "aws_s3_bucket_policy", "policy", Policy),
+    ])),
+    ("iam.amazonaws.com", "PutRolePolicy", Compare::RoleInlinePolicy),
+    ("iam.amazonaws.com", "UpdateAssumeRolePolicy", Compare::Fields(&[
+        f("policyDocument", "aws_iam_role", "assume_role_policy", Policy),
+    ])),
+    ("lambda.amazonaws.com", "UpdateFunctionConfiguration20150331v2", Compare::Fields(&[
+        f("memorySize", "aws_lambda_function", "memory_size", Int),
+        f("timeout", "aws_lambda_function", "timeout", Int),
+        f("runtime", "aws_lambda_function", "runtime", Text),
+        f("handler", "aws_lambda_function", "handler", Text),
+        f("role", "aws_lambda_function", "role", Text),
+    ])),
+    ("sqs.amazonaws.com", "SetQueueAttributes", Compare::Fields(&[
+        f("attributes.VisibilityTimeout", "aws_sqs_queue", "visibility_timeout_seconds", Int),
+        f("attributes.MessageRetentionPeriod", "aws_sqs_queue", "message_retention_seconds", Int),
+        f("attributes.DelaySeconds", "aws_sqs_queue", "delay_seconds", Int),
+        f("attributes.MaximumMessageSize", "aws_sqs_queue", "max_message_size", Int),
+        f("attributes.Policy", "aws_sqs_queue", "policy", Policy),
+    ])),
+];
+
+/// The comparison for a call, if any.
+pub fn rule_for(source: &str, name: &str) -> Option<Compare> {
+    DIFF_RULES.iter().find(|(s, n, _)| *s == source && *n == name).map(|(_, _, c)| *c)
+}
+
+/// Compares a call's request with its declarations. `owners` are the declarations of the
+/// resource (primary first); `request` is `requestParameters`.
+pub fn compare(rule: Compare, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    match rule {
+        Compare::Fields(maps) => fields(maps, request, owners),
+        Compare::SgRules { direction, add } => sg_rules(direction, add, request, owners),
+        Compare::Ec2Tags { set } => ec2_tags(set, request, owners),
+        Compare::RoleInlinePolicy => role_inline_policy(request, owners),
+    }
+}
+
+/// The value at a dot path (numeric segments index arrays).
+pub fn value_at<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
+    path.split('.').try_fold(v, |cur, seg| match cur {
+        Value::Object(m) => m.get(seg),
+        Value::Array(a) => a.get(seg.parse::<usize>().ok()?),
+        _ => None,
+    })
+}
+
+fn change(attribute: String, declared_in: Option<&Declared>, expected: Value, found: Value) -> AttributeChange {
+    AttributeChange {
+        drifted: expected != found,
+        attribute,
+        declared_in: declared_in.map(|d| d.address.clone()),
+        expected,
+        found,
+    }
+}
+
+fn fields(maps: &[FieldMap], request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    maps.iter()
+        .filter_map(|m| {
+            let found = normalise(value_at(request, m.request)?, m.norm);
+            let owner = owners.iter().find(|d| d.tf_type == m.tf_type).copied();
+            let expected = owner.and_then(|d| value_at(&Value::Object(d.attributes.clone()), m.attribute).cloned());
+            let expected = expected.map_or(Value::Null, |v| normalise(&v, m.norm));
+            Some(change(m.attribute.to_owned(), owner, expected, found))
+        })
+        .collect()
+}
+
+/// Applies a normaliser.
+pub fn normalise(v: &Value, norm: Norm) -> Value {
+    match (norm, v) {
+        (_, Value::Null) => Value::Null,
+        (Bool, Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => v.clone(),
+        },
+        (Int, Value::String(s)) => s.trim().parse::<i64>().map_or_else(|_| v.clone(), Value::from),
+        (Int, Value::Number(n)) => n.as_f64().filter(|f| f.fract() == 0.0).map_or_else(|| v.clone(), |f| Value::from(f as i64)),
+        (Text, Value::Number(_) | Value::Bool(_)) => Value::String(v.to_string()),
+        (Policy, _) => normalise_policy(v),
+        _ => v.clone(),
+    }
+}
+
+/// A policy document in canonical form: parsed (URL-decoding if needed), every list sorted,
+/// and a one-element list replaced by its element, so that `"Action": "s3:*"` equals
+/// `"Action": ["s3:*"]` and statement or action order does not matter. Unparseable text is
+/// returned as is.
+pub fn normalise_policy(v: &Value) -> Value {
+    let doc = match v {
+        Value::String(s) => match serde_json::from_str::<Value>(s).or_else(|_| serde_json::from_str(&url_decode(s))) {
+            Ok(doc) => doc,
+            Err(_) => return v.clone(),
+        },
+        other => other.clone(),
+    };
+    canonical(doc)
+}
+
+fn canonical(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, canonical(v))).collect()),
+        Value::Array(a) => {
+            let mut a: Vec<Value> = a.into_iter().map(canonical).collect();
+            if a.len() == 1 {
+                return a.remove(0);
+            }
+            a.sort_by_cached_key(Value::to_string);
+            Value::Array(a)
+        }
+        other => other,
+    }
+}
+
+/// Decodes `%XX` escapes and `+` (as AWS Config and some IAM events deliver policies).
+pub fn url_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(byte) => {
+                        out.push(byte);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+// ---- security group rules ----
+
+/// One rule in canonical text form: `tcp 22 0.0.0.0/0`, `tcp 5432 sg-0fedcba9876543210`, `all * 0.0.0.0/0`.
+fn rule_text(protocol: &str, from: Option<i64>, to: Option<i64>, peer: &str) -> String {
+    let proto = match protocol.trim() {
+        "-1" | "all" => "all",
+        "6" | "tcp" => "tcp",
+        "17" | "udp" => "udp",
+        "1" | "icmp" => "icmp",
+        other => other,
+    };
+    let ports = match (proto, from, to) {
+        ("all", _, _) => "*".to_owned(),
+        (_, Some(a), Some(b)) if a == b => a.to_string(),
+        (_, Some(a), Some(b)) => format!("{a}-{b}"),
+        _ => "*".to_owned(),
+    };
+    format!("{proto} {ports} {peer}")
+}
+
+fn as_int(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+        Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// `items` lists as CloudTrail writes EC2 sets: `{"items":[...]}` or a bare list.
+fn items(v: Option<&Value>) -> Vec<&Value> {
+    match v {
+        Some(Value::Object(m)) => m.get("items").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default(),
+        Some(Value::Array(a)) => a.iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Rules in an EC2 request (`ipPermissions.items[]`, or the legacy top-level single rule).
+pub fn request_sg_rules(request: &Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut perms = items(request.get("ipPermissions"));
+    if perms.is_empty() && request.get("ipProtocol").is_some() {
+        perms.push(request);
+    }
+    for p in perms {
+        let proto = p.get("ipProtocol").and_then(Value::as_str).unwrap_or("-1");
+        let (from, to) = (as_int(p.get("fromPort")), as_int(p.get("toPort")));
+        let mut peers: Vec<String> = Vec::new();
+        peers.extend(items(p.get("ipRanges")).iter().filter_map(|r| r.get("cidrIp")?.as_str().map(str::to_owned)));
+        peers.extend(items(p.get("ipv6Ranges")).iter().filter_map(|r| r.get("cidrIpv6")?.as_str().map(str::to_owned)));
+        peers.extend(items(p.get("groups")).iter().filter_map(|r| r.get("groupId")?.as_str().map(str::to_owned)));
+        peers.extend(items(p.get("prefixListIds")).iter().filter_map(|r| r.get("prefixListId")?.as_str().map(str::to_owned)));
+        if let Some(c) = p.get("cidrIp").and_then(Value::as_str) {
+            peers.push(c.to_owned());
+        }
+        for peer in peers {
+            out.insert(rule_text(proto, from, to, &peer));
+        }
+    }
+    out
+}
+
+/// Rules a set of declarations gives a security group in one direction: inline blocks of
+/// `aws_security_group`, plus `aws_security_group_rule` and `aws_vpc_security_group_*_rule`.
+pub fn declared_sg_rules(direction: &str, owners: &[&Declared]) -> (BTreeSet<String>, Option<String>) {
+    let mut out = BTreeSet::new();
+    let mut primary = None;
+    for d in owners {
+        let a = &d.attributes;
+        match d.tf_type.as_str() {
+            "aws_security_group" => {
+                primary.get_or_insert_with(|| d.address.clone());
+                for r in a.get(direction).and_then(Value::as_array).into_iter().flatten() {
+                    let proto = r.get("protocol").and_then(Value::as_str).unwrap_or("-1");
+                    let (from, to) = (as_int(r.get("from_port")), as_int(r.get("to_port")));
+                    let mut peers = strings(r.get("cidr_blocks"));
+                    peers.extend(strings(r.get("ipv6_cidr_blocks")));
+                    peers.extend(strings(r.get("security_groups")));
+                    peers.extend(strings(r.get("prefix_list_ids")));
+                    if r.get("self").and_then(Value::as_bool) == Some(true) {
+                        peers.extend(d.str_attr("id").map(str::to_owned));
+                    }
+                    out.extend(peers.iter().map(|p| rule_text(proto, from, to, p)));
+                }
+            }
+            "aws_security_group_rule" if d.str_attr("type") == Some(direction) => {
+                let proto = d.str_attr("protocol").unwrap_or("-1");
+                let (from, to) = (as_int(a.get("from_port")), as_int(a.get("to_port")));
+                let mut peers = strings(a.get("cidr_blocks"));
+                peers.extend(strings(a.get("ipv6_cidr_blocks")));
+                peers.extend(strings(a.get("source_security_group_id")));
+                peers.extend(strings(a.get("prefix_list_ids")));
+                out.extend(peers.iter().map(|p| rule_text(proto, from, to, p)));
+            }
+            t if t == format!("aws_vpc_security_group_{direction}_rule") => {
+                let proto = d.str_attr("ip_protocol").unwrap_or("-1");
+                let (from, to) = (as_int(a.get("from_port")), as_int(a.get("to_port")));
+                let peers = ["cidr_ipv4", "cidr_ipv6", "referenced_security_group_id", "prefix_list_id"]
+                    .iter()
+                    .filter_map(|k| d.str_attr(k).filter(|s| !s.is_empty()));
+                out.extend(peers.map(|p| rule_text(proto, from, to, p)));
+            }
+            _ => {}
+        }
+    }
+    (out, primary)
+}
+
+fn sg_rules(direction: &str, add: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let requested = request_sg_rules(request);
+    if requested.is_empty() {
+        return Vec::new();
+    }
+    let (expected, primary) = declared_sg_rules(direction, owners);
+    let found: BTreeSet<String> =
+        if add { expected.union(&requested).cloned().collect() } else { expected.difference(&requested).cloned().collect() };
+    let to_value = |s: &BTreeSet<String>| Value::Array(s.iter().cloned().map(Value::String).collect());
+    vec![AttributeChange {
+        attribute: direction.to_owned(),
+        declared_in: primary,
+        drifted: expected != found,
+        expected: to_value(&expected),
+        found: to_value(&found),
+    }]
+}
+
+// ---- tags ----
+
+fn ec2_tags(set: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let owner = owners.first().copied();
+    let declared = |key: &str| -> Value {
+        owner
+            .and_then(|d| {
+                d.attributes.get("tags_all").and_then(|t| t.get(key)).or_else(|| d.attributes.get("tags").and_then(|t| t.get(key)))
+            })
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    items(request.get("tagSet"))
+        .into_iter()
+        .filter_map(|t| {
+            let key = t.get("key")?.as_str()?;
+            let found = if set { t.get("value").cloned().unwrap_or(Value::String(String::new())) } else { Value::Null };
+            Some(change(format!("tags.{key}"), owner, declared(key), found))
+        })
+        .collect()
+}
+
+// ---- IAM inline policies ----
+
+fn role_inline_policy(request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let Some(name) = request.get("policyName").and_then(Value::as_str) else { return Vec::new() };
+    let Some(doc) = request.get("policyDocument") else { return Vec::new() };
+    let found = normalise_policy(doc);
+    // aws_iam_role_policy (name = policy name) first, then the role's inline_policy blocks.
+    let standalone = owners.iter().find(|d| d.tf_type == "aws_iam_role_policy" && d.str_attr("name") == Some(name));
+    let (declared_in, expected) = match standalone {
+        Some(d) => (Some(*d), d.attributes.get("policy").map(normalise_policy)),
+        None => {
+            let role = owners.iter().find(|d| d.tf_type == "aws_iam_role").copied();
+            let inline = role
+                .and_then(|r| r.attributes.get("inline_policy")?.as_array())
+                .and_then(|blocks| blocks.iter().find(|b| b.get("name").and_then(Value::as_str) == Some(name)))
+                .and_then(|b| b.get("policy"))
+                .map(normalise_policy);
+            (role, inline)
+        }
+    };
+    vec![change(format!("inline_policy.{name}"), declared_in, expected.unwrap_or(Value::Null), found)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn policies_compare_semantically() {
+        let a = json!(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"*"}}"#);
+        let b = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject","s3:GetObject"],"Resource":["*"]}]});
+        assert_eq!(normalise_policy(&a), normalise_policy(&b));
+        let encoded = json!("%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%5B%22s3%3AGetObject%22%2C%22s3%3APutObject%22%5D%2C%22Resource%22%3A%22*%22%7D%7D");
+        assert_eq!(normalise_policy(&encoded), normalise_policy(&b));
+        let c = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]});
+        assert_ne!(normalise_policy(&c), normalise_policy(&b));
+    }
+
+    #[test]
+    fn sg_rule_text_normalises_protocols_and_ports() {
+        let req = json!({"groupId":"sg-1","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}},{"ipProtocol":"-1","ipRanges":{"items":[{"cidrIp":"10.0.0.0/8"}]}}]}});
+        let rules: Vec<String> = request_sg_rules(&req).into_iter().collect();
+        assert_eq!(rules, vec!["all * 10.0.0.0/8", "tcp 22 0.0.0.0/0"]);
+    }
+
+    #[test]
+    fn scalar_normalisers() {
+        assert_eq!(normalise(&json!("1024"), Norm::Int), json!(1024));
+        assert_eq!(normalise(&json!("TRUE"), Norm::Bool), json!(true));
+        assert_eq!(normalise(&json!(10), Norm::Text), json!("10"));
+    }
+}

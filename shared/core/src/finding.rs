@@ -1,0 +1,279 @@
+//! Findings: a manual change on a resource, who made it, what it changed compared with IaC,
+//! how likely it is drift and how bad. Also their lifecycle (open → resolved by an IaC change),
+//! shared by every store so that all stores agree.
+
+use crate::attribution::{Actor, Channel};
+use crate::diff::AttributeChange;
+use crate::score::{Factor, Severity};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+
+/// What kind of finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// A manual change on an IaC-managed resource.
+    Drift,
+    /// A manual change on a resource no loaded IaC declares.
+    Unmanaged,
+}
+
+impl FindingKind {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::Drift => "drift",
+            FindingKind::Unmanaged => "unmanaged",
+        }
+    }
+}
+
+/// Where a finding stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Not yet reconciled.
+    Open,
+    /// A later IaC change on the resource reconciled it.
+    Resolved,
+}
+
+/// The resource a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceInfo {
+    /// e.g. `AWS::EC2::SecurityGroup`.
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    /// The id (or name, or ARN) as the call names it.
+    pub id: String,
+    /// The ARN, when IaC or the call gives one.
+    pub arn: Option<String>,
+    /// Account.
+    pub account: String,
+    /// Region (as recorded by CloudTrail).
+    pub region: String,
+}
+
+/// Types whose identity does not depend on the region the call was recorded in.
+pub static GLOBAL_TYPE_PREFIXES: &[&str] = &["AWS::IAM::", "AWS::S3::Bucket", "AWS::CloudFront::", "AWS::Route53::"];
+
+impl ResourceInfo {
+    /// The key that identifies the resource across events: `account/region/type/id`
+    /// (region empty for global types).
+    pub fn key(&self) -> String {
+        let global = GLOBAL_TYPE_PREFIXES.iter().any(|p| self.resource_type.starts_with(p));
+        let region = if global { "" } else { self.region.as_str() };
+        format!("{}/{}/{}/{}", self.account, region, self.resource_type, self.id)
+    }
+}
+
+/// The IaC declaration of the resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IacOwner {
+    /// The state file.
+    pub state: String,
+    /// The resource address.
+    pub address: String,
+    /// Other addresses that declare parts of it (rules, policies, attachments).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<String>,
+}
+
+/// The API call behind a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallInfo {
+    /// CloudTrail `eventID`.
+    pub event_id: String,
+    /// `eventSource`.
+    pub source: String,
+    /// `eventName`.
+    pub name: String,
+    /// `eventTime`.
+    pub time: Timestamp,
+}
+
+/// How an open finding was resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolution {
+    /// The event that resolved it.
+    pub event_id: String,
+    /// When.
+    pub time: Timestamp,
+    /// Who (tool or principal), for display.
+    pub by: String,
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable id derived from the event id and the resource: replays give the same id.
+    pub id: String,
+    /// Drift or unmanaged.
+    pub kind: FindingKind,
+    /// Open or resolved.
+    pub status: Status,
+    /// Set when resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<Resolution>,
+    /// The resource.
+    pub resource: ResourceInfo,
+    /// Its IaC declaration, for drift findings.
+    pub owner: Option<IacOwner>,
+    /// Who.
+    pub actor: Actor,
+    /// The call.
+    pub call: CallInfo,
+    /// Attribute-level comparison, when the call is one DriftGuard compares.
+    pub changes: Vec<AttributeChange>,
+    /// Drift likelihood in [0, 1].
+    pub likelihood: f64,
+    /// Log-odds contributions behind the likelihood.
+    pub factors: Vec<Factor>,
+    /// Severity.
+    pub severity: Severity,
+    /// Why this severity.
+    pub severity_reasons: Vec<String>,
+    /// Plain-language summary.
+    pub summary: String,
+    /// Suggested fix.
+    pub fix: String,
+}
+
+/// The finding id for a call on a resource.
+pub fn finding_id(event_id: &str, resource_type: &str, resource_id: &str) -> String {
+    format!("dg-{:016x}", crate::fnv::hash_parts(&[event_id, resource_type, resource_id]))
+}
+
+/// A change made by IaC (or by DriftGuard restoring IaC) on a resource: resolves older findings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IacChange {
+    /// [`ResourceInfo::key`] of the resource.
+    pub resource_key: String,
+    /// The event.
+    pub event_id: String,
+    /// When.
+    pub time: Timestamp,
+    /// Who, for display.
+    pub by: String,
+}
+
+impl Finding {
+    /// Applies a later IaC change: resolves the finding if the change came after it.
+    /// Returns whether the status changed.
+    pub fn resolve_with(&mut self, iac: &IacChange) -> bool {
+        if self.status == Status::Open && iac.time >= self.call.time {
+            self.status = Status::Resolved;
+            self.resolution = Some(Resolution { event_id: iac.event_id.clone(), time: iac.time, by: iac.by.clone() });
+            return true;
+        }
+        false
+    }
+}
+
+/// The record a store keeps per resource: the latest IaC change seen, so that a finding whose
+/// event arrives after the IaC change that superseded it is stored resolved.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourceRecord {
+    /// The latest IaC change on the resource.
+    pub last_iac: Option<IacChange>,
+    /// Ids of findings on the resource.
+    pub findings: Vec<String>,
+}
+
+/// Lifecycle transitions a store reports after a write, for publishing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "transition", rename_all = "snake_case")]
+pub enum Transition {
+    /// A new finding was stored open.
+    Detected(Box<Finding>),
+    /// A stored finding was resolved.
+    Resolved(Box<Finding>),
+}
+
+/// Merges an incoming finding with what a store holds: the first write wins (replays change
+/// nothing), and a finding older than the resource's last IaC change is stored resolved.
+/// Returns the record to write, or `None` when the store already has it.
+pub fn merge_incoming(existing: Option<&Finding>, mut incoming: Finding, resource: &ResourceRecord) -> Option<Finding> {
+    if existing.is_some() {
+        return None;
+    }
+    if let Some(iac) = &resource.last_iac {
+        incoming.resolve_with(iac);
+    }
+    Some(incoming)
+}
+
+pub(crate) fn channel_phrase(c: Channel) -> &'static str {
+    match c {
+        Channel::Console => "in the AWS console",
+        Channel::Cli => "with the AWS CLI",
+        Channel::CloudShell => "in CloudShell",
+        Channel::Sdk => "from an SDK script",
+        Channel::Iac => "through IaC",
+        Channel::Service => "as an AWS service",
+        Channel::Automation => "by automation",
+        Channel::Other => "by an unidentified client",
+    }
+}
+
+fn show(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "(not set)".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => {
+            let s = other.to_string();
+            if s.len() > 120 {
+                format!("{}…", &s[..s.char_indices().nth(117).map_or(s.len(), |(i, _)| i)])
+            } else {
+                s
+            }
+        }
+    }
+}
+
+/// The one-paragraph summary of a finding.
+pub fn summarise(f: &Finding) -> String {
+    let who = f.actor.human.as_deref().or(f.actor.tool.as_deref()).or(f.actor.principal.as_deref()).unwrap_or("an unknown principal");
+    let mut s = format!(
+        "{who} called {} {} on {} {} at {}",
+        f.call.name,
+        channel_phrase(f.actor.channel),
+        f.resource.resource_type,
+        f.resource.id,
+        f.call.time
+    );
+    match &f.owner {
+        Some(o) => {
+            let _ = write!(s, ", a resource Terraform manages as {} in {}.", o.address, o.state);
+        }
+        None => s.push_str(", a resource no loaded IaC state declares."),
+    }
+    let drifted: Vec<&AttributeChange> = f.changes.iter().filter(|c| c.drifted).collect();
+    if !drifted.is_empty() {
+        let parts: Vec<String> =
+            drifted.iter().map(|c| format!("{} is now {} (IaC declares {})", c.attribute, show(&c.found), show(&c.expected))).collect();
+        let _ = write!(s, " {}.", parts.join("; "));
+    } else if !f.changes.is_empty() {
+        s.push_str(" The values it set match what IaC declares.");
+    } else if f.owner.is_some() {
+        s.push_str(" DriftGuard does not compare this call's attributes yet: treat the resource as changed out of band.");
+    }
+    let _ = write!(s, " Drift likelihood {:.0}%, {}.", f.likelihood * 100.0, f.severity.as_str());
+    s
+}
+
+/// The suggested fix for a finding.
+pub fn suggest_fix(f: &Finding) -> String {
+    match &f.owner {
+        Some(o) => format!(
+            "To restore the declared state, run `terraform apply -target='{}'` in the configuration of {}; \
+             if the change is intended, codify it in that resource's configuration first so the next apply keeps it.",
+            o.address, o.state
+        ),
+        None => format!(
+            "Bring {} {} under IaC (a Terraform `import` block or `terraform import`) or delete it if it is not needed.",
+            f.resource.resource_type, f.resource.id
+        ),
+    }
+}

@@ -1,0 +1,291 @@
+//! The IaC inventory: what Terraform / OpenTofu state (format 4) declares.
+//!
+//! Several state files load into one inventory. Each managed resource instance keeps its state
+//! file and address (`module.network.aws_subnet.private[0]`, `aws_sqs_queue.jobs["orders"]`) and
+//! is indexed by ARN, and per Terraform type by id and by its naming attributes. Data sources are
+//! skipped. Sensitive values are replaced with [`REDACTED`] on load, so nothing downstream can
+//! print them.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
+
+/// What sensitive attribute values are replaced with.
+pub const REDACTED: &str = "(sensitive)";
+
+/// Attributes that name a resource, indexed per type besides `id`: a CloudTrail call may name
+/// the resource (or, for rule / policy / attachment resources, the parent) by any of them.
+pub static KEY_ATTRIBUTES: &[&str] = &[
+    "id",
+    "name",
+    "bucket",
+    "function_name",
+    "identifier",
+    "cluster_identifier",
+    "security_group_id",
+    "role",
+    "user",
+    "group",
+    "queue_url",
+    "topic_arn",
+    "key_id",
+    "route_table_id",
+    "network_acl_id",
+    "zone_id",
+    "rest_api_id",
+    "log_group_name",
+    "alarm_name",
+    "load_balancer_arn",
+    "target_group_arn",
+    "listener_arn",
+];
+
+/// Attribute names that are always redacted, even in states written before Terraform recorded
+/// `sensitive_attributes`.
+pub static ALWAYS_SENSITIVE: &[&str] = &["password", "master_password", "secret_string", "secret_binary", "private_key", "token", "auth_token"];
+
+/// One state file, as loaded.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StateInfo {
+    /// Where it came from (path or S3 key).
+    pub origin: String,
+    /// `terraform_version`.
+    pub terraform_version: Option<String>,
+    /// `serial`.
+    pub serial: Option<u64>,
+    /// `lineage`.
+    pub lineage: Option<String>,
+    /// Managed resource instances read.
+    pub resources: usize,
+    /// Data sources skipped.
+    pub data_sources: usize,
+}
+
+/// A managed resource instance declared in a state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Declared {
+    /// Index into [`Inventory::states`].
+    pub state: usize,
+    /// Full address, e.g. `module.network.aws_security_group.web`.
+    pub address: String,
+    /// Terraform type, e.g. `aws_security_group`.
+    pub tf_type: String,
+    /// Attributes, with sensitive values redacted.
+    pub attributes: Map<String, Value>,
+}
+
+impl Declared {
+    /// A string attribute.
+    pub fn str_attr(&self, name: &str) -> Option<&str> {
+        self.attributes.get(name).and_then(Value::as_str)
+    }
+}
+
+/// Why a state file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Not JSON, or truncated.
+    #[error("{origin}: malformed Terraform state: {source}")]
+    Json {
+        /// The file.
+        origin: String,
+        /// The parse error (with line and column).
+        source: serde_json::Error,
+    },
+    /// A state format other than 4.
+    #[error("{origin}: unsupported Terraform state format version {version} (DriftGuard reads version 4, written by Terraform 0.12+ and OpenTofu)")]
+    Version {
+        /// The file.
+        origin: String,
+        /// The version it declares.
+        version: u64,
+    },
+}
+
+#[derive(Deserialize)]
+struct RawState {
+    version: u64,
+    terraform_version: Option<String>,
+    serial: Option<u64>,
+    lineage: Option<String>,
+    #[serde(default)]
+    resources: Vec<RawResource>,
+}
+
+#[derive(Deserialize)]
+struct RawResource {
+    module: Option<String>,
+    mode: String,
+    #[serde(rename = "type")]
+    tf_type: String,
+    name: String,
+    #[serde(default)]
+    instances: Vec<RawInstance>,
+}
+
+#[derive(Deserialize)]
+struct RawInstance {
+    index_key: Option<Value>,
+    #[serde(default)]
+    attributes: Map<String, Value>,
+    #[serde(default)]
+    sensitive_attributes: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+struct VersionOnly {
+    version: Option<u64>,
+}
+
+/// Everything the loaded states declare, indexed for lookups.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    states: Vec<StateInfo>,
+    resources: Vec<Declared>,
+    by_arn: HashMap<String, Vec<usize>>,
+    by_key: HashMap<String, HashMap<String, Vec<usize>>>,
+}
+
+impl Inventory {
+    /// An empty inventory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Loads one state file. On error nothing from it is added.
+    pub fn add_state(&mut self, origin: &str, bytes: &[u8]) -> Result<&StateInfo, StateError> {
+        let json_err = |source| StateError::Json { origin: origin.to_owned(), source };
+        let raw: RawState = match serde_json::from_slice(bytes) {
+            Ok(raw) => raw,
+            Err(e) => {
+                // A v3 state fails the v4 shape; say so rather than "missing field".
+                if let Ok(VersionOnly { version: Some(v) }) = serde_json::from_slice(bytes) {
+                    if v != 4 {
+                        return Err(StateError::Version { origin: origin.to_owned(), version: v });
+                    }
+                }
+                return Err(json_err(e));
+            }
+        };
+        if raw.version != 4 {
+            return Err(StateError::Version { origin: origin.to_owned(), version: raw.version });
+        }
+        let state = self.states.len();
+        let mut info = StateInfo {
+            origin: origin.to_owned(),
+            terraform_version: raw.terraform_version,
+            serial: raw.serial,
+            lineage: raw.lineage,
+            resources: 0,
+            data_sources: 0,
+        };
+        for res in raw.resources {
+            if res.mode != "managed" {
+                info.data_sources += res.instances.len().max(1);
+                continue;
+            }
+            let base = match &res.module {
+                Some(m) => format!("{m}.{}.{}", res.tf_type, res.name),
+                None => format!("{}.{}", res.tf_type, res.name),
+            };
+            for inst in res.instances {
+                let address = match &inst.index_key {
+                    Some(Value::Number(n)) => format!("{base}[{n}]"),
+                    Some(Value::String(s)) => format!("{base}[{s:?}]"),
+                    _ => base.clone(),
+                };
+                let mut attributes = inst.attributes;
+                redact(&mut attributes, &inst.sensitive_attributes);
+                self.index(Declared { state, address, tf_type: res.tf_type.clone(), attributes });
+                info.resources += 1;
+            }
+        }
+        self.states.push(info);
+        Ok(&self.states[state])
+    }
+
+    fn index(&mut self, d: Declared) {
+        let i = self.resources.len();
+        if let Some(arn) = d.str_attr("arn") {
+            self.by_arn.entry(arn.to_owned()).or_default().push(i);
+        }
+        let keys = self.by_key.entry(d.tf_type.clone()).or_default();
+        for attr in KEY_ATTRIBUTES {
+            if let Some(v) = d.str_attr(attr).filter(|v| !v.is_empty()) {
+                let slot = keys.entry(v.to_owned()).or_default();
+                if !slot.contains(&i) {
+                    slot.push(i);
+                }
+            }
+        }
+        self.resources.push(d);
+    }
+
+    /// The state files loaded.
+    pub fn states(&self) -> &[StateInfo] {
+        &self.states
+    }
+
+    /// Every managed resource instance.
+    pub fn resources(&self) -> &[Declared] {
+        &self.resources
+    }
+
+    /// Number of managed resource instances.
+    pub fn len(&self) -> usize {
+        self.resources.len()
+    }
+
+    /// True when no state declares anything.
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty()
+    }
+
+    /// Declarations of `id` (an ARN, id or name) among `tf_types`, primary type first.
+    pub fn find(&self, tf_types: &[&str], id: &str) -> Vec<&Declared> {
+        let mut out: Vec<usize> = Vec::new();
+        if id.starts_with("arn:") {
+            if let Some(hits) = self.by_arn.get(id) {
+                out.extend(hits.iter().filter(|&&i| tf_types.contains(&self.resources[i].tf_type.as_str())));
+            }
+        }
+        for t in tf_types {
+            if let Some(hits) = self.by_key.get(*t).and_then(|m| m.get(id)) {
+                out.extend(hits.iter().filter(|i| !out.contains(i)).copied().collect::<Vec<_>>());
+            }
+        }
+        out.sort_by_key(|&i| tf_types.iter().position(|t| *t == self.resources[i].tf_type));
+        out.into_iter().map(|i| &self.resources[i]).collect()
+    }
+
+    /// Resource counts per Terraform type.
+    pub fn type_counts(&self) -> BTreeMap<&str, usize> {
+        let mut counts = BTreeMap::new();
+        for r in &self.resources {
+            *counts.entry(r.tf_type.as_str()).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// The origin of a declaration's state file.
+    pub fn state_origin(&self, d: &Declared) -> &str {
+        &self.states[d.state].origin
+    }
+}
+
+/// Replaces sensitive values with [`REDACTED`]: every path in `sensitive_attributes` (its first
+/// `get_attr` step names the top-level attribute) and every [`ALWAYS_SENSITIVE`] name.
+fn redact(attributes: &mut Map<String, Value>, sensitive: &[Value]) {
+    let listed = sensitive.iter().filter_map(|path| {
+        let first = path.as_array()?.first()?;
+        (first.get("type")?.as_str()? == "get_attr").then(|| first.get("value")?.as_str())?
+    });
+    let names: Vec<String> = listed.map(str::to_owned).chain(ALWAYS_SENSITIVE.iter().map(|s| (*s).to_owned())).collect();
+    for name in names {
+        if let Some(v) = attributes.get_mut(&name) {
+            if !v.is_null() {
+                *v = Value::String(REDACTED.to_owned());
+            }
+        }
+    }
+}

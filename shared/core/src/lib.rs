@@ -1,0 +1,21 @@
+//! DriftGuard's domain, sans IO.
+//!
+//! Decoding ([`decode`], [`record`], [`config_item`]) → attribution ([`attribution`]) →
+//! resource resolution ([`catalog`]) → IaC correlation ([`inventory`], [`diff`]) → scoring
+//! ([`score`]) → findings ([`finding`]), driven by [`pipeline`]. [`ports`] defines what adapters
+//! (stores, publishers) implement. Nothing here performs IO: callers hand in bytes.
+
+pub mod attribution;
+pub mod catalog;
+pub mod config_item;
+pub mod decode;
+pub mod diff;
+pub mod finding;
+pub mod fnv;
+pub mod inventory;
+pub mod json_path;
+pub mod pipeline;
+pub mod ports;
+pub mod record;
+pub mod score;
+pub mod time;

@@ -1,0 +1,231 @@
+//! Ports: what the pipeline needs from the outside world, as traits adapters implement —
+//! a [`FindingStore`] and an [`EventPublisher`] — plus [`MemoryStore`], the in-memory
+//! implementation used by tests and benchmarks.
+//!
+//! Store semantics every implementation must share (a conformance suite checks them):
+//! writes are idempotent on the finding id (itself derived from the CloudTrail `eventID`);
+//! an IaC change resolves open findings on its resource that are older than it; a finding that
+//! arrives after a newer IaC change on its resource is stored resolved. The lifecycle rules
+//! live in [`crate::finding`], so stores only persist.
+
+use crate::finding::{self, Finding, FindingKind, IacChange, ResourceRecord, Status, Transition};
+use crate::score::Severity;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Mutex;
+
+/// One write for a store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// Record a finding (idempotent on its id).
+    Finding(Box<Finding>),
+    /// Record an IaC change on a resource (resolves older open findings).
+    Iac(IacChange),
+}
+
+/// Which findings to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    /// Only this status.
+    pub status: Option<Status>,
+    /// Only at least this severity.
+    pub min_severity: Option<Severity>,
+    /// Only this kind.
+    pub kind: Option<FindingKind>,
+    /// At most this many (newest first).
+    pub limit: Option<usize>,
+}
+
+impl Query {
+    /// Whether a finding passes the filter.
+    pub fn admits(&self, f: &Finding) -> bool {
+        self.status.is_none_or(|s| s == f.status)
+            && self.min_severity.is_none_or(|m| f.severity >= m)
+            && self.kind.is_none_or(|k| k == f.kind)
+    }
+}
+
+/// Where findings live.
+pub trait FindingStore {
+    /// The adapter's error.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Applies a batch of changes in order and returns the lifecycle transitions they caused
+    /// (new findings, resolved findings). Replaying a batch returns no transitions.
+    fn apply(&self, batch: &[Change]) -> impl Future<Output = Result<Vec<Transition>, Self::Error>> + Send;
+
+    /// One finding by id.
+    fn get(&self, id: &str) -> impl Future<Output = Result<Option<Finding>, Self::Error>> + Send;
+
+    /// Findings matching `query`, newest first.
+    fn list(&self, query: &Query) -> impl Future<Output = Result<Vec<Finding>, Self::Error>> + Send;
+}
+
+/// The kinds of event DriftGuard publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DriftEventKind {
+    /// `Drift Detected`.
+    #[serde(rename = "Drift Detected")]
+    Detected,
+    /// `Drift Resolved`.
+    #[serde(rename = "Drift Resolved")]
+    Resolved,
+}
+
+impl DriftEventKind {
+    /// The EventBridge detail-type.
+    pub fn detail_type(self) -> &'static str {
+        match self {
+            DriftEventKind::Detected => "Drift Detected",
+            DriftEventKind::Resolved => "Drift Resolved",
+        }
+    }
+}
+
+/// An event to publish: a transition, with the idempotency key consumers dedupe on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftEvent {
+    /// Detail-type.
+    pub kind: DriftEventKind,
+    /// `<finding id>:<kind>`: the same transition always has the same key.
+    pub key: String,
+    /// The finding after the transition.
+    pub finding: Finding,
+}
+
+impl From<Transition> for DriftEvent {
+    fn from(t: Transition) -> Self {
+        let (kind, finding) = match t {
+            Transition::Detected(f) => (DriftEventKind::Detected, *f),
+            Transition::Resolved(f) => (DriftEventKind::Resolved, *f),
+        };
+        let suffix = match kind {
+            DriftEventKind::Detected => "detected",
+            DriftEventKind::Resolved => "resolved",
+        };
+        DriftEvent { key: format!("{}:{suffix}", finding.id), kind, finding }
+    }
+}
+
+/// Where drift events go.
+pub trait EventPublisher {
+    /// The adapter's error.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Publishes events; returns how many were accepted.
+    fn publish(&self, events: &[DriftEvent]) -> impl Future<Output = Result<usize, Self::Error>> + Send;
+}
+
+/// The lifecycle every store applies, on plain maps: shared by [`MemoryStore`] and usable by
+/// adapters that load the affected records, apply, and write back.
+pub fn apply_to_maps(
+    findings: &mut BTreeMap<String, Finding>,
+    resources: &mut BTreeMap<String, ResourceRecord>,
+    batch: &[Change],
+) -> Vec<Transition> {
+    let mut out = Vec::new();
+    for change in batch {
+        match change {
+            Change::Finding(f) => {
+                let key = f.resource.key();
+                let record = resources.entry(key).or_default();
+                if let Some(stored) = finding::merge_incoming(findings.get(&f.id), (**f).clone(), record) {
+                    record.findings.push(stored.id.clone());
+                    out.push(Transition::Detected(Box::new(stored.clone())));
+                    if stored.status == Status::Resolved {
+                        out.push(Transition::Resolved(Box::new(stored.clone())));
+                    }
+                    findings.insert(stored.id.clone(), stored);
+                }
+            }
+            Change::Iac(iac) => {
+                let record = resources.entry(iac.resource_key.clone()).or_default();
+                if record.last_iac.as_ref().is_none_or(|last| iac.time > last.time) {
+                    record.last_iac = Some(iac.clone());
+                }
+                for id in &record.findings {
+                    if let Some(f) = findings.get_mut(id) {
+                        if f.resolve_with(iac) {
+                            out.push(Transition::Resolved(Box::new(f.clone())));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Sorts findings newest first (by event time, then id) and applies a query.
+pub fn select(mut all: Vec<Finding>, query: &Query) -> Vec<Finding> {
+    all.retain(|f| query.admits(f));
+    all.sort_by(|a, b| b.call.time.cmp(&a.call.time).then_with(|| a.id.cmp(&b.id)));
+    if let Some(limit) = query.limit {
+        all.truncate(limit);
+    }
+    all
+}
+
+/// An in-memory store and publisher.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<MemoryState>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryState {
+    findings: BTreeMap<String, Finding>,
+    resources: BTreeMap<String, ResourceRecord>,
+    published: Vec<DriftEvent>,
+}
+
+/// The in-memory store's error (a poisoned lock).
+#[derive(Debug, thiserror::Error)]
+#[error("in-memory store lock poisoned")]
+pub struct Poisoned;
+
+impl MemoryStore {
+    /// Events published so far.
+    pub fn published(&self) -> Vec<DriftEvent> {
+        self.state.lock().map(|s| s.published.clone()).unwrap_or_default()
+    }
+}
+
+impl FindingStore for MemoryStore {
+    type Error = Poisoned;
+
+    fn apply(&self, batch: &[Change]) -> impl Future<Output = Result<Vec<Transition>, Poisoned>> + Send {
+        let result = self.state.lock().map_err(|_| Poisoned).map(|mut s| {
+            let MemoryState { findings, resources, .. } = &mut *s;
+            apply_to_maps(findings, resources, batch)
+        });
+        std::future::ready(result)
+    }
+
+    fn get(&self, id: &str) -> impl Future<Output = Result<Option<Finding>, Poisoned>> + Send {
+        std::future::ready(self.state.lock().map_err(|_| Poisoned).map(|s| s.findings.get(id).cloned()))
+    }
+
+    fn list(&self, query: &Query) -> impl Future<Output = Result<Vec<Finding>, Poisoned>> + Send {
+        let all = self.state.lock().map_err(|_| Poisoned).map(|s| s.findings.values().cloned().collect());
+        std::future::ready(all.map(|all| select(all, query)))
+    }
+}
+
+impl EventPublisher for MemoryStore {
+    type Error = Poisoned;
+
+    fn publish(&self, events: &[DriftEvent]) -> impl Future<Output = Result<usize, Poisoned>> + Send {
+        let result = self.state.lock().map_err(|_| Poisoned).map(|mut s| {
+            for e in events {
+                if !s.published.iter().any(|p| p.key == e.key) {
+                    s.published.push(e.clone());
+                }
+            }
+            events.len()
+        });
+        std::future::ready(result)
+    }
+}

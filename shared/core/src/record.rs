@@ -1,0 +1,213 @@
+//! CloudTrail records: the wire shape (borrowed from the input buffer) and the domain
+//! [`ApiCall`] the rest of the pipeline reads.
+//!
+//! Strings are `Cow<'a, str>`: borrowed unless JSON escapes force a copy, so decoding a log file
+//! allocates little. `requestParameters` / `responseElements` stay raw JSON until a rule asks for
+//! a path in them (see [`crate::json_path`]).
+
+use crate::time::Timestamp;
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+
+/// A CloudTrail record exactly as it appears in a log file or an EventBridge `detail`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct RawRecord<'a> {
+    #[serde(borrow, rename = "eventID")]
+    pub event_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub event_time: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub event_source: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub event_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub aws_region: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "sourceIPAddress")]
+    pub source_ip_address: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub user_agent: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub user_identity: Option<RawIdentity<'a>>,
+    #[serde(borrow)]
+    pub request_parameters: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub response_elements: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub error_code: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub read_only: Option<bool>,
+    #[serde(borrow)]
+    pub event_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub recipient_account_id: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub session_credential_from_console: Option<bool>,
+    #[serde(borrow)]
+    pub resources: Option<&'a RawValue>,
+}
+
+/// The `userIdentity` element.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct RawIdentity<'a> {
+    #[serde(borrow, rename = "type")]
+    pub kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub arn: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub account_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub user_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub invoked_by: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub session_context: Option<RawSessionContext<'a>>,
+    #[serde(borrow)]
+    pub on_behalf_of: Option<RawOnBehalfOf<'a>>,
+}
+
+/// `userIdentity.sessionContext`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct RawSessionContext<'a> {
+    #[serde(borrow)]
+    pub session_issuer: Option<RawIssuer<'a>>,
+    #[serde(borrow)]
+    pub source_identity: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub web_id_federation_data: Option<RawWebId<'a>>,
+}
+
+/// `sessionContext.sessionIssuer`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct RawIssuer<'a> {
+    #[serde(borrow, rename = "type")]
+    pub kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub arn: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub user_name: Option<Cow<'a, str>>,
+}
+
+/// `sessionContext.webIdFederationData`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct RawWebId<'a> {
+    #[serde(borrow)]
+    pub federated_provider: Option<Cow<'a, str>>,
+}
+
+/// `userIdentity.onBehalfOf` (IAM Identity Center users).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct RawOnBehalfOf<'a> {
+    #[serde(borrow)]
+    pub user_id: Option<Cow<'a, str>>,
+}
+
+/// CloudTrail writes some booleans as strings (`"sessionCredentialFromConsole": "true"`).
+fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum B<'a> {
+        Bool(bool),
+        Str(#[serde(borrow)] Cow<'a, str>),
+    }
+    Ok(match Option::<B>::deserialize(d)? {
+        None => None,
+        Some(B::Bool(b)) => Some(b),
+        Some(B::Str(s)) => Some(s.eq_ignore_ascii_case("true")),
+    })
+}
+
+/// One API call, validated: the fields every later stage relies on are present.
+#[derive(Debug)]
+pub struct ApiCall<'a> {
+    /// CloudTrail `eventID`: the natural key for idempotent writes.
+    pub event_id: Cow<'a, str>,
+    /// `eventTime`.
+    pub time: Timestamp,
+    /// `eventSource`, e.g. `ec2.amazonaws.com`.
+    pub source: Cow<'a, str>,
+    /// `eventName`, e.g. `AuthorizeSecurityGroupIngress`.
+    pub name: Cow<'a, str>,
+    /// `awsRegion`.
+    pub region: Cow<'a, str>,
+    /// The account the call acted in (`recipientAccountId`, else the caller's account).
+    pub account: Cow<'a, str>,
+    /// `sourceIPAddress`.
+    pub source_ip: Option<Cow<'a, str>>,
+    /// `userAgent`.
+    pub user_agent: Option<Cow<'a, str>>,
+    /// `userIdentity`.
+    pub identity: RawIdentity<'a>,
+    /// `requestParameters`.
+    pub request: Option<&'a RawValue>,
+    /// `responseElements`.
+    pub response: Option<&'a RawValue>,
+    /// `resources[]`, raw.
+    pub resources: Option<&'a RawValue>,
+    /// `errorCode`: the call failed.
+    pub error_code: Option<Cow<'a, str>>,
+    /// `readOnly`.
+    pub read_only: Option<bool>,
+    /// `eventType`, e.g. `AwsApiCall`, `AwsConsoleSignIn`, `AwsServiceEvent`.
+    pub event_type: Option<Cow<'a, str>>,
+    /// `sessionCredentialFromConsole`.
+    pub from_console: bool,
+}
+
+/// A record that lacks a field the pipeline needs, or has one it cannot read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// A required field is absent.
+    #[error("record has no {0}")]
+    Missing(&'static str),
+    /// `eventTime` is not an RFC 3339 time.
+    #[error("eventTime {0:?} is not an RFC 3339 time")]
+    BadTime(String),
+}
+
+impl<'a> TryFrom<RawRecord<'a>> for ApiCall<'a> {
+    type Error = RecordError;
+
+    fn try_from(r: RawRecord<'a>) -> Result<Self, RecordError> {
+        let source = r.event_source.ok_or(RecordError::Missing("eventSource"))?;
+        let name = r.event_name.ok_or(RecordError::Missing("eventName"))?;
+        let event_id = r.event_id.ok_or(RecordError::Missing("eventID"))?;
+        let time_text = r.event_time.ok_or(RecordError::Missing("eventTime"))?;
+        let time = Timestamp::parse(&time_text).ok_or_else(|| RecordError::BadTime(time_text.to_string()))?;
+        let identity = r.user_identity.unwrap_or_default();
+        let account = r
+            .recipient_account_id
+            .or_else(|| identity.account_id.clone())
+            .ok_or(RecordError::Missing("recipientAccountId"))?;
+        Ok(ApiCall {
+            event_id,
+            time,
+            source,
+            name,
+            region: r.aws_region.unwrap_or(Cow::Borrowed("")),
+            account,
+            source_ip: r.source_ip_address,
+            user_agent: r.user_agent,
+            identity,
+            request: r.request_parameters,
+            response: r.response_elements,
+            resources: r.resources,
+            error_code: r.error_code,
+            read_only: r.read_only,
+            event_type: r.event_type,
+            from_console: r.session_credential_from_console.unwrap_or(false),
+        })
+    }
+}

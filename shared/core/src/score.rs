@@ -1,0 +1,266 @@
+//! Scoring v1: a drift likelihood as a sum of log-odds per factor, and a severity from rules.
+//!
+//! Likelihood = sigmoid(prior + Σ weights of the factors present). Every weight is a row of
+//! [`WEIGHTS`]; each finding lists the factors that fired and their contributions, so a score can
+//! always be explained. Severity starts from the resource type ([`TYPE_SEVERITY`]), is raised by
+//! exposure (open ingress on a sensitive port, public bucket, wildcard IAM policy) and moved by
+//! the environment tag.
+
+use crate::attribution::{ActorKind, Channel};
+use crate::diff::AttributeChange;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Worth knowing.
+    Minor,
+    /// Should be reconciled soon.
+    Major,
+    /// Security exposure or production risk: act now.
+    Critical,
+}
+
+impl Severity {
+    fn up(self) -> Self {
+        match self {
+            Severity::Minor => Severity::Major,
+            _ => Severity::Critical,
+        }
+    }
+    fn down(self) -> Self {
+        match self {
+            Severity::Critical => Severity::Major,
+            _ => Severity::Minor,
+        }
+    }
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Minor => "minor",
+            Severity::Major => "major",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// One factor's contribution to a likelihood.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Factor {
+    /// Factor id (a row of [`WEIGHTS`]).
+    pub name: String,
+    /// Log-odds contribution.
+    pub weight: f64,
+}
+
+/// The prior log-odds that an out-of-band mutating call is drift.
+pub const PRIOR: f64 = -1.0;
+
+/// Factor weights (log-odds). Chosen by hand for v1 and documented in ARCHITECTURE.md; the
+/// learning issue replaces them with fitted values.
+pub static WEIGHTS: &[(&str, f64)] = &[
+    ("actor.human", 2.5),
+    ("actor.iac", -4.0),
+    ("actor.automation", 0.8),
+    ("actor.aws_service", -2.5),
+    ("channel.console", 0.5),
+    ("channel.cloudshell", 0.5),
+    ("channel.cli", 0.3),
+    ("resource.iac_managed", 1.5),
+    ("resource.unmanaged", -0.8),
+    ("diff.confirmed", 1.0),
+    ("diff.no_op", -3.0),
+    ("op.tag_only", -1.2),
+    ("op.delete", 0.5),
+];
+
+/// The weight of a factor.
+pub fn weight(name: &str) -> f64 {
+    WEIGHTS.iter().find(|(n, _)| *n == name).map_or(0.0, |(_, w)| *w)
+}
+
+/// What scoring reads about a change.
+#[derive(Debug, Clone, Copy)]
+pub struct Evidence<'e> {
+    /// The actor's class.
+    pub actor: ActorKind,
+    /// The channel.
+    pub channel: Channel,
+    /// Whether IaC declares the resource.
+    pub managed: bool,
+    /// What the call does.
+    pub op: crate::catalog::Op,
+    /// The compared attributes (empty when no comparison applies).
+    pub changes: &'e [AttributeChange],
+}
+
+/// Likelihood in [0, 1] and the factors behind it.
+pub fn likelihood(e: &Evidence<'_>) -> (f64, Vec<Factor>) {
+    let mut names: Vec<&'static str> = Vec::new();
+    names.push(match e.actor {
+        ActorKind::Human => "actor.human",
+        ActorKind::Automation => "actor.automation",
+        ActorKind::AwsService => "actor.aws_service",
+        ActorKind::Iac => "actor.iac",
+    });
+    match e.channel {
+        Channel::Console => names.push("channel.console"),
+        Channel::CloudShell => names.push("channel.cloudshell"),
+        Channel::Cli => names.push("channel.cli"),
+        _ => {}
+    }
+    names.push(if e.managed { "resource.iac_managed" } else { "resource.unmanaged" });
+    if !e.changes.is_empty() {
+        names.push(if e.changes.iter().any(|c| c.drifted) { "diff.confirmed" } else { "diff.no_op" });
+    }
+    match e.op {
+        crate::catalog::Op::Tag => names.push("op.tag_only"),
+        crate::catalog::Op::Delete => names.push("op.delete"),
+        _ => {}
+    }
+    let mut factors = vec![Factor { name: "prior".into(), weight: PRIOR }];
+    factors.extend(names.into_iter().map(|n| Factor { name: n.to_owned(), weight: weight(n) }));
+    let logit: f64 = factors.iter().map(|f| f.weight).sum();
+    let p = 1.0 / (1.0 + (-logit).exp());
+    ((p * 1000.0).round() / 1000.0, factors)
+}
+
+/// Base severity per resource type; types not listed are [`Severity::Minor`].
+pub static TYPE_SEVERITY: &[(&str, Severity)] = &[
+    ("AWS::EC2::SecurityGroup", Severity::Major),
+    ("AWS::EC2::NetworkAcl", Severity::Major),
+    ("AWS::EC2::RouteTable", Severity::Major),
+    ("AWS::EC2::Instance", Severity::Major),
+    ("AWS::EC2::VPC", Severity::Major),
+    ("AWS::S3::Bucket", Severity::Major),
+    ("AWS::IAM::Role", Severity::Major),
+    ("AWS::IAM::User", Severity::Major),
+    ("AWS::IAM::Policy", Severity::Major),
+    ("AWS::IAM::Group", Severity::Major),
+    ("AWS::KMS::Key", Severity::Major),
+    ("AWS::RDS::DBInstance", Severity::Major),
+    ("AWS::RDS::DBCluster", Severity::Major),
+    ("AWS::Lambda::Function", Severity::Major),
+    ("AWS::DynamoDB::Table", Severity::Major),
+    ("AWS::ElasticLoadBalancingV2::LoadBalancer", Severity::Major),
+    ("AWS::ElasticLoadBalancingV2::Listener", Severity::Major),
+    ("AWS::SecretsManager::Secret", Severity::Major),
+];
+
+/// Ports whose exposure to the internet is critical (`*` means all ports).
+pub static SENSITIVE_PORTS: &[&str] = &["*", "22", "3389", "3306", "5432", "1433", "1521", "6379", "9200", "11211", "27017", "2375", "5601"];
+
+/// Environment tag values that raise (`true`) or lower (`false`) severity.
+pub static ENVIRONMENTS: &[(&str, bool)] = &[
+    ("prod", true),
+    ("production", true),
+    ("prd", true),
+    ("live", true),
+    ("dev", false),
+    ("development", false),
+    ("sandbox", false),
+    ("test", false),
+    ("staging", false),
+];
+
+/// The severity of a change and the reasons.
+pub fn severity(resource_type: &str, e: &Evidence<'_>, environment: Option<&str>) -> (Severity, Vec<String>) {
+    let mut reasons = Vec::new();
+    let mut sev = TYPE_SEVERITY.iter().find(|(t, _)| *t == resource_type).map_or(Severity::Minor, |(_, s)| *s);
+    reasons.push(format!("{resource_type} is {}", sev.as_str()));
+    if e.op == crate::catalog::Op::Tag {
+        sev = Severity::Minor;
+        reasons.push("tags only".into());
+    }
+    if let Some(why) = exposure(e.changes) {
+        sev = Severity::Critical;
+        reasons.push(why);
+    } else {
+        if !e.managed {
+            sev = sev.down();
+            reasons.push("not managed by IaC".into());
+        }
+        let env = environment.map(str::to_ascii_lowercase);
+        match env.as_deref().and_then(|v| ENVIRONMENTS.iter().find(|(n, _)| *n == v)) {
+            Some((name, true)) => {
+                sev = sev.up();
+                reasons.push(format!("environment {name}"));
+            }
+            Some((name, false)) => {
+                sev = sev.down();
+                reasons.push(format!("environment {name}"));
+            }
+            None => {}
+        }
+    }
+    (sev, reasons)
+}
+
+/// A change that exposes the resource: open ingress on a sensitive port, a bucket's public
+/// access block turned off, a wildcard IAM grant.
+pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
+    for c in changes.iter().filter(|c| c.drifted) {
+        match c.attribute.as_str() {
+            "ingress" => {
+                let added = new_items(&c.expected, &c.found);
+                for rule in added {
+                    let mut parts = rule.split(' ');
+                    let (_proto, port, peer) = (parts.next(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                    let open = peer == "0.0.0.0/0" || peer == "::/0";
+                    let sensitive = SENSITIVE_PORTS.contains(&port) || port_range_covers_sensitive(port);
+                    if open && sensitive {
+                        return Some(format!("ingress {rule} opens a sensitive port to the internet"));
+                    }
+                }
+            }
+            "block_public_acls" | "ignore_public_acls" | "block_public_policy" | "restrict_public_buckets"
+                if c.found == Value::Bool(false) =>
+            {
+                return Some(format!("S3 public access block {} turned off", c.attribute));
+            }
+            a if a == "policy" || a.starts_with("inline_policy.") || a == "assume_role_policy" => {
+                if grants_wildcard(&c.found) {
+                    return Some(format!("{a} grants a wildcard action or principal"));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn new_items<'v>(expected: &'v Value, found: &'v Value) -> Vec<&'v str> {
+    let before: Vec<&str> = expected.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    found.as_array().into_iter().flatten().filter_map(Value::as_str).filter(|r| !before.contains(r)).collect()
+}
+
+fn port_range_covers_sensitive(port: &str) -> bool {
+    let Some((a, b)) = port.split_once('-') else { return false };
+    let (Ok(a), Ok(b)) = (a.parse::<u32>(), b.parse::<u32>()) else { return false };
+    SENSITIVE_PORTS.iter().filter_map(|p| p.parse::<u32>().ok()).any(|p| a <= p && p <= b)
+}
+
+/// True when an (already normalised) policy allows `*`, `service:*`, or a `*` principal.
+fn grants_wildcard(policy: &Value) -> bool {
+    let statements: Vec<&Value> = match policy.get("Statement") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(s) => vec![s],
+        None => return false,
+    };
+    let any_str = |v: Option<&Value>, pred: &dyn Fn(&str) -> bool| match v {
+        Some(Value::String(s)) => pred(s),
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).any(pred),
+        Some(Value::Object(m)) => m.values().any(|x| match x {
+            Value::String(s) => pred(s),
+            Value::Array(a) => a.iter().filter_map(Value::as_str).any(pred),
+            _ => false,
+        }),
+        _ => false,
+    };
+    statements.iter().any(|s| {
+        s.get("Effect").and_then(Value::as_str) == Some("Allow")
+            && (any_str(s.get("Action"), &|a| a == "*" || a.ends_with(":*")) || any_str(s.get("Principal"), &|p| p == "*"))
+    })
+}

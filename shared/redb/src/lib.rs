@@ -1,0 +1,198 @@
+//! The embedded store: findings, per-resource records and the event outbox in one redb file.
+//!
+//! It implements core's [`FindingStore`] and [`EventPublisher`] ports, so the CLI (and tests)
+//! run the same lifecycle as the DynamoDB store without an AWS account. Every [`FindingStore::apply`]
+//! batch is one write transaction: replays are cheap and a crash never leaves half a batch.
+
+use driftguard_core::finding::{Finding, ResourceRecord, Transition};
+use driftguard_core::ports::{self, Change, DriftEvent, EventPublisher, FindingStore, Query};
+use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::Path;
+
+const FINDINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("findings");
+const RESOURCES: TableDefinition<&str, &[u8]> = TableDefinition::new("resources");
+const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
+const PUBLISHED: TableDefinition<&str, u64> = TableDefinition::new("published_keys");
+
+/// Errors from the embedded store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file could not be opened or written.
+    #[error("embedded store: {0}")]
+    Redb(#[from] redb::Error),
+    /// A stored record is not valid JSON (the file was written by something else).
+    #[error("embedded store: corrupt record {key}: {source}")]
+    Corrupt {
+        /// Key of the record.
+        key: String,
+        /// Parse error.
+        source: serde_json::Error,
+    },
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(impl From<$t> for StoreError { fn from(e: $t) -> Self { StoreError::Redb(e.into()) } })*};
+}
+from_redb!(redb::DatabaseError, redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
+
+/// A findings store and outbox in one redb file.
+#[derive(Debug)]
+pub struct EmbeddedStore {
+    db: Database,
+}
+
+fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt { key: key.to_owned(), source })
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    // Serialising our own plain data types to a Vec cannot fail.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = Database::create(path)?;
+        let txn = db.begin_write()?;
+        txn.open_table(FINDINGS)?;
+        txn.open_table(RESOURCES)?;
+        txn.open_table(OUTBOX)?;
+        txn.open_table(PUBLISHED)?;
+        txn.commit()?;
+        Ok(EmbeddedStore { db })
+    }
+
+    fn apply_sync(&self, batch: &[Change]) -> Result<Vec<Transition>, StoreError> {
+        let txn = self.db.begin_write()?;
+        let transitions = {
+            let mut findings_t = txn.open_table(FINDINGS)?;
+            let mut resources_t = txn.open_table(RESOURCES)?;
+            // Load what the batch touches, apply core's lifecycle, write back what changed.
+            let mut findings: BTreeMap<String, Finding> = BTreeMap::new();
+            let mut resources: BTreeMap<String, ResourceRecord> = BTreeMap::new();
+            for change in batch {
+                let key = match change {
+                    Change::Finding(f) => {
+                        if let Some(v) = findings_t.get(f.id.as_str())? {
+                            findings.insert(f.id.clone(), decode(&f.id, v.value())?);
+                        }
+                        f.resource.key()
+                    }
+                    Change::Iac(iac) => iac.resource_key.clone(),
+                };
+                if resources.contains_key(&key) {
+                    continue;
+                }
+                if let Some(v) = resources_t.get(key.as_str())? {
+                    let record: ResourceRecord = decode(&key, v.value())?;
+                    for id in &record.findings {
+                        if !findings.contains_key(id) {
+                            if let Some(v) = findings_t.get(id.as_str())? {
+                                findings.insert(id.clone(), decode(id, v.value())?);
+                            }
+                        }
+                    }
+                    resources.insert(key, record);
+                }
+            }
+            let before_findings = findings.clone();
+            let before_resources = resources.clone();
+            let transitions = ports::apply_to_maps(&mut findings, &mut resources, batch);
+            for (id, f) in &findings {
+                if before_findings.get(id) != Some(f) {
+                    findings_t.insert(id.as_str(), encode(f).as_slice())?;
+                }
+            }
+            for (key, r) in &resources {
+                if before_resources.get(key) != Some(r) {
+                    resources_t.insert(key.as_str(), encode(r).as_slice())?;
+                }
+            }
+            transitions
+        };
+        txn.commit()?;
+        Ok(transitions)
+    }
+
+    fn get_sync(&self, id: &str) -> Result<Option<Finding>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(FINDINGS)?;
+        let found = t.get(id)?;
+        found.map(|v| decode(id, v.value())).transpose()
+    }
+
+    fn list_sync(&self, query: &Query) -> Result<Vec<Finding>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(FINDINGS)?;
+        let mut all = Vec::with_capacity(t.len()? as usize);
+        for row in t.iter()? {
+            let (k, v) = row?;
+            let f: Finding = decode(k.value(), v.value())?;
+            if query.admits(&f) {
+                all.push(f);
+            }
+        }
+        Ok(ports::select(all, query))
+    }
+
+    fn publish_sync(&self, events: &[DriftEvent]) -> Result<usize, StoreError> {
+        let txn = self.db.begin_write()?;
+        let mut accepted = 0;
+        {
+            let mut outbox = txn.open_table(OUTBOX)?;
+            let mut keys = txn.open_table(PUBLISHED)?;
+            let mut next = outbox.last()?.map_or(0, |(k, _)| k.value() + 1);
+            for e in events {
+                if keys.get(e.key.as_str())?.is_some() {
+                    continue;
+                }
+                outbox.insert(next, encode(e).as_slice())?;
+                keys.insert(e.key.as_str(), next)?;
+                next += 1;
+                accepted += 1;
+            }
+        }
+        txn.commit()?;
+        Ok(accepted)
+    }
+
+    /// Every event in the outbox, in publication order.
+    pub fn outbox(&self) -> Result<Vec<DriftEvent>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(OUTBOX)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            out.push(decode(&format!("outbox/{}", k.value()), v.value())?);
+        }
+        Ok(out)
+    }
+}
+
+impl FindingStore for EmbeddedStore {
+    type Error = StoreError;
+
+    fn apply(&self, batch: &[Change]) -> impl Future<Output = Result<Vec<Transition>, StoreError>> + Send {
+        std::future::ready(self.apply_sync(batch))
+    }
+
+    fn get(&self, id: &str) -> impl Future<Output = Result<Option<Finding>, StoreError>> + Send {
+        std::future::ready(self.get_sync(id))
+    }
+
+    fn list(&self, query: &Query) -> impl Future<Output = Result<Vec<Finding>, StoreError>> + Send {
+        std::future::ready(self.list_sync(query))
+    }
+}
+
+impl EventPublisher for EmbeddedStore {
+    type Error = StoreError;
+
+    /// Appends to the outbox table; a transition already published is not appended again.
+    fn publish(&self, events: &[DriftEvent]) -> impl Future<Output = Result<usize, StoreError>> + Send {
+        std::future::ready(self.publish_sync(events))
+    }
+}

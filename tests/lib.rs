@@ -1,0 +1,1 @@
+//! DriftGuard integration tests live in .
