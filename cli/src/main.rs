@@ -1,1 +1,424 @@
-fn main() {}
+//! `driftguard`: replay CloudTrail / Config events against Terraform state, locally.
+//!
+//! Data goes to stdout (findings, traces), progress and summaries to stderr, so the command
+//! composes with `jq` and friends. Exit status: 0 on success, 2 when some input could not be
+//! decoded (the rest was still processed), 1 on a fatal error.
+
+mod bench;
+mod inputs;
+mod render;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use driftguard_core::attribution::AttributionConfig;
+use driftguard_core::decode::{self, Position};
+use driftguard_core::finding::{FindingKind, Status};
+use driftguard_core::inventory::Inventory;
+use driftguard_core::pipeline::{Outcome, Pipeline, Stats};
+use driftguard_core::ports::{Change, DriftEvent, EventPublisher, FindingStore, Query};
+use driftguard_core::score::Severity;
+use driftguard_redb::EmbeddedStore;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Catch AWS drift from CloudTrail events, attributed and scored against your IaC.
+#[derive(Parser)]
+#[command(name = "driftguard", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay events (files or folders) into the embedded store and print the findings.
+    Replay(ReplayArgs),
+    /// Read stored findings.
+    #[command(subcommand)]
+    Findings(FindingsCommand),
+    /// Show, per event, how DriftGuard decided: decoding, actor and rule, resource, owner, diff, score.
+    Explain(ExplainArgs),
+    /// Measure events/s through decode + attribute + resolve + score, against a plain parse.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct Common {
+    /// Event files or folders (EventBridge events, CloudTrail log files (.json/.json.gz), SQS batches).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Terraform / OpenTofu state files (format 4); repeat for several.
+    #[arg(long = "state", value_name = "TFSTATE")]
+    states: Vec<PathBuf>,
+    /// TOML file declaring IaC principals (see README).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ReplayArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The embedded store's file.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "driftguard.redb",
+        env = "DRIFTGUARD_STORE"
+    )]
+    store: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Never draw a progress bar.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TraceFormat::Text)]
+    format: TraceFormat,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Minimum measuring time per side, in seconds.
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+}
+
+#[derive(Subcommand)]
+enum FindingsCommand {
+    /// List stored findings, newest first.
+    List {
+        /// The embedded store's file.
+        #[arg(
+            long,
+            value_name = "PATH",
+            default_value = "driftguard.redb",
+            env = "DRIFTGUARD_STORE"
+        )]
+        store: PathBuf,
+        /// Only findings with this status.
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        /// Only findings at least this severe.
+        #[arg(long, value_enum)]
+        min_severity: Option<SeverityArg>,
+        /// Only findings of this kind.
+        #[arg(long, value_enum)]
+        kind: Option<KindArg>,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Show one finding in full.
+    Show {
+        /// Finding id (`dg-...`).
+        id: String,
+        /// The embedded store's file.
+        #[arg(
+            long,
+            value_name = "PATH",
+            default_value = "driftguard.redb",
+            env = "DRIFTGUARD_STORE"
+        )]
+        store: PathBuf,
+        /// Output format (`table` prints the full text view).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+/// Output format for findings.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// Human-readable table.
+    Table,
+    /// One JSON array.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// Output format for traces.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TraceFormat {
+    /// Human-readable.
+    Text,
+    /// One JSON object per event.
+    Jsonl,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StatusArg {
+    Open,
+    Resolved,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SeverityArg {
+    Minor,
+    Major,
+    Critical,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KindArg {
+    Drift,
+    Unmanaged,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Replay(args) => replay(args),
+        Command::Findings(cmd) => findings(cmd),
+        Command::Explain(args) => explain(args),
+        Command::Bench(args) => bench_cmd(args),
+    };
+    match result {
+        Ok(Outcome2::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome2::InputErrors) => ExitCode::from(2),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// How a command ended when it did not fail outright.
+enum Outcome2 {
+    Clean,
+    InputErrors,
+}
+
+fn load_pipeline(common: &Common) -> Result<Pipeline> {
+    let config = match &common.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            toml::from_str::<AttributionConfig>(&text)
+                .with_context(|| format!("parsing {}", path.display()))?
+        }
+        None => AttributionConfig::default(),
+    };
+    let mut inventory = Inventory::new();
+    for path in &common.states {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("reading state {}", path.display()))?;
+        let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
+            decode::gunzip(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        } else {
+            bytes
+        };
+        inventory.add_state(&path.display().to_string(), &bytes)?;
+    }
+    let pipeline = Pipeline::new(&config, inventory);
+    let inv = pipeline.inventory();
+    if !common.states.is_empty() {
+        let data: usize = inv.states().iter().map(|s| s.data_sources).sum();
+        eprintln!(
+            "inventory: {} managed resources from {} state files ({data} data sources ignored)",
+            inv.len(),
+            inv.states().len()
+        );
+        let uncovered = pipeline.uncovered_types();
+        if !uncovered.is_empty() {
+            let list: Vec<String> = uncovered
+                .iter()
+                .map(|(t, n)| format!("{t} ({n})"))
+                .collect();
+            eprintln!("inventory: types the catalog does not map, manual changes to them are not attached: {}", list.join(", "));
+        }
+    }
+    Ok(pipeline)
+}
+
+/// Flushes to the store every this many changes: one write transaction per batch.
+const BATCH: usize = 2_000;
+
+fn replay(args: ReplayArgs) -> Result<Outcome2> {
+    let pipeline = load_pipeline(&args.common)?;
+    let files = inputs::collect(&args.common.paths)?;
+    let store = EmbeddedStore::open(&args.store)
+        .with_context(|| format!("opening store {}", args.store.display()))?;
+    let progress = inputs::progress(&files, args.no_progress);
+    let mut stats = Stats::default();
+    let mut pending: Vec<Change> = Vec::new();
+    let mut touched: Vec<String> = Vec::new();
+    let (mut new_findings, mut resolved, mut published) = (0usize, 0usize, 0usize);
+    let mut flush = |pending: &mut Vec<Change>| -> Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let transitions =
+            pollster::block_on(store.apply(pending)).context("writing to the store")?;
+        pending.clear();
+        let events: Vec<DriftEvent> = transitions.into_iter().map(DriftEvent::from).collect();
+        for e in &events {
+            match e.kind {
+                driftguard_core::ports::DriftEventKind::Detected => new_findings += 1,
+                driftguard_core::ports::DriftEventKind::Resolved => resolved += 1,
+            }
+        }
+        published +=
+            pollster::block_on(store.publish(&events)).context("publishing to the outbox")?;
+        Ok(())
+    };
+    for file in &files {
+        let bytes = inputs::read(file)?;
+        let origin = file.display().to_string();
+        decode::decode(&bytes, &origin, &mut |_: &Position, item| match item {
+            Ok(item) => {
+                let ev = pipeline.evaluate(&item);
+                stats.count(&ev);
+                match ev.outcome {
+                    Outcome::Finding(f) => {
+                        touched.push(f.id.clone());
+                        pending.push(Change::Finding(f));
+                    }
+                    Outcome::Iac(iac) => pending.push(Change::Iac(iac)),
+                    Outcome::Skipped { .. } => {}
+                }
+            }
+            Err(e) => {
+                stats.errors += 1;
+                progress.suspend(|| eprintln!("error: {e}"));
+            }
+        });
+        if pending.len() >= BATCH {
+            flush(&mut pending)?;
+        }
+        progress.inc(bytes.len() as u64);
+    }
+    flush(&mut pending)?;
+    progress.finish_and_clear();
+
+    touched.sort_unstable();
+    touched.dedup();
+    let mut shown = Vec::with_capacity(touched.len());
+    for id in &touched {
+        if let Some(f) = pollster::block_on(store.get(id))? {
+            shown.push(f);
+        }
+    }
+    shown.sort_by(|a, b| a.call.time.cmp(&b.call.time).then_with(|| a.id.cmp(&b.id)));
+    render::findings(&mut std::io::stdout().lock(), &shown, args.format)?;
+    eprint!("{}", render::summary(&stats, files.len()));
+    eprintln!(
+        "store: {} ({new_findings} new findings, {} already stored, {resolved} resolved; {published} events to the outbox)",
+        args.store.display(),
+        touched.len().saturating_sub(new_findings)
+    );
+    Ok(if stats.errors > 0 {
+        Outcome2::InputErrors
+    } else {
+        Outcome2::Clean
+    })
+}
+
+fn findings(cmd: FindingsCommand) -> Result<Outcome2> {
+    match cmd {
+        FindingsCommand::List {
+            store,
+            status,
+            min_severity,
+            kind,
+            limit,
+            format,
+        } => {
+            let store = open_existing(&store)?;
+            let query = Query {
+                status: status.map(|s| match s {
+                    StatusArg::Open => Status::Open,
+                    StatusArg::Resolved => Status::Resolved,
+                }),
+                min_severity: min_severity.map(|s| match s {
+                    SeverityArg::Minor => Severity::Minor,
+                    SeverityArg::Major => Severity::Major,
+                    SeverityArg::Critical => Severity::Critical,
+                }),
+                kind: kind.map(|k| match k {
+                    KindArg::Drift => FindingKind::Drift,
+                    KindArg::Unmanaged => FindingKind::Unmanaged,
+                }),
+                limit,
+            };
+            let list = pollster::block_on(store.list(&query))?;
+            render::findings(&mut std::io::stdout().lock(), &list, format)?;
+            eprintln!("{} findings", list.len());
+        }
+        FindingsCommand::Show { id, store, format } => {
+            let store = open_existing(&store)?;
+            let Some(f) = pollster::block_on(store.get(&id))? else {
+                bail!("no finding {id} in the store")
+            };
+            let mut out = std::io::stdout().lock();
+            match format {
+                Format::Table => render::finding_detail(&mut out, &f)?,
+                Format::Json | Format::Jsonl => {
+                    writeln!(out, "{}", serde_json::to_string_pretty(&f)?)?
+                }
+            }
+        }
+    }
+    Ok(Outcome2::Clean)
+}
+
+fn open_existing(path: &Path) -> Result<EmbeddedStore> {
+    if !path.exists() {
+        bail!(
+            "no store at {} (run `driftguard replay` first, or pass --store)",
+            path.display()
+        );
+    }
+    EmbeddedStore::open(path).with_context(|| format!("opening store {}", path.display()))
+}
+
+fn bench_cmd(args: BenchArgs) -> Result<Outcome2> {
+    let pipeline = load_pipeline(&args.common)?;
+    let files = inputs::collect(&args.common.paths)?;
+    bench::run(&files, &pipeline, args.seconds)?;
+    Ok(Outcome2::Clean)
+}
+
+fn explain(args: ExplainArgs) -> Result<Outcome2> {
+    let pipeline = load_pipeline(&args.common)?;
+    let files = inputs::collect(&args.common.paths)?;
+    let mut out = std::io::stdout().lock();
+    let mut errors = 0u64;
+    let mut io_result = Ok(());
+    for file in &files {
+        let bytes = inputs::read(file)?;
+        let origin = file.display().to_string();
+        decode::decode(&bytes, &origin, &mut |pos: &Position, item| {
+            if io_result.is_err() {
+                return;
+            }
+            io_result = match item {
+                Ok(item) => render::trace(&mut out, pos, &pipeline.evaluate(&item), args.format),
+                Err(e) => {
+                    errors += 1;
+                    render::trace_error(&mut out, &e, args.format)
+                }
+            };
+        });
+        std::mem::replace(&mut io_result, Ok(()))?;
+    }
+    Ok(if errors > 0 {
+        Outcome2::InputErrors
+    } else {
+        Outcome2::Clean
+    })
+}

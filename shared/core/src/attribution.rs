@@ -131,40 +131,236 @@ use Channel as C;
 use Field as F;
 use Test as T;
 
-const fn rule(id: &'static str, when: When, kind: ActorKind, channel: Channel, tool: Option<&'static str>) -> Rule {
-    Rule { id, when, kind, channel, tool }
+const fn rule(
+    id: &'static str,
+    when: When,
+    kind: ActorKind,
+    channel: Channel,
+    tool: Option<&'static str>,
+) -> Rule {
+    Rule {
+        id,
+        when,
+        kind,
+        channel,
+        tool,
+    }
 }
 
 /// The built-in rules, in precedence order (configured principals come before all of them).
 pub static BUILTIN_RULES: &[Rule] = &[
     // Tier 2: identity type, invokedBy, sourceIPAddress.
-    rule("identity.cloudformation", When::Any(&[(F::InvokedBy, T::Is("cloudformation.amazonaws.com")), (F::SourceIp, T::Is("cloudformation.amazonaws.com"))]), K::Iac, C::Iac, Some("CloudFormation")),
-    rule("identity.cdk-exec-role", When::Any(&[(F::RoleName, T::Glob("cdk-*-cfn-exec-role-*"))]), K::Iac, C::Iac, Some("CDK")),
-    rule("identity.service-linked-role", When::Any(&[(F::RoleArn, T::Contains(":role/aws-service-role/"))]), K::AwsService, C::Service, None),
-    rule("identity.aws-service", When::Any(&[(F::IdentityType, T::Is("AWSService"))]), K::AwsService, C::Service, None),
-    rule("identity.invoked-by-service", When::Any(&[(F::InvokedBy, T::EndsWith(".amazonaws.com")), (F::InvokedBy, T::Is("AWS Internal"))]), K::AwsService, C::Service, None),
-    rule("identity.service-source-ip", When::Any(&[(F::SourceIp, T::EndsWith(".amazonaws.com")), (F::SourceIp, T::Is("AWS Internal"))]), K::AwsService, C::Service, None),
+    rule(
+        "identity.cloudformation",
+        When::Any(&[
+            (F::InvokedBy, T::Is("cloudformation.amazonaws.com")),
+            (F::SourceIp, T::Is("cloudformation.amazonaws.com")),
+        ]),
+        K::Iac,
+        C::Iac,
+        Some("CloudFormation"),
+    ),
+    rule(
+        "identity.cdk-exec-role",
+        When::Any(&[(F::RoleName, T::Glob("cdk-*-cfn-exec-role-*"))]),
+        K::Iac,
+        C::Iac,
+        Some("CDK"),
+    ),
+    rule(
+        "identity.service-linked-role",
+        When::Any(&[(F::RoleArn, T::Contains(":role/aws-service-role/"))]),
+        K::AwsService,
+        C::Service,
+        None,
+    ),
+    rule(
+        "identity.aws-service",
+        When::Any(&[(F::IdentityType, T::Is("AWSService"))]),
+        K::AwsService,
+        C::Service,
+        None,
+    ),
+    rule(
+        "identity.invoked-by-service",
+        When::Any(&[
+            (F::InvokedBy, T::EndsWith(".amazonaws.com")),
+            (F::InvokedBy, T::Is("AWS Internal")),
+        ]),
+        K::AwsService,
+        C::Service,
+        None,
+    ),
+    rule(
+        "identity.service-source-ip",
+        When::Any(&[
+            (F::SourceIp, T::EndsWith(".amazonaws.com")),
+            (F::SourceIp, T::Is("AWS Internal")),
+        ]),
+        K::AwsService,
+        C::Service,
+        None,
+    ),
     // Tier 3: console sessions.
     // CloudShell runs the CLI on console credentials: the agent tells it apart.
-    rule("session.cloudshell", When::ConsoleSession(&[(F::UserAgent, T::Contains("exec-env/CloudShell"))]), K::Human, C::CloudShell, None),
-    rule("session.console-credential", When::ConsoleSession(&[]), K::Human, C::Console, None),
+    rule(
+        "session.cloudshell",
+        When::ConsoleSession(&[(F::UserAgent, T::Contains("exec-env/CloudShell"))]),
+        K::Human,
+        C::CloudShell,
+        None,
+    ),
+    rule(
+        "session.console-credential",
+        When::ConsoleSession(&[]),
+        K::Human,
+        C::Console,
+        None,
+    ),
     // Tier 4: userAgent patterns, most specific first.
-    rule("agent.driftguard", When::Any(&[(F::UserAgent, T::ContainsNoCase("driftguard/"))]), K::Automation, C::Automation, Some("DriftGuard")),
-    rule("agent.cloud-custodian", When::Any(&[(F::UserAgent, T::Contains("CloudCustodian")), (F::UserAgent, T::StartsWith("c7n"))]), K::Automation, C::Automation, Some("Cloud Custodian")),
-    rule("agent.pulumi", When::Any(&[(F::UserAgent, T::ContainsNoCase("pulumi"))]), K::Iac, C::Iac, Some("Pulumi")),
-    rule("agent.crossplane", When::Any(&[(F::UserAgent, T::ContainsNoCase("crossplane")), (F::UserAgent, T::Contains("upbound/provider-aws"))]), K::Iac, C::Iac, Some("Crossplane")),
-    rule("agent.opentofu", When::Any(&[(F::UserAgent, T::ContainsNoCase("opentofu"))]), K::Iac, C::Iac, Some("OpenTofu")),
-    rule("agent.terraform", When::Any(&[(F::UserAgent, T::Contains("Terraform/")), (F::UserAgent, T::Contains("terraform-provider-aws")), (F::UserAgent, T::Contains("HashiCorp-terraform-exec"))]), K::Iac, C::Iac, Some("Terraform")),
-    rule("agent.cdk", When::Any(&[(F::UserAgent, T::Contains("aws-cdk"))]), K::Iac, C::Iac, Some("CDK")),
-    rule("agent.sam", When::Any(&[(F::UserAgent, T::ContainsNoCase("aws-sam-cli")), (F::UserAgent, T::Contains("AWS_SAM_CLI"))]), K::Iac, C::Iac, Some("SAM")),
-    rule("agent.cloudformation", When::Any(&[(F::UserAgent, T::Is("cloudformation.amazonaws.com"))]), K::Iac, C::Iac, Some("CloudFormation")),
-    rule("agent.cloudshell", When::Any(&[(F::UserAgent, T::Contains("exec-env/CloudShell"))]), K::Human, C::CloudShell, None),
-    rule("agent.console", When::Any(&[(F::UserAgent, T::Is("console.amazonaws.com")), (F::UserAgent, T::Is("signin.amazonaws.com")), (F::UserAgent, T::StartsWith("console.")), (F::UserAgent, T::Contains("Console/")), (F::UserAgent, T::StartsWith("Mozilla/")), (F::UserAgent, T::StartsWith("[Mozilla/"))]), K::Human, C::Console, None),
-    rule("agent.lambda-function", When::Any(&[(F::UserAgent, T::Contains("exec-env/AWS_Lambda"))]), K::Automation, C::Automation, Some("Lambda function")),
-    rule("agent.ssm-agent", When::Any(&[(F::UserAgent, T::Contains("amazon-ssm-agent"))]), K::Automation, C::Automation, Some("SSM Agent")),
-    rule("agent.aws-cli", When::Any(&[(F::UserAgent, T::StartsWith("aws-cli/")), (F::UserAgent, T::StartsWith("[aws-cli/"))]), K::Human, C::Cli, None),
-    rule("agent.sdk", When::Any(&[(F::UserAgent, T::Contains("Boto3/")), (F::UserAgent, T::Contains("botocore/")), (F::UserAgent, T::Contains("aws-sdk-")), (F::UserAgent, T::Contains("aws-sdk/"))]), K::Human, C::Sdk, None),
-    rule("agent.aws-internal", When::Any(&[(F::UserAgent, T::Is("AWS Internal")), (F::UserAgent, T::EndsWith(".amazonaws.com"))]), K::AwsService, C::Service, None),
+    rule(
+        "agent.driftguard",
+        When::Any(&[(F::UserAgent, T::ContainsNoCase("driftguard/"))]),
+        K::Automation,
+        C::Automation,
+        Some("DriftGuard"),
+    ),
+    rule(
+        "agent.cloud-custodian",
+        When::Any(&[
+            (F::UserAgent, T::Contains("CloudCustodian")),
+            (F::UserAgent, T::StartsWith("c7n")),
+        ]),
+        K::Automation,
+        C::Automation,
+        Some("Cloud Custodian"),
+    ),
+    rule(
+        "agent.pulumi",
+        When::Any(&[(F::UserAgent, T::ContainsNoCase("pulumi"))]),
+        K::Iac,
+        C::Iac,
+        Some("Pulumi"),
+    ),
+    rule(
+        "agent.crossplane",
+        When::Any(&[
+            (F::UserAgent, T::ContainsNoCase("crossplane")),
+            (F::UserAgent, T::Contains("upbound/provider-aws")),
+        ]),
+        K::Iac,
+        C::Iac,
+        Some("Crossplane"),
+    ),
+    rule(
+        "agent.opentofu",
+        When::Any(&[(F::UserAgent, T::ContainsNoCase("opentofu"))]),
+        K::Iac,
+        C::Iac,
+        Some("OpenTofu"),
+    ),
+    rule(
+        "agent.terraform",
+        When::Any(&[
+            (F::UserAgent, T::Contains("Terraform/")),
+            (F::UserAgent, T::Contains("terraform-provider-aws")),
+            (F::UserAgent, T::Contains("HashiCorp-terraform-exec")),
+        ]),
+        K::Iac,
+        C::Iac,
+        Some("Terraform"),
+    ),
+    rule(
+        "agent.cdk",
+        When::Any(&[(F::UserAgent, T::Contains("aws-cdk"))]),
+        K::Iac,
+        C::Iac,
+        Some("CDK"),
+    ),
+    rule(
+        "agent.sam",
+        When::Any(&[
+            (F::UserAgent, T::ContainsNoCase("aws-sam-cli")),
+            (F::UserAgent, T::Contains("AWS_SAM_CLI")),
+        ]),
+        K::Iac,
+        C::Iac,
+        Some("SAM"),
+    ),
+    rule(
+        "agent.cloudformation",
+        When::Any(&[(F::UserAgent, T::Is("cloudformation.amazonaws.com"))]),
+        K::Iac,
+        C::Iac,
+        Some("CloudFormation"),
+    ),
+    rule(
+        "agent.cloudshell",
+        When::Any(&[(F::UserAgent, T::Contains("exec-env/CloudShell"))]),
+        K::Human,
+        C::CloudShell,
+        None,
+    ),
+    rule(
+        "agent.console",
+        When::Any(&[
+            (F::UserAgent, T::Is("console.amazonaws.com")),
+            (F::UserAgent, T::Is("signin.amazonaws.com")),
+            (F::UserAgent, T::StartsWith("console.")),
+            (F::UserAgent, T::Contains("Console/")),
+            (F::UserAgent, T::StartsWith("Mozilla/")),
+            (F::UserAgent, T::StartsWith("[Mozilla/")),
+        ]),
+        K::Human,
+        C::Console,
+        None,
+    ),
+    rule(
+        "agent.lambda-function",
+        When::Any(&[(F::UserAgent, T::Contains("exec-env/AWS_Lambda"))]),
+        K::Automation,
+        C::Automation,
+        Some("Lambda function"),
+    ),
+    rule(
+        "agent.ssm-agent",
+        When::Any(&[(F::UserAgent, T::Contains("amazon-ssm-agent"))]),
+        K::Automation,
+        C::Automation,
+        Some("SSM Agent"),
+    ),
+    rule(
+        "agent.aws-cli",
+        When::Any(&[
+            (F::UserAgent, T::StartsWith("aws-cli/")),
+            (F::UserAgent, T::StartsWith("[aws-cli/")),
+        ]),
+        K::Human,
+        C::Cli,
+        None,
+    ),
+    rule(
+        "agent.sdk",
+        When::Any(&[
+            (F::UserAgent, T::Contains("Boto3/")),
+            (F::UserAgent, T::Contains("botocore/")),
+            (F::UserAgent, T::Contains("aws-sdk-")),
+            (F::UserAgent, T::Contains("aws-sdk/")),
+        ]),
+        K::Human,
+        C::Sdk,
+        None,
+    ),
+    rule(
+        "agent.aws-internal",
+        When::Any(&[
+            (F::UserAgent, T::Is("AWS Internal")),
+            (F::UserAgent, T::EndsWith(".amazonaws.com")),
+        ]),
+        K::AwsService,
+        C::Service,
+        None,
+    ),
 ];
 
 /// The id of the rule that decides when nothing else matches.
@@ -225,7 +421,10 @@ struct Facts<'c> {
 impl<'c> Facts<'c> {
     fn of(call: &'c ApiCall<'_>) -> Self {
         let id = &call.identity;
-        let issuer = id.session_context.as_ref().and_then(|s| s.session_issuer.as_ref());
+        let issuer = id
+            .session_context
+            .as_ref()
+            .and_then(|s| s.session_issuer.as_ref());
         let arn = id.arn.as_deref().unwrap_or("");
         let role_arn = issuer.and_then(|i| i.arn.as_deref()).unwrap_or("");
         let role_name = issuer
@@ -311,8 +510,11 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 
 impl PrincipalRule {
     fn matches(&self, f: &Facts<'_>) -> bool {
-        let any_set = self.role_arn.is_some() || self.oidc_provider.is_some() || self.session_name.is_some();
-        let ok = |pattern: &Option<String>, value: &str| pattern.as_deref().is_none_or(|p| glob_match(p, value));
+        let any_set =
+            self.role_arn.is_some() || self.oidc_provider.is_some() || self.session_name.is_some();
+        let ok = |pattern: &Option<String>, value: &str| {
+            pattern.as_deref().is_none_or(|p| glob_match(p, value))
+        };
         any_set
             && ok(&self.role_arn, f.role_arn)
             && ok(&self.oidc_provider, f.oidc_provider)
@@ -333,7 +535,12 @@ impl Attributor {
             .principals
             .iter()
             .enumerate()
-            .map(|(i, p)| (p.id.clone().unwrap_or_else(|| format!("principal.{i}")), p.clone()))
+            .map(|(i, p)| {
+                (
+                    p.id.clone().unwrap_or_else(|| format!("principal.{i}")),
+                    p.clone(),
+                )
+            })
             .collect();
         Attributor { principals }
     }
@@ -351,17 +558,30 @@ impl Attributor {
                 };
                 (p.kind, channel, p.tool.clone(), id.clone())
             } else if let Some(r) = BUILTIN_RULES.iter().find(|r| r.applies(call, &facts)) {
-                (r.kind, r.channel, r.tool.map(str::to_owned), r.id.to_owned())
+                (
+                    r.kind,
+                    r.channel,
+                    r.tool.map(str::to_owned),
+                    r.id.to_owned(),
+                )
             } else {
-                (ActorKind::Automation, Channel::Other, None, FALLBACK_RULE.to_owned())
+                (
+                    ActorKind::Automation,
+                    Channel::Other,
+                    None,
+                    FALLBACK_RULE.to_owned(),
+                )
             };
-        let human = (kind == ActorKind::Human).then(|| human_behind(call, &facts)).flatten();
+        let human = (kind == ActorKind::Human)
+            .then(|| human_behind(call, &facts))
+            .flatten();
         Actor {
             kind,
             channel,
             tool,
             principal: (!facts.arn.is_empty()).then(|| facts.arn.to_owned()),
-            role: (!facts.role_arn.is_empty() && facts.role_arn != facts.arn).then(|| facts.role_arn.to_owned()),
+            role: (!facts.role_arn.is_empty() && facts.role_arn != facts.arn)
+                .then(|| facts.role_arn.to_owned()),
             human,
             source_ip: call.source_ip.as_deref().map(str::to_owned),
             user_agent: call.user_agent.as_deref().map(str::to_owned),
@@ -388,14 +608,25 @@ impl Rule {
 /// The person behind a human call: sourceIdentity, the SSO user, the IAM user, or the session name.
 fn human_behind(call: &ApiCall<'_>, f: &Facts<'_>) -> Option<String> {
     let id = &call.identity;
-    if let Some(src) = id.session_context.as_ref().and_then(|s| s.source_identity.as_deref()) {
+    if let Some(src) = id
+        .session_context
+        .as_ref()
+        .and_then(|s| s.source_identity.as_deref())
+    {
         return Some(src.to_owned());
     }
     match f.identity_type {
         "Root" => Some("root".to_owned()),
         "IAMUser" => id.user_name.as_deref().map(str::to_owned),
-        "IdentityCenterUser" => id.on_behalf_of.as_ref().and_then(|o| o.user_id.as_deref()).map(str::to_owned),
-        "FederatedUser" => f.arn.rsplit_once(":federated-user/").map(|(_, name)| name.to_owned()),
+        "IdentityCenterUser" => id
+            .on_behalf_of
+            .as_ref()
+            .and_then(|o| o.user_id.as_deref())
+            .map(str::to_owned),
+        "FederatedUser" => f
+            .arn
+            .rsplit_once(":federated-user/")
+            .map(|(_, name)| name.to_owned()),
         _ if !f.session_name.is_empty() => Some(f.session_name.to_owned()),
         _ => id.user_name.as_deref().map(str::to_owned),
     }
@@ -413,7 +644,10 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert!(glob_match("arn:aws:iam::*:role/github-*", "arn:aws:iam::123456789012:role/github-actions-terraform"));
+        assert!(glob_match(
+            "arn:aws:iam::*:role/github-*",
+            "arn:aws:iam::123456789012:role/github-actions-terraform"
+        ));
         assert!(glob_match("*", ""));
         assert!(glob_match("a?c", "abc"));
         assert!(!glob_match("a?c", "ac"));
@@ -423,7 +657,10 @@ mod tests {
 
     #[test]
     fn sso_permission_sets() {
-        assert_eq!(sso_permission_set("AWSReservedSSO_AdministratorAccess_0123456789abcdef"), Some("AdministratorAccess"));
+        assert_eq!(
+            sso_permission_set("AWSReservedSSO_AdministratorAccess_0123456789abcdef"),
+            Some("AdministratorAccess")
+        );
         assert_eq!(sso_permission_set("app-runtime"), None);
     }
 

@@ -116,7 +116,10 @@ pub fn decode<F>(bytes: &[u8], origin: &str, sink: &mut F)
 where
     F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
 {
-    let at = Position { origin: origin.to_owned(), ..Position::default() };
+    let at = Position {
+        origin: origin.to_owned(),
+        ..Position::default()
+    };
     if bytes.starts_with(&[0x1f, 0x8b]) {
         match gunzip(bytes) {
             Ok(plain) => decode_json(&plain, at, sink),
@@ -131,9 +134,13 @@ where
 pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, DecodeErrorKind> {
     let mut out = Vec::with_capacity(bytes.len() * 8);
     let mut reader = flate2::read::MultiGzDecoder::new(bytes).take(MAX_DOCUMENT_BYTES as u64 + 1);
-    reader.read_to_end(&mut out).map_err(DecodeErrorKind::Gzip)?;
+    reader
+        .read_to_end(&mut out)
+        .map_err(DecodeErrorKind::Gzip)?;
     if out.len() > MAX_DOCUMENT_BYTES {
-        return Err(DecodeErrorKind::TooLarge { limit: MAX_DOCUMENT_BYTES });
+        return Err(DecodeErrorKind::TooLarge {
+            limit: MAX_DOCUMENT_BYTES,
+        });
     }
     Ok(out)
 }
@@ -166,7 +173,13 @@ fn fail<F>(at: Position, kind: impl Into<DecodeErrorKind>, sink: &mut F)
 where
     F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
 {
-    sink(&at.clone(), Err(DecodeError { at, kind: kind.into() }));
+    sink(
+        &at.clone(),
+        Err(DecodeError {
+            at,
+            kind: kind.into(),
+        }),
+    );
 }
 
 fn decode_json<F>(bytes: &[u8], at: Position, sink: &mut F)
@@ -174,7 +187,13 @@ where
     F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
 {
     if bytes.len() > MAX_DOCUMENT_BYTES {
-        return fail(at, DecodeErrorKind::TooLarge { limit: MAX_DOCUMENT_BYTES }, sink);
+        return fail(
+            at,
+            DecodeErrorKind::TooLarge {
+                limit: MAX_DOCUMENT_BYTES,
+            },
+            sink,
+        );
     }
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
@@ -197,7 +216,13 @@ where
     if let Some(records) = top.records {
         decode_records(records.get(), at, sink);
     } else if let (Some(detail_type), Some(detail)) = (top.detail_type, top.detail) {
-        decode_envelope(detail_type, top.source.unwrap_or_default(), detail, at, sink);
+        decode_envelope(
+            detail_type,
+            top.source.unwrap_or_default(),
+            detail,
+            at,
+            sink,
+        );
     } else if top.event_version.is_some() || top.event_name.is_some() {
         match serde_json::from_str::<RawRecord<'_>>(text) {
             Ok(raw) => emit_record(raw, None, &at, sink),
@@ -216,8 +241,12 @@ fn top_keys(text: &str) -> String {
     }
 }
 
-fn emit_record<'a, F>(raw: RawRecord<'a>, detail_type: Option<Cow<'a, str>>, at: &Position, sink: &mut F)
-where
+fn emit_record<'a, F>(
+    raw: RawRecord<'a>,
+    detail_type: Option<Cow<'a, str>>,
+    at: &Position,
+    sink: &mut F,
+) where
     F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
 {
     match ApiCall::try_from(raw) {
@@ -226,8 +255,13 @@ where
     }
 }
 
-fn decode_envelope<'a, F>(detail_type: Cow<'a, str>, source: Cow<'a, str>, detail: &'a RawValue, at: Position, sink: &mut F)
-where
+fn decode_envelope<'a, F>(
+    detail_type: Cow<'a, str>,
+    source: Cow<'a, str>,
+    detail: &'a RawValue,
+    at: Position,
+    sink: &mut F,
+) where
     F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
 {
     if CLOUDTRAIL_DETAIL_TYPES.contains(&detail_type.as_ref()) {
@@ -241,7 +275,10 @@ where
             Err(e) => fail(at, e, sink),
         }
     } else {
-        let kind = DecodeErrorKind::UnknownDetailType { detail_type: detail_type.into_owned(), source_name: source.into_owned() };
+        let kind = DecodeErrorKind::UnknownDetailType {
+            detail_type: detail_type.into_owned(),
+            source_name: source.into_owned(),
+        };
         fail(at, kind, sink);
     }
 }
@@ -253,7 +290,10 @@ where
 {
     // Fast path: the whole array is well-formed CloudTrail records.
     if let Ok(all) = serde_json::from_str::<Vec<RawRecord<'_>>>(records) {
-        if all.first().is_none_or(|r| r.event_source.as_deref() != Some("aws:sqs")) {
+        if all
+            .first()
+            .is_none_or(|r| r.event_source.as_deref() != Some("aws:sqs"))
+        {
             let mut pos = at;
             for (i, raw) in all.into_iter().enumerate() {
                 pos.index = Some(i);
@@ -268,7 +308,10 @@ where
         Err(e) => return fail(at, DecodeErrorKind::Json(e), sink),
     };
     for (i, element) in elements.into_iter().enumerate() {
-        let pos = Position { index: Some(i), ..at.clone() };
+        let pos = Position {
+            index: Some(i),
+            ..at.clone()
+        };
         decode_element(element.get(), pos, sink);
     }
 }
@@ -288,8 +331,15 @@ where
     };
     if probe.event_source.as_deref() == Some("aws:sqs") {
         match serde_json::from_str::<SqsMessage<'_>>(text) {
-            Ok(SqsMessage { message_id, body: Some(body) }) => {
-                let pos = Position { message_id: message_id.map(Cow::into_owned), index: pos.index, origin: pos.origin };
+            Ok(SqsMessage {
+                message_id,
+                body: Some(body),
+            }) => {
+                let pos = Position {
+                    message_id: message_id.map(Cow::into_owned),
+                    index: pos.index,
+                    origin: pos.origin,
+                };
                 decode_json(body.as_bytes(), pos, sink);
             }
             Ok(_) => fail(pos, RecordError::Missing("body"), sink),
@@ -313,7 +363,10 @@ where
         Err(e) => return fail(at, DecodeErrorKind::Json(e), sink),
     };
     for (i, element) in elements.into_iter().enumerate() {
-        let pos = Position { index: Some(i), ..at.clone() };
+        let pos = Position {
+            index: Some(i),
+            ..at.clone()
+        };
         decode_json(element.get().as_bytes(), pos, sink);
     }
 }

@@ -73,62 +73,209 @@ pub enum Compare {
 
 use Norm::*;
 
-const fn f(request: &'static str, tf_type: &'static str, attribute: &'static str, norm: Norm) -> FieldMap {
-    FieldMap { request, tf_type, attribute, norm }
+const fn f(
+    request: &'static str,
+    tf_type: &'static str,
+    attribute: &'static str,
+    norm: Norm,
+) -> FieldMap {
+    FieldMap {
+        request,
+        tf_type,
+        attribute,
+        norm,
+    }
 }
 
 /// Which comparison applies to which call.
 pub static DIFF_RULES: &[(&str, &str, Compare)] = &[
-    ("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", Compare::SgRules { direction: "ingress", add: true }),
-    ("ec2.amazonaws.com", "AuthorizeSecurityGroupEgress", Compare::SgRules { direction: "egress", add: true }),
-    ("ec2.amazonaws.com", "RevokeSecurityGroupIngress", Compare::SgRules { direction: "ingress", add: false }),
-    ("ec2.amazonaws.com", "RevokeSecurityGroupEgress", Compare::SgRules { direction: "egress", add: false }),
-    ("ec2.amazonaws.com", "CreateTags", Compare::Ec2Tags { set: true }),
-    ("ec2.amazonaws.com", "DeleteTags", Compare::Ec2Tags { set: false }),
-    ("ec2.amazonaws.com", "ModifyInstanceAttribute", Compare::Fields(&[
-        f("instanceType.value", "aws_instance", "instance_type", Text),
-        f("disableApiTermination.value", "aws_instance", "disable_api_termination", Bool),
-        f("disableApiStop.value", "aws_instance", "disable_api_stop", Bool),
-        f("sourceDestCheck.value", "aws_instance", "source_dest_check", Bool),
-        f("ebsOptimized.value", "aws_instance", "ebs_optimized", Bool),
-        f("userData.value", "aws_instance", "user_data_base64", Text),
-    ])),
-    ("s3.amazonaws.com", "PutBucketPublicAccessBlock", Compare::Fields(&[
-        f("PublicAccessBlockConfiguration.BlockPublicAcls", "aws_s3_bucket_public_access_block", "block_public_acls", Bool),
-        f("PublicAccessBlockConfiguration.IgnorePublicAcls", "aws_s3_bucket_public_access_block", "ignore_public_acls", Bool),
-        f("PublicAccessBlockConfiguration.BlockPublicPolicy", "aws_s3_bucket_public_access_block", "block_public_policy", Bool),
-        f("PublicAccessBlockConfiguration.RestrictPublicBuckets", "aws_s3_bucket_public_access_block", "restrict_public_buckets", Bool),
-    ])),
-    ("s3.amazonaws.com", "PutBucketVersioning", Compare::Fields(&[
-        f("VersioningConfiguration.Status", "aws_s3_bucket_versioning", "versioning_configuration.0.status", Text),
-        f("VersioningConfiguration.MfaDelete", "aws_s3_bucket_versioning", "versioning_configuration.0.mfa_delete", Text),
-    ])),
-    ("s3.amazonaws.com", "PutBucketPolicy", Compare::Fields(&[
-        f("bucketPolicy", "aws_s3_bucket_policy", "policy", Policy),
-    ])),
-    ("iam.amazonaws.com", "PutRolePolicy", Compare::RoleInlinePolicy),
-    ("iam.amazonaws.com", "UpdateAssumeRolePolicy", Compare::Fields(&[
-        f("policyDocument", "aws_iam_role", "assume_role_policy", Policy),
-    ])),
-    ("lambda.amazonaws.com", "UpdateFunctionConfiguration20150331v2", Compare::Fields(&[
-        f("memorySize", "aws_lambda_function", "memory_size", Int),
-        f("timeout", "aws_lambda_function", "timeout", Int),
-        f("runtime", "aws_lambda_function", "runtime", Text),
-        f("handler", "aws_lambda_function", "handler", Text),
-        f("role", "aws_lambda_function", "role", Text),
-    ])),
-    ("sqs.amazonaws.com", "SetQueueAttributes", Compare::Fields(&[
-        f("attributes.VisibilityTimeout", "aws_sqs_queue", "visibility_timeout_seconds", Int),
-        f("attributes.MessageRetentionPeriod", "aws_sqs_queue", "message_retention_seconds", Int),
-        f("attributes.DelaySeconds", "aws_sqs_queue", "delay_seconds", Int),
-        f("attributes.MaximumMessageSize", "aws_sqs_queue", "max_message_size", Int),
-        f("attributes.Policy", "aws_sqs_queue", "policy", Policy),
-    ])),
+    (
+        "ec2.amazonaws.com",
+        "AuthorizeSecurityGroupIngress",
+        Compare::SgRules {
+            direction: "ingress",
+            add: true,
+        },
+    ),
+    (
+        "ec2.amazonaws.com",
+        "AuthorizeSecurityGroupEgress",
+        Compare::SgRules {
+            direction: "egress",
+            add: true,
+        },
+    ),
+    (
+        "ec2.amazonaws.com",
+        "RevokeSecurityGroupIngress",
+        Compare::SgRules {
+            direction: "ingress",
+            add: false,
+        },
+    ),
+    (
+        "ec2.amazonaws.com",
+        "RevokeSecurityGroupEgress",
+        Compare::SgRules {
+            direction: "egress",
+            add: false,
+        },
+    ),
+    (
+        "ec2.amazonaws.com",
+        "CreateTags",
+        Compare::Ec2Tags { set: true },
+    ),
+    (
+        "ec2.amazonaws.com",
+        "DeleteTags",
+        Compare::Ec2Tags { set: false },
+    ),
+    (
+        "ec2.amazonaws.com",
+        "ModifyInstanceAttribute",
+        Compare::Fields(&[
+            f("instanceType.value", "aws_instance", "instance_type", Text),
+            f(
+                "disableApiTermination.value",
+                "aws_instance",
+                "disable_api_termination",
+                Bool,
+            ),
+            f(
+                "disableApiStop.value",
+                "aws_instance",
+                "disable_api_stop",
+                Bool,
+            ),
+            f(
+                "sourceDestCheck.value",
+                "aws_instance",
+                "source_dest_check",
+                Bool,
+            ),
+            f("ebsOptimized.value", "aws_instance", "ebs_optimized", Bool),
+            f("userData.value", "aws_instance", "user_data_base64", Text),
+        ]),
+    ),
+    (
+        "s3.amazonaws.com",
+        "PutBucketPublicAccessBlock",
+        Compare::Fields(&[
+            f(
+                "PublicAccessBlockConfiguration.BlockPublicAcls",
+                "aws_s3_bucket_public_access_block",
+                "block_public_acls",
+                Bool,
+            ),
+            f(
+                "PublicAccessBlockConfiguration.IgnorePublicAcls",
+                "aws_s3_bucket_public_access_block",
+                "ignore_public_acls",
+                Bool,
+            ),
+            f(
+                "PublicAccessBlockConfiguration.BlockPublicPolicy",
+                "aws_s3_bucket_public_access_block",
+                "block_public_policy",
+                Bool,
+            ),
+            f(
+                "PublicAccessBlockConfiguration.RestrictPublicBuckets",
+                "aws_s3_bucket_public_access_block",
+                "restrict_public_buckets",
+                Bool,
+            ),
+        ]),
+    ),
+    (
+        "s3.amazonaws.com",
+        "PutBucketVersioning",
+        Compare::Fields(&[
+            f(
+                "VersioningConfiguration.Status",
+                "aws_s3_bucket_versioning",
+                "versioning_configuration.0.status",
+                Text,
+            ),
+            f(
+                "VersioningConfiguration.MfaDelete",
+                "aws_s3_bucket_versioning",
+                "versioning_configuration.0.mfa_delete",
+                Text,
+            ),
+        ]),
+    ),
+    (
+        "s3.amazonaws.com",
+        "PutBucketPolicy",
+        Compare::Fields(&[f("bucketPolicy", "aws_s3_bucket_policy", "policy", Policy)]),
+    ),
+    (
+        "iam.amazonaws.com",
+        "PutRolePolicy",
+        Compare::RoleInlinePolicy,
+    ),
+    (
+        "iam.amazonaws.com",
+        "UpdateAssumeRolePolicy",
+        Compare::Fields(&[f(
+            "policyDocument",
+            "aws_iam_role",
+            "assume_role_policy",
+            Policy,
+        )]),
+    ),
+    (
+        "lambda.amazonaws.com",
+        "UpdateFunctionConfiguration20150331v2",
+        Compare::Fields(&[
+            f("memorySize", "aws_lambda_function", "memory_size", Int),
+            f("timeout", "aws_lambda_function", "timeout", Int),
+            f("runtime", "aws_lambda_function", "runtime", Text),
+            f("handler", "aws_lambda_function", "handler", Text),
+            f("role", "aws_lambda_function", "role", Text),
+        ]),
+    ),
+    (
+        "sqs.amazonaws.com",
+        "SetQueueAttributes",
+        Compare::Fields(&[
+            f(
+                "attributes.VisibilityTimeout",
+                "aws_sqs_queue",
+                "visibility_timeout_seconds",
+                Int,
+            ),
+            f(
+                "attributes.MessageRetentionPeriod",
+                "aws_sqs_queue",
+                "message_retention_seconds",
+                Int,
+            ),
+            f(
+                "attributes.DelaySeconds",
+                "aws_sqs_queue",
+                "delay_seconds",
+                Int,
+            ),
+            f(
+                "attributes.MaximumMessageSize",
+                "aws_sqs_queue",
+                "max_message_size",
+                Int,
+            ),
+            f("attributes.Policy", "aws_sqs_queue", "policy", Policy),
+        ]),
+    ),
 ];
 
 /// The comparison for a call, if any.
 pub fn rule_for(source: &str, name: &str) -> Option<Compare> {
-    DIFF_RULES.iter().find(|(s, n, _)| *s == source && *n == name).map(|(_, _, c)| *c)
+    DIFF_RULES
+        .iter()
+        .find(|(s, n, _)| *s == source && *n == name)
+        .map(|(_, _, c)| *c)
 }
 
 /// Compares a call's request with its declarations. `owners` are the declarations of the
@@ -151,7 +298,12 @@ pub fn value_at<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
     })
 }
 
-fn change(attribute: String, declared_in: Option<&Declared>, expected: Value, found: Value) -> AttributeChange {
+fn change(
+    attribute: String,
+    declared_in: Option<&Declared>,
+    expected: Value,
+    found: Value,
+) -> AttributeChange {
     AttributeChange {
         drifted: expected != found,
         attribute,
@@ -166,7 +318,8 @@ fn fields(maps: &[FieldMap], request: &Value, owners: &[&Declared]) -> Vec<Attri
         .filter_map(|m| {
             let found = normalise(value_at(request, m.request)?, m.norm);
             let owner = owners.iter().find(|d| d.tf_type == m.tf_type).copied();
-            let expected = owner.and_then(|d| value_at(&Value::Object(d.attributes.clone()), m.attribute).cloned());
+            let expected = owner
+                .and_then(|d| value_at(&Value::Object(d.attributes.clone()), m.attribute).cloned());
             let expected = expected.map_or(Value::Null, |v| normalise(&v, m.norm));
             Some(change(m.attribute.to_owned(), owner, expected, found))
         })
@@ -182,8 +335,14 @@ pub fn normalise(v: &Value, norm: Norm) -> Value {
             "false" => Value::Bool(false),
             _ => v.clone(),
         },
-        (Int, Value::String(s)) => s.trim().parse::<i64>().map_or_else(|_| v.clone(), Value::from),
-        (Int, Value::Number(n)) => n.as_f64().filter(|f| f.fract() == 0.0).map_or_else(|| v.clone(), |f| Value::from(f as i64)),
+        (Int, Value::String(s)) => s
+            .trim()
+            .parse::<i64>()
+            .map_or_else(|_| v.clone(), Value::from),
+        (Int, Value::Number(n)) => n
+            .as_f64()
+            .filter(|f| f.fract() == 0.0)
+            .map_or_else(|| v.clone(), |f| Value::from(f as i64)),
         (Text, Value::Number(_) | Value::Bool(_)) => Value::String(v.to_string()),
         (Policy, _) => normalise_policy(v),
         _ => v.clone(),
@@ -196,7 +355,9 @@ pub fn normalise(v: &Value, norm: Norm) -> Value {
 /// returned as is.
 pub fn normalise_policy(v: &Value) -> Value {
     let doc = match v {
-        Value::String(s) => match serde_json::from_str::<Value>(s).or_else(|_| serde_json::from_str(&url_decode(s))) {
+        Value::String(s) => match serde_json::from_str::<Value>(s)
+            .or_else(|_| serde_json::from_str(&url_decode(s)))
+        {
             Ok(doc) => doc,
             Err(_) => return v.clone(),
         },
@@ -228,7 +389,8 @@ pub fn url_decode(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+                {
                     Ok(byte) => {
                         out.push(byte);
                         i += 3;
@@ -275,7 +437,10 @@ fn as_int(v: Option<&Value>) -> Option<i64> {
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     match v {
-        Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect(),
         Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
         _ => Vec::new(),
     }
@@ -284,7 +449,11 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 /// `items` lists as CloudTrail writes EC2 sets: `{"items":[...]}` or a bare list.
 fn items(v: Option<&Value>) -> Vec<&Value> {
     match v {
-        Some(Value::Object(m)) => m.get("items").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default(),
+        Some(Value::Object(m)) => m
+            .get("items")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().collect())
+            .unwrap_or_default(),
         Some(Value::Array(a)) => a.iter().collect(),
         _ => Vec::new(),
     }
@@ -301,10 +470,26 @@ pub fn request_sg_rules(request: &Value) -> BTreeSet<String> {
         let proto = p.get("ipProtocol").and_then(Value::as_str).unwrap_or("-1");
         let (from, to) = (as_int(p.get("fromPort")), as_int(p.get("toPort")));
         let mut peers: Vec<String> = Vec::new();
-        peers.extend(items(p.get("ipRanges")).iter().filter_map(|r| r.get("cidrIp")?.as_str().map(str::to_owned)));
-        peers.extend(items(p.get("ipv6Ranges")).iter().filter_map(|r| r.get("cidrIpv6")?.as_str().map(str::to_owned)));
-        peers.extend(items(p.get("groups")).iter().filter_map(|r| r.get("groupId")?.as_str().map(str::to_owned)));
-        peers.extend(items(p.get("prefixListIds")).iter().filter_map(|r| r.get("prefixListId")?.as_str().map(str::to_owned)));
+        peers.extend(
+            items(p.get("ipRanges"))
+                .iter()
+                .filter_map(|r| r.get("cidrIp")?.as_str().map(str::to_owned)),
+        );
+        peers.extend(
+            items(p.get("ipv6Ranges"))
+                .iter()
+                .filter_map(|r| r.get("cidrIpv6")?.as_str().map(str::to_owned)),
+        );
+        peers.extend(
+            items(p.get("groups"))
+                .iter()
+                .filter_map(|r| r.get("groupId")?.as_str().map(str::to_owned)),
+        );
+        peers.extend(
+            items(p.get("prefixListIds"))
+                .iter()
+                .filter_map(|r| r.get("prefixListId")?.as_str().map(str::to_owned)),
+        );
         if let Some(c) = p.get("cidrIp").and_then(Value::as_str) {
             peers.push(c.to_owned());
         }
@@ -317,7 +502,10 @@ pub fn request_sg_rules(request: &Value) -> BTreeSet<String> {
 
 /// Rules a set of declarations gives a security group in one direction: inline blocks of
 /// `aws_security_group`, plus `aws_security_group_rule` and `aws_vpc_security_group_*_rule`.
-pub fn declared_sg_rules(direction: &str, owners: &[&Declared]) -> (BTreeSet<String>, Option<String>) {
+pub fn declared_sg_rules(
+    direction: &str,
+    owners: &[&Declared],
+) -> (BTreeSet<String>, Option<String>) {
     let mut out = BTreeSet::new();
     let mut primary = None;
     for d in owners {
@@ -325,7 +513,12 @@ pub fn declared_sg_rules(direction: &str, owners: &[&Declared]) -> (BTreeSet<Str
         match d.tf_type.as_str() {
             "aws_security_group" => {
                 primary.get_or_insert_with(|| d.address.clone());
-                for r in a.get(direction).and_then(Value::as_array).into_iter().flatten() {
+                for r in a
+                    .get(direction)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     let proto = r.get("protocol").and_then(Value::as_str).unwrap_or("-1");
                     let (from, to) = (as_int(r.get("from_port")), as_int(r.get("to_port")));
                     let mut peers = strings(r.get("cidr_blocks"));
@@ -350,9 +543,14 @@ pub fn declared_sg_rules(direction: &str, owners: &[&Declared]) -> (BTreeSet<Str
             t if t == format!("aws_vpc_security_group_{direction}_rule") => {
                 let proto = d.str_attr("ip_protocol").unwrap_or("-1");
                 let (from, to) = (as_int(a.get("from_port")), as_int(a.get("to_port")));
-                let peers = ["cidr_ipv4", "cidr_ipv6", "referenced_security_group_id", "prefix_list_id"]
-                    .iter()
-                    .filter_map(|k| d.str_attr(k).filter(|s| !s.is_empty()));
+                let peers = [
+                    "cidr_ipv4",
+                    "cidr_ipv6",
+                    "referenced_security_group_id",
+                    "prefix_list_id",
+                ]
+                .iter()
+                .filter_map(|k| d.str_attr(k).filter(|s| !s.is_empty()));
                 out.extend(peers.map(|p| rule_text(proto, from, to, p)));
             }
             _ => {}
@@ -361,15 +559,24 @@ pub fn declared_sg_rules(direction: &str, owners: &[&Declared]) -> (BTreeSet<Str
     (out, primary)
 }
 
-fn sg_rules(direction: &str, add: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+fn sg_rules(
+    direction: &str,
+    add: bool,
+    request: &Value,
+    owners: &[&Declared],
+) -> Vec<AttributeChange> {
     let requested = request_sg_rules(request);
     if requested.is_empty() {
         return Vec::new();
     }
     let (expected, primary) = declared_sg_rules(direction, owners);
-    let found: BTreeSet<String> =
-        if add { expected.union(&requested).cloned().collect() } else { expected.difference(&requested).cloned().collect() };
-    let to_value = |s: &BTreeSet<String>| Value::Array(s.iter().cloned().map(Value::String).collect());
+    let found: BTreeSet<String> = if add {
+        expected.union(&requested).cloned().collect()
+    } else {
+        expected.difference(&requested).cloned().collect()
+    };
+    let to_value =
+        |s: &BTreeSet<String>| Value::Array(s.iter().cloned().map(Value::String).collect());
     vec![AttributeChange {
         attribute: direction.to_owned(),
         declared_in: primary,
@@ -386,7 +593,10 @@ fn ec2_tags(set: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeCh
     let declared = |key: &str| -> Value {
         owner
             .and_then(|d| {
-                d.attributes.get("tags_all").and_then(|t| t.get(key)).or_else(|| d.attributes.get("tags").and_then(|t| t.get(key)))
+                d.attributes
+                    .get("tags_all")
+                    .and_then(|t| t.get(key))
+                    .or_else(|| d.attributes.get("tags").and_then(|t| t.get(key)))
             })
             .cloned()
             .unwrap_or(Value::Null)
@@ -395,7 +605,13 @@ fn ec2_tags(set: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeCh
         .into_iter()
         .filter_map(|t| {
             let key = t.get("key")?.as_str()?;
-            let found = if set { t.get("value").cloned().unwrap_or(Value::String(String::new())) } else { Value::Null };
+            let found = if set {
+                t.get("value")
+                    .cloned()
+                    .unwrap_or(Value::String(String::new()))
+            } else {
+                Value::Null
+            };
             Some(change(format!("tags.{key}"), owner, declared(key), found))
         })
         .collect()
@@ -404,24 +620,39 @@ fn ec2_tags(set: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeCh
 // ---- IAM inline policies ----
 
 fn role_inline_policy(request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
-    let Some(name) = request.get("policyName").and_then(Value::as_str) else { return Vec::new() };
-    let Some(doc) = request.get("policyDocument") else { return Vec::new() };
+    let Some(name) = request.get("policyName").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let Some(doc) = request.get("policyDocument") else {
+        return Vec::new();
+    };
     let found = normalise_policy(doc);
     // aws_iam_role_policy (name = policy name) first, then the role's inline_policy blocks.
-    let standalone = owners.iter().find(|d| d.tf_type == "aws_iam_role_policy" && d.str_attr("name") == Some(name));
+    let standalone = owners
+        .iter()
+        .find(|d| d.tf_type == "aws_iam_role_policy" && d.str_attr("name") == Some(name));
     let (declared_in, expected) = match standalone {
         Some(d) => (Some(*d), d.attributes.get("policy").map(normalise_policy)),
         None => {
             let role = owners.iter().find(|d| d.tf_type == "aws_iam_role").copied();
             let inline = role
                 .and_then(|r| r.attributes.get("inline_policy")?.as_array())
-                .and_then(|blocks| blocks.iter().find(|b| b.get("name").and_then(Value::as_str) == Some(name)))
+                .and_then(|blocks| {
+                    blocks
+                        .iter()
+                        .find(|b| b.get("name").and_then(Value::as_str) == Some(name))
+                })
                 .and_then(|b| b.get("policy"))
                 .map(normalise_policy);
             (role, inline)
         }
     };
-    vec![change(format!("inline_policy.{name}"), declared_in, expected.unwrap_or(Value::Null), found)]
+    vec![change(
+        format!("inline_policy.{name}"),
+        declared_in,
+        expected.unwrap_or(Value::Null),
+        found,
+    )]
 }
 
 #[cfg(test)]
@@ -431,7 +662,9 @@ mod tests {
 
     #[test]
     fn policies_compare_semantically() {
-        let a = json!(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"*"}}"#);
+        let a = json!(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"*"}}"#
+        );
         let b = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject","s3:GetObject"],"Resource":["*"]}]});
         assert_eq!(normalise_policy(&a), normalise_policy(&b));
         let encoded = json!("%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%5B%22s3%3AGetObject%22%2C%22s3%3APutObject%22%5D%2C%22Resource%22%3A%22*%22%7D%7D");

@@ -56,15 +56,25 @@ pub struct ResourceInfo {
 }
 
 /// Types whose identity does not depend on the region the call was recorded in.
-pub static GLOBAL_TYPE_PREFIXES: &[&str] = &["AWS::IAM::", "AWS::S3::Bucket", "AWS::CloudFront::", "AWS::Route53::"];
+pub static GLOBAL_TYPE_PREFIXES: &[&str] = &[
+    "AWS::IAM::",
+    "AWS::S3::Bucket",
+    "AWS::CloudFront::",
+    "AWS::Route53::",
+];
 
 impl ResourceInfo {
     /// The key that identifies the resource across events: `account/region/type/id`
     /// (region empty for global types).
     pub fn key(&self) -> String {
-        let global = GLOBAL_TYPE_PREFIXES.iter().any(|p| self.resource_type.starts_with(p));
+        let global = GLOBAL_TYPE_PREFIXES
+            .iter()
+            .any(|p| self.resource_type.starts_with(p));
         let region = if global { "" } else { self.region.as_str() };
-        format!("{}/{}/{}/{}", self.account, region, self.resource_type, self.id)
+        format!(
+            "{}/{}/{}/{}",
+            self.account, region, self.resource_type, self.id
+        )
     }
 }
 
@@ -142,7 +152,10 @@ pub struct Finding {
 
 /// The finding id for a call on a resource.
 pub fn finding_id(event_id: &str, resource_type: &str, resource_id: &str) -> String {
-    format!("dg-{:016x}", crate::fnv::hash_parts(&[event_id, resource_type, resource_id]))
+    format!(
+        "dg-{:016x}",
+        crate::fnv::hash_parts(&[event_id, resource_type, resource_id])
+    )
 }
 
 /// A change made by IaC (or by DriftGuard restoring IaC) on a resource: resolves older findings.
@@ -164,7 +177,11 @@ impl Finding {
     pub fn resolve_with(&mut self, iac: &IacChange) -> bool {
         if self.status == Status::Open && iac.time >= self.call.time {
             self.status = Status::Resolved;
-            self.resolution = Some(Resolution { event_id: iac.event_id.clone(), time: iac.time, by: iac.by.clone() });
+            self.resolution = Some(Resolution {
+                event_id: iac.event_id.clone(),
+                time: iac.time,
+                by: iac.by.clone(),
+            });
             return true;
         }
         false
@@ -194,7 +211,11 @@ pub enum Transition {
 /// Merges an incoming finding with what a store holds: the first write wins (replays change
 /// nothing), and a finding older than the resource's last IaC change is stored resolved.
 /// Returns the record to write, or `None` when the store already has it.
-pub fn merge_incoming(existing: Option<&Finding>, mut incoming: Finding, resource: &ResourceRecord) -> Option<Finding> {
+pub fn merge_incoming(
+    existing: Option<&Finding>,
+    mut incoming: Finding,
+    resource: &ResourceRecord,
+) -> Option<Finding> {
     if existing.is_some() {
         return None;
     }
@@ -224,7 +245,10 @@ fn show(v: &serde_json::Value) -> String {
         other => {
             let s = other.to_string();
             if s.len() > 120 {
-                format!("{}…", &s[..s.char_indices().nth(117).map_or(s.len(), |(i, _)| i)])
+                format!(
+                    "{}…",
+                    &s[..s.char_indices().nth(117).map_or(s.len(), |(i, _)| i)]
+                )
             } else {
                 s
             }
@@ -234,7 +258,13 @@ fn show(v: &serde_json::Value) -> String {
 
 /// The one-paragraph summary of a finding.
 pub fn summarise(f: &Finding) -> String {
-    let who = f.actor.human.as_deref().or(f.actor.tool.as_deref()).or(f.actor.principal.as_deref()).unwrap_or("an unknown principal");
+    let who = f
+        .actor
+        .human
+        .as_deref()
+        .or(f.actor.tool.as_deref())
+        .or(f.actor.principal.as_deref())
+        .unwrap_or("an unknown principal");
     let mut s = format!(
         "{who} called {} {} on {} {} at {}",
         f.call.name,
@@ -245,21 +275,39 @@ pub fn summarise(f: &Finding) -> String {
     );
     match &f.owner {
         Some(o) => {
-            let _ = write!(s, ", a resource Terraform manages as {} in {}.", o.address, o.state);
+            let _ = write!(
+                s,
+                ", a resource Terraform manages as {} in {}.",
+                o.address, o.state
+            );
         }
         None => s.push_str(", a resource no loaded IaC state declares."),
     }
     let drifted: Vec<&AttributeChange> = f.changes.iter().filter(|c| c.drifted).collect();
     if !drifted.is_empty() {
-        let parts: Vec<String> =
-            drifted.iter().map(|c| format!("{} is now {} (IaC declares {})", c.attribute, show(&c.found), show(&c.expected))).collect();
+        let parts: Vec<String> = drifted
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} is now {} (IaC declares {})",
+                    c.attribute,
+                    show(&c.found),
+                    show(&c.expected)
+                )
+            })
+            .collect();
         let _ = write!(s, " {}.", parts.join("; "));
     } else if !f.changes.is_empty() {
         s.push_str(" The values it set match what IaC declares.");
     } else if f.owner.is_some() {
         s.push_str(" DriftGuard does not compare this call's attributes yet: treat the resource as changed out of band.");
     }
-    let _ = write!(s, " Drift likelihood {:.0}%, {}.", f.likelihood * 100.0, f.severity.as_str());
+    let _ = write!(
+        s,
+        " Drift likelihood {:.0}%, {}.",
+        f.likelihood * 100.0,
+        f.severity.as_str()
+    );
     s
 }
 

@@ -42,7 +42,15 @@ pub static KEY_ATTRIBUTES: &[&str] = &[
 
 /// Attribute names that are always redacted, even in states written before Terraform recorded
 /// `sensitive_attributes`.
-pub static ALWAYS_SENSITIVE: &[&str] = &["password", "master_password", "secret_string", "secret_binary", "private_key", "token", "auth_token"];
+pub static ALWAYS_SENSITIVE: &[&str] = &[
+    "password",
+    "master_password",
+    "secret_string",
+    "secret_binary",
+    "private_key",
+    "token",
+    "auth_token",
+];
 
 /// One state file, as loaded.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -154,21 +162,30 @@ impl Inventory {
 
     /// Loads one state file. On error nothing from it is added.
     pub fn add_state(&mut self, origin: &str, bytes: &[u8]) -> Result<&StateInfo, StateError> {
-        let json_err = |source| StateError::Json { origin: origin.to_owned(), source };
+        let json_err = |source| StateError::Json {
+            origin: origin.to_owned(),
+            source,
+        };
         let raw: RawState = match serde_json::from_slice(bytes) {
             Ok(raw) => raw,
             Err(e) => {
                 // A v3 state fails the v4 shape; say so rather than "missing field".
                 if let Ok(VersionOnly { version: Some(v) }) = serde_json::from_slice(bytes) {
                     if v != 4 {
-                        return Err(StateError::Version { origin: origin.to_owned(), version: v });
+                        return Err(StateError::Version {
+                            origin: origin.to_owned(),
+                            version: v,
+                        });
                     }
                 }
                 return Err(json_err(e));
             }
         };
         if raw.version != 4 {
-            return Err(StateError::Version { origin: origin.to_owned(), version: raw.version });
+            return Err(StateError::Version {
+                origin: origin.to_owned(),
+                version: raw.version,
+            });
         }
         let state = self.states.len();
         let mut info = StateInfo {
@@ -196,7 +213,12 @@ impl Inventory {
                 };
                 let mut attributes = inst.attributes;
                 redact(&mut attributes, &inst.sensitive_attributes);
-                self.index(Declared { state, address, tf_type: res.tf_type.clone(), attributes });
+                self.index(Declared {
+                    state,
+                    address,
+                    tf_type: res.tf_type.clone(),
+                    attributes,
+                });
                 info.resources += 1;
             }
         }
@@ -246,15 +268,27 @@ impl Inventory {
         let mut out: Vec<usize> = Vec::new();
         if id.starts_with("arn:") {
             if let Some(hits) = self.by_arn.get(id) {
-                out.extend(hits.iter().filter(|&&i| tf_types.contains(&self.resources[i].tf_type.as_str())));
+                out.extend(
+                    hits.iter()
+                        .filter(|&&i| tf_types.contains(&self.resources[i].tf_type.as_str())),
+                );
             }
         }
         for t in tf_types {
             if let Some(hits) = self.by_key.get(*t).and_then(|m| m.get(id)) {
-                out.extend(hits.iter().filter(|i| !out.contains(i)).copied().collect::<Vec<_>>());
+                out.extend(
+                    hits.iter()
+                        .filter(|i| !out.contains(i))
+                        .copied()
+                        .collect::<Vec<_>>(),
+                );
             }
         }
-        out.sort_by_key(|&i| tf_types.iter().position(|t| *t == self.resources[i].tf_type));
+        out.sort_by_key(|&i| {
+            tf_types
+                .iter()
+                .position(|t| *t == self.resources[i].tf_type)
+        });
         out.into_iter().map(|i| &self.resources[i]).collect()
     }
 
@@ -280,7 +314,10 @@ fn redact(attributes: &mut Map<String, Value>, sensitive: &[Value]) {
         let first = path.as_array()?.first()?;
         (first.get("type")?.as_str()? == "get_attr").then(|| first.get("value")?.as_str())?
     });
-    let names: Vec<String> = listed.map(str::to_owned).chain(ALWAYS_SENSITIVE.iter().map(|s| (*s).to_owned())).collect();
+    let names: Vec<String> = listed
+        .map(str::to_owned)
+        .chain(ALWAYS_SENSITIVE.iter().map(|s| (*s).to_owned()))
+        .collect();
     for name in names {
         if let Some(v) = attributes.get_mut(&name) {
             if !v.is_null() {

@@ -12,8 +12,17 @@ use std::fmt;
 /// The string (or number, rendered as text) at `path` inside `raw`, if there is one.
 pub fn lookup_str<'a>(raw: &'a RawValue, path: &str) -> Option<Cow<'a, str>> {
     let mut de = serde_json::Deserializer::from_str(raw.get());
-    let segments: Vec<&str> = if path.is_empty() { Vec::new() } else { path.split('.').collect() };
-    Walk { segments: &segments }.deserialize(&mut de).ok().flatten()
+    let segments: Vec<&str> = if path.is_empty() {
+        Vec::new()
+    } else {
+        path.split('.').collect()
+    };
+    Walk {
+        segments: &segments,
+    }
+    .deserialize(&mut de)
+    .ok()
+    .flatten()
 }
 
 struct Walk<'p> {
@@ -76,12 +85,17 @@ impl<'de> Visitor<'de> for Walk<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let wanted = self.segments.split_first().and_then(|(first, rest)| Some((first.parse::<usize>().ok()?, rest)));
+        let wanted = self
+            .segments
+            .split_first()
+            .and_then(|(first, rest)| Some((first.parse::<usize>().ok()?, rest)));
         let mut found = None;
         let mut index = 0;
         loop {
             let element = match wanted {
-                Some((i, rest)) if i == index => seq.next_element_seed(Walk { segments: rest })?.map(|v| found = v),
+                Some((i, rest)) if i == index => seq
+                    .next_element_seed(Walk { segments: rest })?
+                    .map(|v| found = v),
                 _ => seq.next_element::<IgnoredAny>()?.map(|_| ()),
             };
             if element.is_none() {
@@ -104,11 +118,22 @@ mod tests {
 
     #[test]
     fn finds_nested_strings_numbers_and_array_elements() {
-        let r = raw(r#"{"groupId":"sg-1","ipPermissions":{"items":[{"fromPort":22},{"fromPort":443,"x":[1,{"y":"z"}]}]}}"#);
+        let r = raw(
+            r#"{"groupId":"sg-1","ipPermissions":{"items":[{"fromPort":22},{"fromPort":443,"x":[1,{"y":"z"}]}]}}"#,
+        );
         assert_eq!(lookup_str(&r, "groupId").as_deref(), Some("sg-1"));
-        assert_eq!(lookup_str(&r, "ipPermissions.items.1.fromPort").as_deref(), Some("443"));
-        assert_eq!(lookup_str(&r, "ipPermissions.items.0.fromPort").as_deref(), Some("22"));
-        assert_eq!(lookup_str(&r, "ipPermissions.items.1.x.1.y").as_deref(), Some("z"));
+        assert_eq!(
+            lookup_str(&r, "ipPermissions.items.1.fromPort").as_deref(),
+            Some("443")
+        );
+        assert_eq!(
+            lookup_str(&r, "ipPermissions.items.0.fromPort").as_deref(),
+            Some("22")
+        );
+        assert_eq!(
+            lookup_str(&r, "ipPermissions.items.1.x.1.y").as_deref(),
+            Some("z")
+        );
     }
 
     #[test]

@@ -9,7 +9,9 @@ use crate::catalog::{Catalog, Miss, Target};
 use crate::config_item::ConfigChange;
 use crate::decode::Item;
 use crate::diff::{self, AttributeChange};
-use crate::finding::{self, CallInfo, Finding, FindingKind, IacChange, IacOwner, ResourceInfo, Status};
+use crate::finding::{
+    self, CallInfo, Finding, FindingKind, IacChange, IacOwner, ResourceInfo, Status,
+};
 use crate::inventory::{Declared, Inventory};
 use crate::record::ApiCall;
 use crate::score::{self, Evidence};
@@ -94,7 +96,11 @@ pub struct Pipeline {
 impl Pipeline {
     /// A pipeline over the given inventory.
     pub fn new(config: &AttributionConfig, inventory: Inventory) -> Self {
-        Pipeline { attributor: Attributor::new(config), catalog: Catalog::new(), inventory }
+        Pipeline {
+            attributor: Attributor::new(config),
+            catalog: Catalog::new(),
+            inventory,
+        }
     }
 
     /// The inventory.
@@ -111,14 +117,18 @@ impl Pipeline {
     /// resources whose manual changes DriftGuard cannot attach to their declarations.
     pub fn uncovered_types(&self) -> BTreeMap<&str, usize> {
         let known = self.catalog.terraform_types();
-        self.inventory.type_counts().into_iter().filter(|(t, _)| !known.contains(t)).collect()
+        self.inventory
+            .type_counts()
+            .into_iter()
+            .filter(|(t, _)| !known.contains(t))
+            .collect()
     }
 
     /// Evaluates one decoded item.
     pub fn evaluate(&self, item: &Item<'_>) -> Evaluation {
         match item {
             Item::Api { call, detail_type } => self.evaluate_call(call, detail_type.as_deref()),
-            Item::Config(change) => evaluate_config(change),
+            Item::Config(change) => self.evaluate_config(change),
         }
     }
 
@@ -131,19 +141,28 @@ impl Pipeline {
             actor: None,
             resource: None,
             owner: None,
-            outcome: Outcome::Skipped { reason: Skip::FailedCall },
+            outcome: Outcome::Skipped {
+                reason: Skip::FailedCall,
+            },
         };
         if call.error_code.is_some() {
             return ev;
         }
-        if call.read_only == Some(true) || (call.read_only.is_none() && looks_read_only(&call.name)) {
-            ev.outcome = Outcome::Skipped { reason: Skip::ReadOnly };
+        if call.read_only == Some(true) || (call.read_only.is_none() && looks_read_only(&call.name))
+        {
+            ev.outcome = Outcome::Skipped {
+                reason: Skip::ReadOnly,
+            };
             return ev;
         }
         let target = match self.catalog.resolve(call) {
             Ok(t) => t,
             Err(miss) => {
-                let reason = if miss == Miss::UnknownCall { Skip::NotInCatalog } else { Skip::NoResourceId };
+                let reason = if miss == Miss::UnknownCall {
+                    Skip::NotInCatalog
+                } else {
+                    Skip::NoResourceId
+                };
                 ev.outcome = Outcome::Skipped { reason };
                 return ev;
             }
@@ -162,12 +181,25 @@ impl Pipeline {
                 resource_key: resource.key(),
                 event_id: call.event_id.to_string(),
                 time: call.time,
-                by: actor.tool.clone().or_else(|| actor.principal.clone()).unwrap_or_else(|| actor.rule.clone()),
+                by: actor
+                    .tool
+                    .clone()
+                    .or_else(|| actor.principal.clone())
+                    .unwrap_or_else(|| actor.rule.clone()),
             })
         } else if actor.kind == ActorKind::AwsService {
-            Outcome::Skipped { reason: Skip::AwsService }
+            Outcome::Skipped {
+                reason: Skip::AwsService,
+            }
         } else {
-            Outcome::Finding(Box::new(self.finding(call, &target, &owners, &actor, resource.clone(), owner.clone())))
+            Outcome::Finding(Box::new(self.finding(
+                call,
+                &target,
+                &owners,
+                &actor,
+                resource.clone(),
+                owner.clone(),
+            )))
         };
         ev.actor = Some(actor);
         ev.resource = Some(resource);
@@ -184,27 +216,46 @@ impl Pipeline {
         resource: ResourceInfo,
         owner: Option<IacOwner>,
     ) -> Finding {
-        let changes: Vec<AttributeChange> = match (owners.is_empty(), diff::rule_for(&call.source, &call.name), call.request) {
+        let changes: Vec<AttributeChange> = match (
+            owners.is_empty(),
+            diff::rule_for(&call.source, &call.name),
+            call.request,
+        ) {
             (false, Some(rule), Some(raw)) => match serde_json::from_str(raw.get()) {
                 Ok(request) => diff::compare(rule, &request, owners),
                 Err(_) => Vec::new(),
             },
             _ => Vec::new(),
         };
-        let evidence =
-            Evidence { actor: actor.kind, channel: actor.channel, managed: !owners.is_empty(), op: target.entry.op, changes: &changes };
+        let evidence = Evidence {
+            actor: actor.kind,
+            channel: actor.channel,
+            managed: !owners.is_empty(),
+            op: target.entry.op,
+            changes: &changes,
+        };
         let (likelihood, factors) = score::likelihood(&evidence);
         let environment = owners.iter().find_map(|d| environment_tag(d));
-        let (severity, severity_reasons) = score::severity(&resource.resource_type, &evidence, environment);
+        let (severity, severity_reasons) =
+            score::severity(&resource.resource_type, &evidence, environment);
         let mut f = Finding {
             id: finding::finding_id(&call.event_id, &resource.resource_type, &resource.id),
-            kind: if owners.is_empty() { FindingKind::Unmanaged } else { FindingKind::Drift },
+            kind: if owners.is_empty() {
+                FindingKind::Unmanaged
+            } else {
+                FindingKind::Drift
+            },
             status: Status::Open,
             resolution: None,
             resource,
             owner,
             actor: actor.clone(),
-            call: CallInfo { event_id: call.event_id.to_string(), source: call.source.to_string(), name: call.name.to_string(), time: call.time },
+            call: CallInfo {
+                event_id: call.event_id.to_string(),
+                source: call.source.to_string(),
+                name: call.name.to_string(),
+                time: call.time,
+            },
             changes,
             likelihood,
             factors,
@@ -221,10 +272,18 @@ impl Pipeline {
 
 /// Names CloudTrail uses for calls that change nothing, for records without `readOnly`.
 fn looks_read_only(name: &str) -> bool {
-    ["Describe", "Get", "List", "Head", "Lookup", "Search", "BatchGet", "Scan", "Query"].iter().any(|p| name.starts_with(p))
+    [
+        "Describe", "Get", "List", "Head", "Lookup", "Search", "BatchGet", "Scan", "Query",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p))
 }
 
-fn resource_info(call: &ApiCall<'_>, target: &Target<'_>, primary: Option<&Declared>) -> ResourceInfo {
+fn resource_info(
+    call: &ApiCall<'_>,
+    target: &Target<'_>,
+    primary: Option<&Declared>,
+) -> ResourceInfo {
     let arn = if target.id.starts_with("arn:") {
         Some(target.id.to_string())
     } else {
@@ -241,28 +300,52 @@ fn resource_info(call: &ApiCall<'_>, target: &Target<'_>, primary: Option<&Decla
 
 /// The environment a declaration is tagged with (`Environment`, `env`, `stage`, any case).
 fn environment_tag(d: &Declared) -> Option<&str> {
-    ["tags_all", "tags"].iter().filter_map(|t| d.attributes.get(*t)?.as_object()).find_map(|tags| {
-        tags.iter()
-            .find(|(k, _)| matches!(k.to_ascii_lowercase().as_str(), "environment" | "env" | "stage"))
-            .and_then(|(_, v)| v.as_str())
-    })
+    ["tags_all", "tags"]
+        .iter()
+        .filter_map(|t| d.attributes.get(*t)?.as_object())
+        .find_map(|tags| {
+            tags.iter()
+                .find(|(k, _)| {
+                    matches!(
+                        k.to_ascii_lowercase().as_str(),
+                        "environment" | "env" | "stage"
+                    )
+                })
+                .and_then(|(_, v)| v.as_str())
+        })
 }
 
-fn evaluate_config(change: &ConfigChange) -> Evaluation {
-    Evaluation {
-        event_id: format!("config:{}:{}:{}", change.resource_type, change.resource_id, change.capture_time),
-        detail_type: Some(crate::decode::CONFIG_DETAIL_TYPE.to_owned()),
-        call: format!("config:{}", change.change_type.as_deref().unwrap_or("UNKNOWN")),
-        actor: None,
-        resource: Some(ResourceInfo {
-            resource_type: change.resource_type.clone(),
-            id: change.resource_id.clone(),
-            arn: change.arn.clone(),
-            account: change.account.clone(),
-            region: change.region.clone(),
-        }),
-        owner: None,
-        outcome: Outcome::Skipped { reason: Skip::ConfigChange },
+impl Pipeline {
+    fn evaluate_config(&self, change: &ConfigChange) -> Evaluation {
+        let tf_types = self.catalog.terraform_for(&change.resource_type);
+        let owners = self.inventory.find(&tf_types, &change.resource_id);
+        Evaluation {
+            event_id: format!(
+                "config:{}:{}:{}",
+                change.resource_type, change.resource_id, change.capture_time
+            ),
+            detail_type: Some(crate::decode::CONFIG_DETAIL_TYPE.to_owned()),
+            call: format!(
+                "config:{}",
+                change.change_type.as_deref().unwrap_or("UNKNOWN")
+            ),
+            actor: None,
+            resource: Some(ResourceInfo {
+                resource_type: change.resource_type.clone(),
+                id: change.resource_id.clone(),
+                arn: change.arn.clone(),
+                account: change.account.clone(),
+                region: change.region.clone(),
+            }),
+            owner: owners.first().map(|primary| IacOwner {
+                state: self.inventory.state_origin(primary).to_owned(),
+                address: primary.address.clone(),
+                related: owners[1..].iter().map(|d| d.address.clone()).collect(),
+            }),
+            outcome: Outcome::Skipped {
+                reason: Skip::ConfigChange,
+            },
+        }
     }
 }
 
@@ -289,7 +372,10 @@ impl Stats {
             Outcome::Skipped { reason } => *self.skipped.entry(reason.as_str()).or_insert(0) += 1,
             Outcome::Iac(_) => self.iac_changes += 1,
             Outcome::Finding(f) => {
-                *self.findings.entry(format!("{}/{}", f.kind.as_str(), f.severity.as_str())).or_insert(0) += 1;
+                *self
+                    .findings
+                    .entry(format!("{}/{}", f.kind.as_str(), f.severity.as_str()))
+                    .or_insert(0) += 1;
             }
         }
     }

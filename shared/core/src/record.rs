@@ -115,18 +115,28 @@ pub struct RawOnBehalfOf<'a> {
 }
 
 /// CloudTrail writes some booleans as strings (`"sessionCredentialFromConsole": "true"`).
+/// A visitor rather than an untagged enum, which would buffer every value on the hot path.
 fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum B<'a> {
-        Bool(bool),
-        Str(#[serde(borrow)] Cow<'a, str>),
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Option<bool>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a boolean, \"true\"/\"false\", or null")
+        }
+        fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<Self::Value, E> {
+            Ok(Some(b))
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            Ok(Some(s.eq_ignore_ascii_case("true")))
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
     }
-    Ok(match Option::<B>::deserialize(d)? {
-        None => None,
-        Some(B::Bool(b)) => Some(b),
-        Some(B::Str(s)) => Some(s.eq_ignore_ascii_case("true")),
-    })
+    d.deserialize_any(V)
 }
 
 /// One API call, validated: the fields every later stage relies on are present.
@@ -185,7 +195,8 @@ impl<'a> TryFrom<RawRecord<'a>> for ApiCall<'a> {
         let name = r.event_name.ok_or(RecordError::Missing("eventName"))?;
         let event_id = r.event_id.ok_or(RecordError::Missing("eventID"))?;
         let time_text = r.event_time.ok_or(RecordError::Missing("eventTime"))?;
-        let time = Timestamp::parse(&time_text).ok_or_else(|| RecordError::BadTime(time_text.to_string()))?;
+        let time = Timestamp::parse(&time_text)
+            .ok_or_else(|| RecordError::BadTime(time_text.to_string()))?;
         let identity = r.user_identity.unwrap_or_default();
         let account = r
             .recipient_account_id

@@ -78,7 +78,10 @@ pub static WEIGHTS: &[(&str, f64)] = &[
 
 /// The weight of a factor.
 pub fn weight(name: &str) -> f64 {
-    WEIGHTS.iter().find(|(n, _)| *n == name).map_or(0.0, |(_, w)| *w)
+    WEIGHTS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(0.0, |(_, w)| *w)
 }
 
 /// What scoring reads about a change.
@@ -111,17 +114,31 @@ pub fn likelihood(e: &Evidence<'_>) -> (f64, Vec<Factor>) {
         Channel::Cli => names.push("channel.cli"),
         _ => {}
     }
-    names.push(if e.managed { "resource.iac_managed" } else { "resource.unmanaged" });
+    names.push(if e.managed {
+        "resource.iac_managed"
+    } else {
+        "resource.unmanaged"
+    });
     if !e.changes.is_empty() {
-        names.push(if e.changes.iter().any(|c| c.drifted) { "diff.confirmed" } else { "diff.no_op" });
+        names.push(if e.changes.iter().any(|c| c.drifted) {
+            "diff.confirmed"
+        } else {
+            "diff.no_op"
+        });
     }
     match e.op {
         crate::catalog::Op::Tag => names.push("op.tag_only"),
         crate::catalog::Op::Delete => names.push("op.delete"),
         _ => {}
     }
-    let mut factors = vec![Factor { name: "prior".into(), weight: PRIOR }];
-    factors.extend(names.into_iter().map(|n| Factor { name: n.to_owned(), weight: weight(n) }));
+    let mut factors = vec![Factor {
+        name: "prior".into(),
+        weight: PRIOR,
+    }];
+    factors.extend(names.into_iter().map(|n| Factor {
+        name: n.to_owned(),
+        weight: weight(n),
+    }));
     let logit: f64 = factors.iter().map(|f| f.weight).sum();
     let p = 1.0 / (1.0 + (-logit).exp());
     ((p * 1000.0).round() / 1000.0, factors)
@@ -150,7 +167,10 @@ pub static TYPE_SEVERITY: &[(&str, Severity)] = &[
 ];
 
 /// Ports whose exposure to the internet is critical (`*` means all ports).
-pub static SENSITIVE_PORTS: &[&str] = &["*", "22", "3389", "3306", "5432", "1433", "1521", "6379", "9200", "11211", "27017", "2375", "5601"];
+pub static SENSITIVE_PORTS: &[&str] = &[
+    "*", "22", "3389", "3306", "5432", "1433", "1521", "6379", "9200", "11211", "27017", "2375",
+    "5601",
+];
 
 /// Environment tag values that raise (`true`) or lower (`false`) severity.
 pub static ENVIRONMENTS: &[(&str, bool)] = &[
@@ -166,9 +186,16 @@ pub static ENVIRONMENTS: &[(&str, bool)] = &[
 ];
 
 /// The severity of a change and the reasons.
-pub fn severity(resource_type: &str, e: &Evidence<'_>, environment: Option<&str>) -> (Severity, Vec<String>) {
+pub fn severity(
+    resource_type: &str,
+    e: &Evidence<'_>,
+    environment: Option<&str>,
+) -> (Severity, Vec<String>) {
     let mut reasons = Vec::new();
-    let mut sev = TYPE_SEVERITY.iter().find(|(t, _)| *t == resource_type).map_or(Severity::Minor, |(_, s)| *s);
+    let mut sev = TYPE_SEVERITY
+        .iter()
+        .find(|(t, _)| *t == resource_type)
+        .map_or(Severity::Minor, |(_, s)| *s);
     reasons.push(format!("{resource_type} is {}", sev.as_str()));
     if e.op == crate::catalog::Op::Tag {
         sev = Severity::Minor;
@@ -183,7 +210,10 @@ pub fn severity(resource_type: &str, e: &Evidence<'_>, environment: Option<&str>
             reasons.push("not managed by IaC".into());
         }
         let env = environment.map(str::to_ascii_lowercase);
-        match env.as_deref().and_then(|v| ENVIRONMENTS.iter().find(|(n, _)| *n == v)) {
+        match env
+            .as_deref()
+            .and_then(|v| ENVIRONMENTS.iter().find(|(n, _)| *n == v))
+        {
             Some((name, true)) => {
                 sev = sev.up();
                 reasons.push(format!("environment {name}"));
@@ -207,15 +237,25 @@ pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
                 let added = new_items(&c.expected, &c.found);
                 for rule in added {
                     let mut parts = rule.split(' ');
-                    let (_proto, port, peer) = (parts.next(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                    let (_proto, port, peer) = (
+                        parts.next(),
+                        parts.next().unwrap_or(""),
+                        parts.next().unwrap_or(""),
+                    );
                     let open = peer == "0.0.0.0/0" || peer == "::/0";
-                    let sensitive = SENSITIVE_PORTS.contains(&port) || port_range_covers_sensitive(port);
+                    let sensitive =
+                        SENSITIVE_PORTS.contains(&port) || port_range_covers_sensitive(port);
                     if open && sensitive {
-                        return Some(format!("ingress {rule} opens a sensitive port to the internet"));
+                        return Some(format!(
+                            "ingress {rule} opens a sensitive port to the internet"
+                        ));
                     }
                 }
             }
-            "block_public_acls" | "ignore_public_acls" | "block_public_policy" | "restrict_public_buckets"
+            "block_public_acls"
+            | "ignore_public_acls"
+            | "block_public_policy"
+            | "restrict_public_buckets"
                 if c.found == Value::Bool(false) =>
             {
                 return Some(format!("S3 public access block {} turned off", c.attribute));
@@ -232,14 +272,30 @@ pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
 }
 
 fn new_items<'v>(expected: &'v Value, found: &'v Value) -> Vec<&'v str> {
-    let before: Vec<&str> = expected.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-    found.as_array().into_iter().flatten().filter_map(Value::as_str).filter(|r| !before.contains(r)).collect()
+    let before: Vec<&str> = expected
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    found
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|r| !before.contains(r))
+        .collect()
 }
 
 fn port_range_covers_sensitive(port: &str) -> bool {
-    let Some((a, b)) = port.split_once('-') else { return false };
-    let (Ok(a), Ok(b)) = (a.parse::<u32>(), b.parse::<u32>()) else { return false };
-    SENSITIVE_PORTS.iter().filter_map(|p| p.parse::<u32>().ok()).any(|p| a <= p && p <= b)
+    let Some((a, b)) = port.split_once('-') else {
+        return false;
+    };
+    let (Ok(a), Ok(b)) = (a.parse::<u32>(), b.parse::<u32>()) else {
+        return false;
+    };
+    SENSITIVE_PORTS
+        .iter()
+        .filter_map(|p| p.parse::<u32>().ok())
+        .any(|p| a <= p && p <= b)
 }
 
 /// True when an (already normalised) policy allows `*`, `service:*`, or a `*` principal.
@@ -261,6 +317,7 @@ fn grants_wildcard(policy: &Value) -> bool {
     };
     statements.iter().any(|s| {
         s.get("Effect").and_then(Value::as_str) == Some("Allow")
-            && (any_str(s.get("Action"), &|a| a == "*" || a.ends_with(":*")) || any_str(s.get("Principal"), &|p| p == "*"))
+            && (any_str(s.get("Action"), &|a| a == "*" || a.ends_with(":*"))
+                || any_str(s.get("Principal"), &|p| p == "*"))
     })
 }

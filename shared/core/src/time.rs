@@ -27,7 +27,8 @@ impl Timestamp {
         };
         let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
         let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-        if b[13] != b':' || b[16] != b':' || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        if b[13] != b':' || b[16] != b':' || !(1..=12).contains(&month) || !(1..=31).contains(&day)
+        {
             return None;
         }
         if hour > 23 || min > 59 || sec > 60 {
@@ -86,7 +87,13 @@ impl fmt::Display for Timestamp {
         let millis = self.0.rem_euclid(1000);
         let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
         let (y, m, d) = civil_from_days(days);
-        write!(f, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)?;
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60
+        )?;
         if millis != 0 {
             write!(f, ".{millis:03}")?;
         }
@@ -103,7 +110,8 @@ impl serde::Serialize for Timestamp {
 impl<'de> serde::Deserialize<'de> for Timestamp {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Timestamp::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 UTC time: {s:?}")))
+        Timestamp::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 UTC time: {s:?}")))
     }
 }
 
@@ -127,7 +135,15 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 #[cfg(test)]
@@ -142,12 +158,23 @@ mod tests {
         let c = Timestamp::parse("2018-05-02T16:20:55.108Z").expect("valid");
         assert_eq!(c.to_string(), "2018-05-02T16:20:55.108Z");
         let o = Timestamp::parse("2018-05-02T18:20:55+02:00").expect("valid");
-        assert_eq!(o.unix_seconds(), Timestamp::parse("2018-05-02T16:20:55Z").expect("valid").unix_seconds());
+        assert_eq!(
+            o.unix_seconds(),
+            Timestamp::parse("2018-05-02T16:20:55Z")
+                .expect("valid")
+                .unix_seconds()
+        );
     }
 
     #[test]
     fn rejects_what_is_not_a_time() {
-        for bad in ["", "2026-11-20", "2026-13-20T09:02:13Z", "2026-11-20T09:02:13", "yesterday at noon!!"] {
+        for bad in [
+            "",
+            "2026-11-20",
+            "2026-13-20T09:02:13Z",
+            "2026-11-20T09:02:13",
+            "yesterday at noon!!",
+        ] {
             assert_eq!(Timestamp::parse(bad), None, "{bad}");
         }
     }

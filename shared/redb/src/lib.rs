@@ -35,7 +35,13 @@ pub enum StoreError {
 macro_rules! from_redb {
     ($($t:ty),*) => {$(impl From<$t> for StoreError { fn from(e: $t) -> Self { StoreError::Redb(e.into()) } })*};
 }
-from_redb!(redb::DatabaseError, redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
 
 /// A findings store and outbox in one redb file.
 #[derive(Debug)]
@@ -44,7 +50,10 @@ pub struct EmbeddedStore {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt { key: key.to_owned(), source })
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+        key: key.to_owned(),
+        source,
+    })
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
@@ -175,7 +184,10 @@ impl EmbeddedStore {
 impl FindingStore for EmbeddedStore {
     type Error = StoreError;
 
-    fn apply(&self, batch: &[Change]) -> impl Future<Output = Result<Vec<Transition>, StoreError>> + Send {
+    fn apply(
+        &self,
+        batch: &[Change],
+    ) -> impl Future<Output = Result<Vec<Transition>, StoreError>> + Send {
         std::future::ready(self.apply_sync(batch))
     }
 
@@ -192,7 +204,10 @@ impl EventPublisher for EmbeddedStore {
     type Error = StoreError;
 
     /// Appends to the outbox table; a transition already published is not appended again.
-    fn publish(&self, events: &[DriftEvent]) -> impl Future<Output = Result<usize, StoreError>> + Send {
+    fn publish(
+        &self,
+        events: &[DriftEvent],
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send {
         std::future::ready(self.publish_sync(events))
     }
 }

@@ -5,7 +5,6 @@
 //! resource, what the call does to it, and where the resource id lives in the record. One
 //! interpreter ([`Catalog::resolve`]) reads the table; nothing here is special-cased per API.
 
-#[path = "table_stub.rs"]
 mod table;
 
 pub use table::ENTRIES;
@@ -71,17 +70,33 @@ pub static EC2_ID_PREFIXES: &[(&str, &str, &[&str])] = &[
     ("subnet-", "AWS::EC2::Subnet", &["aws_subnet"]),
     ("rtb-", "AWS::EC2::RouteTable", &["aws_route_table"]),
     ("acl-", "AWS::EC2::NetworkAcl", &["aws_network_acl"]),
-    ("igw-", "AWS::EC2::InternetGateway", &["aws_internet_gateway"]),
+    (
+        "igw-",
+        "AWS::EC2::InternetGateway",
+        &["aws_internet_gateway"],
+    ),
     ("nat-", "AWS::EC2::NatGateway", &["aws_nat_gateway"]),
     ("vol-", "AWS::EC2::Volume", &["aws_ebs_volume"]),
     ("eipalloc-", "AWS::EC2::EIP", &["aws_eip"]),
     ("ami-", "AWS::EC2::Image", &["aws_ami"]),
     ("snap-", "AWS::EC2::Snapshot", &["aws_ebs_snapshot"]),
-    ("eni-", "AWS::EC2::NetworkInterface", &["aws_network_interface"]),
+    (
+        "eni-",
+        "AWS::EC2::NetworkInterface",
+        &["aws_network_interface"],
+    ),
     ("lt-", "AWS::EC2::LaunchTemplate", &["aws_launch_template"]),
-    ("tgw-", "AWS::EC2::TransitGateway", &["aws_ec2_transit_gateway"]),
+    (
+        "tgw-",
+        "AWS::EC2::TransitGateway",
+        &["aws_ec2_transit_gateway"],
+    ),
     ("vpce-", "AWS::EC2::VPCEndpoint", &["aws_vpc_endpoint"]),
-    ("pcx-", "AWS::EC2::VPCPeeringConnection", &["aws_vpc_peering_connection"]),
+    (
+        "pcx-",
+        "AWS::EC2::VPCPeeringConnection",
+        &["aws_vpc_peering_connection"],
+    ),
     ("dopt-", "AWS::EC2::DHCPOptions", &["aws_vpc_dhcp_options"]),
 ];
 
@@ -122,7 +137,9 @@ impl Default for Catalog {
 impl Catalog {
     /// Indexes [`ENTRIES`].
     pub fn new() -> Self {
-        Catalog { index: ENTRIES.iter().map(|e| ((e.source, e.name), e)).collect() }
+        Catalog {
+            index: ENTRIES.iter().map(|e| ((e.source, e.name), e)).collect(),
+        }
     }
 
     /// The row for a call, if the catalog knows it.
@@ -132,23 +149,65 @@ impl Catalog {
 
     /// Every Terraform type some row names.
     pub fn terraform_types(&self) -> std::collections::BTreeSet<&'static str> {
-        let mut types: std::collections::BTreeSet<_> = ENTRIES.iter().flat_map(|e| e.terraform.iter().copied()).collect();
-        types.extend(EC2_ID_PREFIXES.iter().flat_map(|(_, _, tf)| tf.iter().copied()));
+        let mut types: std::collections::BTreeSet<_> = ENTRIES
+            .iter()
+            .flat_map(|e| e.terraform.iter().copied())
+            .collect();
+        types.extend(
+            EC2_ID_PREFIXES
+                .iter()
+                .flat_map(|(_, _, tf)| tf.iter().copied()),
+        );
         types
+    }
+
+    /// Terraform types that declare resources of a CloudFormation / Config type, primary first.
+    pub fn terraform_for(&self, resource_type: &str) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        let rows = ENTRIES
+            .iter()
+            .filter(|e| e.resource_type == resource_type)
+            .map(|e| e.terraform);
+        let prefixed = EC2_ID_PREFIXES
+            .iter()
+            .filter(|(_, t, _)| *t == resource_type)
+            .map(|(_, _, tf)| *tf);
+        for t in prefixed.chain(rows).flatten() {
+            if !out.contains(t) {
+                out.push(t);
+            }
+        }
+        out
     }
 
     /// The resource `call` touches.
     pub fn resolve<'a>(&self, call: &ApiCall<'a>) -> Result<Target<'a>, Miss> {
-        let entry = self.entry(&call.source, &call.name).ok_or(Miss::UnknownCall)?;
-        let id = entry.id.iter().find_map(|path| extract(call, *path)).ok_or(Miss::NoId)?;
+        let entry = self
+            .entry(&call.source, &call.name)
+            .ok_or(Miss::UnknownCall)?;
+        let id = entry
+            .id
+            .iter()
+            .find_map(|path| extract(call, *path))
+            .ok_or(Miss::NoId)?;
         if entry.resource_type == EC2_TAGGED {
             let (resource_type, terraform) = EC2_ID_PREFIXES
                 .iter()
                 .find(|(prefix, _, _)| id.starts_with(prefix))
                 .map_or((EC2_TAGGED, &[][..]), |(_, t, tf)| (*t, *tf));
-            return Ok(Target { entry, resource_type, terraform, id });
+            return Ok(Target {
+                entry,
+                resource_type,
+                terraform,
+                id,
+            });
         }
-        Ok(Target { entry, resource_type: entry.resource_type, terraform: entry.terraform, id })
+        Ok(Target {
+            entry,
+            resource_type: entry.resource_type,
+            terraform: entry.terraform,
+            id,
+        })
     }
 }
 
@@ -165,7 +224,9 @@ fn extract<'a>(call: &ApiCall<'a>, path: IdPath) -> Option<Cow<'a, str>> {
                 kind: Option<Cow<'r, str>>,
             }
             let list: Vec<Res<'a>> = serde_json::from_str(call.resources?.get()).ok()?;
-            list.into_iter().find(|r| r.kind.as_deref() == Some(wanted)).and_then(|r| r.arn)
+            list.into_iter()
+                .find(|r| r.kind.as_deref() == Some(wanted))
+                .and_then(|r| r.arn)
         }
     };
     found.filter(|s| !s.is_empty())

@@ -42,7 +42,14 @@ const fn e(
     op: Op,
     id: &'static [IdPath],
 ) -> Entry {
-    Entry { source, name, resource_type, terraform, op, id }
+    Entry {
+        source,
+        name,
+        resource_type,
+        terraform,
+        op,
+        id,
+    }
 }
 
 // ---- event sources ----
@@ -162,10 +169,16 @@ const T_EVENT_RULE: &str = "AWS::Events::Rule";
 
 // ---- Terraform type lists (primary first, then the types that declare a piece separately) ----
 const TF_SG: &[&str] = &["aws_security_group"];
-const TF_SG_INGRESS: &[&str] =
-    &["aws_security_group", "aws_security_group_rule", "aws_vpc_security_group_ingress_rule"];
-const TF_SG_EGRESS: &[&str] =
-    &["aws_security_group", "aws_security_group_rule", "aws_vpc_security_group_egress_rule"];
+const TF_SG_INGRESS: &[&str] = &[
+    "aws_security_group",
+    "aws_security_group_rule",
+    "aws_vpc_security_group_ingress_rule",
+];
+const TF_SG_EGRESS: &[&str] = &[
+    "aws_security_group",
+    "aws_security_group_rule",
+    "aws_vpc_security_group_egress_rule",
+];
 const TF_SG_ANY_RULE: &[&str] = &[
     "aws_security_group",
     "aws_security_group_rule",
@@ -178,15 +191,21 @@ const TF_INSTANCE_STATE: &[&str] = &["aws_instance", "aws_ec2_instance_state"];
 const TF_KEY_PAIR: &[&str] = &["aws_key_pair"];
 const TF_LAUNCH_TEMPLATE: &[&str] = &["aws_launch_template"];
 const TF_VPC: &[&str] = &["aws_vpc"];
-const TF_VPC_CIDR: &[&str] =
-    &["aws_vpc", "aws_vpc_ipv4_cidr_block_association", "aws_vpc_ipv6_cidr_block_association"];
+const TF_VPC_CIDR: &[&str] = &[
+    "aws_vpc",
+    "aws_vpc_ipv4_cidr_block_association",
+    "aws_vpc_ipv6_cidr_block_association",
+];
 const TF_IGW: &[&str] = &["aws_internet_gateway"];
 const TF_IGW_ATTACH: &[&str] = &["aws_internet_gateway", "aws_internet_gateway_attachment"];
 const TF_SUBNET: &[&str] = &["aws_subnet"];
 const TF_ROUTE_TABLE: &[&str] = &["aws_route_table"];
 const TF_ROUTE: &[&str] = &["aws_route_table", "aws_route"];
-const TF_RT_ASSOC: &[&str] =
-    &["aws_route_table", "aws_route_table_association", "aws_main_route_table_association"];
+const TF_RT_ASSOC: &[&str] = &[
+    "aws_route_table",
+    "aws_route_table_association",
+    "aws_main_route_table_association",
+];
 const TF_NACL: &[&str] = &["aws_network_acl"];
 const TF_NACL_RULE: &[&str] = &["aws_network_acl", "aws_network_acl_rule"];
 const TF_NACL_ASSOC: &[&str] = &["aws_network_acl", "aws_network_acl_association"];
@@ -196,26 +215,35 @@ const TF_VOLUME_ATTACH: &[&str] = &["aws_ebs_volume", "aws_volume_attachment"];
 const TF_EIP: &[&str] = &["aws_eip"];
 const TF_EIP_ASSOC: &[&str] = &["aws_eip", "aws_eip_association"];
 const TF_ENI: &[&str] = &["aws_network_interface"];
-const TF_ENI_ATTR: &[&str] = &["aws_network_interface", "aws_network_interface_sg_attachment"];
+const TF_ENI_ATTR: &[&str] = &[
+    "aws_network_interface",
+    "aws_network_interface_sg_attachment",
+];
 const TF_VPCE: &[&str] = &["aws_vpc_endpoint"];
 const TF_PEERING: &[&str] = &["aws_vpc_peering_connection"];
-const TF_PEERING_ACCEPT: &[&str] =
-    &["aws_vpc_peering_connection", "aws_vpc_peering_connection_accepter"];
+const TF_PEERING_ACCEPT: &[&str] = &[
+    "aws_vpc_peering_connection",
+    "aws_vpc_peering_connection_accepter",
+];
 const TF_FLOW_LOG: &[&str] = &["aws_flow_log"];
 const TF_TGW: &[&str] = &["aws_ec2_transit_gateway"];
 const TF_TGW_ATTACH: &[&str] = &["aws_ec2_transit_gateway_vpc_attachment"];
 const TF_TM_TARGET: &[&str] = &["aws_ec2_traffic_mirror_target"];
 const TF_TM_FILTER: &[&str] = &["aws_ec2_traffic_mirror_filter"];
-const TF_TM_FILTER_RULE: &[&str] =
-    &["aws_ec2_traffic_mirror_filter", "aws_ec2_traffic_mirror_filter_rule"];
+const TF_TM_FILTER_RULE: &[&str] = &[
+    "aws_ec2_traffic_mirror_filter",
+    "aws_ec2_traffic_mirror_filter_rule",
+];
 const TF_TM_SESSION: &[&str] = &["aws_ec2_traffic_mirror_session"];
 
 const TF_BUCKET: &[&str] = &["aws_s3_bucket"];
 const TF_BUCKET_POLICY: &[&str] = &["aws_s3_bucket", "aws_s3_bucket_policy"];
 const TF_BUCKET_PAB: &[&str] = &["aws_s3_bucket", "aws_s3_bucket_public_access_block"];
 const TF_BUCKET_VERSIONING: &[&str] = &["aws_s3_bucket", "aws_s3_bucket_versioning"];
-const TF_BUCKET_SSE: &[&str] =
-    &["aws_s3_bucket", "aws_s3_bucket_server_side_encryption_configuration"];
+const TF_BUCKET_SSE: &[&str] = &[
+    "aws_s3_bucket",
+    "aws_s3_bucket_server_side_encryption_configuration",
+];
 const TF_BUCKET_ACL: &[&str] = &["aws_s3_bucket", "aws_s3_bucket_acl"];
 const TF_BUCKET_LIFECYCLE: &[&str] = &["aws_s3_bucket", "aws_s3_bucket_lifecycle_configuration"];
 const TF_BUCKET_LOGGING: &[&str] = &["aws_s3_bucket", "aws_s3_bucket_logging"];
@@ -228,21 +256,33 @@ const TF_BUCKET_NOTIFICATION: &[&str] = &["aws_s3_bucket", "aws_s3_bucket_notifi
 
 const TF_ROLE: &[&str] = &["aws_iam_role"];
 const TF_ROLE_INLINE: &[&str] = &["aws_iam_role", "aws_iam_role_policy"];
-const TF_ROLE_ATTACH: &[&str] =
-    &["aws_iam_role", "aws_iam_role_policy_attachment", "aws_iam_policy_attachment"];
+const TF_ROLE_ATTACH: &[&str] = &[
+    "aws_iam_role",
+    "aws_iam_role_policy_attachment",
+    "aws_iam_policy_attachment",
+];
 const TF_SERVICE_LINKED_ROLE: &[&str] = &["aws_iam_service_linked_role"];
 const TF_USER: &[&str] = &["aws_iam_user"];
 const TF_USER_INLINE: &[&str] = &["aws_iam_user", "aws_iam_user_policy"];
-const TF_USER_ATTACH: &[&str] =
-    &["aws_iam_user", "aws_iam_user_policy_attachment", "aws_iam_policy_attachment"];
+const TF_USER_ATTACH: &[&str] = &[
+    "aws_iam_user",
+    "aws_iam_user_policy_attachment",
+    "aws_iam_policy_attachment",
+];
 const TF_USER_LOGIN: &[&str] = &["aws_iam_user", "aws_iam_user_login_profile"];
 const TF_USER_KEY: &[&str] = &["aws_iam_user", "aws_iam_access_key"];
 const TF_GROUP: &[&str] = &["aws_iam_group"];
 const TF_GROUP_INLINE: &[&str] = &["aws_iam_group", "aws_iam_group_policy"];
-const TF_GROUP_ATTACH: &[&str] =
-    &["aws_iam_group", "aws_iam_group_policy_attachment", "aws_iam_policy_attachment"];
-const TF_GROUP_MEMBERS: &[&str] =
-    &["aws_iam_group", "aws_iam_group_membership", "aws_iam_user_group_membership"];
+const TF_GROUP_ATTACH: &[&str] = &[
+    "aws_iam_group",
+    "aws_iam_group_policy_attachment",
+    "aws_iam_policy_attachment",
+];
+const TF_GROUP_MEMBERS: &[&str] = &[
+    "aws_iam_group",
+    "aws_iam_group_membership",
+    "aws_iam_user_group_membership",
+];
 const TF_POLICY: &[&str] = &["aws_iam_policy"];
 const TF_INSTANCE_PROFILE: &[&str] = &["aws_iam_instance_profile"];
 const TF_SAML: &[&str] = &["aws_iam_saml_provider"];
@@ -253,10 +293,14 @@ const TF_FUNCTION_PERMISSION: &[&str] = &["aws_lambda_function", "aws_lambda_per
 const TF_FUNCTION_ALIAS: &[&str] = &["aws_lambda_function", "aws_lambda_alias"];
 const TF_FUNCTION_ESM: &[&str] = &["aws_lambda_function", "aws_lambda_event_source_mapping"];
 const TF_FUNCTION_URL: &[&str] = &["aws_lambda_function", "aws_lambda_function_url"];
-const TF_FUNCTION_INVOKE_CONFIG: &[&str] =
-    &["aws_lambda_function", "aws_lambda_function_event_invoke_config"];
-const TF_FUNCTION_PROVISIONED: &[&str] =
-    &["aws_lambda_function", "aws_lambda_provisioned_concurrency_config"];
+const TF_FUNCTION_INVOKE_CONFIG: &[&str] = &[
+    "aws_lambda_function",
+    "aws_lambda_function_event_invoke_config",
+];
+const TF_FUNCTION_PROVISIONED: &[&str] = &[
+    "aws_lambda_function",
+    "aws_lambda_provisioned_concurrency_config",
+];
 const TF_LAYER: &[&str] = &["aws_lambda_layer_version"];
 
 const TF_DB_INSTANCE: &[&str] = &["aws_db_instance"];
@@ -274,15 +318,24 @@ const TF_GLUE_TABLE: &[&str] = &["aws_glue_catalog_table"];
 
 const TF_LB: &[&str] = &["aws_lb", "aws_alb"];
 const TF_TG: &[&str] = &["aws_lb_target_group", "aws_alb_target_group"];
-const TF_TG_ATTACH: &[&str] =
-    &["aws_lb_target_group", "aws_alb_target_group", "aws_lb_target_group_attachment"];
+const TF_TG_ATTACH: &[&str] = &[
+    "aws_lb_target_group",
+    "aws_alb_target_group",
+    "aws_lb_target_group_attachment",
+];
 const TF_LISTENER: &[&str] = &["aws_lb_listener", "aws_alb_listener"];
-const TF_LISTENER_CERT: &[&str] =
-    &["aws_lb_listener", "aws_alb_listener", "aws_lb_listener_certificate"];
+const TF_LISTENER_CERT: &[&str] = &[
+    "aws_lb_listener",
+    "aws_alb_listener",
+    "aws_lb_listener_certificate",
+];
 const TF_LISTENER_RULE: &[&str] = &["aws_lb_listener_rule", "aws_alb_listener_rule"];
 const TF_CLASSIC_LB: &[&str] = &["aws_elb"];
-const TF_CLASSIC_LB_POLICY: &[&str] =
-    &["aws_elb", "aws_load_balancer_policy", "aws_load_balancer_listener_policy"];
+const TF_CLASSIC_LB_POLICY: &[&str] = &[
+    "aws_elb",
+    "aws_load_balancer_policy",
+    "aws_load_balancer_listener_policy",
+];
 const TF_CLASSIC_LB_ATTACH: &[&str] = &["aws_elb", "aws_elb_attachment"];
 
 const TF_ECS_CLUSTER: &[&str] = &["aws_ecs_cluster"];
@@ -334,24 +387,38 @@ const TF_REST_API_INTEGRATION: &[&str] =
 const TF_REST_API_AUTHORIZER: &[&str] = &["aws_api_gateway_rest_api", "aws_api_gateway_authorizer"];
 
 const TF_SECRET: &[&str] = &["aws_secretsmanager_secret"];
-const TF_SECRET_POLICY: &[&str] = &["aws_secretsmanager_secret", "aws_secretsmanager_secret_policy"];
-const TF_SECRET_ROTATION: &[&str] =
-    &["aws_secretsmanager_secret", "aws_secretsmanager_secret_rotation"];
-const TF_SECRET_VERSION: &[&str] =
-    &["aws_secretsmanager_secret", "aws_secretsmanager_secret_version"];
+const TF_SECRET_POLICY: &[&str] = &[
+    "aws_secretsmanager_secret",
+    "aws_secretsmanager_secret_policy",
+];
+const TF_SECRET_ROTATION: &[&str] = &[
+    "aws_secretsmanager_secret",
+    "aws_secretsmanager_secret_rotation",
+];
+const TF_SECRET_VERSION: &[&str] = &[
+    "aws_secretsmanager_secret",
+    "aws_secretsmanager_secret_version",
+];
 
 const TF_PARAMETER: &[&str] = &["aws_ssm_parameter"];
 const TF_DOCUMENT: &[&str] = &["aws_ssm_document"];
 const TF_ASSOCIATION: &[&str] = &["aws_ssm_association"];
 const TF_ALARM: &[&str] = &["aws_cloudwatch_metric_alarm"];
-const TF_ANY_ALARM: &[&str] = &["aws_cloudwatch_metric_alarm", "aws_cloudwatch_composite_alarm"];
+const TF_ANY_ALARM: &[&str] = &[
+    "aws_cloudwatch_metric_alarm",
+    "aws_cloudwatch_composite_alarm",
+];
 const TF_COMPOSITE_ALARM: &[&str] = &["aws_cloudwatch_composite_alarm"];
 const TF_DASHBOARD: &[&str] = &["aws_cloudwatch_dashboard"];
 const TF_LOG_GROUP: &[&str] = &["aws_cloudwatch_log_group"];
-const TF_LOG_SUBSCRIPTION: &[&str] =
-    &["aws_cloudwatch_log_group", "aws_cloudwatch_log_subscription_filter"];
-const TF_LOG_METRIC_FILTER: &[&str] =
-    &["aws_cloudwatch_log_group", "aws_cloudwatch_log_metric_filter"];
+const TF_LOG_SUBSCRIPTION: &[&str] = &[
+    "aws_cloudwatch_log_group",
+    "aws_cloudwatch_log_subscription_filter",
+];
+const TF_LOG_METRIC_FILTER: &[&str] = &[
+    "aws_cloudwatch_log_group",
+    "aws_cloudwatch_log_metric_filter",
+];
 
 const TF_TRAIL: &[&str] = &["aws_cloudtrail"];
 const TF_DETECTOR: &[&str] = &["aws_guardduty_detector"];
@@ -359,7 +426,10 @@ const TF_REPOSITORY: &[&str] = &["aws_ecr_repository"];
 const TF_REPOSITORY_POLICY: &[&str] = &["aws_ecr_repository", "aws_ecr_repository_policy"];
 const TF_REPOSITORY_LIFECYCLE: &[&str] = &["aws_ecr_repository", "aws_ecr_lifecycle_policy"];
 const TF_ES_DOMAIN: &[&str] = &["aws_elasticsearch_domain"];
-const TF_ES_DOMAIN_POLICY: &[&str] = &["aws_elasticsearch_domain", "aws_elasticsearch_domain_policy"];
+const TF_ES_DOMAIN_POLICY: &[&str] = &[
+    "aws_elasticsearch_domain",
+    "aws_elasticsearch_domain_policy",
+];
 const TF_OS_DOMAIN: &[&str] = &["aws_opensearch_domain"];
 const TF_OS_DOMAIN_POLICY: &[&str] = &["aws_opensearch_domain", "aws_opensearch_domain_policy"];
 const TF_MOUNT_TARGET: &[&str] = &["aws_efs_mount_target"];
@@ -371,16 +441,24 @@ const TF_EVENT_TARGET: &[&str] = &["aws_cloudwatch_event_rule", "aws_cloudwatch_
 
 // ---- id paths shared by many rows ----
 const ID_GROUP: &[IdPath] = &[Request("groupId")];
-const ID_INSTANCES: &[IdPath] =
-    &[Request("instancesSet.items.0.instanceId"), Response("instancesSet.items.0.instanceId")];
+const ID_INSTANCES: &[IdPath] = &[
+    Request("instancesSet.items.0.instanceId"),
+    Response("instancesSet.items.0.instanceId"),
+];
 const ID_BUCKET: &[IdPath] = &[Request("bucketName"), Resources(T_BUCKET)];
 const ID_ROLE: &[IdPath] = &[Request("roleName")];
 const ID_USER: &[IdPath] = &[Request("userName")];
 const ID_GROUP_NAME: &[IdPath] = &[Request("groupName")];
 const ID_POLICY: &[IdPath] = &[Request("policyArn")];
 const ID_FUNCTION: &[IdPath] = &[Request("functionName"), Response("functionArn")];
-const ID_DB_INSTANCE: &[IdPath] = &[Request("dBInstanceIdentifier"), Response("dBInstanceIdentifier")];
-const ID_DB_CLUSTER: &[IdPath] = &[Request("dBClusterIdentifier"), Response("dBClusterIdentifier")];
+const ID_DB_INSTANCE: &[IdPath] = &[
+    Request("dBInstanceIdentifier"),
+    Response("dBInstanceIdentifier"),
+];
+const ID_DB_CLUSTER: &[IdPath] = &[
+    Request("dBClusterIdentifier"),
+    Response("dBClusterIdentifier"),
+];
 const ID_TABLE: &[IdPath] = &[Request("tableName"), Resources(T_TABLE)];
 const ID_KEY: &[IdPath] = &[Request("keyId"), Resources(T_KEY)];
 const ID_ASG: &[IdPath] = &[Request("autoScalingGroupName")];
@@ -976,7 +1054,12 @@ mod tests {
     fn keys_are_unique() {
         let mut seen = HashSet::new();
         for entry in ENTRIES {
-            assert!(seen.insert((entry.source, entry.name)), "duplicate key {} {}", entry.source, entry.name);
+            assert!(
+                seen.insert((entry.source, entry.name)),
+                "duplicate key {} {}",
+                entry.source,
+                entry.name
+            );
         }
     }
 
@@ -984,11 +1067,23 @@ mod tests {
     fn only_mutating_calls_with_an_id() {
         for entry in ENTRIES {
             for prefix in ["Describe", "Get", "List"] {
-                assert!(!entry.name.starts_with(prefix), "read-only call {}", entry.name);
+                assert!(
+                    !entry.name.starts_with(prefix),
+                    "read-only call {}",
+                    entry.name
+                );
             }
             assert!(!entry.id.is_empty(), "{} has no id path", entry.name);
-            assert!(entry.resource_type.starts_with("AWS::"), "{} has a bad type", entry.name);
-            assert!(entry.terraform.iter().all(|t| t.starts_with("aws_")), "{} has a bad Terraform type", entry.name);
+            assert!(
+                entry.resource_type.starts_with("AWS::"),
+                "{} has a bad type",
+                entry.name
+            );
+            assert!(
+                entry.terraform.iter().all(|t| t.starts_with("aws_")),
+                "{} has a bad Terraform type",
+                entry.name
+            );
         }
     }
 

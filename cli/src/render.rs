@@ -1,0 +1,362 @@
+//! Rendering findings, summaries and decision traces for the terminal and for scripts.
+
+use crate::{Format, TraceFormat};
+use anyhow::Result;
+use driftguard_core::decode::{DecodeError, Position};
+use driftguard_core::finding::Finding;
+use driftguard_core::pipeline::{Evaluation, Outcome, Stats};
+use serde_json::Value;
+use std::fmt::Write as _;
+use std::io::Write;
+
+/// Findings as a table, a JSON array or JSON lines.
+pub fn findings(out: &mut impl Write, list: &[Finding], format: Format) -> Result<()> {
+    match format {
+        Format::Jsonl => {
+            for f in list {
+                writeln!(out, "{}", serde_json::to_string(f)?)?;
+            }
+        }
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(list)?)?,
+        Format::Table => {
+            if list.is_empty() {
+                return Ok(());
+            }
+            let rows: Vec<[String; 8]> = list
+                .iter()
+                .map(|f| {
+                    [
+                        f.id.clone(),
+                        f.kind.as_str().to_owned(),
+                        f.severity.as_str().to_owned(),
+                        format!("{:.2}", f.likelihood),
+                        format!("{:?}", f.status).to_lowercase(),
+                        format!("{} {}", f.resource.resource_type, f.resource.id),
+                        format!("{} ({})", who(f), serde_plain(&f.actor.channel)),
+                        changes_brief(f),
+                    ]
+                })
+                .collect();
+            let head = [
+                "ID", "KIND", "SEVERITY", "LIKELY", "STATUS", "RESOURCE", "WHO", "CHANGE",
+            ];
+            let mut widths: Vec<usize> = head.iter().map(|h| h.len()).collect();
+            for r in &rows {
+                for (w, c) in widths.iter_mut().zip(r.iter()).take(7) {
+                    *w = (*w).max(c.chars().count());
+                }
+            }
+            let line = |cells: Vec<&str>| -> String {
+                let mut s = String::new();
+                for (i, c) in cells.iter().enumerate() {
+                    if i < 7 {
+                        let _ = write!(s, "{c:<w$}  ", w = widths[i]);
+                    } else {
+                        s.push_str(c);
+                    }
+                }
+                s.trim_end().to_owned()
+            };
+            writeln!(out, "{}", line(head.to_vec()))?;
+            for r in &rows {
+                writeln!(out, "{}", line(r.iter().map(String::as_str).collect()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn serde_plain<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+fn who(f: &Finding) -> String {
+    f.actor
+        .human
+        .clone()
+        .or_else(|| f.actor.tool.clone())
+        .or_else(|| f.actor.principal.clone())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn short(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn changes_brief(f: &Finding) -> String {
+    let drifted: Vec<String> = f
+        .changes
+        .iter()
+        .filter(|c| c.drifted)
+        .map(|c| match (&c.expected, &c.found) {
+            (Value::Array(e), Value::Array(n)) => {
+                let added: Vec<String> = n.iter().filter(|x| !e.contains(x)).map(short).collect();
+                let removed: Vec<String> = e.iter().filter(|x| !n.contains(x)).map(short).collect();
+                let mut parts = Vec::new();
+                if !added.is_empty() {
+                    parts.push(format!("+{}", added.join(", +")));
+                }
+                if !removed.is_empty() {
+                    parts.push(format!("-{}", removed.join(", -")));
+                }
+                format!("{}: {}", c.attribute, parts.join(" "))
+            }
+            (e, n) => format!("{}: {} -> {}", c.attribute, short(e), short(n)),
+        })
+        .collect();
+    if drifted.is_empty() {
+        format!("{} (no attribute compared)", f.call.name)
+    } else {
+        let s = drifted.join("; ");
+        if s.chars().count() > 90 {
+            format!("{}…", s.chars().take(89).collect::<String>())
+        } else {
+            s
+        }
+    }
+}
+
+/// The full text view of one finding.
+pub fn finding_detail(out: &mut impl Write, f: &Finding) -> Result<()> {
+    writeln!(
+        out,
+        "{}  {} {}  likelihood {:.2}  {:?}",
+        f.id,
+        f.severity.as_str().to_uppercase(),
+        f.kind.as_str(),
+        f.likelihood,
+        f.status
+    )?;
+    writeln!(
+        out,
+        "resource  {} {} (account {}, region {})",
+        f.resource.resource_type, f.resource.id, f.resource.account, f.resource.region
+    )?;
+    if let Some(arn) = &f.resource.arn {
+        writeln!(out, "arn       {arn}")?;
+    }
+    match &f.owner {
+        Some(o) => {
+            writeln!(out, "iac       {} in {}", o.address, o.state)?;
+            for r in &o.related {
+                writeln!(out, "          also {r}")?;
+            }
+        }
+        None => writeln!(out, "iac       (not declared in any loaded state)")?,
+    }
+    let a = &f.actor;
+    writeln!(
+        out,
+        "who       {} ({}, {}) rule {}",
+        who(f),
+        serde_plain(&a.kind),
+        serde_plain(&a.channel),
+        a.rule
+    )?;
+    if let Some(p) = &a.principal {
+        writeln!(out, "principal {p}")?;
+    }
+    if let Some(ip) = &a.source_ip {
+        writeln!(
+            out,
+            "from      {ip}  {}",
+            a.user_agent.as_deref().unwrap_or("")
+        )?;
+    }
+    writeln!(
+        out,
+        "call      {}:{} at {} (event {})",
+        f.call.source, f.call.name, f.call.time, f.call.event_id
+    )?;
+    for c in &f.changes {
+        let mark = if c.drifted { "≠" } else { "=" };
+        writeln!(
+            out,
+            "{mark} {}  expected {}  found {}",
+            c.attribute,
+            short(&c.expected),
+            short(&c.found)
+        )?;
+    }
+    let factors: Vec<String> = f
+        .factors
+        .iter()
+        .map(|x| format!("{} {:+.1}", x.name, x.weight))
+        .collect();
+    writeln!(
+        out,
+        "score     {:.2} = sigmoid({})",
+        f.likelihood,
+        factors.join(", ")
+    )?;
+    writeln!(
+        out,
+        "severity  {}: {}",
+        f.severity.as_str(),
+        f.severity_reasons.join("; ")
+    )?;
+    if let Some(r) = &f.resolution {
+        writeln!(
+            out,
+            "resolved  by {} at {} (event {})",
+            r.by, r.time, r.event_id
+        )?;
+    }
+    writeln!(out, "\n{}\n\nfix: {}", f.summary, f.fix)?;
+    Ok(())
+}
+
+/// The run summary for stderr.
+pub fn summary(stats: &Stats, files: usize) -> String {
+    let mut s = format!("read {} events from {files} files", stats.events);
+    if stats.errors > 0 {
+        let _ = write!(s, ", {} could not be decoded", stats.errors);
+    }
+    s.push('\n');
+    let reasons: Vec<String> = stats
+        .skipped
+        .iter()
+        .map(|(r, n)| format!("{r} {n}"))
+        .collect();
+    let _ = writeln!(
+        s,
+        "skipped {}: {}",
+        stats.total_skipped(),
+        if reasons.is_empty() {
+            "-".into()
+        } else {
+            reasons.join(", ")
+        }
+    );
+    let kinds: Vec<String> = stats
+        .findings
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    let _ = writeln!(
+        s,
+        "findings {}: {}",
+        stats.total_findings(),
+        if kinds.is_empty() {
+            "-".into()
+        } else {
+            kinds.join(", ")
+        }
+    );
+    let _ = writeln!(s, "iac changes {}", stats.iac_changes);
+    s
+}
+
+/// One event's decision trace.
+pub fn trace(
+    out: &mut impl Write,
+    pos: &Position,
+    ev: &Evaluation,
+    format: TraceFormat,
+) -> Result<()> {
+    if format == TraceFormat::Jsonl {
+        let mut v = serde_json::to_value(ev)?;
+        if let Value::Object(m) = &mut v {
+            m.insert("position".into(), Value::String(pos.to_string()));
+        }
+        writeln!(out, "{v}")?;
+        return Ok(());
+    }
+    writeln!(out, "event {} {} [{}]", ev.event_id, ev.call, pos)?;
+    writeln!(
+        out,
+        "  decode    ok{}",
+        ev.detail_type
+            .as_deref()
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default()
+    )?;
+    if let Some(a) = &ev.actor {
+        let who = a
+            .human
+            .as_deref()
+            .or(a.tool.as_deref())
+            .or(a.principal.as_deref())
+            .unwrap_or("unknown");
+        writeln!(
+            out,
+            "  actor     {} via {}: {who} (rule {})",
+            serde_plain(&a.kind),
+            serde_plain(&a.channel),
+            a.rule
+        )?;
+    }
+    if let Some(r) = &ev.resource {
+        writeln!(
+            out,
+            "  resource  {} {} ({}/{})",
+            r.resource_type, r.id, r.account, r.region
+        )?;
+    }
+    if ev.resource.is_some() {
+        match &ev.owner {
+            Some(o) => writeln!(out, "  owner     {} in {}", o.address, o.state)?,
+            None => writeln!(out, "  owner     none (unmanaged)")?,
+        }
+    }
+    match &ev.outcome {
+        Outcome::Skipped { reason } => writeln!(out, "  outcome   skipped: {}", reason.as_str())?,
+        Outcome::Iac(iac) => writeln!(
+            out,
+            "  outcome   IaC change by {}: resolves older findings on {}",
+            iac.by, iac.resource_key
+        )?,
+        Outcome::Finding(f) => {
+            for c in &f.changes {
+                writeln!(
+                    out,
+                    "  diff      {} expected {} found {}{}",
+                    c.attribute,
+                    short(&c.expected),
+                    short(&c.found),
+                    if c.drifted { "" } else { " (same)" }
+                )?;
+            }
+            let factors: Vec<String> = f
+                .factors
+                .iter()
+                .map(|x| format!("{} {:+.1}", x.name, x.weight))
+                .collect();
+            writeln!(
+                out,
+                "  score     {:.2} = sigmoid({})",
+                f.likelihood,
+                factors.join(", ")
+            )?;
+            writeln!(
+                out,
+                "  severity  {}: {}",
+                f.severity.as_str(),
+                f.severity_reasons.join("; ")
+            )?;
+            writeln!(out, "  outcome   finding {} ({})", f.id, f.kind.as_str())?;
+        }
+    }
+    Ok(())
+}
+
+/// A decode error in a trace.
+pub fn trace_error(out: &mut impl Write, e: &DecodeError, format: TraceFormat) -> Result<()> {
+    match format {
+        TraceFormat::Jsonl => writeln!(
+            out,
+            "{}",
+            serde_json::json!({"position": e.at.to_string(), "error": e.kind.to_string()})
+        )?,
+        TraceFormat::Text => writeln!(out, "error {e}")?,
+    }
+    Ok(())
+}
