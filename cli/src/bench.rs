@@ -62,11 +62,7 @@ fn floor_pass(docs: &[(Vec<u8>, Shape)]) -> u64 {
                 .map(|b| {
                     b.records
                         .iter()
-                        .filter(|m| {
-                            serde_json::from_str::<Envelope<'_>>(&m.body)
-                                .map(black_box)
-                                .is_ok()
-                        })
+                        .filter(|m| serde_json::from_str::<Envelope<'_>>(&m.body).map(black_box).is_ok())
                         .count() as u64
                 })
                 .unwrap_or(0),
@@ -78,20 +74,16 @@ fn floor_pass(docs: &[(Vec<u8>, Shape)]) -> u64 {
 fn path_pass(docs: &[(Vec<u8>, Shape)], pipeline: &Pipeline) -> u64 {
     let mut n = 0u64;
     for (bytes, _) in docs {
-        decode::decode(
-            bytes,
-            "bench",
-            &mut |_: &Position, item: Result<Item<'_>, _>| {
-                if let Ok(item) = item {
-                    let ev = pipeline.evaluate(&item);
-                    if let Outcome::Finding(f) = &ev.outcome {
-                        black_box(f.likelihood);
-                    }
-                    black_box(ev);
-                    n += 1;
+        decode::decode(bytes, "bench", &mut |_: &Position, item: Result<Item<'_>, _>| {
+            if let Ok(item) = item {
+                let ev = pipeline.evaluate(&item);
+                if let Outcome::Finding(f) = &ev.outcome {
+                    black_box(f.likelihood);
                 }
-            },
-        );
+                black_box(ev);
+                n += 1;
+            }
+        });
     }
     n
 }

@@ -206,17 +206,14 @@ enum Outcome2 {
 fn load_pipeline(common: &Common) -> Result<Pipeline> {
     let config = match &common.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            toml::from_str::<AttributionConfig>(&text)
-                .with_context(|| format!("parsing {}", path.display()))?
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            toml::from_str::<AttributionConfig>(&text).with_context(|| format!("parsing {}", path.display()))?
         }
         None => AttributionConfig::default(),
     };
     let mut inventory = Inventory::new();
     for path in &common.states {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("reading state {}", path.display()))?;
+        let bytes = std::fs::read(path).with_context(|| format!("reading state {}", path.display()))?;
         let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
             decode::gunzip(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         } else {
@@ -235,11 +232,11 @@ fn load_pipeline(common: &Common) -> Result<Pipeline> {
         );
         let uncovered = pipeline.uncovered_types();
         if !uncovered.is_empty() {
-            let list: Vec<String> = uncovered
-                .iter()
-                .map(|(t, n)| format!("{t} ({n})"))
-                .collect();
-            eprintln!("inventory: types the catalog does not map, manual changes to them are not attached: {}", list.join(", "));
+            let list: Vec<String> = uncovered.iter().map(|(t, n)| format!("{t} ({n})")).collect();
+            eprintln!(
+                "inventory: types the catalog does not map, manual changes to them are not attached: {}",
+                list.join(", ")
+            );
         }
     }
     Ok(pipeline)
@@ -251,8 +248,7 @@ const BATCH: usize = 2_000;
 fn replay(args: ReplayArgs) -> Result<Outcome2> {
     let pipeline = load_pipeline(&args.common)?;
     let files = inputs::collect(&args.common.paths)?;
-    let store = EmbeddedStore::open(&args.store)
-        .with_context(|| format!("opening store {}", args.store.display()))?;
+    let store = EmbeddedStore::open(&args.store).with_context(|| format!("opening store {}", args.store.display()))?;
     let progress = inputs::progress(&files, args.no_progress);
     let mut stats = Stats::default();
     let mut pending: Vec<Change> = Vec::new();
@@ -262,8 +258,7 @@ fn replay(args: ReplayArgs) -> Result<Outcome2> {
         if pending.is_empty() {
             return Ok(());
         }
-        let transitions =
-            pollster::block_on(store.apply(pending)).context("writing to the store")?;
+        let transitions = pollster::block_on(store.apply(pending)).context("writing to the store")?;
         pending.clear();
         let events: Vec<DriftEvent> = transitions.into_iter().map(DriftEvent::from).collect();
         for e in &events {
@@ -272,8 +267,7 @@ fn replay(args: ReplayArgs) -> Result<Outcome2> {
                 driftguard_core::ports::DriftEventKind::Resolved => resolved += 1,
             }
         }
-        published +=
-            pollster::block_on(store.publish(&events)).context("publishing to the outbox")?;
+        published += pollster::block_on(store.publish(&events)).context("publishing to the outbox")?;
         Ok(())
     };
     for file in &files {
@@ -367,9 +361,7 @@ fn findings(cmd: FindingsCommand) -> Result<Outcome2> {
             let mut out = std::io::stdout().lock();
             match format {
                 Format::Table => render::finding_detail(&mut out, &f)?,
-                Format::Json | Format::Jsonl => {
-                    writeln!(out, "{}", serde_json::to_string_pretty(&f)?)?
-                }
+                Format::Json | Format::Jsonl => writeln!(out, "{}", serde_json::to_string_pretty(&f)?)?,
             }
         }
     }

@@ -165,11 +165,7 @@ pub fn finding_detail(out: &mut impl Write, f: &Finding) -> Result<()> {
         writeln!(out, "principal {p}")?;
     }
     if let Some(ip) = &a.source_ip {
-        writeln!(
-            out,
-            "from      {ip}  {}",
-            a.user_agent.as_deref().unwrap_or("")
-        )?;
+        writeln!(out, "from      {ip}  {}", a.user_agent.as_deref().unwrap_or(""))?;
     }
     writeln!(
         out,
@@ -191,12 +187,7 @@ pub fn finding_detail(out: &mut impl Write, f: &Finding) -> Result<()> {
         .iter()
         .map(|x| format!("{} {:+.1}", x.name, x.weight))
         .collect();
-    writeln!(
-        out,
-        "score     {:.2} = sigmoid({})",
-        f.likelihood,
-        factors.join(", ")
-    )?;
+    writeln!(out, "score     {:.2} = sigmoid({})", f.likelihood, factors.join(", "))?;
     writeln!(
         out,
         "severity  {}: {}",
@@ -204,11 +195,7 @@ pub fn finding_detail(out: &mut impl Write, f: &Finding) -> Result<()> {
         f.severity_reasons.join("; ")
     )?;
     if let Some(r) = &f.resolution {
-        writeln!(
-            out,
-            "resolved  by {} at {} (event {})",
-            r.by, r.time, r.event_id
-        )?;
+        writeln!(out, "resolved  by {} at {} (event {})", r.by, r.time, r.event_id)?;
     }
     writeln!(out, "\n{}\n\nfix: {}", f.summary, f.fix)?;
     Ok(())
@@ -221,11 +208,7 @@ pub fn summary(stats: &Stats, files: usize) -> String {
         let _ = write!(s, ", {} could not be decoded", stats.errors);
     }
     s.push('\n');
-    let reasons: Vec<String> = stats
-        .skipped
-        .iter()
-        .map(|(r, n)| format!("{r} {n}"))
-        .collect();
+    let reasons: Vec<String> = stats.skipped.iter().map(|(r, n)| format!("{r} {n}")).collect();
     let _ = writeln!(
         s,
         "skipped {}: {}",
@@ -236,32 +219,19 @@ pub fn summary(stats: &Stats, files: usize) -> String {
             reasons.join(", ")
         }
     );
-    let kinds: Vec<String> = stats
-        .findings
-        .iter()
-        .map(|(k, n)| format!("{k} {n}"))
-        .collect();
+    let kinds: Vec<String> = stats.findings.iter().map(|(k, n)| format!("{k} {n}")).collect();
     let _ = writeln!(
         s,
         "findings {}: {}",
         stats.total_findings(),
-        if kinds.is_empty() {
-            "-".into()
-        } else {
-            kinds.join(", ")
-        }
+        if kinds.is_empty() { "-".into() } else { kinds.join(", ") }
     );
     let _ = writeln!(s, "iac changes {}", stats.iac_changes);
     s
 }
 
 /// One event's decision trace.
-pub fn trace(
-    out: &mut impl Write,
-    pos: &Position,
-    ev: &Evaluation,
-    format: TraceFormat,
-) -> Result<()> {
+pub fn trace(out: &mut impl Write, pos: &Position, ev: &Evaluation, format: TraceFormat) -> Result<()> {
     if format == TraceFormat::Jsonl {
         let mut v = serde_json::to_value(ev)?;
         if let Value::Object(m) = &mut v {
@@ -274,10 +244,7 @@ pub fn trace(
     writeln!(
         out,
         "  decode    ok{}",
-        ev.detail_type
-            .as_deref()
-            .map(|d| format!(" ({d})"))
-            .unwrap_or_default()
+        ev.detail_type.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
     )?;
     if let Some(a) = &ev.actor {
         let who = a
@@ -330,12 +297,7 @@ pub fn trace(
                 .iter()
                 .map(|x| format!("{} {:+.1}", x.name, x.weight))
                 .collect();
-            writeln!(
-                out,
-                "  score     {:.2} = sigmoid({})",
-                f.likelihood,
-                factors.join(", ")
-            )?;
+            writeln!(out, "  score     {:.2} = sigmoid({})", f.likelihood, factors.join(", "))?;
             writeln!(
                 out,
                 "  severity  {}: {}",

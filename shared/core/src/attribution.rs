@@ -131,13 +131,7 @@ use Channel as C;
 use Field as F;
 use Test as T;
 
-const fn rule(
-    id: &'static str,
-    when: When,
-    kind: ActorKind,
-    channel: Channel,
-    tool: Option<&'static str>,
-) -> Rule {
+const fn rule(id: &'static str, when: When, kind: ActorKind, channel: Channel, tool: Option<&'static str>) -> Rule {
     Rule {
         id,
         when,
@@ -421,10 +415,7 @@ struct Facts<'c> {
 impl<'c> Facts<'c> {
     fn of(call: &'c ApiCall<'_>) -> Self {
         let id = &call.identity;
-        let issuer = id
-            .session_context
-            .as_ref()
-            .and_then(|s| s.session_issuer.as_ref());
+        let issuer = id.session_context.as_ref().and_then(|s| s.session_issuer.as_ref());
         let arn = id.arn.as_deref().unwrap_or("");
         let role_arn = issuer.and_then(|i| i.arn.as_deref()).unwrap_or("");
         let role_name = issuer
@@ -510,11 +501,8 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 
 impl PrincipalRule {
     fn matches(&self, f: &Facts<'_>) -> bool {
-        let any_set =
-            self.role_arn.is_some() || self.oidc_provider.is_some() || self.session_name.is_some();
-        let ok = |pattern: &Option<String>, value: &str| {
-            pattern.as_deref().is_none_or(|p| glob_match(p, value))
-        };
+        let any_set = self.role_arn.is_some() || self.oidc_provider.is_some() || self.session_name.is_some();
+        let ok = |pattern: &Option<String>, value: &str| pattern.as_deref().is_none_or(|p| glob_match(p, value));
         any_set
             && ok(&self.role_arn, f.role_arn)
             && ok(&self.oidc_provider, f.oidc_provider)
@@ -535,12 +523,7 @@ impl Attributor {
             .principals
             .iter()
             .enumerate()
-            .map(|(i, p)| {
-                (
-                    p.id.clone().unwrap_or_else(|| format!("principal.{i}")),
-                    p.clone(),
-                )
-            })
+            .map(|(i, p)| (p.id.clone().unwrap_or_else(|| format!("principal.{i}")), p.clone()))
             .collect();
         Attributor { principals }
     }
@@ -558,30 +541,17 @@ impl Attributor {
                 };
                 (p.kind, channel, p.tool.clone(), id.clone())
             } else if let Some(r) = BUILTIN_RULES.iter().find(|r| r.applies(call, &facts)) {
-                (
-                    r.kind,
-                    r.channel,
-                    r.tool.map(str::to_owned),
-                    r.id.to_owned(),
-                )
+                (r.kind, r.channel, r.tool.map(str::to_owned), r.id.to_owned())
             } else {
-                (
-                    ActorKind::Automation,
-                    Channel::Other,
-                    None,
-                    FALLBACK_RULE.to_owned(),
-                )
+                (ActorKind::Automation, Channel::Other, None, FALLBACK_RULE.to_owned())
             };
-        let human = (kind == ActorKind::Human)
-            .then(|| human_behind(call, &facts))
-            .flatten();
+        let human = (kind == ActorKind::Human).then(|| human_behind(call, &facts)).flatten();
         Actor {
             kind,
             channel,
             tool,
             principal: (!facts.arn.is_empty()).then(|| facts.arn.to_owned()),
-            role: (!facts.role_arn.is_empty() && facts.role_arn != facts.arn)
-                .then(|| facts.role_arn.to_owned()),
+            role: (!facts.role_arn.is_empty() && facts.role_arn != facts.arn).then(|| facts.role_arn.to_owned()),
             human,
             source_ip: call.source_ip.as_deref().map(str::to_owned),
             user_agent: call.user_agent.as_deref().map(str::to_owned),
@@ -608,11 +578,7 @@ impl Rule {
 /// The person behind a human call: sourceIdentity, the SSO user, the IAM user, or the session name.
 fn human_behind(call: &ApiCall<'_>, f: &Facts<'_>) -> Option<String> {
     let id = &call.identity;
-    if let Some(src) = id
-        .session_context
-        .as_ref()
-        .and_then(|s| s.source_identity.as_deref())
-    {
+    if let Some(src) = id.session_context.as_ref().and_then(|s| s.source_identity.as_deref()) {
         return Some(src.to_owned());
     }
     match f.identity_type {
@@ -623,10 +589,7 @@ fn human_behind(call: &ApiCall<'_>, f: &Facts<'_>) -> Option<String> {
             .as_ref()
             .and_then(|o| o.user_id.as_deref())
             .map(str::to_owned),
-        "FederatedUser" => f
-            .arn
-            .rsplit_once(":federated-user/")
-            .map(|(_, name)| name.to_owned()),
+        "FederatedUser" => f.arn.rsplit_once(":federated-user/").map(|(_, name)| name.to_owned()),
         _ if !f.session_name.is_empty() => Some(f.session_name.to_owned()),
         _ => id.user_name.as_deref().map(str::to_owned),
     }

@@ -98,15 +98,11 @@ impl ConfigChange {
     /// Decodes the `detail` object of a "Config Configuration Item Change" event.
     pub fn from_detail(detail: &str) -> Result<Self, ConfigError> {
         let raw: RawDetail = serde_json::from_str(detail)?;
-        let message_type = raw
-            .message_type
-            .ok_or(ConfigError::Missing("messageType"))?;
+        let message_type = raw.message_type.ok_or(ConfigError::Missing("messageType"))?;
         let item = raw
             .configuration_item
             .or(raw.configuration_item_summary)
-            .ok_or(ConfigError::Missing(
-                "configurationItem or configurationItemSummary",
-            ))?;
+            .ok_or(ConfigError::Missing("configurationItem or configurationItemSummary"))?;
         let time_text = item
             .configuration_item_capture_time
             .ok_or(ConfigError::Missing("configurationItemCaptureTime"))?;
@@ -117,15 +113,11 @@ impl ConfigChange {
             .unwrap_or_default();
         Ok(ConfigChange {
             message_type,
-            resource_type: item
-                .resource_type
-                .ok_or(ConfigError::Missing("resourceType"))?,
+            resource_type: item.resource_type.ok_or(ConfigError::Missing("resourceType"))?,
             resource_id: item.resource_id.ok_or(ConfigError::Missing("resourceId"))?,
             resource_name: item.resource_name,
             arn: item.arn,
-            account: item
-                .aws_account_id
-                .ok_or(ConfigError::Missing("awsAccountId"))?,
+            account: item.aws_account_id.ok_or(ConfigError::Missing("awsAccountId"))?,
             region: item.aws_region.ok_or(ConfigError::Missing("awsRegion"))?,
             capture_time,
             status: item.configuration_item_status.unwrap_or_default(),

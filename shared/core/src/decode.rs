@@ -134,9 +134,7 @@ where
 pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, DecodeErrorKind> {
     let mut out = Vec::with_capacity(bytes.len() * 8);
     let mut reader = flate2::read::MultiGzDecoder::new(bytes).take(MAX_DOCUMENT_BYTES as u64 + 1);
-    reader
-        .read_to_end(&mut out)
-        .map_err(DecodeErrorKind::Gzip)?;
+    reader.read_to_end(&mut out).map_err(DecodeErrorKind::Gzip)?;
     if out.len() > MAX_DOCUMENT_BYTES {
         return Err(DecodeErrorKind::TooLarge {
             limit: MAX_DOCUMENT_BYTES,
@@ -173,13 +171,7 @@ fn fail<F>(at: Position, kind: impl Into<DecodeErrorKind>, sink: &mut F)
 where
     F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
 {
-    sink(
-        &at.clone(),
-        Err(DecodeError {
-            at,
-            kind: kind.into(),
-        }),
-    );
+    sink(&at.clone(), Err(DecodeError { at, kind: kind.into() }));
 }
 
 fn decode_json<F>(bytes: &[u8], at: Position, sink: &mut F)
@@ -216,13 +208,7 @@ where
     if let Some(records) = top.records {
         decode_records(records.get(), at, sink);
     } else if let (Some(detail_type), Some(detail)) = (top.detail_type, top.detail) {
-        decode_envelope(
-            detail_type,
-            top.source.unwrap_or_default(),
-            detail,
-            at,
-            sink,
-        );
+        decode_envelope(detail_type, top.source.unwrap_or_default(), detail, at, sink);
     } else if top.event_version.is_some() || top.event_name.is_some() {
         match serde_json::from_str::<RawRecord<'_>>(text) {
             Ok(raw) => emit_record(raw, None, &at, sink),
@@ -241,12 +227,8 @@ fn top_keys(text: &str) -> String {
     }
 }
 
-fn emit_record<'a, F>(
-    raw: RawRecord<'a>,
-    detail_type: Option<Cow<'a, str>>,
-    at: &Position,
-    sink: &mut F,
-) where
+fn emit_record<'a, F>(raw: RawRecord<'a>, detail_type: Option<Cow<'a, str>>, at: &Position, sink: &mut F)
+where
     F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
 {
     match ApiCall::try_from(raw) {
@@ -290,10 +272,7 @@ where
 {
     // Fast path: the whole array is well-formed CloudTrail records.
     if let Ok(all) = serde_json::from_str::<Vec<RawRecord<'_>>>(records) {
-        if all
-            .first()
-            .is_none_or(|r| r.event_source.as_deref() != Some("aws:sqs"))
-        {
+        if all.first().is_none_or(|r| r.event_source.as_deref() != Some("aws:sqs")) {
             let mut pos = at;
             for (i, raw) in all.into_iter().enumerate() {
                 pos.index = Some(i);

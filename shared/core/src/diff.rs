@@ -73,12 +73,7 @@ pub enum Compare {
 
 use Norm::*;
 
-const fn f(
-    request: &'static str,
-    tf_type: &'static str,
-    attribute: &'static str,
-    norm: Norm,
-) -> FieldMap {
+const fn f(request: &'static str, tf_type: &'static str, attribute: &'static str, norm: Norm) -> FieldMap {
     FieldMap {
         request,
         tf_type,
@@ -121,16 +116,8 @@ pub static DIFF_RULES: &[(&str, &str, Compare)] = &[
             add: false,
         },
     ),
-    (
-        "ec2.amazonaws.com",
-        "CreateTags",
-        Compare::Ec2Tags { set: true },
-    ),
-    (
-        "ec2.amazonaws.com",
-        "DeleteTags",
-        Compare::Ec2Tags { set: false },
-    ),
+    ("ec2.amazonaws.com", "CreateTags", Compare::Ec2Tags { set: true }),
+    ("ec2.amazonaws.com", "DeleteTags", Compare::Ec2Tags { set: false }),
     (
         "ec2.amazonaws.com",
         "ModifyInstanceAttribute",
@@ -142,18 +129,8 @@ pub static DIFF_RULES: &[(&str, &str, Compare)] = &[
                 "disable_api_termination",
                 Bool,
             ),
-            f(
-                "disableApiStop.value",
-                "aws_instance",
-                "disable_api_stop",
-                Bool,
-            ),
-            f(
-                "sourceDestCheck.value",
-                "aws_instance",
-                "source_dest_check",
-                Bool,
-            ),
+            f("disableApiStop.value", "aws_instance", "disable_api_stop", Bool),
+            f("sourceDestCheck.value", "aws_instance", "source_dest_check", Bool),
             f("ebsOptimized.value", "aws_instance", "ebs_optimized", Bool),
             f("userData.value", "aws_instance", "user_data_base64", Text),
         ]),
@@ -211,20 +188,11 @@ pub static DIFF_RULES: &[(&str, &str, Compare)] = &[
         "PutBucketPolicy",
         Compare::Fields(&[f("bucketPolicy", "aws_s3_bucket_policy", "policy", Policy)]),
     ),
-    (
-        "iam.amazonaws.com",
-        "PutRolePolicy",
-        Compare::RoleInlinePolicy,
-    ),
+    ("iam.amazonaws.com", "PutRolePolicy", Compare::RoleInlinePolicy),
     (
         "iam.amazonaws.com",
         "UpdateAssumeRolePolicy",
-        Compare::Fields(&[f(
-            "policyDocument",
-            "aws_iam_role",
-            "assume_role_policy",
-            Policy,
-        )]),
+        Compare::Fields(&[f("policyDocument", "aws_iam_role", "assume_role_policy", Policy)]),
     ),
     (
         "lambda.amazonaws.com",
@@ -253,12 +221,7 @@ pub static DIFF_RULES: &[(&str, &str, Compare)] = &[
                 "message_retention_seconds",
                 Int,
             ),
-            f(
-                "attributes.DelaySeconds",
-                "aws_sqs_queue",
-                "delay_seconds",
-                Int,
-            ),
+            f("attributes.DelaySeconds", "aws_sqs_queue", "delay_seconds", Int),
             f(
                 "attributes.MaximumMessageSize",
                 "aws_sqs_queue",
@@ -298,12 +261,7 @@ pub fn value_at<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
     })
 }
 
-fn change(
-    attribute: String,
-    declared_in: Option<&Declared>,
-    expected: Value,
-    found: Value,
-) -> AttributeChange {
+fn change(attribute: String, declared_in: Option<&Declared>, expected: Value, found: Value) -> AttributeChange {
     AttributeChange {
         drifted: expected != found,
         attribute,
@@ -318,8 +276,7 @@ fn fields(maps: &[FieldMap], request: &Value, owners: &[&Declared]) -> Vec<Attri
         .filter_map(|m| {
             let found = normalise(value_at(request, m.request)?, m.norm);
             let owner = owners.iter().find(|d| d.tf_type == m.tf_type).copied();
-            let expected = owner
-                .and_then(|d| value_at(&Value::Object(d.attributes.clone()), m.attribute).cloned());
+            let expected = owner.and_then(|d| value_at(&Value::Object(d.attributes.clone()), m.attribute).cloned());
             let expected = expected.map_or(Value::Null, |v| normalise(&v, m.norm));
             Some(change(m.attribute.to_owned(), owner, expected, found))
         })
@@ -335,10 +292,7 @@ pub fn normalise(v: &Value, norm: Norm) -> Value {
             "false" => Value::Bool(false),
             _ => v.clone(),
         },
-        (Int, Value::String(s)) => s
-            .trim()
-            .parse::<i64>()
-            .map_or_else(|_| v.clone(), Value::from),
+        (Int, Value::String(s)) => s.trim().parse::<i64>().map_or_else(|_| v.clone(), Value::from),
         (Int, Value::Number(n)) => n
             .as_f64()
             .filter(|f| f.fract() == 0.0)
@@ -355,9 +309,7 @@ pub fn normalise(v: &Value, norm: Norm) -> Value {
 /// returned as is.
 pub fn normalise_policy(v: &Value) -> Value {
     let doc = match v {
-        Value::String(s) => match serde_json::from_str::<Value>(s)
-            .or_else(|_| serde_json::from_str(&url_decode(s)))
-        {
+        Value::String(s) => match serde_json::from_str::<Value>(s).or_else(|_| serde_json::from_str(&url_decode(s))) {
             Ok(doc) => doc,
             Err(_) => return v.clone(),
         },
@@ -389,8 +341,7 @@ pub fn url_decode(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
-                {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
                     Ok(byte) => {
                         out.push(byte);
                         i += 3;
@@ -437,10 +388,7 @@ fn as_int(v: Option<&Value>) -> Option<i64> {
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     match v {
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_owned))
-            .collect(),
+        Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
         Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
         _ => Vec::new(),
     }
@@ -502,10 +450,7 @@ pub fn request_sg_rules(request: &Value) -> BTreeSet<String> {
 
 /// Rules a set of declarations gives a security group in one direction: inline blocks of
 /// `aws_security_group`, plus `aws_security_group_rule` and `aws_vpc_security_group_*_rule`.
-pub fn declared_sg_rules(
-    direction: &str,
-    owners: &[&Declared],
-) -> (BTreeSet<String>, Option<String>) {
+pub fn declared_sg_rules(direction: &str, owners: &[&Declared]) -> (BTreeSet<String>, Option<String>) {
     let mut out = BTreeSet::new();
     let mut primary = None;
     for d in owners {
@@ -513,12 +458,7 @@ pub fn declared_sg_rules(
         match d.tf_type.as_str() {
             "aws_security_group" => {
                 primary.get_or_insert_with(|| d.address.clone());
-                for r in a
-                    .get(direction)
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
+                for r in a.get(direction).and_then(Value::as_array).into_iter().flatten() {
                     let proto = r.get("protocol").and_then(Value::as_str).unwrap_or("-1");
                     let (from, to) = (as_int(r.get("from_port")), as_int(r.get("to_port")));
                     let mut peers = strings(r.get("cidr_blocks"));
@@ -559,12 +499,7 @@ pub fn declared_sg_rules(
     (out, primary)
 }
 
-fn sg_rules(
-    direction: &str,
-    add: bool,
-    request: &Value,
-    owners: &[&Declared],
-) -> Vec<AttributeChange> {
+fn sg_rules(direction: &str, add: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
     let requested = request_sg_rules(request);
     if requested.is_empty() {
         return Vec::new();
@@ -575,8 +510,7 @@ fn sg_rules(
     } else {
         expected.difference(&requested).cloned().collect()
     };
-    let to_value =
-        |s: &BTreeSet<String>| Value::Array(s.iter().cloned().map(Value::String).collect());
+    let to_value = |s: &BTreeSet<String>| Value::Array(s.iter().cloned().map(Value::String).collect());
     vec![AttributeChange {
         attribute: direction.to_owned(),
         declared_in: primary,
@@ -606,9 +540,7 @@ fn ec2_tags(set: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeCh
         .filter_map(|t| {
             let key = t.get("key")?.as_str()?;
             let found = if set {
-                t.get("value")
-                    .cloned()
-                    .unwrap_or(Value::String(String::new()))
+                t.get("value").cloned().unwrap_or(Value::String(String::new()))
             } else {
                 Value::Null
             };

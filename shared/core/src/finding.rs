@@ -56,25 +56,15 @@ pub struct ResourceInfo {
 }
 
 /// Types whose identity does not depend on the region the call was recorded in.
-pub static GLOBAL_TYPE_PREFIXES: &[&str] = &[
-    "AWS::IAM::",
-    "AWS::S3::Bucket",
-    "AWS::CloudFront::",
-    "AWS::Route53::",
-];
+pub static GLOBAL_TYPE_PREFIXES: &[&str] = &["AWS::IAM::", "AWS::S3::Bucket", "AWS::CloudFront::", "AWS::Route53::"];
 
 impl ResourceInfo {
     /// The key that identifies the resource across events: `account/region/type/id`
     /// (region empty for global types).
     pub fn key(&self) -> String {
-        let global = GLOBAL_TYPE_PREFIXES
-            .iter()
-            .any(|p| self.resource_type.starts_with(p));
+        let global = GLOBAL_TYPE_PREFIXES.iter().any(|p| self.resource_type.starts_with(p));
         let region = if global { "" } else { self.region.as_str() };
-        format!(
-            "{}/{}/{}/{}",
-            self.account, region, self.resource_type, self.id
-        )
+        format!("{}/{}/{}/{}", self.account, region, self.resource_type, self.id)
     }
 }
 
@@ -172,30 +162,61 @@ pub struct IacChange {
 }
 
 impl Finding {
-    /// Applies a later IaC change: resolves the finding if the change came after it.
-    /// Returns whether the status changed.
+    /// Applies an IaC change on the finding's resource. A change at or after the finding's call
+    /// resolves it; the resolution always names the earliest such change, whatever order the
+    /// changes arrive in. Returns whether the status changed (open → resolved).
     pub fn resolve_with(&mut self, iac: &IacChange) -> bool {
-        if self.status == Status::Open && iac.time >= self.call.time {
-            self.status = Status::Resolved;
-            self.resolution = Some(Resolution {
-                event_id: iac.event_id.clone(),
-                time: iac.time,
-                by: iac.by.clone(),
-            });
-            return true;
+        if iac.time < self.call.time {
+            return false;
         }
-        false
+        let resolution = Resolution {
+            event_id: iac.event_id.clone(),
+            time: iac.time,
+            by: iac.by.clone(),
+        };
+        match &self.resolution {
+            None => {
+                self.status = Status::Resolved;
+                self.resolution = Some(resolution);
+                true
+            }
+            Some(r) if (iac.time, &iac.event_id) < (r.time, &r.event_id) => {
+                self.resolution = Some(resolution);
+                false
+            }
+            Some(_) => false,
+        }
     }
 }
 
-/// The record a store keeps per resource: the latest IaC change seen, so that a finding whose
-/// event arrives after the IaC change that superseded it is stored resolved.
+/// How many IaC changes a resource record remembers (newest kept): enough to resolve findings
+/// that arrive out of order with the right resolving event.
+pub const IAC_HISTORY: usize = 32;
+
+/// The record a store keeps per resource: recent IaC changes, so that a finding whose event
+/// arrives after the IaC change that superseded it is stored resolved, and its findings' ids.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResourceRecord {
-    /// The latest IaC change on the resource.
-    pub last_iac: Option<IacChange>,
+    /// Recent IaC changes on the resource, oldest first, at most [`IAC_HISTORY`].
+    pub iac: Vec<IacChange>,
     /// Ids of findings on the resource.
     pub findings: Vec<String>,
+}
+
+impl ResourceRecord {
+    /// Remembers an IaC change. Returns false when it was already known.
+    pub fn remember(&mut self, iac: &IacChange) -> bool {
+        if self.iac.iter().any(|i| i.event_id == iac.event_id) {
+            return false;
+        }
+        self.iac.push(iac.clone());
+        self.iac
+            .sort_by(|a, b| (a.time, &a.event_id).cmp(&(b.time, &b.event_id)));
+        if self.iac.len() > IAC_HISTORY {
+            self.iac.remove(0);
+        }
+        true
+    }
 }
 
 /// Lifecycle transitions a store reports after a write, for publishing.
@@ -209,17 +230,13 @@ pub enum Transition {
 }
 
 /// Merges an incoming finding with what a store holds: the first write wins (replays change
-/// nothing), and a finding older than the resource's last IaC change is stored resolved.
+/// nothing), and a finding older than a known IaC change on its resource is stored resolved.
 /// Returns the record to write, or `None` when the store already has it.
-pub fn merge_incoming(
-    existing: Option<&Finding>,
-    mut incoming: Finding,
-    resource: &ResourceRecord,
-) -> Option<Finding> {
+pub fn merge_incoming(existing: Option<&Finding>, mut incoming: Finding, resource: &ResourceRecord) -> Option<Finding> {
     if existing.is_some() {
         return None;
     }
-    if let Some(iac) = &resource.last_iac {
+    for iac in &resource.iac {
         incoming.resolve_with(iac);
     }
     Some(incoming)
@@ -245,10 +262,7 @@ fn show(v: &serde_json::Value) -> String {
         other => {
             let s = other.to_string();
             if s.len() > 120 {
-                format!(
-                    "{}…",
-                    &s[..s.char_indices().nth(117).map_or(s.len(), |(i, _)| i)]
-                )
+                format!("{}…", &s[..s.char_indices().nth(117).map_or(s.len(), |(i, _)| i)])
             } else {
                 s
             }
@@ -275,11 +289,7 @@ pub fn summarise(f: &Finding) -> String {
     );
     match &f.owner {
         Some(o) => {
-            let _ = write!(
-                s,
-                ", a resource Terraform manages as {} in {}.",
-                o.address, o.state
-            );
+            let _ = write!(s, ", a resource Terraform manages as {} in {}.", o.address, o.state);
         }
         None => s.push_str(", a resource no loaded IaC state declares."),
     }
@@ -300,7 +310,9 @@ pub fn summarise(f: &Finding) -> String {
     } else if !f.changes.is_empty() {
         s.push_str(" The values it set match what IaC declares.");
     } else if f.owner.is_some() {
-        s.push_str(" DriftGuard does not compare this call's attributes yet: treat the resource as changed out of band.");
+        s.push_str(
+            " DriftGuard does not compare this call's attributes yet: treat the resource as changed out of band.",
+        );
     }
     let _ = write!(
         s,

@@ -276,19 +276,10 @@ impl Inventory {
         }
         for t in tf_types {
             if let Some(hits) = self.by_key.get(*t).and_then(|m| m.get(id)) {
-                out.extend(
-                    hits.iter()
-                        .filter(|i| !out.contains(i))
-                        .copied()
-                        .collect::<Vec<_>>(),
-                );
+                out.extend(hits.iter().filter(|i| !out.contains(i)).copied().collect::<Vec<_>>());
             }
         }
-        out.sort_by_key(|&i| {
-            tf_types
-                .iter()
-                .position(|t| *t == self.resources[i].tf_type)
-        });
+        out.sort_by_key(|&i| tf_types.iter().position(|t| *t == self.resources[i].tf_type));
         out.into_iter().map(|i| &self.resources[i]).collect()
     }
 

@@ -17,12 +17,7 @@ pub fn lookup_str<'a>(raw: &'a RawValue, path: &str) -> Option<Cow<'a, str>> {
     } else {
         path.split('.').collect()
     };
-    Walk {
-        segments: &segments,
-    }
-    .deserialize(&mut de)
-    .ok()
-    .flatten()
+    Walk { segments: &segments }.deserialize(&mut de).ok().flatten()
 }
 
 struct Walk<'p> {
@@ -93,9 +88,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
         let mut index = 0;
         loop {
             let element = match wanted {
-                Some((i, rest)) if i == index => seq
-                    .next_element_seed(Walk { segments: rest })?
-                    .map(|v| found = v),
+                Some((i, rest)) if i == index => seq.next_element_seed(Walk { segments: rest })?.map(|v| found = v),
                 _ => seq.next_element::<IgnoredAny>()?.map(|_| ()),
             };
             if element.is_none() {
@@ -118,22 +111,12 @@ mod tests {
 
     #[test]
     fn finds_nested_strings_numbers_and_array_elements() {
-        let r = raw(
-            r#"{"groupId":"sg-1","ipPermissions":{"items":[{"fromPort":22},{"fromPort":443,"x":[1,{"y":"z"}]}]}}"#,
-        );
+        let r =
+            raw(r#"{"groupId":"sg-1","ipPermissions":{"items":[{"fromPort":22},{"fromPort":443,"x":[1,{"y":"z"}]}]}}"#);
         assert_eq!(lookup_str(&r, "groupId").as_deref(), Some("sg-1"));
-        assert_eq!(
-            lookup_str(&r, "ipPermissions.items.1.fromPort").as_deref(),
-            Some("443")
-        );
-        assert_eq!(
-            lookup_str(&r, "ipPermissions.items.0.fromPort").as_deref(),
-            Some("22")
-        );
-        assert_eq!(
-            lookup_str(&r, "ipPermissions.items.1.x.1.y").as_deref(),
-            Some("z")
-        );
+        assert_eq!(lookup_str(&r, "ipPermissions.items.1.fromPort").as_deref(), Some("443"));
+        assert_eq!(lookup_str(&r, "ipPermissions.items.0.fromPort").as_deref(), Some("22"));
+        assert_eq!(lookup_str(&r, "ipPermissions.items.1.x.1.y").as_deref(), Some("z"));
     }
 
     #[test]

@@ -9,9 +9,7 @@ use crate::catalog::{Catalog, Miss, Target};
 use crate::config_item::ConfigChange;
 use crate::decode::Item;
 use crate::diff::{self, AttributeChange};
-use crate::finding::{
-    self, CallInfo, Finding, FindingKind, IacChange, IacOwner, ResourceInfo, Status,
-};
+use crate::finding::{self, CallInfo, Finding, FindingKind, IacChange, IacOwner, ResourceInfo, Status};
 use crate::inventory::{Declared, Inventory};
 use crate::record::ApiCall;
 use crate::score::{self, Evidence};
@@ -148,11 +146,8 @@ impl Pipeline {
         if call.error_code.is_some() {
             return ev;
         }
-        if call.read_only == Some(true) || (call.read_only.is_none() && looks_read_only(&call.name))
-        {
-            ev.outcome = Outcome::Skipped {
-                reason: Skip::ReadOnly,
-            };
+        if call.read_only == Some(true) || (call.read_only.is_none() && looks_read_only(&call.name)) {
+            ev.outcome = Outcome::Skipped { reason: Skip::ReadOnly };
             return ev;
         }
         let target = match self.catalog.resolve(call) {
@@ -170,11 +165,7 @@ impl Pipeline {
         let actor = self.attributor.attribute(call);
         let owners = self.inventory.find(target.terraform, &target.id);
         let resource = resource_info(call, &target, owners.first().copied());
-        let owner = owners.first().map(|primary| IacOwner {
-            state: self.inventory.state_origin(primary).to_owned(),
-            address: primary.address.clone(),
-            related: owners[1..].iter().map(|d| d.address.clone()).collect(),
-        });
+        let owner = self.owner_of(&owners);
         let resolving = actor.kind == ActorKind::Iac || actor.tool.as_deref() == Some("DriftGuard");
         ev.outcome = if resolving {
             Outcome::Iac(IacChange {
@@ -207,6 +198,16 @@ impl Pipeline {
         ev
     }
 
+    /// The owner record for a resource's declarations (primary first).
+    fn owner_of(&self, owners: &[&Declared]) -> Option<IacOwner> {
+        let (primary, rest) = owners.split_first()?;
+        Some(IacOwner {
+            state: self.inventory.state_origin(primary).to_owned(),
+            address: primary.address.clone(),
+            related: rest.iter().map(|d| d.address.clone()).collect(),
+        })
+    }
+
     fn finding(
         &self,
         call: &ApiCall<'_>,
@@ -236,8 +237,7 @@ impl Pipeline {
         };
         let (likelihood, factors) = score::likelihood(&evidence);
         let environment = owners.iter().find_map(|d| environment_tag(d));
-        let (severity, severity_reasons) =
-            score::severity(&resource.resource_type, &evidence, environment);
+        let (severity, severity_reasons) = score::severity(&resource.resource_type, &evidence, environment);
         let mut f = Finding {
             id: finding::finding_id(&call.event_id, &resource.resource_type, &resource.id),
             kind: if owners.is_empty() {
@@ -279,11 +279,7 @@ fn looks_read_only(name: &str) -> bool {
     .any(|p| name.starts_with(p))
 }
 
-fn resource_info(
-    call: &ApiCall<'_>,
-    target: &Target<'_>,
-    primary: Option<&Declared>,
-) -> ResourceInfo {
+fn resource_info(call: &ApiCall<'_>, target: &Target<'_>, primary: Option<&Declared>) -> ResourceInfo {
     let arn = if target.id.starts_with("arn:") {
         Some(target.id.to_string())
     } else {
@@ -305,12 +301,7 @@ fn environment_tag(d: &Declared) -> Option<&str> {
         .filter_map(|t| d.attributes.get(*t)?.as_object())
         .find_map(|tags| {
             tags.iter()
-                .find(|(k, _)| {
-                    matches!(
-                        k.to_ascii_lowercase().as_str(),
-                        "environment" | "env" | "stage"
-                    )
-                })
+                .find(|(k, _)| matches!(k.to_ascii_lowercase().as_str(), "environment" | "env" | "stage"))
                 .and_then(|(_, v)| v.as_str())
         })
 }
@@ -325,10 +316,7 @@ impl Pipeline {
                 change.resource_type, change.resource_id, change.capture_time
             ),
             detail_type: Some(crate::decode::CONFIG_DETAIL_TYPE.to_owned()),
-            call: format!(
-                "config:{}",
-                change.change_type.as_deref().unwrap_or("UNKNOWN")
-            ),
+            call: format!("config:{}", change.change_type.as_deref().unwrap_or("UNKNOWN")),
             actor: None,
             resource: Some(ResourceInfo {
                 resource_type: change.resource_type.clone(),
@@ -337,11 +325,7 @@ impl Pipeline {
                 account: change.account.clone(),
                 region: change.region.clone(),
             }),
-            owner: owners.first().map(|primary| IacOwner {
-                state: self.inventory.state_origin(primary).to_owned(),
-                address: primary.address.clone(),
-                related: owners[1..].iter().map(|d| d.address.clone()).collect(),
-            }),
+            owner: self.owner_of(&owners),
             outcome: Outcome::Skipped {
                 reason: Skip::ConfigChange,
             },

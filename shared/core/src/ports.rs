@@ -54,17 +54,13 @@ pub trait FindingStore {
 
     /// Applies a batch of changes in order and returns the lifecycle transitions they caused
     /// (new findings, resolved findings). Replaying a batch returns no transitions.
-    fn apply(
-        &self,
-        batch: &[Change],
-    ) -> impl Future<Output = Result<Vec<Transition>, Self::Error>> + Send;
+    fn apply(&self, batch: &[Change]) -> impl Future<Output = Result<Vec<Transition>, Self::Error>> + Send;
 
     /// One finding by id.
     fn get(&self, id: &str) -> impl Future<Output = Result<Option<Finding>, Self::Error>> + Send;
 
     /// Findings matching `query`, newest first.
-    fn list(&self, query: &Query)
-        -> impl Future<Output = Result<Vec<Finding>, Self::Error>> + Send;
+    fn list(&self, query: &Query) -> impl Future<Output = Result<Vec<Finding>, Self::Error>> + Send;
 }
 
 /// The kinds of event DriftGuard publishes.
@@ -123,10 +119,7 @@ pub trait EventPublisher {
     type Error: std::error::Error + Send + Sync + 'static;
 
     /// Publishes events; returns how many were accepted.
-    fn publish(
-        &self,
-        events: &[DriftEvent],
-    ) -> impl Future<Output = Result<usize, Self::Error>> + Send;
+    fn publish(&self, events: &[DriftEvent]) -> impl Future<Output = Result<usize, Self::Error>> + Send;
 }
 
 /// The lifecycle every store applies, on plain maps: shared by [`MemoryStore`] and usable by
@@ -142,9 +135,7 @@ pub fn apply_to_maps(
             Change::Finding(f) => {
                 let key = f.resource.key();
                 let record = resources.entry(key).or_default();
-                if let Some(stored) =
-                    finding::merge_incoming(findings.get(&f.id), (**f).clone(), record)
-                {
+                if let Some(stored) = finding::merge_incoming(findings.get(&f.id), (**f).clone(), record) {
                     record.findings.push(stored.id.clone());
                     out.push(Transition::Detected(Box::new(stored.clone())));
                     if stored.status == Status::Resolved {
@@ -155,12 +146,8 @@ pub fn apply_to_maps(
             }
             Change::Iac(iac) => {
                 let record = resources.entry(iac.resource_key.clone()).or_default();
-                if record
-                    .last_iac
-                    .as_ref()
-                    .is_none_or(|last| iac.time > last.time)
-                {
-                    record.last_iac = Some(iac.clone());
+                if !record.remember(iac) {
+                    continue;
                 }
                 for id in &record.findings {
                     if let Some(f) = findings.get_mut(id) {
@@ -206,25 +193,17 @@ pub struct Poisoned;
 impl MemoryStore {
     /// Events published so far.
     pub fn published(&self) -> Vec<DriftEvent> {
-        self.state
-            .lock()
-            .map(|s| s.published.clone())
-            .unwrap_or_default()
+        self.state.lock().map(|s| s.published.clone()).unwrap_or_default()
     }
 }
 
 impl FindingStore for MemoryStore {
     type Error = Poisoned;
 
-    fn apply(
-        &self,
-        batch: &[Change],
-    ) -> impl Future<Output = Result<Vec<Transition>, Poisoned>> + Send {
+    fn apply(&self, batch: &[Change]) -> impl Future<Output = Result<Vec<Transition>, Poisoned>> + Send {
         let result = self.state.lock().map_err(|_| Poisoned).map(|mut s| {
             let MemoryState {
-                findings,
-                resources,
-                ..
+                findings, resources, ..
             } = &mut *s;
             apply_to_maps(findings, resources, batch)
         });
@@ -253,10 +232,7 @@ impl FindingStore for MemoryStore {
 impl EventPublisher for MemoryStore {
     type Error = Poisoned;
 
-    fn publish(
-        &self,
-        events: &[DriftEvent],
-    ) -> impl Future<Output = Result<usize, Poisoned>> + Send {
+    fn publish(&self, events: &[DriftEvent]) -> impl Future<Output = Result<usize, Poisoned>> + Send {
         let result = self.state.lock().map_err(|_| Poisoned).map(|mut s| {
             for e in events {
                 if !s.published.iter().any(|p| p.key == e.key) {

@@ -195,8 +195,7 @@ impl<'a> TryFrom<RawRecord<'a>> for ApiCall<'a> {
         let name = r.event_name.ok_or(RecordError::Missing("eventName"))?;
         let event_id = r.event_id.ok_or(RecordError::Missing("eventID"))?;
         let time_text = r.event_time.ok_or(RecordError::Missing("eventTime"))?;
-        let time = Timestamp::parse(&time_text)
-            .ok_or_else(|| RecordError::BadTime(time_text.to_string()))?;
+        let time = Timestamp::parse(&time_text).ok_or_else(|| RecordError::BadTime(time_text.to_string()))?;
         let identity = r.user_identity.unwrap_or_default();
         let account = r
             .recipient_account_id

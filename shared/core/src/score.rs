@@ -78,10 +78,7 @@ pub static WEIGHTS: &[(&str, f64)] = &[
 
 /// The weight of a factor.
 pub fn weight(name: &str) -> f64 {
-    WEIGHTS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map_or(0.0, |(_, w)| *w)
+    WEIGHTS.iter().find(|(n, _)| *n == name).map_or(0.0, |(_, w)| *w)
 }
 
 /// What scoring reads about a change.
@@ -168,8 +165,7 @@ pub static TYPE_SEVERITY: &[(&str, Severity)] = &[
 
 /// Ports whose exposure to the internet is critical (`*` means all ports).
 pub static SENSITIVE_PORTS: &[&str] = &[
-    "*", "22", "3389", "3306", "5432", "1433", "1521", "6379", "9200", "11211", "27017", "2375",
-    "5601",
+    "*", "22", "3389", "3306", "5432", "1433", "1521", "6379", "9200", "11211", "27017", "2375", "5601",
 ];
 
 /// Environment tag values that raise (`true`) or lower (`false`) severity.
@@ -186,11 +182,7 @@ pub static ENVIRONMENTS: &[(&str, bool)] = &[
 ];
 
 /// The severity of a change and the reasons.
-pub fn severity(
-    resource_type: &str,
-    e: &Evidence<'_>,
-    environment: Option<&str>,
-) -> (Severity, Vec<String>) {
+pub fn severity(resource_type: &str, e: &Evidence<'_>, environment: Option<&str>) -> (Severity, Vec<String>) {
     let mut reasons = Vec::new();
     let mut sev = TYPE_SEVERITY
         .iter()
@@ -204,16 +196,13 @@ pub fn severity(
     if let Some(why) = exposure(e.changes) {
         sev = Severity::Critical;
         reasons.push(why);
-    } else {
+    } else if e.op != crate::catalog::Op::Tag {
         if !e.managed {
             sev = sev.down();
             reasons.push("not managed by IaC".into());
         }
         let env = environment.map(str::to_ascii_lowercase);
-        match env
-            .as_deref()
-            .and_then(|v| ENVIRONMENTS.iter().find(|(n, _)| *n == v))
-        {
+        match env.as_deref().and_then(|v| ENVIRONMENTS.iter().find(|(n, _)| *n == v)) {
             Some((name, true)) => {
                 sev = sev.up();
                 reasons.push(format!("environment {name}"));
@@ -237,25 +226,15 @@ pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
                 let added = new_items(&c.expected, &c.found);
                 for rule in added {
                     let mut parts = rule.split(' ');
-                    let (_proto, port, peer) = (
-                        parts.next(),
-                        parts.next().unwrap_or(""),
-                        parts.next().unwrap_or(""),
-                    );
+                    let (_proto, port, peer) = (parts.next(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
                     let open = peer == "0.0.0.0/0" || peer == "::/0";
-                    let sensitive =
-                        SENSITIVE_PORTS.contains(&port) || port_range_covers_sensitive(port);
+                    let sensitive = SENSITIVE_PORTS.contains(&port) || port_range_covers_sensitive(port);
                     if open && sensitive {
-                        return Some(format!(
-                            "ingress {rule} opens a sensitive port to the internet"
-                        ));
+                        return Some(format!("ingress {rule} opens a sensitive port to the internet"));
                     }
                 }
             }
-            "block_public_acls"
-            | "ignore_public_acls"
-            | "block_public_policy"
-            | "restrict_public_buckets"
+            "block_public_acls" | "ignore_public_acls" | "block_public_policy" | "restrict_public_buckets"
                 if c.found == Value::Bool(false) =>
             {
                 return Some(format!("S3 public access block {} turned off", c.attribute));

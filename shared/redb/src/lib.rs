@@ -184,10 +184,7 @@ impl EmbeddedStore {
 impl FindingStore for EmbeddedStore {
     type Error = StoreError;
 
-    fn apply(
-        &self,
-        batch: &[Change],
-    ) -> impl Future<Output = Result<Vec<Transition>, StoreError>> + Send {
+    fn apply(&self, batch: &[Change]) -> impl Future<Output = Result<Vec<Transition>, StoreError>> + Send {
         std::future::ready(self.apply_sync(batch))
     }
 
@@ -204,10 +201,63 @@ impl EventPublisher for EmbeddedStore {
     type Error = StoreError;
 
     /// Appends to the outbox table; a transition already published is not appended again.
-    fn publish(
-        &self,
-        events: &[DriftEvent],
-    ) -> impl Future<Output = Result<usize, StoreError>> + Send {
+    fn publish(&self, events: &[DriftEvent]) -> impl Future<Output = Result<usize, StoreError>> + Send {
         std::future::ready(self.publish_sync(events))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use driftguard_core::conformance::{check_store, sample_finding, sample_iac};
+    use driftguard_core::score::Severity;
+
+    #[test]
+    fn conforms_to_the_store_contract() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EmbeddedStore::open(&dir.path().join("s.redb")).expect("open");
+        assert_eq!(pollster::block_on(check_store(&store)), Ok(()));
+    }
+
+    #[test]
+    fn findings_survive_reopening() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("s.redb");
+        let f = sample_finding("ev-1", "sg-1", 10, Severity::Major);
+        {
+            let store = EmbeddedStore::open(&path).expect("open");
+            pollster::block_on(store.apply(&[Change::Finding(Box::new(f.clone()))])).expect("apply");
+        }
+        let store = EmbeddedStore::open(&path).expect("reopen");
+        assert_eq!(pollster::block_on(store.get(&f.id)).expect("get"), Some(f.clone()));
+        // The resource record survived too: a later IaC change still resolves the finding.
+        let t = pollster::block_on(store.apply(&[Change::Iac(sample_iac("ev-2", "sg-1", 20))])).expect("apply");
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn outbox_publishes_each_transition_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EmbeddedStore::open(&dir.path().join("s.redb")).expect("open");
+        let f = sample_finding("ev-1", "sg-1", 10, Severity::Major);
+        let events: Vec<DriftEvent> = pollster::block_on(store.apply(&[Change::Finding(Box::new(f))]))
+            .expect("apply")
+            .into_iter()
+            .map(DriftEvent::from)
+            .collect();
+        assert_eq!(pollster::block_on(store.publish(&events)).expect("publish"), 1);
+        assert_eq!(pollster::block_on(store.publish(&events)).expect("publish again"), 0);
+        let outbox = store.outbox().expect("outbox");
+        assert_eq!(outbox.len(), 1);
+        assert_eq!(outbox[0].kind.detail_type(), "Drift Detected");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_store_is_a_clear_error() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("not-a-store.redb");
+        std::fs::write(&path, b"{\"this\": \"is json, not redb\"}").expect("write");
+        let err = EmbeddedStore::open(&path).expect_err("must refuse");
+        assert!(err.to_string().starts_with("embedded store:"), "{err}");
     }
 }

@@ -70,27 +70,15 @@ pub static EC2_ID_PREFIXES: &[(&str, &str, &[&str])] = &[
     ("subnet-", "AWS::EC2::Subnet", &["aws_subnet"]),
     ("rtb-", "AWS::EC2::RouteTable", &["aws_route_table"]),
     ("acl-", "AWS::EC2::NetworkAcl", &["aws_network_acl"]),
-    (
-        "igw-",
-        "AWS::EC2::InternetGateway",
-        &["aws_internet_gateway"],
-    ),
+    ("igw-", "AWS::EC2::InternetGateway", &["aws_internet_gateway"]),
     ("nat-", "AWS::EC2::NatGateway", &["aws_nat_gateway"]),
     ("vol-", "AWS::EC2::Volume", &["aws_ebs_volume"]),
     ("eipalloc-", "AWS::EC2::EIP", &["aws_eip"]),
     ("ami-", "AWS::EC2::Image", &["aws_ami"]),
     ("snap-", "AWS::EC2::Snapshot", &["aws_ebs_snapshot"]),
-    (
-        "eni-",
-        "AWS::EC2::NetworkInterface",
-        &["aws_network_interface"],
-    ),
+    ("eni-", "AWS::EC2::NetworkInterface", &["aws_network_interface"]),
     ("lt-", "AWS::EC2::LaunchTemplate", &["aws_launch_template"]),
-    (
-        "tgw-",
-        "AWS::EC2::TransitGateway",
-        &["aws_ec2_transit_gateway"],
-    ),
+    ("tgw-", "AWS::EC2::TransitGateway", &["aws_ec2_transit_gateway"]),
     ("vpce-", "AWS::EC2::VPCEndpoint", &["aws_vpc_endpoint"]),
     (
         "pcx-",
@@ -149,15 +137,9 @@ impl Catalog {
 
     /// Every Terraform type some row names.
     pub fn terraform_types(&self) -> std::collections::BTreeSet<&'static str> {
-        let mut types: std::collections::BTreeSet<_> = ENTRIES
-            .iter()
-            .flat_map(|e| e.terraform.iter().copied())
-            .collect();
-        types.extend(
-            EC2_ID_PREFIXES
-                .iter()
-                .flat_map(|(_, _, tf)| tf.iter().copied()),
-        );
+        let mut types: std::collections::BTreeSet<_> =
+            ENTRIES.iter().flat_map(|e| e.terraform.iter().copied()).collect();
+        types.extend(EC2_ID_PREFIXES.iter().flat_map(|(_, _, tf)| tf.iter().copied()));
         types
     }
 
@@ -182,9 +164,7 @@ impl Catalog {
 
     /// The resource `call` touches.
     pub fn resolve<'a>(&self, call: &ApiCall<'a>) -> Result<Target<'a>, Miss> {
-        let entry = self
-            .entry(&call.source, &call.name)
-            .ok_or(Miss::UnknownCall)?;
+        let entry = self.entry(&call.source, &call.name).ok_or(Miss::UnknownCall)?;
         let id = entry
             .id
             .iter()

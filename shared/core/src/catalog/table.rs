@@ -215,42 +215,29 @@ const TF_VOLUME_ATTACH: &[&str] = &["aws_ebs_volume", "aws_volume_attachment"];
 const TF_EIP: &[&str] = &["aws_eip"];
 const TF_EIP_ASSOC: &[&str] = &["aws_eip", "aws_eip_association"];
 const TF_ENI: &[&str] = &["aws_network_interface"];
-const TF_ENI_ATTR: &[&str] = &[
-    "aws_network_interface",
-    "aws_network_interface_sg_attachment",
-];
+const TF_ENI_ATTR: &[&str] = &["aws_network_interface", "aws_network_interface_sg_attachment"];
 const TF_VPCE: &[&str] = &["aws_vpc_endpoint"];
 const TF_PEERING: &[&str] = &["aws_vpc_peering_connection"];
-const TF_PEERING_ACCEPT: &[&str] = &[
-    "aws_vpc_peering_connection",
-    "aws_vpc_peering_connection_accepter",
-];
+const TF_PEERING_ACCEPT: &[&str] = &["aws_vpc_peering_connection", "aws_vpc_peering_connection_accepter"];
 const TF_FLOW_LOG: &[&str] = &["aws_flow_log"];
 const TF_TGW: &[&str] = &["aws_ec2_transit_gateway"];
 const TF_TGW_ATTACH: &[&str] = &["aws_ec2_transit_gateway_vpc_attachment"];
 const TF_TM_TARGET: &[&str] = &["aws_ec2_traffic_mirror_target"];
 const TF_TM_FILTER: &[&str] = &["aws_ec2_traffic_mirror_filter"];
-const TF_TM_FILTER_RULE: &[&str] = &[
-    "aws_ec2_traffic_mirror_filter",
-    "aws_ec2_traffic_mirror_filter_rule",
-];
+const TF_TM_FILTER_RULE: &[&str] = &["aws_ec2_traffic_mirror_filter", "aws_ec2_traffic_mirror_filter_rule"];
 const TF_TM_SESSION: &[&str] = &["aws_ec2_traffic_mirror_session"];
 
 const TF_BUCKET: &[&str] = &["aws_s3_bucket"];
 const TF_BUCKET_POLICY: &[&str] = &["aws_s3_bucket", "aws_s3_bucket_policy"];
 const TF_BUCKET_PAB: &[&str] = &["aws_s3_bucket", "aws_s3_bucket_public_access_block"];
 const TF_BUCKET_VERSIONING: &[&str] = &["aws_s3_bucket", "aws_s3_bucket_versioning"];
-const TF_BUCKET_SSE: &[&str] = &[
-    "aws_s3_bucket",
-    "aws_s3_bucket_server_side_encryption_configuration",
-];
+const TF_BUCKET_SSE: &[&str] = &["aws_s3_bucket", "aws_s3_bucket_server_side_encryption_configuration"];
 const TF_BUCKET_ACL: &[&str] = &["aws_s3_bucket", "aws_s3_bucket_acl"];
 const TF_BUCKET_LIFECYCLE: &[&str] = &["aws_s3_bucket", "aws_s3_bucket_lifecycle_configuration"];
 const TF_BUCKET_LOGGING: &[&str] = &["aws_s3_bucket", "aws_s3_bucket_logging"];
 const TF_BUCKET_CORS: &[&str] = &["aws_s3_bucket", "aws_s3_bucket_cors_configuration"];
 const TF_BUCKET_WEBSITE: &[&str] = &["aws_s3_bucket", "aws_s3_bucket_website_configuration"];
-const TF_BUCKET_REPLICATION: &[&str] =
-    &["aws_s3_bucket", "aws_s3_bucket_replication_configuration"];
+const TF_BUCKET_REPLICATION: &[&str] = &["aws_s3_bucket", "aws_s3_bucket_replication_configuration"];
 const TF_BUCKET_OWNERSHIP: &[&str] = &["aws_s3_bucket", "aws_s3_bucket_ownership_controls"];
 const TF_BUCKET_NOTIFICATION: &[&str] = &["aws_s3_bucket", "aws_s3_bucket_notification"];
 
@@ -293,14 +280,8 @@ const TF_FUNCTION_PERMISSION: &[&str] = &["aws_lambda_function", "aws_lambda_per
 const TF_FUNCTION_ALIAS: &[&str] = &["aws_lambda_function", "aws_lambda_alias"];
 const TF_FUNCTION_ESM: &[&str] = &["aws_lambda_function", "aws_lambda_event_source_mapping"];
 const TF_FUNCTION_URL: &[&str] = &["aws_lambda_function", "aws_lambda_function_url"];
-const TF_FUNCTION_INVOKE_CONFIG: &[&str] = &[
-    "aws_lambda_function",
-    "aws_lambda_function_event_invoke_config",
-];
-const TF_FUNCTION_PROVISIONED: &[&str] = &[
-    "aws_lambda_function",
-    "aws_lambda_provisioned_concurrency_config",
-];
+const TF_FUNCTION_INVOKE_CONFIG: &[&str] = &["aws_lambda_function", "aws_lambda_function_event_invoke_config"];
+const TF_FUNCTION_PROVISIONED: &[&str] = &["aws_lambda_function", "aws_lambda_provisioned_concurrency_config"];
 const TF_LAYER: &[&str] = &["aws_lambda_layer_version"];
 
 const TF_DB_INSTANCE: &[&str] = &["aws_db_instance"];
@@ -324,11 +305,7 @@ const TF_TG_ATTACH: &[&str] = &[
     "aws_lb_target_group_attachment",
 ];
 const TF_LISTENER: &[&str] = &["aws_lb_listener", "aws_alb_listener"];
-const TF_LISTENER_CERT: &[&str] = &[
-    "aws_lb_listener",
-    "aws_alb_listener",
-    "aws_lb_listener_certificate",
-];
+const TF_LISTENER_CERT: &[&str] = &["aws_lb_listener", "aws_alb_listener", "aws_lb_listener_certificate"];
 const TF_LISTENER_RULE: &[&str] = &["aws_lb_listener_rule", "aws_alb_listener_rule"];
 const TF_CLASSIC_LB: &[&str] = &["aws_elb"];
 const TF_CLASSIC_LB_POLICY: &[&str] = &[
@@ -382,43 +359,24 @@ const TF_REST_API_DEPLOYMENT: &[&str] = &["aws_api_gateway_rest_api", "aws_api_g
 const TF_REST_API_STAGE: &[&str] = &["aws_api_gateway_rest_api", "aws_api_gateway_stage"];
 const TF_REST_API_RESOURCE: &[&str] = &["aws_api_gateway_rest_api", "aws_api_gateway_resource"];
 const TF_REST_API_METHOD: &[&str] = &["aws_api_gateway_rest_api", "aws_api_gateway_method"];
-const TF_REST_API_INTEGRATION: &[&str] =
-    &["aws_api_gateway_rest_api", "aws_api_gateway_integration"];
+const TF_REST_API_INTEGRATION: &[&str] = &["aws_api_gateway_rest_api", "aws_api_gateway_integration"];
 const TF_REST_API_AUTHORIZER: &[&str] = &["aws_api_gateway_rest_api", "aws_api_gateway_authorizer"];
 
 const TF_SECRET: &[&str] = &["aws_secretsmanager_secret"];
-const TF_SECRET_POLICY: &[&str] = &[
-    "aws_secretsmanager_secret",
-    "aws_secretsmanager_secret_policy",
-];
-const TF_SECRET_ROTATION: &[&str] = &[
-    "aws_secretsmanager_secret",
-    "aws_secretsmanager_secret_rotation",
-];
-const TF_SECRET_VERSION: &[&str] = &[
-    "aws_secretsmanager_secret",
-    "aws_secretsmanager_secret_version",
-];
+const TF_SECRET_POLICY: &[&str] = &["aws_secretsmanager_secret", "aws_secretsmanager_secret_policy"];
+const TF_SECRET_ROTATION: &[&str] = &["aws_secretsmanager_secret", "aws_secretsmanager_secret_rotation"];
+const TF_SECRET_VERSION: &[&str] = &["aws_secretsmanager_secret", "aws_secretsmanager_secret_version"];
 
 const TF_PARAMETER: &[&str] = &["aws_ssm_parameter"];
 const TF_DOCUMENT: &[&str] = &["aws_ssm_document"];
 const TF_ASSOCIATION: &[&str] = &["aws_ssm_association"];
 const TF_ALARM: &[&str] = &["aws_cloudwatch_metric_alarm"];
-const TF_ANY_ALARM: &[&str] = &[
-    "aws_cloudwatch_metric_alarm",
-    "aws_cloudwatch_composite_alarm",
-];
+const TF_ANY_ALARM: &[&str] = &["aws_cloudwatch_metric_alarm", "aws_cloudwatch_composite_alarm"];
 const TF_COMPOSITE_ALARM: &[&str] = &["aws_cloudwatch_composite_alarm"];
 const TF_DASHBOARD: &[&str] = &["aws_cloudwatch_dashboard"];
 const TF_LOG_GROUP: &[&str] = &["aws_cloudwatch_log_group"];
-const TF_LOG_SUBSCRIPTION: &[&str] = &[
-    "aws_cloudwatch_log_group",
-    "aws_cloudwatch_log_subscription_filter",
-];
-const TF_LOG_METRIC_FILTER: &[&str] = &[
-    "aws_cloudwatch_log_group",
-    "aws_cloudwatch_log_metric_filter",
-];
+const TF_LOG_SUBSCRIPTION: &[&str] = &["aws_cloudwatch_log_group", "aws_cloudwatch_log_subscription_filter"];
+const TF_LOG_METRIC_FILTER: &[&str] = &["aws_cloudwatch_log_group", "aws_cloudwatch_log_metric_filter"];
 
 const TF_TRAIL: &[&str] = &["aws_cloudtrail"];
 const TF_DETECTOR: &[&str] = &["aws_guardduty_detector"];
@@ -426,10 +384,7 @@ const TF_REPOSITORY: &[&str] = &["aws_ecr_repository"];
 const TF_REPOSITORY_POLICY: &[&str] = &["aws_ecr_repository", "aws_ecr_repository_policy"];
 const TF_REPOSITORY_LIFECYCLE: &[&str] = &["aws_ecr_repository", "aws_ecr_lifecycle_policy"];
 const TF_ES_DOMAIN: &[&str] = &["aws_elasticsearch_domain"];
-const TF_ES_DOMAIN_POLICY: &[&str] = &[
-    "aws_elasticsearch_domain",
-    "aws_elasticsearch_domain_policy",
-];
+const TF_ES_DOMAIN_POLICY: &[&str] = &["aws_elasticsearch_domain", "aws_elasticsearch_domain_policy"];
 const TF_OS_DOMAIN: &[&str] = &["aws_opensearch_domain"];
 const TF_OS_DOMAIN_POLICY: &[&str] = &["aws_opensearch_domain", "aws_opensearch_domain_policy"];
 const TF_MOUNT_TARGET: &[&str] = &["aws_efs_mount_target"];
@@ -451,14 +406,8 @@ const ID_USER: &[IdPath] = &[Request("userName")];
 const ID_GROUP_NAME: &[IdPath] = &[Request("groupName")];
 const ID_POLICY: &[IdPath] = &[Request("policyArn")];
 const ID_FUNCTION: &[IdPath] = &[Request("functionName"), Response("functionArn")];
-const ID_DB_INSTANCE: &[IdPath] = &[
-    Request("dBInstanceIdentifier"),
-    Response("dBInstanceIdentifier"),
-];
-const ID_DB_CLUSTER: &[IdPath] = &[
-    Request("dBClusterIdentifier"),
-    Response("dBClusterIdentifier"),
-];
+const ID_DB_INSTANCE: &[IdPath] = &[Request("dBInstanceIdentifier"), Response("dBInstanceIdentifier")];
+const ID_DB_CLUSTER: &[IdPath] = &[Request("dBClusterIdentifier"), Response("dBClusterIdentifier")];
 const ID_TABLE: &[IdPath] = &[Request("tableName"), Resources(T_TABLE)];
 const ID_KEY: &[IdPath] = &[Request("keyId"), Resources(T_KEY)];
 const ID_ASG: &[IdPath] = &[Request("autoScalingGroupName")];
@@ -1067,11 +1016,7 @@ mod tests {
     fn only_mutating_calls_with_an_id() {
         for entry in ENTRIES {
             for prefix in ["Describe", "Get", "List"] {
-                assert!(
-                    !entry.name.starts_with(prefix),
-                    "read-only call {}",
-                    entry.name
-                );
+                assert!(!entry.name.starts_with(prefix), "read-only call {}", entry.name);
             }
             assert!(!entry.id.is_empty(), "{} has no id path", entry.name);
             assert!(
