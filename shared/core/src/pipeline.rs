@@ -50,7 +50,7 @@ impl Skip {
 
 /// What became of an item.
 #[derive(Debug, Clone, Serialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
+#[serde(tag = "outcome", content = "detail", rename_all = "snake_case")]
 pub enum Outcome {
     /// Nothing to record, for this reason.
     Skipped {
@@ -78,8 +78,8 @@ pub struct Evaluation {
     pub resource: Option<ResourceInfo>,
     /// The IaC declaration, when one exists.
     pub owner: Option<IacOwner>,
-    /// What happened.
-    #[serde(flatten)]
+    /// What happened (serialised as `decision`: `{"outcome": ..., "detail": ...}`).
+    #[serde(rename = "decision")]
     pub outcome: Outcome,
 }
 

@@ -1,0 +1,252 @@
+//! The compiled `driftguard` command on the sample events: what a user types, what they see.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs `driftguard` in the workspace root with `args`.
+fn driftguard(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_driftguard"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run driftguard")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn jsonl(out: &Output) -> Vec<Value> {
+    text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}")))
+        .collect()
+}
+
+const STATES: [&str; 4] = [
+    "--state",
+    "events/terraform/network.tfstate",
+    "--state",
+    "events/terraform/data.tfstate",
+];
+
+fn replay(store: &Path, extra: &[&str]) -> Output {
+    let store = store.to_str().expect("utf-8 path");
+    let mut args = vec!["replay", "events/", "--store", store];
+    args.extend(STATES);
+    args.extend(extra);
+    driftguard(&args)
+}
+
+#[test]
+fn replay_prints_findings_as_jsonl_and_a_summary_on_stderr() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = replay(&dir.path().join("s.redb"), &["--format", "jsonl"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = jsonl(&out);
+    assert_eq!(lines.len(), 11);
+    for f in &lines {
+        for path in [
+            "/kind",
+            "/resource/type",
+            "/resource/id",
+            "/actor/kind",
+            "/actor/rule",
+            "/likelihood",
+            "/severity",
+        ] {
+            assert!(f.pointer(path).is_some_and(|v| !v.is_null()), "{path} missing in {f}");
+        }
+    }
+    let sg = lines
+        .iter()
+        .find(|f| f["resource"]["id"] == "sg-0123456789abcdef0" && f["actor"]["kind"] == "human")
+        .expect("sg finding");
+    assert_eq!(sg["severity"], "critical");
+    assert_eq!(sg["status"], "resolved");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("read 23 events from 17 files"), "{stderr}");
+    assert!(
+        stderr.contains("skipped 7: aws_service 1, config_change 1, failed_call 1, not_in_catalog 1, read_only 3"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("11 new findings"), "{stderr}");
+}
+
+#[test]
+fn replaying_twice_stores_nothing_new() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("s.redb");
+    let first = replay(&store, &["--format", "jsonl"]);
+    let second = replay(&store, &["--format", "jsonl"]);
+    assert!(second.status.success());
+    assert_eq!(jsonl(&first), jsonl(&second));
+    assert!(
+        text(&second.stderr).contains("0 new findings, 11 already stored, 0 resolved; 0 events to the outbox"),
+        "{}",
+        text(&second.stderr)
+    );
+    let list = driftguard(&[
+        "findings",
+        "list",
+        "--store",
+        store.to_str().expect("utf-8"),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(jsonl(&list).len(), 11);
+}
+
+#[test]
+fn findings_list_filters_and_show_explains_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("s.redb");
+    let store_arg = store.to_str().expect("utf-8");
+    assert!(replay(&store, &[]).status.success());
+    let open = jsonl(&driftguard(&[
+        "findings", "list", "--store", store_arg, "--status", "open", "--format", "jsonl",
+    ]));
+    assert!(!open.is_empty() && open.iter().all(|f| f["status"] == "open"));
+    let critical = jsonl(&driftguard(&[
+        "findings",
+        "list",
+        "--store",
+        store_arg,
+        "--min-severity",
+        "critical",
+        "--format",
+        "jsonl",
+    ]));
+    assert!(!critical.is_empty() && critical.iter().all(|f| f["severity"] == "critical"));
+    let id = critical[0]["id"].as_str().expect("id");
+    let show = driftguard(&["findings", "show", id, "--store", store_arg]);
+    assert!(show.status.success());
+    let shown = text(&show.stdout);
+    assert!(
+        shown.starts_with(id) && shown.contains("fix: ") && shown.contains("score "),
+        "{shown}"
+    );
+    let missing = driftguard(&["findings", "show", "dg-0000000000000000", "--store", store_arg]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing.stderr).contains("no finding dg-0000000000000000"));
+}
+
+#[test]
+fn table_output_has_a_header_and_one_row_per_finding() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = replay(&dir.path().join("s.redb"), &[]);
+    let stdout = text(&out.stdout);
+    let rows: Vec<&str> = stdout.lines().collect();
+    assert!(rows[0].starts_with("ID") && rows[0].contains("SEVERITY"), "{stdout}");
+    assert_eq!(rows.len(), 12);
+}
+
+#[test]
+fn explain_traces_every_event_with_its_rule() {
+    let mut args = vec!["explain", "events/", "--format", "jsonl"];
+    args.extend(STATES);
+    let out = driftguard(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = jsonl(&out);
+    assert_eq!(lines.len(), 23);
+    let console = lines
+        .iter()
+        .find(|l| l["call"] == "ec2.amazonaws.com:AuthorizeSecurityGroupIngress" && l["actor"]["channel"] == "console")
+        .expect("console trace");
+    assert_eq!(console["actor"]["kind"], "human");
+    assert_eq!(console["actor"]["rule"], "session.console-credential");
+    assert_eq!(console["resource"]["type"], "AWS::EC2::SecurityGroup");
+    assert_eq!(console["resource"]["id"], "sg-0123456789abcdef0");
+    assert!(lines.iter().all(|l| l["event_id"].is_string()));
+    let text_out = driftguard(&[
+        "explain",
+        "events/cloudtrail/ec2-revoke-security-group-ingress.terraform.json",
+    ]);
+    let t = text(&text_out.stdout);
+    assert!(
+        t.contains("actor     iac via iac: Terraform (rule agent.terraform)"),
+        "{t}"
+    );
+}
+
+#[test]
+fn bad_inputs_are_reported_and_good_records_still_processed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("s.redb");
+    let out = driftguard(&[
+        "replay",
+        "tests/data/bad/",
+        "events/cloudtrail/s3-create-bucket.cli-user.json",
+        "--store",
+        store.to_str().expect("utf-8"),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "decode errors give exit status 2");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("tests/data/bad/malformed.json: malformed JSON"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "tests/data/bad/records-one-bad.json record 1: invalid CloudTrail record: record has no eventSource"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("unsupported EventBridge detail-type \"EC2 Instance State-change Notification\""),
+        "{stderr}"
+    );
+    assert_eq!(jsonl(&out).len(), 1, "the good event still gives its finding");
+}
+
+#[test]
+fn bad_state_files_fail_with_the_file_named() {
+    for (file, message) in [
+        ("truncated.tfstate", "malformed Terraform state"),
+        ("version3.tfstate", "unsupported Terraform state format version 3"),
+    ] {
+        let path = format!("tests/data/bad/{file}");
+        let out = driftguard(&["explain", "events/cloudtrail/", "--state", &path]);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(&path) && stderr.contains(message), "{stderr}");
+    }
+}
+
+#[test]
+fn sensitive_values_never_reach_any_output() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("s.redb");
+    let mut outputs = vec![replay(&store, &["--format", "json"])];
+    let mut args = vec!["explain", "events/", "--format", "jsonl"];
+    args.extend(STATES);
+    outputs.push(driftguard(&args));
+    for out in outputs {
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(!all.contains("pG7#vQ2!mZ9xR4tL8wK3"));
+    }
+}
+
+#[test]
+fn bench_prints_its_figures_on_the_last_line() {
+    let mut args = vec!["bench", "events/", "--seconds", "0.2"];
+    args.extend(STATES);
+    let out = driftguard(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let last = stdout.lines().last().expect("a line");
+    let numbers: Vec<f64> = last
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    assert!(last.starts_with("path ") && last.contains("floor/path"), "{last}");
+    assert_eq!(numbers.len(), 3, "{last}");
+    assert!(numbers.iter().all(|n| *n > 0.0), "{last}");
+}
