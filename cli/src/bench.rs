@@ -110,15 +110,17 @@ pub fn run(files: &[PathBuf], pipeline: &Pipeline, seconds: f64) -> Result<()> {
         } else {
             raw
         };
-        let text = String::from_utf8_lossy(&bytes);
-        let shape = if text.contains("\"aws:sqs\"") {
-            Shape::Sqs
-        } else if serde_json::from_slice::<LogFile<'_>>(&bytes).is_ok() {
-            Shape::LogFile
-        } else if serde_json::from_slice::<Envelope<'_>>(&bytes).is_ok() {
-            Shape::Envelope
-        } else {
-            Shape::Record
+        let shape = match serde_json::from_slice::<LogFile<'_>>(&bytes) {
+            Ok(f)
+                if f.records
+                    .first()
+                    .is_some_and(|r| r.event_source.as_deref() == Some("aws:sqs")) =>
+            {
+                Shape::Sqs
+            }
+            Ok(_) => Shape::LogFile,
+            Err(_) if serde_json::from_slice::<Envelope<'_>>(&bytes).is_ok() => Shape::Envelope,
+            Err(_) => Shape::Record,
         };
         docs.push((bytes, shape));
     }

@@ -8,11 +8,12 @@ use std::fmt;
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
-    /// Parses an RFC 3339 UTC time (`Z` or a numeric offset); fractional seconds are kept to the
-    /// millisecond. Returns `None` for anything else.
+    /// Parses an RFC 3339 time (`Z` or a numeric offset; a missing zone, as SIEM exports write,
+    /// is read as UTC); fractional seconds are kept to the millisecond. Returns `None` for
+    /// anything else.
     pub fn parse(s: &str) -> Option<Self> {
         let b = s.as_bytes();
-        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || (b[10] != b'T' && b[10] != b' ') {
+        if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || (b[10] != b'T' && b[10] != b' ') {
             return None;
         }
         let num = |r: std::ops::Range<usize>| -> Option<i64> {
@@ -52,7 +53,8 @@ impl Timestamp {
             }
         }
         let offset_secs = match &b[i..] {
-            [b'Z'] | [b'z'] => 0,
+            // No zone: exports (Athena, SIEM normalisers) drop the `Z` of UTC times.
+            [] | [b'Z'] | [b'z'] => 0,
             [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
                 let digits = [*h1, *h2, *m1, *m2];
                 if !digits.iter().all(u8::is_ascii_digit) {

@@ -5,6 +5,9 @@
 //! resolution misses.
 
 use driftguard_core::catalog::{Catalog, Entry, IdPath, Miss, EC2_ID_PREFIXES, EC2_TAGGED, ENTRIES};
+mod common;
+
+use common::record;
 use driftguard_core::decode::{decode, Item};
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
@@ -48,28 +51,6 @@ fn nest(path: &str, leaf: Value) -> Value {
             }
             Err(_) => json!({ segment: inner }),
         })
-}
-
-/// A minimal, valid CloudTrail record of `source`/`name` plus the given top-level fields.
-fn record(source: &str, name: &str, fields: Value) -> Value {
-    let mut r = json!({
-        "eventVersion": "1.11",
-        "eventID": "8e3c2f4a-0b1d-4c5e-9f6a-7b8c9d0e1f2a",
-        "eventTime": "2026-11-20T09:58:02Z",
-        "eventSource": source,
-        "eventName": name,
-        "awsRegion": "eu-west-1",
-        "recipientAccountId": "123456789012",
-        "userIdentity": {
-            "type": "IAMUser",
-            "arn": "arn:aws:iam::123456789012:user/bob",
-            "accountId": "123456789012",
-            "userName": "bob"
-        }
-    });
-    let extra: Map<String, Value> = serde_json::from_value(fields).expect("fields are an object");
-    r.as_object_mut().expect("record is an object").extend(extra);
-    r
 }
 
 /// A record of `entry`'s call whose only id is `id`, placed at `path`.

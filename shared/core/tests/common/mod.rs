@@ -1,0 +1,208 @@
+//! Helpers shared by the core crate's integration tests: where the fixtures and the public
+//! corpora live (corpus tests skip cleanly when `/work/shared/data` is absent), a builder for
+//! minimal CloudTrail records, and owned summaries of what the decoder yields.
+
+// Each test crate uses a subset of these helpers.
+#![allow(dead_code)]
+
+use driftguard_core::config_item::ConfigChange;
+use driftguard_core::decode::{decode, DecodeError, Item, Position};
+use driftguard_core::record::ApiCall;
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
+
+/// The workspace root (`/work/main`).
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The project's real-shaped sample payloads.
+pub fn events_dir() -> PathBuf {
+    workspace().join("events")
+}
+
+/// Deliberately broken inputs.
+pub fn bad_dir() -> PathBuf {
+    workspace().join("tests/data/bad")
+}
+
+/// The public corpora, or `None` (with a message saying the test is skipped) when absent.
+pub fn corpora(test: &str) -> Option<PathBuf> {
+    let dir = workspace().join("../shared/data");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        println!("{test}: public corpus {} is absent; skipping", dir.display());
+        None
+    }
+}
+
+/// Every file under `dir` (recursively) that `keep` accepts, sorted.
+pub fn files(dir: &Path, keep: &dyn Fn(&Path) -> bool) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        let entries = std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display()));
+        for entry in entries {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if keep(&path) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// True for the files the decoder reads: `.json` and `.gz`.
+pub fn is_event_file(path: &Path) -> bool {
+    let name = file_name(path);
+    name.ends_with(".json") || name.ends_with(".gz")
+}
+
+/// The last component of a path, as text.
+pub fn file_name(path: &Path) -> &str {
+    path.file_name().and_then(|n| n.to_str()).expect("UTF-8 file name")
+}
+
+/// A file's bytes.
+pub fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A minimal, valid CloudTrail record of `source`/`name`, plus (or overriding) `fields`.
+pub fn record(source: &str, name: &str, fields: Value) -> Value {
+    let mut r = json!({
+        "eventVersion": "1.11",
+        "eventID": "8e3c2f4a-0b1d-4c5e-9f6a-7b8c9d0e1f2a",
+        "eventTime": "2026-11-20T09:58:02Z",
+        "eventSource": source,
+        "eventName": name,
+        "awsRegion": "eu-west-1",
+        "recipientAccountId": "123456789012",
+        "userIdentity": {
+            "type": "IAMUser",
+            "arn": "arn:aws:iam::123456789012:user/bob",
+            "accountId": "123456789012",
+            "userName": "bob"
+        }
+    });
+    let extra: Map<String, Value> = serde_json::from_value(fields).expect("fields are an object");
+    r.as_object_mut().expect("record is an object").extend(extra);
+    r
+}
+
+/// An API call the decoder yielded, owned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub at: Position,
+    pub event_id: String,
+    pub source: String,
+    pub name: String,
+    pub detail_type: Option<String>,
+    pub read_only: Option<bool>,
+    pub from_console: bool,
+}
+
+/// One decoded item, owned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decoded {
+    Api(Call),
+    Config(Position, Box<ConfigChange>),
+}
+
+/// Everything one document decoded to.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub items: Vec<Decoded>,
+    pub errors: Vec<DecodeError>,
+}
+
+impl Outcome {
+    /// The API calls, in order.
+    pub fn calls(&self) -> Vec<&Call> {
+        self.items
+            .iter()
+            .filter_map(|i| match i {
+                Decoded::Api(c) => Some(c),
+                Decoded::Config(..) => None,
+            })
+            .collect()
+    }
+
+    /// The Config changes, in order.
+    pub fn configs(&self) -> Vec<&ConfigChange> {
+        self.items
+            .iter()
+            .filter_map(|i| match i {
+                Decoded::Config(_, c) => Some(&**c),
+                Decoded::Api(_) => None,
+            })
+            .collect()
+    }
+
+    /// The errors' messages, as a user reads them.
+    pub fn messages(&self) -> Vec<String> {
+        self.errors.iter().map(ToString::to_string).collect()
+    }
+}
+
+/// Decodes one document into owned items and errors.
+pub fn decode_bytes(bytes: &[u8], origin: &str) -> Outcome {
+    let mut out = Outcome::default();
+    decode(bytes, origin, &mut |at, item| match item {
+        Ok(Item::Api { call, detail_type }) => out.items.push(Decoded::Api(Call {
+            at: at.clone(),
+            event_id: call.event_id.to_string(),
+            source: call.source.to_string(),
+            name: call.name.to_string(),
+            detail_type: detail_type.map(|d| d.to_string()),
+            read_only: call.read_only,
+            from_console: call.from_console,
+        })),
+        Ok(Item::Config(change)) => out.items.push(Decoded::Config(at.clone(), change)),
+        Err(e) => out.errors.push(e),
+    });
+    out
+}
+
+/// Decodes a file, naming it by its path.
+pub fn decode_path(path: &Path) -> Outcome {
+    decode_bytes(&read(path), &path.display().to_string())
+}
+
+/// Hands every API call in a document to `f`; returns the number of decode errors.
+pub fn for_each_call(bytes: &[u8], origin: &str, f: &mut dyn FnMut(&ApiCall<'_>)) -> usize {
+    let mut errors = 0;
+    decode(bytes, origin, &mut |_, item| match item {
+        Ok(Item::Api { call, .. }) => f(&call),
+        Ok(Item::Config(_)) => {}
+        Err(_) => errors += 1,
+    });
+    errors
+}
+
+/// The files of the public corpora that carry CloudTrail records or EventBridge events:
+/// `cloudtrail-*`, `eventbridge-*` and `config-cloud-custodian/omnissm-eventbridge`.
+pub fn cloudtrail_corpus_files(root: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .expect("corpus root is readable")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| {
+            let name = file_name(p);
+            p.is_dir() && (name.starts_with("cloudtrail-") || name.starts_with("eventbridge-"))
+        })
+        .collect();
+    dirs.push(root.join("config-cloud-custodian/omnissm-eventbridge"));
+    dirs.sort();
+    dirs.iter()
+        .flat_map(|d| {
+            files(d, &|p| {
+                let n = file_name(p);
+                n.ends_with(".json") || n.ends_with(".json.gz")
+            })
+        })
+        .collect()
+}
