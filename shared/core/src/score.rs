@@ -239,10 +239,10 @@ pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
             {
                 return Some(format!("S3 public access block {} turned off", c.attribute));
             }
-            a if a == "policy" || a.starts_with("inline_policy.") || a == "assume_role_policy" => {
-                if grants_wildcard(&c.found) {
-                    return Some(format!("{a} grants a wildcard action or principal"));
-                }
+            a if (a == "policy" || a.starts_with("inline_policy.") || a == "assume_role_policy")
+                && grants_wildcard(&c.found) =>
+            {
+                return Some(format!("{a} grants a wildcard action or principal"));
             }
             _ => {}
         }

@@ -157,12 +157,19 @@ mod tests {
     }
 
     #[test]
+    fn reads_zoneless_export_times_as_utc() {
+        let exported = Timestamp::parse("2025-01-20 16:52:14.000000000").expect("valid");
+        assert_eq!(exported.to_string(), "2025-01-20T16:52:14Z");
+    }
+
+    #[test]
     fn rejects_what_is_not_a_time() {
         for bad in [
             "",
             "2026-11-20",
             "2026-13-20T09:02:13Z",
-            "2026-11-20T09:02:13",
+            "2026-11-20T09:02:13+0",
+            "2026-11-20T09:02:13Q",
             "yesterday at noon!!",
         ] {
             assert_eq!(Timestamp::parse(bad), None, "{bad}");

@@ -19,9 +19,9 @@ const PUBLISHED: TableDefinition<&str, u64> = TableDefinition::new("published_ke
 /// Errors from the embedded store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database file could not be opened or written.
+    /// The database file could not be opened or written (boxed: redb's error is large).
     #[error("embedded store: {0}")]
-    Redb(#[from] redb::Error),
+    Redb(Box<redb::Error>),
     /// A stored record is not valid JSON (the file was written by something else).
     #[error("embedded store: corrupt record {key}: {source}")]
     Corrupt {
@@ -33,9 +33,10 @@ pub enum StoreError {
 }
 
 macro_rules! from_redb {
-    ($($t:ty),*) => {$(impl From<$t> for StoreError { fn from(e: $t) -> Self { StoreError::Redb(e.into()) } })*};
+    ($($t:ty),*) => {$(impl From<$t> for StoreError { fn from(e: $t) -> Self { StoreError::Redb(Box::new(e.into())) } })*};
 }
 from_redb!(
+    redb::Error,
     redb::DatabaseError,
     redb::TransactionError,
     redb::TableError,

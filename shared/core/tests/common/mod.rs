@@ -206,3 +206,37 @@ pub fn cloudtrail_corpus_files(root: &Path) -> Vec<PathBuf> {
         })
         .collect()
 }
+
+/// One document to decode: a corpus file, or one record unwrapped from a rule-test harness file.
+pub struct Document {
+    /// Path relative to the corpus root, with `[i]` for an unwrapped element.
+    pub origin: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The CloudTrail-bearing corpus files, plus the records that rule-test harness files wrap:
+/// Panther's `[{"log": {record}, ...}]` and StreamAlert's `[{"data": {record}, "log": "<type>"}]`.
+pub fn corpus_documents(root: &Path) -> Vec<Document> {
+    let mut out = Vec::new();
+    for path in cloudtrail_corpus_files(root) {
+        let rel = path.strip_prefix(root).expect("under root").display().to_string();
+        let bytes = read(&path);
+        if let Ok(Value::Array(elements)) = serde_json::from_slice::<Value>(&bytes) {
+            for (i, e) in elements.iter().enumerate() {
+                let wrapped = match (e.get("log"), e.get("data")) {
+                    (Some(log @ Value::Object(_)), _) => Some(log),
+                    (Some(Value::String(_)), Some(data @ Value::Object(_))) => Some(data),
+                    _ => None,
+                };
+                if let Some(doc) = wrapped {
+                    out.push(Document {
+                        origin: format!("{rel}[{i}]"),
+                        bytes: serde_json::to_vec(doc).expect("re-serialise"),
+                    });
+                }
+            }
+        }
+        out.push(Document { origin: rel, bytes });
+    }
+    out
+}
