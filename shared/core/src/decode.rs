@@ -147,21 +147,28 @@ pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, DecodeErrorKind> {
     Ok(out)
 }
 
-/// The keys that tell the shapes apart; everything else is skipped unparsed.
+/// The keys that tell the shapes apart; everything else is skipped unparsed. Values stay raw so
+/// that an object of another shape (where `source` is an object, say) is an unknown shape, not
+/// "malformed JSON".
 #[derive(Deserialize)]
 struct Top<'a> {
     #[serde(borrow, rename = "Records")]
     records: Option<&'a RawValue>,
     #[serde(borrow, rename = "detail-type")]
-    detail_type: Option<Cow<'a, str>>,
+    detail_type: Option<&'a RawValue>,
     #[serde(borrow)]
-    source: Option<Cow<'a, str>>,
+    source: Option<&'a RawValue>,
     #[serde(borrow)]
     detail: Option<&'a RawValue>,
     #[serde(borrow, rename = "eventVersion")]
-    event_version: Option<Cow<'a, str>>,
+    event_version: Option<&'a RawValue>,
     #[serde(borrow, rename = "eventName")]
-    event_name: Option<Cow<'a, str>>,
+    event_name: Option<&'a RawValue>,
+}
+
+/// A raw value that is a JSON string, as text.
+fn raw_str(raw: Option<&RawValue>) -> Option<Cow<'_, str>> {
+    serde_json::from_str(raw?.get()).ok()
 }
 
 #[derive(Deserialize)]
@@ -209,11 +216,11 @@ where
         Ok(top) => top,
         Err(e) => return fail(at, DecodeErrorKind::Json(e), sink),
     };
-    if let Some(records) = top.records {
+    if let Some(records) = top.records.filter(|r| r.get().starts_with('[')) {
         decode_records(records.get(), at, sink);
-    } else if let (Some(detail_type), Some(detail)) = (top.detail_type, top.detail) {
-        decode_envelope(detail_type, top.source.unwrap_or_default(), detail, at, sink);
-    } else if top.event_version.is_some() || top.event_name.is_some() {
+    } else if let (Some(detail_type), Some(detail)) = (raw_str(top.detail_type), top.detail) {
+        decode_envelope(detail_type, raw_str(top.source).unwrap_or_default(), detail, at, sink);
+    } else if raw_str(top.event_version).is_some() || raw_str(top.event_name).is_some() {
         match serde_json::from_str::<RawRecord<'_>>(text) {
             Ok(raw) => emit_record(raw, None, &at, sink),
             Err(e) => fail(at, DecodeErrorKind::Json(e), sink),
@@ -351,5 +358,41 @@ where
             ..at.clone()
         };
         decode_json(element.get().as_bytes(), pos, sink);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors_of(input: &str) -> Vec<String> {
+        let mut errors = Vec::new();
+        decode(
+            input.as_bytes(),
+            "t.json",
+            &mut |_: &Position, r: Result<Item<'_>, DecodeError>| {
+                if let Err(e) = r {
+                    errors.push(e.to_string());
+                }
+            },
+        );
+        errors
+    }
+
+    #[test]
+    fn valid_json_of_another_shape_is_an_unknown_shape_not_malformed() {
+        let errors = errors_of(r#"{"source": {"id": "1"}, "type": "event"}"#);
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].contains("unknown input shape") && errors[0].contains("top-level keys: source, type"),
+            "{}",
+            errors[0]
+        );
+        let records_not_a_list = errors_of(r#"{"Records": "none"}"#);
+        assert!(
+            records_not_a_list[0].contains("unknown input shape"),
+            "{}",
+            records_not_a_list[0]
+        );
     }
 }

@@ -219,6 +219,82 @@ impl ResourceRecord {
     }
 }
 
+/// The object that replaces a value dropped to fit a size limit: `{"truncated": true, "bytes": N}`.
+pub fn truncated_marker(bytes: usize) -> serde_json::Value {
+    serde_json::json!({ "truncated": true, "bytes": bytes })
+}
+
+impl Finding {
+    /// Size of the finding as JSON, in bytes.
+    pub fn json_len(&self) -> usize {
+        serde_json::to_vec(self).map_or(usize::MAX, |v| v.len())
+    }
+
+    /// Shrinks the finding until its JSON fits in `max_bytes`: the largest expected / found values
+    /// are replaced with [`truncated_marker`] first, then the summary is cut. Returns whether
+    /// anything was dropped. Used by stores and publishers with item or event size limits; a
+    /// large diff is truncated with a marker, never a failed write.
+    pub fn fit_within(&mut self, max_bytes: usize) -> bool {
+        let mut changed = false;
+        while self.json_len() > max_bytes {
+            let largest = self
+                .changes
+                .iter_mut()
+                .flat_map(|c| [&mut c.expected, &mut c.found])
+                .filter(|v| v.get("truncated").is_none())
+                .map(|v| (v.to_string().len(), v))
+                .filter(|(len, _)| *len > 64)
+                .max_by_key(|(len, _)| *len);
+            match largest {
+                Some((len, v)) => *v = truncated_marker(len),
+                None if self.summary.len() > 1024 => {
+                    let cut = self
+                        .summary
+                        .char_indices()
+                        .nth(1000)
+                        .map_or(self.summary.len(), |(i, _)| i);
+                    self.summary.truncate(cut);
+                    self.summary.push_str(" … (truncated)");
+                }
+                None => return changed,
+            }
+            changed = true;
+        }
+        changed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::conformance::sample_finding;
+    use crate::diff::AttributeChange;
+    use crate::score::Severity;
+    use serde_json::json;
+
+    #[test]
+    fn large_diffs_are_truncated_with_a_marker_until_the_finding_fits() {
+        let mut f = sample_finding("ev", "sg-1", 1, Severity::Major);
+        let big: Vec<String> = (0..5000).map(|i| format!("tcp {i} 10.0.0.0/8")).collect();
+        f.changes.push(AttributeChange {
+            attribute: "ingress".into(),
+            declared_in: None,
+            expected: json!(["tcp 443 0.0.0.0/0"]),
+            found: json!(big),
+            drifted: true,
+        });
+        assert!(f.json_len() > 50_000);
+        assert!(f.fit_within(10_000));
+        assert!(f.json_len() <= 10_000);
+        assert_eq!(f.changes[0].found["truncated"], json!(true));
+        assert_eq!(
+            f.changes[0].expected,
+            json!(["tcp 443 0.0.0.0/0"]),
+            "small values are kept"
+        );
+        assert!(!f.fit_within(10_000), "a finding that fits is left alone");
+    }
+}
+
 /// Lifecycle transitions a store reports after a write, for publishing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "transition", rename_all = "snake_case")]

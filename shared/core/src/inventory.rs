@@ -42,14 +42,20 @@ pub static KEY_ATTRIBUTES: &[&str] = &[
 
 /// Attribute names that are always redacted, even in states written before Terraform recorded
 /// `sensitive_attributes`.
+/// They are redacted at any depth (`user[0].password` of an MQ broker, say).
 pub static ALWAYS_SENSITIVE: &[&str] = &[
     "password",
     "master_password",
+    "master_user_password",
+    "secret",
     "secret_string",
     "secret_binary",
+    "ses_smtp_password_v4",
     "private_key",
     "token",
     "auth_token",
+    "encrypted_secret",
+    "encrypted_password",
 ];
 
 /// One state file, as loaded.
@@ -299,21 +305,55 @@ impl Inventory {
 }
 
 /// Replaces sensitive values with [`REDACTED`]: every path in `sensitive_attributes` (its first
-/// `get_attr` step names the top-level attribute) and every [`ALWAYS_SENSITIVE`] name.
+/// `get_attr` step names the top-level attribute) and every [`ALWAYS_SENSITIVE`] name at any depth.
 fn redact(attributes: &mut Map<String, Value>, sensitive: &[Value]) {
     let listed = sensitive.iter().filter_map(|path| {
         let first = path.as_array()?.first()?;
         (first.get("type")?.as_str()? == "get_attr").then(|| first.get("value")?.as_str())?
     });
-    let names: Vec<String> = listed
-        .map(str::to_owned)
-        .chain(ALWAYS_SENSITIVE.iter().map(|s| (*s).to_owned()))
-        .collect();
-    for name in names {
+    for name in listed.map(str::to_owned).collect::<Vec<_>>() {
         if let Some(v) = attributes.get_mut(&name) {
             if !v.is_null() {
                 *v = Value::String(REDACTED.to_owned());
             }
         }
+    }
+    redact_known_names(attributes);
+}
+
+fn redact_known_names(map: &mut Map<String, Value>) {
+    for (key, v) in map.iter_mut() {
+        if ALWAYS_SENSITIVE.contains(&key.as_str()) && !v.is_null() && v.as_str() != Some("") {
+            *v = Value::String(REDACTED.to_owned());
+            continue;
+        }
+        match v {
+            Value::Object(inner) => redact_known_names(inner),
+            Value::Array(items) => items
+                .iter_mut()
+                .filter_map(Value::as_object_mut)
+                .for_each(redact_known_names),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_at_any_depth_even_without_sensitive_attributes() {
+        let state = r#"{"version":4,"resources":[
+          {"mode":"managed","type":"aws_iam_access_key","name":"ci","instances":[{"attributes":{"id":"AKIAEXAMPLE","secret":"s3cr3t-key","ses_smtp_password_v4":"smtp-pw"}}]},
+          {"mode":"managed","type":"aws_mq_broker","name":"b","instances":[{"attributes":{"id":"b-1","user":[{"username":"admin","password":"mq-pw"}]}}]}
+        ]}"#;
+        let mut inv = Inventory::new();
+        inv.add_state("old.tfstate", state.as_bytes()).expect("valid state");
+        let shown = format!("{inv:?}");
+        for secret in ["s3cr3t-key", "smtp-pw", "mq-pw"] {
+            assert!(!shown.contains(secret), "{secret} leaked");
+        }
+        assert!(shown.contains("admin"), "non-secret values stay");
     }
 }
