@@ -52,7 +52,8 @@ def main():
 
     found = []
     for base in (args.data, os.path.join(root, "events")):
-        for dirpath, _, files in os.walk(base):
+        for dirpath, dirs, files in os.walk(base):
+            dirs[:] = [d for d in dirs if d != "schema"]
             for name in sorted(files):
                 if name.endswith((".json", ".gz")):
                     doc = load(os.path.join(dirpath, name))

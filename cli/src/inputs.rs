@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 const PROGRESS_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Files under `paths`, in a stable order: files as given, folders walked recursively for
-/// `.json` and `.gz` files, sorted by path.
+/// `.json` and `.gz` files (skipping folders named `schema`), sorted by path.
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
@@ -29,7 +29,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
         let path = entry?.path();
         if path.is_dir() {
-            walk(&path, out)?;
+            // JSON Schema files are documentation of events, not events.
+            if !path.ends_with("schema") {
+                walk(&path, out)?;
+            }
         } else if path.extension().is_some_and(|e| e == "json" || e == "gz") {
             out.push(path);
         }

@@ -70,9 +70,11 @@ fn replay_prints_findings_as_jsonl_and_a_summary_on_stderr() {
     assert_eq!(sg["severity"], "critical");
     assert_eq!(sg["status"], "resolved");
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("read 23 events from 17 files"), "{stderr}");
+    assert!(stderr.contains("read 26 events from 20 files"), "{stderr}");
     assert!(
-        stderr.contains("skipped 7: aws_service 1, config_change 1, failed_call 1, not_in_catalog 1, read_only 3"),
+        stderr.contains(
+            "skipped 10: aws_service 1, config_change 1, failed_call 1, not_in_catalog 1, own_event 3, read_only 3"
+        ),
         "{stderr}"
     );
     assert!(stderr.contains("11 new findings"), "{stderr}");
@@ -153,7 +155,7 @@ fn explain_traces_every_event_with_its_rule() {
     let out = driftguard(&args);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines = jsonl(&out);
-    assert_eq!(lines.len(), 23);
+    assert_eq!(lines.len(), 26);
     let console = lines
         .iter()
         .find(|l| l["call"] == "ec2.amazonaws.com:AuthorizeSecurityGroupIngress" && l["actor"]["channel"] == "console")

@@ -30,7 +30,9 @@ fn event_files() -> Vec<PathBuf> {
         for e in std::fs::read_dir(dir).expect("events dir") {
             let p = e.expect("entry").path();
             if p.is_dir() {
-                walk(&p, out);
+                if !p.ends_with("schema") {
+                    walk(&p, out);
+                }
             } else if p.extension().is_some_and(|x| x == "json" || x == "gz") {
                 out.push(p);
             }

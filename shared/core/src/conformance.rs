@@ -194,6 +194,19 @@ pub async fn check_store<S: FindingStore>(store: &S) -> Result<(), String> {
         store.get("dg-0000000000000000").await.map_err(err)?.is_none(),
         "get of an unknown id is None",
     )?;
+
+    // Processed-event markers.
+    ensure(
+        !store.processed("ev-x").await.map_err(err)?,
+        "an unseen event is not processed",
+    )?;
+    store.mark_processed("ev-x").await.map_err(err)?;
+    store.mark_processed("ev-x").await.map_err(err)?;
+    ensure(
+        store.processed("ev-x").await.map_err(err)?,
+        "a marked event is processed",
+    )?;
+    ensure(!store.processed("ev-y").await.map_err(err)?, "markers are per event")?;
     Ok(())
 }
 

@@ -26,6 +26,9 @@ pub const CLOUDTRAIL_DETAIL_TYPES: [&str; 4] = [
     "AWS Console Sign In via CloudTrail",
 ];
 
+/// `source` of the events DriftGuard publishes.
+pub const OWN_SOURCE: &str = "driftguard";
+
 /// The EventBridge detail-type of AWS Config item changes.
 pub const CONFIG_DETAIL_TYPE: &str = "Config Configuration Item Change";
 
@@ -45,6 +48,9 @@ pub enum Item<'a> {
     },
     /// An AWS Config configuration item change.
     Config(Box<ConfigChange>),
+    /// An event DriftGuard itself published (`source` `driftguard`), by its detail-type: it
+    /// reached the ingest path through a broad rule and is skipped, not an error.
+    Own(String),
 }
 
 /// Where an item or an error sits in the input: file, record index, SQS message id.
@@ -262,6 +268,8 @@ fn decode_envelope<'a, F>(
             Ok(raw) => emit_record(raw, Some(detail_type), &at, sink),
             Err(e) => fail(at, DecodeErrorKind::Json(e), sink),
         }
+    } else if source == OWN_SOURCE {
+        sink(&at, Ok(Item::Own(detail_type.into_owned())));
     } else if detail_type == CONFIG_DETAIL_TYPE {
         match ConfigChange::from_detail(detail.get()) {
             Ok(change) => sink(&at, Ok(Item::Config(Box::new(change)))),

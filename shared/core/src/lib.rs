@@ -19,4 +19,5 @@ pub mod pipeline;
 pub mod ports;
 pub mod record;
 pub mod score;
+pub mod service;
 pub mod time;

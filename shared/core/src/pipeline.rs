@@ -32,6 +32,8 @@ pub enum Skip {
     AwsService,
     /// An AWS Config item change (attribute-level Config handling arrives with the Config issue).
     ConfigChange,
+    /// An event DriftGuard itself published.
+    OwnEvent,
 }
 
 impl Skip {
@@ -44,6 +46,7 @@ impl Skip {
             Skip::NoResourceId => "no_resource_id",
             Skip::AwsService => "aws_service",
             Skip::ConfigChange => "config_change",
+            Skip::OwnEvent => "own_event",
         }
     }
 }
@@ -127,6 +130,15 @@ impl Pipeline {
         match item {
             Item::Api { call, detail_type } => self.evaluate_call(call, detail_type.as_deref()),
             Item::Config(change) => self.evaluate_config(change),
+            Item::Own(detail_type) => Evaluation {
+                event_id: String::new(),
+                detail_type: Some(detail_type.clone()),
+                call: format!("{}:{detail_type}", crate::decode::OWN_SOURCE),
+                actor: None,
+                resource: None,
+                owner: None,
+                outcome: Outcome::Skipped { reason: Skip::OwnEvent },
+            },
         }
     }
 

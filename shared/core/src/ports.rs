@@ -61,6 +61,13 @@ pub trait FindingStore {
 
     /// Findings matching `query`, newest first.
     fn list(&self, query: &Query) -> impl Future<Output = Result<Vec<Finding>, Self::Error>> + Send;
+
+    /// Whether an event (by its idempotency key, the CloudTrail `eventID`) was fully processed:
+    /// stored and its transitions published.
+    fn processed(&self, event_key: &str) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+
+    /// Records that an event was fully processed (stores with a TTL may forget it later).
+    fn mark_processed(&self, event_key: &str) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 
 /// The kinds of event DriftGuard publishes.
@@ -183,6 +190,7 @@ struct MemoryState {
     findings: BTreeMap<String, Finding>,
     resources: BTreeMap<String, ResourceRecord>,
     published: Vec<DriftEvent>,
+    processed: std::collections::BTreeSet<String>,
 }
 
 /// The in-memory store's error (a poisoned lock).
@@ -226,6 +234,21 @@ impl FindingStore for MemoryStore {
             .map_err(|_| Poisoned)
             .map(|s| s.findings.values().cloned().collect());
         std::future::ready(all.map(|all| select(all, query)))
+    }
+
+    fn processed(&self, event_key: &str) -> impl Future<Output = Result<bool, Poisoned>> + Send {
+        std::future::ready(
+            self.state
+                .lock()
+                .map_err(|_| Poisoned)
+                .map(|s| s.processed.contains(event_key)),
+        )
+    }
+
+    fn mark_processed(&self, event_key: &str) -> impl Future<Output = Result<(), Poisoned>> + Send {
+        std::future::ready(self.state.lock().map_err(|_| Poisoned).map(|mut s| {
+            s.processed.insert(event_key.to_owned());
+        }))
     }
 }
 

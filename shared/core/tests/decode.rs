@@ -35,6 +35,7 @@ fn keys(out: &Outcome) -> Vec<(Option<usize>, String)> {
         .map(|i| match i {
             Decoded::Api(c) => (c.at.index, format!("api {} {}/{}", c.event_id, c.source, c.name)),
             Decoded::Config(at, c) => (at.index, format!("config {} {}", c.resource_type, c.resource_id)),
+            Decoded::Own(detail_type) => (None, format!("own {detail_type}")),
         })
         .collect()
 }
@@ -47,6 +48,18 @@ fn every_sample_event_decodes() {
         let out = decode_path(path);
         assert!(out.errors.is_empty(), "{}: {:?}", path.display(), out.messages());
         assert!(!out.items.is_empty(), "{}: no item", path.display());
+    }
+    let own: Vec<_> = paths
+        .iter()
+        .filter(|p| p.parent().is_some_and(|d| d.ends_with("driftguard")))
+        .collect();
+    assert!(!own.is_empty(), "DriftGuard's own sample events are walked");
+    for path in own {
+        assert!(
+            matches!(decode_path(path).items[..], [Decoded::Own(_)]),
+            "{}",
+            path.display()
+        );
     }
     let states = files(&events_dir(), &|p| file_name(p).ends_with(".tfstate"));
     assert!(

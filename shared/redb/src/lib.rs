@@ -15,6 +15,7 @@ const FINDINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("findings");
 const RESOURCES: TableDefinition<&str, &[u8]> = TableDefinition::new("resources");
 const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 const PUBLISHED: TableDefinition<&str, u64> = TableDefinition::new("published_keys");
+const PROCESSED: TableDefinition<&str, ()> = TableDefinition::new("processed_events");
 
 /// Errors from the embedded store.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +72,7 @@ impl EmbeddedStore {
         txn.open_table(RESOURCES)?;
         txn.open_table(OUTBOX)?;
         txn.open_table(PUBLISHED)?;
+        txn.open_table(PROCESSED)?;
         txn.commit()?;
         Ok(EmbeddedStore { db })
     }
@@ -195,6 +197,25 @@ impl FindingStore for EmbeddedStore {
 
     fn list(&self, query: &Query) -> impl Future<Output = Result<Vec<Finding>, StoreError>> + Send {
         std::future::ready(self.list_sync(query))
+    }
+
+    fn processed(&self, event_key: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let result = (|| {
+            let txn = self.db.begin_read()?;
+            let t = txn.open_table(PROCESSED)?;
+            Ok(t.get(event_key)?.is_some())
+        })();
+        std::future::ready(result)
+    }
+
+    fn mark_processed(&self, event_key: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let result = (|| {
+            let txn = self.db.begin_write()?;
+            txn.open_table(PROCESSED)?.insert(event_key, ())?;
+            txn.commit()?;
+            Ok(())
+        })();
+        std::future::ready(result)
     }
 }
 

@@ -46,7 +46,10 @@ pub fn files(dir: &Path, keep: &dyn Fn(&Path) -> bool) -> Vec<PathBuf> {
         for entry in entries {
             let path = entry.expect("directory entry").path();
             if path.is_dir() {
-                pending.push(path);
+                // JSON Schema files describe events; they are not events.
+                if !path.ends_with("schema") {
+                    pending.push(path);
+                }
             } else if keep(&path) {
                 out.push(path);
             }
@@ -111,6 +114,8 @@ pub struct Call {
 pub enum Decoded {
     Api(Call),
     Config(Position, Box<ConfigChange>),
+    /// An event DriftGuard published, by detail-type.
+    Own(String),
 }
 
 /// Everything one document decoded to.
@@ -127,7 +132,7 @@ impl Outcome {
             .iter()
             .filter_map(|i| match i {
                 Decoded::Api(c) => Some(c),
-                Decoded::Config(..) => None,
+                Decoded::Config(..) | Decoded::Own(_) => None,
             })
             .collect()
     }
@@ -138,7 +143,7 @@ impl Outcome {
             .iter()
             .filter_map(|i| match i {
                 Decoded::Config(_, c) => Some(&**c),
-                Decoded::Api(_) => None,
+                Decoded::Api(_) | Decoded::Own(_) => None,
             })
             .collect()
     }
@@ -163,6 +168,7 @@ pub fn decode_bytes(bytes: &[u8], origin: &str) -> Outcome {
             from_console: call.from_console,
         })),
         Ok(Item::Config(change)) => out.items.push(Decoded::Config(at.clone(), change)),
+        Ok(Item::Own(detail_type)) => out.items.push(Decoded::Own(detail_type)),
         Err(e) => out.errors.push(e),
     });
     out
@@ -178,7 +184,7 @@ pub fn for_each_call(bytes: &[u8], origin: &str, f: &mut dyn FnMut(&ApiCall<'_>)
     let mut errors = 0;
     decode(bytes, origin, &mut |_, item| match item {
         Ok(Item::Api { call, .. }) => f(&call),
-        Ok(Item::Config(_)) => {}
+        Ok(Item::Config(_) | Item::Own(_)) => {}
         Err(_) => errors += 1,
     });
     errors

@@ -1,0 +1,135 @@
+//! The function's configuration, from environment variables read once at init.
+
+use driftguard_aws::S3Location;
+use driftguard_core::attribution::{AttributionConfig, PrincipalRule};
+use std::time::Duration;
+
+/// Configuration of the ingest function.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DRIFTGUARD_TABLE`: the DynamoDB table.
+    pub table: String,
+    /// `DRIFTGUARD_EVENT_BUS`: the bus drift events go to.
+    pub event_bus: String,
+    /// `DRIFTGUARD_STATE_LOCATIONS`: comma-separated `s3://bucket/prefix/**.tfstate`.
+    pub states: Vec<S3Location>,
+    /// `DRIFTGUARD_IAC_PRINCIPALS`: a JSON array of principal rules.
+    pub attribution: AttributionConfig,
+    /// `DRIFTGUARD_STATE_REFRESH_SECONDS` (default 30): how often states are checked for changes.
+    pub state_refresh: Duration,
+}
+
+/// A configuration error: the function cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is missing or empty.
+    #[error("environment variable {0} is required")]
+    Missing(&'static str),
+    /// A variable cannot be read.
+    #[error("environment variable {name} is invalid: {why}")]
+    Invalid {
+        /// Variable name.
+        name: &'static str,
+        /// Why.
+        why: String,
+    },
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `get` (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            get(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let states = get("DRIFTGUARD_STATE_LOCATIONS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|url| {
+                S3Location::parse(url).ok_or_else(|| ConfigError::Invalid {
+                    name: "DRIFTGUARD_STATE_LOCATIONS",
+                    why: format!("{url:?} is not an s3://bucket/prefix URL"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let principals: Vec<PrincipalRule> = match get("DRIFTGUARD_IAC_PRINCIPALS").filter(|v| !v.trim().is_empty()) {
+            Some(json) => serde_json::from_str(&json).map_err(|e| ConfigError::Invalid {
+                name: "DRIFTGUARD_IAC_PRINCIPALS",
+                why: e.to_string(),
+            })?,
+            None => Vec::new(),
+        };
+        let refresh = match get("DRIFTGUARD_STATE_REFRESH_SECONDS") {
+            Some(v) => v.trim().parse::<u64>().map_err(|e| ConfigError::Invalid {
+                name: "DRIFTGUARD_STATE_REFRESH_SECONDS",
+                why: e.to_string(),
+            })?,
+            None => 30,
+        };
+        Ok(Config {
+            table: required("DRIFTGUARD_TABLE")?,
+            event_bus: required("DRIFTGUARD_EVENT_BUS")?,
+            states,
+            attribution: AttributionConfig { principals },
+            state_refresh: Duration::from_secs(refresh),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn reads_every_variable() {
+        let c = config(&[
+            ("DRIFTGUARD_TABLE", "t"),
+            ("DRIFTGUARD_EVENT_BUS", "b"),
+            ("DRIFTGUARD_STATE_LOCATIONS", "s3://st/prod/**.tfstate, s3://st2"),
+            (
+                "DRIFTGUARD_IAC_PRINCIPALS",
+                r#"[{"id":"gha","role_arn":"arn:aws:iam::*:role/gha-*","tool":"Terraform"}]"#,
+            ),
+            ("DRIFTGUARD_STATE_REFRESH_SECONDS", "5"),
+        ])
+        .expect("valid");
+        assert_eq!((c.table.as_str(), c.event_bus.as_str()), ("t", "b"));
+        assert_eq!(c.states.len(), 2);
+        assert_eq!(c.attribution.principals[0].id.as_deref(), Some("gha"));
+        assert_eq!(c.state_refresh, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn names_what_is_wrong() {
+        let missing = config(&[("DRIFTGUARD_EVENT_BUS", "b")]).expect_err("no table");
+        assert_eq!(missing.to_string(), "environment variable DRIFTGUARD_TABLE is required");
+        let bad = config(&[
+            ("DRIFTGUARD_TABLE", "t"),
+            ("DRIFTGUARD_EVENT_BUS", "b"),
+            ("DRIFTGUARD_STATE_LOCATIONS", "https://x"),
+        ])
+        .expect_err("bad url");
+        assert!(bad.to_string().contains("DRIFTGUARD_STATE_LOCATIONS"), "{bad}");
+        let json = config(&[
+            ("DRIFTGUARD_TABLE", "t"),
+            ("DRIFTGUARD_EVENT_BUS", "b"),
+            ("DRIFTGUARD_IAC_PRINCIPALS", "[{"),
+        ])
+        .expect_err("bad json");
+        assert!(json.to_string().contains("DRIFTGUARD_IAC_PRINCIPALS"), "{json}");
+    }
+}

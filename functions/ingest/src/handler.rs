@@ -1,0 +1,236 @@
+//! The invocation: unwrap the envelope (SQS batch or a single EventBridge event), decode and
+//! evaluate with core, store and publish through the adapters, map errors once.
+
+use crate::config::Config;
+use driftguard_aws::{
+    AwsError, DynamoClient, DynamoStore, EventBridgeClient, EventBridgePublisher, Retry, S3Client, S3States,
+};
+use driftguard_core::decode::{self, Position};
+use driftguard_core::inventory::Inventory;
+use driftguard_core::pipeline::{Evaluation, Outcome, Pipeline};
+use driftguard_core::service::{self, ServiceError};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+/// How an invocation failed; the error type Lambda reports (and dead-letter records carry).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The event cannot be read: retrying will not help. Goes to the dead-letter queue.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// Throttling, 5xx, timeouts, contention: retry.
+    #[error("{0}")]
+    Retryable(String),
+    /// Anything else that will fail again (permissions, a missing table, a corrupt state file).
+    #[error("{0}")]
+    NotRetryable(String),
+}
+
+impl IngestError {
+    /// The stable error type reported to Lambda: `InvalidInput`, `Retryable` or `NotRetryable`.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            IngestError::InvalidInput(_) => "InvalidInput",
+            IngestError::Retryable(_) => "Retryable",
+            IngestError::NotRetryable(_) => "NotRetryable",
+        }
+    }
+}
+
+impl From<IngestError> for Diagnostic {
+    fn from(e: IngestError) -> Self {
+        Diagnostic {
+            error_type: e.error_type().to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+fn from_aws(context: &str, e: &AwsError) -> IngestError {
+    match e.retry() {
+        Retry::Retryable => IngestError::Retryable(format!("{context}: {e}")),
+        Retry::NotRetryable => IngestError::NotRetryable(format!("{context}: {e}")),
+    }
+}
+
+impl From<ServiceError<AwsError, AwsError>> for IngestError {
+    fn from(e: ServiceError<AwsError, AwsError>) -> Self {
+        match &e {
+            ServiceError::Store { source, .. } | ServiceError::Publish { source, .. } => {
+                from_aws(&e.to_string(), source)
+            }
+        }
+    }
+}
+
+/// What one document produced.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Summary {
+    events: usize,
+    findings: usize,
+    iac_changes: usize,
+    published: usize,
+    duplicates: usize,
+    skipped: BTreeMap<&'static str, usize>,
+}
+
+#[derive(Deserialize)]
+struct SqsBatch {
+    #[serde(rename = "Records")]
+    records: Vec<SqsRecord>,
+}
+
+#[derive(Deserialize)]
+struct SqsRecord {
+    #[serde(rename = "messageId")]
+    message_id: String,
+    #[serde(rename = "eventSource")]
+    event_source: Option<String>,
+    body: String,
+}
+
+struct States {
+    s3: S3States,
+    checked: Option<Instant>,
+}
+
+/// Everything built once per container.
+pub struct App {
+    store: DynamoStore,
+    publisher: EventBridgePublisher,
+    states: Option<tokio::sync::Mutex<States>>,
+    pipeline: RwLock<Arc<Pipeline>>,
+    config: Config,
+}
+
+impl App {
+    /// Builds clients and an initial pipeline (states load on the first invocation).
+    pub fn new(aws: &aws_config::SdkConfig, config: Config) -> Self {
+        let store = DynamoStore::new(DynamoClient::new(aws), &config.table);
+        let publisher = EventBridgePublisher::new(EventBridgeClient::new(aws), &config.event_bus);
+        let states = (!config.states.is_empty()).then(|| {
+            tokio::sync::Mutex::new(States {
+                s3: S3States::new(S3Client::new(aws), config.states.clone()),
+                checked: None,
+            })
+        });
+        let pipeline = RwLock::new(Arc::new(Pipeline::new(&config.attribution, Inventory::new())));
+        App {
+            store,
+            publisher,
+            states,
+            pipeline,
+            config,
+        }
+    }
+
+    /// The pipeline, with states refreshed from S3 when due.
+    async fn pipeline(&self) -> Result<Arc<Pipeline>, IngestError> {
+        if let Some(states) = &self.states {
+            let mut st = states.lock().await;
+            let first = st.checked.is_none();
+            if st.checked.is_none_or(|t| t.elapsed() >= self.config.state_refresh) {
+                match st.s3.refresh().await {
+                    Ok(changed) => {
+                        st.checked = Some(Instant::now());
+                        if changed || first {
+                            let inventory = st
+                                .s3
+                                .inventory()
+                                .map_err(|e| IngestError::NotRetryable(e.to_string()))?;
+                            tracing::info!(states = st.s3.len(), resources = inventory.len(), "Inventory loaded");
+                            let pipeline = Arc::new(Pipeline::new(&self.config.attribution, inventory));
+                            if let Ok(mut slot) = self.pipeline.write() {
+                                *slot = pipeline;
+                            }
+                        }
+                    }
+                    Err(e) if first => return Err(from_aws("loading Terraform states", &e)),
+                    Err(e) => tracing::warn!(error = %e, "State refresh failed; using the cached states"),
+                }
+            }
+        }
+        self.pipeline
+            .read()
+            .map(|p| p.clone())
+            .map_err(|_| IngestError::NotRetryable("pipeline lock poisoned".into()))
+    }
+
+    /// One invocation.
+    pub async fn invoke(&self, event: LambdaEvent<Box<RawValue>>) -> Result<Value, IngestError> {
+        let pipeline = self.pipeline().await?;
+        let payload = event.payload.get();
+        match serde_json::from_str::<SqsBatch>(payload) {
+            Ok(batch)
+                if batch
+                    .records
+                    .first()
+                    .is_some_and(|r| r.event_source.as_deref() == Some("aws:sqs")) =>
+            {
+                Ok(self.sqs(batch, &pipeline).await)
+            }
+            _ => {
+                let summary = self
+                    .document(payload.as_bytes(), &event.context.request_id, &pipeline)
+                    .await?;
+                Ok(serde_json::to_value(summary).unwrap_or(Value::Null))
+            }
+        }
+    }
+
+    /// An SQS batch: each message on its own; failed ones are reported so that only they are
+    /// retried (and, after the queue's maxReceiveCount, dead-lettered).
+    async fn sqs(&self, batch: SqsBatch, pipeline: &Pipeline) -> Value {
+        let mut failures = Vec::new();
+        for record in batch.records {
+            let origin = format!("sqs message {}", record.message_id);
+            if let Err(e) = self.document(record.body.as_bytes(), &origin, pipeline).await {
+                tracing::error!(message_id = %record.message_id, error_type = e.error_type(), error = %e, "Message failed");
+                failures.push(json!({ "itemIdentifier": record.message_id }));
+            }
+        }
+        json!({ "batchItemFailures": failures })
+    }
+
+    /// One document (an EventBridge event, or anything core decodes).
+    async fn document(&self, bytes: &[u8], origin: &str, pipeline: &Pipeline) -> Result<Summary, IngestError> {
+        let mut evaluations: Vec<Evaluation> = Vec::new();
+        let mut errors: Vec<String> = Vec::new();
+        decode::decode(bytes, origin, &mut |_: &Position, item| match item {
+            Ok(item) => evaluations.push(pipeline.evaluate(&item)),
+            Err(e) => errors.push(e.to_string()),
+        });
+        let mut summary = Summary::default();
+        for evaluation in evaluations {
+            summary.events += 1;
+            match &evaluation.outcome {
+                Outcome::Skipped { reason } => {
+                    tracing::debug!(event_id = %evaluation.event_id, reason = reason.as_str(), "Skipped");
+                    *summary.skipped.entry(reason.as_str()).or_insert(0) += 1;
+                    continue;
+                }
+                Outcome::Finding(f) => {
+                    summary.findings += 1;
+                    tracing::info!(event_id = %evaluation.event_id, finding_id = %f.id, resource = %f.resource.id,
+                        severity = f.severity.as_str(), kind = f.kind.as_str(), "Finding");
+                }
+                Outcome::Iac(i) => {
+                    summary.iac_changes += 1;
+                    tracing::info!(event_id = %evaluation.event_id, resource = %i.resource_key, "IaC change");
+                }
+            }
+            let handled = service::handle(&self.store, &self.publisher, evaluation).await?;
+            summary.published += handled.published;
+            summary.duplicates += usize::from(handled.duplicate);
+        }
+        if !errors.is_empty() {
+            return Err(IngestError::InvalidInput(errors.join("; ")));
+        }
+        Ok(summary)
+    }
+}

@@ -1,0 +1,29 @@
+//! The ingest Lambda: CloudTrail and Config events (an EventBridge event, or an SQS batch of
+//! them) → findings in DynamoDB → `Drift Detected` / `Drift Resolved` on EventBridge.
+//!
+//! Configuration is read once at init ([`Config::from_env`]); clients are built once; each
+//! invocation refreshes the Terraform states when due and hands every item to
+//! [`driftguard_core::service::handle`].
+
+mod config;
+mod handler;
+
+use config::Config;
+use handler::App;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use serde_json::value::RawValue;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_current_span(false)
+        .with_target(false)
+        .without_time()
+        .init();
+    let config = Config::from_env()?;
+    let aws = aws_config::load_from_env().await;
+    let app = App::new(&aws, config);
+    run(service_fn(|event: LambdaEvent<Box<RawValue>>| app.invoke(event))).await
+}

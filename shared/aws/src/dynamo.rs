@@ -1,0 +1,529 @@
+//! The DynamoDB finding store: one table, documented in ARCHITECTURE.md.
+//!
+//! | item | pk | sk | notes |
+//! |---|---|---|---|
+//! | finding | `FINDING#<id>` | `FINDING` | `doc` (JSON), `version`; GSI1 `OPEN#<severity>` / `<account>#<time>#<id>` while open; GSI2 `RES#<resource>` / `<time>#<id>` |
+//! | resource | `RES#<resource key>` | `RESOURCE` | `doc` (recent IaC changes, finding ids), `manual_edits`, `last_iac_at`, `version` |
+//! | processed event | `EVENT#<event id>` | `EVENT` | `expires_at` (TTL) |
+//! | inventory | `INV#<state>` | `<address>` | `tf_type`, `id`, `arn` |
+//!
+//! Every write is conditional: a finding is created once (`attribute_not_exists`), and resource
+//! records and finding status changes carry a `version` checked on write (optimistic
+//! concurrency, re-read and retried on conflict). The lifecycle itself comes from core.
+
+use crate::error::{classify, AwsError};
+use crate::retry::{backoff, MAX_ATTEMPTS};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, PutRequest, ScalarAttributeType, TimeToLiveSpecification, WriteRequest,
+};
+use aws_sdk_dynamodb::Client;
+use driftguard_core::finding::{self, Finding, IacChange, ResourceRecord, Status, Transition};
+use driftguard_core::inventory::Inventory;
+use driftguard_core::ports::{self, Change, FindingStore, Query};
+use driftguard_core::score::Severity;
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// The largest finding document stored; DynamoDB items are limited to 400 KB, and the other
+/// attributes need room. Larger findings are truncated with a marker.
+pub const MAX_FINDING_BYTES: usize = 350 * 1024;
+
+/// How long processed-event records live (the TTL attribute `expires_at`).
+const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// A [`FindingStore`] on one DynamoDB table.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    idempotency_ttl: Duration,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn get_s<'i>(item: &'i Item, name: &str) -> Option<&'i str> {
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+fn get_n(item: &Item, name: &str) -> Option<i64> {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+fn build_err(what: &'static str, e: impl std::fmt::Display) -> AwsError {
+    AwsError::Call {
+        service: "DynamoDB",
+        operation: what,
+        code: "build".into(),
+        message: e.to_string(),
+        retry: crate::Retry::NotRetryable,
+    }
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl DynamoStore {
+    /// A store on `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoStore {
+            client,
+            table: table.into(),
+            idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
+        }
+    }
+
+    /// Sets how long processed-event records are kept.
+    pub fn with_idempotency_ttl(mut self, ttl: Duration) -> Self {
+        self.idempotency_ttl = ttl;
+        self
+    }
+
+    /// Creates the table with its indexes and TTL (for local runs and tests; SAM creates it in AWS).
+    pub async fn create_table(&self) -> Result<(), AwsError> {
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| build_err("CreateTable", e))
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .map_err(|e| build_err("CreateTable", e))
+        };
+        let gsi = |name: &str, pk: &str, sk: &str| -> Result<GlobalSecondaryIndex, AwsError> {
+            GlobalSecondaryIndex::builder()
+                .index_name(name)
+                .key_schema(key(pk, KeyType::Hash)?)
+                .key_schema(key(sk, KeyType::Range)?)
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .map_err(|e| build_err("CreateTable", e))
+        };
+        let mut req = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .key_schema(key("sk", KeyType::Range)?)
+            .global_secondary_indexes(gsi("gsi1", "gsi1pk", "gsi1sk")?)
+            .global_secondary_indexes(gsi("gsi2", "gsi2pk", "gsi2sk")?);
+        for a in ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"] {
+            req = req.attribute_definitions(attr(a)?);
+        }
+        req.send().await.map_err(|e| classify("DynamoDB", "CreateTable", e))?;
+        let ttl = TimeToLiveSpecification::builder()
+            .enabled(true)
+            .attribute_name("expires_at")
+            .build()
+            .map_err(|e| build_err("UpdateTimeToLive", e))?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map_err(|e| classify("DynamoDB", "UpdateTimeToLive", e))?;
+        Ok(())
+    }
+
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, AwsError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("DynamoDB", "GetItem", e))?;
+        Ok(out.item)
+    }
+
+    /// Puts `item`; `Ok(false)` when `condition` failed.
+    async fn put(&self, item: Item, condition: &str, values: Option<Item>) -> Result<bool, AwsError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(classify("DynamoDB", "PutItem", e)),
+        }
+    }
+
+    /// Puts with a version check: creates when `expected` is None, else requires that version.
+    async fn put_versioned(&self, mut item: Item, expected: Option<i64>) -> Result<bool, AwsError> {
+        item.insert("version".into(), n(expected.unwrap_or(0) + 1));
+        match expected {
+            None => self.put(item, "attribute_not_exists(pk)", None).await,
+            Some(v) => {
+                self.put(item, "version = :v", Some(HashMap::from([(":v".to_owned(), n(v))])))
+                    .await
+            }
+        }
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(key: &str, item: &Item) -> Result<(T, i64), AwsError> {
+        let doc = get_s(item, "doc").ok_or_else(|| AwsError::Corrupt {
+            key: key.into(),
+            message: "no doc attribute".into(),
+        })?;
+        let value = serde_json::from_str(doc).map_err(|e| AwsError::Corrupt {
+            key: key.into(),
+            message: e.to_string(),
+        })?;
+        Ok((value, get_n(item, "version").unwrap_or(0)))
+    }
+
+    async fn load_resource(&self, key: &str) -> Result<(ResourceRecord, Option<i64>), AwsError> {
+        let pk = format!("RES#{key}");
+        match self.get(&pk, "RESOURCE").await? {
+            Some(item) => Self::decode(&pk, &item).map(|(r, v)| (r, Some(v))),
+            None => Ok((ResourceRecord::default(), None)),
+        }
+    }
+
+    async fn save_resource(&self, key: &str, record: &ResourceRecord, expected: Option<i64>) -> Result<bool, AwsError> {
+        let mut item = Item::from([
+            ("pk".into(), s(format!("RES#{key}"))),
+            ("sk".into(), s("RESOURCE")),
+            ("doc".into(), s(serde_json::to_string(record).unwrap_or_default())),
+            ("manual_edits".into(), n(record.findings.len() as i64)),
+        ]);
+        if let Some(last) = record.iac.last() {
+            item.insert("last_iac_at".into(), s(last.time.to_string()));
+        }
+        self.put_versioned(item, expected).await
+    }
+
+    async fn load_finding(&self, id: &str) -> Result<Option<(Finding, i64)>, AwsError> {
+        let pk = format!("FINDING#{id}");
+        self.get(&pk, "FINDING")
+            .await?
+            .map(|item| Self::decode(&pk, &item))
+            .transpose()
+    }
+
+    fn finding_item(f: &Finding) -> Item {
+        let mut f = f.clone();
+        f.fit_within(MAX_FINDING_BYTES);
+        let time = f.call.time.to_string();
+        let mut item = Item::from([
+            ("pk".into(), s(format!("FINDING#{}", f.id))),
+            ("sk".into(), s("FINDING")),
+            (
+                "status".into(),
+                s(if f.status == Status::Open { "open" } else { "resolved" }),
+            ),
+            ("severity".into(), s(f.severity.as_str())),
+            ("kind".into(), s(f.kind.as_str())),
+            ("account".into(), s(f.resource.account.clone())),
+            ("event_time".into(), s(time.clone())),
+            ("gsi2pk".into(), s(format!("RES#{}", f.resource.key()))),
+            ("gsi2sk".into(), s(format!("{time}#{}", f.id))),
+        ]);
+        if f.status == Status::Open {
+            item.insert("gsi1pk".into(), s(format!("OPEN#{}", f.severity.as_str())));
+            item.insert("gsi1sk".into(), s(format!("{}#{time}#{}", f.resource.account, f.id)));
+        }
+        item.insert("doc".into(), s(serde_json::to_string(&f).unwrap_or_default()));
+        item
+    }
+
+    async fn seen(&self, event: &str) -> Result<bool, AwsError> {
+        Ok(self
+            .get(&format!("EVENT#{event}"), "EVENT")
+            .await?
+            .is_some_and(|i| get_n(&i, "expires_at").is_none_or(|t| t > now_secs())))
+    }
+
+    async fn mark_seen(&self, event: &str) -> Result<(), AwsError> {
+        let item = Item::from([
+            ("pk".into(), s(format!("EVENT#{event}"))),
+            ("sk".into(), s("EVENT")),
+            (
+                "expires_at".into(),
+                n(now_secs() + self.idempotency_ttl.as_secs() as i64),
+            ),
+        ]);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| classify("DynamoDB", "PutItem", e))?;
+        Ok(())
+    }
+
+    /// Applies every IaC change the record knows to a stored finding; writes it back (versioned)
+    /// when that changed it. Returns whether it became resolved.
+    async fn reconcile(&self, id: &str, iac: &[IacChange]) -> Result<bool, AwsError> {
+        for attempt in 0..MAX_ATTEMPTS {
+            let Some((mut f, version)) = self.load_finding(id).await? else {
+                return Ok(false);
+            };
+            let before = f.clone();
+            // Every change must be applied (each may move the resolution earlier), so no `any`.
+            let mut resolved = false;
+            for change in iac {
+                resolved |= f.resolve_with(change);
+            }
+            if f == before {
+                return Ok(false);
+            }
+            if self.put_versioned(Self::finding_item(&f), Some(version)).await? {
+                return Ok(resolved);
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+        Err(AwsError::Contention(format!("finding {id}")))
+    }
+
+    async fn apply_finding(&self, incoming: &Finding, out: &mut Vec<Transition>) -> Result<(), AwsError> {
+        let key = incoming.resource.key();
+        for attempt in 0..MAX_ATTEMPTS {
+            let (mut record, version) = self.load_resource(&key).await?;
+            if self.load_finding(&incoming.id).await?.is_none() {
+                let Some(stored) = finding::merge_incoming(None, incoming.clone(), &record) else {
+                    return Ok(());
+                };
+                if self.put_versioned(Self::finding_item(&stored), None).await? {
+                    out.push(Transition::Detected(Box::new(stored.clone())));
+                    if stored.status == Status::Resolved {
+                        out.push(Transition::Resolved(Box::new(stored)));
+                    }
+                }
+            }
+            if record.findings.contains(&incoming.id) {
+                return Ok(());
+            }
+            record.findings.push(incoming.id.clone());
+            if self.save_resource(&key, &record, version).await? {
+                // An IaC change saved between our read and our write is in `record` now only if
+                // we re-read: reconcile against the latest record so no finding stays open.
+                let (latest, _) = self.load_resource(&key).await?;
+                if self.reconcile(&incoming.id, &latest.iac).await? {
+                    if let Some((f, _)) = self.load_finding(&incoming.id).await? {
+                        out.push(Transition::Resolved(Box::new(f)));
+                    }
+                }
+                return Ok(());
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+        Err(AwsError::Contention(format!("resource {key}")))
+    }
+
+    async fn apply_iac(&self, iac: &IacChange, out: &mut Vec<Transition>) -> Result<(), AwsError> {
+        for attempt in 0..MAX_ATTEMPTS {
+            let (mut record, version) = self.load_resource(&iac.resource_key).await?;
+            let new = record.remember(iac);
+            if new && !self.save_resource(&iac.resource_key, &record, version).await? {
+                tokio::time::sleep(backoff(attempt)).await;
+                continue;
+            }
+            for id in &record.findings {
+                if self.reconcile(id, std::slice::from_ref(iac)).await? {
+                    if let Some((f, _)) = self.load_finding(id).await? {
+                        out.push(Transition::Resolved(Box::new(f)));
+                    }
+                }
+            }
+            return Ok(());
+        }
+        Err(AwsError::Contention(format!("resource {}", iac.resource_key)))
+    }
+
+    async fn apply_all(&self, batch: &[Change]) -> Result<Vec<Transition>, AwsError> {
+        let mut out = Vec::new();
+        for change in batch {
+            match change {
+                Change::Finding(f) => self.apply_finding(f, &mut out).await?,
+                Change::Iac(i) => self.apply_iac(i, &mut out).await?,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn list_all(&self, query: &Query) -> Result<Vec<Finding>, AwsError> {
+        let mut found = Vec::new();
+        if query.status == Some(Status::Open) {
+            let severities = [Severity::Critical, Severity::Major, Severity::Minor];
+            for sev in severities
+                .into_iter()
+                .filter(|s| query.min_severity.is_none_or(|m| *s >= m))
+            {
+                let mut start = None;
+                loop {
+                    let out = self
+                        .client
+                        .query()
+                        .table_name(&self.table)
+                        .index_name("gsi1")
+                        .key_condition_expression("gsi1pk = :p")
+                        .expression_attribute_values(":p", s(format!("OPEN#{}", sev.as_str())))
+                        .set_exclusive_start_key(start)
+                        .send()
+                        .await
+                        .map_err(|e| classify("DynamoDB", "Query", e))?;
+                    for item in out.items() {
+                        found.push(Self::decode::<Finding>("gsi1", item)?.0);
+                    }
+                    start = out.last_evaluated_key;
+                    if start.is_none() {
+                        break;
+                    }
+                }
+            }
+        } else {
+            let mut start = None;
+            loop {
+                let out = self
+                    .client
+                    .scan()
+                    .table_name(&self.table)
+                    .filter_expression("sk = :f")
+                    .expression_attribute_values(":f", s("FINDING"))
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(|e| classify("DynamoDB", "Scan", e))?;
+                for item in out.items() {
+                    found.push(Self::decode::<Finding>("scan", item)?.0);
+                }
+                start = out.last_evaluated_key;
+                if start.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(ports::select(found, query))
+    }
+
+    /// Findings on one resource, newest first (GSI2).
+    pub async fn findings_for_resource(&self, resource_key: &str) -> Result<Vec<Finding>, AwsError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi2")
+            .key_condition_expression("gsi2pk = :p")
+            .expression_attribute_values(":p", s(format!("RES#{resource_key}")))
+            .scan_index_forward(false)
+            .send()
+            .await
+            .map_err(|e| classify("DynamoDB", "Query", e))?;
+        out.items()
+            .iter()
+            .map(|i| Self::decode::<Finding>(resource_key, i).map(|(f, _)| f))
+            .collect()
+    }
+
+    /// Writes the inventory's resources (`INV#<state>` / address) with BatchWriteItem, retrying
+    /// unprocessed items with jittered backoff. Returns the number of items written.
+    pub async fn put_inventory(&self, inventory: &Inventory) -> Result<usize, AwsError> {
+        let mut requests = Vec::with_capacity(inventory.len());
+        for d in inventory.resources() {
+            let mut item = Item::from([
+                ("pk".into(), s(format!("INV#{}", inventory.state_origin(d)))),
+                ("sk".into(), s(d.address.clone())),
+                ("tf_type".into(), s(d.tf_type.clone())),
+            ]);
+            for attr in ["id", "arn"] {
+                if let Some(v) = d.str_attr(attr) {
+                    item.insert(attr.into(), s(v));
+                }
+            }
+            let put = PutRequest::builder()
+                .set_item(Some(item))
+                .build()
+                .map_err(|e| build_err("BatchWriteItem", e))?;
+            requests.push(WriteRequest::builder().put_request(put).build());
+        }
+        let total = requests.len();
+        for chunk in requests.chunks(25) {
+            self.batch_write(chunk.to_vec()).await?;
+        }
+        Ok(total)
+    }
+
+    async fn batch_write(&self, mut pending: Vec<WriteRequest>) -> Result<(), AwsError> {
+        for attempt in 0..MAX_ATTEMPTS {
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, pending)
+                .send()
+                .await
+                .map_err(|e| classify("DynamoDB", "BatchWriteItem", e))?;
+            pending = out
+                .unprocessed_items
+                .and_then(|mut m| m.remove(&self.table))
+                .unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(());
+            }
+            tracing::debug!(unprocessed = pending.len(), attempt, "Retrying unprocessed items");
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+        Err(AwsError::Contention(format!(
+            "{} unprocessed batch items",
+            pending.len()
+        )))
+    }
+}
+
+impl FindingStore for DynamoStore {
+    type Error = AwsError;
+
+    fn apply(&self, batch: &[Change]) -> impl Future<Output = Result<Vec<Transition>, AwsError>> + Send {
+        self.apply_all(batch)
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Finding>, AwsError> {
+        Ok(self.load_finding(id).await?.map(|(f, _)| f))
+    }
+
+    fn list(&self, query: &Query) -> impl Future<Output = Result<Vec<Finding>, AwsError>> + Send {
+        self.list_all(query)
+    }
+
+    fn processed(&self, event_key: &str) -> impl Future<Output = Result<bool, AwsError>> + Send {
+        self.seen(event_key)
+    }
+
+    fn mark_processed(&self, event_key: &str) -> impl Future<Output = Result<(), AwsError>> + Send {
+        self.mark_seen(event_key)
+    }
+}

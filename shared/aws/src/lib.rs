@@ -1,0 +1,26 @@
+//! DriftGuard's AWS adapters for core's ports: [`DynamoStore`] (a [`FindingStore`] on one
+//! DynamoDB table), [`EventBridgePublisher`] (an [`EventPublisher`] on a custom bus) and
+//! [`S3States`] (Terraform states read from S3, cached by ETag).
+//!
+//! [`FindingStore`]: driftguard_core::ports::FindingStore
+//! [`EventPublisher`]: driftguard_core::ports::EventPublisher
+
+mod dynamo;
+mod error;
+mod eventbridge;
+mod retry;
+mod s3_states;
+
+pub use dynamo::{DynamoStore, MAX_FINDING_BYTES};
+pub use error::{AwsError, Retry};
+pub use eventbridge::{
+    detail_json, entry_size, EventBridgePublisher, EVENT_SOURCE, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES,
+};
+pub use s3_states::{S3Location, S3States};
+
+/// The SDK clients the adapters take, re-exported so functions need no SDK dependency of their own.
+pub use aws_sdk_dynamodb::Client as DynamoClient;
+/// EventBridge client.
+pub use aws_sdk_eventbridge::Client as EventBridgeClient;
+/// S3 client.
+pub use aws_sdk_s3::Client as S3Client;

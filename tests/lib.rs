@@ -1,1 +1,0 @@
-//! DriftGuard integration tests live in .
