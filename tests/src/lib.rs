@@ -10,3 +10,4 @@
 
 pub mod moto;
 pub mod runtime_api;
+pub mod stack;

@@ -17,6 +17,8 @@ pub struct Config {
     pub attribution: AttributionConfig,
     /// `DRIFTGUARD_STATE_REFRESH_SECONDS` (default 30): how often states are checked for changes.
     pub state_refresh: Duration,
+    /// `DRIFTGUARD_S3_PATH_STYLE` (`true` for local S3 endpoints such as moto).
+    pub s3_path_style: bool,
 }
 
 /// A configuration error: the function cannot start.
@@ -80,6 +82,7 @@ impl Config {
             states,
             attribution: AttributionConfig { principals },
             state_refresh: Duration::from_secs(refresh),
+            s3_path_style: get("DRIFTGUARD_S3_PATH_STYLE").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
         })
     }
 }

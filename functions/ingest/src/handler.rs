@@ -2,9 +2,7 @@
 //! evaluate with core, store and publish through the adapters, map errors once.
 
 use crate::config::Config;
-use driftguard_aws::{
-    AwsError, DynamoClient, DynamoStore, EventBridgeClient, EventBridgePublisher, Retry, S3Client, S3States,
-};
+use driftguard_aws::{AwsError, DynamoClient, DynamoStore, EventBridgeClient, EventBridgePublisher, Retry, S3States};
 use driftguard_core::decode::{self, Position};
 use driftguard_core::inventory::Inventory;
 use driftguard_core::pipeline::{Evaluation, Outcome, Pipeline};
@@ -115,7 +113,10 @@ impl App {
         let publisher = EventBridgePublisher::new(EventBridgeClient::new(aws), &config.event_bus);
         let states = (!config.states.is_empty()).then(|| {
             tokio::sync::Mutex::new(States {
-                s3: S3States::new(S3Client::new(aws), config.states.clone()),
+                s3: S3States::new(
+                    driftguard_aws::s3_client(aws, config.s3_path_style),
+                    config.states.clone(),
+                ),
                 checked: None,
             })
         });

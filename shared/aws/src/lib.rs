@@ -24,3 +24,13 @@ pub use aws_sdk_dynamodb::Client as DynamoClient;
 pub use aws_sdk_eventbridge::Client as EventBridgeClient;
 /// S3 client.
 pub use aws_sdk_s3::Client as S3Client;
+
+/// An S3 client; `path_style` addresses buckets in the path (needed for local endpoints such
+/// as moto's server, where `bucket.127.0.0.1` does not resolve).
+pub fn s3_client(aws: &aws_config::SdkConfig, path_style: bool) -> S3Client {
+    S3Client::from_conf(
+        aws_sdk_s3::config::Builder::from(aws)
+            .force_path_style(path_style)
+            .build(),
+    )
+}

@@ -1,0 +1,353 @@
+//! The compiled ingest Lambda, run as Lambda runs it (through the Runtime API on loopback),
+//! against moto's DynamoDB, EventBridge, SQS and S3: what it stores, what it publishes, and how
+//! it treats duplicates, out-of-order deliveries, malformed events and SQS batches.
+
+use driftguard_core::finding::{Finding, Status};
+use driftguard_core::ports::{FindingStore, Query};
+use driftguard_tests::runtime_api::{Invocation, LambdaProcess, RuntimeApi};
+use driftguard_tests::stack::{workspace, Stack};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+struct Ingest {
+    stack: Stack,
+    lambda: LambdaProcess,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Ingest {
+    /// moto with the stack, and the compiled function attached to a Runtime API; `None` when
+    /// moto is not installed.
+    fn start(test: &str) -> Option<Ingest> {
+        let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+        let stack = rt.block_on(Stack::start(test))?;
+        // Cargo builds the function for its own integration tests, with the same features.
+        let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_driftguard-ingest"));
+        let api = RuntimeApi::start_named("driftguard-ingest");
+        let env = stack.ingest_env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let lambda = LambdaProcess::spawn(&binary, &api, &env);
+        Some(Ingest { stack, lambda, rt })
+    }
+
+    fn invoke(&mut self, event: &[u8]) -> Invocation {
+        let result = self.lambda.invoke(event, TIMEOUT);
+        if matches!(
+            result,
+            Invocation::TimedOut { .. } | Invocation::ProcessExited { .. } | Invocation::InitError(_)
+        ) {
+            panic!("{result:?}\nfunction logs:\n{}", self.lambda.logs());
+        }
+        result
+    }
+
+    fn respond(&mut self, event: &[u8]) -> Value {
+        match self.invoke(event) {
+            Invocation::Response(v) => v,
+            other => panic!("expected a response, got {other:?}\nlogs:\n{}", self.lambda.logs()),
+        }
+    }
+
+    fn findings(&self) -> Vec<Finding> {
+        self.rt
+            .block_on(self.stack.store().list(&Query::default()))
+            .expect("list findings")
+    }
+
+    fn published(&self) -> Vec<Value> {
+        self.rt.block_on(self.stack.drain_events())
+    }
+}
+
+fn event(path: &str) -> Vec<u8> {
+    std::fs::read(workspace().join("events").join(path)).expect("sample event")
+}
+
+#[test]
+fn a_console_change_is_stored_published_once_and_survives_redelivery() {
+    let Some(mut ingest) = Ingest::start("a_console_change_is_stored_published_once_and_survives_redelivery") else {
+        return;
+    };
+    let sg = event("cloudtrail/ec2-authorize-security-group-ingress.console-sso.json");
+    let summary = ingest.respond(&sg);
+    assert_eq!(
+        (summary["findings"].clone(), summary["published"].clone()),
+        (json!(1), json!(1)),
+        "{summary}"
+    );
+
+    let findings = ingest.findings();
+    assert_eq!(findings.len(), 1);
+    let f = &findings[0];
+    assert_eq!(
+        (f.resource.id.as_str(), f.status),
+        ("sg-0123456789abcdef0", Status::Open)
+    );
+    assert_eq!(
+        f.owner.as_ref().map(|o| o.state.as_str()),
+        Some("s3://acme-tfstate/env/prod/network.tfstate")
+    );
+    // The item carries the keys the table design promises.
+    let item = ingest
+        .rt
+        .block_on(
+            aws_sdk_dynamodb::Client::new(&ingest.stack.sdk)
+                .get_item()
+                .table_name(driftguard_tests::stack::TABLE)
+                .key(
+                    "pk",
+                    aws_sdk_dynamodb::types::AttributeValue::S(format!("FINDING#{}", f.id)),
+                )
+                .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("FINDING".into()))
+                .send(),
+        )
+        .expect("get item")
+        .item
+        .expect("finding item");
+    let attr = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    assert_eq!(attr("gsi1pk"), "OPEN#critical");
+    assert_eq!(attr("gsi2pk"), format!("RES#{}", f.resource.key()));
+
+    let published = ingest.published();
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0]["detail-type"], "Drift Detected");
+    assert_eq!(published[0]["detail"]["finding"]["id"], json!(f.id));
+
+    // At-least-once delivery: the same event again writes and publishes nothing.
+    let again = ingest.respond(&sg);
+    assert_eq!(
+        (again["duplicates"].clone(), again["published"].clone()),
+        (json!(1), json!(0)),
+        "{again}"
+    );
+    assert_eq!(ingest.findings().len(), 1);
+    assert!(
+        ingest.published().is_empty(),
+        "a duplicate delivery is not re-published"
+    );
+
+    // Terraform reverts it: the finding is resolved and `Drift Resolved` published.
+    ingest.respond(&event("cloudtrail/ec2-revoke-security-group-ingress.terraform.json"));
+    assert_eq!(ingest.findings()[0].status, Status::Resolved);
+    let published = ingest.published();
+    assert_eq!(
+        published
+            .iter()
+            .map(|e| e["detail-type"].as_str().unwrap_or(""))
+            .collect::<Vec<_>>(),
+        ["Drift Resolved"]
+    );
+}
+
+#[test]
+fn an_iac_apply_delivered_before_the_manual_change_ends_resolved() {
+    let Some(mut ingest) = Ingest::start("an_iac_apply_delivered_before_the_manual_change_ends_resolved") else {
+        return;
+    };
+    ingest.respond(&event("cloudtrail/ec2-revoke-security-group-ingress.terraform.json"));
+    ingest.respond(&event(
+        "cloudtrail/ec2-authorize-security-group-ingress.console-sso.json",
+    ));
+    let findings = ingest.findings();
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].status, Status::Resolved);
+    let kinds: Vec<String> = ingest
+        .published()
+        .iter()
+        .map(|e| e["detail-type"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(kinds, ["Drift Detected", "Drift Resolved"]);
+}
+
+#[test]
+fn malformed_events_fail_as_invalid_input_and_the_function_keeps_serving() {
+    let Some(mut ingest) = Ingest::start("malformed_events_fail_as_invalid_input_and_the_function_keeps_serving")
+    else {
+        return;
+    };
+    // Lambda only delivers JSON payloads (the runtime itself refuses anything else), so the bad
+    // inputs here are valid JSON that is not a usable event.
+    let mut no_source: Value =
+        serde_json::from_slice(&event("cloudtrail/ec2-modify-instance-attribute.cli-user.json")).expect("event");
+    no_source["detail"]
+        .as_object_mut()
+        .expect("detail")
+        .remove("eventSource");
+    let no_source = serde_json::to_vec(&no_source).expect("json");
+    let unknown = std::fs::read(workspace().join("tests/data/bad/unknown-detail-type.json")).expect("bad input");
+    let not_an_event = br#"{"hello": "world"}"#.to_vec();
+    for (bad, bytes) in [
+        ("no eventSource", no_source),
+        ("unknown detail-type", unknown),
+        ("not an event", not_an_event),
+    ] {
+        match ingest.invoke(&bytes) {
+            Invocation::Error(e) => {
+                assert_eq!(e.error_type(), Some("InvalidInput"), "{bad}: {e:?}");
+                assert!(
+                    e.error_message().is_some_and(|m| !m.is_empty()),
+                    "{bad}: the error says what was wrong"
+                );
+            }
+            other => panic!("{bad}: expected an error, got {other:?}"),
+        }
+    }
+    assert_eq!(ingest.lambda.exit_status(), None, "no panic, no exit");
+    let ok = ingest.respond(&event("cloudtrail/s3-create-bucket.cli-user.json"));
+    assert_eq!(ok["findings"], json!(1));
+}
+
+#[test]
+fn sqs_batches_report_only_the_failed_messages() {
+    let Some(mut ingest) = Ingest::start("sqs_batches_report_only_the_failed_messages") else {
+        return;
+    };
+    let mut batch: Value = serde_json::from_slice(&event("sqs/batch.two-records.json")).expect("batch");
+    let response = ingest.respond(&serde_json::to_vec(&batch).expect("json"));
+    assert_eq!(response, json!({ "batchItemFailures": [] }));
+    assert_eq!(ingest.findings().len(), 2);
+
+    // A third message whose body is not an event: only it is reported.
+    let mut broken = batch["Records"][0].clone();
+    broken["messageId"] = json!("0f1e2d3c-0000-4000-8000-00000000bad1");
+    broken["body"] = json!("{\"detail-type\": \"AWS API Call via CloudTrail\", \"detail\": {");
+    batch["Records"].as_array_mut().expect("records").push(broken);
+    let response = ingest.respond(&serde_json::to_vec(&batch).expect("json"));
+    assert_eq!(
+        response,
+        json!({ "batchItemFailures": [{ "itemIdentifier": "0f1e2d3c-0000-4000-8000-00000000bad1" }] })
+    );
+    assert_eq!(ingest.findings().len(), 2, "good messages were not written twice");
+}
+
+/// The real-shaped corpus for the reliability run: every sample CloudTrail envelope, the log
+/// file's records wrapped as EventBridge delivers them, and (when present) the real EventBridge
+/// envelopes of the public corpora.
+fn corpus() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(workspace().join("events/cloudtrail"))
+        .expect("events")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    let shared = workspace().join("../shared/data/eventbridge-cloud-custodian-cwe");
+    match std::fs::read_dir(&shared) {
+        Ok(dir) => files.extend(
+            dir.map(|e| e.expect("entry").path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json")),
+        ),
+        Err(_) => println!(
+            "corpus {} is absent; the reliability run uses the sample events only",
+            shared.display()
+        ),
+    }
+    files.sort();
+    for f in files {
+        let bytes = std::fs::read(&f).expect("read");
+        let is_api_call = serde_json::from_slice::<Value>(&bytes).is_ok_and(|v| {
+            v["detail-type"].as_str().is_some_and(|d| d.ends_with("via CloudTrail"))
+                && v["detail"]["eventID"].is_string()
+        });
+        if is_api_call {
+            out.push(bytes);
+        }
+    }
+    let log = event("cloudtrail-logs/123456789012_CloudTrail_eu-west-1_20261120T0955Z_3mVv0nFWkqLzA1Yb.json.gz");
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&log[..]), &mut text).expect("gzip");
+    let records: Value = serde_json::from_str(&text).expect("log file");
+    for r in records["Records"].as_array().expect("records") {
+        let envelope = json!({
+            "version": "0", "id": r["eventID"], "detail-type": "AWS API Call via CloudTrail",
+            "source": format!("aws.{}", r["eventSource"].as_str().unwrap_or("").trim_end_matches(".amazonaws.com")),
+            "account": r["recipientAccountId"], "time": r["eventTime"], "region": r["awsRegion"], "resources": [], "detail": r,
+        });
+        out.push(serde_json::to_vec(&envelope).expect("json"));
+    }
+    out
+}
+
+/// What must agree between two runs: each finding's id, status, resolving event, severity and diff.
+fn fingerprint(mut findings: Vec<Finding>) -> Vec<(String, Status, Option<String>, String, usize)> {
+    findings.sort_by(|a, b| a.id.cmp(&b.id));
+    findings
+        .into_iter()
+        .map(|f| {
+            (
+                f.id,
+                f.status,
+                f.resolution.map(|r| r.event_id),
+                f.severity.as_str().to_owned(),
+                f.changes.len(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_event_twice_and_shuffled_ends_like_one_ordered_replay() {
+    let Some(mut ingest) = Ingest::start("every_event_twice_and_shuffled_ends_like_one_ordered_replay") else {
+        return;
+    };
+    let events = corpus();
+
+    // Reference: one in-order pass through the same core service on the in-memory store.
+    let mut inventory = driftguard_core::inventory::Inventory::new();
+    for s in ["data.tfstate", "network.tfstate"] {
+        let bytes = std::fs::read(workspace().join("events/terraform").join(s)).expect("state");
+        inventory
+            .add_state(&format!("s3://acme-tfstate/env/prod/{s}"), &bytes)
+            .expect("state");
+    }
+    let pipeline = driftguard_core::pipeline::Pipeline::new(&Default::default(), inventory);
+    let memory = driftguard_core::ports::MemoryStore::default();
+    for bytes in &events {
+        let mut evaluations = Vec::new();
+        driftguard_core::decode::decode(bytes, "corpus", &mut |_: &driftguard_core::decode::Position, item| {
+            evaluations.push(pipeline.evaluate(&item.expect("corpus events decode")));
+        });
+        for ev in evaluations {
+            pollster::block_on(driftguard_core::service::handle(&memory, &memory, ev)).expect("in-memory service");
+        }
+    }
+    let expected = fingerprint(pollster::block_on(memory.list(&Query::default())).expect("list"));
+
+    // Every event twice, in a shuffled order (a fixed seed keeps the run repeatable).
+    let mut deliveries: Vec<&Vec<u8>> = events.iter().chain(events.iter()).collect();
+    let mut seed: u64 = 0x5eed_d81f_7a11_0001;
+    for i in (1..deliveries.len()).rev() {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        deliveries.swap(i, (seed >> 33) as usize % (i + 1));
+    }
+    let started = std::time::Instant::now();
+    for bytes in &deliveries {
+        ingest.respond(bytes);
+    }
+    let elapsed = started.elapsed();
+    let got = fingerprint(ingest.findings());
+    println!(
+        "reliability: {} events delivered {} times shuffled in {:.1}s ({:.1} ms/invocation); {} findings, {} equal to the in-order replay",
+        events.len(),
+        deliveries.len(),
+        elapsed.as_secs_f64(),
+        elapsed.as_secs_f64() * 1000.0 / deliveries.len() as f64,
+        got.len(),
+        got.iter().zip(&expected).filter(|(a, b)| a == b).count()
+    );
+    assert!(expected.len() >= 10, "the corpus yields findings ({})", expected.len());
+    assert_eq!(got, expected);
+    // Each finding was announced exactly once, whatever the duplicates.
+    let detected: Vec<Value> = ingest
+        .published()
+        .into_iter()
+        .filter(|e| e["detail-type"] == "Drift Detected")
+        .collect();
+    let mut keys: Vec<&str> = detected.iter().filter_map(|e| e["detail"]["key"].as_str()).collect();
+    keys.sort_unstable();
+    let n = keys.len();
+    keys.dedup();
+    assert_eq!((n, keys.len()), (expected.len(), expected.len()));
+}

@@ -1,0 +1,159 @@
+//! The AWS adapters through the real `aws-sdk-*` clients against moto's server on loopback:
+//! the DynamoDB store passes the same conformance suite as the embedded store, and the
+//! EventBridge publisher's events arrive on the queue valid against their JSON Schemas.
+
+use driftguard_core::conformance::{check_store, sample_finding};
+use driftguard_core::diff::AttributeChange;
+use driftguard_core::finding::Transition;
+use driftguard_core::ports::{Change, DriftEvent, EventPublisher, FindingStore};
+use driftguard_core::score::Severity;
+use driftguard_tests::stack::{workspace, Stack};
+use serde_json::{json, Value};
+
+fn schema(name: &str) -> jsonschema::Validator {
+    let path = workspace().join("events/schema").join(name);
+    let schema: Value = serde_json::from_slice(&std::fs::read(&path).expect("schema file")).expect("schema is JSON");
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}
+
+fn assert_valid(validator: &jsonschema::Validator, instance: &Value, what: &str) {
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{what} does not match its schema: {errors:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dynamo_store_conforms_to_the_store_contract() {
+    let Some(stack) = Stack::start("dynamo_store_conforms_to_the_store_contract").await else {
+        return;
+    };
+    assert_eq!(check_store(&stack.store()).await, Ok(()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_findings_are_truncated_not_refused() {
+    let Some(stack) = Stack::start("oversized_findings_are_truncated_not_refused").await else {
+        return;
+    };
+    let store = stack.store();
+    let mut f = sample_finding("ev-big", "sg-big", 10, Severity::Major);
+    let rules: Vec<String> = (0..40_000)
+        .map(|i| format!("tcp {i} 10.{}.{}.0/24", i / 256, i % 256))
+        .collect();
+    f.changes.push(AttributeChange {
+        attribute: "ingress".into(),
+        declared_in: None,
+        expected: json!([]),
+        found: json!(rules),
+        drifted: true,
+    });
+    assert!(
+        f.json_len() > 400 * 1024,
+        "the finding is larger than a DynamoDB item may be"
+    );
+    let transitions = store
+        .apply(&[Change::Finding(Box::new(f.clone()))])
+        .await
+        .expect("stored despite its size");
+    assert_eq!(transitions.len(), 1);
+    let stored = store.get(&f.id).await.expect("get").expect("stored");
+    assert_eq!(stored.changes[0].found["truncated"], json!(true));
+    assert_eq!(stored.id, f.id);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn published_events_arrive_on_the_bus_and_match_their_schemas() {
+    let Some(stack) = Stack::start("published_events_arrive_on_the_bus_and_match_their_schemas").await else {
+        return;
+    };
+    let store = stack.store();
+    // 23 findings (three PutEvents calls of at most 10), then an IaC change resolving one.
+    let mut changes: Vec<Change> = (0..23)
+        .map(|i| {
+            Change::Finding(Box::new(sample_finding(
+                &format!("ev-{i}"),
+                &format!("sg-{i}"),
+                100 + i,
+                Severity::Critical,
+            )))
+        })
+        .collect();
+    changes.push(Change::Iac(driftguard_core::conformance::sample_iac(
+        "ev-iac", "sg-3", 500,
+    )));
+    let transitions = store.apply(&changes).await.expect("apply");
+    let resolved = transitions
+        .iter()
+        .filter(|t| matches!(t, Transition::Resolved(_)))
+        .count();
+    assert_eq!((transitions.len(), resolved), (24, 1));
+    let events: Vec<DriftEvent> = transitions.into_iter().map(DriftEvent::from).collect();
+    assert_eq!(stack.publisher().publish(&events).await.expect("publish"), 24);
+
+    let received = stack.drain_events().await;
+    assert_eq!(received.len(), 24);
+    let detected = schema("drift-detected.v1.json");
+    let resolved_schema = schema("drift-resolved.v1.json");
+    for e in &received {
+        assert_eq!(e["source"], "driftguard");
+        match e["detail-type"].as_str() {
+            Some("Drift Detected") => assert_valid(&detected, &e["detail"], "Drift Detected"),
+            Some("Drift Resolved") => assert_valid(&resolved_schema, &e["detail"], "Drift Resolved"),
+            other => panic!("unexpected detail-type {other:?}"),
+        }
+    }
+    let keys: std::collections::BTreeSet<&str> = received.iter().filter_map(|e| e["detail"]["key"].as_str()).collect();
+    assert_eq!(keys.len(), 24, "every transition once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn schemas_reject_what_they_should() {
+    let detected = schema("drift-detected.v1.json");
+    let sample: Value = serde_json::from_slice(
+        &std::fs::read(workspace().join("events/driftguard/drift-detected.console-sg.json")).expect("sample"),
+    )
+    .expect("JSON");
+    assert_valid(&detected, &sample["detail"], "the sample Drift Detected event");
+    let mut bad = sample["detail"].clone();
+    bad["finding"]["severity"] = json!("catastrophic");
+    assert!(!detected.is_valid(&bad), "an unknown severity is rejected");
+    let mut extra = sample["detail"].clone();
+    extra["finding"]["surprise"] = json!(1);
+    assert!(!detected.is_valid(&extra), "an unknown property is rejected");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inventory_is_batch_written() {
+    let Some(stack) = Stack::start("inventory_is_batch_written").await else {
+        return;
+    };
+    let mut inv = driftguard_core::inventory::Inventory::new();
+    for s in ["network.tfstate", "data.tfstate"] {
+        let bytes = std::fs::read(workspace().join("events/terraform").join(s)).expect("state");
+        inv.add_state(s, &bytes).expect("valid");
+    }
+    assert_eq!(stack.store().put_inventory(&inv).await.expect("batch write"), inv.len());
+    let dynamo = aws_sdk_dynamodb::Client::new(&stack.sdk);
+    let out = dynamo
+        .query()
+        .table_name(driftguard_tests::stack::TABLE)
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(
+            ":p",
+            aws_sdk_dynamodb::types::AttributeValue::S("INV#network.tfstate".into()),
+        )
+        .send()
+        .await
+        .expect("query");
+    let addresses: Vec<&str> = out
+        .items()
+        .iter()
+        .filter_map(|i| i.get("sk")?.as_s().ok().map(String::as_str))
+        .collect();
+    assert!(
+        addresses.contains(&"module.network.aws_security_group.web"),
+        "{addresses:?}"
+    );
+}
