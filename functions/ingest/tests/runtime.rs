@@ -21,13 +21,18 @@ impl Ingest {
     /// moto with the stack, and the compiled function attached to a Runtime API; `None` when
     /// moto is not installed.
     fn start(test: &str) -> Option<Ingest> {
+        Self::start_with(test, &[])
+    }
+
+    fn start_with(test: &str, extra_env: &[(&str, &str)]) -> Option<Ingest> {
         let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
         let stack = rt.block_on(Stack::start(test))?;
         // Cargo builds the function for its own integration tests, with the same features.
         let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_driftguard-ingest"));
         let api = RuntimeApi::start_named("driftguard-ingest");
         let env = stack.ingest_env();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        env.extend_from_slice(extra_env);
         let lambda = LambdaProcess::spawn(&binary, &api, &env);
         Some(Ingest { stack, lambda, rt })
     }
@@ -253,11 +258,42 @@ fn corpus() -> Vec<Vec<u8>> {
             out.push(bytes);
         }
     }
-    let log = event("cloudtrail-logs/123456789012_CloudTrail_eu-west-1_20261120T0955Z_3mVv0nFWkqLzA1Yb.json.gz");
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&log[..]), &mut text).expect("gzip");
-    let records: Value = serde_json::from_str(&text).expect("log file");
-    for r in records["Records"].as_array().expect("records") {
+    // Bare records: the sample log file and, when present, the real log files and documented
+    // records of the public corpora, wrapped as EventBridge delivers them.
+    let mut record_files = vec![workspace()
+        .join("events/cloudtrail-logs/123456789012_CloudTrail_eu-west-1_20261120T0955Z_3mVv0nFWkqLzA1Yb.json.gz")];
+    for dir in [
+        "cloudtrail-awsdocs-user-guide-examples",
+        "cloudtrail-small-fixtures/trailscraper",
+    ] {
+        if let Ok(entries) = std::fs::read_dir(workspace().join("../shared/data").join(dir)) {
+            let mut found: Vec<_> = entries
+                .map(|e| e.expect("entry").path())
+                .filter(|p| p.to_string_lossy().contains(".json"))
+                .collect();
+            found.sort();
+            record_files.extend(found);
+        }
+    }
+    let mut records: Vec<Value> = Vec::new();
+    for f in record_files {
+        let raw = std::fs::read(&f).expect("read");
+        let mut text = String::new();
+        if raw.starts_with(&[0x1f, 0x8b]) {
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&raw[..]), &mut text).expect("gzip");
+        } else {
+            text = String::from_utf8_lossy(&raw).into_owned();
+        }
+        match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(doc)) if doc.contains_key("Records") => {
+                records.extend(doc["Records"].as_array().cloned().unwrap_or_default())
+            }
+            Ok(doc) if doc["eventName"].is_string() => records.push(doc),
+            _ => {}
+        }
+    }
+    records.retain(|r| r["eventID"].is_string() && r["eventTime"].is_string() && r["eventSource"].is_string());
+    for r in &records {
         let envelope = json!({
             "version": "0", "id": r["eventID"], "detail-type": "AWS API Call via CloudTrail",
             "source": format!("aws.{}", r["eventSource"].as_str().unwrap_or("").trim_end_matches(".amazonaws.com")),
@@ -350,4 +386,53 @@ fn every_event_twice_and_shuffled_ends_like_one_ordered_replay() {
     let n = keys.len();
     keys.dedup();
     assert_eq!((n, keys.len()), (expected.len(), expected.len()));
+}
+
+#[test]
+fn a_changed_state_object_is_read_again() {
+    let Some(mut ingest) = Ingest::start_with(
+        "a_changed_state_object_is_read_again",
+        &[("DRIFTGUARD_STATE_REFRESH_SECONDS", "0")],
+    ) else {
+        return;
+    };
+    ingest.respond(&event(
+        "cloudtrail/ec2-authorize-security-group-ingress.console-sso.json",
+    ));
+    // Terraform no longer declares the db security group: the next state object has a new ETag.
+    let state = std::fs::read_to_string(workspace().join("events/terraform/network.tfstate")).expect("state");
+    let changed = state.replace("sg-0fedcba9876543210", "sg-0000000000000000");
+    let s3 = driftguard_aws::s3_client(&ingest.stack.sdk, true);
+    ingest
+        .rt
+        .block_on(
+            s3.put_object()
+                .bucket(driftguard_tests::stack::BUCKET)
+                .key(format!("{}network.tfstate", driftguard_tests::stack::STATE_PREFIX))
+                .body(changed.into_bytes().into())
+                .send(),
+        )
+        .expect("put the new state");
+    ingest.respond(&event(
+        "cloudtrail/ec2-authorize-security-group-ingress.cloud-custodian.json",
+    ));
+    let findings = ingest.findings();
+    let custodian = findings
+        .iter()
+        .find(|f| f.resource.id == "sg-0fedcba9876543210")
+        .expect("custodian finding");
+    assert_eq!(
+        custodian.kind,
+        driftguard_core::finding::FindingKind::Unmanaged,
+        "the new state was used"
+    );
+    let console = findings
+        .iter()
+        .find(|f| f.resource.id == "sg-0123456789abcdef0")
+        .expect("console finding");
+    assert_eq!(
+        console.kind,
+        driftguard_core::finding::FindingKind::Drift,
+        "the first state was used before"
+    );
 }
