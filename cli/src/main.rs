@@ -60,20 +60,27 @@ struct Common {
 struct ReplayArgs {
     #[command(flatten)]
     common: Common,
-    /// The embedded store's file.
-    #[arg(
-        long,
-        value_name = "PATH",
-        default_value = "driftguard.redb",
-        env = "DRIFTGUARD_STORE"
-    )]
-    store: PathBuf,
+    #[command(flatten)]
+    store: StoreArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
     /// Never draw a progress bar.
     #[arg(long)]
     no_progress: bool,
+}
+
+/// `--store PATH`: the embedded store's file.
+#[derive(Args)]
+struct StoreArg {
+    /// The embedded store's file.
+    #[arg(
+        long = "store",
+        value_name = "PATH",
+        default_value = "driftguard.redb",
+        env = "DRIFTGUARD_STORE"
+    )]
+    path: PathBuf,
 }
 
 #[derive(Args)]
@@ -98,14 +105,8 @@ struct BenchArgs {
 enum FindingsCommand {
     /// List stored findings, newest first.
     List {
-        /// The embedded store's file.
-        #[arg(
-            long,
-            value_name = "PATH",
-            default_value = "driftguard.redb",
-            env = "DRIFTGUARD_STORE"
-        )]
-        store: PathBuf,
+        #[command(flatten)]
+        store: StoreArg,
         /// Only findings with this status.
         #[arg(long, value_enum)]
         status: Option<StatusArg>,
@@ -126,14 +127,8 @@ enum FindingsCommand {
     Show {
         /// Finding id (`dg-...`).
         id: String,
-        /// The embedded store's file.
-        #[arg(
-            long,
-            value_name = "PATH",
-            default_value = "driftguard.redb",
-            env = "DRIFTGUARD_STORE"
-        )]
-        store: PathBuf,
+        #[command(flatten)]
+        store: StoreArg,
         /// Output format (`table` prints the full text view).
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -188,8 +183,8 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench_cmd(args),
     };
     match result {
-        Ok(Outcome2::Clean) => ExitCode::SUCCESS,
-        Ok(Outcome2::InputErrors) => ExitCode::from(2),
+        Ok(Exit::Clean) => ExitCode::SUCCESS,
+        Ok(Exit::InputErrors) => ExitCode::from(2),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -198,7 +193,7 @@ fn main() -> ExitCode {
 }
 
 /// How a command ended when it did not fail outright.
-enum Outcome2 {
+enum Exit {
     Clean,
     InputErrors,
 }
@@ -245,10 +240,11 @@ fn load_pipeline(common: &Common) -> Result<Pipeline> {
 /// Flushes to the store every this many changes: one write transaction per batch.
 const BATCH: usize = 2_000;
 
-fn replay(args: ReplayArgs) -> Result<Outcome2> {
+fn replay(args: ReplayArgs) -> Result<Exit> {
     let pipeline = load_pipeline(&args.common)?;
     let files = inputs::collect(&args.common.paths)?;
-    let store = EmbeddedStore::open(&args.store).with_context(|| format!("opening store {}", args.store.display()))?;
+    let store = EmbeddedStore::open(&args.store.path)
+        .with_context(|| format!("opening store {}", args.store.path.display()))?;
     let progress = inputs::progress(&files, args.no_progress);
     let mut stats = Stats::default();
     let mut pending: Vec<Change> = Vec::new();
@@ -312,17 +308,17 @@ fn replay(args: ReplayArgs) -> Result<Outcome2> {
     eprint!("{}", render::summary(&stats, files.len()));
     eprintln!(
         "store: {} ({new_findings} new findings, {} already stored, {resolved} resolved; {published} events to the outbox)",
-        args.store.display(),
+        args.store.path.display(),
         touched.len().saturating_sub(new_findings)
     );
     Ok(if stats.errors > 0 {
-        Outcome2::InputErrors
+        Exit::InputErrors
     } else {
-        Outcome2::Clean
+        Exit::Clean
     })
 }
 
-fn findings(cmd: FindingsCommand) -> Result<Outcome2> {
+fn findings(cmd: FindingsCommand) -> Result<Exit> {
     match cmd {
         FindingsCommand::List {
             store,
@@ -332,7 +328,7 @@ fn findings(cmd: FindingsCommand) -> Result<Outcome2> {
             limit,
             format,
         } => {
-            let store = open_existing(&store)?;
+            let store = open_existing(&store.path)?;
             let query = Query {
                 status: status.map(|s| match s {
                     StatusArg::Open => Status::Open,
@@ -354,7 +350,7 @@ fn findings(cmd: FindingsCommand) -> Result<Outcome2> {
             eprintln!("{} findings", list.len());
         }
         FindingsCommand::Show { id, store, format } => {
-            let store = open_existing(&store)?;
+            let store = open_existing(&store.path)?;
             let Some(f) = pollster::block_on(store.get(&id))? else {
                 bail!("no finding {id} in the store")
             };
@@ -365,7 +361,7 @@ fn findings(cmd: FindingsCommand) -> Result<Outcome2> {
             }
         }
     }
-    Ok(Outcome2::Clean)
+    Ok(Exit::Clean)
 }
 
 fn open_existing(path: &Path) -> Result<EmbeddedStore> {
@@ -378,14 +374,14 @@ fn open_existing(path: &Path) -> Result<EmbeddedStore> {
     EmbeddedStore::open(path).with_context(|| format!("opening store {}", path.display()))
 }
 
-fn bench_cmd(args: BenchArgs) -> Result<Outcome2> {
+fn bench_cmd(args: BenchArgs) -> Result<Exit> {
     let pipeline = load_pipeline(&args.common)?;
     let files = inputs::collect(&args.common.paths)?;
     bench::run(&files, &pipeline, args.seconds)?;
-    Ok(Outcome2::Clean)
+    Ok(Exit::Clean)
 }
 
-fn explain(args: ExplainArgs) -> Result<Outcome2> {
+fn explain(args: ExplainArgs) -> Result<Exit> {
     let pipeline = load_pipeline(&args.common)?;
     let files = inputs::collect(&args.common.paths)?;
     let mut out = std::io::stdout().lock();
@@ -408,9 +404,5 @@ fn explain(args: ExplainArgs) -> Result<Outcome2> {
         });
         std::mem::replace(&mut io_result, Ok(()))?;
     }
-    Ok(if errors > 0 {
-        Outcome2::InputErrors
-    } else {
-        Outcome2::Clean
-    })
+    Ok(if errors > 0 { Exit::InputErrors } else { Exit::Clean })
 }

@@ -182,23 +182,28 @@ pub fn finding_detail(out: &mut impl Write, f: &Finding) -> Result<()> {
             short(&c.found)
         )?;
     }
-    let factors: Vec<String> = f
-        .factors
-        .iter()
-        .map(|x| format!("{} {:+.1}", x.name, x.weight))
-        .collect();
-    writeln!(out, "score     {:.2} = sigmoid({})", f.likelihood, factors.join(", "))?;
-    writeln!(
-        out,
-        "severity  {}: {}",
-        f.severity.as_str(),
-        f.severity_reasons.join("; ")
-    )?;
+    writeln!(out, "score     {}", score_line(f))?;
+    writeln!(out, "severity  {}", severity_line(f))?;
     if let Some(r) = &f.resolution {
         writeln!(out, "resolved  by {} at {} (event {})", r.by, r.time, r.event_id)?;
     }
     writeln!(out, "\n{}\n\nfix: {}", f.summary, f.fix)?;
     Ok(())
+}
+
+/// `0.99 = sigmoid(prior -1.0, actor.human +2.5, ...)`.
+fn score_line(f: &Finding) -> String {
+    let factors: Vec<String> = f
+        .factors
+        .iter()
+        .map(|x| format!("{} {:+.1}", x.name, x.weight))
+        .collect();
+    format!("{:.2} = sigmoid({})", f.likelihood, factors.join(", "))
+}
+
+/// `critical: <reasons>`.
+fn severity_line(f: &Finding) -> String {
+    format!("{}: {}", f.severity.as_str(), f.severity_reasons.join("; "))
 }
 
 /// The run summary for stderr.
@@ -292,18 +297,8 @@ pub fn trace(out: &mut impl Write, pos: &Position, ev: &Evaluation, format: Trac
                     if c.drifted { "" } else { " (same)" }
                 )?;
             }
-            let factors: Vec<String> = f
-                .factors
-                .iter()
-                .map(|x| format!("{} {:+.1}", x.name, x.weight))
-                .collect();
-            writeln!(out, "  score     {:.2} = sigmoid({})", f.likelihood, factors.join(", "))?;
-            writeln!(
-                out,
-                "  severity  {}: {}",
-                f.severity.as_str(),
-                f.severity_reasons.join("; ")
-            )?;
+            writeln!(out, "  score     {}", score_line(f))?;
+            writeln!(out, "  severity  {}", severity_line(f))?;
             writeln!(out, "  outcome   finding {} ({})", f.id, f.kind.as_str())?;
         }
     }

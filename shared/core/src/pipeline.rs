@@ -144,42 +144,34 @@ impl Pipeline {
 
     /// Evaluates one CloudTrail call.
     pub fn evaluate_call(&self, call: &ApiCall<'_>, detail_type: Option<&str>) -> Evaluation {
-        let mut ev = Evaluation {
+        // The trace's identity; decisions fill in the rest.
+        let trace = |outcome| Evaluation {
             event_id: call.event_id.to_string(),
             detail_type: detail_type.map(str::to_owned),
             call: format!("{}:{}", call.source, call.name),
             actor: None,
             resource: None,
             owner: None,
-            outcome: Outcome::Skipped {
-                reason: Skip::FailedCall,
-            },
+            outcome,
         };
+        let skipped = |reason| trace(Outcome::Skipped { reason });
         if call.error_code.is_some() {
-            return ev;
+            return skipped(Skip::FailedCall);
         }
         if call.read_only == Some(true) || (call.read_only.is_none() && looks_read_only(&call.name)) {
-            ev.outcome = Outcome::Skipped { reason: Skip::ReadOnly };
-            return ev;
+            return skipped(Skip::ReadOnly);
         }
         let target = match self.catalog.resolve(call) {
             Ok(t) => t,
-            Err(miss) => {
-                let reason = if miss == Miss::UnknownCall {
-                    Skip::NotInCatalog
-                } else {
-                    Skip::NoResourceId
-                };
-                ev.outcome = Outcome::Skipped { reason };
-                return ev;
-            }
+            Err(Miss::UnknownCall) => return skipped(Skip::NotInCatalog),
+            Err(Miss::NoId) => return skipped(Skip::NoResourceId),
         };
         let actor = self.attributor.attribute(call);
         let owners = self.inventory.find(target.terraform, &target.id);
         let resource = resource_info(call, &target, owners.first().copied());
         let owner = self.owner_of(&owners);
         let resolving = actor.kind == ActorKind::Iac || actor.tool.as_deref() == Some("DriftGuard");
-        ev.outcome = if resolving {
+        let outcome = if resolving {
             Outcome::Iac(IacChange {
                 resource_key: resource.key(),
                 event_id: call.event_id.to_string(),
@@ -204,10 +196,12 @@ impl Pipeline {
                 owner.clone(),
             )))
         };
-        ev.actor = Some(actor);
-        ev.resource = Some(resource);
-        ev.owner = owner;
-        ev
+        Evaluation {
+            actor: Some(actor),
+            resource: Some(resource),
+            owner,
+            ..trace(outcome)
+        }
     }
 
     /// The owner record for a resource's declarations (primary first).
