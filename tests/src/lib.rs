@@ -8,6 +8,7 @@
 //!
 //! Both use only the standard library (and `serde_json`), so the harnesses build in seconds.
 
+pub mod fault;
 pub mod moto;
 pub mod runtime_api;
 pub mod stack;

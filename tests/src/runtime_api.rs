@@ -700,16 +700,16 @@ fn body_value(body: &[u8]) -> Value {
 
 /// One parsed HTTP request; header names lowercased, trailers of a chunked body appended to the headers.
 #[derive(Debug)]
-struct Request {
-    method: String,
-    target: String,
-    version: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+pub(crate) struct Request {
+    pub(crate) method: String,
+    pub(crate) target: String,
+    pub(crate) version: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(key, _)| key == name)
@@ -724,7 +724,7 @@ impl Request {
             .any(|item| item.trim().eq_ignore_ascii_case(token))
     }
 
-    fn wants_close(&self) -> bool {
+    pub(crate) fn wants_close(&self) -> bool {
         self.has_token("connection", "close")
             || (self.version == "HTTP/1.0" && !self.has_token("connection", "keep-alive"))
     }
@@ -743,7 +743,7 @@ fn invalid(message: impl Into<String>) -> io::Error {
 
 /// Reads one request; `Ok(None)` when the client closed the connection between requests.
 /// Answers `Expect: 100-continue` on `writer` before reading the body.
-fn read_request(reader: &mut impl BufRead, writer: &mut impl Write) -> io::Result<Option<Request>> {
+pub(crate) fn read_request(reader: &mut impl BufRead, writer: &mut impl Write) -> io::Result<Option<Request>> {
     let line = loop {
         match read_line(reader)? {
             None => return Ok(None),
@@ -797,7 +797,7 @@ fn read_request(reader: &mut impl BufRead, writer: &mut impl Write) -> io::Resul
 }
 
 /// Reads a CRLF- (or LF-) terminated line without its terminator; `Ok(None)` at end of file.
-fn read_line(reader: &mut impl BufRead) -> io::Result<Option<String>> {
+pub(crate) fn read_line(reader: &mut impl BufRead) -> io::Result<Option<String>> {
     let mut line = Vec::new();
     let read = Read::take(&mut *reader, MAX_LINE as u64 + 1).read_until(b'\n', &mut line)?;
     if read == 0 {
@@ -819,7 +819,7 @@ fn read_line(reader: &mut impl BufRead) -> io::Result<Option<String>> {
 }
 
 /// Reads header lines up to the blank line; names lowercased, values trimmed.
-fn read_headers(reader: &mut impl BufRead) -> io::Result<Vec<(String, String)>> {
+pub(crate) fn read_headers(reader: &mut impl BufRead) -> io::Result<Vec<(String, String)>> {
     let mut headers = Vec::new();
     loop {
         let line = read_line(reader)?

@@ -1,0 +1,203 @@
+//! A fault-injecting HTTP proxy for AWS JSON protocols: sits between an SDK client and moto's
+//! server and, for chosen operations (by `X-Amz-Target`), answers the first N requests with a
+//! throttling error, a 5xx, or a PutEvents response whose entries all failed; everything else is
+//! forwarded. Tests use it to show that retries really happen and that persistent failures are
+//! reported, not swallowed.
+
+use crate::runtime_api::read_request;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+/// What to answer instead of forwarding.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// HTTP 400 with the service's throttling error type (`__type`), e.g.
+    /// `com.amazonaws.dynamodb.v20120810#ThrottlingException`.
+    Throttle(&'static str),
+    /// HTTP 500 with the given error type.
+    ServerError(&'static str),
+    /// A 200 PutEvents response in which every entry failed with `InternalFailure`.
+    PutEventsAllFailed,
+}
+
+/// Inject `fault` into the first `times` requests for `operation` (the part of `X-Amz-Target`
+/// after the dot, e.g. `PutItem`, `PutEvents`).
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Operation name.
+    pub operation: &'static str,
+    /// How many requests get the fault.
+    pub times: usize,
+    /// The fault.
+    pub fault: Fault,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    seen: HashMap<String, usize>,
+    injected: HashMap<String, usize>,
+}
+
+/// The running proxy; it stops accepting when dropped (its threads end with their connections).
+#[derive(Debug)]
+pub struct FaultProxy {
+    port: u16,
+    counters: Arc<Mutex<Counters>>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy to `upstream` (`http://127.0.0.1:PORT`).
+    pub fn start(upstream: &str, rules: Vec<Rule>) -> FaultProxy {
+        let upstream = upstream.trim_start_matches("http://").trim_end_matches('/').to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fault proxy");
+        let port = listener.local_addr().expect("local addr").port();
+        let counters = Arc::new(Mutex::new(Counters::default()));
+        let (rules, shared) = (Arc::new(rules), counters.clone());
+        thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let (rules, counters, upstream) = (rules.clone(), shared.clone(), upstream.clone());
+                thread::spawn(move || serve(conn, &upstream, &rules, &counters));
+            }
+        });
+        FaultProxy { port, counters }
+    }
+
+    /// The endpoint URL to give the SDK.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// How many requests for `operation` arrived (faulted or forwarded).
+    pub fn seen(&self, operation: &str) -> usize {
+        self.counters
+            .lock()
+            .map_or(0, |c| c.seen.get(operation).copied().unwrap_or(0))
+    }
+
+    /// How many requests for `operation` got a fault.
+    pub fn injected(&self, operation: &str) -> usize {
+        self.counters
+            .lock()
+            .map_or(0, |c| c.injected.get(operation).copied().unwrap_or(0))
+    }
+}
+
+fn serve(conn: TcpStream, upstream: &str, rules: &[Rule], counters: &Mutex<Counters>) {
+    let Ok(mut writer) = conn.try_clone() else { return };
+    let mut reader = BufReader::new(conn);
+    while let Ok(Some(request)) = read_request(&mut reader, &mut writer) {
+        let operation = request
+            .header("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .unwrap_or("")
+            .to_owned();
+        let fault = {
+            let Ok(mut c) = counters.lock() else { return };
+            *c.seen.entry(operation.clone()).or_insert(0) += 1;
+            let done = c.injected.get(&operation).copied().unwrap_or(0);
+            let rule = rules
+                .iter()
+                .find(|r| r.operation == operation && done < r.times)
+                .map(|r| r.fault.clone());
+            if rule.is_some() {
+                *c.injected.entry(operation.clone()).or_insert(0) += 1;
+            }
+            rule
+        };
+        let response = match fault {
+            Some(f) => fault_response(&f, &request.body),
+            None => match forward(upstream, &request) {
+                Ok(bytes) => bytes,
+                Err(_) => return,
+            },
+        };
+        if writer.write_all(&response).is_err() || request.wants_close() {
+            return;
+        }
+    }
+}
+
+fn http(status: &str, content_type: &str, body: &str) -> Vec<u8> {
+    format!("HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nx-amzn-requestid: fault-proxy\r\n\r\n{body}", body.len())
+        .into_bytes()
+}
+
+fn fault_response(fault: &Fault, request_body: &[u8]) -> Vec<u8> {
+    match fault {
+        Fault::Throttle(kind) => http(
+            "400 Bad Request",
+            "application/x-amz-json-1.0",
+            &json!({"__type": kind, "message": "Rate exceeded (injected)"}).to_string(),
+        ),
+        Fault::ServerError(kind) => http(
+            "500 Internal Server Error",
+            "application/x-amz-json-1.0",
+            &json!({"__type": kind, "message": "Injected server error"}).to_string(),
+        ),
+        Fault::PutEventsAllFailed => {
+            let entries = serde_json::from_slice::<Value>(request_body)
+                .ok()
+                .and_then(|v| v["Entries"].as_array().map(Vec::len))
+                .unwrap_or(1);
+            let failed: Vec<Value> = (0..entries)
+                .map(|_| json!({"ErrorCode": "InternalFailure", "ErrorMessage": "injected"}))
+                .collect();
+            http(
+                "200 OK",
+                "application/x-amz-json-1.1",
+                &json!({"FailedEntryCount": entries, "Entries": failed}).to_string(),
+            )
+        }
+    }
+}
+
+/// Sends the request upstream on a fresh connection and returns the whole response.
+fn forward(upstream: &str, request: &crate::runtime_api::Request) -> std::io::Result<Vec<u8>> {
+    let mut up = TcpStream::connect(upstream)?;
+    let mut head = format!("{} {} {}\r\n", request.method, request.target, request.version);
+    for (k, v) in &request.headers {
+        if k != "connection" && k != "transfer-encoding" && k != "content-length" && k != "expect" {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+    }
+    head.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n",
+        request.body.len()
+    ));
+    up.write_all(head.as_bytes())?;
+    up.write_all(&request.body)?;
+    let mut reader = BufReader::new(up);
+    let mut status = String::new();
+    reader.read_line(&mut status)?;
+    let headers = crate::runtime_api::read_headers(&mut reader)?;
+    let mut body = Vec::new();
+    match headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+    {
+        Some(n) => {
+            body.resize(n, 0);
+            reader.read_exact(&mut body)?;
+        }
+        None => {
+            reader.read_to_end(&mut body)?;
+        }
+    }
+    let mut out = status.trim_end().to_owned();
+    out.push_str("\r\n");
+    for (k, v) in headers
+        .iter()
+        .filter(|(k, _)| k != "connection" && k != "content-length" && k != "transfer-encoding")
+    {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(&body);
+    Ok(bytes)
+}
