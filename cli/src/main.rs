@@ -129,6 +129,9 @@ enum FindingsCommand {
         id: String,
         #[command(flatten)]
         store: StoreArg,
+        /// Print the Slack message (Block Kit JSON) DriftGuard would send for it.
+        #[arg(long)]
+        slack: bool,
         /// Output format (`table` prints the full text view).
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -349,12 +352,25 @@ fn findings(cmd: FindingsCommand) -> Result<Exit> {
             render::findings(&mut std::io::stdout().lock(), &list, format)?;
             eprintln!("{} findings", list.len());
         }
-        FindingsCommand::Show { id, store, format } => {
+        FindingsCommand::Show {
+            id,
+            store,
+            slack,
+            format,
+        } => {
             let store = open_existing(&store.path)?;
             let Some(f) = pollster::block_on(store.get(&id))? else {
                 bail!("no finding {id} in the store")
             };
             let mut out = std::io::stdout().lock();
+            if slack {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&driftguard_core::slack::render(&f))?
+                )?;
+                return Ok(Exit::Clean);
+            }
             match format {
                 Format::Table => render::finding_detail(&mut out, &f)?,
                 Format::Json | Format::Jsonl => writeln!(out, "{}", serde_json::to_string_pretty(&f)?)?,

@@ -133,6 +133,10 @@ fn findings_list_filters_and_show_explains_one() {
         shown.starts_with(id) && shown.contains("fix: ") && shown.contains("score "),
         "{shown}"
     );
+    let slack = driftguard(&["findings", "show", id, "--store", store_arg, "--slack"]);
+    let message: Value = serde_json::from_slice(&slack.stdout).expect("the Slack message is JSON");
+    assert_eq!(message["blocks"][0]["type"], "header");
+    assert_eq!(driftguard_core::slack::check_limits(&message), Vec::<String>::new());
     let missing = driftguard(&["findings", "show", "dg-0000000000000000", "--store", store_arg]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing.stderr).contains("no finding dg-0000000000000000"));

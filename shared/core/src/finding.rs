@@ -318,7 +318,8 @@ pub fn merge_incoming(existing: Option<&Finding>, mut incoming: Finding, resourc
     Some(incoming)
 }
 
-pub(crate) fn channel_phrase(c: Channel) -> &'static str {
+/// How a channel reads in a sentence ("in the AWS console", "with the AWS CLI", ...).
+pub fn channel_phrase(c: Channel) -> &'static str {
     match c {
         Channel::Console => "in the AWS console",
         Channel::Cli => "with the AWS CLI",

@@ -20,4 +20,5 @@ pub mod ports;
 pub mod record;
 pub mod score;
 pub mod service;
+pub mod slack;
 pub mod time;

@@ -1,0 +1,422 @@
+//! Slack, sans IO: a finding as a Block Kit message, the structural limits Slack enforces, and
+//! the verification of Slack's request signatures (`X-Slack-Signature`, v0).
+//!
+//! Rendering never produces a message Slack would reject: long diffs are summarised, texts are
+//! cut at Slack's limits with an ellipsis, and [`check_limits`] verifies the result.
+
+use crate::finding::{Finding, Status};
+use crate::time::Timestamp;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use std::fmt::Write as _;
+
+/// Slack's limits (Block Kit reference).
+pub mod limits {
+    /// Blocks per message.
+    pub const BLOCKS: usize = 50;
+    /// Header block text.
+    pub const HEADER_TEXT: usize = 150;
+    /// Section block text.
+    pub const SECTION_TEXT: usize = 3000;
+    /// Fields per section.
+    pub const SECTION_FIELDS: usize = 10;
+    /// Each section field's text.
+    pub const FIELD_TEXT: usize = 2000;
+    /// Context block elements.
+    pub const CONTEXT_ELEMENTS: usize = 10;
+    /// Actions block elements.
+    pub const ACTION_ELEMENTS: usize = 25;
+    /// Button text.
+    pub const BUTTON_TEXT: usize = 75;
+    /// Button value.
+    pub const BUTTON_VALUE: usize = 2000;
+    /// `action_id` and `block_id`.
+    pub const ID: usize = 255;
+    /// The message's top-level `text` (notification fallback) DriftGuard keeps to.
+    pub const FALLBACK_TEXT: usize = 3000;
+}
+
+/// The buttons on a drift alert: `(action_id, label, style)`.
+pub static ACTIONS: &[(&str, &str, Option<&str>)] = &[
+    ("driftguard.revert", "Revert", Some("danger")),
+    ("driftguard.reapply", "Re-apply IaC", Some("primary")),
+    ("driftguard.accept", "Accept change", None),
+    ("driftguard.acknowledge", "Acknowledge", None),
+];
+
+/// How many attribute rows an alert shows before summarising the rest.
+const MAX_ATTRIBUTE_ROWS: usize = 8;
+
+/// Cuts `s` to at most `max` characters, ending with `…` when cut.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Escapes the three characters Slack's mrkdwn treats as control characters.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+fn mrkdwn(text: &str, max: usize) -> Value {
+    json!({ "type": "mrkdwn", "text": clip(text, max) })
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "(not set)".into(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) if items.iter().all(Value::is_string) => {
+            items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")
+        }
+        other => other.to_string(),
+    }
+}
+
+fn severity_icon(f: &Finding) -> &'static str {
+    match (f.status, f.severity) {
+        (Status::Resolved, _) => ":white_check_mark:",
+        (_, crate::score::Severity::Critical) => ":rotating_light:",
+        (_, crate::score::Severity::Major) => ":warning:",
+        _ => ":information_source:",
+    }
+}
+
+/// The CloudTrail console page of the event behind a finding.
+pub fn cloudtrail_console_url(f: &Finding) -> String {
+    let region = if f.resource.region.is_empty() {
+        "us-east-1"
+    } else {
+        f.resource.region.as_str()
+    };
+    format!(
+        "https://{region}.console.aws.amazon.com/cloudtrailv2/home?region={region}#/events/{}",
+        f.call.event_id
+    )
+}
+
+/// A finding as a Slack message: `{"text": ..., "blocks": [...]}`.
+pub fn render(f: &Finding) -> Value {
+    let who = f
+        .actor
+        .human
+        .as_deref()
+        .or(f.actor.tool.as_deref())
+        .or(f.actor.principal.as_deref())
+        .unwrap_or("unknown");
+    let how = crate::finding::channel_phrase(f.actor.channel);
+    let what = match (f.status, f.kind) {
+        (Status::Resolved, _) => "resolved".to_owned(),
+        (_, crate::finding::FindingKind::Drift) => format!("{} drift", f.severity.as_str().to_uppercase()),
+        (_, crate::finding::FindingKind::Unmanaged) => {
+            format!("{} unmanaged change", f.severity.as_str().to_uppercase())
+        }
+    };
+    let title = format!("{what}: {} {}", f.resource.resource_type, f.resource.id);
+    let mut blocks = vec![
+        json!({ "type": "header", "text": { "type": "plain_text", "text": clip(&title, limits::HEADER_TEXT), "emoji": true } }),
+    ];
+    let iac = f
+        .owner
+        .as_ref()
+        .map_or("not declared in any loaded state".to_owned(), |o| {
+            format!("`{}` in {}", o.address, o.state)
+        });
+    let fields = [
+        format!("*Severity*\n{} {}", severity_icon(f), f.severity.as_str()),
+        format!("*Likelihood*\n{:.0}%", f.likelihood * 100.0),
+        format!("*Resource*\n{} `{}`", f.resource.resource_type, escape(&f.resource.id)),
+        format!("*IaC*\n{}", escape(&iac)),
+        format!(
+            "*Who*\n{} ({})",
+            escape(who),
+            how.trim_start_matches("in the ").trim_start_matches("with the ")
+        ),
+        format!("*When*\n{} · `{}`", f.call.time, f.call.name),
+    ];
+    blocks.push(json!({ "type": "section", "fields": fields.iter().map(|t| mrkdwn(t, limits::FIELD_TEXT)).collect::<Vec<_>>() }));
+    let drifted: Vec<_> = f.changes.iter().filter(|c| c.drifted).collect();
+    if !drifted.is_empty() {
+        let mut text = String::from("*Expected (IaC) → found*\n");
+        for c in drifted.iter().take(MAX_ATTRIBUTE_ROWS) {
+            let _ = writeln!(
+                text,
+                "• `{}`: {} → *{}*",
+                c.attribute,
+                clip(&escape(&show(&c.expected)), 300),
+                clip(&escape(&show(&c.found)), 300)
+            );
+        }
+        if drifted.len() > MAX_ATTRIBUTE_ROWS {
+            let _ = writeln!(
+                text,
+                "…and {} more attributes (`driftguard findings show {}`)",
+                drifted.len() - MAX_ATTRIBUTE_ROWS,
+                f.id
+            );
+        }
+        blocks.push(json!({ "type": "section", "text": mrkdwn(&text, limits::SECTION_TEXT) }));
+    }
+    blocks.push(json!({ "type": "section", "text": mrkdwn(&escape(&f.summary), limits::SECTION_TEXT) }));
+    blocks.push(json!({ "type": "section", "text": mrkdwn(&format!("*Suggested fix*\n{}", escape(&f.fix)), limits::SECTION_TEXT) }));
+    let mut context = vec![
+        mrkdwn(
+            &format!(
+                "<{}|CloudTrail event> · rule `{}`",
+                cloudtrail_console_url(f),
+                f.actor.rule
+            ),
+            300,
+        ),
+        mrkdwn(&format!("finding `{}`", f.id), 300),
+    ];
+    if let Some(r) = &f.resolution {
+        context.push(mrkdwn(&format!("resolved by {} at {}", escape(&r.by), r.time), 300));
+    }
+    blocks.push(json!({ "type": "context", "elements": context }));
+    if f.status == Status::Open {
+        let buttons: Vec<Value> = ACTIONS
+            .iter()
+            .map(|(action_id, label, style)| {
+                let mut b = json!({
+                    "type": "button",
+                    "action_id": action_id,
+                    "text": { "type": "plain_text", "text": clip(label, limits::BUTTON_TEXT) },
+                    "value": clip(&json!({ "finding_id": f.id, "action": action_id.trim_start_matches("driftguard.") }).to_string(), limits::BUTTON_VALUE),
+                });
+                if let Some(style) = style {
+                    b["style"] = json!(style);
+                }
+                b
+            })
+            .collect();
+        blocks.push(json!({ "type": "actions", "block_id": clip(&format!("driftguard.{}", f.id), limits::ID), "elements": buttons }));
+    }
+    blocks.truncate(limits::BLOCKS);
+    let fallback = format!("{} {}: {}", severity_icon(f), title, f.summary);
+    json!({ "text": clip(&fallback, limits::FALLBACK_TEXT), "blocks": blocks })
+}
+
+/// Every way a message breaks Slack's structural limits (empty when it is within them).
+pub fn check_limits(message: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut over = |what: String, len: usize, max: usize| {
+        if len > max {
+            problems.push(format!("{what}: {len} > {max}"));
+        }
+    };
+    let chars = |v: &Value| v.as_str().map_or(0, |s| s.chars().count());
+    let blocks = message["blocks"].as_array().cloned().unwrap_or_default();
+    over("blocks".into(), blocks.len(), limits::BLOCKS);
+    over("text".into(), chars(&message["text"]), limits::FALLBACK_TEXT);
+    for (i, b) in blocks.iter().enumerate() {
+        match b["type"].as_str() {
+            Some("header") => over(
+                format!("block {i} header"),
+                chars(&b["text"]["text"]),
+                limits::HEADER_TEXT,
+            ),
+            Some("section") => {
+                over(
+                    format!("block {i} text"),
+                    chars(&b["text"]["text"]),
+                    limits::SECTION_TEXT,
+                );
+                let fields = b["fields"].as_array().cloned().unwrap_or_default();
+                over(format!("block {i} fields"), fields.len(), limits::SECTION_FIELDS);
+                for (j, f) in fields.iter().enumerate() {
+                    over(format!("block {i} field {j}"), chars(&f["text"]), limits::FIELD_TEXT);
+                }
+            }
+            Some("context") => over(
+                format!("block {i} elements"),
+                b["elements"].as_array().map_or(0, Vec::len),
+                limits::CONTEXT_ELEMENTS,
+            ),
+            Some("actions") => {
+                let elements = b["elements"].as_array().cloned().unwrap_or_default();
+                over(format!("block {i} elements"), elements.len(), limits::ACTION_ELEMENTS);
+                over(format!("block {i} block_id"), chars(&b["block_id"]), limits::ID);
+                for (j, e) in elements.iter().enumerate() {
+                    over(
+                        format!("block {i} button {j} text"),
+                        chars(&e["text"]["text"]),
+                        limits::BUTTON_TEXT,
+                    );
+                    over(
+                        format!("block {i} button {j} value"),
+                        chars(&e["value"]),
+                        limits::BUTTON_VALUE,
+                    );
+                    over(
+                        format!("block {i} button {j} action_id"),
+                        chars(&e["action_id"]),
+                        limits::ID,
+                    );
+                }
+            }
+            other => over(format!("block {i} has an unexpected type {other:?}"), 1, 0),
+        }
+    }
+    problems
+}
+
+/// How long a signed Slack request stays acceptable.
+pub const SIGNATURE_MAX_AGE_SECONDS: i64 = 5 * 60;
+
+/// Why a Slack request's signature was refused (every case answers HTTP 401).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// `X-Slack-Request-Timestamp` is missing or not a number.
+    #[error("missing or invalid X-Slack-Request-Timestamp")]
+    BadTimestamp,
+    /// The timestamp is more than five minutes from now (a stale or replayed request).
+    #[error("request timestamp is {0} s away from now (limit 300 s)")]
+    Stale(i64),
+    /// `X-Slack-Signature` is missing or not `v0=<hex>`.
+    #[error("missing or malformed X-Slack-Signature")]
+    BadSignatureHeader,
+    /// The signature does not match the body and the signing secret.
+    #[error("signature does not match")]
+    Mismatch,
+}
+
+/// The `v0=<hex>` signature Slack computes for a request.
+pub fn sign(signing_secret: &str, timestamp: &str, body: &[u8]) -> String {
+    format!(
+        "v0={}",
+        hex::encode(mac(signing_secret, timestamp, body).finalize().into_bytes())
+    )
+}
+
+fn mac(signing_secret: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(signing_secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(b"v0:");
+    mac.update(timestamp.as_bytes());
+    mac.update(b":");
+    mac.update(body);
+    mac
+}
+
+/// Verifies a Slack request: `v0=HMAC-SHA256(secret, "v0:" + timestamp + ":" + body)`,
+/// compared in constant time, with the timestamp within five minutes of `now`.
+pub fn verify(
+    signing_secret: &str,
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<(), SignatureError> {
+    let ts_text = timestamp.ok_or(SignatureError::BadTimestamp)?;
+    let ts: i64 = ts_text.trim().parse().map_err(|_| SignatureError::BadTimestamp)?;
+    let age = now.unix_seconds() - ts;
+    if age.abs() > SIGNATURE_MAX_AGE_SECONDS {
+        return Err(SignatureError::Stale(age));
+    }
+    let given = signature
+        .and_then(|s| s.strip_prefix("v0="))
+        .ok_or(SignatureError::BadSignatureHeader)?;
+    let given = hex::decode(given).map_err(|_| SignatureError::BadSignatureHeader)?;
+    mac(signing_secret, ts_text, body)
+        .verify_slice(&given)
+        .map_err(|_| SignatureError::Mismatch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conformance::sample_finding;
+    use crate::diff::AttributeChange;
+    use crate::score::Severity;
+
+    const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp(secs * 1000)
+    }
+
+    #[test]
+    fn signatures_verify_and_refuse_what_they_should() {
+        let body = b"payload=%7B%22type%22%3A%22block_actions%22%7D";
+        let ts = "1795165337";
+        let good = sign(SECRET, ts, body);
+        assert_eq!(
+            verify(SECRET, Some(ts), Some(&good), body, at(1_795_165_337 + 10)),
+            Ok(())
+        );
+        // Tampered body, wrong secret, stale timestamp (and so a replay later on), bad headers.
+        assert_eq!(
+            verify(SECRET, Some(ts), Some(&good), b"payload=%7B%7D", at(1_795_165_340)),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify("another-secret", Some(ts), Some(&good), body, at(1_795_165_340)),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(SECRET, Some(ts), Some(&good), body, at(1_795_165_337 + 301)),
+            Err(SignatureError::Stale(301))
+        );
+        assert_eq!(
+            verify(SECRET, Some(ts), Some(&good), body, at(1_795_165_337 - 400)),
+            Err(SignatureError::Stale(-400))
+        );
+        assert_eq!(
+            verify(SECRET, None, Some(&good), body, at(1_795_165_337)),
+            Err(SignatureError::BadTimestamp)
+        );
+        assert_eq!(
+            verify(SECRET, Some("soon"), Some(&good), body, at(1_795_165_337)),
+            Err(SignatureError::BadTimestamp)
+        );
+        assert_eq!(
+            verify(SECRET, Some(ts), Some("v1=abc"), body, at(1_795_165_337)),
+            Err(SignatureError::BadSignatureHeader)
+        );
+        assert_eq!(
+            verify(SECRET, Some(ts), Some("v0=zz"), body, at(1_795_165_337)),
+            Err(SignatureError::BadSignatureHeader)
+        );
+        assert_eq!(
+            verify(SECRET, Some(ts), None, body, at(1_795_165_337)),
+            Err(SignatureError::BadSignatureHeader)
+        );
+    }
+
+    #[test]
+    fn a_signature_matches_a_known_value() {
+        // Computed independently: printf 'v0:1531420618:body' | openssl dgst -sha256 -hmac secret
+        assert_eq!(
+            sign("secret", "1531420618", b"body"),
+            "v0=78e394d129df51c593e1d449277f576c39c361411fecc54edd326794263d3f84"
+        );
+    }
+
+    #[test]
+    fn huge_findings_render_within_limits() {
+        let mut f = sample_finding("ev", "sg-1", 1, Severity::Critical);
+        for i in 0..40 {
+            let big: Vec<String> = (0..500).map(|j| format!("tcp {j} 10.{i}.0.0/16")).collect();
+            f.changes.push(AttributeChange {
+                attribute: format!("ingress_{i}"),
+                declared_in: None,
+                expected: json!([]),
+                found: json!(big),
+                drifted: true,
+            });
+        }
+        f.summary = "x".repeat(10_000);
+        f.resource.id = "i".repeat(400);
+        let message = render(&f);
+        assert_eq!(check_limits(&message), Vec::<String>::new());
+        let text = message.to_string();
+        assert!(text.contains("and 32 more attributes"), "long diffs are summarised");
+    }
+}
