@@ -11,4 +11,5 @@
 pub mod fault;
 pub mod moto;
 pub mod runtime_api;
+pub mod slack_receiver;
 pub mod stack;
