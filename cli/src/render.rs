@@ -75,12 +75,7 @@ fn serde_plain<T: serde::Serialize>(v: &T) -> String {
 }
 
 fn who(f: &Finding) -> String {
-    f.actor
-        .human
-        .clone()
-        .or_else(|| f.actor.tool.clone())
-        .or_else(|| f.actor.principal.clone())
-        .unwrap_or_else(|| "unknown".into())
+    f.who().unwrap_or("unknown").to_owned()
 }
 
 fn short(v: &Value) -> String {

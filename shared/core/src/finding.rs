@@ -225,6 +225,12 @@ pub fn truncated_marker(bytes: usize) -> serde_json::Value {
 }
 
 impl Finding {
+    /// Who to name for the change: the person, else the tool, else the principal ARN.
+    pub fn who(&self) -> Option<&str> {
+        let a = &self.actor;
+        a.human.as_deref().or(a.tool.as_deref()).or(a.principal.as_deref())
+    }
+
     /// Size of the finding as JSON, in bytes.
     pub fn json_len(&self) -> usize {
         serde_json::to_vec(self).map_or(usize::MAX, |v| v.len())
@@ -349,13 +355,7 @@ fn show(v: &serde_json::Value) -> String {
 
 /// The one-paragraph summary of a finding.
 pub fn summarise(f: &Finding) -> String {
-    let who = f
-        .actor
-        .human
-        .as_deref()
-        .or(f.actor.tool.as_deref())
-        .or(f.actor.principal.as_deref())
-        .unwrap_or("an unknown principal");
+    let who = f.who().unwrap_or("an unknown principal");
     let mut s = format!(
         "{who} called {} {} on {} {} at {}",
         f.call.name,

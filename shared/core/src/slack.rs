@@ -102,13 +102,7 @@ pub fn cloudtrail_console_url(f: &Finding) -> String {
 
 /// A finding as a Slack message: `{"text": ..., "blocks": [...]}`.
 pub fn render(f: &Finding) -> Value {
-    let who = f
-        .actor
-        .human
-        .as_deref()
-        .or(f.actor.tool.as_deref())
-        .or(f.actor.principal.as_deref())
-        .unwrap_or("unknown");
+    let who = f.who().unwrap_or("unknown");
     let how = crate::finding::channel_phrase(f.actor.channel);
     let what = match (f.status, f.kind) {
         (Status::Resolved, _) => "resolved".to_owned(),
