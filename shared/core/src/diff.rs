@@ -261,6 +261,13 @@ pub fn value_at<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
     })
 }
 
+/// The value at a dot path in a resource's attributes (without copying the attribute map).
+fn attribute_at<'v>(attributes: &'v serde_json::Map<String, Value>, path: &str) -> Option<&'v Value> {
+    let (first, rest) = path.split_once('.').map_or((path, None), |(f, r)| (f, Some(r)));
+    let v = attributes.get(first)?;
+    rest.map_or(Some(v), |rest| value_at(v, rest))
+}
+
 fn change(attribute: String, declared_in: Option<&Declared>, expected: Value, found: Value) -> AttributeChange {
     AttributeChange {
         drifted: expected != found,
@@ -276,7 +283,7 @@ fn fields(maps: &[FieldMap], request: &Value, owners: &[&Declared]) -> Vec<Attri
         .filter_map(|m| {
             let found = normalise(value_at(request, m.request)?, m.norm);
             let owner = owners.iter().find(|d| d.tf_type == m.tf_type).copied();
-            let expected = owner.and_then(|d| value_at(&Value::Object(d.attributes.clone()), m.attribute).cloned());
+            let expected = owner.and_then(|d| attribute_at(&d.attributes, m.attribute).cloned());
             let expected = expected.map_or(Value::Null, |v| normalise(&v, m.norm));
             Some(change(m.attribute.to_owned(), owner, expected, found))
         })
@@ -610,6 +617,19 @@ mod tests {
         let req = json!({"groupId":"sg-1","ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":22,"toPort":22,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}},{"ipProtocol":"-1","ipRanges":{"items":[{"cidrIp":"10.0.0.0/8"}]}}]}});
         let rules: Vec<String> = request_sg_rules(&req).into_iter().collect();
         assert_eq!(rules, vec!["all * 10.0.0.0/8", "tcp 22 0.0.0.0/0"]);
+    }
+
+    #[test]
+    fn attribute_paths_reach_nested_values() {
+        let attrs = json!({"versioning_configuration": [{"status": "Enabled"}], "instance_type": "t3.micro"});
+        let map = attrs.as_object().expect("object");
+        assert_eq!(
+            attribute_at(map, "versioning_configuration.0.status"),
+            Some(&json!("Enabled"))
+        );
+        assert_eq!(attribute_at(map, "instance_type"), Some(&json!("t3.micro")));
+        assert_eq!(attribute_at(map, "versioning_configuration.1.status"), None);
+        assert_eq!(attribute_at(map, "missing"), None);
     }
 
     #[test]
