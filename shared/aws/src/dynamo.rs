@@ -314,11 +314,14 @@ impl DynamoStore {
         let key = incoming.resource.key();
         for attempt in 0..MAX_ATTEMPTS {
             let (mut record, version) = self.load_resource(&key).await?;
+            // Whether this attempt wrote the finding, merged against `record`.
+            let mut fresh = false;
             if self.load_finding(&incoming.id).await?.is_none() {
                 let Some(stored) = finding::merge_incoming(None, incoming.clone(), &record) else {
                     return Ok(());
                 };
                 if self.put_versioned(Self::finding_item(&stored), None).await? {
+                    fresh = true;
                     out.push(Transition::Detected(Box::new(stored.clone())));
                     if stored.status == Status::Resolved {
                         out.push(Transition::Resolved(Box::new(stored)));
@@ -330,10 +333,11 @@ impl DynamoStore {
             }
             record.findings.push(incoming.id.clone());
             if self.save_resource(&key, &record, version).await? {
-                // An IaC change saved between our read and our write is in `record` now only if
-                // we re-read: reconcile against the latest record so no finding stays open.
-                let (latest, _) = self.load_resource(&key).await?;
-                if self.reconcile(&incoming.id, &latest.iac).await? {
+                // The version check means `record` was the latest when we saved it. A finding this
+                // attempt wrote was merged against this very record. One written earlier (before a
+                // conflict, or by a delivery that failed half-way) may predate an IaC change now
+                // in the record: apply the record's changes to it.
+                if !fresh && self.reconcile(&incoming.id, &record.iac).await? {
                     if let Some((f, _)) = self.load_finding(&incoming.id).await? {
                         out.push(Transition::Resolved(Box::new(f)));
                     }
