@@ -8,6 +8,7 @@
 pub mod attribution;
 pub mod catalog;
 pub mod config_item;
+pub mod config_map;
 pub mod conformance;
 pub mod decode;
 pub mod diff;
