@@ -21,6 +21,8 @@ pub enum ActorKind {
     AwsService,
     /// Other automation (Cloud Custodian, Lambda functions, agents, DriftGuard's own remediation).
     Automation,
+    /// Not known: AWS Config saw the change and no CloudTrail call has been joined to it (yet).
+    Unknown,
 }
 
 /// How the change was made.
@@ -537,7 +539,7 @@ impl Attributor {
                     ActorKind::Iac => Channel::Iac,
                     ActorKind::AwsService => Channel::Service,
                     ActorKind::Automation => Channel::Automation,
-                    ActorKind::Human => Channel::Other,
+                    ActorKind::Human | ActorKind::Unknown => Channel::Other,
                 };
                 (p.kind, channel, p.tool.clone(), id.clone())
             } else if let Some(r) = BUILTIN_RULES.iter().find(|r| r.applies(call, &facts)) {

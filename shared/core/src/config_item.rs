@@ -1,7 +1,7 @@
-//! AWS Config "Config Configuration Item Change" events: decoded into [`ConfigChange`].
-//!
-//! Full attribute-level handling lands with the Config issue; today the pipeline decodes these,
-//! names the resource and counts them.
+//! AWS Config configuration item changes ("Config Configuration Item Change" events, and the full
+//! notification Config delivers to S3 when an item is too large for the event) decoded into
+//! [`ConfigChange`]. The configuration item itself is kept whole as JSON: the attribute maps in
+//! [`crate::config_map`] read paths in it.
 
 use crate::time::Timestamp;
 use serde::Deserialize;
@@ -12,8 +12,8 @@ use serde_json::Value;
 #[serde(rename_all = "camelCase")]
 struct RawDetail {
     message_type: Option<String>,
-    configuration_item: Option<RawItem>,
-    configuration_item_summary: Option<RawItem>,
+    configuration_item: Option<Value>,
+    configuration_item_summary: Option<Value>,
     configuration_item_diff: Option<RawDiff>,
     s3_delivery_summary: Option<RawS3Delivery>,
 }
@@ -30,8 +30,6 @@ struct RawItem {
     aws_region: Option<String>,
     configuration_item_capture_time: Option<String>,
     configuration_item_status: Option<String>,
-    configuration: Option<Value>,
-    tags: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,12 +70,23 @@ pub struct ConfigChange {
     pub change_type: Option<String>,
     /// `configurationItemDiff.changedProperties`.
     pub changed_properties: Option<Value>,
-    /// The resource's configuration, absent for oversized items.
-    pub configuration: Option<Value>,
-    /// The resource's tags.
-    pub tags: Option<Value>,
-    /// For oversized items: where in S3 the full item was delivered.
+    /// The whole configuration item (`configuration`, `supplementaryConfiguration`, `tags`, ...);
+    /// for an oversized notification, only the summary Config sent (see [`ConfigChange::is_oversized`]).
+    pub item: Value,
+    /// For oversized items: where in S3 the full notification was delivered (`bucket/key`).
     pub s3_location: Option<String>,
+}
+
+/// What Config says happened to the resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeType {
+    /// The resource was created (or first recorded).
+    Create,
+    /// Its configuration changed.
+    Update,
+    /// It was deleted.
+    Delete,
 }
 
 /// Why a Config change could not be read.
@@ -92,17 +101,25 @@ pub enum ConfigError {
     /// The capture time is not a time.
     #[error("configurationItemCaptureTime {0:?} is not an RFC 3339 time")]
     BadTime(String),
+    /// An S3-delivered notification that is not gzip or JSON.
+    #[error("delivered Config notification is not gzip JSON: {0}")]
+    Delivered(std::io::Error),
+    /// The S3 location of an oversized item is not `bucket/key`.
+    #[error("s3BucketLocation {0:?} is not bucket/key")]
+    BadLocation(String),
 }
 
 impl ConfigChange {
-    /// Decodes the `detail` object of a "Config Configuration Item Change" event.
+    /// Decodes the `detail` object of a "Config Configuration Item Change" event (the same shape
+    /// as the full notification Config writes to S3 for oversized items).
     pub fn from_detail(detail: &str) -> Result<Self, ConfigError> {
         let raw: RawDetail = serde_json::from_str(detail)?;
         let message_type = raw.message_type.ok_or(ConfigError::Missing("messageType"))?;
-        let item = raw
+        let item_value = raw
             .configuration_item
             .or(raw.configuration_item_summary)
             .ok_or(ConfigError::Missing("configurationItem or configurationItemSummary"))?;
+        let item = RawItem::deserialize(&item_value)?;
         let time_text = item
             .configuration_item_capture_time
             .ok_or(ConfigError::Missing("configurationItemCaptureTime"))?;
@@ -123,9 +140,63 @@ impl ConfigChange {
             status: item.configuration_item_status.unwrap_or_default(),
             change_type,
             changed_properties,
-            configuration: item.configuration,
-            tags: item.tags,
+            item: item_value,
             s3_location: raw.s3_delivery_summary.and_then(|s| s.s3_bucket_location),
         })
+    }
+
+    /// Decodes the full notification Config delivered to S3 for an oversized item (gzip or plain
+    /// JSON, detected by magic).
+    pub fn from_delivered(bytes: &[u8]) -> Result<Self, ConfigError> {
+        let text = if bytes.starts_with(&[0x1f, 0x8b]) {
+            let mut out = String::new();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(bytes), &mut out)
+                .map_err(ConfigError::Delivered)?;
+            out
+        } else {
+            String::from_utf8(bytes.to_vec()).map_err(|e| {
+                ConfigError::Delivered(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+            })?
+        };
+        Self::from_detail(&text)
+    }
+
+    /// Whether this is a summary whose full item must be fetched from [`Self::s3_location`].
+    pub fn is_oversized(&self) -> bool {
+        self.s3_location.is_some() && self.item.get("configuration").is_none_or(Value::is_null)
+    }
+
+    /// The S3 bucket and key of an oversized item's full notification.
+    pub fn s3_bucket_key(&self) -> Option<Result<(&str, &str), ConfigError>> {
+        let location = self.s3_location.as_deref()?;
+        Some(
+            location
+                .split_once('/')
+                .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+                .ok_or_else(|| ConfigError::BadLocation(location.to_owned())),
+        )
+    }
+
+    /// CREATE / UPDATE / DELETE, from the diff, else from the item's status.
+    pub fn kind(&self) -> ChangeType {
+        match (self.change_type.as_deref(), self.status.as_str()) {
+            (Some("DELETE"), _) | (_, "ResourceDeleted" | "ResourceDeletedNotRecorded") => ChangeType::Delete,
+            (Some("CREATE"), _) | (_, "ResourceDiscovered") => ChangeType::Create,
+            _ => ChangeType::Update,
+        }
+    }
+
+    /// The property paths Config reports as changed (`Configuration.IpPermissions.1`, ...).
+    pub fn changed_property_names(&self) -> Vec<String> {
+        self.changed_properties
+            .as_ref()
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The idempotency key of this item: resource and capture time.
+    pub fn key(&self) -> String {
+        format!("config:{}:{}:{}", self.resource_type, self.resource_id, self.capture_time)
     }
 }

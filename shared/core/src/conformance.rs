@@ -48,6 +48,8 @@ pub fn sample_finding(event_id: &str, sg: &str, secs: i64, severity: Severity) -
         severity_reasons: Vec::new(),
         summary: "sample".into(),
         fix: "sample".into(),
+        revision: 1,
+        config: None,
     }
 }
 

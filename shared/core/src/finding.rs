@@ -15,8 +15,10 @@ use std::fmt::Write as _;
 pub enum FindingKind {
     /// A manual change on an IaC-managed resource.
     Drift,
-    /// A manual change on a resource no loaded IaC declares.
+    /// A resource created by hand where IaC manages its neighbours (same type, account and region).
     Unmanaged,
+    /// An IaC-managed resource deleted out of band.
+    Missing,
 }
 
 impl FindingKind {
@@ -25,6 +27,7 @@ impl FindingKind {
         match self {
             FindingKind::Drift => "drift",
             FindingKind::Unmanaged => "unmanaged",
+            FindingKind::Missing => "missing",
         }
     }
 }
@@ -138,6 +141,17 @@ pub struct Finding {
     pub summary: String,
     /// Suggested fix.
     pub fix: String,
+    /// Goes up each time evidence joins the finding (a Config item, the call behind a Config
+    /// item); consumers key updates on id + revision.
+    #[serde(default = "first_revision")]
+    pub revision: u32,
+    /// What AWS Config showed of the live resource, once joined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<crate::join::ConfigEvidence>,
+}
+
+fn first_revision() -> u32 {
+    1
 }
 
 /// The finding id for a call on a resource.
@@ -166,7 +180,14 @@ impl Finding {
     /// resolves it; the resolution always names the earliest such change, whatever order the
     /// changes arrive in. Returns whether the status changed (open → resolved).
     pub fn resolve_with(&mut self, iac: &IacChange) -> bool {
-        if iac.time < self.call.time {
+        // A Config-only finding may be the delayed effect of an IaC change up to a join window
+        // before its capture (the state file was not refreshed yet).
+        let since = if self.is_config_only() {
+            self.call.time.0 - crate::join::WINDOW_MS
+        } else {
+            self.call.time.0
+        };
+        if iac.time.0 < since {
             return false;
         }
         let resolution = Resolution {
@@ -201,6 +222,9 @@ pub struct ResourceRecord {
     pub iac: Vec<IacChange>,
     /// Ids of findings on the resource.
     pub findings: Vec<String>,
+    /// CloudTrail calls and Config items waiting to be joined ([`crate::join`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<crate::join::Pending>,
 }
 
 impl ResourceRecord {
@@ -356,14 +380,26 @@ fn show(v: &serde_json::Value) -> String {
 /// The one-paragraph summary of a finding.
 pub fn summarise(f: &Finding) -> String {
     let who = f.who().unwrap_or("an unknown principal");
-    let mut s = format!(
-        "{who} called {} {} on {} {} at {}",
-        f.call.name,
-        channel_phrase(f.actor.channel),
-        f.resource.resource_type,
-        f.resource.id,
-        f.call.time
-    );
+    let mut s = if f.is_config_only() {
+        let what = match f.config.as_ref().map(|c| c.change) {
+            Some(crate::config_item::ChangeType::Delete) => "the deletion",
+            Some(crate::config_item::ChangeType::Create) => "the creation",
+            _ => "a change",
+        };
+        format!(
+            "AWS Config recorded {what} of {} {} at {}, and no CloudTrail call explains it yet",
+            f.resource.resource_type, f.resource.id, f.call.time
+        )
+    } else {
+        format!(
+            "{who} called {} {} on {} {} at {}",
+            f.call.name,
+            channel_phrase(f.actor.channel),
+            f.resource.resource_type,
+            f.resource.id,
+            f.call.time
+        )
+    };
     match &f.owner {
         Some(o) => {
             let _ = write!(s, ", a resource Terraform manages as {} in {}.", o.address, o.state);
@@ -386,10 +422,28 @@ pub fn summarise(f: &Finding) -> String {
         let _ = write!(s, " {}.", parts.join("; "));
     } else if !f.changes.is_empty() {
         s.push_str(" The values it set match what IaC declares.");
-    } else if f.owner.is_some() {
+    } else if f.kind == FindingKind::Missing {
+        s.push_str(" The resource no longer exists.");
+    } else if f.owner.is_some() && f.config.as_ref().is_none_or(|c| !c.compared) {
         s.push_str(
-            " DriftGuard does not compare this call's attributes yet: treat the resource as changed out of band.",
+            " DriftGuard does not compare this change's attributes yet: treat the resource as changed out of band.",
         );
+    }
+    if let Some(c) = f.config.as_ref().filter(|_| !f.is_config_only()) {
+        match c.factor() {
+            "config.confirmed" => {
+                let _ = write!(s, " AWS Config confirmed the live values at {}.", c.capture_time);
+            }
+            "config.matches_iac" => {
+                let _ = write!(s, " AWS Config shows the live resource matching IaC at {}.", c.capture_time);
+            }
+            "config.deleted" => {
+                let _ = write!(s, " AWS Config recorded the deletion at {}.", c.capture_time);
+            }
+            _ => {
+                let _ = write!(s, " AWS Config recorded the change at {}.", c.capture_time);
+            }
+        }
     }
     let _ = write!(
         s,
@@ -403,6 +457,11 @@ pub fn summarise(f: &Finding) -> String {
 /// The suggested fix for a finding.
 pub fn suggest_fix(f: &Finding) -> String {
     match &f.owner {
+        Some(o) if f.kind == FindingKind::Missing => format!(
+            "To recreate it, run `terraform apply -target='{}'` in the configuration of {}; \
+             if the deletion is intended, remove the resource from the configuration (or `terraform state rm '{}'`).",
+            o.address, o.state, o.address
+        ),
         Some(o) => format!(
             "To restore the declared state, run `terraform apply -target='{}'` in the configuration of {}; \
              if the change is intended, codify it in that resource's configuration first so the next apply keeps it.",

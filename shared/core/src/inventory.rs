@@ -289,6 +289,24 @@ impl Inventory {
         out.into_iter().map(|i| &self.resources[i]).collect()
     }
 
+    /// Whether IaC manages a resource of one of `tf_types` in this account and region (global
+    /// resources, whose ARNs name no region, count in every region; S3 buckets by their `region`
+    /// attribute): what makes a resource
+    /// created by hand next to them "unmanaged" rather than out of scope.
+    pub fn has_neighbours(&self, tf_types: &[&str], account: &str, region: &str) -> bool {
+        self.resources
+            .iter()
+            .filter(|d| tf_types.contains(&d.tf_type.as_str()))
+            .filter(|d| d.str_attr("region").is_none_or(|r| r == region))
+            .filter_map(|d| d.str_attr("arn"))
+            .any(|arn| {
+                let mut parts = arn.split(':').skip(3);
+                let (arn_region, arn_account) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                // S3 bucket ARNs name neither account nor region: the bucket's `region` decides.
+                (arn_account.is_empty() || arn_account == account) && (arn_region.is_empty() || arn_region == region)
+            })
+    }
+
     /// Resource counts per Terraform type.
     pub fn type_counts(&self) -> BTreeMap<&str, usize> {
         let mut counts = BTreeMap::new();

@@ -4,9 +4,12 @@
 //! an [`Evaluation`] — the outcome plus everything `explain` shows. Stores and publishers act
 //! on outcomes elsewhere.
 
-use crate::attribution::{Actor, ActorKind, AttributionConfig, Attributor};
-use crate::catalog::{Catalog, Miss, Target};
-use crate::config_item::ConfigChange;
+use crate::attribution::{Actor, ActorKind, AttributionConfig, Attributor, Channel};
+use crate::catalog::{Catalog, Miss, Op, Target};
+use crate::config_item::{ChangeType, ConfigChange};
+use crate::ignore::{IgnoreRules, Ignored, Subject};
+use crate::join::{ConfigEvidence, ConfigObservation, CONFIG_SOURCE};
+use crate::score::Factor;
 use crate::decode::Item;
 use crate::diff::{self, AttributeChange};
 use crate::finding::{self, CallInfo, Finding, FindingKind, IacChange, IacOwner, ResourceInfo, Status};
@@ -30,8 +33,13 @@ pub enum Skip {
     NoResourceId,
     /// An AWS service acting on its own.
     AwsService,
-    /// An AWS Config item change (attribute-level Config handling arrives with the Config issue).
-    ConfigChange,
+    /// A change on a resource no loaded IaC declares, and not a creation next to resources IaC
+    /// manages: outside DriftGuard's scope.
+    OutsideIac,
+    /// An ignore rule (built-in or `.driftignore`) covers the resource or every drifted attribute.
+    Ignored,
+    /// An oversized Config notification whose full item was not fetched from S3.
+    ConfigOversized,
     /// An event DriftGuard itself published.
     OwnEvent,
 }
@@ -45,7 +53,9 @@ impl Skip {
             Skip::NotInCatalog => "not_in_catalog",
             Skip::NoResourceId => "no_resource_id",
             Skip::AwsService => "aws_service",
-            Skip::ConfigChange => "config_change",
+            Skip::OutsideIac => "outside_iac",
+            Skip::Ignored => "ignored",
+            Skip::ConfigOversized => "config_oversized",
             Skip::OwnEvent => "own_event",
         }
     }
@@ -64,6 +74,8 @@ pub enum Outcome {
     Finding(Box<Finding>),
     /// A change made by IaC: resolves older findings on the resource.
     Iac(IacChange),
+    /// An AWS Config item change: evidence to join with its call, or a finding of its own.
+    Config(Box<ConfigObservation>),
 }
 
 /// An item's outcome and the decision trace behind it.
@@ -84,6 +96,9 @@ pub struct Evaluation {
     /// What happened (serialised as `decision`: `{"outcome": ..., "detail": ...}`).
     #[serde(rename = "decision")]
     pub outcome: Outcome,
+    /// Changes ignore rules dropped, with the rule.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<Ignored>,
 }
 
 /// The in-memory pipeline: configuration, catalog and inventory, built once.
@@ -92,6 +107,7 @@ pub struct Pipeline {
     attributor: Attributor,
     catalog: Catalog,
     inventory: Inventory,
+    ignore: IgnoreRules,
 }
 
 impl Pipeline {
@@ -101,7 +117,19 @@ impl Pipeline {
             attributor: Attributor::new(config),
             catalog: Catalog::new(),
             inventory,
+            ignore: IgnoreRules::builtin(),
         }
+    }
+
+    /// Uses these ignore rules (they include the built-in ones).
+    pub fn with_ignore(mut self, rules: IgnoreRules) -> Self {
+        self.ignore = rules;
+        self
+    }
+
+    /// The ignore rules in force.
+    pub fn ignore_rules(&self) -> &IgnoreRules {
+        &self.ignore
     }
 
     /// The inventory.
@@ -138,6 +166,7 @@ impl Pipeline {
                 resource: None,
                 owner: None,
                 outcome: Outcome::Skipped { reason: Skip::OwnEvent },
+                ignored: Vec::new(),
             },
         }
     }
@@ -153,6 +182,7 @@ impl Pipeline {
             resource: None,
             owner: None,
             outcome,
+            ignored: Vec::new(),
         };
         let skipped = |reason| trace(Outcome::Skipped { reason });
         if call.error_code.is_some() {
@@ -168,9 +198,11 @@ impl Pipeline {
         };
         let actor = self.attributor.attribute(call);
         let owners = self.inventory.find(target.terraform, &target.id);
-        let resource = resource_info(call, &target, owners.first().copied());
+        let resource = resource_info(call, &target, canonical_owner(&owners, target.terraform));
         let owner = self.owner_of(&owners);
         let resolving = actor.kind == ActorKind::Iac || actor.tool.as_deref() == Some("DriftGuard");
+        let subject = subject_of(&resource, &owners);
+        let mut ignored = Vec::new();
         let outcome = if resolving {
             Outcome::Iac(IacChange {
                 resource_key: resource.key(),
@@ -186,22 +218,44 @@ impl Pipeline {
             Outcome::Skipped {
                 reason: Skip::AwsService,
             }
+        } else if let Some(rule) = self.ignore.resource(&subject) {
+            ignored.push(Ignored::by(rule, None));
+            Outcome::Skipped { reason: Skip::Ignored }
+        } else if owners.is_empty()
+            && !(target.entry.op == Op::Create
+                && self.inventory.has_neighbours(target.terraform, &resource.account, &resource.region))
+        {
+            Outcome::Skipped {
+                reason: Skip::OutsideIac,
+            }
         } else {
-            Outcome::Finding(Box::new(self.finding(
-                call,
-                &target,
-                &owners,
-                &actor,
-                resource.clone(),
-                owner.clone(),
-            )))
+            let f = self.finding(call, &target, &owners, &actor, resource.clone(), owner.clone(), &mut ignored);
+            match f {
+                Some(f) => Outcome::Finding(Box::new(f)),
+                None => Outcome::Skipped { reason: Skip::Ignored },
+            }
         };
         Evaluation {
             actor: Some(actor),
             resource: Some(resource),
             owner,
+            ignored,
             ..trace(outcome)
         }
+    }
+
+    /// Drops the attribute changes ignore rules cover, recording them. Returns false when every
+    /// drifted attribute was dropped (the change is noise).
+    fn drop_ignored(&self, subject: &Subject<'_>, changes: &mut Vec<AttributeChange>, ignored: &mut Vec<Ignored>) -> bool {
+        let had_drift = changes.iter().any(|c| c.drifted);
+        changes.retain(|c| match self.ignore.attribute(subject, &c.attribute) {
+            Some(rule) => {
+                ignored.push(Ignored::by(rule, Some(&c.attribute)));
+                false
+            }
+            None => true,
+        });
+        !had_drift || changes.iter().any(|c| c.drifted)
     }
 
     /// The owner record for a resource's declarations (primary first).
@@ -214,6 +268,7 @@ impl Pipeline {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn finding(
         &self,
         call: &ApiCall<'_>,
@@ -222,8 +277,9 @@ impl Pipeline {
         actor: &Actor,
         resource: ResourceInfo,
         owner: Option<IacOwner>,
-    ) -> Finding {
-        let changes: Vec<AttributeChange> = match (
+        ignored: &mut Vec<Ignored>,
+    ) -> Option<Finding> {
+        let mut changes: Vec<AttributeChange> = match (
             owners.is_empty(),
             diff::rule_for(&call.source, &call.name),
             call.request,
@@ -234,6 +290,9 @@ impl Pipeline {
             },
             _ => Vec::new(),
         };
+        if !self.drop_ignored(&subject_of(&resource, owners), &mut changes, ignored) {
+            return None;
+        }
         let evidence = Evidence {
             actor: actor.kind,
             channel: actor.channel,
@@ -246,10 +305,10 @@ impl Pipeline {
         let (severity, severity_reasons) = score::severity(&resource.resource_type, &evidence, environment);
         let mut f = Finding {
             id: finding::finding_id(&call.event_id, &resource.resource_type, &resource.id),
-            kind: if owners.is_empty() {
-                FindingKind::Unmanaged
-            } else {
-                FindingKind::Drift
+            kind: match (owners.is_empty(), target.entry.op) {
+                (true, _) => FindingKind::Unmanaged,
+                (false, Op::Delete) => FindingKind::Missing,
+                (false, _) => FindingKind::Drift,
             },
             status: Status::Open,
             resolution: None,
@@ -269,10 +328,12 @@ impl Pipeline {
             severity_reasons,
             summary: String::new(),
             fix: String::new(),
+            revision: 1,
+            config: None,
         };
         f.summary = finding::summarise(&f);
         f.fix = finding::suggest_fix(&f);
-        f
+        Some(f)
     }
 }
 
@@ -285,15 +346,36 @@ fn looks_read_only(name: &str) -> bool {
     .any(|p| name.starts_with(p))
 }
 
+/// The declaration that names a managed resource: the first owner when it is of the type's
+/// main Terraform type (so that a call naming a resource by name, by ARN or by unique id, and a
+/// Config item, all key the resource by the same id).
+fn canonical_owner<'d>(owners: &[&'d Declared], tf_types: &[&str]) -> Option<&'d Declared> {
+    owners
+        .first()
+        .copied()
+        .filter(|d| tf_types.first() == Some(&d.tf_type.as_str()) && d.str_attr("id").is_some())
+}
+
+fn subject_of<'a>(resource: &'a ResourceInfo, owners: &[&'a Declared]) -> Subject<'a> {
+    Subject {
+        resource_type: &resource.resource_type,
+        tf_type: owners.first().map(|d| d.tf_type.as_str()),
+        id: &resource.id,
+        arn: resource.arn.as_deref(),
+        address: owners.first().map(|d| d.address.as_str()),
+    }
+}
+
 fn resource_info(call: &ApiCall<'_>, target: &Target<'_>, primary: Option<&Declared>) -> ResourceInfo {
     let arn = if target.id.starts_with("arn:") {
         Some(target.id.to_string())
     } else {
         primary.and_then(|d| d.str_attr("arn")).map(str::to_owned)
     };
+    let id = primary.and_then(|d| d.str_attr("id")).unwrap_or(&target.id);
     ResourceInfo {
         resource_type: target.resource_type.to_owned(),
-        id: target.id.to_string(),
+        id: id.to_owned(),
         arn,
         account: call.account.to_string(),
         region: call.region.to_string(),
@@ -313,29 +395,161 @@ fn environment_tag(d: &Declared) -> Option<&str> {
 }
 
 impl Pipeline {
-    fn evaluate_config(&self, change: &ConfigChange) -> Evaluation {
+    /// Evaluates one AWS Config item change: compares the live item with its declaration
+    /// (attribute maps in [`crate::config_map`]) and returns the observation the store joins with
+    /// the call that caused it.
+    pub fn evaluate_config(&self, change: &ConfigChange) -> Evaluation {
         let tf_types = self.catalog.terraform_for(&change.resource_type);
-        let owners = self.inventory.find(&tf_types, &change.resource_id);
-        Evaluation {
-            event_id: format!(
-                "config:{}:{}:{}",
-                change.resource_type, change.resource_id, change.capture_time
-            ),
+        let owners = [Some(change.resource_id.as_str()), change.resource_name.as_deref(), change.arn.as_deref()]
+            .into_iter()
+            .flatten()
+            .map(|id| self.inventory.find(&tf_types, id))
+            .find(|found| !found.is_empty())
+            .unwrap_or_default();
+        let primary = canonical_owner(&owners, &tf_types);
+        let resource = ResourceInfo {
+            resource_type: change.resource_type.clone(),
+            id: primary
+                .and_then(|d| d.str_attr("id"))
+                .unwrap_or(&change.resource_id)
+                .to_owned(),
+            arn: change
+                .arn
+                .clone()
+                .or_else(|| primary.and_then(|d| d.str_attr("arn")).map(str::to_owned)),
+            account: change.account.clone(),
+            region: change.region.clone(),
+        };
+        let owner = self.owner_of(&owners);
+        let mut ev = Evaluation {
+            event_id: change.key(),
             detail_type: Some(crate::decode::CONFIG_DETAIL_TYPE.to_owned()),
             call: format!("config:{}", change.change_type.as_deref().unwrap_or("UNKNOWN")),
             actor: None,
-            resource: Some(ResourceInfo {
-                resource_type: change.resource_type.clone(),
-                id: change.resource_id.clone(),
-                arn: change.arn.clone(),
-                account: change.account.clone(),
-                region: change.region.clone(),
-            }),
-            owner: self.owner_of(&owners),
+            resource: Some(resource.clone()),
+            owner: owner.clone(),
             outcome: Outcome::Skipped {
-                reason: Skip::ConfigChange,
+                reason: Skip::ConfigOversized,
             },
+            ignored: Vec::new(),
+        };
+        if change.is_oversized() {
+            return ev;
         }
+        let subject = subject_of(&resource, &owners);
+        if let Some(rule) = self.ignore.resource(&subject) {
+            ev.ignored.push(Ignored::by(rule, None));
+            ev.outcome = Outcome::Skipped { reason: Skip::Ignored };
+            return ev;
+        }
+        let kind = change.kind();
+        let managed = !owners.is_empty();
+        let tf_main: &[&str] = tf_types.get(..1).unwrap_or_default();
+        if !managed
+            && !(kind == ChangeType::Create && self.inventory.has_neighbours(tf_main, &change.account, &change.region))
+        {
+            ev.outcome = Outcome::Skipped {
+                reason: Skip::OutsideIac,
+            };
+            return ev;
+        }
+        let compared = match (managed, kind) {
+            (true, ChangeType::Update | ChangeType::Create) => {
+                crate::config_map::compare(&change.resource_type, &change.item, &owners)
+            }
+            _ => None,
+        };
+        let mut drifted: Vec<AttributeChange> = compared.iter().flatten().filter(|c| c.drifted).cloned().collect();
+        // An item whose drift is all ignored is, for the join, an item that matches IaC.
+        let _ = self.drop_ignored(&subject, &mut drifted, &mut ev.ignored);
+        let op = match kind {
+            ChangeType::Create => Op::Create,
+            ChangeType::Update => Op::Update,
+            ChangeType::Delete => Op::Delete,
+        };
+        let scoring = Evidence {
+            actor: ActorKind::Unknown,
+            channel: Channel::Other,
+            managed,
+            op,
+            changes: &drifted,
+        };
+        let environment = owners.iter().find_map(|d| environment_tag(d));
+        let (severity, severity_reasons) = score::severity(&change.resource_type, &scoring, environment);
+        let observation = format!(
+            "cfg-{:016x}",
+            crate::fnv::hash_parts(&[&resource.key(), &change.capture_time.to_string()])
+        );
+        let evidence = ConfigEvidence {
+            observation: observation.clone(),
+            capture_time: change.capture_time,
+            change: kind,
+            compared: compared.is_some(),
+            drifted: drifted.clone(),
+            changed_properties: if compared.is_some() {
+                Vec::new()
+            } else {
+                change.changed_property_names()
+            },
+            severity,
+            severity_reasons: severity_reasons.clone(),
+        };
+        let finding = evidence.shows_drift().then(|| {
+            // Scored without the diff factors: the Config factor carries that evidence.
+            let (_, mut factors) = score::likelihood(&Evidence { changes: &[], ..scoring });
+            let name = evidence.factor();
+            factors.push(Factor {
+                name: name.to_owned(),
+                weight: score::weight(name),
+            });
+            let mut f = Finding {
+                id: finding::finding_id(&observation, &resource.resource_type, &resource.id),
+                kind: match (managed, kind) {
+                    (false, _) => FindingKind::Unmanaged,
+                    (true, ChangeType::Delete) => FindingKind::Missing,
+                    (true, _) => FindingKind::Drift,
+                },
+                status: Status::Open,
+                resolution: None,
+                resource: resource.clone(),
+                owner: owner.clone(),
+                actor: Actor {
+                    kind: ActorKind::Unknown,
+                    channel: Channel::Other,
+                    tool: None,
+                    principal: None,
+                    role: None,
+                    human: None,
+                    source_ip: None,
+                    user_agent: None,
+                    rule: "config.no-cloudtrail-call".into(),
+                },
+                call: CallInfo {
+                    event_id: observation.clone(),
+                    source: CONFIG_SOURCE.into(),
+                    name: "ConfigurationItemChange".into(),
+                    time: change.capture_time,
+                },
+                changes: evidence.drifted.clone(),
+                likelihood: score::from_factors(&factors),
+                factors,
+                severity,
+                severity_reasons,
+                summary: String::new(),
+                fix: String::new(),
+                revision: 1,
+                config: Some(evidence.clone()),
+            };
+            f.summary = finding::summarise(&f);
+            f.fix = finding::suggest_fix(&f);
+            Box::new(f)
+        });
+        ev.outcome = Outcome::Config(Box::new(ConfigObservation {
+            resource,
+            evidence,
+            finding,
+        }));
+        ev
     }
 }
 
@@ -350,6 +564,10 @@ pub struct Stats {
     pub skipped: BTreeMap<&'static str, u64>,
     /// IaC changes seen.
     pub iac_changes: u64,
+    /// AWS Config item changes evaluated (joined with calls or standing alone).
+    pub config_items: u64,
+    /// Changes dropped by ignore rules (a whole resource counts once).
+    pub ignored: u64,
     /// Findings by kind and severity (`drift/critical`).
     pub findings: BTreeMap<String, u64>,
 }
@@ -358,9 +576,19 @@ impl Stats {
     /// Counts one evaluation.
     pub fn count(&mut self, ev: &Evaluation) {
         self.events += 1;
+        self.ignored += ev.ignored.len() as u64;
         match &ev.outcome {
             Outcome::Skipped { reason } => *self.skipped.entry(reason.as_str()).or_insert(0) += 1,
             Outcome::Iac(_) => self.iac_changes += 1,
+            Outcome::Config(obs) => {
+                self.config_items += 1;
+                if let Some(f) = &obs.finding {
+                    *self
+                        .findings
+                        .entry(format!("{}/{}", f.kind.as_str(), f.severity.as_str()))
+                        .or_insert(0) += 1;
+                }
+            }
             Outcome::Finding(f) => {
                 *self
                     .findings

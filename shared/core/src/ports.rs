@@ -9,6 +9,7 @@
 //! live in [`crate::finding`], so stores only persist.
 
 use crate::finding::{self, Finding, FindingKind, IacChange, ResourceRecord, Status, Transition};
+use crate::join::{self, ConfigObservation};
 use crate::score::Severity;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -23,6 +24,19 @@ pub enum Change {
     Finding(Box<Finding>),
     /// Record an IaC change on a resource (resolves older open findings).
     Iac(IacChange),
+    /// Record an AWS Config item change (joins the call that caused it, or stands alone).
+    Config(Box<ConfigObservation>),
+}
+
+impl Change {
+    /// The resource key the change is about.
+    pub fn resource_key(&self) -> String {
+        match self {
+            Change::Finding(f) => f.resource.key(),
+            Change::Iac(i) => i.resource_key.clone(),
+            Change::Config(o) => o.resource.key(),
+        }
+    }
 }
 
 /// Which findings to list.
@@ -96,7 +110,8 @@ impl DriftEventKind {
 pub struct DriftEvent {
     /// Detail-type.
     pub kind: DriftEventKind,
-    /// `<finding id>:<kind>`: the same transition always has the same key.
+    /// `<finding id>:<kind>`, with `:r<revision>` for revisions after the first: the same
+    /// transition of the same revision always has the same key.
     pub key: String,
     /// The finding after the transition.
     pub finding: Finding,
@@ -112,8 +127,13 @@ impl From<Transition> for DriftEvent {
             DriftEventKind::Detected => "detected",
             DriftEventKind::Resolved => "resolved",
         };
+        let revision = if finding.revision > 1 {
+            format!(":r{}", finding.revision)
+        } else {
+            String::new()
+        };
         DriftEvent {
-            key: format!("{}:{suffix}", finding.id),
+            key: format!("{}:{suffix}{revision}", finding.id),
             kind,
             finding,
         }
@@ -143,13 +163,12 @@ pub fn apply_to_maps(
                 let key = f.resource.key();
                 let record = resources.entry(key).or_default();
                 if let Some(stored) = finding::merge_incoming(findings.get(&f.id), (**f).clone(), record) {
-                    record.findings.push(stored.id.clone());
-                    out.push(Transition::Detected(Box::new(stored.clone())));
-                    if stored.status == Status::Resolved {
-                        out.push(Transition::Resolved(Box::new(stored.clone())));
-                    }
-                    findings.insert(stored.id.clone(), stored);
+                    join::on_call(findings, record, stored, &mut out);
                 }
+            }
+            Change::Config(obs) => {
+                let record = resources.entry(obs.resource.key()).or_default();
+                join::on_config(findings, record, obs, &mut out);
             }
             Change::Iac(iac) => {
                 let record = resources.entry(iac.resource_key.clone()).or_default();

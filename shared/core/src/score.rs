@@ -74,7 +74,19 @@ pub static WEIGHTS: &[(&str, f64)] = &[
     ("diff.no_op", -3.0),
     ("op.tag_only", -1.2),
     ("op.delete", 0.5),
+    ("actor.unknown", 0.0),
+    ("config.confirmed", 1.5),
+    ("config.matches_iac", -2.5),
+    ("config.deleted", 1.0),
+    ("config.changed_uncompared", 0.3),
 ];
+
+/// The likelihood a list of factors gives: sigmoid of their sum, to three decimals.
+pub fn from_factors(factors: &[Factor]) -> f64 {
+    let logit: f64 = factors.iter().map(|f| f.weight).sum();
+    let p = 1.0 / (1.0 + (-logit).exp());
+    (p * 1000.0).round() / 1000.0
+}
 
 /// The weight of a factor.
 pub fn weight(name: &str) -> f64 {
@@ -104,6 +116,7 @@ pub fn likelihood(e: &Evidence<'_>) -> (f64, Vec<Factor>) {
         ActorKind::Automation => "actor.automation",
         ActorKind::AwsService => "actor.aws_service",
         ActorKind::Iac => "actor.iac",
+        ActorKind::Unknown => "actor.unknown",
     });
     match e.channel {
         Channel::Console => names.push("channel.console"),
@@ -136,9 +149,7 @@ pub fn likelihood(e: &Evidence<'_>) -> (f64, Vec<Factor>) {
         name: n.to_owned(),
         weight: weight(n),
     }));
-    let logit: f64 = factors.iter().map(|f| f.weight).sum();
-    let p = 1.0 / (1.0 + (-logit).exp());
-    ((p * 1000.0).round() / 1000.0, factors)
+    (from_factors(&factors), factors)
 }
 
 /// Base severity per resource type; types not listed are [`Severity::Minor`].

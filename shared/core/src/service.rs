@@ -53,6 +53,7 @@ pub async fn handle<S: FindingStore, P: EventPublisher>(
     let change = match &evaluation.outcome {
         Outcome::Finding(f) => Change::Finding(f.clone()),
         Outcome::Iac(i) => Change::Iac(i.clone()),
+        Outcome::Config(o) => Change::Config(o.clone()),
         Outcome::Skipped { .. } => {
             return Ok(Handled {
                 evaluation,
@@ -76,8 +77,13 @@ pub async fn handle<S: FindingStore, P: EventPublisher>(
     let mut transitions = store.apply(std::slice::from_ref(&change)).await.map_err(store_err)?;
     if transitions.is_empty() {
         // Stored by an earlier delivery that did not get to publish: publish what is stored.
-        if let Change::Finding(f) = &change {
-            if let Some(stored) = store.get(&f.id).await.map_err(store_err)? {
+        let stored_id = match &change {
+            Change::Finding(f) => Some(&f.id),
+            Change::Config(o) => o.finding.as_ref().map(|f| &f.id),
+            Change::Iac(_) => None,
+        };
+        if let Some(id) = stored_id {
+            if let Some(stored) = store.get(id).await.map_err(store_err)? {
                 let resolved = stored.status == Status::Resolved;
                 transitions.push(Transition::Detected(Box::new(stored.clone())));
                 if resolved {

@@ -108,7 +108,10 @@ pub fn render(f: &Finding) -> Value {
         (Status::Resolved, _) => "resolved".to_owned(),
         (_, crate::finding::FindingKind::Drift) => format!("{} drift", f.severity.as_str().to_uppercase()),
         (_, crate::finding::FindingKind::Unmanaged) => {
-            format!("{} unmanaged change", f.severity.as_str().to_uppercase())
+            format!("{} unmanaged resource", f.severity.as_str().to_uppercase())
+        }
+        (_, crate::finding::FindingKind::Missing) => {
+            format!("{} missing resource", f.severity.as_str().to_uppercase())
         }
     };
     let title = format!("{what}: {} {}", f.resource.resource_type, f.resource.id);

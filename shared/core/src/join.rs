@@ -1,0 +1,349 @@
+//! Joining AWS Config item changes with the CloudTrail calls that caused them.
+//!
+//! CloudTrail says who changed a resource; AWS Config says what it looks like now. Config items no
+//! longer carry CloudTrail event ids, so the two are joined by resource and time: a Config item
+//! captured up to [`WINDOW_MS`] after a manual call on the same resource (or up to [`SKEW_MS`]
+//! before it, for clock skew) is taken as that call's effect. Either side can arrive first,
+//! minutes apart, so each leaves a [`Pending`] entry on the resource record, kept for
+//! [`PENDING_TTL_MS`] of event time, that the other side looks for.
+//!
+//! - Call first, then Config: the call's finding gains the Config evidence (revision + 1).
+//! - Config first, showing drift: a Config-only finding stands, actor unknown; the call, when it
+//!   arrives, fills in who / when / how on that same finding (revision + 1).
+//! - Config showing the resource matches IaC: evidence that lowers a joined call's likelihood,
+//!   never a finding on its own.
+//! - Only one side ever arrives: its finding stands with the evidence it has.
+//!
+//! Like the rest of the lifecycle, this runs on plain maps ([`crate::ports::apply_to_maps`]) so
+//! that every store joins the same way.
+
+use crate::config_item::ChangeType;
+use crate::diff::AttributeChange;
+use crate::finding::{Finding, ResourceInfo, ResourceRecord, Status, Transition};
+use crate::score::{self, Factor, Severity};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How long after a call its Config item may be captured.
+pub const WINDOW_MS: i64 = 15 * 60 * 1000;
+/// How long before a call its Config item may appear to be captured (clock skew).
+pub const SKEW_MS: i64 = 60 * 1000;
+/// How long (in event time, behind the newest entry) a side waits for the other.
+pub const PENDING_TTL_MS: i64 = 24 * 60 * 60 * 1000;
+/// At most this many pending entries per resource (oldest dropped first).
+pub const PENDING_MAX: usize = 64;
+
+/// The `eventSource` of a Config-only finding's call record.
+pub const CONFIG_SOURCE: &str = "config.amazonaws.com";
+
+/// What an AWS Config item says about a resource, compared with its IaC declaration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigEvidence {
+    /// The observation's id (`cfg-…`, from the resource and the capture time).
+    pub observation: String,
+    /// `configurationItemCaptureTime`.
+    pub capture_time: Timestamp,
+    /// Created, updated or deleted.
+    pub change: ChangeType,
+    /// Whether an attribute map compared the live item with the declaration.
+    pub compared: bool,
+    /// Attributes whose live value differs from IaC: expected (IaC) vs found (live).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drifted: Vec<AttributeChange>,
+    /// For types without an attribute map: the properties Config reports changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed_properties: Vec<String>,
+    /// The severity the live state alone warrants.
+    pub severity: Severity,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub severity_reasons: Vec<String>,
+}
+
+impl ConfigEvidence {
+    /// The likelihood factor this evidence contributes (a row of [`score::WEIGHTS`]).
+    pub fn factor(&self) -> &'static str {
+        match (self.change, self.compared, self.drifted.is_empty()) {
+            (ChangeType::Delete, _, _) => "config.deleted",
+            (_, true, false) => "config.confirmed",
+            (_, true, true) => "config.matches_iac",
+            (_, false, _) => "config.changed_uncompared",
+        }
+    }
+
+    /// Whether the live state shows drift on its own (a finding should stand without a call).
+    pub fn shows_drift(&self) -> bool {
+        match self.change {
+            ChangeType::Delete | ChangeType::Create => true,
+            ChangeType::Update => !self.drifted.is_empty() || (!self.compared && !self.changed_properties.is_empty()),
+        }
+    }
+}
+
+/// One Config item change, evaluated: the resource, the evidence, and the finding that stands
+/// when no CloudTrail call joins it (absent when the item shows no drift).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfigObservation {
+    /// The resource.
+    pub resource: ResourceInfo,
+    /// What the item shows.
+    pub evidence: ConfigEvidence,
+    /// The Config-only finding.
+    pub finding: Option<Box<Finding>>,
+}
+
+/// Which side of a join an entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// A manual CloudTrail call (its finding).
+    Call,
+    /// A Config item change.
+    Config,
+}
+
+/// One side of a possible join, waiting on the resource record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pending {
+    /// Call or Config.
+    pub side: Side,
+    /// Call time or capture time.
+    pub time: Timestamp,
+    /// The CloudTrail `eventID`, or the observation id.
+    pub event: String,
+    /// The finding this side produced or joined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding: Option<String>,
+    /// The other side's event, once joined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joined: Option<String>,
+    /// A Config side's evidence, for a call that arrives later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<ConfigEvidence>,
+}
+
+/// Whether a call at `call` and a Config capture at `capture` can be the same change.
+pub fn in_window(call: Timestamp, capture: Timestamp) -> bool {
+    capture.0 >= call.0 - SKEW_MS && capture.0 <= call.0 + WINDOW_MS
+}
+
+impl Finding {
+    /// Whether the finding stands on a Config item alone (no CloudTrail call joined yet).
+    pub fn is_config_only(&self) -> bool {
+        self.call.source == CONFIG_SOURCE
+    }
+
+    /// Attaches Config evidence: confirmed values replace the call's view of the same
+    /// attributes, the likelihood gets the evidence's factor, the severity is the higher of the
+    /// two, and the revision goes up. Returns false when this evidence was already attached.
+    pub fn attach_config(&mut self, evidence: &ConfigEvidence) -> bool {
+        if self.config.as_ref().is_some_and(|c| c.observation == evidence.observation) {
+            return false;
+        }
+        for confirmed in &evidence.drifted {
+            self.changes.retain(|c| c.attribute != confirmed.attribute);
+            self.changes.push(confirmed.clone());
+        }
+        self.set_factor(evidence.factor());
+        if evidence.severity > self.severity {
+            self.severity = evidence.severity;
+            self.severity_reasons.clone_from(&evidence.severity_reasons);
+        }
+        self.config = Some(evidence.clone());
+        self.revision += 1;
+        self.refresh_text();
+        true
+    }
+
+    /// Fills in a Config-only finding with the call that caused it: actor, call and the call's
+    /// compared attributes (Config's confirmed values win), its factors and severity.
+    pub fn adopt_call(&mut self, call: &Finding) {
+        self.actor = call.actor.clone();
+        self.call = call.call.clone();
+        if self.owner.is_none() {
+            self.owner.clone_from(&call.owner);
+        }
+        if self.resource.arn.is_none() {
+            self.resource.arn.clone_from(&call.resource.arn);
+        }
+        for c in &call.changes {
+            if !self.changes.iter().any(|mine| mine.attribute == c.attribute) {
+                self.changes.push(c.clone());
+            }
+        }
+        let config_factor = self.config.as_ref().map(ConfigEvidence::factor);
+        self.factors.clone_from(&call.factors);
+        if let Some(f) = config_factor {
+            self.set_factor(f);
+        }
+        if call.severity > self.severity {
+            self.severity = call.severity;
+            self.severity_reasons.clone_from(&call.severity_reasons);
+        }
+        self.revision += 1;
+        self.refresh_text();
+    }
+
+    /// Replaces any `config.*` / `actor.unknown` factor with `name` and recomputes the likelihood.
+    fn set_factor(&mut self, name: &str) {
+        self.factors
+            .retain(|f| !f.name.starts_with("config.") && (name.starts_with("config.") || f.name != name));
+        if !self.is_config_only() {
+            self.factors.retain(|f| f.name != "actor.unknown");
+        }
+        self.factors.push(Factor {
+            name: name.to_owned(),
+            weight: score::weight(name),
+        });
+        self.likelihood = score::from_factors(&self.factors);
+    }
+
+    fn refresh_text(&mut self) {
+        self.summary = crate::finding::summarise(self);
+        self.fix = crate::finding::suggest_fix(self);
+    }
+}
+
+impl ResourceRecord {
+    /// Remembers one side of a join; entries older than [`PENDING_TTL_MS`] behind the newest,
+    /// and beyond [`PENDING_MAX`], are dropped.
+    pub fn remember_pending(&mut self, entry: Pending) {
+        self.pending.push(entry);
+        self.pending.sort_by(|a, b| (a.time, &a.event).cmp(&(b.time, &b.event)));
+        let newest = self.pending.last().map_or(0, |p| p.time.0);
+        self.pending.retain(|p| p.time.0 >= newest - PENDING_TTL_MS);
+        let excess = self.pending.len().saturating_sub(PENDING_MAX);
+        self.pending.drain(..excess);
+    }
+
+    /// Finding ids a join for a call at `time` or a capture at `time` may touch: what a store
+    /// loads besides the record itself.
+    pub fn join_candidates(&self, time: Timestamp) -> Vec<String> {
+        self.pending
+            .iter()
+            .filter(|p| in_window(p.time, time) || in_window(time, p.time))
+            .filter_map(|p| p.finding.clone())
+            .collect()
+    }
+
+    /// Whether a call's finding will join a waiting Config item (stores take their join path).
+    pub fn awaits_call(&self, call_time: Timestamp) -> bool {
+        self.pending
+            .iter()
+            .any(|p| p.side == Side::Config && in_window(call_time, p.time))
+    }
+}
+
+/// A new call finding (already merged with the resource's IaC history) meets the record:
+/// joins a waiting Config item, or is stored and waits for one. Replays change nothing.
+pub fn on_call(
+    findings: &mut BTreeMap<String, Finding>,
+    record: &mut ResourceRecord,
+    mut incoming: Finding,
+    out: &mut Vec<Transition>,
+) {
+    let event = incoming.call.event_id.clone();
+    if record.pending.iter().any(|p| p.joined.as_deref() == Some(event.as_str())) {
+        return; // joined into a Config-only finding by an earlier delivery
+    }
+    let waiting = record
+        .pending
+        .iter_mut()
+        .filter(|p| p.side == Side::Config && p.joined.is_none() && in_window(incoming.call.time, p.time))
+        .min_by_key(|p| (p.time.0 - incoming.call.time.0).abs());
+    if let Some(config) = waiting {
+        config.joined = Some(event.clone());
+        let evidence = config.evidence.clone();
+        match config.finding.clone().and_then(|id| findings.get_mut(&id).map(|f| (id, f))) {
+            Some((_, target)) if target.is_config_only() => {
+                target.adopt_call(&incoming);
+                if target.status == Status::Open {
+                    out.push(Transition::Detected(Box::new(target.clone())));
+                }
+                return;
+            }
+            _ => {
+                if let Some(evidence) = evidence {
+                    incoming.attach_config(&evidence);
+                    config.finding = Some(incoming.id.clone());
+                }
+            }
+        }
+    }
+    let pending = Pending {
+        side: Side::Call,
+        time: incoming.call.time,
+        event,
+        finding: Some(incoming.id.clone()),
+        joined: incoming.config.as_ref().map(|c| c.observation.clone()),
+        evidence: None,
+    };
+    record.findings.push(incoming.id.clone());
+    record.remember_pending(pending);
+    out.push(Transition::Detected(Box::new(incoming.clone())));
+    if incoming.status == Status::Resolved {
+        out.push(Transition::Resolved(Box::new(incoming.clone())));
+    }
+    findings.insert(incoming.id.clone(), incoming);
+}
+
+/// A Config observation meets the record: joins the call that caused it, or (showing drift
+/// that no recent IaC change explains) stores its Config-only finding and waits for the call.
+/// Replays change nothing.
+pub fn on_config(
+    findings: &mut BTreeMap<String, Finding>,
+    record: &mut ResourceRecord,
+    obs: &ConfigObservation,
+    out: &mut Vec<Transition>,
+) {
+    let ev = &obs.evidence;
+    if record.pending.iter().any(|p| p.side == Side::Config && p.event == ev.observation) {
+        return;
+    }
+    let call = record
+        .pending
+        .iter_mut()
+        .filter(|p| p.side == Side::Call && p.joined.is_none() && in_window(p.time, ev.capture_time))
+        .max_by_key(|p| p.time);
+    let mut entry = Pending {
+        side: Side::Config,
+        time: ev.capture_time,
+        event: ev.observation.clone(),
+        finding: None,
+        joined: None,
+        evidence: Some(ev.clone()),
+    };
+    if let Some(call) = call {
+        call.joined = Some(ev.observation.clone());
+        entry.joined = Some(call.event.clone());
+        entry.finding.clone_from(&call.finding);
+        if let Some(f) = call.finding.as_ref().and_then(|id| findings.get_mut(id)) {
+            if f.attach_config(ev) && f.status == Status::Open {
+                out.push(Transition::Detected(Box::new(f.clone())));
+            }
+        }
+        record.remember_pending(entry);
+        return;
+    }
+    let explained_by_iac = record
+        .iac
+        .iter()
+        .any(|i| i.time.0 <= ev.capture_time.0 && ev.capture_time.0 - i.time.0 <= WINDOW_MS);
+    if let Some(f) = obs.finding.as_deref().filter(|_| ev.shows_drift() && !explained_by_iac) {
+        let mut f = f.clone();
+        for iac in &record.iac {
+            f.resolve_with(iac);
+        }
+        entry.finding = Some(f.id.clone());
+        if !record.findings.contains(&f.id) {
+            record.findings.push(f.id.clone());
+        }
+        out.push(Transition::Detected(Box::new(f.clone())));
+        if f.status == Status::Resolved {
+            out.push(Transition::Resolved(Box::new(f.clone())));
+        }
+        findings.insert(f.id.clone(), f);
+    }
+    record.remember_pending(entry);
+}
