@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use driftguard_core::attribution::AttributionConfig;
 use driftguard_core::decode::{self, Position};
 use driftguard_core::finding::{FindingKind, Status};
+use driftguard_core::ignore::{IgnoreRules, Ignored};
 use driftguard_core::inventory::Inventory;
 use driftguard_core::pipeline::{Outcome, Pipeline, Stats};
 use driftguard_core::ports::{Change, DriftEvent, EventPublisher, FindingStore, Query};
@@ -41,6 +42,19 @@ enum Command {
     Explain(ExplainArgs),
     /// Measure events/s through decode + attribute + resolve + score, against a plain parse.
     Bench(BenchArgs),
+    /// Print which resource types and attributes DriftGuard compares, and which it only tracks
+    /// as "changed out of band".
+    Coverage(CoverageArgs),
+}
+
+#[derive(Args)]
+struct CoverageArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Show every type (by default, types only tracked are counted, not listed).
+    #[arg(long)]
+    all: bool,
 }
 
 #[derive(Args)]
@@ -54,6 +68,10 @@ struct Common {
     /// TOML file declaring IaC principals (see README).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Ignore rules (`<type> <id> [<attribute>]` per line; see README). Default: `.driftignore`
+    /// in the current directory, when there is one.
+    #[arg(long, value_name = "FILE")]
+    ignore_file: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -68,6 +86,9 @@ struct ReplayArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// List every change an ignore rule dropped, with the rule (to stdout, after the findings).
+    #[arg(long)]
+    show_ignored: bool,
 }
 
 /// `--store PATH`: the embedded store's file.
@@ -175,6 +196,7 @@ enum SeverityArg {
 enum KindArg {
     Drift,
     Unmanaged,
+    Missing,
 }
 
 fn main() -> ExitCode {
@@ -184,6 +206,7 @@ fn main() -> ExitCode {
         Command::Findings(cmd) => findings(cmd),
         Command::Explain(args) => explain(args),
         Command::Bench(args) => bench_cmd(args),
+        Command::Coverage(args) => coverage(&args),
     };
     match result {
         Ok(Exit::Clean) => ExitCode::SUCCESS,
@@ -219,7 +242,26 @@ fn load_pipeline(common: &Common) -> Result<Pipeline> {
         };
         inventory.add_state(&path.display().to_string(), &bytes)?;
     }
-    let pipeline = Pipeline::new(&config, inventory);
+    let default_ignore = Path::new(".driftignore");
+    let ignore_path = common
+        .ignore_file
+        .as_deref()
+        .or_else(|| default_ignore.exists().then_some(default_ignore));
+    let ignore = match ignore_path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let rules = IgnoreRules::with_file(&path.display().to_string(), &text)?;
+            eprintln!(
+                "ignore: {} rules from {} (and {} built-in)",
+                rules.rules().len() - driftguard_core::ignore::BUILTIN.len(),
+                path.display(),
+                driftguard_core::ignore::BUILTIN.len()
+            );
+            rules
+        }
+        None => IgnoreRules::builtin(),
+    };
+    let pipeline = Pipeline::new(&config, inventory).with_ignore(ignore);
     let inv = pipeline.inventory();
     if !common.states.is_empty() {
         let data: usize = inv.states().iter().map(|s| s.data_sources).sum();
@@ -252,6 +294,7 @@ fn replay(args: ReplayArgs) -> Result<Exit> {
     let mut stats = Stats::default();
     let mut pending: Vec<Change> = Vec::new();
     let mut touched: Vec<String> = Vec::new();
+    let mut ignored: Vec<(String, String, Ignored)> = Vec::new();
     let (mut new_findings, mut resolved, mut published) = (0usize, 0usize, 0usize);
     let mut flush = |pending: &mut Vec<Change>| -> Result<()> {
         if pending.is_empty() {
@@ -276,12 +319,24 @@ fn replay(args: ReplayArgs) -> Result<Exit> {
             Ok(item) => {
                 let ev = pipeline.evaluate(&item);
                 stats.count(&ev);
+                if args.show_ignored {
+                    let what = ev
+                        .resource
+                        .as_ref()
+                        .map_or_else(|| ev.call.clone(), |r| format!("{} {}", r.resource_type, r.id));
+                    ignored.extend(ev.ignored.iter().map(|i| (ev.event_id.clone(), what.clone(), i.clone())));
+                }
                 match ev.outcome {
                     Outcome::Finding(f) => {
                         touched.push(f.id.clone());
                         pending.push(Change::Finding(f));
                     }
                     Outcome::Iac(iac) => pending.push(Change::Iac(iac)),
+                    Outcome::Config(obs) => {
+                        touched.extend(obs.finding.as_ref().map(|f| f.id.clone()));
+                        touched.extend(obs.finding.is_none().then(|| obs.evidence.observation.clone()));
+                        pending.push(Change::Config(obs));
+                    }
                     Outcome::Skipped { .. } => {}
                 }
             }
@@ -308,6 +363,9 @@ fn replay(args: ReplayArgs) -> Result<Exit> {
     }
     shown.sort_by(|a, b| a.call.time.cmp(&b.call.time).then_with(|| a.id.cmp(&b.id)));
     render::findings(&mut std::io::stdout().lock(), &shown, args.format)?;
+    if args.show_ignored {
+        render::ignored(&mut std::io::stdout().lock(), &ignored, args.format)?;
+    }
     eprint!("{}", render::summary(&stats, files.len()));
     eprintln!(
         "store: {} ({new_findings} new findings, {} already stored, {resolved} resolved; {published} events to the outbox)",
@@ -345,6 +403,7 @@ fn findings(cmd: FindingsCommand) -> Result<Exit> {
                 kind: kind.map(|k| match k {
                     KindArg::Drift => FindingKind::Drift,
                     KindArg::Unmanaged => FindingKind::Unmanaged,
+                    KindArg::Missing => FindingKind::Missing,
                 }),
                 limit,
             };
@@ -394,6 +453,12 @@ fn bench_cmd(args: BenchArgs) -> Result<Exit> {
     let pipeline = load_pipeline(&args.common)?;
     let files = inputs::collect(&args.common.paths)?;
     bench::run(&files, &pipeline, args.seconds)?;
+    Ok(Exit::Clean)
+}
+
+fn coverage(args: &CoverageArgs) -> Result<Exit> {
+    let all = driftguard_core::coverage::coverage(&driftguard_core::catalog::Catalog::new());
+    render::coverage(&mut std::io::stdout().lock(), &all, args.format, args.all)?;
     Ok(Exit::Clean)
 }
 

@@ -3,7 +3,9 @@
 use crate::{Format, TraceFormat};
 use anyhow::Result;
 use driftguard_core::decode::{DecodeError, Position};
+use driftguard_core::coverage::TypeCoverage;
 use driftguard_core::finding::Finding;
+use driftguard_core::ignore::Ignored;
 use driftguard_core::pipeline::{Evaluation, Outcome, Stats};
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -227,6 +229,10 @@ pub fn summary(stats: &Stats, files: usize) -> String {
         if kinds.is_empty() { "-".into() } else { kinds.join(", ") }
     );
     let _ = writeln!(s, "iac changes {}", stats.iac_changes);
+    let _ = writeln!(s, "config items {}", stats.config_items);
+    if stats.ignored > 0 {
+        let _ = writeln!(s, "ignored {} (listed with --show-ignored)", stats.ignored);
+    }
     s
 }
 
@@ -281,6 +287,28 @@ pub fn trace(out: &mut impl Write, pos: &Position, ev: &Evaluation, format: Trac
             "  outcome   IaC change by {}: resolves older findings on {}",
             iac.by, iac.resource_key
         )?,
+        Outcome::Config(obs) => {
+            let e = &obs.evidence;
+            for c in &e.drifted {
+                writeln!(
+                    out,
+                    "  live      {} expected {} found {}",
+                    c.attribute,
+                    short(&c.expected),
+                    short(&c.found)
+                )?;
+            }
+            if !e.changed_properties.is_empty() {
+                writeln!(out, "  changed   {} (not compared)", e.changed_properties.join(", "))?;
+            }
+            let stands = obs
+                .finding
+                .as_ref()
+                .map_or("no finding on its own".to_owned(), |f| {
+                    format!("finding {} ({}) unless a call joins it", f.id, f.kind.as_str())
+                });
+            writeln!(out, "  outcome   Config evidence {}: {stands}", e.factor())?;
+        }
         Outcome::Finding(f) => {
             for c in &f.changes {
                 writeln!(
@@ -309,6 +337,63 @@ pub fn trace_error(out: &mut impl Write, e: &DecodeError, format: TraceFormat) -
             serde_json::json!({"position": e.at.to_string(), "error": e.kind.to_string()})
         )?,
         TraceFormat::Text => writeln!(out, "error {e}")?,
+    }
+    Ok(())
+}
+
+/// Changes ignore rules dropped: `(event, resource, what was ignored)`.
+pub fn ignored(out: &mut impl Write, rows: &[(String, String, Ignored)], format: Format) -> Result<()> {
+    if format != Format::Table {
+        for (event, resource, i) in rows {
+            let v = serde_json::json!({ "ignored": i, "event_id": event, "resource": resource });
+            writeln!(out, "{v}")?;
+        }
+        return Ok(());
+    }
+    writeln!(out, "\nignored ({}):", rows.len())?;
+    for (event, resource, i) in rows {
+        writeln!(
+            out,
+            "  {resource}  {}  by `{}` ({})  event {event}",
+            i.attribute.as_deref().unwrap_or("(whole resource)"),
+            i.rule,
+            i.origin
+        )?;
+    }
+    Ok(())
+}
+
+/// `driftguard coverage`.
+pub fn coverage(out: &mut impl Write, all: &[TypeCoverage], format: Format, every: bool) -> Result<()> {
+    if format != Format::Table {
+        writeln!(out, "{}", serde_json::to_string_pretty(all)?)?;
+        return Ok(());
+    }
+    let compared: Vec<&TypeCoverage> = all.iter().filter(|c| c.level() == "compared").collect();
+    let tracked: Vec<&TypeCoverage> = all.iter().filter(|c| c.level() != "compared").collect();
+    writeln!(out, "Compared attribute by attribute ({} types):", compared.len())?;
+    for c in &compared {
+        writeln!(out, "  {}  [{}]", c.resource_type, c.terraform.join(", "))?;
+        if !c.config_attributes.is_empty() {
+            writeln!(out, "    live state (AWS Config): {}", c.config_attributes.join(", "))?;
+        }
+        if !c.call_attributes.is_empty() {
+            writeln!(out, "    calls (CloudTrail):      {}", c.call_attributes.join(", "))?;
+        }
+    }
+    let calls: usize = tracked.iter().map(|c| c.calls).sum();
+    writeln!(
+        out,
+        "\nTracked as \"changed out of band\" only ({} types, {calls} calls): DriftGuard names the resource, \
+         who changed it and how, but does not compare attributes.",
+        tracked.len()
+    )?;
+    if every {
+        for c in &tracked {
+            writeln!(out, "  {}  ({} calls)", c.resource_type, c.calls)?;
+        }
+    } else {
+        writeln!(out, "  (list them with --all)")?;
     }
     Ok(())
 }

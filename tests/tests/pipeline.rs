@@ -54,6 +54,7 @@ fn changes(p: &Pipeline) -> Vec<Change> {
             match p.evaluate(&item).outcome {
                 Outcome::Finding(f) => out.push(Change::Finding(f)),
                 Outcome::Iac(i) => out.push(Change::Iac(i)),
+                Outcome::Config(o) => out.push(Change::Config(o)),
                 Outcome::Skipped { .. } => {}
             }
         });

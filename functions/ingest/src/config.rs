@@ -2,6 +2,7 @@
 
 use driftguard_aws::S3Location;
 use driftguard_core::attribution::{AttributionConfig, PrincipalRule};
+use driftguard_core::ignore::IgnoreRules;
 use std::time::Duration;
 
 /// Configuration of the ingest function.
@@ -19,6 +20,9 @@ pub struct Config {
     pub state_refresh: Duration,
     /// `DRIFTGUARD_S3_PATH_STYLE` (`true` for local S3 endpoints such as moto).
     pub s3_path_style: bool,
+    /// `DRIFTGUARD_IGNORE_RULES`: `.driftignore` rules, one per line or separated by `;`
+    /// (the built-in rules always apply).
+    pub ignore: IgnoreRules,
 }
 
 /// A configuration error: the function cannot start.
@@ -76,7 +80,13 @@ impl Config {
             })?,
             None => 30,
         };
+        let ignore_text = get("DRIFTGUARD_IGNORE_RULES").unwrap_or_default().replace(';', "\n");
+        let ignore = IgnoreRules::with_file("DRIFTGUARD_IGNORE_RULES", &ignore_text).map_err(|e| ConfigError::Invalid {
+            name: "DRIFTGUARD_IGNORE_RULES",
+            why: e.to_string(),
+        })?;
         Ok(Config {
+            ignore,
             table: required("DRIFTGUARD_TABLE")?,
             event_bus: required("DRIFTGUARD_EVENT_BUS")?,
             states,

@@ -2,8 +2,11 @@
 //! evaluate with core, store and publish through the adapters, map errors once.
 
 use crate::config::Config;
-use driftguard_aws::{AwsError, DynamoClient, DynamoStore, EventBridgeClient, EventBridgePublisher, Retry, S3States};
-use driftguard_core::decode::{self, Position};
+use driftguard_aws::{
+    AwsError, DynamoClient, DynamoStore, EventBridgeClient, EventBridgePublisher, Retry, S3Client, S3States,
+};
+use driftguard_core::config_item::ConfigChange;
+use driftguard_core::decode::{self, Item, Position};
 use driftguard_core::inventory::Inventory;
 use driftguard_core::pipeline::{Evaluation, Outcome, Pipeline};
 use driftguard_core::service::{self, ServiceError};
@@ -72,6 +75,7 @@ pub struct Summary {
     events: usize,
     findings: usize,
     iac_changes: usize,
+    config_items: usize,
     published: usize,
     duplicates: usize,
     skipped: BTreeMap<&'static str, usize>,
@@ -102,6 +106,7 @@ pub struct App {
     store: DynamoStore,
     publisher: EventBridgePublisher,
     states: Option<tokio::sync::Mutex<States>>,
+    s3: S3Client,
     pipeline: RwLock<Arc<Pipeline>>,
     config: Config,
 }
@@ -120,11 +125,14 @@ impl App {
                 checked: None,
             })
         });
-        let pipeline = RwLock::new(Arc::new(Pipeline::new(&config.attribution, Inventory::new())));
+        let pipeline = RwLock::new(Arc::new(
+            Pipeline::new(&config.attribution, Inventory::new()).with_ignore(config.ignore.clone()),
+        ));
         App {
             store,
             publisher,
             states,
+            s3: driftguard_aws::s3_client(aws, config.s3_path_style),
             pipeline,
             config,
         }
@@ -145,7 +153,10 @@ impl App {
                                 .inventory()
                                 .map_err(|e| IngestError::NotRetryable(e.to_string()))?;
                             tracing::info!(states = st.s3.len(), resources = inventory.len(), "Inventory loaded");
-                            let pipeline = Arc::new(Pipeline::new(&self.config.attribution, inventory));
+                            let pipeline = Arc::new(
+                                Pipeline::new(&self.config.attribution, inventory)
+                                    .with_ignore(self.config.ignore.clone()),
+                            );
                             if let Ok(mut slot) = self.pipeline.write() {
                                 *slot = pipeline;
                             }
@@ -202,10 +213,16 @@ impl App {
     async fn document(&self, bytes: &[u8], origin: &str, pipeline: &Pipeline) -> Result<Summary, IngestError> {
         let mut evaluations: Vec<Evaluation> = Vec::new();
         let mut errors: Vec<String> = Vec::new();
+        let mut oversized: Vec<Box<ConfigChange>> = Vec::new();
         decode::decode(bytes, origin, &mut |_: &Position, item| match item {
+            Ok(Item::Config(c)) if c.is_oversized() => oversized.push(c),
             Ok(item) => evaluations.push(pipeline.evaluate(&item)),
             Err(e) => errors.push(e.to_string()),
         });
+        for summary in oversized {
+            let full = self.fetch_oversized(&summary).await?;
+            evaluations.push(pipeline.evaluate_config(&full));
+        }
         let mut summary = Summary::default();
         for evaluation in evaluations {
             summary.events += 1;
@@ -224,6 +241,11 @@ impl App {
                     summary.iac_changes += 1;
                     tracing::info!(event_id = %evaluation.event_id, resource = %i.resource_key, "IaC change");
                 }
+                Outcome::Config(o) => {
+                    summary.config_items += 1;
+                    tracing::info!(event_id = %evaluation.event_id, resource = %o.resource.id,
+                        evidence = o.evidence.factor(), "Config item");
+                }
             }
             let handled = service::handle(&self.store, &self.publisher, evaluation).await?;
             summary.published += handled.published;
@@ -233,5 +255,27 @@ impl App {
             return Err(IngestError::InvalidInput(errors.join("; ")));
         }
         Ok(summary)
+    }
+
+    /// The full item of an oversized Config notification, from the S3 location it names.
+    async fn fetch_oversized(&self, summary: &ConfigChange) -> Result<ConfigChange, IngestError> {
+        let (bucket, key) = match summary.s3_bucket_key() {
+            Some(Ok(location)) => location,
+            Some(Err(e)) => return Err(IngestError::InvalidInput(e.to_string())),
+            None => return Err(IngestError::InvalidInput("oversized Config item names no S3 location".into())),
+        };
+        let (bytes, _) = driftguard_aws::get_object(&self.s3, bucket, key)
+            .await
+            .map_err(|e| from_aws(&format!("fetching oversized Config item s3://{bucket}/{key}"), &e))?;
+        let full = ConfigChange::from_delivered(&bytes).map_err(|e| {
+            IngestError::InvalidInput(format!("oversized Config item s3://{bucket}/{key}: {e}"))
+        })?;
+        if full.is_oversized() || full.resource_id != summary.resource_id {
+            return Err(IngestError::InvalidInput(format!(
+                "s3://{bucket}/{key} does not hold the full item of {} {}",
+                summary.resource_type, summary.resource_id
+            )));
+        }
+        Ok(full)
     }
 }

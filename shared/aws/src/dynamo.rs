@@ -22,7 +22,7 @@ use driftguard_core::finding::{self, Finding, IacChange, ResourceRecord, Status,
 use driftguard_core::inventory::Inventory;
 use driftguard_core::ports::{self, Change, FindingStore, Query};
 use driftguard_core::score::Severity;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::time::Duration;
 
@@ -314,6 +314,10 @@ impl DynamoStore {
         let key = incoming.resource.key();
         for attempt in 0..MAX_ATTEMPTS {
             let (mut record, version) = self.load_resource(&key).await?;
+            if record.awaits_call(incoming.call.time) {
+                // A Config item on this resource waits for its call: join them.
+                return self.apply_joined(&Change::Finding(Box::new(incoming.clone())), out).await;
+            }
             // Whether this attempt wrote the finding, merged against `record`.
             let mut fresh = false;
             if self.load_finding(&incoming.id).await?.is_none() {
@@ -331,7 +335,7 @@ impl DynamoStore {
             if record.findings.contains(&incoming.id) {
                 return Ok(());
             }
-            record.findings.push(incoming.id.clone());
+            record.note_call(incoming);
             if self.save_resource(&key, &record, version).await? {
                 // The version check means `record` was the latest when we saved it. A finding this
                 // attempt wrote was merged against this very record. One written earlier (before a
@@ -369,12 +373,60 @@ impl DynamoStore {
         Err(AwsError::Contention(format!("resource {}", iac.resource_key)))
     }
 
+    /// A change that joins a Config item with a call (or waits for one), through core's
+    /// lifecycle on the resource record and the findings the join may touch. Findings are
+    /// written first (versioned), the record last: the record marks the join done, so an attempt
+    /// that fails part-way is redone by the next, and rewriting the same finding is harmless.
+    async fn apply_joined(&self, change: &Change, out: &mut Vec<Transition>) -> Result<(), AwsError> {
+        let key = change.resource_key();
+        let (own, time) = match change {
+            Change::Finding(f) => (Some(f.id.clone()), f.call.time),
+            Change::Config(o) => (o.finding.as_ref().map(|f| f.id.clone()), o.evidence.capture_time),
+            Change::Iac(i) => (None, i.time),
+        };
+        'attempt: for attempt in 0..MAX_ATTEMPTS {
+            let (record, version) = self.load_resource(&key).await?;
+            let mut findings = BTreeMap::new();
+            let mut versions = BTreeMap::new();
+            for id in record.join_candidates(time).into_iter().chain(own.clone()) {
+                if let Some((f, v)) = self.load_finding(&id).await? {
+                    versions.insert(id.clone(), v);
+                    // The change's own finding is left out, so the lifecycle sees it as new even
+                    // when an earlier attempt wrote it before losing the record race.
+                    if Some(&id) != own.as_ref() {
+                        findings.insert(id, f);
+                    }
+                }
+            }
+            let before = findings.clone();
+            let mut resources = BTreeMap::from([(key.clone(), record.clone())]);
+            let transitions = ports::apply_to_maps(&mut findings, &mut resources, std::slice::from_ref(change));
+            let updated = resources.remove(&key).unwrap_or_default();
+            if updated == record {
+                return Ok(());
+            }
+            for (id, f) in &findings {
+                if before.get(id) != Some(f) && !self.put_versioned(Self::finding_item(f), versions.get(id).copied()).await? {
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue 'attempt;
+                }
+            }
+            if self.save_resource(&key, &updated, version).await? {
+                out.extend(transitions);
+                return Ok(());
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+        Err(AwsError::Contention(format!("resource {key}")))
+    }
+
     async fn apply_all(&self, batch: &[Change]) -> Result<Vec<Transition>, AwsError> {
         let mut out = Vec::new();
         for change in batch {
             match change {
                 Change::Finding(f) => self.apply_finding(f, &mut out).await?,
                 Change::Iac(i) => self.apply_iac(i, &mut out).await?,
+                Change::Config(_) => self.apply_joined(change, &mut out).await?,
             }
         }
         Ok(out)

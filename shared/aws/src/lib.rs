@@ -16,7 +16,7 @@ pub use error::{AwsError, Retry};
 pub use eventbridge::{
     detail_json, entry_size, EventBridgePublisher, EVENT_SOURCE, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES,
 };
-pub use s3_states::{S3Location, S3States};
+pub use s3_states::{get_object, S3Location, S3States};
 
 /// The SDK clients the adapters take, re-exported so functions need no SDK dependency of their own.
 pub use aws_sdk_dynamodb::Client as DynamoClient;

@@ -88,28 +88,14 @@ impl S3States {
             if self.cache.get(&url).is_some_and(|c| c.etag == etag && !etag.is_empty()) {
                 continue;
             }
-            let out = self
-                .client
-                .get_object()
-                .bucket(&bucket)
-                .key(&key)
-                .send()
-                .await
-                .map_err(|e| classify("S3", "GetObject", e))?;
-            let etag = out.e_tag().map_or(etag, str::to_owned);
-            let bytes = out.body.collect().await.map_err(|e| AwsError::Call {
-                service: "S3",
-                operation: "GetObject",
-                code: "body".into(),
-                message: e.to_string(),
-                retry: crate::Retry::Retryable,
-            })?;
+            let (bytes, fetched_etag) = get_object(&self.client, &bucket, &key).await?;
+            let etag = fetched_etag.unwrap_or(etag);
             tracing::info!(state = %url, etag = %etag, "Loaded Terraform state");
             self.cache.insert(
                 url,
                 Cached {
                     etag,
-                    bytes: bytes.into_bytes().to_vec(),
+                    bytes,
                 },
             );
             changed = true;
@@ -149,4 +135,25 @@ mod tests {
         assert_eq!(S3Location::parse("https://b/x"), None);
         assert_eq!(S3Location::parse("s3:///x"), None);
     }
+}
+
+/// Reads one object whole: its bytes and ETag. Used for state files and for the full
+/// notifications AWS Config delivers to S3 when an item is too large for its event.
+pub async fn get_object(client: &Client, bucket: &str, key: &str) -> Result<(Vec<u8>, Option<String>), AwsError> {
+    let out = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| classify("S3", "GetObject", e))?;
+    let etag = out.e_tag().map(str::to_owned);
+    let bytes = out.body.collect().await.map_err(|e| AwsError::Call {
+        service: "S3",
+        operation: "GetObject",
+        code: "body".into(),
+        message: e.to_string(),
+        retry: crate::Retry::Retryable,
+    })?;
+    Ok((bytes.into_bytes().to_vec(), etag))
 }

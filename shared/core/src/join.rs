@@ -217,6 +217,21 @@ impl ResourceRecord {
         self.pending.drain(..excess);
     }
 
+    /// Lists a call's finding on the record and leaves its side waiting for a Config item.
+    pub fn note_call(&mut self, f: &Finding) {
+        if !self.findings.contains(&f.id) {
+            self.findings.push(f.id.clone());
+        }
+        self.remember_pending(Pending {
+            side: Side::Call,
+            time: f.call.time,
+            event: f.call.event_id.clone(),
+            finding: Some(f.id.clone()),
+            joined: f.config.as_ref().map(|c| c.observation.clone()),
+            evidence: None,
+        });
+    }
+
     /// Finding ids a join for a call at `time` or a capture at `time` may touch: what a store
     /// loads besides the record itself.
     pub fn join_candidates(&self, time: Timestamp) -> Vec<String> {
@@ -244,8 +259,12 @@ pub fn on_call(
     out: &mut Vec<Transition>,
 ) {
     let event = incoming.call.event_id.clone();
-    if record.pending.iter().any(|p| p.joined.as_deref() == Some(event.as_str())) {
-        return; // joined into a Config-only finding by an earlier delivery
+    if record
+        .pending
+        .iter()
+        .any(|p| p.event == event || p.joined.as_deref() == Some(event.as_str()))
+    {
+        return; // recorded (or joined into a Config-only finding) by an earlier delivery
     }
     let waiting = record
         .pending
@@ -271,16 +290,7 @@ pub fn on_call(
             }
         }
     }
-    let pending = Pending {
-        side: Side::Call,
-        time: incoming.call.time,
-        event,
-        finding: Some(incoming.id.clone()),
-        joined: incoming.config.as_ref().map(|c| c.observation.clone()),
-        evidence: None,
-    };
-    record.findings.push(incoming.id.clone());
-    record.remember_pending(pending);
+    record.note_call(&incoming);
     out.push(Transition::Detected(Box::new(incoming.clone())));
     if incoming.status == Status::Resolved {
         out.push(Transition::Resolved(Box::new(incoming.clone())));

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod config_item;
 pub mod config_map;
 pub mod conformance;
+pub mod coverage;
 pub mod decode;
 pub mod diff;
 pub mod finding;

@@ -94,6 +94,14 @@ impl EmbeddedStore {
                         f.resource.key()
                     }
                     Change::Iac(iac) => iac.resource_key.clone(),
+                    Change::Config(obs) => {
+                        if let Some(f) = &obs.finding {
+                            if let Some(v) = findings_t.get(f.id.as_str())? {
+                                findings.insert(f.id.clone(), decode(&f.id, v.value())?);
+                            }
+                        }
+                        obs.resource.key()
+                    }
                 };
                 if resources.contains_key(&key) {
                     continue;
