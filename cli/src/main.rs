@@ -295,7 +295,7 @@ fn replay(args: ReplayArgs) -> Result<Exit> {
     let mut pending: Vec<Change> = Vec::new();
     let mut touched: Vec<String> = Vec::new();
     let mut ignored: Vec<(String, String, Ignored)> = Vec::new();
-    let (mut new_findings, mut resolved, mut published) = (0usize, 0usize, 0usize);
+    let (mut new_findings, mut updated, mut resolved, mut published) = (0usize, 0usize, 0usize, 0usize);
     let mut flush = |pending: &mut Vec<Change>| -> Result<()> {
         if pending.is_empty() {
             return Ok(());
@@ -305,6 +305,7 @@ fn replay(args: ReplayArgs) -> Result<Exit> {
         let events: Vec<DriftEvent> = transitions.into_iter().map(DriftEvent::from).collect();
         for e in &events {
             match e.kind {
+                driftguard_core::ports::DriftEventKind::Detected if e.finding.revision > 1 => updated += 1,
                 driftguard_core::ports::DriftEventKind::Detected => new_findings += 1,
                 driftguard_core::ports::DriftEventKind::Resolved => resolved += 1,
             }
@@ -368,9 +369,10 @@ fn replay(args: ReplayArgs) -> Result<Exit> {
     }
     eprint!("{}", render::summary(&stats, files.len()));
     eprintln!(
-        "store: {} ({new_findings} new findings, {} already stored, {resolved} resolved; {published} events to the outbox)",
+        "store: {} ({new_findings} new findings, {} already stored, {updated} updated by joined evidence, \
+         {resolved} resolved; {published} events to the outbox)",
         args.store.path.display(),
-        touched.len().saturating_sub(new_findings)
+        shown.len().saturating_sub(new_findings)
     );
     Ok(if stats.errors > 0 {
         Exit::InputErrors

@@ -73,7 +73,7 @@ fn replay_prints_findings_as_jsonl_and_a_summary_on_stderr() {
     assert!(stderr.contains("read 26 events from 20 files"), "{stderr}");
     assert!(
         stderr.contains(
-            "skipped 10: aws_service 1, config_change 1, failed_call 1, not_in_catalog 1, own_event 3, read_only 3"
+            "skipped 9: aws_service 1, failed_call 1, not_in_catalog 1, own_event 3, read_only 3"
         ),
         "{stderr}"
     );
@@ -89,7 +89,7 @@ fn replaying_twice_stores_nothing_new() {
     assert!(second.status.success());
     assert_eq!(jsonl(&first), jsonl(&second));
     assert!(
-        text(&second.stderr).contains("0 new findings, 11 already stored, 0 resolved; 0 events to the outbox"),
+        text(&second.stderr).contains("0 new findings, 11 already stored, 0 updated by joined evidence, 0 resolved; 0 events to the outbox"),
         "{}",
         text(&second.stderr)
     );
@@ -188,6 +188,8 @@ fn bad_inputs_are_reported_and_good_records_still_processed() {
         "replay",
         "tests/data/bad/",
         "events/cloudtrail/s3-create-bucket.cli-user.json",
+        "--state",
+        "events/terraform/data.tfstate",
         "--store",
         store.to_str().expect("utf-8"),
         "--format",

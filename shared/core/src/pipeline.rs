@@ -580,15 +580,8 @@ impl Stats {
         match &ev.outcome {
             Outcome::Skipped { reason } => *self.skipped.entry(reason.as_str()).or_insert(0) += 1,
             Outcome::Iac(_) => self.iac_changes += 1,
-            Outcome::Config(obs) => {
-                self.config_items += 1;
-                if let Some(f) = &obs.finding {
-                    *self
-                        .findings
-                        .entry(format!("{}/{}", f.kind.as_str(), f.severity.as_str()))
-                        .or_insert(0) += 1;
-                }
-            }
+            // Whether a Config item becomes a finding of its own depends on the join (the store).
+            Outcome::Config(_) => self.config_items += 1,
             Outcome::Finding(f) => {
                 *self
                     .findings
