@@ -41,7 +41,7 @@
 //! - **`aws:` tags are ignored**: AWS services (CloudFormation, Auto Scaling, …) set them.
 //! - **Service-managed fields are not mapped**: timestamps, revision ids, states, ENIs, DNS names,
 //!   effective (default-filled) policies. They change without anyone touching the resource.
-//! - **Service-linked roles** (path `/aws-service-role/`) are owned by AWS services; callers fold
+//! - **Service-linked roles** (path `/aws-service-role/<service>/`) are owned by AWS services; callers fold
 //!   them with [`is_service_linked_role`].
 //! - **Security group rule descriptions are ignored**: they do not change who can connect, and
 //!   consoles rewrite them freely. CIDRs are compared as networks (`10.0.0.5/8` is `10.0.0.0/8`,
@@ -216,11 +216,13 @@ pub fn compared_attributes(resource_type: &str) -> Vec<&'static str> {
     out
 }
 
-/// True for an IAM service-linked role (path `/aws-service-role/`): AWS services own these.
+/// True for an IAM service-linked role (path `/aws-service-role/<service>/`): AWS services own these.
 pub fn is_service_linked_role(item: &Value) -> bool {
     let path = config_value(item, "configuration.path");
     let arn = item.get("ARN").or_else(|| item.get("arn")).and_then(Value::as_str);
-    path.as_ref().and_then(Value::as_str) == Some("/aws-service-role/")
+    path.as_ref()
+        .and_then(Value::as_str)
+        .is_some_and(|p| p.starts_with("/aws-service-role/"))
         || arn.is_some_and(|a| a.contains(":role/aws-service-role/"))
 }
 
