@@ -58,6 +58,7 @@ pub use table::MAPS;
 use crate::diff::{normalise, normalise_policy, value_at, AttributeChange, Norm};
 use crate::inventory::Declared;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -331,39 +332,55 @@ fn set_value(set: BTreeSet<String>) -> Value {
 // ---- reading the configuration item ----
 
 /// The value at a configuration-item path (see "Paths" in the module header), or `None` when a
-/// segment is missing.
+/// segment is missing. Borrows from the item until a JSON-encoded string has to be decoded.
 pub fn config_value(item: &Value, path: &str) -> Option<Value> {
-    let mut cur = item.clone();
+    let mut cur: Cow<'_, Value> = Cow::Borrowed(item);
     for seg in segments(path) {
-        cur = decode_json_text(&cur);
+        cur = decoded(cur);
         let (name, selector) = match seg.split_once('[') {
             Some((name, sel)) => (name, Some(sel.strip_suffix(']').unwrap_or(sel))),
             None => (seg, None),
         };
         if !name.is_empty() {
-            cur = match &cur {
-                Value::Object(m) => m.get(name)?.clone(),
-                Value::Array(a) => a.get(name.parse::<usize>().ok()?)?.clone(),
-                _ => return None,
-            };
+            cur = step(cur, |v| match v {
+                Value::Object(m) => m.get(name),
+                Value::Array(a) => a.get(name.parse::<usize>().ok()?),
+                _ => None,
+            })?;
         }
         if let Some(sel) = selector {
-            cur = decode_json_text(&cur);
-            let list = cur.as_array()?;
-            cur = match sel.strip_prefix('?') {
-                Some(flag) => list
-                    .iter()
-                    .find(|e| e.get(flag).and_then(Value::as_bool) == Some(true))?
-                    .clone(),
-                None => list
-                    .iter()
-                    .find(|e| e.get("key").or_else(|| e.get("Key")).and_then(Value::as_str) == Some(sel))
-                    .and_then(|e| e.get("value").or_else(|| e.get("Value")))?
-                    .clone(),
-            };
+            cur = step(decoded(cur), |v| {
+                let list = v.as_array()?;
+                match sel.strip_prefix('?') {
+                    Some(flag) => list.iter().find(|e| e.get(flag).and_then(Value::as_bool) == Some(true)),
+                    None => list
+                        .iter()
+                        .find(|e| e.get("key").or_else(|| e.get("Key")).and_then(Value::as_str) == Some(sel))
+                        .and_then(|e| e.get("value").or_else(|| e.get("Value"))),
+                }
+            })?;
         }
     }
-    Some(cur)
+    Some(cur.into_owned())
+}
+
+/// Moves one step into `cur`, borrowing when `cur` is borrowed.
+fn step<'v>(cur: Cow<'v, Value>, f: impl Fn(&Value) -> Option<&Value>) -> Option<Cow<'v, Value>> {
+    match cur {
+        Cow::Borrowed(v) => f(v).map(Cow::Borrowed),
+        Cow::Owned(v) => f(&v).cloned().map(Cow::Owned),
+    }
+}
+
+/// `cur`, or the JSON it holds when it is a JSON-encoded string.
+fn decoded(cur: Cow<'_, Value>) -> Cow<'_, Value> {
+    if cur.is_string() {
+        let inner = decode_json_text(&cur);
+        if !inner.is_string() || inner != *cur {
+            return Cow::Owned(inner);
+        }
+    }
+    cur
 }
 
 /// Splits a path on dots outside `[...]`.
