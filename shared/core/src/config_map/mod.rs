@@ -41,7 +41,7 @@
 //! - **`aws:` tags are ignored**: AWS services (CloudFormation, Auto Scaling, …) set them.
 //! - **Service-managed fields are not mapped**: timestamps, revision ids, states, ENIs, DNS names,
 //!   effective (default-filled) policies. They change without anyone touching the resource.
-//! - **Service-linked roles** (path `/aws-service-role/`) are owned by AWS services; callers fold
+//! - **Service-linked roles** (path `/aws-service-role/<service>/`) are owned by AWS services; callers fold
 //!   them with [`is_service_linked_role`].
 //! - **Security group rule descriptions are ignored**: they do not change who can connect, and
 //!   consoles rewrite them freely. CIDRs are compared as networks (`10.0.0.5/8` is `10.0.0.0/8`,
@@ -58,6 +58,7 @@ pub use table::MAPS;
 use crate::diff::{normalise, normalise_policy, value_at, AttributeChange, Norm};
 use crate::inventory::Declared;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -216,11 +217,13 @@ pub fn compared_attributes(resource_type: &str) -> Vec<&'static str> {
     out
 }
 
-/// True for an IAM service-linked role (path `/aws-service-role/`): AWS services own these.
+/// True for an IAM service-linked role (path `/aws-service-role/<service>/`): AWS services own these.
 pub fn is_service_linked_role(item: &Value) -> bool {
     let path = config_value(item, "configuration.path");
     let arn = item.get("ARN").or_else(|| item.get("arn")).and_then(Value::as_str);
-    path.as_ref().and_then(Value::as_str) == Some("/aws-service-role/")
+    path.as_ref()
+        .and_then(Value::as_str)
+        .is_some_and(|p| p.starts_with("/aws-service-role/"))
         || arn.is_some_and(|a| a.contains(":role/aws-service-role/"))
 }
 
@@ -329,39 +332,55 @@ fn set_value(set: BTreeSet<String>) -> Value {
 // ---- reading the configuration item ----
 
 /// The value at a configuration-item path (see "Paths" in the module header), or `None` when a
-/// segment is missing.
+/// segment is missing. Borrows from the item until a JSON-encoded string has to be decoded.
 pub fn config_value(item: &Value, path: &str) -> Option<Value> {
-    let mut cur = item.clone();
+    let mut cur: Cow<'_, Value> = Cow::Borrowed(item);
     for seg in segments(path) {
-        cur = decode_json_text(&cur);
+        cur = decoded(cur);
         let (name, selector) = match seg.split_once('[') {
             Some((name, sel)) => (name, Some(sel.strip_suffix(']').unwrap_or(sel))),
             None => (seg, None),
         };
         if !name.is_empty() {
-            cur = match &cur {
-                Value::Object(m) => m.get(name)?.clone(),
-                Value::Array(a) => a.get(name.parse::<usize>().ok()?)?.clone(),
-                _ => return None,
-            };
+            cur = step(cur, |v| match v {
+                Value::Object(m) => m.get(name),
+                Value::Array(a) => a.get(name.parse::<usize>().ok()?),
+                _ => None,
+            })?;
         }
         if let Some(sel) = selector {
-            cur = decode_json_text(&cur);
-            let list = cur.as_array()?;
-            cur = match sel.strip_prefix('?') {
-                Some(flag) => list
-                    .iter()
-                    .find(|e| e.get(flag).and_then(Value::as_bool) == Some(true))?
-                    .clone(),
-                None => list
-                    .iter()
-                    .find(|e| e.get("key").or_else(|| e.get("Key")).and_then(Value::as_str) == Some(sel))
-                    .and_then(|e| e.get("value").or_else(|| e.get("Value")))?
-                    .clone(),
-            };
+            cur = step(decoded(cur), |v| {
+                let list = v.as_array()?;
+                match sel.strip_prefix('?') {
+                    Some(flag) => list.iter().find(|e| e.get(flag).and_then(Value::as_bool) == Some(true)),
+                    None => list
+                        .iter()
+                        .find(|e| e.get("key").or_else(|| e.get("Key")).and_then(Value::as_str) == Some(sel))
+                        .and_then(|e| e.get("value").or_else(|| e.get("Value"))),
+                }
+            })?;
         }
     }
-    Some(cur)
+    Some(cur.into_owned())
+}
+
+/// Moves one step into `cur`, borrowing when `cur` is borrowed.
+fn step<'v>(cur: Cow<'v, Value>, f: impl Fn(&Value) -> Option<&Value>) -> Option<Cow<'v, Value>> {
+    match cur {
+        Cow::Borrowed(v) => f(v).map(Cow::Borrowed),
+        Cow::Owned(v) => f(&v).cloned().map(Cow::Owned),
+    }
+}
+
+/// `cur`, or the JSON it holds when it is a JSON-encoded string.
+fn decoded(cur: Cow<'_, Value>) -> Cow<'_, Value> {
+    if cur.is_string() {
+        let inner = decode_json_text(&cur);
+        if !inner.is_string() || inner != *cur {
+            return Cow::Owned(inner);
+        }
+    }
+    cur
 }
 
 /// Splits a path on dots outside `[...]`.
