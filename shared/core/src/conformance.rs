@@ -4,7 +4,11 @@
 
 use crate::attribution::{Actor, ActorKind, Channel};
 use crate::finding::{finding_id, CallInfo, Finding, FindingKind, IacChange, ResourceInfo, Status, Transition};
+use crate::config_item::ChangeType;
+use crate::diff::AttributeChange;
+use crate::join::{ConfigEvidence, ConfigObservation, CONFIG_SOURCE};
 use crate::ports::{Change, FindingStore, Query};
+use serde_json::json;
 use crate::score::Severity;
 use crate::time::Timestamp;
 
@@ -42,8 +46,8 @@ pub fn sample_finding(event_id: &str, sg: &str, secs: i64, severity: Severity) -
         },
         resource,
         changes: Vec::new(),
-        likelihood: 0.9,
-        factors: Vec::new(),
+        likelihood: crate::score::from_factors(&sample_factors()),
+        factors: sample_factors(),
         severity,
         severity_reasons: Vec::new(),
         summary: "sample".into(),
@@ -53,6 +57,16 @@ pub fn sample_finding(event_id: &str, sg: &str, secs: i64, severity: Severity) -
     }
 }
 
+fn sample_factors() -> Vec<crate::score::Factor> {
+    [("prior", crate::score::PRIOR), ("actor.human", 2.5), ("channel.console", 0.5)]
+        .into_iter()
+        .map(|(name, weight)| crate::score::Factor {
+            name: name.into(),
+            weight,
+        })
+        .collect()
+}
+
 /// An IaC change on the resource of [`sample_finding`]`(_, sg, ..)` at `secs`.
 pub fn sample_iac(event_id: &str, sg: &str, secs: i64) -> IacChange {
     IacChange {
@@ -60,6 +74,51 @@ pub fn sample_iac(event_id: &str, sg: &str, secs: i64) -> IacChange {
         event_id: event_id.into(),
         time: Timestamp(secs * 1000),
         by: "Terraform".into(),
+    }
+}
+
+/// An AWS Config item on the resource of [`sample_finding`]`(_, sg, ..)` captured at `secs`: port
+/// 22 open to the internet (`drifted`), or the live group matching IaC. It carries the
+/// Config-only finding that stands when no call joins it.
+pub fn sample_observation(sg: &str, secs: i64, drifted: bool) -> ConfigObservation {
+    let resource = sample_finding("-", sg, secs, Severity::Major).resource;
+    let observation = format!("cfg-{:016x}", crate::fnv::hash_parts(&[&resource.key(), &secs.to_string()]));
+    let changes = if drifted {
+        vec![AttributeChange {
+            attribute: "ingress".into(),
+            declared_in: Some("aws_security_group.web".into()),
+            expected: json!(["tcp 443 0.0.0.0/0"]),
+            found: json!(["tcp 22 0.0.0.0/0", "tcp 443 0.0.0.0/0"]),
+            drifted: true,
+        }]
+    } else {
+        Vec::new()
+    };
+    let evidence = ConfigEvidence {
+        observation: observation.clone(),
+        capture_time: Timestamp(secs * 1000),
+        change: ChangeType::Update,
+        compared: true,
+        drifted: changes.clone(),
+        changed_properties: Vec::new(),
+        severity: if drifted { Severity::Critical } else { Severity::Major },
+        severity_reasons: Vec::new(),
+    };
+    let finding = drifted.then(|| {
+        let mut f = sample_finding(&observation, sg, secs, Severity::Critical);
+        f.actor.kind = ActorKind::Unknown;
+        f.actor.channel = Channel::Other;
+        f.actor.human = None;
+        f.call.source = CONFIG_SOURCE.into();
+        f.call.name = "ConfigurationItemChange".into();
+        f.changes = changes;
+        f.config = Some(evidence.clone());
+        Box::new(f)
+    });
+    ConfigObservation {
+        resource,
+        evidence,
+        finding,
     }
 }
 
@@ -197,6 +256,8 @@ pub async fn check_store<S: FindingStore>(store: &S) -> Result<(), String> {
         "get of an unknown id is None",
     )?;
 
+    check_join(store).await?;
+
     // Processed-event markers.
     ensure(
         !store.processed("ev-x").await.map_err(err)?,
@@ -209,6 +270,115 @@ pub async fn check_store<S: FindingStore>(store: &S) -> Result<(), String> {
         "a marked event is processed",
     )?;
     ensure(!store.processed("ev-y").await.map_err(err)?, "markers are per event")?;
+    Ok(())
+}
+
+/// The Config ↔ CloudTrail join, in both orders, on resources of their own.
+async fn check_join<S: FindingStore>(store: &S) -> Result<(), String> {
+    let err = |e: S::Error| format!("store error: {e}");
+    let on = |sg: &'static str| {
+        move |f: &Finding| f.resource.id == sg
+    };
+
+    // The call first, then its Config item: the call's finding gains the live values.
+    let call = sample_finding("ev-j1", "sg-j1", 1000, Severity::Major);
+    let obs = sample_observation("sg-j1", 1120, true);
+    store.apply(&[Change::Finding(Box::new(call.clone()))]).await.map_err(err)?;
+    let t = store.apply(&[Change::Config(Box::new(obs.clone()))]).await.map_err(err)?;
+    ensure(kinds(&t) == ["detected"], "a joining Config item re-reports the finding")?;
+    let all = store.list(&Query::default()).await.map_err(err)?;
+    let joined: Vec<&Finding> = all.iter().filter(|f| on("sg-j1")(f)).collect();
+    ensure(joined.len() == 1, "call then Config: one finding")?;
+    let f = joined[0];
+    ensure(f.id == call.id && f.revision == 2, "call then Config: the call's finding, revision 2")?;
+    ensure(
+        f.config.as_ref().map(|c| c.observation.as_str()) == Some(obs.evidence.observation.as_str()),
+        "call then Config: the evidence is attached",
+    )?;
+    ensure(
+        f.changes.iter().any(|c| c.attribute == "ingress" && c.found == json!(["tcp 22 0.0.0.0/0", "tcp 443 0.0.0.0/0"])),
+        "call then Config: the live value is the found value",
+    )?;
+    ensure(f.likelihood > call.likelihood || call.likelihood >= 0.99, "confirmation raises the likelihood")?;
+    ensure(f.severity == Severity::Critical, "the live exposure raises the severity")?;
+    ensure(
+        store.apply(&[Change::Config(Box::new(obs.clone()))]).await.map_err(err)?.is_empty()
+            && store.apply(&[Change::Finding(Box::new(call.clone()))]).await.map_err(err)?.is_empty(),
+        "replays of a joined pair report nothing",
+    )?;
+
+    // The Config item first, then the call: one finding, who from the call.
+    let obs = sample_observation("sg-j2", 2120, true);
+    let call = sample_finding("ev-j2", "sg-j2", 2000, Severity::Major);
+    let t = store.apply(&[Change::Config(Box::new(obs.clone()))]).await.map_err(err)?;
+    ensure(kinds(&t) == ["detected"], "a Config item showing drift stands alone")?;
+    let t = store.apply(&[Change::Finding(Box::new(call.clone()))]).await.map_err(err)?;
+    ensure(kinds(&t) == ["detected"], "the call fills in the Config-only finding")?;
+    let all = store.list(&Query::default()).await.map_err(err)?;
+    let joined: Vec<&Finding> = all.iter().filter(|f| on("sg-j2")(f)).collect();
+    ensure(joined.len() == 1, "Config then call: one finding")?;
+    let f = joined[0];
+    let config_id = obs.finding.as_ref().map(|f| f.id.clone()).unwrap_or_default();
+    ensure(f.id == config_id && f.revision == 2, "Config then call: the Config finding, revision 2")?;
+    ensure(
+        f.actor.human.as_deref() == Some("alice") && f.call.event_id == "ev-j2" && !f.is_config_only(),
+        "Config then call: who and which call come from CloudTrail",
+    )?;
+    ensure(
+        f.changes.iter().any(|c| c.attribute == "ingress" && c.drifted),
+        "Config then call: the live diff is kept",
+    )?;
+    ensure(
+        store.get(&call.id).await.map_err(err)?.is_none(),
+        "Config then call: no second finding under the call's id",
+    )?;
+    ensure(
+        store.apply(&[Change::Finding(Box::new(call.clone()))]).await.map_err(err)?.is_empty()
+            && store.apply(&[Change::Config(Box::new(obs.clone()))]).await.map_err(err)?.is_empty(),
+        "replays of a joined pair report nothing",
+    )?;
+
+    // A Config item showing the live resource matching IaC lowers a call's likelihood.
+    let call = sample_finding("ev-j3", "sg-j3", 3000, Severity::Major);
+    store.apply(&[Change::Finding(Box::new(call.clone()))]).await.map_err(err)?;
+    store
+        .apply(&[Change::Config(Box::new(sample_observation("sg-j3", 3060, false)))])
+        .await
+        .map_err(err)?;
+    let f = store.get(&call.id).await.map_err(err)?.ok_or("matched finding disappeared")?;
+    ensure(
+        f.factors.iter().any(|x| x.name == "config.matches_iac") && f.changes.is_empty(),
+        "a matching Config item is evidence against drift",
+    )?;
+
+    // Outside the window, no join: two findings.
+    let call = sample_finding("ev-j4", "sg-j4", 4000, Severity::Major);
+    store.apply(&[Change::Finding(Box::new(call.clone()))]).await.map_err(err)?;
+    store
+        .apply(&[Change::Config(Box::new(sample_observation("sg-j4", 4000 + 3600, true)))])
+        .await
+        .map_err(err)?;
+    let all = store.list(&Query::default()).await.map_err(err)?;
+    ensure(
+        all.iter().filter(|f| on("sg-j4")(f)).count() == 2,
+        "a Config item an hour after a call is not its effect",
+    )?;
+
+    // A Config item just after an IaC change is the apply's effect (the state was not
+    // refreshed yet): no finding.
+    store.apply(&[Change::Iac(sample_iac("ev-j5-iac", "sg-j5", 5000))]).await.map_err(err)?;
+    let t = store
+        .apply(&[Change::Config(Box::new(sample_observation("sg-j5", 5060, true)))])
+        .await
+        .map_err(err)?;
+    ensure(t.is_empty(), "a Config item right after an IaC change is not drift")?;
+    // ... and one that arrives before the IaC change it reflects is resolved by it.
+    store
+        .apply(&[Change::Config(Box::new(sample_observation("sg-j6", 6060, true)))])
+        .await
+        .map_err(err)?;
+    let t = store.apply(&[Change::Iac(sample_iac("ev-j6-iac", "sg-j6", 6000))]).await.map_err(err)?;
+    ensure(kinds(&t) == ["resolved"], "an IaC change just before a Config-only finding resolves it")?;
     Ok(())
 }
 

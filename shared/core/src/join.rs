@@ -145,6 +145,7 @@ impl Finding {
             self.changes.retain(|c| c.attribute != confirmed.attribute);
             self.changes.push(confirmed.clone());
         }
+        self.changes.sort_by(|a, b| a.attribute.cmp(&b.attribute));
         self.set_factor(evidence.factor());
         if evidence.severity > self.severity {
             self.severity = evidence.severity;
@@ -172,12 +173,19 @@ impl Finding {
                 self.changes.push(c.clone());
             }
         }
+        self.changes.sort_by(|a, b| a.attribute.cmp(&b.attribute));
+        // Resolutions were judged against the capture time; the caller re-judges them against
+        // the call's time.
+        if self.resolution.as_ref().is_some_and(|r| r.time < call.call.time) {
+            self.resolution = None;
+            self.status = Status::Open;
+        }
         let config_factor = self.config.as_ref().map(ConfigEvidence::factor);
         self.factors.clone_from(&call.factors);
         if let Some(f) = config_factor {
             self.set_factor(f);
         }
-        if call.severity > self.severity {
+        if call.severity >= self.severity {
             self.severity = call.severity;
             self.severity_reasons.clone_from(&call.severity_reasons);
         }
@@ -277,6 +285,9 @@ pub fn on_call(
         match config.finding.clone().and_then(|id| findings.get_mut(&id).map(|f| (id, f))) {
             Some((_, target)) if target.is_config_only() => {
                 target.adopt_call(&incoming);
+                for iac in &record.iac {
+                    target.resolve_with(iac);
+                }
                 if target.status == Status::Open {
                     out.push(Transition::Detected(Box::new(target.clone())));
                 }
