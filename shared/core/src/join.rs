@@ -123,6 +123,18 @@ pub struct Pending {
     pub evidence: Option<ConfigEvidence>,
 }
 
+/// Whether a call's compared attribute (a Terraform path, `versioning_configuration.0.status`)
+/// and a Config attribute (`versioning`) are the same declared value: the Config attribute map
+/// reads that path.
+fn same_attribute(resource_type: &str, call_attribute: &str, config_attribute: &str) -> bool {
+    call_attribute == config_attribute
+        || crate::config_map::map_for(resource_type).is_some_and(|m| {
+            m.attributes
+                .iter()
+                .any(|row| row.attribute == config_attribute && row.tf_path == call_attribute)
+        })
+}
+
 /// Whether a call at `call` and a Config capture at `capture` can be the same change.
 pub fn in_window(call: Timestamp, capture: Timestamp) -> bool {
     capture.0 >= call.0 - SKEW_MS && capture.0 <= call.0 + WINDOW_MS
@@ -141,8 +153,10 @@ impl Finding {
         if self.config.as_ref().is_some_and(|c| c.observation == evidence.observation) {
             return false;
         }
+        let resource_type = self.resource.resource_type.clone();
         for confirmed in &evidence.drifted {
-            self.changes.retain(|c| c.attribute != confirmed.attribute);
+            self.changes
+                .retain(|c| !same_attribute(&resource_type, &c.attribute, &confirmed.attribute));
             self.changes.push(confirmed.clone());
         }
         self.changes.sort_by(|a, b| a.attribute.cmp(&b.attribute));
@@ -169,7 +183,12 @@ impl Finding {
             self.resource.arn.clone_from(&call.resource.arn);
         }
         for c in &call.changes {
-            if !self.changes.iter().any(|mine| mine.attribute == c.attribute) {
+            let resource_type = &self.resource.resource_type;
+            if !self
+                .changes
+                .iter()
+                .any(|mine| same_attribute(resource_type, &c.attribute, &mine.attribute))
+            {
                 self.changes.push(c.clone());
             }
         }

@@ -459,7 +459,15 @@ impl Pipeline {
             }
             _ => None,
         };
-        let mut drifted: Vec<AttributeChange> = compared.iter().flatten().filter(|c| c.drifted).cloned().collect();
+        // An item is compared whole, but it records one change: keep the drift in what this item
+        // changed (older drift belongs to the item or call that made it).
+        let changed = change.changed_property_names();
+        let mut drifted: Vec<AttributeChange> = compared
+            .iter()
+            .flatten()
+            .filter(|c| c.drifted && touches(&change.resource_type, &c.attribute, &changed))
+            .cloned()
+            .collect();
         // An item whose drift is all ignored is, for the join, an item that matches IaC.
         let _ = self.drop_ignored(&subject, &mut drifted, &mut ev.ignored);
         let op = match kind {
@@ -551,6 +559,36 @@ impl Pipeline {
         }));
         ev
     }
+}
+
+/// Whether attribute `attribute` of a mapped type is among the properties a Config item reports
+/// changed (`SupplementaryConfiguration.BucketVersioningConfiguration.Status`,
+/// `Configuration.IpPermissions.1`, ...). Paths compare case-insensitively, without list
+/// indices or selectors; an item that names no changed property (a creation, a first
+/// recording) touches every attribute.
+fn touches(resource_type: &str, attribute: &str, changed: &[String]) -> bool {
+    if changed.is_empty() {
+        return true;
+    }
+    let plain = |p: &str| -> String {
+        p.split('.')
+            .map(|seg| seg.split('[').next().unwrap_or(seg))
+            .filter(|seg| !seg.is_empty() && !seg.bytes().all(|b| b.is_ascii_digit()))
+            .collect::<Vec<_>>()
+            .join(".")
+            .to_ascii_lowercase()
+    };
+    let changed: Vec<String> = changed.iter().map(|c| plain(c)).collect();
+    crate::config_map::map_for(resource_type)
+        .into_iter()
+        .flat_map(|m| m.attributes.iter())
+        .filter(|row| row.attribute == attribute)
+        .map(|row| plain(row.config_path))
+        .any(|path| {
+            changed.iter().any(|c| {
+                c.starts_with(&path) || path.starts_with(c.as_str()) || (path == "tags" && c.starts_with("tags"))
+            })
+        })
 }
 
 /// Counts of what a run read and decided.

@@ -245,8 +245,9 @@ pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
                     }
                 }
             }
-            "block_public_acls" | "ignore_public_acls" | "block_public_policy" | "restrict_public_buckets"
-                if c.found == Value::Bool(false) =>
+            a if c.found == Value::Bool(false)
+                && ["block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets"]
+                    .contains(&a.trim_start_matches("public_access_block.")) =>
             {
                 return Some(format!("S3 public access block {} turned off", c.attribute));
             }
@@ -254,6 +255,9 @@ pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
                 && grants_wildcard(&c.found) =>
             {
                 return Some(format!("{a} grants a wildcard action or principal"));
+            }
+            "inline_policy" if c.found.as_object().is_some_and(|m| m.values().any(grants_wildcard)) => {
+                return Some("inline_policy grants a wildcard action or principal".to_owned());
             }
             _ => {}
         }
