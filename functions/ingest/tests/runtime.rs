@@ -432,3 +432,149 @@ fn a_changed_state_object_is_read_again() {
         "the first state was used before"
     );
 }
+
+const VERSIONING_CALL: &str = "cloudtrail/s3-put-bucket-versioning.cli-user.json";
+const VERSIONING_ITEM: &str = "config/s3-bucket.configuration-item-change.versioning-suspended.json";
+
+/// The bucket's findings after delivering `first` then `second`.
+fn joined_in_order(test: &str, first: &str, second: &str) -> Option<(Vec<Finding>, Vec<Value>)> {
+    let mut ingest = Ingest::start(test)?;
+    ingest.respond(&event(first));
+    ingest.respond(&event(second));
+    // A redelivery of either side changes nothing.
+    ingest.respond(&event(first));
+    let findings: Vec<Finding> = ingest
+        .findings()
+        .into_iter()
+        .filter(|f| f.resource.id == "acme-prod-artifacts")
+        .collect();
+    Some((findings, ingest.published()))
+}
+
+#[test]
+fn a_config_item_and_its_call_make_one_finding_in_either_order() {
+    let Some((call_first, published_a)) =
+        joined_in_order("config_join_call_first", VERSIONING_CALL, VERSIONING_ITEM)
+    else {
+        return;
+    };
+    let Some((config_first, published_b)) =
+        joined_in_order("config_join_config_first", VERSIONING_ITEM, VERSIONING_CALL)
+    else {
+        return;
+    };
+    for (order, findings) in [("call first", &call_first), ("config first", &config_first)] {
+        assert_eq!(findings.len(), 1, "{order}: one joined finding, got {findings:#?}");
+        let f = &findings[0];
+        assert_eq!(f.call.name, "PutBucketVersioning", "{order}");
+        assert_eq!(f.actor.human.as_deref(), Some("bob"), "{order}: who comes from CloudTrail");
+        assert_eq!(f.revision, 2, "{order}");
+        let evidence = f.config.as_ref().expect("Config evidence");
+        assert_eq!(evidence.capture_time.to_string(), "2026-11-20T09:21:38.604Z", "{order}");
+        let versioning: Vec<_> = f.changes.iter().filter(|c| c.attribute == "versioning").collect();
+        assert_eq!(versioning.len(), 1, "{order}: {:?}", f.changes);
+        assert_eq!(
+            (&versioning[0].expected, &versioning[0].found, versioning[0].drifted),
+            (&json!("Enabled"), &json!("Disabled"), true),
+            "{order}: expected from IaC, found live"
+        );
+        assert!(
+            f.factors.iter().any(|x| x.name == "config.confirmed"),
+            "{order}: {:?}",
+            f.factors
+        );
+    }
+    let mut a = serde_json::to_value(&call_first[0]).expect("json");
+    let mut b = serde_json::to_value(&config_first[0]).expect("json");
+    a["id"] = Value::Null;
+    b["id"] = Value::Null;
+    assert_eq!(a, b, "the same finding whatever the order");
+    // Each order publishes the first sighting and the joined revision, once each.
+    for published in [&published_a, &published_b] {
+        let keys: Vec<&str> = published.iter().filter_map(|e| e["detail"]["key"].as_str()).collect();
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        assert!(keys[1].ends_with(":detected:r2"), "{keys:?}");
+    }
+}
+
+#[test]
+fn an_oversized_config_item_is_read_from_s3() {
+    let Some(mut ingest) = Ingest::start("an_oversized_config_item_is_read_from_s3") else {
+        return;
+    };
+    // The full notification Config delivers to S3 (gzip JSON), and the summary event.
+    let full: Value =
+        serde_json::from_slice(&event("config/security-group.configuration-item-change.json")).expect("json");
+    let detail = full["detail"].clone();
+    let key = "AWSLogs/123456789012/Config/eu-west-1/2026/11/20/OversizedChangeNotification/AWS::EC2::SecurityGroup/sg-0123456789abcdef0/123456789012_Config_eu-west-1_ChangeNotification_AWS::EC2::SecurityGroup_sg-0123456789abcdef0_20261120T090351Z_1795165431412.json.gz";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, detail.to_string().as_bytes()).expect("gzip");
+    let body = gz.finish().expect("gzip");
+    let s3 = driftguard_aws::s3_client(&ingest.stack.sdk, true);
+    ingest
+        .rt
+        .block_on(
+            s3.put_object()
+                .bucket(driftguard_tests::stack::BUCKET)
+                .key(key)
+                .body(body.into())
+                .send(),
+        )
+        .expect("put the full item");
+    let item = &detail["configurationItem"];
+    let summary_fields = [
+        "configurationItemVersion",
+        "configurationItemCaptureTime",
+        "configurationStateId",
+        "awsAccountId",
+        "configurationItemStatus",
+        "resourceType",
+        "resourceId",
+        "resourceName",
+        "ARN",
+        "awsRegion",
+        "availabilityZone",
+        "configurationStateMd5Hash",
+        "resourceCreationTime",
+    ];
+    let mut summary = serde_json::Map::new();
+    for k in summary_fields {
+        summary.insert(k.into(), item[k].clone());
+    }
+    summary.insert("changeType".into(), json!("UPDATE"));
+    let mut oversized = full.clone();
+    oversized["detail"] = json!({
+        "configurationItemSummary": summary,
+        "messageType": "OversizedConfigurationItemChangeNotification",
+        "notificationCreationTime": detail["notificationCreationTime"],
+        "recordVersion": "1.0",
+        "s3DeliverySummary": { "s3BucketLocation": format!("{}/{key}", driftguard_tests::stack::BUCKET) },
+    });
+    let out = ingest.respond(oversized.to_string().as_bytes());
+    assert_eq!(out["config_items"], 1, "{out}");
+    let findings = ingest.findings();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let ingress = findings[0]
+        .changes
+        .iter()
+        .find(|c| c.attribute == "ingress")
+        .expect("ingress compared from the full item");
+    assert_eq!(ingress.found, json!(["tcp 22 0.0.0.0/0", "tcp 443 0.0.0.0/0"]));
+
+    // A summary whose S3 object cannot be read fails, naming the object: the message goes back
+    // to the queue, then to the dead-letter queue.
+    let mut missing = oversized.clone();
+    missing["detail"]["s3DeliverySummary"]["s3BucketLocation"] = json!(format!(
+        "{}/AWSLogs/missing.json.gz",
+        driftguard_tests::stack::BUCKET
+    ));
+    match ingest.invoke(missing.to_string().as_bytes()) {
+        Invocation::Error(e) => assert!(
+            e.body["errorMessage"]
+                .as_str()
+                .is_some_and(|m| m.contains("fetching oversized Config item s3://acme-tfstate/AWSLogs/missing.json.gz")),
+            "{e:?}"
+        ),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}

@@ -176,7 +176,8 @@ impl Finding {
     pub fn adopt_call(&mut self, call: &Finding) {
         self.actor = call.actor.clone();
         self.call = call.call.clone();
-        if self.owner.is_none() {
+        // The call's view of the declaration, as when the call arrives first.
+        if call.owner.is_some() {
             self.owner.clone_from(&call.owner);
         }
         if self.resource.arn.is_none() {
