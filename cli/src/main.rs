@@ -325,7 +325,11 @@ fn replay(args: ReplayArgs) -> Result<Exit> {
                         .resource
                         .as_ref()
                         .map_or_else(|| ev.call.clone(), |r| format!("{} {}", r.resource_type, r.id));
-                    ignored.extend(ev.ignored.iter().map(|i| (ev.event_id.clone(), what.clone(), i.clone())));
+                    ignored.extend(
+                        ev.ignored
+                            .iter()
+                            .map(|i| (ev.event_id.clone(), what.clone(), i.clone())),
+                    );
                 }
                 match ev.outcome {
                     Outcome::Finding(f) => {

@@ -2,8 +2,8 @@
 
 use crate::{Format, TraceFormat};
 use anyhow::Result;
-use driftguard_core::decode::{DecodeError, Position};
 use driftguard_core::coverage::TypeCoverage;
+use driftguard_core::decode::{DecodeError, Position};
 use driftguard_core::finding::Finding;
 use driftguard_core::ignore::Ignored;
 use driftguard_core::pipeline::{Evaluation, Outcome, Stats};
@@ -301,12 +301,9 @@ pub fn trace(out: &mut impl Write, pos: &Position, ev: &Evaluation, format: Trac
             if !e.changed_properties.is_empty() {
                 writeln!(out, "  changed   {} (not compared)", e.changed_properties.join(", "))?;
             }
-            let stands = obs
-                .finding
-                .as_ref()
-                .map_or("no finding on its own".to_owned(), |f| {
-                    format!("finding {} ({}) unless a call joins it", f.id, f.kind.as_str())
-                });
+            let stands = obs.finding.as_ref().map_or("no finding on its own".to_owned(), |f| {
+                format!("finding {} ({}) unless a call joins it", f.id, f.kind.as_str())
+            });
             writeln!(out, "  outcome   Config evidence {}: {stands}", e.factor())?;
         }
         Outcome::Finding(f) => {

@@ -49,7 +49,7 @@ fn replay_prints_findings_as_jsonl_and_a_summary_on_stderr() {
     let out = replay(&dir.path().join("s.redb"), &["--format", "jsonl"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines = jsonl(&out);
-    assert_eq!(lines.len(), 11);
+    assert_eq!(lines.len(), 12);
     for f in &lines {
         for path in [
             "/kind",
@@ -70,14 +70,12 @@ fn replay_prints_findings_as_jsonl_and_a_summary_on_stderr() {
     assert_eq!(sg["severity"], "critical");
     assert_eq!(sg["status"], "resolved");
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("read 26 events from 20 files"), "{stderr}");
+    assert!(stderr.contains("read 29 events from 23 files"), "{stderr}");
     assert!(
-        stderr.contains(
-            "skipped 9: aws_service 1, failed_call 1, not_in_catalog 1, own_event 3, read_only 3"
-        ),
+        stderr.contains("skipped 9: aws_service 1, failed_call 1, not_in_catalog 1, own_event 3, read_only 3"),
         "{stderr}"
     );
-    assert!(stderr.contains("11 new findings"), "{stderr}");
+    assert!(stderr.contains("12 new findings"), "{stderr}");
 }
 
 #[test]
@@ -89,7 +87,9 @@ fn replaying_twice_stores_nothing_new() {
     assert!(second.status.success());
     assert_eq!(jsonl(&first), jsonl(&second));
     assert!(
-        text(&second.stderr).contains("0 new findings, 11 already stored, 0 updated by joined evidence, 0 resolved; 0 events to the outbox"),
+        text(&second.stderr).contains(
+            "0 new findings, 12 already stored, 0 updated by joined evidence, 0 resolved; 0 events to the outbox"
+        ),
         "{}",
         text(&second.stderr)
     );
@@ -101,7 +101,7 @@ fn replaying_twice_stores_nothing_new() {
         "--format",
         "jsonl",
     ]);
-    assert_eq!(jsonl(&list).len(), 11);
+    assert_eq!(jsonl(&list).len(), 12);
 }
 
 #[test]
@@ -149,7 +149,7 @@ fn table_output_has_a_header_and_one_row_per_finding() {
     let stdout = text(&out.stdout);
     let rows: Vec<&str> = stdout.lines().collect();
     assert!(rows[0].starts_with("ID") && rows[0].contains("SEVERITY"), "{stdout}");
-    assert_eq!(rows.len(), 12);
+    assert_eq!(rows.len(), 13);
 }
 
 #[test]
@@ -159,7 +159,7 @@ fn explain_traces_every_event_with_its_rule() {
     let out = driftguard(&args);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines = jsonl(&out);
-    assert_eq!(lines.len(), 26);
+    assert_eq!(lines.len(), 29);
     let console = lines
         .iter()
         .find(|l| l["call"] == "ec2.amazonaws.com:AuthorizeSecurityGroupIngress" && l["actor"]["channel"] == "console")
@@ -257,4 +257,216 @@ fn bench_prints_its_figures_on_the_last_line() {
     assert!(last.starts_with("path ") && last.contains("floor/path"), "{last}");
     assert_eq!(numbers.len(), 3, "{last}");
     assert!(numbers.iter().all(|n| *n > 0.0), "{last}");
+}
+
+/// Replays `files` one command at a time into `store`; returns the stored findings as JSON.
+fn replay_each(store: &Path, files: &[&str], extra: &[&str]) -> Vec<Value> {
+    let store_arg = store.to_str().expect("utf-8 path");
+    for file in files {
+        let mut args = vec!["replay", file, "--store", store_arg, "--format", "jsonl"];
+        args.extend(STATES);
+        args.extend(extra);
+        let out = driftguard(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    jsonl(&driftguard(&[
+        "findings", "list", "--store", store_arg, "--format", "jsonl",
+    ]))
+}
+
+#[test]
+fn a_config_item_joins_its_call_in_either_order_on_the_embedded_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let call = "events/cloudtrail/s3-put-bucket-versioning.cli-user.json";
+    let item = "events/config/s3-bucket.configuration-item-change.versioning-suspended.json";
+    let a = replay_each(&dir.path().join("a.redb"), &[call, item], &[]);
+    let b = replay_each(&dir.path().join("b.redb"), &[item, call], &[]);
+    for (order, all) in [("call first", &a), ("config first", &b)] {
+        assert_eq!(all.len(), 1, "{order}: {all:#?}");
+        let f = &all[0];
+        assert_eq!(f["actor"]["human"], "bob", "{order}");
+        assert_eq!(f["revision"], 2, "{order}");
+        assert_eq!(f["config"]["capture_time"], "2026-11-20T09:21:38.604Z", "{order}");
+        assert_eq!(
+            f["changes"],
+            serde_json::json!([{
+                "attribute": "versioning",
+                "declared_in": "aws_s3_bucket_versioning.artifacts",
+                "expected": "Enabled",
+                "found": "Disabled",
+                "drifted": true
+            }]),
+            "{order}"
+        );
+        assert!(
+            f["summary"]
+                .as_str()
+                .is_some_and(|s| s.contains("AWS Config confirmed the live values")),
+            "{order}: {}",
+            f["summary"]
+        );
+    }
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        v["id"] = Value::Null;
+        v
+    };
+    assert_eq!(strip(&a[0]), strip(&b[0]));
+}
+
+#[test]
+fn config_alone_reports_missing_and_unmanaged_resources() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let all = replay_each(
+        &dir.path().join("s.redb"),
+        &[
+            "events/config/rds-db-instance.configuration-item-change.deleted.json",
+            "events/config/s3-bucket.configuration-item-change.created-unmanaged.json",
+        ],
+        &[],
+    );
+    let kinds: Vec<(&str, &str, &str)> = all
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap_or_default(),
+                f["resource"]["id"].as_str().unwrap_or_default(),
+                f["actor"]["kind"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("missing", "db-LDPSSFVREBYALAL85U90ZBG2UK", "unknown"),
+            ("unmanaged", "acme-tmp-export", "unknown")
+        ],
+        "newest first"
+    );
+    let missing = &all[0];
+    assert!(
+        missing["fix"]
+            .as_str()
+            .is_some_and(|s| s.contains("terraform apply -target='aws_db_instance.main'")),
+        "{}",
+        missing["fix"]
+    );
+    // The CLI call that created the bucket fills in who, on the same finding.
+    let all = replay_each(
+        &dir.path().join("s.redb"),
+        &["events/cloudtrail/s3-create-bucket.cli-user.json"],
+        &[],
+    );
+    assert_eq!(all.len(), 2);
+    let bucket = all
+        .iter()
+        .find(|f| f["resource"]["id"] == "acme-tmp-export")
+        .expect("bucket");
+    assert_eq!(
+        (bucket["actor"]["human"].as_str(), bucket["revision"].as_u64()),
+        (Some("bob"), Some(2))
+    );
+}
+
+#[test]
+fn ignore_rules_drop_changes_and_show_ignored_lists_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rules = dir.path().join(".driftignore");
+    std::fs::write(
+        &rules,
+        "# the platform team toggles versioning on this bucket by hand\n\
+         aws_s3_bucket acme-prod-artifacts versioning*\n\
+         AWS::SQS::Queue *\n",
+    )
+    .expect("write rules");
+    let store = dir.path().join("s.redb");
+    let rules_arg = rules.to_str().expect("utf-8");
+    let out = replay(
+        &store,
+        &["--format", "jsonl", "--ignore-file", rules_arg, "--show-ignored"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = jsonl(&out);
+    let findings: Vec<&Value> = lines.iter().filter(|l| l.get("ignored").is_none()).collect();
+    let ignored: Vec<&Value> = lines.iter().filter(|l| l.get("ignored").is_some()).collect();
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["call"]["name"] != "PutBucketVersioning" && f["resource"]["type"] != "AWS::SQS::Queue"),
+        "ignored changes make no finding"
+    );
+    let rules_hit: Vec<(&str, &str)> = ignored
+        .iter()
+        .map(|l| {
+            (
+                l["ignored"]["attribute"].as_str().unwrap_or("(resource)"),
+                l["ignored"]["rule"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        rules_hit.contains(&(
+            "versioning_configuration.0.status",
+            "aws_s3_bucket acme-prod-artifacts versioning*"
+        )),
+        "{rules_hit:?}"
+    );
+    assert!(
+        rules_hit.contains(&("versioning", "aws_s3_bucket acme-prod-artifacts versioning*")),
+        "the Config side too: {rules_hit:?}"
+    );
+    assert!(
+        rules_hit.contains(&("(resource)", "AWS::SQS::Queue *")),
+        "{rules_hit:?}"
+    );
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("ignore: 2 rules from"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("ignored {} (listed with --show-ignored)", ignored.len())),
+        "{stderr}"
+    );
+
+    let bad = dir.path().join("bad");
+    std::fs::write(&bad, "aws_s3_bucket\n").expect("write");
+    let out = replay(
+        &dir.path().join("t.redb"),
+        &["--ignore-file", bad.to_str().expect("utf-8")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(":1: expected `<type> <id> [<attribute>]`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn coverage_says_what_is_compared_and_what_is_only_tracked() {
+    let out = driftguard(&["coverage"]);
+    assert!(out.status.success());
+    let t = text(&out.stdout);
+    assert!(t.contains("AWS::EC2::SecurityGroup"), "{t}");
+    assert!(t.contains("live state (AWS Config): ingress, egress"), "{t}");
+    assert!(
+        t.contains("calls (CloudTrail):      ingress (AuthorizeSecurityGroupIngress)"),
+        "{t}"
+    );
+    assert!(t.contains("Tracked as \"changed out of band\" only"), "{t}");
+    let json: Value = serde_json::from_slice(&driftguard(&["coverage", "--format", "json"]).stdout).expect("json");
+    let types = json.as_array().expect("array");
+    let bucket = types
+        .iter()
+        .find(|t| t["resource_type"] == "AWS::S3::Bucket")
+        .expect("bucket");
+    assert!(bucket["config_attributes"]
+        .as_array()
+        .is_some_and(|a| a.contains(&Value::from("versioning"))));
+    let tracked = types
+        .iter()
+        .filter(|t| {
+            t["config_attributes"].as_array().is_some_and(Vec::is_empty)
+                && t["call_attributes"].as_array().is_some_and(Vec::is_empty)
+        })
+        .count();
+    assert!(t.contains(&format!("only ({tracked} types")), "{t}");
 }

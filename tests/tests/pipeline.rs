@@ -184,7 +184,10 @@ fn replays_and_shuffles_end_in_the_same_state_on_both_stores() {
     assert_eq!(got.len(), expected.len());
     assert_eq!(normalised(&got), normalised(&expected));
     let joined = got.iter().filter(|f| f.config.is_some() && !f.is_config_only()).count();
-    assert_eq!(joined, 1, "the sample Config item joined the console call in both orders");
+    assert_eq!(
+        joined, 1,
+        "the sample Config item joined the console call in both orders"
+    );
 }
 
 #[test]

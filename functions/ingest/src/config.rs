@@ -81,10 +81,11 @@ impl Config {
             None => 30,
         };
         let ignore_text = get("DRIFTGUARD_IGNORE_RULES").unwrap_or_default().replace(';', "\n");
-        let ignore = IgnoreRules::with_file("DRIFTGUARD_IGNORE_RULES", &ignore_text).map_err(|e| ConfigError::Invalid {
-            name: "DRIFTGUARD_IGNORE_RULES",
-            why: e.to_string(),
-        })?;
+        let ignore =
+            IgnoreRules::with_file("DRIFTGUARD_IGNORE_RULES", &ignore_text).map_err(|e| ConfigError::Invalid {
+                name: "DRIFTGUARD_IGNORE_RULES",
+                why: e.to_string(),
+            })?;
         Ok(Config {
             ignore,
             table: required("DRIFTGUARD_TABLE")?,

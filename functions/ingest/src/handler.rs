@@ -262,14 +262,17 @@ impl App {
         let (bucket, key) = match summary.s3_bucket_key() {
             Some(Ok(location)) => location,
             Some(Err(e)) => return Err(IngestError::InvalidInput(e.to_string())),
-            None => return Err(IngestError::InvalidInput("oversized Config item names no S3 location".into())),
+            None => {
+                return Err(IngestError::InvalidInput(
+                    "oversized Config item names no S3 location".into(),
+                ))
+            }
         };
         let (bytes, _) = driftguard_aws::get_object(&self.s3, bucket, key)
             .await
             .map_err(|e| from_aws(&format!("fetching oversized Config item s3://{bucket}/{key}"), &e))?;
-        let full = ConfigChange::from_delivered(&bytes).map_err(|e| {
-            IngestError::InvalidInput(format!("oversized Config item s3://{bucket}/{key}: {e}"))
-        })?;
+        let full = ConfigChange::from_delivered(&bytes)
+            .map_err(|e| IngestError::InvalidInput(format!("oversized Config item s3://{bucket}/{key}: {e}")))?;
         if full.is_oversized() || full.resource_id != summary.resource_id {
             return Err(IngestError::InvalidInput(format!(
                 "s3://{bucket}/{key} does not hold the full item of {} {}",

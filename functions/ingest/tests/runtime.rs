@@ -453,8 +453,7 @@ fn joined_in_order(test: &str, first: &str, second: &str) -> Option<(Vec<Finding
 
 #[test]
 fn a_config_item_and_its_call_make_one_finding_in_either_order() {
-    let Some((call_first, published_a)) =
-        joined_in_order("config_join_call_first", VERSIONING_CALL, VERSIONING_ITEM)
+    let Some((call_first, published_a)) = joined_in_order("config_join_call_first", VERSIONING_CALL, VERSIONING_ITEM)
     else {
         return;
     };
@@ -467,7 +466,11 @@ fn a_config_item_and_its_call_make_one_finding_in_either_order() {
         assert_eq!(findings.len(), 1, "{order}: one joined finding, got {findings:#?}");
         let f = &findings[0];
         assert_eq!(f.call.name, "PutBucketVersioning", "{order}");
-        assert_eq!(f.actor.human.as_deref(), Some("bob"), "{order}: who comes from CloudTrail");
+        assert_eq!(
+            f.actor.human.as_deref(),
+            Some("bob"),
+            "{order}: who comes from CloudTrail"
+        );
         assert_eq!(f.revision, 2, "{order}");
         let evidence = f.config.as_ref().expect("Config evidence");
         assert_eq!(evidence.capture_time.to_string(), "2026-11-20T09:21:38.604Z", "{order}");
@@ -564,17 +567,17 @@ fn an_oversized_config_item_is_read_from_s3() {
     // A summary whose S3 object cannot be read fails, naming the object: the message goes back
     // to the queue, then to the dead-letter queue.
     let mut missing = oversized.clone();
-    missing["detail"]["s3DeliverySummary"]["s3BucketLocation"] = json!(format!(
-        "{}/AWSLogs/missing.json.gz",
-        driftguard_tests::stack::BUCKET
-    ));
+    missing["detail"]["s3DeliverySummary"]["s3BucketLocation"] =
+        json!(format!("{}/AWSLogs/missing.json.gz", driftguard_tests::stack::BUCKET));
     match ingest.invoke(missing.to_string().as_bytes()) {
-        Invocation::Error(e) => assert!(
-            e.body["errorMessage"]
-                .as_str()
-                .is_some_and(|m| m.contains("fetching oversized Config item s3://acme-tfstate/AWSLogs/missing.json.gz")),
-            "{e:?}"
-        ),
+        Invocation::Error(e) => {
+            assert!(
+                e.body["errorMessage"].as_str().is_some_and(
+                    |m| m.contains("fetching oversized Config item s3://acme-tfstate/AWSLogs/missing.json.gz")
+                ),
+                "{e:?}"
+            )
+        }
         other => panic!("expected an error, got {other:?}"),
     }
 }

@@ -316,7 +316,9 @@ impl DynamoStore {
             let (mut record, version) = self.load_resource(&key).await?;
             if record.awaits_call(incoming.call.time) {
                 // A Config item on this resource waits for its call: join them.
-                return self.apply_joined(&Change::Finding(Box::new(incoming.clone())), out).await;
+                return self
+                    .apply_joined(&Change::Finding(Box::new(incoming.clone())), out)
+                    .await;
             }
             // Whether this attempt wrote the finding, merged against `record`.
             let mut fresh = false;
@@ -406,7 +408,11 @@ impl DynamoStore {
                 return Ok(());
             }
             for (id, f) in &findings {
-                if before.get(id) != Some(f) && !self.put_versioned(Self::finding_item(f), versions.get(id).copied()).await? {
+                if before.get(id) != Some(f)
+                    && !self
+                        .put_versioned(Self::finding_item(f), versions.get(id).copied())
+                        .await?
+                {
                     tokio::time::sleep(backoff(attempt)).await;
                     continue 'attempt;
                 }

@@ -91,13 +91,7 @@ impl S3States {
             let (bytes, fetched_etag) = get_object(&self.client, &bucket, &key).await?;
             let etag = fetched_etag.unwrap_or(etag);
             tracing::info!(state = %url, etag = %etag, "Loaded Terraform state");
-            self.cache.insert(
-                url,
-                Cached {
-                    etag,
-                    bytes,
-                },
-            );
+            self.cache.insert(url, Cached { etag, bytes });
             changed = true;
         }
         Ok(changed)

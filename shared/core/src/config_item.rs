@@ -154,9 +154,8 @@ impl ConfigChange {
                 .map_err(ConfigError::Delivered)?;
             out
         } else {
-            String::from_utf8(bytes.to_vec()).map_err(|e| {
-                ConfigError::Delivered(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
-            })?
+            String::from_utf8(bytes.to_vec())
+                .map_err(|e| ConfigError::Delivered(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?
         };
         Self::from_detail(&text)
     }
@@ -197,6 +196,9 @@ impl ConfigChange {
 
     /// The idempotency key of this item: resource and capture time.
     pub fn key(&self) -> String {
-        format!("config:{}:{}:{}", self.resource_type, self.resource_id, self.capture_time)
+        format!(
+            "config:{}:{}:{}",
+            self.resource_type, self.resource_id, self.capture_time
+        )
     }
 }

@@ -3,14 +3,14 @@
 //! DynamoDB store cannot drift apart.
 
 use crate::attribution::{Actor, ActorKind, Channel};
-use crate::finding::{finding_id, CallInfo, Finding, FindingKind, IacChange, ResourceInfo, Status, Transition};
 use crate::config_item::ChangeType;
 use crate::diff::AttributeChange;
+use crate::finding::{finding_id, CallInfo, Finding, FindingKind, IacChange, ResourceInfo, Status, Transition};
 use crate::join::{ConfigEvidence, ConfigObservation, CONFIG_SOURCE};
 use crate::ports::{Change, FindingStore, Query};
-use serde_json::json;
 use crate::score::Severity;
 use crate::time::Timestamp;
+use serde_json::json;
 
 /// A finding on security group `sg` made by event `event_id` at `secs` past the epoch.
 pub fn sample_finding(event_id: &str, sg: &str, secs: i64, severity: Severity) -> Finding {
@@ -58,13 +58,17 @@ pub fn sample_finding(event_id: &str, sg: &str, secs: i64, severity: Severity) -
 }
 
 fn sample_factors() -> Vec<crate::score::Factor> {
-    [("prior", crate::score::PRIOR), ("actor.human", 2.5), ("channel.console", 0.5)]
-        .into_iter()
-        .map(|(name, weight)| crate::score::Factor {
-            name: name.into(),
-            weight,
-        })
-        .collect()
+    [
+        ("prior", crate::score::PRIOR),
+        ("actor.human", 2.5),
+        ("channel.console", 0.5),
+    ]
+    .into_iter()
+    .map(|(name, weight)| crate::score::Factor {
+        name: name.into(),
+        weight,
+    })
+    .collect()
 }
 
 /// An IaC change on the resource of [`sample_finding`]`(_, sg, ..)` at `secs`.
@@ -82,7 +86,10 @@ pub fn sample_iac(event_id: &str, sg: &str, secs: i64) -> IacChange {
 /// Config-only finding that stands when no call joins it.
 pub fn sample_observation(sg: &str, secs: i64, drifted: bool) -> ConfigObservation {
     let resource = sample_finding("-", sg, secs, Severity::Major).resource;
-    let observation = format!("cfg-{:016x}", crate::fnv::hash_parts(&[&resource.key(), &secs.to_string()]));
+    let observation = format!(
+        "cfg-{:016x}",
+        crate::fnv::hash_parts(&[&resource.key(), &secs.to_string()])
+    );
     let changes = if drifted {
         vec![AttributeChange {
             attribute: "ingress".into(),
@@ -276,50 +283,85 @@ pub async fn check_store<S: FindingStore>(store: &S) -> Result<(), String> {
 /// The Config ↔ CloudTrail join, in both orders, on resources of their own.
 async fn check_join<S: FindingStore>(store: &S) -> Result<(), String> {
     let err = |e: S::Error| format!("store error: {e}");
-    let on = |sg: &'static str| {
-        move |f: &Finding| f.resource.id == sg
-    };
+    let on = |sg: &'static str| move |f: &Finding| f.resource.id == sg;
 
     // The call first, then its Config item: the call's finding gains the live values.
     let call = sample_finding("ev-j1", "sg-j1", 1000, Severity::Major);
     let obs = sample_observation("sg-j1", 1120, true);
-    store.apply(&[Change::Finding(Box::new(call.clone()))]).await.map_err(err)?;
-    let t = store.apply(&[Change::Config(Box::new(obs.clone()))]).await.map_err(err)?;
-    ensure(kinds(&t) == ["detected"], "a joining Config item re-reports the finding")?;
+    store
+        .apply(&[Change::Finding(Box::new(call.clone()))])
+        .await
+        .map_err(err)?;
+    let t = store
+        .apply(&[Change::Config(Box::new(obs.clone()))])
+        .await
+        .map_err(err)?;
+    ensure(
+        kinds(&t) == ["detected"],
+        "a joining Config item re-reports the finding",
+    )?;
     let all = store.list(&Query::default()).await.map_err(err)?;
     let joined: Vec<&Finding> = all.iter().filter(|f| on("sg-j1")(f)).collect();
     ensure(joined.len() == 1, "call then Config: one finding")?;
     let f = joined[0];
-    ensure(f.id == call.id && f.revision == 2, "call then Config: the call's finding, revision 2")?;
+    ensure(
+        f.id == call.id && f.revision == 2,
+        "call then Config: the call's finding, revision 2",
+    )?;
     ensure(
         f.config.as_ref().map(|c| c.observation.as_str()) == Some(obs.evidence.observation.as_str()),
         "call then Config: the evidence is attached",
     )?;
     ensure(
-        f.changes.iter().any(|c| c.attribute == "ingress" && c.found == json!(["tcp 22 0.0.0.0/0", "tcp 443 0.0.0.0/0"])),
+        f.changes
+            .iter()
+            .any(|c| c.attribute == "ingress" && c.found == json!(["tcp 22 0.0.0.0/0", "tcp 443 0.0.0.0/0"])),
         "call then Config: the live value is the found value",
     )?;
-    ensure(f.likelihood > call.likelihood || call.likelihood >= 0.99, "confirmation raises the likelihood")?;
-    ensure(f.severity == Severity::Critical, "the live exposure raises the severity")?;
     ensure(
-        store.apply(&[Change::Config(Box::new(obs.clone()))]).await.map_err(err)?.is_empty()
-            && store.apply(&[Change::Finding(Box::new(call.clone()))]).await.map_err(err)?.is_empty(),
+        f.likelihood > call.likelihood || call.likelihood >= 0.99,
+        "confirmation raises the likelihood",
+    )?;
+    ensure(
+        f.severity == Severity::Critical,
+        "the live exposure raises the severity",
+    )?;
+    ensure(
+        store
+            .apply(&[Change::Config(Box::new(obs.clone()))])
+            .await
+            .map_err(err)?
+            .is_empty()
+            && store
+                .apply(&[Change::Finding(Box::new(call.clone()))])
+                .await
+                .map_err(err)?
+                .is_empty(),
         "replays of a joined pair report nothing",
     )?;
 
     // The Config item first, then the call: one finding, who from the call.
     let obs = sample_observation("sg-j2", 2120, true);
     let call = sample_finding("ev-j2", "sg-j2", 2000, Severity::Major);
-    let t = store.apply(&[Change::Config(Box::new(obs.clone()))]).await.map_err(err)?;
+    let t = store
+        .apply(&[Change::Config(Box::new(obs.clone()))])
+        .await
+        .map_err(err)?;
     ensure(kinds(&t) == ["detected"], "a Config item showing drift stands alone")?;
-    let t = store.apply(&[Change::Finding(Box::new(call.clone()))]).await.map_err(err)?;
+    let t = store
+        .apply(&[Change::Finding(Box::new(call.clone()))])
+        .await
+        .map_err(err)?;
     ensure(kinds(&t) == ["detected"], "the call fills in the Config-only finding")?;
     let all = store.list(&Query::default()).await.map_err(err)?;
     let joined: Vec<&Finding> = all.iter().filter(|f| on("sg-j2")(f)).collect();
     ensure(joined.len() == 1, "Config then call: one finding")?;
     let f = joined[0];
     let config_id = obs.finding.as_ref().map(|f| f.id.clone()).unwrap_or_default();
-    ensure(f.id == config_id && f.revision == 2, "Config then call: the Config finding, revision 2")?;
+    ensure(
+        f.id == config_id && f.revision == 2,
+        "Config then call: the Config finding, revision 2",
+    )?;
     ensure(
         f.actor.human.as_deref() == Some("alice") && f.call.event_id == "ev-j2" && !f.is_config_only(),
         "Config then call: who and which call come from CloudTrail",
@@ -333,19 +375,34 @@ async fn check_join<S: FindingStore>(store: &S) -> Result<(), String> {
         "Config then call: no second finding under the call's id",
     )?;
     ensure(
-        store.apply(&[Change::Finding(Box::new(call.clone()))]).await.map_err(err)?.is_empty()
-            && store.apply(&[Change::Config(Box::new(obs.clone()))]).await.map_err(err)?.is_empty(),
+        store
+            .apply(&[Change::Finding(Box::new(call.clone()))])
+            .await
+            .map_err(err)?
+            .is_empty()
+            && store
+                .apply(&[Change::Config(Box::new(obs.clone()))])
+                .await
+                .map_err(err)?
+                .is_empty(),
         "replays of a joined pair report nothing",
     )?;
 
     // A Config item showing the live resource matching IaC lowers a call's likelihood.
     let call = sample_finding("ev-j3", "sg-j3", 3000, Severity::Major);
-    store.apply(&[Change::Finding(Box::new(call.clone()))]).await.map_err(err)?;
+    store
+        .apply(&[Change::Finding(Box::new(call.clone()))])
+        .await
+        .map_err(err)?;
     store
         .apply(&[Change::Config(Box::new(sample_observation("sg-j3", 3060, false)))])
         .await
         .map_err(err)?;
-    let f = store.get(&call.id).await.map_err(err)?.ok_or("matched finding disappeared")?;
+    let f = store
+        .get(&call.id)
+        .await
+        .map_err(err)?
+        .ok_or("matched finding disappeared")?;
     ensure(
         f.factors.iter().any(|x| x.name == "config.matches_iac") && f.changes.is_empty(),
         "a matching Config item is evidence against drift",
@@ -353,7 +410,10 @@ async fn check_join<S: FindingStore>(store: &S) -> Result<(), String> {
 
     // Outside the window, no join: two findings.
     let call = sample_finding("ev-j4", "sg-j4", 4000, Severity::Major);
-    store.apply(&[Change::Finding(Box::new(call.clone()))]).await.map_err(err)?;
+    store
+        .apply(&[Change::Finding(Box::new(call.clone()))])
+        .await
+        .map_err(err)?;
     store
         .apply(&[Change::Config(Box::new(sample_observation("sg-j4", 4000 + 3600, true)))])
         .await
@@ -366,7 +426,10 @@ async fn check_join<S: FindingStore>(store: &S) -> Result<(), String> {
 
     // A Config item just after an IaC change is the apply's effect (the state was not
     // refreshed yet): no finding.
-    store.apply(&[Change::Iac(sample_iac("ev-j5-iac", "sg-j5", 5000))]).await.map_err(err)?;
+    store
+        .apply(&[Change::Iac(sample_iac("ev-j5-iac", "sg-j5", 5000))])
+        .await
+        .map_err(err)?;
     let t = store
         .apply(&[Change::Config(Box::new(sample_observation("sg-j5", 5060, true)))])
         .await
@@ -377,8 +440,14 @@ async fn check_join<S: FindingStore>(store: &S) -> Result<(), String> {
         .apply(&[Change::Config(Box::new(sample_observation("sg-j6", 6060, true)))])
         .await
         .map_err(err)?;
-    let t = store.apply(&[Change::Iac(sample_iac("ev-j6-iac", "sg-j6", 6000))]).await.map_err(err)?;
-    ensure(kinds(&t) == ["resolved"], "an IaC change just before a Config-only finding resolves it")?;
+    let t = store
+        .apply(&[Change::Iac(sample_iac("ev-j6-iac", "sg-j6", 6000))])
+        .await
+        .map_err(err)?;
+    ensure(
+        kinds(&t) == ["resolved"],
+        "an IaC change just before a Config-only finding resolves it",
+    )?;
     Ok(())
 }
 

@@ -42,8 +42,10 @@ pub fn coverage(catalog: &Catalog) -> Vec<TypeCoverage> {
         t.calls += 1;
     }
     for map in crate::config_map::MAPS {
-        by_type.entry(map.resource_type.to_owned()).or_default().config_attributes =
-            crate::config_map::compared_attributes(map.resource_type);
+        by_type
+            .entry(map.resource_type.to_owned())
+            .or_default()
+            .config_attributes = crate::config_map::compared_attributes(map.resource_type);
     }
     for (source, name, compare) in DIFF_RULES {
         let Some(entry) = catalog.entry(source, name) else {
@@ -84,7 +86,10 @@ mod tests {
         let sg = get("AWS::EC2::SecurityGroup");
         assert_eq!(sg.level(), "compared");
         assert!(sg.config_attributes.contains(&"ingress"), "{sg:?}");
-        assert!(sg.call_attributes.iter().any(|a| a == "ingress (AuthorizeSecurityGroupIngress)"));
+        assert!(sg
+            .call_attributes
+            .iter()
+            .any(|a| a == "ingress (AuthorizeSecurityGroupIngress)"));
         for map in crate::config_map::MAPS {
             assert_eq!(get(map.resource_type).level(), "compared", "{}", map.resource_type);
         }

@@ -435,7 +435,11 @@ pub fn summarise(f: &Finding) -> String {
                 let _ = write!(s, " AWS Config confirmed the live values at {}.", c.capture_time);
             }
             "config.matches_iac" => {
-                let _ = write!(s, " AWS Config shows the live resource matching IaC at {}.", c.capture_time);
+                let _ = write!(
+                    s,
+                    " AWS Config shows the live resource matching IaC at {}.",
+                    c.capture_time
+                );
             }
             "config.deleted" => {
                 let _ = write!(s, " AWS Config recorded the deletion at {}.", c.capture_time);

@@ -18,8 +18,14 @@ use serde::Serialize;
 
 /// Built-in noise folding, in the same syntax: `(rule, why)`.
 pub static BUILTIN: &[(&str, &str)] = &[
-    ("AWS::IAM::Role AWSServiceRoleFor*", "service-linked role, managed by its AWS service"),
-    ("AWS::IAM::Role */aws-service-role/*", "service-linked role, managed by its AWS service"),
+    (
+        "AWS::IAM::Role AWSServiceRoleFor*",
+        "service-linked role, managed by its AWS service",
+    ),
+    (
+        "AWS::IAM::Role */aws-service-role/*",
+        "service-linked role, managed by its AWS service",
+    ),
     ("* * tags_all", "provider default tags: compared as part of tags"),
     ("* * tags_all.*", "provider default tags: compared as part of tags"),
     ("* * tags.aws:*", "aws: tags are set by AWS services, never by IaC"),
@@ -166,7 +172,8 @@ fn parse_line(origin: &str, line: &str) -> Option<Rule> {
 
 impl Rule {
     fn matches(&self, s: &Subject<'_>, attribute: Option<&str>) -> bool {
-        let type_ok = glob(&self.resource_type, s.resource_type) || s.tf_type.is_some_and(|t| glob(&self.resource_type, t));
+        let type_ok =
+            glob(&self.resource_type, s.resource_type) || s.tf_type.is_some_and(|t| glob(&self.resource_type, t));
         let id_ok = [Some(s.id), s.arn, s.address]
             .into_iter()
             .flatten()
@@ -270,7 +277,10 @@ mod tests {
         assert_eq!(rules.resource(&tmp).map(|r| r.origin.as_str()), Some(".driftignore:2"));
         let keep = subject("AWS::S3::Bucket", "acme-tmp-keep", Some("aws_s3_bucket.keep"));
         assert!(rules.resource(&keep).is_none(), "negated later");
-        assert!(rules.attribute(&keep, "tags.CostCenter").is_none(), "the negation is the last match");
+        assert!(
+            rules.attribute(&keep, "tags.CostCenter").is_none(),
+            "the negation is the last match"
+        );
         let logs = subject("AWS::S3::Bucket", "acme-logs", Some("aws_s3_bucket.logs"));
         assert!(rules.resource(&logs).is_none());
         assert_eq!(
@@ -299,7 +309,9 @@ mod tests {
         );
         let bucket = subject("AWS::S3::Bucket", "b", None);
         assert!(builtin.attribute(&bucket, "tags_all.Team").is_some());
-        assert!(builtin.attribute(&bucket, "tags.aws:cloudformation:stack-name").is_some());
+        assert!(builtin
+            .attribute(&bucket, "tags.aws:cloudformation:stack-name")
+            .is_some());
         assert!(builtin.attribute(&bucket, "tags.Team").is_none());
         let undo = IgnoreRules::with_file("f", "!* * tags.aws:*").expect("valid");
         assert!(undo.attribute(&bucket, "tags.aws:cloudformation:stack-name").is_none());

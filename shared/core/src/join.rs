@@ -150,7 +150,11 @@ impl Finding {
     /// attributes, the likelihood gets the evidence's factor, the severity is the higher of the
     /// two, and the revision goes up. Returns false when this evidence was already attached.
     pub fn attach_config(&mut self, evidence: &ConfigEvidence) -> bool {
-        if self.config.as_ref().is_some_and(|c| c.observation == evidence.observation) {
+        if self
+            .config
+            .as_ref()
+            .is_some_and(|c| c.observation == evidence.observation)
+        {
             return false;
         }
         let resource_type = self.resource.resource_type.clone();
@@ -302,7 +306,11 @@ pub fn on_call(
     if let Some(config) = waiting {
         config.joined = Some(event.clone());
         let evidence = config.evidence.clone();
-        match config.finding.clone().and_then(|id| findings.get_mut(&id).map(|f| (id, f))) {
+        match config
+            .finding
+            .clone()
+            .and_then(|id| findings.get_mut(&id).map(|f| (id, f)))
+        {
             Some((_, target)) if target.is_config_only() => {
                 target.adopt_call(&incoming);
                 for iac in &record.iac {
@@ -339,7 +347,11 @@ pub fn on_config(
     out: &mut Vec<Transition>,
 ) {
     let ev = &obs.evidence;
-    if record.pending.iter().any(|p| p.side == Side::Config && p.event == ev.observation) {
+    if record
+        .pending
+        .iter()
+        .any(|p| p.side == Side::Config && p.event == ev.observation)
+    {
         return;
     }
     let call = record

@@ -7,14 +7,14 @@
 use crate::attribution::{Actor, ActorKind, AttributionConfig, Attributor, Channel};
 use crate::catalog::{Catalog, Miss, Op, Target};
 use crate::config_item::{ChangeType, ConfigChange};
-use crate::ignore::{IgnoreRules, Ignored, Subject};
-use crate::join::{ConfigEvidence, ConfigObservation, CONFIG_SOURCE};
-use crate::score::Factor;
 use crate::decode::Item;
 use crate::diff::{self, AttributeChange};
 use crate::finding::{self, CallInfo, Finding, FindingKind, IacChange, IacOwner, ResourceInfo, Status};
+use crate::ignore::{IgnoreRules, Ignored, Subject};
 use crate::inventory::{Declared, Inventory};
+use crate::join::{ConfigEvidence, ConfigObservation, CONFIG_SOURCE};
 use crate::record::ApiCall;
+use crate::score::Factor;
 use crate::score::{self, Evidence};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -223,13 +223,23 @@ impl Pipeline {
             Outcome::Skipped { reason: Skip::Ignored }
         } else if owners.is_empty()
             && !(target.entry.op == Op::Create
-                && self.inventory.has_neighbours(target.terraform, &resource.account, &resource.region))
+                && self
+                    .inventory
+                    .has_neighbours(target.terraform, &resource.account, &resource.region))
         {
             Outcome::Skipped {
                 reason: Skip::OutsideIac,
             }
         } else {
-            let f = self.finding(call, &target, &owners, &actor, resource.clone(), owner.clone(), &mut ignored);
+            let f = self.finding(
+                call,
+                &target,
+                &owners,
+                &actor,
+                resource.clone(),
+                owner.clone(),
+                &mut ignored,
+            );
             match f {
                 Some(f) => Outcome::Finding(Box::new(f)),
                 None => Outcome::Skipped { reason: Skip::Ignored },
@@ -246,7 +256,12 @@ impl Pipeline {
 
     /// Drops the attribute changes ignore rules cover, recording them. Returns false when every
     /// drifted attribute was dropped (the change is noise).
-    fn drop_ignored(&self, subject: &Subject<'_>, changes: &mut Vec<AttributeChange>, ignored: &mut Vec<Ignored>) -> bool {
+    fn drop_ignored(
+        &self,
+        subject: &Subject<'_>,
+        changes: &mut Vec<AttributeChange>,
+        ignored: &mut Vec<Ignored>,
+    ) -> bool {
         let had_drift = changes.iter().any(|c| c.drifted);
         changes.retain(|c| match self.ignore.attribute(subject, &c.attribute) {
             Some(rule) => {
@@ -400,12 +415,16 @@ impl Pipeline {
     /// the call that caused it.
     pub fn evaluate_config(&self, change: &ConfigChange) -> Evaluation {
         let tf_types = self.catalog.terraform_for(&change.resource_type);
-        let owners = [Some(change.resource_id.as_str()), change.resource_name.as_deref(), change.arn.as_deref()]
-            .into_iter()
-            .flatten()
-            .map(|id| self.inventory.find(&tf_types, id))
-            .find(|found| !found.is_empty())
-            .unwrap_or_default();
+        let owners = [
+            Some(change.resource_id.as_str()),
+            change.resource_name.as_deref(),
+            change.arn.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|id| self.inventory.find(&tf_types, id))
+        .find(|found| !found.is_empty())
+        .unwrap_or_default();
         let primary = canonical_owner(&owners, &tf_types);
         let resource = ResourceInfo {
             resource_type: change.resource_type.clone(),
@@ -504,7 +523,10 @@ impl Pipeline {
         };
         let finding = evidence.shows_drift().then(|| {
             // Scored without the diff factors: the Config factor carries that evidence.
-            let (_, mut factors) = score::likelihood(&Evidence { changes: &[], ..scoring });
+            let (_, mut factors) = score::likelihood(&Evidence {
+                changes: &[],
+                ..scoring
+            });
             let name = evidence.factor();
             factors.push(Factor {
                 name: name.to_owned(),

@@ -246,8 +246,13 @@ pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
                 }
             }
             a if c.found == Value::Bool(false)
-                && ["block_public_acls", "ignore_public_acls", "block_public_policy", "restrict_public_buckets"]
-                    .contains(&a.trim_start_matches("public_access_block.")) =>
+                && [
+                    "block_public_acls",
+                    "ignore_public_acls",
+                    "block_public_policy",
+                    "restrict_public_buckets",
+                ]
+                .contains(&a.trim_start_matches("public_access_block.")) =>
             {
                 return Some(format!("S3 public access block {} turned off", c.attribute));
             }
