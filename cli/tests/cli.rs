@@ -278,7 +278,7 @@ fn replay_each(store: &Path, files: &[&str], extra: &[&str]) -> Vec<Value> {
 fn a_config_item_joins_its_call_in_either_order_on_the_embedded_store() {
     let dir = tempfile::tempdir().expect("temp dir");
     let call = "events/cloudtrail/s3-put-bucket-versioning.cli-user.json";
-    let item = "events/config/s3-bucket.configuration-item-change.versioning-suspended.json";
+    let item = "events/config/s3-bucket.versioning-suspended.json";
     let a = replay_each(&dir.path().join("a.redb"), &[call, item], &[]);
     let b = replay_each(&dir.path().join("b.redb"), &[item, call], &[]);
     for (order, all) in [("call first", &a), ("config first", &b)] {
@@ -320,8 +320,8 @@ fn config_alone_reports_missing_and_unmanaged_resources() {
     let all = replay_each(
         &dir.path().join("s.redb"),
         &[
-            "events/config/rds-db-instance.configuration-item-change.deleted.json",
-            "events/config/s3-bucket.configuration-item-change.created-unmanaged.json",
+            "events/config/rds-db-instance.deleted.json",
+            "events/config/s3-bucket.created-unmanaged.json",
         ],
         &[],
     );

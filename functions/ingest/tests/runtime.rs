@@ -434,7 +434,7 @@ fn a_changed_state_object_is_read_again() {
 }
 
 const VERSIONING_CALL: &str = "cloudtrail/s3-put-bucket-versioning.cli-user.json";
-const VERSIONING_ITEM: &str = "config/s3-bucket.configuration-item-change.versioning-suspended.json";
+const VERSIONING_ITEM: &str = "config/s3-bucket.versioning-suspended.json";
 
 /// The bucket's findings after delivering `first` then `second`.
 fn joined_in_order(test: &str, first: &str, second: &str) -> Option<(Vec<Finding>, Vec<Value>)> {
