@@ -1,7 +1,7 @@
 //! The whole in-memory path on the sample events: decode → attribute → resolve → diff → score
 //! → store, on both the in-memory and the embedded store, in order, replayed and shuffled.
 
-use driftguard_core::attribution::AttributionConfig;
+use driftguard_core::attribution::{ActorKind, AttributionConfig};
 use driftguard_core::decode::{self, Position};
 use driftguard_core::finding::{Finding, FindingKind, Status};
 use driftguard_core::inventory::Inventory;
@@ -80,7 +80,7 @@ fn sample_events_give_the_expected_findings() {
     let all = stored(&store);
     assert_eq!(
         all.len(),
-        11,
+        12,
         "ids: {:?}",
         all.iter().map(|f| (&f.resource.id, &f.call.name)).collect::<Vec<_>>()
     );
@@ -128,6 +128,13 @@ fn sample_events_give_the_expected_findings() {
     assert_eq!(
         (lambda.changes[0].expected.clone(), lambda.changes[0].found.clone()),
         (serde_json::json!(256), serde_json::json!(1024))
+    );
+
+    let db = by_resource(&all, "db-LDPSSFVREBYALAL85U90ZBG2UK", "ConfigurationItemChange");
+    assert_eq!((db.kind, db.actor.kind), (FindingKind::Missing, ActorKind::Unknown));
+    assert_eq!(
+        db.owner.as_ref().map(|o| o.address.as_str()),
+        Some("aws_db_instance.main")
     );
 
     let tmp = by_resource(&all, "acme-tmp-export", "CreateBucket");
@@ -182,11 +189,13 @@ fn replays_and_shuffles_end_in_the_same_state_on_both_stores() {
         out
     };
     assert_eq!(got.len(), expected.len());
-    assert_eq!(normalised(&got), normalised(&expected));
+    for (g, e) in normalised(&got).iter().zip(normalised(&expected).iter()) {
+        assert_eq!(g, e, "in reverse order and twice, vs in order");
+    }
     let joined = got.iter().filter(|f| f.config.is_some() && !f.is_config_only()).count();
     assert_eq!(
-        joined, 1,
-        "the sample Config item joined the console call in both orders"
+        joined, 3,
+        "the sample Config items joined their calls (security group, versioning, bucket creation) in any order"
     );
 }
 

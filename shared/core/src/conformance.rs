@@ -104,6 +104,7 @@ pub fn sample_observation(sg: &str, secs: i64, drifted: bool) -> ConfigObservati
     let evidence = ConfigEvidence {
         observation: observation.clone(),
         capture_time: Timestamp(secs * 1000),
+        arn: None,
         change: ChangeType::Update,
         compared: true,
         drifted: changes.clone(),

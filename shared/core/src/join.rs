@@ -44,6 +44,9 @@ pub struct ConfigEvidence {
     pub observation: String,
     /// `configurationItemCaptureTime`.
     pub capture_time: Timestamp,
+    /// The resource's ARN, as Config names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
     /// Created, updated or deleted.
     pub change: ChangeType,
     /// Whether an attribute map compared the live item with the declaration.
@@ -164,6 +167,9 @@ impl Finding {
             self.changes.push(confirmed.clone());
         }
         self.changes.sort_by(|a, b| a.attribute.cmp(&b.attribute));
+        if self.resource.arn.is_none() {
+            self.resource.arn.clone_from(&evidence.arn);
+        }
         self.set_factor(evidence.factor());
         if evidence.severity > self.severity {
             self.severity = evidence.severity;

@@ -510,6 +510,7 @@ impl Pipeline {
         let evidence = ConfigEvidence {
             observation: observation.clone(),
             capture_time: change.capture_time,
+            arn: resource.arn.clone(),
             change: kind,
             compared: compared.is_some(),
             drifted: drifted.clone(),
