@@ -117,20 +117,6 @@ impl S3States {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::S3Location;
-
-    #[test]
-    fn parses_state_locations() {
-        let l = S3Location::parse("s3://acme-tfstate/env/prod/**.tfstate").expect("valid");
-        assert_eq!((l.bucket.as_str(), l.prefix.as_str()), ("acme-tfstate", "env/prod/"));
-        assert_eq!(S3Location::parse("s3://b").map(|l| l.prefix), Some(String::new()));
-        assert_eq!(S3Location::parse("https://b/x"), None);
-        assert_eq!(S3Location::parse("s3:///x"), None);
-    }
-}
-
 /// Reads one object whole: its bytes and ETag. Used for state files and for the full
 /// notifications AWS Config delivers to S3 when an item is too large for its event.
 pub async fn get_object(client: &Client, bucket: &str, key: &str) -> Result<(Vec<u8>, Option<String>), AwsError> {
@@ -150,4 +136,18 @@ pub async fn get_object(client: &Client, bucket: &str, key: &str) -> Result<(Vec
         retry: crate::Retry::Retryable,
     })?;
     Ok((bytes.into_bytes().to_vec(), etag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::S3Location;
+
+    #[test]
+    fn parses_state_locations() {
+        let l = S3Location::parse("s3://acme-tfstate/env/prod/**.tfstate").expect("valid");
+        assert_eq!((l.bucket.as_str(), l.prefix.as_str()), ("acme-tfstate", "env/prod/"));
+        assert_eq!(S3Location::parse("s3://b").map(|l| l.prefix), Some(String::new()));
+        assert_eq!(S3Location::parse("https://b/x"), None);
+        assert_eq!(S3Location::parse("s3:///x"), None);
+    }
 }

@@ -221,12 +221,13 @@ impl Pipeline {
         } else if let Some(rule) = self.ignore.resource(&subject) {
             ignored.push(Ignored::by(rule, None));
             Outcome::Skipped { reason: Skip::Ignored }
-        } else if owners.is_empty()
-            && !(target.entry.op == Op::Create
-                && self
-                    .inventory
-                    .has_neighbours(target.terraform, &resource.account, &resource.region))
-        {
+        } else if !self.in_scope(
+            !owners.is_empty(),
+            target.entry.op == Op::Create,
+            target.terraform,
+            &resource.account,
+            &resource.region,
+        ) {
             Outcome::Skipped {
                 reason: Skip::OutsideIac,
             }
@@ -252,6 +253,12 @@ impl Pipeline {
             ignored,
             ..trace(outcome)
         }
+    }
+
+    /// Whether a change is DriftGuard's business: the resource is IaC-managed, or it was created
+    /// by hand next to resources of its type that IaC manages (an unmanaged resource).
+    fn in_scope(&self, managed: bool, creates: bool, tf_types: &[&str], account: &str, region: &str) -> bool {
+        managed || (creates && self.inventory.has_neighbours(tf_types, account, region))
     }
 
     /// Drops the attribute changes ignore rules cover, recording them. Returns false when every
@@ -464,9 +471,13 @@ impl Pipeline {
         let kind = change.kind();
         let managed = !owners.is_empty();
         let tf_main: &[&str] = tf_types.get(..1).unwrap_or_default();
-        if !managed
-            && !(kind == ChangeType::Create && self.inventory.has_neighbours(tf_main, &change.account, &change.region))
-        {
+        if !self.in_scope(
+            managed,
+            kind == ChangeType::Create,
+            tf_main,
+            &change.account,
+            &change.region,
+        ) {
             ev.outcome = Outcome::Skipped {
                 reason: Skip::OutsideIac,
             };
