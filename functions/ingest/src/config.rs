@@ -20,6 +20,9 @@ pub struct Config {
     pub state_refresh: Duration,
     /// `DRIFTGUARD_S3_PATH_STYLE` (`true` for local S3 endpoints such as moto).
     pub s3_path_style: bool,
+    /// `DRIFTGUARD_CONFIG_BUCKET`: the AWS Config delivery bucket; oversized Config items are read
+    /// from it. Unset: they are counted as `config_oversized` and not compared.
+    pub config_bucket: Option<String>,
     /// `DRIFTGUARD_IGNORE_RULES`: `.driftignore` rules, one per line or separated by `;`
     /// (the built-in rules always apply).
     pub ignore: IgnoreRules,
@@ -88,6 +91,9 @@ impl Config {
             })?;
         Ok(Config {
             ignore,
+            config_bucket: get("DRIFTGUARD_CONFIG_BUCKET")
+                .map(|b| b.trim().to_owned())
+                .filter(|b| !b.is_empty()),
             table: required("DRIFTGUARD_TABLE")?,
             event_bus: required("DRIFTGUARD_EVENT_BUS")?,
             states,

@@ -215,7 +215,7 @@ impl App {
         let mut errors: Vec<String> = Vec::new();
         let mut oversized: Vec<Box<ConfigChange>> = Vec::new();
         decode::decode(bytes, origin, &mut |_: &Position, item| match item {
-            Ok(Item::Config(c)) if c.is_oversized() => oversized.push(c),
+            Ok(Item::Config(c)) if c.is_oversized() && self.config.config_bucket.is_some() => oversized.push(c),
             Ok(item) => evaluations.push(pipeline.evaluate(&item)),
             Err(e) => errors.push(e.to_string()),
         });
@@ -268,6 +268,11 @@ impl App {
                 ))
             }
         };
+        if self.config.config_bucket.as_deref() != Some(bucket) {
+            return Err(IngestError::InvalidInput(format!(
+                "oversized Config item in s3://{bucket}/{key}, outside the Config bucket DRIFTGUARD_CONFIG_BUCKET names"
+            )));
+        }
         let (bytes, _) = driftguard_aws::get_object(&self.s3, bucket, key)
             .await
             .map_err(|e| from_aws(&format!("fetching oversized Config item s3://{bucket}/{key}"), &e))?;

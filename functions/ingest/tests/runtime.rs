@@ -502,7 +502,10 @@ fn a_config_item_and_its_call_make_one_finding_in_either_order() {
 
 #[test]
 fn an_oversized_config_item_is_read_from_s3() {
-    let Some(mut ingest) = Ingest::start("an_oversized_config_item_is_read_from_s3") else {
+    let Some(mut ingest) = Ingest::start_with(
+        "an_oversized_config_item_is_read_from_s3",
+        &[("DRIFTGUARD_CONFIG_BUCKET", driftguard_tests::stack::BUCKET)],
+    ) else {
         return;
     };
     // The full notification Config delivers to S3 (gzip JSON), and the summary event.
@@ -580,4 +583,19 @@ fn an_oversized_config_item_is_read_from_s3() {
         }
         other => panic!("expected an error, got {other:?}"),
     }
+}
+
+#[test]
+fn without_a_config_bucket_oversized_items_are_counted_not_fetched() {
+    let Some(mut ingest) = Ingest::start("without_a_config_bucket_oversized_items_are_counted_not_fetched") else {
+        return;
+    };
+    let path =
+        workspace().join("../shared/data/config-cloud-custodian/omnissm-eventbridge/oversizedConfigurationItem.json");
+    let Ok(bytes) = std::fs::read(&path) else {
+        println!("SKIPPED: {} is absent", path.display());
+        return;
+    };
+    let out = ingest.respond(&bytes);
+    assert_eq!(out["skipped"]["config_oversized"], 1, "{out}");
 }
