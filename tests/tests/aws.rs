@@ -83,17 +83,27 @@ async fn published_events_arrive_on_the_bus_and_match_their_schemas() {
     changes.push(Change::Iac(driftguard_core::conformance::sample_iac(
         "ev-iac", "sg-3", 500,
     )));
+    // A Config-only finding (missing actor, Config evidence), then its call joining it (revision 2).
+    changes.push(Change::Config(Box::new(
+        driftguard_core::conformance::sample_observation("sg-cfg", 1060, true),
+    )));
+    changes.push(Change::Finding(Box::new(sample_finding(
+        "ev-cfg",
+        "sg-cfg",
+        1000,
+        Severity::Major,
+    ))));
     let transitions = store.apply(&changes).await.expect("apply");
     let resolved = transitions
         .iter()
         .filter(|t| matches!(t, Transition::Resolved(_)))
         .count();
-    assert_eq!((transitions.len(), resolved), (24, 1));
+    assert_eq!((transitions.len(), resolved), (26, 1));
     let events: Vec<DriftEvent> = transitions.into_iter().map(DriftEvent::from).collect();
-    assert_eq!(stack.publisher().publish(&events).await.expect("publish"), 24);
+    assert_eq!(stack.publisher().publish(&events).await.expect("publish"), 26);
 
     let received = stack.drain_events().await;
-    assert_eq!(received.len(), 24);
+    assert_eq!(received.len(), 26);
     let detected = schema("drift-detected.v1.json");
     let resolved_schema = schema("drift-resolved.v1.json");
     for e in &received {
@@ -105,7 +115,8 @@ async fn published_events_arrive_on_the_bus_and_match_their_schemas() {
         }
     }
     let keys: std::collections::BTreeSet<&str> = received.iter().filter_map(|e| e["detail"]["key"].as_str()).collect();
-    assert_eq!(keys.len(), 24, "every transition once");
+    assert_eq!(keys.len(), 26, "every transition once");
+    assert!(keys.iter().any(|k| k.ends_with(":detected:r2")), "{keys:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
