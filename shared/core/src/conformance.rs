@@ -48,6 +48,7 @@ pub fn sample_finding(event_id: &str, sg: &str, secs: i64, severity: Severity) -
         severity_reasons: Vec::new(),
         summary: "sample".into(),
         fix: "sample".into(),
+        tags: Default::default(),
     }
 }
 

@@ -138,6 +138,9 @@ pub struct Finding {
     pub summary: String,
     /// Suggested fix.
     pub fix: String,
+    /// Tags IaC declares on the resource (`tags_all`, else `tags`); Slack routing reads them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// The finding id for a call on a resource.

@@ -269,6 +269,7 @@ impl Pipeline {
             severity_reasons,
             summary: String::new(),
             fix: String::new(),
+            tags: crate::notify::declared_tags(owners),
         };
         f.summary = finding::summarise(&f);
         f.fix = finding::suggest_fix(&f);
