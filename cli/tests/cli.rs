@@ -70,10 +70,10 @@ fn replay_prints_findings_as_jsonl_and_a_summary_on_stderr() {
     assert_eq!(sg["severity"], "critical");
     assert_eq!(sg["status"], "resolved");
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("read 26 events from 20 files"), "{stderr}");
+    assert!(stderr.contains("read 28 events from 22 files"), "{stderr}");
     assert!(
         stderr.contains(
-            "skipped 10: aws_service 1, config_change 1, failed_call 1, not_in_catalog 1, own_event 3, read_only 3"
+            "skipped 12: aws_service 1, config_change 1, failed_call 1, not_in_catalog 1, own_event 5, read_only 3"
         ),
         "{stderr}"
     );

@@ -398,3 +398,54 @@ impl DecisionLedger for crate::notify::MemoryLedger {
         std::future::ready(self.with(|s| s.requests.insert(request.to_owned(), expires).is_none()))
     }
 }
+
+/// Decodes standard base64 (with or without padding), as Lambda function URLs deliver bodies
+/// they consider binary.
+pub fn base64_decode(text: &str) -> Result<Vec<u8>, InteractionError> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            _ => return Err(InteractionError::Malformed("body is not valid base64".into())),
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_bodies_decode() {
+        assert_eq!(
+            base64_decode("cGF5bG9hZD0lN0IlN0Q=").unwrap_or_default(),
+            b"payload=%7B%7D"
+        );
+        assert_eq!(base64_decode("YQ").unwrap_or_default(), b"a");
+        assert!(base64_decode("a$b").is_err());
+    }
+
+    #[test]
+    fn form_fields_decode() {
+        assert_eq!(
+            form_field("a=1&payload=%7B%22x%22%3A+1%7D", "payload").unwrap_or_default(),
+            Some("{\"x\": 1}".to_owned())
+        );
+        assert_eq!(form_field("a=1", "payload").unwrap_or_default(), None);
+    }
+}
