@@ -199,9 +199,11 @@ impl App {
                     finding: finding.map(Box::new),
                 }
             }
-            other => return Err(NotifyError::InvalidInput(format!(
+            other => {
+                return Err(NotifyError::InvalidInput(format!(
                 "unexpected detail-type {other:?} (expected Drift Detected, Drift Resolved, {COMPLETED} or {FAILED})"
-            ))),
+            )))
+            }
         };
         Ok(Work::Notice(Box::new(notice)))
     }
