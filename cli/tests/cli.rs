@@ -159,7 +159,7 @@ fn explain_traces_every_event_with_its_rule() {
     let out = driftguard(&args);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines = jsonl(&out);
-    assert_eq!(lines.len(), 26);
+    assert_eq!(lines.len(), 28);
     let console = lines
         .iter()
         .find(|l| l["call"] == "ec2.amazonaws.com:AuthorizeSecurityGroupIngress" && l["actor"]["channel"] == "console")

@@ -138,7 +138,7 @@ pub struct Finding {
     pub summary: String,
     /// Suggested fix.
     pub fix: String,
-    /// Tags IaC declares on the resource (`tags_all`, else `tags`); Slack routing reads them.
+    /// Tags IaC declares on the resource (`tags` and provider default tags); Slack routing reads them.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub tags: std::collections::BTreeMap<String, String>,
 }

@@ -28,8 +28,8 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Mutex;
 
-/// The tags a resource's declarations carry (`tags_all`, else `tags`, primary declaration
-/// first; string values only).
+/// The tags a resource's declarations carry: `tags`, then what only `tags_all` adds (provider
+/// default tags); the primary declaration first; string values only.
 pub fn declared_tags(owners: &[&Declared]) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for d in owners {
