@@ -7,6 +7,7 @@
 mod bench;
 mod inputs;
 mod render;
+mod slack_post;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -156,6 +157,12 @@ enum FindingsCommand {
         /// Output format (`table` prints the full text view).
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// Also post the Slack message through the incoming webhook (implies `--slack`).
+        #[arg(long)]
+        post: bool,
+        /// Incoming webhook URL for `--post`.
+        #[arg(long, env = "DRIFTGUARD_SLACK_WEBHOOK_URL", hide_env_values = true)]
+        webhook_url: Option<String>,
     },
 }
 
@@ -422,18 +429,24 @@ fn findings(cmd: FindingsCommand) -> Result<Exit> {
             store,
             slack,
             format,
+            post,
+            webhook_url,
         } => {
             let store = open_existing(&store.path)?;
             let Some(f) = pollster::block_on(store.get(&id))? else {
                 bail!("no finding {id} in the store")
             };
             let mut out = std::io::stdout().lock();
-            if slack {
-                writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string_pretty(&driftguard_core::slack::render(&f))?
-                )?;
+            if slack || post {
+                let message = driftguard_core::slack::render(&f);
+                writeln!(out, "{}", serde_json::to_string_pretty(&message)?)?;
+                if post {
+                    let Some(url) = webhook_url.filter(|u| !u.trim().is_empty()) else {
+                        bail!("--post needs a webhook URL: --webhook-url or DRIFTGUARD_SLACK_WEBHOOK_URL")
+                    };
+                    slack_post::post(&message, &url)?;
+                    eprintln!("posted {id} to Slack");
+                }
                 return Ok(Exit::Clean);
             }
             match format {

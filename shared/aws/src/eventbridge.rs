@@ -135,6 +135,13 @@ impl EventBridgePublisher {
     }
 }
 
+impl EventBridgePublisher {
+    /// The client and the bus, for the other event kinds published from this crate.
+    pub(crate) fn parts(&self) -> (&Client, &str) {
+        (&self.client, &self.bus)
+    }
+}
+
 impl EventPublisher for EventBridgePublisher {
     type Error = AwsError;
 

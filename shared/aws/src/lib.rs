@@ -1,6 +1,9 @@
 //! DriftGuard's AWS adapters for core's ports: [`DynamoStore`] (a [`FindingStore`] on one
 //! DynamoDB table), [`EventBridgePublisher`] (an [`EventPublisher`] on a custom bus) and
-//! [`S3States`] (Terraform states read from S3, cached by ETag).
+//! [`S3States`] (Terraform states read from S3, cached by ETag), [`DynamoLedger`] (what the Slack
+//! functions remember: deliveries, messages, bursts, digests, decisions) and secrets read by
+//! reference from Secrets Manager or SSM ([`read_secret`]). The publisher also sends
+//! `Remediation Requested` (core's `RemediationPublisher`).
 //!
 //! [`FindingStore`]: driftguard_core::ports::FindingStore
 //! [`EventPublisher`]: driftguard_core::ports::EventPublisher
@@ -8,15 +11,20 @@
 mod dynamo;
 mod error;
 mod eventbridge;
+mod ledger;
+mod remediation;
 mod retry;
 mod s3_states;
+mod secrets;
 
 pub use dynamo::{DynamoStore, MAX_FINDING_BYTES};
 pub use error::{AwsError, Retry};
 pub use eventbridge::{
     detail_json, entry_size, EventBridgePublisher, EVENT_SOURCE, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES,
 };
+pub use ledger::DynamoLedger;
 pub use s3_states::{get_object, S3Location, S3States};
+pub use secrets::{read_secret, secret_from, SecretRef};
 
 /// The SDK clients the adapters take, re-exported so functions need no SDK dependency of their own.
 pub use aws_sdk_dynamodb::Client as DynamoClient;

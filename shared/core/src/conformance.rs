@@ -54,6 +54,7 @@ pub fn sample_finding(event_id: &str, sg: &str, secs: i64, severity: Severity) -
         fix: "sample".into(),
         revision: 1,
         config: None,
+        tags: Default::default(),
     }
 }
 

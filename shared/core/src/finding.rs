@@ -148,6 +148,9 @@ pub struct Finding {
     /// What AWS Config showed of the live resource, once joined.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<crate::join::ConfigEvidence>,
+    /// Tags IaC declares on the resource (`tags` and provider default tags); Slack routing reads them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 fn first_revision() -> u32 {

@@ -352,6 +352,7 @@ impl Pipeline {
             fix: String::new(),
             revision: 1,
             config: None,
+            tags: crate::notify::declared_tags(owners),
         };
         f.summary = finding::summarise(&f);
         f.fix = finding::suggest_fix(&f);
@@ -581,6 +582,7 @@ impl Pipeline {
                 fix: String::new(),
                 revision: 1,
                 config: Some(evidence.clone()),
+                tags: crate::notify::declared_tags(&owners),
             };
             f.summary = finding::summarise(&f);
             f.fix = finding::suggest_fix(&f);

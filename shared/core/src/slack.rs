@@ -199,6 +199,223 @@ pub fn render(f: &Finding) -> Value {
     json!({ "text": clip(&fallback, limits::FALLBACK_TEXT), "blocks": blocks })
 }
 
+/// A plain message: `{"text", "blocks": [one section]}` (thread replies, remediation notes).
+pub fn text_message(text: &str) -> Value {
+    json!({
+        "text": clip(text, limits::FALLBACK_TEXT),
+        "blocks": [{ "type": "section", "text": mrkdwn(text, limits::SECTION_TEXT) }],
+    })
+}
+
+/// Adds a note to a rendered message (a context block before the buttons) and, when `settle`,
+/// removes the buttons: the alert was acted on. Stays within the block limit.
+pub fn with_note(mut message: Value, note: &str, settle: bool) -> Value {
+    if let Some(blocks) = message["blocks"].as_array_mut() {
+        if settle {
+            blocks.retain(|b| b["type"] != "actions");
+        }
+        let at = blocks
+            .iter()
+            .position(|b| b["type"] == "actions")
+            .unwrap_or(blocks.len());
+        let context = json!({ "type": "context", "elements": [mrkdwn(note, 300)] });
+        if blocks.len() >= limits::BLOCKS {
+            // Replace the last non-button block rather than go over the limit.
+            blocks[at.saturating_sub(1)] = context;
+        } else {
+            blocks.insert(at, context);
+        }
+    }
+    message
+}
+
+fn button_row(block_id: &str, value: &Value) -> Value {
+    let buttons: Vec<Value> = ACTIONS
+        .iter()
+        .map(|(action_id, label, style)| {
+            let mut v = value.clone();
+            v["action"] = json!(action_id.trim_start_matches("driftguard."));
+            let mut b = json!({
+                "type": "button",
+                "action_id": action_id,
+                "text": { "type": "plain_text", "text": clip(label, limits::BUTTON_TEXT) },
+                "value": clip(&v.to_string(), limits::BUTTON_VALUE),
+            });
+            if let Some(style) = style {
+                b["style"] = json!(style);
+            }
+            b
+        })
+        .collect();
+    json!({ "type": "actions", "block_id": clip(block_id, limits::ID), "elements": buttons })
+}
+
+/// A burst — one actor's changes on one resource — as one message: every change listed
+/// (attribute rows summarised per change), buttons acting on the open findings. One finding
+/// renders exactly as [`render`].
+pub fn render_group(findings: &[Finding]) -> Value {
+    let (Some(first), Some(last)) = (findings.first(), findings.last()) else {
+        return text_message("No findings.");
+    };
+    if findings.len() == 1 {
+        return render(first);
+    }
+    let severity = findings.iter().map(|f| f.severity).max().unwrap_or(first.severity);
+    let likelihood = findings.iter().map(|f| f.likelihood).fold(0.0_f64, f64::max);
+    let open: Vec<&str> = findings
+        .iter()
+        .filter(|f| f.status == Status::Open)
+        .map(|f| f.id.as_str())
+        .collect();
+    let who = first.who().unwrap_or("unknown");
+    let what = if open.is_empty() {
+        "resolved".to_owned()
+    } else {
+        format!("{} drift", severity.as_str().to_uppercase())
+    };
+    let title = format!(
+        "{what}: {} changes by {who} on {} {}",
+        findings.len(),
+        first.resource.resource_type,
+        first.resource.id
+    );
+    let icon = if open.is_empty() {
+        ":white_check_mark:"
+    } else {
+        match severity {
+            crate::score::Severity::Critical => ":rotating_light:",
+            crate::score::Severity::Major => ":warning:",
+            crate::score::Severity::Minor => ":information_source:",
+        }
+    };
+    let iac = first
+        .owner
+        .as_ref()
+        .map_or("not declared in any loaded state".to_owned(), |o| {
+            format!("`{}` in {}", o.address, o.state)
+        });
+    let how = crate::finding::channel_phrase(first.actor.channel);
+    let fields = [
+        format!("*Severity*\n{icon} {}", severity.as_str()),
+        format!("*Likelihood*\n{:.0}%", likelihood * 100.0),
+        format!(
+            "*Resource*\n{} `{}`",
+            first.resource.resource_type,
+            escape(&first.resource.id)
+        ),
+        format!("*IaC*\n{}", escape(&iac)),
+        format!(
+            "*Who*\n{} ({})",
+            escape(who),
+            how.trim_start_matches("in the ").trim_start_matches("with the ")
+        ),
+        format!("*When*\n{} – {}", first.call.time, last.call.time),
+    ];
+    let mut blocks = vec![
+        json!({ "type": "header", "text": { "type": "plain_text", "text": clip(&title, limits::HEADER_TEXT), "emoji": true } }),
+        json!({ "type": "section", "fields": fields.iter().map(|t| mrkdwn(t, limits::FIELD_TEXT)).collect::<Vec<_>>() }),
+    ];
+    for f in findings {
+        let mut text = format!("*{}* `{}`", f.call.time, f.call.name);
+        if f.status == Status::Resolved {
+            text.push_str(" · resolved");
+        }
+        text.push('\n');
+        let drifted: Vec<_> = f.changes.iter().filter(|c| c.drifted).collect();
+        for c in drifted.iter().take(3) {
+            let _ = writeln!(
+                text,
+                "• `{}`: {} → *{}*",
+                c.attribute,
+                clip(&escape(&show(&c.expected)), 200),
+                clip(&escape(&show(&c.found)), 200)
+            );
+        }
+        if drifted.len() > 3 {
+            let _ = writeln!(text, "…and {} more attributes", drifted.len() - 3);
+        }
+        if drifted.is_empty() {
+            text.push_str(&clip(&escape(&f.summary), 500));
+        }
+        blocks.push(json!({ "type": "section", "text": mrkdwn(&text, limits::SECTION_TEXT) }));
+    }
+    blocks.push(json!({ "type": "section", "text": mrkdwn(&format!("*Suggested fix*\n{}", escape(&last.fix)), limits::SECTION_TEXT) }));
+    let ids: Vec<String> = findings.iter().map(|f| format!("`{}`", f.id)).collect();
+    blocks.push(json!({ "type": "context", "elements": [
+        mrkdwn(&format!("<{}|Latest CloudTrail event> · rule `{}`", cloudtrail_console_url(last), last.actor.rule), 300),
+        mrkdwn(&format!("findings {}", ids.join(", ")), 2000),
+    ] }));
+    if !open.is_empty() {
+        blocks.push(button_row(
+            &format!("driftguard.{}", crate::notify::group_key(first)),
+            &json!({ "finding_ids": open }),
+        ));
+    }
+    blocks.truncate(limits::BLOCKS);
+    let fallback = format!("{icon} {title}");
+    json!({ "text": clip(&fallback, limits::FALLBACK_TEXT), "blocks": blocks })
+}
+
+/// A digest: many minor findings in one message, one line each, summarised past Slack's limits.
+pub fn render_digest(findings: &[Finding]) -> Value {
+    let title = format!(
+        "Drift digest: {} finding{}",
+        findings.len(),
+        if findings.len() == 1 { "" } else { "s" }
+    );
+    let mut blocks = vec![
+        json!({ "type": "header", "text": { "type": "plain_text", "text": clip(&title, limits::HEADER_TEXT), "emoji": true } }),
+    ];
+    // Header, sections, the "more" line and the context must all fit.
+    let max_sections = limits::BLOCKS - 3;
+    let mut section = String::new();
+    let mut shown = 0;
+    for f in findings {
+        let who = f.who().unwrap_or("unknown");
+        let attrs: Vec<&str> = f
+            .changes
+            .iter()
+            .filter(|c| c.drifted)
+            .map(|c| c.attribute.as_str())
+            .collect();
+        let mut line = format!(
+            "• {} *{}* {} `{}` — {} `{}` at {}",
+            severity_icon(f),
+            f.severity.as_str(),
+            f.resource.resource_type,
+            clip(&escape(&f.resource.id), 200),
+            escape(who),
+            f.call.name,
+            f.call.time
+        );
+        if !attrs.is_empty() {
+            let _ = write!(line, " ({})", clip(&escape(&attrs.join(", ")), 200));
+        }
+        let _ = writeln!(line, " · `{}`", f.id);
+        if section.chars().count() + line.chars().count() > limits::SECTION_TEXT {
+            if blocks.len() > max_sections {
+                break;
+            }
+            blocks.push(json!({ "type": "section", "text": mrkdwn(&section, limits::SECTION_TEXT) }));
+            section.clear();
+        }
+        section.push_str(&line);
+        shown += 1;
+    }
+    if !section.is_empty() {
+        if blocks.len() > max_sections {
+            shown -= section.lines().count();
+        } else {
+            blocks.push(json!({ "type": "section", "text": mrkdwn(&section, limits::SECTION_TEXT) }));
+        }
+    }
+    if shown < findings.len() {
+        blocks.push(json!({ "type": "section", "text": mrkdwn(&format!("…and {} more (`driftguard findings list`)", findings.len() - shown), limits::SECTION_TEXT) }));
+    }
+    blocks.push(json!({ "type": "context", "elements": [mrkdwn("Minor findings are batched into this digest; `driftguard findings show <id>` gives one in full.", 300)] }));
+    json!({ "text": clip(&title, limits::FALLBACK_TEXT), "blocks": blocks })
+}
+
 /// Every way a message breaks Slack's structural limits (empty when it is within them).
 pub fn check_limits(message: &Value) -> Vec<String> {
     let mut problems = Vec::new();

@@ -22,6 +22,9 @@ const JSON_UTF8: &str = "application/json; charset=utf-8";
 const WEBHOOK: &str = "incoming webhook";
 const POST_MESSAGE: &str = "chat.postMessage";
 const UPDATE: &str = "chat.update";
+const USERGROUP_MEMBERS: &str = "usergroups.users.list";
+const RESPONSE_URL: &str = "response_url";
+const FORM: &str = "application/x-www-form-urlencoded";
 
 /// How a client delivers messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,7 +230,7 @@ impl SlackClient {
             return Err(self.unsupported(WEBHOOK, Delivery::Webhook));
         };
         let body = to_body(message)?;
-        self.call(WEBHOOK, url, None, body, webhook_answer).await
+        self.call(WEBHOOK, url, None, JSON_UTF8, body, webhook_answer).await
     }
 
     /// `chat.postMessage`: posts `message` to `channel` (an id, or a name), as a reply in the
@@ -256,7 +259,7 @@ impl SlackClient {
         })?;
         let url = method_url(api_base, POST_MESSAGE)?;
         let answer = self
-            .call(POST_MESSAGE, &url, Some(authorization), body, web_api_answer)
+            .call(POST_MESSAGE, &url, Some(authorization), JSON_UTF8, body, web_api_answer)
             .await?;
         answer.posted(POST_MESSAGE)
     }
@@ -279,9 +282,44 @@ impl SlackClient {
         })?;
         let url = method_url(api_base, UPDATE)?;
         let answer = self
-            .call(UPDATE, &url, Some(authorization), body, web_api_answer)
+            .call(UPDATE, &url, Some(authorization), JSON_UTF8, body, web_api_answer)
             .await?;
         answer.posted(UPDATE)
+    }
+
+    /// Answers an interaction through its `response_url` (any client can: the URL is the
+    /// credential): `body` is a message with `replace_original` / `response_type`. Slack answers
+    /// like an incoming webhook. The URL is never logged or quoted in errors.
+    pub async fn respond(&self, response_url: &str, body: &Value) -> Result<(), SlackError> {
+        let url = Url::parse(response_url.trim())
+            .map_err(|e| SlackError::config("response_url", format!("not an absolute URL ({e})")))?;
+        check_http_url(&url, "response_url")?;
+        let body = to_body(body)?;
+        self.call(RESPONSE_URL, &url, None, JSON_UTF8, body, webhook_answer)
+            .await
+    }
+
+    /// `usergroups.users.list`: the user ids in a user group (`S…`), for authorising clicks by
+    /// group. Bot clients only (scope `usergroups:read`).
+    pub async fn usergroup_members(&self, usergroup: &str) -> Result<Vec<String>, SlackError> {
+        let Target::Bot {
+            authorization,
+            api_base,
+        } = &self.target
+        else {
+            return Err(self.unsupported(USERGROUP_MEMBERS, Delivery::Bot));
+        };
+        if usergroup.is_empty() || !usergroup.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(SlackError::InvalidMessage(format!(
+                "{usergroup:?} is not a user group id"
+            )));
+        }
+        let url = method_url(api_base, USERGROUP_MEMBERS)?;
+        let body = format!("usergroup={usergroup}").into_bytes();
+        let answer = self
+            .call(USERGROUP_MEMBERS, &url, Some(authorization), FORM, body, web_api_answer)
+            .await?;
+        Ok(answer.users)
     }
 
     fn unsupported(&self, method: &'static str, needs: Delivery) -> SlackError {
@@ -300,13 +338,14 @@ impl SlackClient {
         method: &'static str,
         url: &Url,
         authorization: Option<&HeaderValue>,
+        content_type: &'static str,
         body: Vec<u8>,
         interpret: fn(&'static str, Answer) -> Result<T, SlackError>,
     ) -> Result<T, SlackError> {
         let attempts = self.retry.attempts();
         let mut attempt = 1;
         loop {
-            let outcome = match self.attempt(method, url, authorization, &body).await {
+            let outcome = match self.attempt(method, url, authorization, content_type, &body).await {
                 Ok(answer) => interpret(method, answer),
                 Err(error) => Err(error),
             };
@@ -356,13 +395,14 @@ impl SlackClient {
         method: &'static str,
         url: &Url,
         authorization: Option<&HeaderValue>,
+        content_type: &'static str,
         body: &[u8],
     ) -> Result<Answer, SlackError> {
         let mut request = self
             .http
             .post(url.clone())
             .timeout(self.timeout)
-            .header(CONTENT_TYPE, JSON_UTF8)
+            .header(CONTENT_TYPE, content_type)
             .body(body.to_vec());
         if let Some(authorization) = authorization {
             request = request.header(AUTHORIZATION, authorization.clone());
@@ -463,6 +503,9 @@ struct WebApiResponse {
     channel: Option<String>,
     #[serde(default)]
     ts: Option<String>,
+    /// `usergroups.users.list`.
+    #[serde(default)]
+    users: Vec<String>,
 }
 
 impl WebApiResponse {

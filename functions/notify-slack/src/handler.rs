@@ -1,0 +1,372 @@
+//! The invocation: unwrap the EventBridge envelope into a [`Notice`] (or a scheduled digest
+//! flush), claim its delivery, ask core for the [`Plan`], carry it out with the Slack client,
+//! remember what was posted, and map errors once.
+
+use crate::config::Config;
+use driftguard_aws::{secret_from, AwsError, DynamoClient, DynamoLedger, DynamoStore, Retry};
+use driftguard_core::finding::Finding;
+use driftguard_core::notify::{self, Claim, DigestItem, Group, MessageRef, Notice, NotifyLedger, NotifyPolicy, Plan};
+use driftguard_core::ports::{DriftEvent, DriftEventKind, FindingStore};
+use driftguard_core::remediation::{RemediationResult, COMPLETED, FAILED};
+use driftguard_core::time::Timestamp;
+use driftguard_slack::{Delivery, Message, SlackClient, SlackError};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// How an invocation failed; the error type Lambda reports.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// The event cannot be read: retrying will not help.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// Slack rate limits, 5xx, timeouts; DynamoDB throttling; a delivery in progress: retry.
+    #[error("{0}")]
+    Retryable(String),
+    /// Anything else that will fail again (a revoked token, a missing channel, permissions).
+    #[error("{0}")]
+    NotRetryable(String),
+}
+
+impl NotifyError {
+    /// The stable error type reported to Lambda.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            NotifyError::InvalidInput(_) => "InvalidInput",
+            NotifyError::Retryable(_) => "Retryable",
+            NotifyError::NotRetryable(_) => "NotRetryable",
+        }
+    }
+}
+
+impl From<NotifyError> for Diagnostic {
+    fn from(e: NotifyError) -> Self {
+        Diagnostic {
+            error_type: e.error_type().to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+impl From<AwsError> for NotifyError {
+    fn from(e: AwsError) -> Self {
+        match e.retry() {
+            Retry::Retryable => NotifyError::Retryable(e.to_string()),
+            Retry::NotRetryable => NotifyError::NotRetryable(e.to_string()),
+        }
+    }
+}
+
+impl From<SlackError> for NotifyError {
+    fn from(e: SlackError) -> Self {
+        if e.is_retryable() {
+            NotifyError::Retryable(e.to_string())
+        } else {
+            NotifyError::NotRetryable(e.to_string())
+        }
+    }
+}
+
+/// The parts of an EventBridge event this function reads.
+#[derive(Deserialize)]
+struct Envelope {
+    source: Option<String>,
+    #[serde(rename = "detail-type")]
+    detail_type: Option<String>,
+    #[serde(default)]
+    detail: Value,
+}
+
+/// `detail` of `Drift Detected` / `Drift Resolved`.
+#[derive(Deserialize)]
+struct DriftDetail {
+    key: String,
+    finding: Finding,
+}
+
+/// What an event asks for.
+enum Work {
+    Notice(Box<Notice>),
+    Flush,
+}
+
+fn now() -> Timestamp {
+    Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64),
+    )
+}
+
+fn message(value: &Value) -> Result<Message, NotifyError> {
+    Message::try_from(value).map_err(|e| NotifyError::NotRetryable(format!("rendered message refused: {e}")))
+}
+
+/// Everything built once per container.
+pub struct App {
+    slack: SlackClient,
+    ledger: DynamoLedger,
+    store: DynamoStore,
+    policy: NotifyPolicy,
+}
+
+impl App {
+    /// Reads the secrets (environment, else Secrets Manager / SSM) and builds the clients.
+    pub async fn build(aws: &aws_config::SdkConfig, config: Config) -> Result<App, NotifyError> {
+        let token = secret_from(
+            aws,
+            config.bot_token.map(|s| s.expose().to_owned()),
+            config.bot_token_ref,
+        )
+        .await?;
+        let slack = match token {
+            Some(token) => SlackClient::bot(token.expose())?.with_api_base(&config.api_base)?,
+            None => {
+                let url = secret_from(
+                    aws,
+                    config.webhook_url.map(|s| s.expose().to_owned()),
+                    config.webhook_url_ref,
+                )
+                .await?
+                .ok_or_else(|| NotifyError::NotRetryable("no Slack webhook URL or bot token".into()))?;
+                SlackClient::webhook(url.expose())?
+            }
+        };
+        tracing::info!(delivery = %slack.delivery(), routes = config.policy.routes.len(), "Slack notifier ready");
+        let dynamo = DynamoClient::new(aws);
+        Ok(App {
+            slack,
+            ledger: DynamoLedger::new(dynamo.clone(), &config.table),
+            store: DynamoStore::new(dynamo, &config.table),
+            policy: config.policy,
+        })
+    }
+
+    /// One invocation.
+    pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, NotifyError> {
+        match self.read(event.payload).await? {
+            Work::Flush => {
+                let posted = self.flush_due(now()).await?;
+                Ok(json!({ "status": "flushed", "digests_posted": posted }))
+            }
+            Work::Notice(notice) => self.notify(&notice).await,
+        }
+    }
+
+    async fn read(&self, event: Value) -> Result<Work, NotifyError> {
+        let envelope: Envelope = serde_json::from_value(event)
+            .map_err(|e| NotifyError::InvalidInput(format!("not an EventBridge event: {e}")))?;
+        let detail_type = envelope.detail_type.as_deref().unwrap_or("");
+        if envelope.source.as_deref() == Some("aws.events") && detail_type == "Scheduled Event" {
+            return Ok(Work::Flush);
+        }
+        if envelope.source.as_deref() != Some("driftguard") {
+            return Err(NotifyError::InvalidInput(format!(
+                "unexpected event source {:?} (expected driftguard)",
+                envelope.source
+            )));
+        }
+        let notice = match detail_type {
+            "Drift Detected" | "Drift Resolved" => {
+                let detail: DriftDetail = serde_json::from_value(envelope.detail)
+                    .map_err(|e| NotifyError::InvalidInput(format!("{detail_type} detail: {e}")))?;
+                let kind = if detail_type == "Drift Detected" {
+                    DriftEventKind::Detected
+                } else {
+                    DriftEventKind::Resolved
+                };
+                Notice::Drift(Box::new(DriftEvent {
+                    kind,
+                    key: detail.key,
+                    finding: detail.finding,
+                }))
+            }
+            COMPLETED | FAILED => {
+                let result: RemediationResult = serde_json::from_value(envelope.detail)
+                    .map_err(|e| NotifyError::InvalidInput(format!("{detail_type} detail: {e}")))?;
+                if result.outcome.detail_type() != detail_type {
+                    return Err(NotifyError::InvalidInput(format!(
+                        "{detail_type} carries outcome {:?}",
+                        result.outcome.as_str()
+                    )));
+                }
+                let finding = self.store.get(&result.finding_id).await?;
+                if finding.is_none() {
+                    tracing::warn!(finding_id = %result.finding_id, "Remediation result for a finding the store does not hold");
+                }
+                Notice::Remediation {
+                    result,
+                    finding: finding.map(Box::new),
+                }
+            }
+            other => {
+                return Err(NotifyError::InvalidInput(format!(
+                "unexpected detail-type {other:?} (expected Drift Detected, Drift Resolved, {COMPLETED} or {FAILED})"
+            )))
+            }
+        };
+        Ok(Work::Notice(Box::new(notice)))
+    }
+
+    async fn notify(&self, notice: &Notice) -> Result<Value, NotifyError> {
+        let key = notice.key();
+        let started = now();
+        match self.ledger.begin(&key, started).await? {
+            Claim::Done => {
+                tracing::info!(key = %key, "Already delivered; nothing to do");
+                return Ok(json!({ "status": "duplicate", "key": key }));
+            }
+            Claim::Busy => {
+                return Err(NotifyError::Retryable(format!(
+                    "another delivery of {key} is in progress"
+                )))
+            }
+            Claim::Fresh => {}
+        }
+        match self.carry_out(notice, &key, started).await {
+            Ok(summary) => {
+                self.ledger.finish(&key, now()).await?;
+                Ok(summary)
+            }
+            Err(e) => {
+                if let Err(release) = self.ledger.release(&key).await {
+                    tracing::warn!(key = %key, error = %release, "Could not release the delivery claim");
+                }
+                tracing::error!(key = %key, error = %e, "Slack delivery failed");
+                Err(e)
+            }
+        }
+    }
+
+    async fn carry_out(&self, notice: &Notice, key: &str, now: Timestamp) -> Result<Value, NotifyError> {
+        let finding_id = notice.finding_id().to_owned();
+        let mut known = notify::Known {
+            message: self.ledger.message(&finding_id).await?,
+            group: None,
+        };
+        if let Some(f) = notice.finding() {
+            known.group = self.ledger.group(&notify::group_key(f)).await?;
+        }
+        let can_update = self.slack.delivery() == Delivery::Bot;
+        let plan = notify::plan(notice, &self.policy, &known, can_update);
+        match plan {
+            Plan::Skip(reason) => {
+                tracing::info!(key = %key, reason = reason.as_str(), "Not posted");
+                Ok(json!({ "status": "skipped", "key": key, "reason": reason.as_str() }))
+            }
+            Plan::Digest { channel } => {
+                let f = notice
+                    .finding()
+                    .ok_or_else(|| NotifyError::NotRetryable("a digest entry needs its finding".into()))?;
+                self.ledger.enqueue(&channel, &DigestItem::new(key, f, now)).await?;
+                let posted = self.flush(&channel, now, false).await?;
+                tracing::info!(key = %key, channel = %channel, digest_posted = posted, "Queued for the digest");
+                Ok(json!({ "status": "digested", "key": key, "digest_posted": posted }))
+            }
+            Plan::Post {
+                channel,
+                message: m,
+                group,
+            } => {
+                let m = message(&m)?;
+                let posted = match self.slack.delivery() {
+                    Delivery::Webhook => {
+                        self.slack.send_webhook(&m).await?;
+                        None
+                    }
+                    Delivery::Bot => {
+                        let p = self.slack.post_message(&channel, &m, None).await?;
+                        Some(MessageRef {
+                            channel: p.channel,
+                            ts: p.ts,
+                        })
+                    }
+                };
+                if let Some(posted) = &posted {
+                    self.ledger.save_message(&finding_id, posted).await?;
+                    if let Some((group_key, findings)) = group {
+                        let last_at = findings.iter().map(|f| f.call.time).max().unwrap_or(now);
+                        self.ledger
+                            .save_group(&Group {
+                                key: group_key,
+                                message: posted.clone(),
+                                findings,
+                                last_at,
+                            })
+                            .await?;
+                    }
+                }
+                tracing::info!(key = %key, channel = %channel, ts = posted.as_ref().map_or("", |p| p.ts.as_str()), "Posted");
+                Ok(
+                    json!({ "status": "posted", "key": key, "channel": posted.as_ref().map_or(channel.as_str(), |p| p.channel.as_str()), "ts": posted.as_ref().map(|p| p.ts.clone()) }),
+                )
+            }
+            Plan::Update {
+                target,
+                message: m,
+                reply,
+                group,
+            } => {
+                if let Some(m) = m {
+                    self.slack
+                        .update_message(&target.channel, &target.ts, &message(&m)?)
+                        .await?;
+                }
+                if let Some(reply) = reply {
+                    self.slack
+                        .post_message(&target.channel, &message(&reply)?, Some(&target.ts))
+                        .await?;
+                }
+                if let Some(group) = group {
+                    self.ledger.save_group(&group).await?;
+                }
+                self.ledger.save_message(&finding_id, &target).await?;
+                tracing::info!(key = %key, channel = %target.channel, ts = %target.ts, "Updated");
+                Ok(json!({ "status": "updated", "key": key, "channel": target.channel, "ts": target.ts }))
+            }
+        }
+    }
+
+    /// Posts every channel's digest that is due.
+    async fn flush_due(&self, now: Timestamp) -> Result<usize, NotifyError> {
+        let mut posted = 0;
+        for channel in self.policy.channels() {
+            posted += self.flush(&channel, now, false).await?;
+        }
+        Ok(posted)
+    }
+
+    /// Posts the channel's digest when due (or when `force`): claimed on its content, so two
+    /// flushes of the same queue post once. Returns how many digests were posted (0 or 1).
+    async fn flush(&self, channel: &str, now: Timestamp, force: bool) -> Result<usize, NotifyError> {
+        let items = self.ledger.queued(channel).await?;
+        if items.is_empty() || !(force || notify::digest_due(&items, &self.policy, now)) {
+            return Ok(0);
+        }
+        let keys: Vec<String> = items.iter().map(|i| i.key.clone()).collect();
+        let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let claim = format!("digest:{channel}:{:016x}", driftguard_core::fnv::hash_parts(&key_refs));
+        match self.ledger.begin(&claim, now).await? {
+            Claim::Fresh => {}
+            Claim::Done => {
+                self.ledger.dequeue(channel, &keys).await?;
+                return Ok(0);
+            }
+            Claim::Busy => return Ok(0),
+        }
+        let findings: Vec<Finding> = items.into_iter().map(|i| i.finding).collect();
+        let m = message(&driftguard_core::slack::render_digest(&findings))?;
+        let sent = match self.slack.delivery() {
+            Delivery::Webhook => self.slack.send_webhook(&m).await,
+            Delivery::Bot => self.slack.post_message(channel, &m, None).await.map(|_| ()),
+        };
+        if let Err(e) = sent {
+            self.ledger.release(&claim).await?;
+            return Err(e.into());
+        }
+        self.ledger.finish(&claim, now).await?;
+        self.ledger.dequeue(channel, &keys).await?;
+        tracing::info!(channel = %channel, findings = keys.len(), "Digest posted");
+        Ok(1)
+    }
+}

@@ -1,0 +1,521 @@
+//! The compiled notify-slack Lambda, run as Lambda runs it (Runtime API on loopback), against
+//! moto's DynamoDB (and Secrets Manager / SSM) and a loopback HTTP receiver standing in for
+//! Slack: the exact payloads Slack receives for an alert, its resolution (update + thread reply),
+//! a burst, a digest, a remediation result and a webhook; 429 with Retry-After and a 500 retried
+//! with one message posted; redeliveries posting nothing; bad events refused as InvalidInput.
+
+use driftguard_core::finding::Finding;
+use driftguard_core::ports::{Change, FindingStore};
+use driftguard_core::slack::{render, render_digest, render_group, with_note};
+use driftguard_tests::runtime_api::{Invocation, LambdaProcess, RuntimeApi};
+use driftguard_tests::slack_receiver::{Received, Reply, SlackReceiver};
+use driftguard_tests::stack::{workspace, Stack, TABLE};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+const TOKEN: &str = "xoxb-0000000000-1111111111111-NotifyTestToken";
+const WEBHOOK_PATH: &str = "/services/T0DRIFT00/B0NOTIFY0/NotifyWebhookSecret42";
+const POST: &str = "/api/chat.postMessage";
+const UPDATE: &str = "/api/chat.update";
+
+struct Notifier {
+    stack: Stack,
+    slack: SlackReceiver,
+    lambda: LambdaProcess,
+    rt: tokio::runtime::Runtime,
+    /// Milliseconds per invocation, printed at the end of each test.
+    timings: Vec<u128>,
+}
+
+impl Notifier {
+    /// moto, the Slack receiver and the compiled function; `None` when moto is not installed.
+    /// `bot`: a bot token (else the receiver's webhook).
+    fn start(test: &str, bot: bool, extra_env: &[(&str, &str)]) -> Option<Notifier> {
+        Self::start_prepared(test, bot, extra_env, |_, _| {})
+    }
+
+    /// As [`Notifier::start`], running `prepare` on the stack before the function starts.
+    fn start_prepared(
+        test: &str,
+        bot: bool,
+        extra_env: &[(&str, &str)],
+        prepare: impl FnOnce(&tokio::runtime::Runtime, &Stack),
+    ) -> Option<Notifier> {
+        let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+        let stack = rt.block_on(Stack::start(test))?;
+        prepare(&rt, &stack);
+        let slack = SlackReceiver::start();
+        slack.expect_token(TOKEN);
+        let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_driftguard-notify-slack"));
+        let api = RuntimeApi::start_named("driftguard-notify-slack");
+        let mut env: Vec<(String, String)> = vec![
+            ("AWS_ENDPOINT_URL".into(), stack.moto.endpoint()),
+            ("DRIFTGUARD_TABLE".into(), TABLE.into()),
+            ("DRIFTGUARD_SLACK_API_BASE".into(), slack.api_base()),
+            ("DRIFTGUARD_SLACK_CHANNEL".into(), "C0DEFAULT".into()),
+            (
+                "DRIFTGUARD_SLACK_ROUTES".into(),
+                r#"[{"channel":"C0SECURITY","severity":["critical"]}]"#.into(),
+            ),
+            ("RUST_LOG".into(), "info".into()),
+        ];
+        if bot {
+            env.push(("DRIFTGUARD_SLACK_BOT_TOKEN".into(), TOKEN.into()));
+        } else {
+            env.push(("DRIFTGUARD_SLACK_WEBHOOK_URL".into(), slack.url(WEBHOOK_PATH)));
+        }
+        for (k, v) in extra_env {
+            env.retain(|(key, _)| key != k);
+            env.push(((*k).into(), (*v).into()));
+        }
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let lambda = LambdaProcess::spawn(&binary, &api, &env);
+        Some(Notifier {
+            stack,
+            slack,
+            lambda,
+            rt,
+            timings: Vec::new(),
+        })
+    }
+
+    fn invoke(&mut self, event: &Value) -> Invocation {
+        let started = Instant::now();
+        let result = self.lambda.invoke(event.to_string().as_bytes(), TIMEOUT);
+        self.timings.push(started.elapsed().as_millis());
+        if matches!(
+            result,
+            Invocation::TimedOut { .. } | Invocation::ProcessExited { .. } | Invocation::InitError(_)
+        ) {
+            panic!("{result:?}\nfunction logs:\n{}", self.lambda.logs());
+        }
+        result
+    }
+
+    fn respond(&mut self, event: &Value) -> Value {
+        match self.invoke(event) {
+            Invocation::Response(v) => v,
+            other => panic!("expected a response, got {other:?}\nlogs:\n{}", self.lambda.logs()),
+        }
+    }
+
+    fn stored_message(&self, finding_id: &str) -> Option<(String, String)> {
+        let item = self
+            .rt
+            .block_on(
+                aws_sdk_dynamodb::Client::new(&self.stack.sdk)
+                    .get_item()
+                    .table_name(TABLE)
+                    .key(
+                        "pk",
+                        aws_sdk_dynamodb::types::AttributeValue::S(format!("FINDING#{finding_id}")),
+                    )
+                    .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("SLACK#MESSAGE".into()))
+                    .send(),
+            )
+            .expect("get item")
+            .item?;
+        let attr = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        Some((attr("channel"), attr("ts")))
+    }
+
+    fn report(&self, test: &str) {
+        eprintln!("notify-slack {test}: invocation ms {:?}", self.timings);
+        for line in self.lambda.logs().lines() {
+            assert!(
+                !line.contains("NotifyTestToken") && !line.contains("NotifyWebhookSecret42"),
+                "a secret in the logs: {line}"
+            );
+        }
+    }
+}
+
+fn sample(name: &str) -> Value {
+    let bytes = std::fs::read(workspace().join("events/driftguard").join(name)).expect("sample event");
+    serde_json::from_slice(&bytes).expect("JSON")
+}
+
+fn finding_of(event: &Value) -> Finding {
+    serde_json::from_value(event["detail"]["finding"].clone()).expect("a finding")
+}
+
+fn body(r: &Received) -> Value {
+    r.json
+        .clone()
+        .unwrap_or_else(|| panic!("a JSON body, got {:?}", r.text()))
+}
+
+/// What chat.postMessage receives for a rendered message.
+fn posted(channel: &str, message: &Value, thread_ts: Option<&str>) -> Value {
+    let mut v = json!({ "channel": channel, "text": message["text"], "blocks": message["blocks"] });
+    if let Some(ts) = thread_ts {
+        v["thread_ts"] = json!(ts);
+    }
+    v
+}
+
+/// What chat.update receives.
+fn updated(channel: &str, ts: &str, message: &Value) -> Value {
+    json!({ "channel": channel, "ts": ts, "text": message["text"], "blocks": message["blocks"] })
+}
+
+/// The sample `Drift Detected` event for another finding: same actor and resource, `secs` later.
+fn another_change(id: &str, secs: i64, severity: &str) -> Value {
+    let mut e = sample("drift-detected.console-sg.json");
+    let mut f = finding_of(&e);
+    f.id = id.into();
+    f.call.event_id = format!("ev-{id}");
+    f.call.time = driftguard_core::time::Timestamp(f.call.time.0 + secs * 1000);
+    f.severity = serde_json::from_value(json!(severity)).expect("severity");
+    e["detail"]["key"] = json!(format!("{id}:detected"));
+    e["detail"]["finding"] = serde_json::to_value(&f).expect("finding");
+    e
+}
+
+#[test]
+fn an_alert_is_posted_once_then_updated_and_threaded_when_resolved() {
+    let test = "an_alert_is_posted_once_then_updated_and_threaded_when_resolved";
+    let Some(mut n) = Notifier::start(test, true, &[]) else {
+        return;
+    };
+    let detected = sample("drift-detected.console-sg.json");
+    let f = finding_of(&detected);
+    n.slack
+        .script(POST, [Reply::ok_posted("C0SECURITY", "1700000000.000100")]);
+    let summary = n.respond(&detected);
+    assert_eq!(summary["status"], "posted", "{summary}");
+    let posts = n.slack.requests_to(POST);
+    assert_eq!(posts.len(), 1);
+    assert_eq!(
+        body(&posts[0]),
+        posted("C0SECURITY", &render(&f), None),
+        "critical goes to its route"
+    );
+    assert_eq!(
+        posts[0].header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+    assert_eq!(
+        n.stored_message(&f.id),
+        Some(("C0SECURITY".into(), "1700000000.000100".into())),
+        "the channel and ts are stored with the finding"
+    );
+
+    // EventBridge delivers at least once: the same event posts nothing.
+    let again = n.respond(&detected);
+    assert_eq!(again["status"], "duplicate", "{again}");
+    assert_eq!(n.slack.requests_to(POST).len(), 1);
+
+    // The resolution updates the original message and replies in its thread.
+    let resolved_event = sample("drift-resolved.terraform-apply.json");
+    let resolved = finding_of(&resolved_event);
+    let summary = n.respond(&resolved_event);
+    assert_eq!(summary["status"], "updated", "{summary}");
+    let updates = n.slack.requests_to(UPDATE);
+    assert_eq!(updates.len(), 1);
+    assert_eq!(
+        body(&updates[0]),
+        updated("C0SECURITY", "1700000000.000100", &render(&resolved))
+    );
+    let posts = n.slack.requests_to(POST);
+    assert_eq!(posts.len(), 2);
+    let reply = driftguard_core::slack::text_message(
+        ":white_check_mark: Resolved by Terraform at 2026-11-20T09:40:27Z: the resource is back under IaC.",
+    );
+    assert_eq!(body(&posts[1]), posted("C0SECURITY", &reply, Some("1700000000.000100")));
+    assert_eq!(n.respond(&resolved_event)["status"], "duplicate");
+    assert_eq!(n.slack.requests().len(), 3, "nothing more reached Slack");
+    n.report(test);
+}
+
+#[test]
+fn rate_limits_and_server_errors_are_retried_and_the_alert_posted_once() {
+    let test = "rate_limits_and_server_errors_are_retried_and_the_alert_posted_once";
+    let Some(mut n) = Notifier::start(test, true, &[]) else {
+        return;
+    };
+    n.slack.script(
+        POST,
+        [
+            Reply::rate_limited(1),
+            Reply::server_error(),
+            Reply::ok_posted("C0SECURITY", "1700000000.000200"),
+        ],
+    );
+    let detected = sample("drift-detected.console-sg.json");
+    let f = finding_of(&detected);
+    assert_eq!(n.respond(&detected)["status"], "posted");
+    let posts = n.slack.requests_to(POST);
+    assert_eq!(posts.len(), 3, "429, 500, then success");
+    for p in &posts {
+        assert_eq!(
+            body(p),
+            posted("C0SECURITY", &render(&f), None),
+            "the same payload each time"
+        );
+    }
+    let waited = posts[1].at.duration_since(posts[0].at);
+    assert!(
+        waited >= Duration::from_millis(950),
+        "Retry-After: 1 honoured, waited {waited:?}"
+    );
+    assert_eq!(
+        n.stored_message(&f.id),
+        Some(("C0SECURITY".into(), "1700000000.000200".into()))
+    );
+
+    // A 5xx that outlasts the retries fails the invocation as retryable and leaves the
+    // delivery unclaimed, so Lambda's retry posts it.
+    let other = another_change("dg-00000000000000f1", 3600, "major");
+    n.slack.script(POST, (0..5).map(|_| Reply::server_error()));
+    let error = n.invoke(&other).expect_error();
+    assert_eq!(error.error_type(), Some("Retryable"), "{error:?}");
+    n.slack
+        .script(POST, [Reply::ok_posted("C0DEFAULT", "1700000000.000300")]);
+    assert_eq!(n.respond(&other)["status"], "posted");
+    n.report(test);
+}
+
+#[test]
+fn a_burst_by_one_actor_on_one_resource_is_one_message_updated() {
+    let test = "a_burst_by_one_actor_on_one_resource_is_one_message_updated";
+    let Some(mut n) = Notifier::start(test, true, &[]) else {
+        return;
+    };
+    let first = sample("drift-detected.console-sg.json");
+    let second = another_change("dg-00000000000000b2", 45, "critical");
+    n.slack
+        .script(POST, [Reply::ok_posted("C0SECURITY", "1700000000.000100")]);
+    assert_eq!(n.respond(&first)["status"], "posted");
+    let summary = n.respond(&second);
+    assert_eq!(summary["status"], "updated", "{summary}");
+    assert_eq!(n.slack.requests_to(POST).len(), 1, "one message for the burst");
+    let updates = n.slack.requests_to(UPDATE);
+    assert_eq!(updates.len(), 1);
+    let group = render_group(&[finding_of(&first), finding_of(&second)]);
+    assert_eq!(body(&updates[0]), updated("C0SECURITY", "1700000000.000100", &group));
+    assert!(group["text"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("2 changes by alice@example.com"));
+    assert_eq!(
+        n.stored_message("dg-00000000000000b2"),
+        Some(("C0SECURITY".into(), "1700000000.000100".into())),
+        "the second finding points at the burst's message"
+    );
+    // Outside the window: a message of its own.
+    let later = another_change("dg-00000000000000b3", 3600, "critical");
+    n.slack
+        .script(POST, [Reply::ok_posted("C0SECURITY", "1700000000.000900")]);
+    assert_eq!(n.respond(&later)["status"], "posted");
+    n.report(test);
+}
+
+#[test]
+fn minor_findings_are_batched_into_a_digest() {
+    let test = "minor_findings_are_batched_into_a_digest";
+    let Some(mut n) = Notifier::start(test, true, &[("DRIFTGUARD_SLACK_DIGEST_MAX_ITEMS", "2")]) else {
+        return;
+    };
+    let a = another_change("dg-00000000000000d1", 0, "minor");
+    let b = another_change("dg-00000000000000d2", 7200, "minor");
+    let first = n.respond(&a);
+    assert_eq!(
+        (first["status"].clone(), first["digest_posted"].clone()),
+        (json!("digested"), json!(0))
+    );
+    assert!(n.slack.requests().is_empty(), "a minor finding alone waits");
+    assert_eq!(n.respond(&a)["status"], "duplicate");
+    let second = n.respond(&b);
+    assert_eq!(second["digest_posted"], json!(1), "{second}");
+    let posts = n.slack.requests_to(POST);
+    assert_eq!(posts.len(), 1);
+    let digest = render_digest(&[finding_of(&a), finding_of(&b)]);
+    assert_eq!(body(&posts[0]), posted("C0DEFAULT", &digest, None));
+    // The scheduled flush finds nothing left.
+    let tick = json!({"version": "0", "id": "t", "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012", "time": "2026-11-20T10:00:00Z", "region": "eu-west-1", "resources": [], "detail": {}});
+    assert_eq!(n.respond(&tick)["digests_posted"], json!(0));
+    assert_eq!(n.slack.requests().len(), 1);
+    n.report(test);
+}
+
+#[test]
+fn a_scheduled_flush_posts_digests_that_waited_long_enough() {
+    let test = "a_scheduled_flush_posts_digests_that_waited_long_enough";
+    let Some(mut n) = Notifier::start(test, true, &[("DRIFTGUARD_SLACK_DIGEST_MAX_AGE_SECONDS", "1")]) else {
+        return;
+    };
+    let a = another_change("dg-00000000000000e1", 0, "minor");
+    assert_eq!(n.respond(&a)["digest_posted"], json!(0));
+    std::thread::sleep(Duration::from_millis(1100));
+    let tick = json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
+    assert_eq!(n.respond(&tick)["digests_posted"], json!(1));
+    let posts = n.slack.requests_to(POST);
+    assert_eq!(
+        body(&posts[0]),
+        posted("C0DEFAULT", &render_digest(&[finding_of(&a)]), None)
+    );
+    n.report(test);
+}
+
+#[test]
+fn a_remediation_result_updates_the_alert_and_replies_in_its_thread() {
+    let test = "a_remediation_result_updates_the_alert_and_replies_in_its_thread";
+    let Some(mut n) = Notifier::start(test, true, &[]) else {
+        return;
+    };
+    let detected = sample("drift-detected.console-sg.json");
+    let f = finding_of(&detected);
+    n.rt.block_on(n.stack.store().apply(&[Change::Finding(Box::new(f.clone()))]))
+        .expect("seed the finding");
+    n.slack
+        .script(POST, [Reply::ok_posted("C0SECURITY", "1700000000.000100")]);
+    assert_eq!(n.respond(&detected)["status"], "posted");
+    let completed = sample("remediation-completed.revert.json");
+    let summary = n.respond(&completed);
+    assert_eq!(summary["status"], "updated", "{summary}");
+    let note = ":white_check_mark: Revert completed by driftguard-remediate at 2026-11-20T09:59:11.804Z: \
+                RevokeSecurityGroupIngress removed tcp 22 from 0.0.0.0/0; the group matches \
+                module.network.aws_security_group.web again.";
+    let updates = n.slack.requests_to(UPDATE);
+    assert_eq!(
+        body(&updates[0]),
+        updated("C0SECURITY", "1700000000.000100", &with_note(render(&f), note, false))
+    );
+    let posts = n.slack.requests_to(POST);
+    assert_eq!(
+        body(&posts[1]),
+        posted(
+            "C0SECURITY",
+            &driftguard_core::slack::text_message(note),
+            Some("1700000000.000100")
+        )
+    );
+    assert_eq!(n.respond(&completed)["status"], "duplicate");
+
+    // A result for a finding never alerted on is posted to the default channel.
+    let failed = sample("remediation-failed.reapply.json");
+    n.slack
+        .script(POST, [Reply::ok_posted("C0DEFAULT", "1700000000.000500")]);
+    assert_eq!(n.respond(&failed)["status"], "posted");
+    let last = n.slack.requests_to(POST).pop().expect("a post");
+    let text = ":x: Re-apply failed by driftguard-remediate at 2026-11-20T10:04:36Z: terraform apply \
+                -target='module.compute.aws_instance.api' failed: the state is locked by another run. \
+                (finding `dg-696a404fddeea72d`)";
+    assert_eq!(
+        body(&last),
+        posted("C0DEFAULT", &driftguard_core::slack::text_message(text), None)
+    );
+    n.report(test);
+}
+
+#[test]
+fn a_webhook_posts_the_alert_and_the_resolution_as_new_messages() {
+    let test = "a_webhook_posts_the_alert_and_the_resolution_as_new_messages";
+    let Some(mut n) = Notifier::start(test, false, &[]) else {
+        return;
+    };
+    let detected = sample("drift-detected.console-sg.json");
+    let resolved = sample("drift-resolved.terraform-apply.json");
+    assert_eq!(n.respond(&detected)["status"], "posted");
+    assert_eq!(n.respond(&resolved)["status"], "posted");
+    assert_eq!(n.respond(&resolved)["status"], "duplicate");
+    let hooks = n.slack.requests_to(WEBHOOK_PATH);
+    assert_eq!(hooks.len(), 2);
+    assert_eq!(body(&hooks[0]), render(&finding_of(&detected)));
+    assert_eq!(body(&hooks[1]), render(&finding_of(&resolved)));
+    n.report(test);
+}
+
+#[test]
+fn secrets_are_read_from_secrets_manager_and_ssm_at_init() {
+    let test = "secrets_are_read_from_secrets_manager_and_ssm_at_init";
+    let arn = std::sync::Mutex::new(String::new());
+    let prepare = |rt: &tokio::runtime::Runtime, stack: &Stack| {
+        let created = rt
+            .block_on(
+                aws_sdk_secretsmanager::Client::new(&stack.sdk)
+                    .create_secret()
+                    .name("driftguard/slack")
+                    .secret_string(json!({ "bot_token": TOKEN }).to_string())
+                    .send(),
+            )
+            .expect("create secret");
+        *arn.lock().expect("lock") = created.arn.unwrap_or_default();
+        rt.block_on(
+            aws_sdk_ssm::Client::new(&stack.sdk)
+                .put_parameter()
+                .name("/driftguard/slack/webhook")
+                .value("https://hooks.example.invalid/services/x")
+                .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                .send(),
+        )
+        .expect("put parameter");
+    };
+    // The bot token by name and JSON field; the function reads it once at init.
+    let Some(mut n) = Notifier::start_prepared(
+        test,
+        true,
+        &[
+            ("DRIFTGUARD_SLACK_BOT_TOKEN", ""),
+            ("DRIFTGUARD_SLACK_BOT_TOKEN_REF", "driftguard/slack#bot_token"),
+        ],
+        prepare,
+    ) else {
+        return;
+    };
+    n.slack.script(POST, [Reply::ok_posted("C0SECURITY", "1.1")]);
+    assert_eq!(n.respond(&sample("drift-detected.console-sg.json"))["status"], "posted");
+    let post = n.slack.requests_to(POST).remove(0);
+    assert_eq!(post.header("authorization"), Some(format!("Bearer {TOKEN}").as_str()));
+    // By ARN, and from SSM, through the adapter.
+    let arn = arn.lock().expect("lock").clone();
+    let by_arn =
+        n.rt.block_on(driftguard_aws::read_secret(&n.stack.sdk, &format!("{arn}#bot_token")))
+            .expect("by ARN");
+    assert_eq!(by_arn.expose(), TOKEN);
+    let from_ssm =
+        n.rt.block_on(driftguard_aws::read_secret(&n.stack.sdk, "/driftguard/slack/webhook"))
+            .expect("from SSM");
+    assert_eq!(from_ssm.expose(), "https://hooks.example.invalid/services/x");
+    let missing =
+        n.rt.block_on(driftguard_aws::read_secret(&n.stack.sdk, "driftguard/missing"))
+            .expect_err("a missing secret");
+    assert!(
+        missing.to_string().contains("SecretsManager GetSecretValue failed"),
+        "{missing}"
+    );
+    assert!(!format!("{by_arn:?} {by_arn}").contains("NotifyTestToken"));
+    n.report(test);
+}
+
+#[test]
+fn bad_events_are_invalid_input_and_post_nothing() {
+    let test = "bad_events_are_invalid_input_and_post_nothing";
+    let Some(mut n) = Notifier::start(test, true, &[]) else {
+        return;
+    };
+    let mut wrong_type = sample("drift-detected.console-sg.json");
+    wrong_type["detail-type"] = json!("Drift Exploded");
+    let mut no_finding = sample("drift-detected.console-sg.json");
+    no_finding["detail"] = json!({ "key": "dg-1:detected" });
+    let mut other_source = sample("drift-detected.console-sg.json");
+    other_source["source"] = json!("aws.ec2");
+    let mut wrong_outcome = sample("remediation-completed.revert.json");
+    wrong_outcome["detail"]["outcome"] = json!("failed");
+    for (event, want) in [
+        (json!("just a string"), "not an EventBridge event"),
+        (wrong_type, "unexpected detail-type \"Drift Exploded\""),
+        (no_finding, "Drift Detected detail"),
+        (other_source, "unexpected event source"),
+        (wrong_outcome, "Remediation Completed carries outcome \"failed\""),
+    ] {
+        let error = n.invoke(&event).expect_error();
+        assert_eq!(error.error_type(), Some("InvalidInput"), "{error:?}");
+        let message = error.error_message().unwrap_or_default();
+        assert!(message.contains(want), "{message:?} should contain {want:?}");
+    }
+    assert!(n.slack.requests().is_empty());
+    n.report(test);
+}

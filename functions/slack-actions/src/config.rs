@@ -1,0 +1,127 @@
+//! The function's configuration, from environment variables read once at init. Secret values
+//! are held as [`Secret`] (never printed); references to them are resolved by `App::build`.
+
+use driftguard_core::interaction::ActionPolicy;
+use driftguard_core::secret::Secret;
+
+/// Configuration of the slack-actions function.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DRIFTGUARD_TABLE`: the DynamoDB table (findings, decisions, seen requests).
+    pub table: String,
+    /// `DRIFTGUARD_EVENT_BUS`: where `Remediation Requested` goes.
+    pub event_bus: String,
+    /// `DRIFTGUARD_SLACK_SIGNING_SECRET`: the app's signing secret, for local runs.
+    pub signing_secret: Option<Secret>,
+    /// `DRIFTGUARD_SLACK_SIGNING_SECRET_REF`: Secrets Manager / SSM reference to it.
+    pub signing_secret_ref: Option<String>,
+    /// `DRIFTGUARD_SLACK_BOT_TOKEN`: a bot token (to resolve user groups), for local runs.
+    pub bot_token: Option<Secret>,
+    /// `DRIFTGUARD_SLACK_BOT_TOKEN_REF`: reference to the bot token.
+    pub bot_token_ref: Option<String>,
+    /// `DRIFTGUARD_SLACK_API_BASE` (default `https://slack.com/api/`).
+    pub api_base: String,
+    /// `DRIFTGUARD_SLACK_ALLOW`: who may take each action, as JSON
+    /// (`{"revert": {"users": [...], "groups": [...]}, "reapply": ..., "accept": ..., "acknowledge": ...}`).
+    pub policy: ActionPolicy,
+    /// `DRIFTGUARD_SLACK_RESPONSE_URL_PREFIX` (default `https://hooks.slack.com/`): answers go
+    /// only to `response_url`s under it.
+    pub response_url_prefix: String,
+}
+
+/// A configuration error: the function cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is missing or empty.
+    #[error("environment variable {0} is required")]
+    Missing(&'static str),
+    /// A variable cannot be read.
+    #[error("environment variable {name} is invalid: {why}")]
+    Invalid {
+        /// Variable name.
+        name: &'static str,
+        /// Why.
+        why: String,
+    },
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `get` (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let signing_secret = get("DRIFTGUARD_SLACK_SIGNING_SECRET").map(Secret::new);
+        let signing_secret_ref = get("DRIFTGUARD_SLACK_SIGNING_SECRET_REF");
+        if signing_secret.is_none() && signing_secret_ref.is_none() {
+            return Err(ConfigError::Missing("DRIFTGUARD_SLACK_SIGNING_SECRET(_REF)"));
+        }
+        let policy: ActionPolicy =
+            serde_json::from_str(&get("DRIFTGUARD_SLACK_ALLOW").ok_or(ConfigError::Missing("DRIFTGUARD_SLACK_ALLOW"))?)
+                .map_err(|e| ConfigError::Invalid {
+                    name: "DRIFTGUARD_SLACK_ALLOW",
+                    why: e.to_string(),
+                })?;
+        let prefix = get("DRIFTGUARD_SLACK_RESPONSE_URL_PREFIX").unwrap_or_else(|| "https://hooks.slack.com/".into());
+        if !(prefix.starts_with("https://") || prefix.starts_with("http://")) || !prefix.ends_with('/') {
+            return Err(ConfigError::Invalid {
+                name: "DRIFTGUARD_SLACK_RESPONSE_URL_PREFIX",
+                why: format!("{prefix:?} is not an http(s) URL prefix ending in /"),
+            });
+        }
+        Ok(Config {
+            table: get("DRIFTGUARD_TABLE").ok_or(ConfigError::Missing("DRIFTGUARD_TABLE"))?,
+            event_bus: get("DRIFTGUARD_EVENT_BUS").ok_or(ConfigError::Missing("DRIFTGUARD_EVENT_BUS"))?,
+            signing_secret,
+            signing_secret_ref,
+            bot_token: get("DRIFTGUARD_SLACK_BOT_TOKEN").map(Secret::new),
+            bot_token_ref: get("DRIFTGUARD_SLACK_BOT_TOKEN_REF"),
+            api_base: get("DRIFTGUARD_SLACK_API_BASE").unwrap_or_else(|| driftguard_slack::DEFAULT_API_BASE.to_owned()),
+            policy,
+            response_url_prefix: prefix,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("DRIFTGUARD_TABLE", "t"),
+        ("DRIFTGUARD_EVENT_BUS", "b"),
+        ("DRIFTGUARD_SLACK_SIGNING_SECRET", "signing-secret-value"),
+        ("DRIFTGUARD_SLACK_ALLOW", r#"{"acknowledge":{"users":["*"]}}"#),
+    ];
+
+    #[test]
+    fn reads_every_variable_and_never_prints_secrets() {
+        let c = config(BASE).expect("valid");
+        assert_eq!(c.policy.acknowledge.users, vec!["*"]);
+        assert_eq!(c.response_url_prefix, "https://hooks.slack.com/");
+        assert!(!format!("{c:?}").contains("signing-secret-value"));
+    }
+
+    #[test]
+    fn names_what_is_wrong() {
+        let with = |extra: &[(&str, &str)]| {
+            let mut vars: Vec<(&str, &str)> = BASE.to_vec();
+            vars.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+            vars.extend(extra.iter().filter(|(_, v)| !v.is_empty()));
+            config(&vars).expect_err("invalid").to_string()
+        };
+        assert!(with(&[("DRIFTGUARD_SLACK_SIGNING_SECRET", "")]).contains("DRIFTGUARD_SLACK_SIGNING_SECRET"));
+        assert!(with(&[("DRIFTGUARD_SLACK_ALLOW", "")]).contains("DRIFTGUARD_SLACK_ALLOW"));
+        assert!(with(&[("DRIFTGUARD_SLACK_ALLOW", r#"{"revrt":{}}"#)]).contains("DRIFTGUARD_SLACK_ALLOW"));
+        assert!(with(&[("DRIFTGUARD_SLACK_RESPONSE_URL_PREFIX", "ftp://x/")]).contains("RESPONSE_URL_PREFIX"));
+    }
+}

@@ -1,0 +1,31 @@
+//! The slack-actions Lambda, behind a Lambda function URL: Slack's interactivity requests
+//! (button clicks on DriftGuard alerts). Each request's `X-Slack-Signature` is verified (and a
+//! replay refused) before anything else; the clicking user is authorised per action; the
+//! decision is recorded on the finding, `Remediation Requested` published for revert and
+//! re-apply, and the alert updated through the click's `response_url` — within Slack's three
+//! seconds.
+//!
+//! Configuration is read once ([`Config::from_env`]); secrets are read once at init.
+
+mod config;
+mod handler;
+
+use config::Config;
+use handler::App;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_current_span(false)
+        .with_target(false)
+        .without_time()
+        .init();
+    let config = Config::from_env()?;
+    let aws = aws_config::load_from_env().await;
+    let app = App::build(&aws, config).await?;
+    run(service_fn(|event: LambdaEvent<Value>| app.invoke(event))).await
+}

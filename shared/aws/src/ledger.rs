@@ -1,0 +1,394 @@
+//! [`DynamoLedger`]: what the Slack functions remember, on the findings table (ARCHITECTURE.md,
+//! "The DynamoDB table"):
+//!
+//! | item | pk | sk | attributes |
+//! |---|---|---|---|
+//! | Slack delivery | `SLACK#<finding id>:<version>` | `DELIVERY` | `state` (`pending` / `done`), `lease_until` (ms), `expires_at` (TTL, 30 days) |
+//! | Slack message of a finding | `FINDING#<id>` | `SLACK#MESSAGE` | `channel`, `ts` |
+//! | burst group | `SLACKGROUP#<group key>` | `GROUP` | `doc` (channel, ts, findings), `expires_at` (TTL, 1 day) |
+//! | digest entry | `DIGEST#<channel>` | `<finding id>:<version>` | `doc`, `queued_at` |
+//! | decision on a finding | `FINDING#<id>` | `DECISION#<time>#<action>#<user>` | `action`, `user`, `at`, `doc` |
+//! | signed Slack request | `SLACKREQ#<signature>` | `REQUEST` | `expires_at` (TTL) |
+//!
+//! Deliveries are claimed with a conditional write (`attribute_not_exists(pk)`, or a pending
+//! claim whose lease expired), so two deliveries of one event cannot both post; digest entries
+//! and decisions are created once the same way, and a signature is accepted once.
+
+use crate::error::{classify, AwsError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use driftguard_core::interaction::{Decision, DecisionLedger};
+use driftguard_core::notify::{Claim, DigestItem, Group, MessageRef, NotifyLedger, CLAIM_LEASE_SECONDS};
+use driftguard_core::time::Timestamp;
+use std::collections::HashMap;
+use std::future::Future;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// How long a finished delivery is remembered.
+const DELIVERY_TTL_SECONDS: i64 = 30 * 24 * 3600;
+/// How long a burst group is kept (far beyond any grouping window).
+const GROUP_TTL_SECONDS: i64 = 24 * 3600;
+
+/// The Slack functions' [`NotifyLedger`] and [`DecisionLedger`] on the DriftGuard table.
+#[derive(Debug, Clone)]
+pub struct DynamoLedger {
+    client: Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn get_s<'i>(item: &'i Item, name: &str) -> Option<&'i str> {
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+fn corrupt(key: &str, message: impl std::fmt::Display) -> AwsError {
+    AwsError::Corrupt {
+        key: key.to_owned(),
+        message: message.to_string(),
+    }
+}
+
+fn doc<T: serde::de::DeserializeOwned>(key: &str, item: &Item) -> Result<T, AwsError> {
+    let text = get_s(item, "doc").ok_or_else(|| corrupt(key, "no doc attribute"))?;
+    serde_json::from_str(text).map_err(|e| corrupt(key, e))
+}
+
+fn to_doc(value: &impl serde::Serialize) -> AttributeValue {
+    s(serde_json::to_string(value).unwrap_or_default())
+}
+
+impl DynamoLedger {
+    /// A ledger on `table` (the table [`crate::DynamoStore`] creates).
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoLedger {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, AwsError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("DynamoDB", "GetItem", e))?;
+        Ok(out.item)
+    }
+
+    /// Puts `item`; `Ok(false)` when `condition` failed.
+    async fn put(&self, item: Item, condition: Option<&str>, values: Option<Item>) -> Result<bool, AwsError> {
+        let names = condition
+            .filter(|c| c.contains("#state"))
+            .map(|_| HashMap::from([("#state".to_owned(), "state".to_owned())]));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(classify("DynamoDB", "PutItem", e)),
+        }
+    }
+
+    async fn delete(&self, pk: &str, sk: &str, condition: Option<(&str, Item)>) -> Result<(), AwsError> {
+        let (condition, values) = condition.map_or((None, None), |(c, v)| (Some(c.to_owned()), Some(v)));
+        let names = condition
+            .as_deref()
+            .filter(|c| c.contains("#state"))
+            .map(|_| HashMap::from([("#state".to_owned(), "state".to_owned())]));
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(classify("DynamoDB", "DeleteItem", e)),
+        }
+    }
+
+    /// Every item of a partition whose sort key starts with `prefix` (all pages).
+    async fn query(&self, pk: &str, prefix: Option<&str>) -> Result<Vec<Item>, AwsError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let mut values = HashMap::from([(":pk".to_owned(), s(pk))]);
+            let condition = match prefix {
+                Some(p) => {
+                    values.insert(":prefix".into(), s(p));
+                    "pk = :pk AND begins_with(sk, :prefix)"
+                }
+                None => "pk = :pk",
+            };
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(condition)
+                .set_expression_attribute_values(Some(values))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| classify("DynamoDB", "Query", e))?;
+            out.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn begin_claim(&self, key: &str, now: Timestamp) -> Result<Claim, AwsError> {
+        let pk = format!("SLACK#{key}");
+        let item = Item::from([
+            ("pk".into(), s(&pk)),
+            ("sk".into(), s("DELIVERY")),
+            ("state".into(), s("pending")),
+            ("lease_until".into(), n(now.0 + CLAIM_LEASE_SECONDS * 1000)),
+            ("expires_at".into(), n(now.unix_seconds() + DELIVERY_TTL_SECONDS)),
+        ]);
+        let values = Item::from([(":pending".into(), s("pending")), (":now".into(), n(now.0))]);
+        if self
+            .put(
+                item,
+                Some("attribute_not_exists(pk) OR (#state = :pending AND lease_until < :now)"),
+                Some(values),
+            )
+            .await?
+        {
+            return Ok(Claim::Fresh);
+        }
+        let existing = self.get(&pk, "DELIVERY").await?;
+        Ok(match existing.as_ref().and_then(|i| get_s(i, "state")) {
+            Some("done") => Claim::Done,
+            _ => Claim::Busy,
+        })
+    }
+
+    async fn finish_claim(&self, key: &str, now: Timestamp) -> Result<(), AwsError> {
+        let item = Item::from([
+            ("pk".into(), s(format!("SLACK#{key}"))),
+            ("sk".into(), s("DELIVERY")),
+            ("state".into(), s("done")),
+            ("done_at".into(), s(now.to_string())),
+            ("expires_at".into(), n(now.unix_seconds() + DELIVERY_TTL_SECONDS)),
+        ]);
+        self.put(item, None, None).await.map(|_| ())
+    }
+
+    async fn load_message(&self, finding_id: &str) -> Result<Option<MessageRef>, AwsError> {
+        let item = self.get(&format!("FINDING#{finding_id}"), "SLACK#MESSAGE").await?;
+        Ok(item.and_then(|i| {
+            Some(MessageRef {
+                channel: get_s(&i, "channel")?.to_owned(),
+                ts: get_s(&i, "ts")?.to_owned(),
+            })
+        }))
+    }
+
+    async fn load_group(&self, key: &str) -> Result<Option<Group>, AwsError> {
+        let pk = format!("SLACKGROUP#{key}");
+        match self.get(&pk, "GROUP").await? {
+            Some(item) => doc(&pk, &item).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn store_group(&self, group: &Group) -> Result<(), AwsError> {
+        let item = Item::from([
+            ("pk".into(), s(format!("SLACKGROUP#{}", group.key))),
+            ("sk".into(), s("GROUP")),
+            ("doc".into(), to_doc(group)),
+            (
+                "expires_at".into(),
+                n(group.last_at.unix_seconds().max(now_secs()) + GROUP_TTL_SECONDS),
+            ),
+        ]);
+        self.put(item, None, None).await.map(|_| ())
+    }
+
+    async fn load_queue(&self, channel: &str) -> Result<Vec<DigestItem>, AwsError> {
+        let pk = format!("DIGEST#{channel}");
+        let mut items: Vec<DigestItem> = self
+            .query(&pk, None)
+            .await?
+            .iter()
+            .map(|i| doc(&pk, i))
+            .collect::<Result<_, _>>()?;
+        items.sort_by(|a, b| (a.queued_at, &a.key).cmp(&(b.queued_at, &b.key)));
+        Ok(items)
+    }
+
+    async fn remove_queued(&self, channel: &str, keys: &[String]) -> Result<(), AwsError> {
+        let pk = format!("DIGEST#{channel}");
+        for key in keys {
+            self.delete(&pk, key, None).await?;
+        }
+        Ok(())
+    }
+
+    async fn record_decision(&self, d: &Decision) -> Result<bool, AwsError> {
+        let item = Item::from([
+            ("pk".into(), s(format!("FINDING#{}", d.finding_id))),
+            ("sk".into(), s(format!("DECISION#{}", d.key()))),
+            ("action".into(), s(d.action.as_str())),
+            ("user".into(), s(d.by.user.clone())),
+            ("at".into(), s(d.at.to_string())),
+            ("doc".into(), to_doc(d)),
+        ]);
+        self.put(item, Some("attribute_not_exists(pk)"), None).await
+    }
+
+    async fn load_decisions(&self, finding_id: &str) -> Result<Vec<Decision>, AwsError> {
+        let pk = format!("FINDING#{finding_id}");
+        self.query(&pk, Some("DECISION#"))
+            .await?
+            .iter()
+            .map(|i| doc(&pk, i))
+            .collect()
+    }
+
+    async fn first_request(&self, request: &str, expires: Timestamp) -> Result<bool, AwsError> {
+        let item = Item::from([
+            ("pk".into(), s(format!("SLACKREQ#{request}"))),
+            ("sk".into(), s("REQUEST")),
+            ("expires_at".into(), n(expires.unix_seconds())),
+        ]);
+        // TTL deletion is lazy: an expired record no longer counts.
+        let values = Item::from([(":now".into(), n(now_secs()))]);
+        self.put(
+            item,
+            Some("attribute_not_exists(pk) OR expires_at < :now"),
+            Some(values),
+        )
+        .await
+    }
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl NotifyLedger for DynamoLedger {
+    type Error = AwsError;
+
+    fn begin(&self, key: &str, now: Timestamp) -> impl Future<Output = Result<Claim, AwsError>> + Send {
+        self.begin_claim(key, now)
+    }
+
+    fn finish(&self, key: &str, now: Timestamp) -> impl Future<Output = Result<(), AwsError>> + Send {
+        self.finish_claim(key, now)
+    }
+
+    fn release(&self, key: &str) -> impl Future<Output = Result<(), AwsError>> + Send {
+        let pk = format!("SLACK#{key}");
+        async move {
+            let values = Item::from([(":pending".into(), s("pending"))]);
+            self.delete(&pk, "DELIVERY", Some(("#state = :pending", values))).await
+        }
+    }
+
+    fn message(&self, finding_id: &str) -> impl Future<Output = Result<Option<MessageRef>, AwsError>> + Send {
+        self.load_message(finding_id)
+    }
+
+    fn save_message(
+        &self,
+        finding_id: &str,
+        message: &MessageRef,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send {
+        let item = Item::from([
+            ("pk".into(), s(format!("FINDING#{finding_id}"))),
+            ("sk".into(), s("SLACK#MESSAGE")),
+            ("channel".into(), s(message.channel.clone())),
+            ("ts".into(), s(message.ts.clone())),
+        ]);
+        async move { self.put(item, None, None).await.map(|_| ()) }
+    }
+
+    fn group(&self, key: &str) -> impl Future<Output = Result<Option<Group>, AwsError>> + Send {
+        self.load_group(key)
+    }
+
+    fn save_group(&self, group: &Group) -> impl Future<Output = Result<(), AwsError>> + Send {
+        self.store_group(group)
+    }
+
+    fn enqueue(&self, channel: &str, item: &DigestItem) -> impl Future<Output = Result<(), AwsError>> + Send {
+        let record = Item::from([
+            ("pk".into(), s(format!("DIGEST#{channel}"))),
+            ("sk".into(), s(item.key.clone())),
+            ("queued_at".into(), s(item.queued_at.to_string())),
+            ("doc".into(), to_doc(item)),
+        ]);
+        async move {
+            self.put(record, Some("attribute_not_exists(pk)"), None)
+                .await
+                .map(|_| ())
+        }
+    }
+
+    fn queued(&self, channel: &str) -> impl Future<Output = Result<Vec<DigestItem>, AwsError>> + Send {
+        self.load_queue(channel)
+    }
+
+    fn dequeue(&self, channel: &str, keys: &[String]) -> impl Future<Output = Result<(), AwsError>> + Send {
+        self.remove_queued(channel, keys)
+    }
+}
+
+impl DecisionLedger for DynamoLedger {
+    type Error = AwsError;
+
+    fn record(&self, decision: &Decision) -> impl Future<Output = Result<bool, AwsError>> + Send {
+        self.record_decision(decision)
+    }
+
+    fn decisions(&self, finding_id: &str) -> impl Future<Output = Result<Vec<Decision>, AwsError>> + Send {
+        self.load_decisions(finding_id)
+    }
+
+    fn first_use(&self, request: &str, expires: Timestamp) -> impl Future<Output = Result<bool, AwsError>> + Send {
+        self.first_request(request, expires)
+    }
+}

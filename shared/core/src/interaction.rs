@@ -1,0 +1,451 @@
+//! Slack interactivity, sans IO: a button click on a DriftGuard alert (a `block_actions`
+//! payload, form-encoded as `payload=<JSON>`), who may click what ([`ActionPolicy`]), and the
+//! [`Decision`] recorded on the finding — who, when, which action — which is also the label the
+//! learning issue trains on. [`DecisionLedger`] is the port that records decisions and refuses
+//! replayed requests.
+
+use crate::remediation::{RemediationAction, RemediationRequest, Requester};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::future::Future;
+
+/// What a button asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Undo the manual change.
+    Revert,
+    /// Re-apply IaC.
+    Reapply,
+    /// Keep the change.
+    Accept,
+    /// Seen; someone is on it.
+    Acknowledge,
+}
+
+impl Action {
+    /// Every action, in button order.
+    pub const ALL: [Action; 4] = [Action::Revert, Action::Reapply, Action::Accept, Action::Acknowledge];
+
+    /// From a button's `action_id` (`driftguard.revert`, ...).
+    pub fn from_action_id(id: &str) -> Option<Action> {
+        match id.strip_prefix("driftguard.")? {
+            "revert" => Some(Action::Revert),
+            "reapply" => Some(Action::Reapply),
+            "accept" => Some(Action::Accept),
+            "acknowledge" => Some(Action::Acknowledge),
+            _ => None,
+        }
+    }
+
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Revert => "revert",
+            Action::Reapply => "reapply",
+            Action::Accept => "accept",
+            Action::Acknowledge => "acknowledge",
+        }
+    }
+
+    /// How it reads in a sentence.
+    pub fn past_tense(self) -> &'static str {
+        match self {
+            Action::Revert => "Revert requested",
+            Action::Reapply => "Re-apply requested",
+            Action::Accept => "Change accepted",
+            Action::Acknowledge => "Acknowledged",
+        }
+    }
+
+    /// The remediation this action requests (revert and re-apply only).
+    pub fn remediation(self) -> Option<RemediationAction> {
+        match self {
+            Action::Revert => Some(RemediationAction::Revert),
+            Action::Reapply => Some(RemediationAction::Reapply),
+            Action::Accept | Action::Acknowledge => None,
+        }
+    }
+
+    /// Whether the alert's buttons go away once it is taken (everything but acknowledge).
+    pub fn settles(self) -> bool {
+        self != Action::Acknowledge
+    }
+}
+
+/// One click, as DriftGuard needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Click {
+    /// The Slack user id (`U…`).
+    pub user_id: String,
+    /// Their user name, when given.
+    pub user_name: Option<String>,
+    /// The action.
+    pub action: Action,
+    /// The findings the button is about (one, or a burst's).
+    pub finding_ids: Vec<String>,
+    /// Where to answer (`response_url`).
+    pub response_url: String,
+    /// The channel of the message.
+    pub channel: Option<String>,
+    /// The message's `ts`.
+    pub message_ts: Option<String>,
+}
+
+/// Why a request cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InteractionError {
+    /// Not `payload=<JSON>`, or the JSON is not a block_actions payload.
+    #[error("malformed interaction payload: {0}")]
+    Malformed(String),
+    /// A payload type DriftGuard does not handle.
+    #[error("unsupported interaction type {0:?}")]
+    Unsupported(String),
+    /// A button DriftGuard did not render.
+    #[error("unknown action {0:?}")]
+    UnknownAction(String),
+}
+
+/// Decodes `application/x-www-form-urlencoded` text (`+` is a space, `%XX` a byte).
+pub fn form_decode(s: &str) -> Result<String, InteractionError> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| InteractionError::Malformed(format!("bad percent escape at byte {i}")))?;
+                out.push(hex);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| InteractionError::Malformed("form value is not UTF-8".into()))
+}
+
+/// A form-encoded field's value.
+pub fn form_field(body: &str, name: &str) -> Result<Option<String>, InteractionError> {
+    for pair in body.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if form_decode(k)? == name {
+            return form_decode(v).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// The button value DriftGuard renders: `{"finding_id": ..., "action": ...}`, or
+/// `{"finding_ids": [...], "action": ...}` on a burst's message.
+#[derive(Debug, Deserialize)]
+struct ButtonValue {
+    #[serde(default)]
+    finding_id: Option<String>,
+    #[serde(default)]
+    finding_ids: Vec<String>,
+}
+
+/// Reads a click from the request body Slack sends (`payload=<url-encoded JSON>`).
+pub fn parse_click(body: &[u8]) -> Result<Click, InteractionError> {
+    let body = std::str::from_utf8(body).map_err(|_| InteractionError::Malformed("body is not UTF-8".into()))?;
+    let payload =
+        form_field(body, "payload")?.ok_or_else(|| InteractionError::Malformed("no `payload` form field".into()))?;
+    let v: Value = serde_json::from_str(&payload).map_err(|e| InteractionError::Malformed(format!("payload: {e}")))?;
+    match v["type"].as_str() {
+        Some("block_actions") => {}
+        Some(other) => return Err(InteractionError::Unsupported(other.to_owned())),
+        None => return Err(InteractionError::Malformed("payload has no `type`".into())),
+    }
+    let text = |path: &[&str]| -> Option<String> {
+        let mut at = &v;
+        for p in path {
+            at = at.get(p)?;
+        }
+        at.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
+    };
+    let user_id = text(&["user", "id"]).ok_or_else(|| InteractionError::Malformed("no user.id".into()))?;
+    let response_url = text(&["response_url"]).ok_or_else(|| InteractionError::Malformed("no response_url".into()))?;
+    let action = v["actions"]
+        .as_array()
+        .and_then(|a| a.first())
+        .ok_or_else(|| InteractionError::Malformed("no actions".into()))?;
+    let action_id = action["action_id"]
+        .as_str()
+        .ok_or_else(|| InteractionError::Malformed("action has no action_id".into()))?;
+    let kind =
+        Action::from_action_id(action_id).ok_or_else(|| InteractionError::UnknownAction(action_id.to_owned()))?;
+    let value: ButtonValue = action["value"]
+        .as_str()
+        .ok_or_else(|| InteractionError::Malformed("action has no value".into()))
+        .and_then(|s| serde_json::from_str(s).map_err(|e| InteractionError::Malformed(format!("button value: {e}"))))?;
+    let mut finding_ids = value.finding_ids;
+    if let Some(id) = value.finding_id {
+        if !finding_ids.contains(&id) {
+            finding_ids.insert(0, id);
+        }
+    }
+    if finding_ids.is_empty() || finding_ids.iter().any(|id| id.is_empty() || id.len() > 64) {
+        return Err(InteractionError::Malformed("button value names no finding".into()));
+    }
+    Ok(Click {
+        user_id,
+        user_name: text(&["user", "username"]).or_else(|| text(&["user", "name"])),
+        action: kind,
+        finding_ids,
+        response_url,
+        channel: text(&["channel", "id"]).or_else(|| text(&["container", "channel_id"])),
+        message_ts: text(&["container", "message_ts"]).or_else(|| text(&["message", "ts"])),
+    })
+}
+
+/// Who may take an action: Slack user ids (`U…`, `W…`) and user group ids (`S…`); `*` among
+/// the users admits everyone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowList {
+    /// User ids.
+    #[serde(default)]
+    pub users: Vec<String>,
+    /// User group ids.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// Who may take each action. An action nobody is listed for is refused to everyone, so revert
+/// and re-apply can be limited to a smaller group than acknowledge.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionPolicy {
+    /// Revert.
+    #[serde(default)]
+    pub revert: AllowList,
+    /// Re-apply IaC.
+    #[serde(default)]
+    pub reapply: AllowList,
+    /// Accept change.
+    #[serde(default)]
+    pub accept: AllowList,
+    /// Acknowledge.
+    #[serde(default)]
+    pub acknowledge: AllowList,
+}
+
+/// A refused click.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("<@{user}> is not allowed to {action}")]
+pub struct Denied {
+    /// The user id.
+    pub user: String,
+    /// The action's name.
+    pub action: &'static str,
+}
+
+impl ActionPolicy {
+    /// The list for an action.
+    pub fn list(&self, action: Action) -> &AllowList {
+        match action {
+            Action::Revert => &self.revert,
+            Action::Reapply => &self.reapply,
+            Action::Accept => &self.accept,
+            Action::Acknowledge => &self.acknowledge,
+        }
+    }
+
+    /// Whether the user may be admitted without knowing their groups (they are listed, or
+    /// everyone is); when not, the caller looks up the groups [`ActionPolicy::list`] names.
+    pub fn admits_directly(&self, action: Action, user: &str) -> bool {
+        self.list(action).users.iter().any(|u| u == "*" || u == user)
+    }
+
+    /// Authorises `user`, member of `groups` (those among the action's groups the caller
+    /// checked), to take `action`.
+    pub fn authorise(&self, action: Action, user: &str, groups: &[String]) -> Result<(), Denied> {
+        let list = self.list(action);
+        if self.admits_directly(action, user) || list.groups.iter().any(|g| groups.contains(g)) {
+            Ok(())
+        } else {
+            Err(Denied {
+                user: user.to_owned(),
+                action: action.as_str(),
+            })
+        }
+    }
+}
+
+/// A decision on a finding, taken in Slack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The finding.
+    pub finding_id: String,
+    /// What was decided.
+    pub action: Action,
+    /// Who (`source` `slack`, `user` the Slack user id).
+    pub by: Requester,
+    /// Their Slack user name, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// When.
+    pub at: Timestamp,
+    /// The message it was taken on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<crate::notify::MessageRef>,
+}
+
+impl Decision {
+    /// The decisions a click makes, one per finding.
+    pub fn from_click(click: &Click, at: Timestamp) -> Vec<Decision> {
+        let message = match (&click.channel, &click.message_ts) {
+            (Some(channel), Some(ts)) => Some(crate::notify::MessageRef {
+                channel: channel.clone(),
+                ts: ts.clone(),
+            }),
+            _ => None,
+        };
+        click
+            .finding_ids
+            .iter()
+            .map(|id| Decision {
+                finding_id: id.clone(),
+                action: click.action,
+                by: Requester {
+                    source: "slack".into(),
+                    user: click.user_id.clone(),
+                },
+                user_name: click.user_name.clone(),
+                at,
+                message: message.clone(),
+            })
+            .collect()
+    }
+
+    /// The decision's key within its finding: `<time>#<action>#<user>` (recorded once).
+    pub fn key(&self) -> String {
+        format!("{}#{}#{}", self.at, self.action.as_str(), self.by.user)
+    }
+
+    /// The `Remediation Requested` detail for revert and re-apply.
+    pub fn remediation_request(&self) -> Option<RemediationRequest> {
+        Some(RemediationRequest {
+            schema_version: 1,
+            finding_id: self.finding_id.clone(),
+            action: self.action.remediation()?,
+            requested_by: self.by.clone(),
+            requested_at: self.at,
+            dry_run: false,
+            reason: None,
+        })
+    }
+
+    /// One line for the message: "Revert requested by <@U…> at …".
+    pub fn sentence(&self) -> String {
+        format!("{} by <@{}> at {}", self.action.past_tense(), self.by.user, self.at)
+    }
+}
+
+/// Where decisions are recorded, and which signed requests were already seen.
+pub trait DecisionLedger {
+    /// The adapter's error.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Records a decision on its finding; `false` when the same decision was already recorded.
+    fn record(&self, decision: &Decision) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+
+    /// The decisions on a finding, oldest first.
+    fn decisions(&self, finding_id: &str) -> impl Future<Output = Result<Vec<Decision>, Self::Error>> + Send;
+
+    /// Records a signed request's signature until `expires`; `false` when it was seen before
+    /// (a replay).
+    fn first_use(&self, request: &str, expires: Timestamp) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+}
+
+impl DecisionLedger for crate::notify::MemoryLedger {
+    type Error = crate::ports::Poisoned;
+
+    fn record(&self, decision: &Decision) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+        std::future::ready(self.with(|s| {
+            let seen = s
+                .decisions
+                .iter()
+                .any(|d| d.finding_id == decision.finding_id && d.key() == decision.key());
+            if !seen {
+                s.decisions.push(decision.clone());
+            }
+            !seen
+        }))
+    }
+
+    fn decisions(&self, finding_id: &str) -> impl Future<Output = Result<Vec<Decision>, Self::Error>> + Send {
+        std::future::ready(self.with(|s| {
+            let mut out: Vec<Decision> = s
+                .decisions
+                .iter()
+                .filter(|d| d.finding_id == finding_id)
+                .cloned()
+                .collect();
+            out.sort_by_key(Decision::key);
+            out
+        }))
+    }
+
+    fn first_use(&self, request: &str, expires: Timestamp) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+        std::future::ready(self.with(|s| s.requests.insert(request.to_owned(), expires).is_none()))
+    }
+}
+
+/// Decodes standard base64 (with or without padding), as Lambda function URLs deliver bodies
+/// they consider binary.
+pub fn base64_decode(text: &str) -> Result<Vec<u8>, InteractionError> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            _ => return Err(InteractionError::Malformed("body is not valid base64".into())),
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_bodies_decode() {
+        assert_eq!(
+            base64_decode("cGF5bG9hZD0lN0IlN0Q=").unwrap_or_default(),
+            b"payload=%7B%7D"
+        );
+        assert_eq!(base64_decode("YQ").unwrap_or_default(), b"a");
+        assert!(base64_decode("a$b").is_err());
+    }
+
+    #[test]
+    fn form_fields_decode() {
+        assert_eq!(
+            form_field("a=1&payload=%7B%22x%22%3A+1%7D", "payload").unwrap_or_default(),
+            Some("{\"x\": 1}".to_owned())
+        );
+        assert_eq!(form_field("a=1", "payload").unwrap_or_default(), None);
+    }
+}

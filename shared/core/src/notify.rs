@@ -1,0 +1,638 @@
+//! Slack notifications, sans IO: which channel a finding goes to, whether it is posted, batched
+//! into a digest or folded into a burst's message, and what is remembered so that a message is
+//! posted once and later updated.
+//!
+//! [`plan`] is the one interpreter: it takes a [`Notice`] (a drift event or a remediation result),
+//! the [`NotifyPolicy`] (routes, minimum severity, digest, burst window) and what the ledger
+//! [`Known`]s about earlier messages, and answers a [`Plan`] the notify-slack function carries
+//! out with the Slack client. [`NotifyLedger`] is the port for what is remembered:
+//!
+//! - deliveries, claimed by idempotency key ([`Notice::key`], `<finding id>:<version>`) before
+//!   posting and marked done after, so a redelivered event posts nothing;
+//! - where each finding's message lives (channel and `ts`), to update it and reply in its thread;
+//! - burst groups: one actor's changes on one resource within the window share one message;
+//! - digest queues per channel.
+//!
+//! [`MemoryLedger`] keeps all of it in memory (tests, local runs); the DynamoDB ledger lives in
+//! `driftguard-aws`.
+
+use crate::finding::{Finding, Status};
+use crate::inventory::Declared;
+use crate::ports::{DriftEvent, DriftEventKind};
+use crate::remediation::RemediationResult;
+use crate::score::Severity;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Mutex;
+
+/// The tags a resource's declarations carry: `tags`, then what only `tags_all` adds (provider
+/// default tags); the primary declaration first; string values only.
+pub fn declared_tags(owners: &[&Declared]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for d in owners {
+        for field in ["tags", "tags_all"] {
+            if let Some(tags) = d.attributes.get(field).and_then(Value::as_object) {
+                for (k, v) in tags {
+                    if let Some(v) = v.as_str() {
+                        out.entry(k.clone()).or_insert_with(|| v.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The environment a finding's resource is tagged with (`Environment`, `env` or `stage`, any case).
+pub fn environment(f: &Finding) -> Option<&str> {
+    f.tags
+        .iter()
+        .find(|(k, _)| matches!(k.to_ascii_lowercase().as_str(), "environment" | "env" | "stage"))
+        .map(|(_, v)| v.as_str())
+}
+
+/// One routing rule: every condition given must hold; the first matching route wins.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// The channel (id such as `C0123456789`, or a name).
+    pub channel: String,
+    /// Only these severities.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub severity: Vec<Severity>,
+    /// Only this account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Only resources with this environment tag (compared case-insensitively).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// Only resources carrying all these tags with these values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Route {
+    /// Whether the route takes the finding.
+    pub fn matches(&self, f: &Finding) -> bool {
+        (self.severity.is_empty() || self.severity.contains(&f.severity))
+            && self.account.as_deref().is_none_or(|a| a == f.resource.account)
+            && self
+                .environment
+                .as_deref()
+                .is_none_or(|e| environment(f).is_some_and(|v| v.eq_ignore_ascii_case(e)))
+            && self.tags.iter().all(|(k, v)| f.tags.get(k) == Some(v))
+    }
+}
+
+/// How findings become Slack messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyPolicy {
+    /// Where findings no route takes go; `None`: they are not posted (a webhook posts to its
+    /// own channel, so this is only needed with a bot token).
+    pub default_channel: Option<String>,
+    /// Routes, in order.
+    pub routes: Vec<Route>,
+    /// Findings below this severity are not posted.
+    pub min_severity: Severity,
+    /// Findings at or below this severity are batched into a digest; `None`: no digest.
+    pub digest_up_to: Option<Severity>,
+    /// A digest is posted once it holds this many findings...
+    pub digest_max_items: usize,
+    /// ...or once its oldest finding has waited this long (checked on every event and by the
+    /// scheduled flush).
+    pub digest_max_age_seconds: i64,
+    /// Changes by one actor on one resource within this many seconds of the group's last
+    /// change share one message; 0 turns grouping off.
+    pub group_window_seconds: i64,
+}
+
+/// How many findings one burst message holds before a new message starts.
+pub const MAX_GROUP: usize = 10;
+
+impl Default for NotifyPolicy {
+    fn default() -> Self {
+        NotifyPolicy {
+            default_channel: None,
+            routes: Vec::new(),
+            min_severity: Severity::Minor,
+            digest_up_to: Some(Severity::Minor),
+            digest_max_items: 20,
+            digest_max_age_seconds: 3600,
+            group_window_seconds: 300,
+        }
+    }
+}
+
+impl NotifyPolicy {
+    /// The channel for a finding: the first matching route's, else the default channel.
+    pub fn channel_for(&self, f: &Finding) -> Option<&str> {
+        self.routes
+            .iter()
+            .find(|r| r.matches(f))
+            .map(|r| r.channel.as_str())
+            .or(self.default_channel.as_deref())
+    }
+
+    /// Every channel a digest may be queued for (routes', then the default), deduplicated.
+    pub fn channels(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for c in self
+            .routes
+            .iter()
+            .map(|r| &r.channel)
+            .chain(self.default_channel.as_ref())
+        {
+            if !out.contains(c) {
+                out.push(c.clone());
+            }
+        }
+        out
+    }
+
+    fn digested(&self, f: &Finding) -> bool {
+        self.digest_up_to.is_some_and(|max| f.severity <= max)
+    }
+}
+
+/// Something to tell Slack about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    /// `Drift Detected` or `Drift Resolved`.
+    Drift(Box<DriftEvent>),
+    /// `Remediation Completed` or `Remediation Failed`, with the finding when the store has it.
+    Remediation {
+        /// The result.
+        result: RemediationResult,
+        /// The finding it is about.
+        finding: Option<Box<Finding>>,
+    },
+}
+
+impl Notice {
+    /// The idempotency key, `<finding id>:<version>`: the same notice always has the same key,
+    /// and a message is posted at most once per key.
+    pub fn key(&self) -> String {
+        match self {
+            Notice::Drift(e) => e.key.clone(),
+            Notice::Remediation { result, .. } => result.key(),
+        }
+    }
+
+    /// The finding, when known.
+    pub fn finding(&self) -> Option<&Finding> {
+        match self {
+            Notice::Drift(e) => Some(&e.finding),
+            Notice::Remediation { finding, .. } => finding.as_deref(),
+        }
+    }
+
+    /// The finding id.
+    pub fn finding_id(&self) -> &str {
+        match self {
+            Notice::Drift(e) => &e.finding.id,
+            Notice::Remediation { result, .. } => &result.finding_id,
+        }
+    }
+}
+
+/// Where a posted message lives.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MessageRef {
+    /// Channel id.
+    pub channel: String,
+    /// Message timestamp (its id in the channel).
+    pub ts: String,
+}
+
+/// A burst: one actor's changes on one resource, shown in one message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    /// [`group_key`] of its findings.
+    pub key: String,
+    /// The message showing it.
+    pub message: MessageRef,
+    /// Its findings, oldest first (at most [`MAX_GROUP`]).
+    pub findings: Vec<Finding>,
+    /// The time of its latest change.
+    pub last_at: Timestamp,
+}
+
+/// The burst group key of a finding: account, region, resource and actor.
+pub fn group_key(f: &Finding) -> String {
+    format!(
+        "grp-{:016x}",
+        crate::fnv::hash_parts(&[&f.resource.key(), f.who().unwrap_or("")])
+    )
+}
+
+/// A finding waiting in a channel's digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DigestItem {
+    /// The notice's idempotency key (the queue holds each once).
+    pub key: String,
+    /// When it was queued.
+    pub queued_at: Timestamp,
+    /// The finding (shrunk to a few KB).
+    pub finding: Finding,
+}
+
+/// The largest finding a digest item or a group keeps, in bytes of JSON.
+pub const KEPT_FINDING_BYTES: usize = 8 * 1024;
+
+impl DigestItem {
+    /// A queue entry for `f`.
+    pub fn new(key: &str, f: &Finding, now: Timestamp) -> DigestItem {
+        let mut finding = f.clone();
+        finding.fit_within(KEPT_FINDING_BYTES);
+        DigestItem {
+            key: key.to_owned(),
+            queued_at: now,
+            finding,
+        }
+    }
+}
+
+/// Whether a digest queue should be posted now.
+pub fn digest_due(items: &[DigestItem], policy: &NotifyPolicy, now: Timestamp) -> bool {
+    !items.is_empty()
+        && (items.len() >= policy.digest_max_items.max(1)
+            || items
+                .iter()
+                .map(|i| i.queued_at)
+                .min()
+                .is_some_and(|oldest| now.0 - oldest.0 >= policy.digest_max_age_seconds * 1000))
+}
+
+/// What the ledger knows that bears on a notice.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Known {
+    /// The message already showing the finding.
+    pub message: Option<MessageRef>,
+    /// The burst group of the finding's actor and resource.
+    pub group: Option<Group>,
+}
+
+/// Why a notice is not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Below the minimum severity.
+    BelowMinimum,
+    /// No route takes it and there is no default channel.
+    NoChannel,
+}
+
+impl SkipReason {
+    /// Snake-case name, for counts and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::BelowMinimum => "below_minimum",
+            SkipReason::NoChannel => "no_channel",
+        }
+    }
+}
+
+/// What to do for a notice.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// Nothing (counted and logged with the reason).
+    Skip(SkipReason),
+    /// Queue the finding in the channel's digest.
+    Digest {
+        /// Channel.
+        channel: String,
+    },
+    /// Post a new message; remember it for the finding and, when `group` is set, as that
+    /// burst's message.
+    Post {
+        /// Channel (ignored by a webhook, which posts to its own).
+        channel: String,
+        /// `{"text", "blocks"}`.
+        message: Value,
+        /// The burst group to start: its key and findings.
+        group: Option<(String, Vec<Finding>)>,
+    },
+    /// Update an existing message (`chat.update`) and/or reply in its thread.
+    Update {
+        /// The message.
+        target: MessageRef,
+        /// The new content; `None` leaves it.
+        message: Option<Value>,
+        /// A reply to post in its thread.
+        reply: Option<Value>,
+        /// The burst group, updated, to save.
+        group: Option<Group>,
+    },
+}
+
+/// Decides what to do for a notice. `can_update`: the delivery can update messages and reply in
+/// threads (a bot token; an incoming webhook can only post).
+pub fn plan(notice: &Notice, policy: &NotifyPolicy, known: &Known, can_update: bool) -> Plan {
+    match notice {
+        Notice::Drift(event) => {
+            let f = &event.finding;
+            match event.kind {
+                DriftEventKind::Detected => plan_detected(f, policy, known, can_update),
+                DriftEventKind::Resolved => plan_resolved(f, policy, known, can_update),
+            }
+        }
+        Notice::Remediation { result, finding } => {
+            let sentence = crate::slack::escape(&result.sentence());
+            let icon = match result.outcome {
+                crate::remediation::RemediationOutcome::Completed => ":white_check_mark:",
+                crate::remediation::RemediationOutcome::Failed => ":x:",
+            };
+            let note = format!("{icon} {sentence}");
+            if let (Some(target), true) = (&known.message, can_update) {
+                let message = finding.as_deref().map(|f| {
+                    let (findings, _) = regrouped(f, known, target);
+                    crate::slack::with_note(crate::slack::render_group(&findings), &note, false)
+                });
+                return Plan::Update {
+                    target: target.clone(),
+                    message,
+                    reply: Some(crate::slack::text_message(&note)),
+                    group: None,
+                };
+            }
+            let channel = finding
+                .as_deref()
+                .and_then(|f| policy.channel_for(f))
+                .or(policy.default_channel.as_deref());
+            match channel {
+                Some(channel) => Plan::Post {
+                    channel: channel.to_owned(),
+                    message: crate::slack::text_message(&format!("{note} (finding `{}`)", result.finding_id)),
+                    group: None,
+                },
+                None => Plan::Skip(SkipReason::NoChannel),
+            }
+        }
+    }
+}
+
+/// The findings to show in the message at `target` with `f` replaced by its new version, and
+/// the group when that message is a burst's.
+fn regrouped(f: &Finding, known: &Known, target: &MessageRef) -> (Vec<Finding>, Option<Group>) {
+    match &known.group {
+        Some(g) if &g.message == target && g.findings.iter().any(|x| x.id == f.id) => {
+            let mut g = g.clone();
+            for x in &mut g.findings {
+                if x.id == f.id {
+                    *x = f.clone();
+                }
+            }
+            (g.findings.clone(), Some(g))
+        }
+        _ => (vec![f.clone()], None),
+    }
+}
+
+fn plan_detected(f: &Finding, policy: &NotifyPolicy, known: &Known, can_update: bool) -> Plan {
+    if f.severity < policy.min_severity {
+        return Plan::Skip(SkipReason::BelowMinimum);
+    }
+    let Some(channel) = policy.channel_for(f) else {
+        return Plan::Skip(SkipReason::NoChannel);
+    };
+    if policy.digested(f) {
+        return Plan::Digest {
+            channel: channel.to_owned(),
+        };
+    }
+    if can_update && policy.group_window_seconds > 0 {
+        if let Some(g) = &known.group {
+            let within = (f.call.time.0 - g.last_at.0).abs() <= policy.group_window_seconds * 1000;
+            if within && g.message.channel_matches(channel) && g.findings.len() < MAX_GROUP {
+                let mut g = g.clone();
+                if !g.findings.iter().any(|x| x.id == f.id) {
+                    let mut kept = f.clone();
+                    kept.fit_within(KEPT_FINDING_BYTES);
+                    g.findings.push(kept);
+                    g.findings
+                        .sort_by(|a, b| (a.call.time, &a.id).cmp(&(b.call.time, &b.id)));
+                }
+                g.last_at = g.last_at.max(f.call.time);
+                return Plan::Update {
+                    target: g.message.clone(),
+                    message: Some(crate::slack::render_group(&g.findings)),
+                    reply: None,
+                    group: Some(g),
+                };
+            }
+        }
+    }
+    let mut kept = f.clone();
+    kept.fit_within(KEPT_FINDING_BYTES);
+    Plan::Post {
+        channel: channel.to_owned(),
+        message: crate::slack::render(f),
+        group: (can_update && policy.group_window_seconds > 0).then(|| (group_key(f), vec![kept])),
+    }
+}
+
+fn plan_resolved(f: &Finding, policy: &NotifyPolicy, known: &Known, can_update: bool) -> Plan {
+    if let (Some(target), true) = (&known.message, can_update) {
+        let (findings, group) = regrouped(f, known, target);
+        let message = if group.is_some() {
+            crate::slack::render_group(&findings)
+        } else {
+            crate::slack::render(f)
+        };
+        let by = f.resolution.as_ref().map_or_else(String::new, |r| {
+            format!(" by {} at {}", crate::slack::escape(&r.by), r.time)
+        });
+        return Plan::Update {
+            target: target.clone(),
+            message: Some(message),
+            reply: Some(crate::slack::text_message(&format!(
+                ":white_check_mark: Resolved{by}: the resource is back under IaC."
+            ))),
+            group,
+        };
+    }
+    if f.severity < policy.min_severity {
+        return Plan::Skip(SkipReason::BelowMinimum);
+    }
+    let Some(channel) = policy.channel_for(f) else {
+        return Plan::Skip(SkipReason::NoChannel);
+    };
+    if policy.digested(f) {
+        return Plan::Digest {
+            channel: channel.to_owned(),
+        };
+    }
+    debug_assert_eq!(f.status, Status::Resolved);
+    Plan::Post {
+        channel: channel.to_owned(),
+        message: crate::slack::render(f),
+        group: None,
+    }
+}
+
+impl MessageRef {
+    /// Whether the message is in `channel` (an id; a route naming a channel by name matches any,
+    /// since Slack answers ids).
+    fn channel_matches(&self, channel: &str) -> bool {
+        self.channel == channel || !channel.starts_with(['C', 'G', 'D'])
+    }
+}
+
+/// The outcome of claiming a delivery key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Nobody delivered it: go ahead, then [`NotifyLedger::finish`].
+    Fresh,
+    /// Already delivered: do nothing.
+    Done,
+    /// Another delivery holds the claim (its lease has not expired): try again later.
+    Busy,
+}
+
+/// How long a delivery claim stays held before another delivery may take it over.
+pub const CLAIM_LEASE_SECONDS: i64 = 120;
+
+/// What notify-slack remembers between events.
+pub trait NotifyLedger {
+    /// The adapter's error.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Claims the delivery of `key` for [`CLAIM_LEASE_SECONDS`] (conditional write).
+    fn begin(&self, key: &str, now: Timestamp) -> impl Future<Output = Result<Claim, Self::Error>> + Send;
+
+    /// Marks `key` delivered.
+    fn finish(&self, key: &str, now: Timestamp) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Gives up a claim so a retry may deliver (the delivery failed).
+    fn release(&self, key: &str) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Where the finding's message lives.
+    fn message(&self, finding_id: &str) -> impl Future<Output = Result<Option<MessageRef>, Self::Error>> + Send;
+
+    /// Remembers where the finding's message lives.
+    fn save_message(
+        &self,
+        finding_id: &str,
+        message: &MessageRef,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// A burst group by [`group_key`].
+    fn group(&self, key: &str) -> impl Future<Output = Result<Option<Group>, Self::Error>> + Send;
+
+    /// Saves a burst group.
+    fn save_group(&self, group: &Group) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Queues a digest item for `channel` (idempotent on the item's key).
+    fn enqueue(&self, channel: &str, item: &DigestItem) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// The channel's queued items, oldest first.
+    fn queued(&self, channel: &str) -> impl Future<Output = Result<Vec<DigestItem>, Self::Error>> + Send;
+
+    /// Removes posted items from the channel's queue.
+    fn dequeue(&self, channel: &str, keys: &[String]) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+/// An in-memory [`NotifyLedger`] (and [`crate::interaction::DecisionLedger`]).
+#[derive(Debug, Default)]
+pub struct MemoryLedger {
+    pub(crate) state: Mutex<LedgerState>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct LedgerState {
+    /// key → (done, lease until)
+    claims: BTreeMap<String, (bool, Timestamp)>,
+    messages: BTreeMap<String, MessageRef>,
+    groups: BTreeMap<String, Group>,
+    digests: BTreeMap<String, Vec<DigestItem>>,
+    pub(crate) decisions: Vec<crate::interaction::Decision>,
+    pub(crate) requests: BTreeMap<String, Timestamp>,
+}
+
+impl MemoryLedger {
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut LedgerState) -> T) -> Result<T, crate::ports::Poisoned> {
+        self.state
+            .lock()
+            .map(|mut s| f(&mut s))
+            .map_err(|_| crate::ports::Poisoned)
+    }
+}
+
+impl NotifyLedger for MemoryLedger {
+    type Error = crate::ports::Poisoned;
+
+    fn begin(&self, key: &str, now: Timestamp) -> impl Future<Output = Result<Claim, Self::Error>> + Send {
+        std::future::ready(self.with(|s| match s.claims.get(key) {
+            Some((true, _)) => Claim::Done,
+            Some((false, until)) if *until > now => Claim::Busy,
+            _ => {
+                s.claims
+                    .insert(key.to_owned(), (false, Timestamp(now.0 + CLAIM_LEASE_SECONDS * 1000)));
+                Claim::Fresh
+            }
+        }))
+    }
+
+    fn finish(&self, key: &str, now: Timestamp) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        std::future::ready(self.with(|s| {
+            s.claims.insert(key.to_owned(), (true, now));
+        }))
+    }
+
+    fn release(&self, key: &str) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        std::future::ready(self.with(|s| {
+            if s.claims.get(key).is_some_and(|(done, _)| !done) {
+                s.claims.remove(key);
+            }
+        }))
+    }
+
+    fn message(&self, finding_id: &str) -> impl Future<Output = Result<Option<MessageRef>, Self::Error>> + Send {
+        std::future::ready(self.with(|s| s.messages.get(finding_id).cloned()))
+    }
+
+    fn save_message(
+        &self,
+        finding_id: &str,
+        message: &MessageRef,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        std::future::ready(self.with(|s| {
+            s.messages.insert(finding_id.to_owned(), message.clone());
+        }))
+    }
+
+    fn group(&self, key: &str) -> impl Future<Output = Result<Option<Group>, Self::Error>> + Send {
+        std::future::ready(self.with(|s| s.groups.get(key).cloned()))
+    }
+
+    fn save_group(&self, group: &Group) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        std::future::ready(self.with(|s| {
+            s.groups.insert(group.key.clone(), group.clone());
+        }))
+    }
+
+    fn enqueue(&self, channel: &str, item: &DigestItem) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        std::future::ready(self.with(|s| {
+            let q = s.digests.entry(channel.to_owned()).or_default();
+            if !q.iter().any(|i| i.key == item.key) {
+                q.push(item.clone());
+                q.sort_by(|a, b| (a.queued_at, &a.key).cmp(&(b.queued_at, &b.key)));
+            }
+        }))
+    }
+
+    fn queued(&self, channel: &str) -> impl Future<Output = Result<Vec<DigestItem>, Self::Error>> + Send {
+        std::future::ready(self.with(|s| s.digests.get(channel).cloned().unwrap_or_default()))
+    }
+
+    fn dequeue(&self, channel: &str, keys: &[String]) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        std::future::ready(self.with(|s| {
+            if let Some(q) = s.digests.get_mut(channel) {
+                q.retain(|i| !keys.contains(&i.key));
+            }
+        }))
+    }
+}

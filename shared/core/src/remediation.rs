@@ -1,0 +1,181 @@
+//! Remediation events: `Remediation Requested` (someone asked DriftGuard to act on a finding,
+//! for example from a Slack button) and the results a remediation worker publishes,
+//! `Remediation Completed` / `Remediation Failed`. Their `detail` shapes are
+//! `events/schema/remediation-*.v1.json`; [`RemediationPublisher`] is the port that sends requests.
+
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+
+/// `detail-type` of a request.
+pub const REQUESTED: &str = "Remediation Requested";
+/// `detail-type` of a successful remediation.
+pub const COMPLETED: &str = "Remediation Completed";
+/// `detail-type` of a failed remediation.
+pub const FAILED: &str = "Remediation Failed";
+
+/// What to do about a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemediationAction {
+    /// Undo the manual change with the inverse API calls.
+    Revert,
+    /// Re-apply the IaC declaration of the resource.
+    Reapply,
+    /// Keep the change (to be codified in IaC) and close the finding.
+    Accept,
+}
+
+impl RemediationAction {
+    /// Lower-case name, as in the events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemediationAction::Revert => "revert",
+            RemediationAction::Reapply => "reapply",
+            RemediationAction::Accept => "accept",
+        }
+    }
+}
+
+/// Who asked, and through which interface.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requester {
+    /// `slack`, `cli` or `api`.
+    pub source: String,
+    /// The requester as that interface identifies them (a Slack user id for Slack).
+    pub user: String,
+}
+
+/// The `detail` of `Remediation Requested` (schema v1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemediationRequest {
+    /// Always 1.
+    pub schema_version: u32,
+    /// The finding.
+    pub finding_id: String,
+    /// What to do.
+    pub action: RemediationAction,
+    /// Who asked.
+    pub requested_by: Requester,
+    /// When.
+    pub requested_at: Timestamp,
+    /// Report only, change nothing.
+    pub dry_run: bool,
+    /// Free-text justification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// How a remediation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemediationOutcome {
+    /// Done: the resource is back to what IaC declares (or the change was accepted).
+    Completed,
+    /// It could not be done; `message` says why.
+    Failed,
+}
+
+impl RemediationOutcome {
+    /// The `detail-type` of a result with this outcome.
+    pub fn detail_type(self) -> &'static str {
+        match self {
+            RemediationOutcome::Completed => COMPLETED,
+            RemediationOutcome::Failed => FAILED,
+        }
+    }
+
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemediationOutcome::Completed => "completed",
+            RemediationOutcome::Failed => "failed",
+        }
+    }
+}
+
+/// The `detail` of `Remediation Completed` / `Remediation Failed` (schema v1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemediationResult {
+    /// Always 1.
+    pub schema_version: u32,
+    /// The finding.
+    pub finding_id: String,
+    /// What was done.
+    pub action: RemediationAction,
+    /// `completed` or `failed` (matches the detail-type).
+    pub outcome: RemediationOutcome,
+    /// Who or what carried it out (the remediation worker, a pipeline run).
+    pub by: String,
+    /// When it ended.
+    pub at: Timestamp,
+    /// Details: what changed, or why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl RemediationResult {
+    /// The idempotency key of the notification about this result: `<finding id>:<action>.<outcome>@<at>`.
+    pub fn key(&self) -> String {
+        format!(
+            "{}:{}.{}@{}",
+            self.finding_id,
+            self.action.as_str(),
+            self.outcome.as_str(),
+            self.at
+        )
+    }
+
+    /// One sentence for people: "Revert completed by remediation-worker at …: message".
+    pub fn sentence(&self) -> String {
+        let action = match self.action {
+            RemediationAction::Revert => "Revert",
+            RemediationAction::Reapply => "Re-apply",
+            RemediationAction::Accept => "Accept",
+        };
+        let mut s = format!("{action} {} by {} at {}", self.outcome.as_str(), self.by, self.at);
+        if let Some(m) = self.message.as_deref().filter(|m| !m.trim().is_empty()) {
+            s.push_str(": ");
+            s.push_str(m.trim());
+        }
+        s
+    }
+}
+
+/// Where remediation requests go (the DriftGuard bus in AWS).
+pub trait RemediationPublisher {
+    /// The adapter's error.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Publishes one request.
+    fn request(&self, request: &RemediationRequest) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+/// An in-memory [`RemediationPublisher`] that keeps what it was given.
+#[derive(Debug, Default)]
+pub struct MemoryRemediations {
+    requests: std::sync::Mutex<Vec<RemediationRequest>>,
+}
+
+impl MemoryRemediations {
+    /// Requests published so far.
+    pub fn requests(&self) -> Vec<RemediationRequest> {
+        self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+impl RemediationPublisher for MemoryRemediations {
+    type Error = crate::ports::Poisoned;
+
+    fn request(&self, request: &RemediationRequest) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        std::future::ready(
+            self.requests
+                .lock()
+                .map_err(|_| crate::ports::Poisoned)
+                .map(|mut r| r.push(request.clone())),
+        )
+    }
+}
