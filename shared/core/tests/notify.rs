@@ -445,6 +445,17 @@ fn a_decided_alert() {
     assert_eq!(blocks[blocks.len() - 2]["type"], "context");
 }
 
+#[test]
+fn a_remediated_alert_and_its_thread_reply() {
+    let f = burst().remove(0);
+    let note = ":white_check_mark: Revert completed by driftguard-remediate at 2026-11-20T09:59:11.804Z";
+    let updated = with_note(render(&f), note, false);
+    assert_eq!(check_limits(&updated), Vec::<String>::new());
+    let reply = driftguard_core::slack::text_message(note);
+    assert_eq!(check_limits(&reply), Vec::<String>::new());
+    insta::assert_json_snapshot!("remediated_alert", json!({ "update": updated, "thread_reply": reply }));
+}
+
 fn huge(i: usize) -> Finding {
     let mut f = finding(&format!("ev-huge-{i}"), 100 + i as i64, Severity::Critical);
     for a in 0..30 {
