@@ -420,3 +420,50 @@ async fn a_call_the_client_cannot_make_sends_nothing() {
     assert!(!error.is_retryable(), "{error:?}");
     assert!(slack.requests().is_empty());
 }
+
+#[tokio::test]
+async fn an_interaction_is_answered_through_its_response_url_with_retries() {
+    let slack = SlackReceiver::start();
+    let path = "/actions/T0DRIFT00/1234567890/ResponseUrlSecretPart";
+    slack.script(path, [Reply::server_error()]);
+    let answer = json!({ "replace_original": true, "text": "Acknowledged", "blocks": [] });
+    // Any client can answer: the response URL is the credential.
+    bot(&slack)
+        .respond(&slack.url(path), &answer)
+        .await
+        .expect("answered after one retry");
+    let got = slack.requests_to(path);
+    assert_eq!(got.len(), 2, "a 500, then the retry");
+    for r in &got {
+        assert_eq!(body(r), &answer);
+        assert_eq!(r.header("authorization"), None, "no token goes to a response URL");
+    }
+    slack.script(path, [Reply::text(404, "expired_url")]);
+    let error = webhook(&slack)
+        .respond(&slack.url(path), &answer)
+        .await
+        .expect_err("refused");
+    let text = everything_about(&error);
+    assert!(text.contains("expired_url"), "{text}");
+    assert!(!text.contains("ResponseUrlSecretPart"), "{text}");
+}
+
+#[tokio::test]
+async fn user_group_members_are_read_with_the_bot_token() {
+    let slack = SlackReceiver::start();
+    slack.expect_token(TOKEN);
+    slack.script(
+        "/api/usergroups.users.list",
+        [Reply::json(200, &json!({ "ok": true, "users": ["U0CAROL", "U0ERIN"] }))],
+    );
+    let members = bot(&slack).usergroup_members("S0SRE").await.expect("members");
+    assert_eq!(members, vec!["U0CAROL", "U0ERIN"]);
+    let got = slack.requests_to("/api/usergroups.users.list");
+    assert_eq!(got[0].text(), "usergroup=S0SRE");
+    assert_eq!(got[0].header("content-type"), Some("application/x-www-form-urlencoded"));
+    assert!(bot(&slack).usergroup_members("S0&x=1").await.is_err(), "ids only");
+    assert!(
+        webhook(&slack).usergroup_members("S0SRE").await.is_err(),
+        "needs a bot token"
+    );
+}

@@ -354,7 +354,7 @@ impl App {
             }
             Claim::Busy => return Ok(0),
         }
-        let findings: Vec<Finding> = items.into_iter().map(|i| i.finding).collect();
+        let findings = notify::digest_findings(&items);
         let m = message(&driftguard_core::slack::render_digest(&findings))?;
         let sent = match self.slack.delivery() {
             Delivery::Webhook => self.slack.send_webhook(&m).await,

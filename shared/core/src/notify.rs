@@ -266,6 +266,19 @@ pub fn digest_due(items: &[DigestItem], policy: &NotifyPolicy, now: Timestamp) -
                 .is_some_and(|oldest| now.0 - oldest.0 >= policy.digest_max_age_seconds * 1000))
 }
 
+/// The findings a digest shows: one per finding, its latest version (a finding detected and
+/// then resolved while queued shows once, resolved), in the order they were first queued.
+pub fn digest_findings(items: &[DigestItem]) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    for item in items {
+        match out.iter_mut().find(|f| f.id == item.finding.id) {
+            Some(f) => *f = item.finding.clone(),
+            None => out.push(item.finding.clone()),
+        }
+    }
+    out
+}
+
 /// What the ledger knows that bears on a notice.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Known {

@@ -17,8 +17,8 @@ use driftguard_core::interaction::{
 };
 use driftguard_core::inventory::Inventory;
 use driftguard_core::notify::{
-    digest_due, group_key, plan, Claim, DigestItem, Group, Known, MemoryLedger, MessageRef, Notice, NotifyLedger,
-    NotifyPolicy, Plan, Route, SkipReason,
+    digest_due, digest_findings, group_key, plan, Claim, DigestItem, Group, Known, MemoryLedger, MessageRef, Notice,
+    NotifyLedger, NotifyPolicy, Plan, Route, SkipReason,
 };
 use driftguard_core::pipeline::{Outcome, Pipeline};
 use driftguard_core::ports::DriftEvent;
@@ -193,6 +193,25 @@ fn a_digest_is_due_when_full_or_old() {
     assert!(digest_due(&two, &p, Timestamp(700_000)), "the oldest waited 600 s");
     let three = vec![item(1, 100), item(2, 200), item(3, 300)];
     assert!(digest_due(&three, &p, Timestamp(300_000)), "full");
+}
+
+#[test]
+fn a_digest_shows_each_finding_once_in_its_latest_version() {
+    let a = finding("ev-a", 100, Severity::Minor);
+    let b = finding("ev-b", 200, Severity::Minor);
+    let mut a_resolved = a.clone();
+    a_resolved.resolve_with(&IacChange {
+        resource_key: a.resource.key(),
+        event_id: "ev-apply".into(),
+        time: Timestamp(300_000),
+        by: "Terraform".into(),
+    });
+    let items = [
+        DigestItem::new(&format!("{}:detected", a.id), &a, Timestamp(1)),
+        DigestItem::new(&format!("{}:detected", b.id), &b, Timestamp(2)),
+        DigestItem::new(&format!("{}:resolved", a.id), &a_resolved, Timestamp(3)),
+    ];
+    assert_eq!(digest_findings(&items), vec![a_resolved, b]);
 }
 
 #[test]
@@ -424,6 +443,17 @@ fn a_decided_alert() {
         "acknowledge keeps the buttons"
     );
     assert_eq!(blocks[blocks.len() - 2]["type"], "context");
+}
+
+#[test]
+fn a_remediated_alert_and_its_thread_reply() {
+    let f = burst().remove(0);
+    let note = ":white_check_mark: Revert completed by driftguard-remediate at 2026-11-20T09:59:11.804Z";
+    let updated = with_note(render(&f), note, false);
+    assert_eq!(check_limits(&updated), Vec::<String>::new());
+    let reply = driftguard_core::slack::text_message(note);
+    assert_eq!(check_limits(&reply), Vec::<String>::new());
+    insta::assert_json_snapshot!("remediated_alert", json!({ "update": updated, "thread_reply": reply }));
 }
 
 fn huge(i: usize) -> Finding {
