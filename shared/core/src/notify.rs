@@ -405,6 +405,22 @@ fn regrouped(f: &Finding, known: &Known, target: &MessageRef) -> (Vec<Finding>, 
 }
 
 fn plan_detected(f: &Finding, policy: &NotifyPolicy, known: &Known, can_update: bool) -> Plan {
+    // A new revision of a finding already shown (AWS Config evidence joined it, or the call
+    // behind a Config-only finding arrived): the message is updated in place, never posted again.
+    if let (Some(target), true) = (&known.message, can_update) {
+        let (findings, group) = regrouped(f, known, target);
+        let message = if group.is_some() {
+            crate::slack::render_group(&findings)
+        } else {
+            crate::slack::render(f)
+        };
+        return Plan::Update {
+            target: target.clone(),
+            message: Some(message),
+            reply: None,
+            group,
+        };
+    }
     if f.severity < policy.min_severity {
         return Plan::Skip(SkipReason::BelowMinimum);
     }

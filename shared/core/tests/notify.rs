@@ -361,9 +361,47 @@ fn a_remediation_result_updates_the_message_and_replies() {
 
 #[test]
 fn idempotency_keys_are_finding_id_and_version() {
-    let f = finding("ev-key", 100, Severity::Major);
+    let mut f = finding("ev-key", 100, Severity::Major);
     assert_eq!(detected(&f).key(), format!("{}:detected", f.id));
     assert_eq!(resolved(&f).key(), format!("{}:resolved", f.id));
+    f.revision = 2;
+    assert_eq!(detected(&f).key(), format!("{}:detected:r2", f.id));
+}
+
+#[test]
+fn a_new_revision_of_a_shown_finding_updates_its_message() {
+    let mut f = finding("ev-rev", 100, Severity::Major);
+    let target = MessageRef {
+        channel: "C0SECURITY".into(),
+        ts: "1700000000.000200".into(),
+    };
+    let known = Known {
+        message: Some(target.clone()),
+        group: None,
+    };
+    f.revision = 2;
+    f.summary = "AWS Config confirmed the live values".into();
+    match plan(&detected(&f), &policy(), &known, true) {
+        Plan::Update {
+            target: t,
+            message: Some(message),
+            reply: None,
+            ..
+        } => {
+            assert_eq!(t, target);
+            assert!(message.to_string().contains("AWS Config confirmed the live values"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Never shown before: a first post.
+    let fresh = Known {
+        message: None,
+        group: None,
+    };
+    assert!(matches!(
+        plan(&detected(&f), &policy(), &fresh, true),
+        Plan::Post { .. }
+    ));
 }
 
 #[test]
