@@ -105,11 +105,9 @@ pub fn run(files: &[PathBuf], pipeline: &Pipeline, seconds: f64) -> Result<()> {
     let mut docs = Vec::new();
     for f in files {
         let raw = crate::inputs::read(f)?;
-        let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
-            decode::gunzip(&raw).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?
-        } else {
-            raw
-        };
+        let bytes = decode::plain(&raw)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?
+            .into_owned();
         let shape = match serde_json::from_slice::<LogFile<'_>>(&bytes) {
             Ok(f)
                 if f.records

@@ -242,11 +242,7 @@ fn load_pipeline(common: &Common) -> Result<Pipeline> {
     let mut inventory = Inventory::new();
     for path in &common.states {
         let bytes = std::fs::read(path).with_context(|| format!("reading state {}", path.display()))?;
-        let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
-            decode::gunzip(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-        } else {
-            bytes
-        };
+        let bytes = decode::plain(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         inventory.add_state(&path.display().to_string(), &bytes)?;
     }
     let default_ignore = Path::new(".driftignore");

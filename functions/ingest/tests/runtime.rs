@@ -278,13 +278,8 @@ fn corpus() -> Vec<Vec<u8>> {
     let mut records: Vec<Value> = Vec::new();
     for f in record_files {
         let raw = std::fs::read(&f).expect("read");
-        let mut text = String::new();
-        if raw.starts_with(&[0x1f, 0x8b]) {
-            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&raw[..]), &mut text).expect("gzip");
-        } else {
-            text = String::from_utf8_lossy(&raw).into_owned();
-        }
-        match serde_json::from_str::<Value>(&text) {
+        let text = driftguard_core::decode::plain(&raw).expect("gzip");
+        match serde_json::from_slice::<Value>(&text) {
             Ok(Value::Object(doc)) if doc.contains_key("Records") => {
                 records.extend(doc["Records"].as_array().cloned().unwrap_or_default())
             }

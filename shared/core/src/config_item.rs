@@ -101,9 +101,9 @@ pub enum ConfigError {
     /// The capture time is not a time.
     #[error("configurationItemCaptureTime {0:?} is not an RFC 3339 time")]
     BadTime(String),
-    /// An S3-delivered notification that is not gzip or JSON.
-    #[error("delivered Config notification is not gzip JSON: {0}")]
-    Delivered(std::io::Error),
+    /// An S3-delivered notification whose gzip framing is corrupt or that is too large.
+    #[error("delivered Config notification: {0}")]
+    Delivered(Box<crate::decode::DecodeErrorKind>),
     /// The S3 location of an oversized item is not `bucket/key`.
     #[error("s3BucketLocation {0:?} is not bucket/key")]
     BadLocation(String),
@@ -113,7 +113,10 @@ impl ConfigChange {
     /// Decodes the `detail` object of a "Config Configuration Item Change" event (the same shape
     /// as the full notification Config writes to S3 for oversized items).
     pub fn from_detail(detail: &str) -> Result<Self, ConfigError> {
-        let raw: RawDetail = serde_json::from_str(detail)?;
+        Self::from_raw(serde_json::from_str(detail)?)
+    }
+
+    fn from_raw(raw: RawDetail) -> Result<Self, ConfigError> {
         let message_type = raw.message_type.ok_or(ConfigError::Missing("messageType"))?;
         let item_value = raw
             .configuration_item
@@ -148,16 +151,8 @@ impl ConfigChange {
     /// Decodes the full notification Config delivered to S3 for an oversized item (gzip or plain
     /// JSON, detected by magic).
     pub fn from_delivered(bytes: &[u8]) -> Result<Self, ConfigError> {
-        let text = if bytes.starts_with(&[0x1f, 0x8b]) {
-            let mut out = String::new();
-            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(bytes), &mut out)
-                .map_err(ConfigError::Delivered)?;
-            out
-        } else {
-            String::from_utf8(bytes.to_vec())
-                .map_err(|e| ConfigError::Delivered(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?
-        };
-        Self::from_detail(&text)
+        let json = crate::decode::plain(bytes).map_err(|e| ConfigError::Delivered(Box::new(e)))?;
+        Self::from_raw(serde_json::from_slice(&json)?)
     }
 
     /// Whether this is a summary whose full item must be fetched from [`Self::s3_location`].
@@ -200,5 +195,35 @@ impl ConfigChange {
             "config:{}:{}:{}",
             self.resource_type, self.resource_id, self.capture_time
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    fn sample_detail() -> String {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../events/config/security-group.configuration-item-change.json"
+        );
+        let event: Value = serde_json::from_slice(&std::fs::read(path).expect("sample")).expect("json");
+        event["detail"].to_string()
+    }
+
+    #[test]
+    fn delivered_notifications_are_read_plain_or_gzipped_and_corrupt_gzip_is_named() {
+        let detail = sample_detail();
+        let plain = ConfigChange::from_delivered(detail.as_bytes()).expect("plain JSON");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(detail.as_bytes()).expect("gzip");
+        let gzipped = gz.finish().expect("gzip");
+        assert_eq!(ConfigChange::from_delivered(&gzipped).expect("gzip JSON"), plain);
+        assert_eq!(plain.resource_id, "sg-0123456789abcdef0");
+        assert!(!plain.is_oversized());
+        let err = ConfigChange::from_delivered(&gzipped[..gzipped.len() / 2]).expect_err("truncated");
+        assert!(matches!(err, ConfigError::Delivered(_)), "{err}");
+        assert!(err.to_string().starts_with("delivered Config notification: "), "{err}");
     }
 }

@@ -130,13 +130,18 @@ where
         origin: origin.to_owned(),
         ..Position::default()
     };
+    match plain(bytes) {
+        Ok(plain) => decode_json(&plain, at, sink),
+        Err(kind) => sink(&at.clone(), Err(DecodeError { at, kind })),
+    }
+}
+
+/// The bytes as JSON text: gunzipped when they start with the gzip magic, else as they are.
+pub fn plain(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, DecodeErrorKind> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        match gunzip(bytes) {
-            Ok(plain) => decode_json(&plain, at, sink),
-            Err(kind) => sink(&at.clone(), Err(DecodeError { at, kind })),
-        }
+        gunzip(bytes).map(std::borrow::Cow::Owned)
     } else {
-        decode_json(bytes, at, sink);
+        Ok(std::borrow::Cow::Borrowed(bytes))
     }
 }
 
