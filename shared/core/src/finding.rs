@@ -157,6 +157,20 @@ fn first_revision() -> u32 {
     1
 }
 
+/// The environment a set of tags names (`Environment`, `env` or `stage`, any case).
+pub fn environment_of(tags: &std::collections::BTreeMap<String, String>) -> Option<&str> {
+    tags.iter()
+        .find(|(k, _)| matches!(k.to_ascii_lowercase().as_str(), "environment" | "env" | "stage"))
+        .map(|(_, v)| v.as_str())
+}
+
+impl Finding {
+    /// The environment the resource's IaC tags name.
+    pub fn environment(&self) -> Option<&str> {
+        environment_of(&self.tags)
+    }
+}
+
 /// The finding id for a call on a resource.
 pub fn finding_id(event_id: &str, resource_type: &str, resource_id: &str) -> String {
     format!(

@@ -356,6 +356,24 @@ fn redact_known_names(map: &mut Map<String, Value>) {
     }
 }
 
+/// The tags a resource's declarations carry: `tags`, then what only `tags_all` adds (provider
+/// default tags); the primary declaration first; string values only.
+pub fn declared_tags(owners: &[&Declared]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for d in owners {
+        for field in ["tags", "tags_all"] {
+            if let Some(tags) = d.attributes.get(field).and_then(Value::as_object) {
+                for (k, v) in tags {
+                    if let Some(v) = v.as_str() {
+                        out.entry(k.clone()).or_insert_with(|| v.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

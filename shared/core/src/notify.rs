@@ -17,7 +17,6 @@
 //! `driftguard-aws`.
 
 use crate::finding::{Finding, Status};
-use crate::inventory::Declared;
 use crate::ports::{DriftEvent, DriftEventKind};
 use crate::remediation::RemediationResult;
 use crate::score::Severity;
@@ -27,32 +26,6 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Mutex;
-
-/// The tags a resource's declarations carry: `tags`, then what only `tags_all` adds (provider
-/// default tags); the primary declaration first; string values only.
-pub fn declared_tags(owners: &[&Declared]) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for d in owners {
-        for field in ["tags", "tags_all"] {
-            if let Some(tags) = d.attributes.get(field).and_then(Value::as_object) {
-                for (k, v) in tags {
-                    if let Some(v) = v.as_str() {
-                        out.entry(k.clone()).or_insert_with(|| v.to_owned());
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
-/// The environment a finding's resource is tagged with (`Environment`, `env` or `stage`, any case).
-pub fn environment(f: &Finding) -> Option<&str> {
-    f.tags
-        .iter()
-        .find(|(k, _)| matches!(k.to_ascii_lowercase().as_str(), "environment" | "env" | "stage"))
-        .map(|(_, v)| v.as_str())
-}
 
 /// One routing rule: every condition given must hold; the first matching route wins.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,7 +55,7 @@ impl Route {
             && self
                 .environment
                 .as_deref()
-                .is_none_or(|e| environment(f).is_some_and(|v| v.eq_ignore_ascii_case(e)))
+                .is_none_or(|e| f.environment().is_some_and(|v| v.eq_ignore_ascii_case(e)))
             && self.tags.iter().all(|(k, v)| f.tags.get(k) == Some(v))
     }
 }

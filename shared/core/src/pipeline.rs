@@ -323,8 +323,9 @@ impl Pipeline {
             changes: &changes,
         };
         let (likelihood, factors) = score::likelihood(&evidence);
-        let environment = owners.iter().find_map(|d| environment_tag(d));
-        let (severity, severity_reasons) = score::severity(&resource.resource_type, &evidence, environment);
+        let tags = crate::inventory::declared_tags(owners);
+        let (severity, severity_reasons) =
+            score::severity(&resource.resource_type, &evidence, finding::environment_of(&tags));
         let mut f = Finding {
             id: finding::finding_id(&call.event_id, &resource.resource_type, &resource.id),
             kind: match (owners.is_empty(), target.entry.op) {
@@ -352,7 +353,7 @@ impl Pipeline {
             fix: String::new(),
             revision: 1,
             config: None,
-            tags: crate::notify::declared_tags(owners),
+            tags,
         };
         f.summary = finding::summarise(&f);
         f.fix = finding::suggest_fix(&f);
@@ -403,18 +404,6 @@ fn resource_info(call: &ApiCall<'_>, target: &Target<'_>, primary: Option<&Decla
         account: call.account.to_string(),
         region: call.region.to_string(),
     }
-}
-
-/// The environment a declaration is tagged with (`Environment`, `env`, `stage`, any case).
-fn environment_tag(d: &Declared) -> Option<&str> {
-    ["tags_all", "tags"]
-        .iter()
-        .filter_map(|t| d.attributes.get(*t)?.as_object())
-        .find_map(|tags| {
-            tags.iter()
-                .find(|(k, _)| matches!(k.to_ascii_lowercase().as_str(), "environment" | "env" | "stage"))
-                .and_then(|(_, v)| v.as_str())
-        })
 }
 
 impl Pipeline {
@@ -513,8 +502,9 @@ impl Pipeline {
             op,
             changes: &drifted,
         };
-        let environment = owners.iter().find_map(|d| environment_tag(d));
-        let (severity, severity_reasons) = score::severity(&change.resource_type, &scoring, environment);
+        let tags = crate::inventory::declared_tags(&owners);
+        let (severity, severity_reasons) =
+            score::severity(&change.resource_type, &scoring, finding::environment_of(&tags));
         let observation = format!(
             "cfg-{:016x}",
             crate::fnv::hash_parts(&[&resource.key(), &change.capture_time.to_string()])
@@ -582,7 +572,7 @@ impl Pipeline {
                 fix: String::new(),
                 revision: 1,
                 config: Some(evidence.clone()),
-                tags: crate::notify::declared_tags(&owners),
+                tags,
             };
             f.summary = finding::summarise(&f);
             f.fix = finding::suggest_fix(&f);
