@@ -158,6 +158,9 @@ pub struct Inventory {
     resources: Vec<Declared>,
     by_arn: HashMap<String, Vec<usize>>,
     by_key: HashMap<String, HashMap<String, Vec<usize>>>,
+    /// Per Terraform type, the distinct (account, region) pairs its declarations' ARNs name
+    /// (empty where the ARN names none: global resources; S3 buckets use their `region`).
+    places: HashMap<String, Vec<(String, String)>>,
 }
 
 impl Inventory {
@@ -246,6 +249,20 @@ impl Inventory {
                 }
             }
         }
+        if let Some(arn) = d.str_attr("arn") {
+            let mut parts = arn.split(':').skip(3);
+            let (arn_region, account) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            let region = if arn_region.is_empty() {
+                d.str_attr("region").unwrap_or("")
+            } else {
+                arn_region
+            };
+            let place = (account.to_owned(), region.to_owned());
+            let places = self.places.entry(d.tf_type.clone()).or_default();
+            if !places.contains(&place) {
+                places.push(place);
+            }
+        }
         self.resources.push(d);
     }
 
@@ -294,17 +311,11 @@ impl Inventory {
     /// attribute): what makes a resource
     /// created by hand next to them "unmanaged" rather than out of scope.
     pub fn has_neighbours(&self, tf_types: &[&str], account: &str, region: &str) -> bool {
-        self.resources
+        tf_types
             .iter()
-            .filter(|d| tf_types.contains(&d.tf_type.as_str()))
-            .filter(|d| d.str_attr("region").is_none_or(|r| r == region))
-            .filter_map(|d| d.str_attr("arn"))
-            .any(|arn| {
-                let mut parts = arn.split(':').skip(3);
-                let (arn_region, arn_account) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-                // S3 bucket ARNs name neither account nor region: the bucket's `region` decides.
-                (arn_account.is_empty() || arn_account == account) && (arn_region.is_empty() || arn_region == region)
-            })
+            .filter_map(|t| self.places.get(*t))
+            .flatten()
+            .any(|(a, r)| (a.is_empty() || a == account) && (r.is_empty() || r == region))
     }
 
     /// Resource counts per Terraform type.
@@ -377,6 +388,42 @@ pub fn declared_tags(owners: &[&Declared]) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn neighbours_are_declarations_of_the_type_in_the_account_and_region() {
+        let state = r#"{"version":4,"resources":[
+          {"mode":"managed","type":"aws_security_group","name":"web","instances":[{"attributes":{"id":"sg-1","arn":"arn:aws:ec2:eu-west-1:111111111111:security-group/sg-1"}}]},
+          {"mode":"managed","type":"aws_iam_role","name":"app","instances":[{"attributes":{"id":"app","arn":"arn:aws:iam::111111111111:role/app"}}]},
+          {"mode":"managed","type":"aws_s3_bucket","name":"b","instances":[{"attributes":{"id":"b","arn":"arn:aws:s3:::b","region":"eu-west-1"}}]},
+          {"mode":"managed","type":"aws_sqs_queue","name":"q","instances":[{"attributes":{"id":"q"}}]}
+        ]}"#;
+        let mut inv = Inventory::new();
+        inv.add_state("n.tfstate", state.as_bytes()).expect("valid state");
+        let sg = ["aws_security_group"];
+        assert!(inv.has_neighbours(&sg, "111111111111", "eu-west-1"));
+        assert!(!inv.has_neighbours(&sg, "111111111111", "us-east-1"), "another region");
+        assert!(!inv.has_neighbours(&sg, "222222222222", "eu-west-1"), "another account");
+        assert!(
+            !inv.has_neighbours(&["aws_instance"], "111111111111", "eu-west-1"),
+            "another type"
+        );
+        assert!(
+            inv.has_neighbours(&["aws_iam_role"], "111111111111", "ap-south-1"),
+            "global: any region"
+        );
+        assert!(
+            inv.has_neighbours(&["aws_s3_bucket"], "333333333333", "eu-west-1"),
+            "bucket ARNs name no account"
+        );
+        assert!(
+            !inv.has_neighbours(&["aws_s3_bucket"], "111111111111", "us-east-1"),
+            "the bucket's region decides"
+        );
+        assert!(
+            !inv.has_neighbours(&["aws_sqs_queue"], "111111111111", "eu-west-1"),
+            "no ARN, no place"
+        );
+    }
 
     #[test]
     fn secrets_are_redacted_at_any_depth_even_without_sensitive_attributes() {
