@@ -321,7 +321,7 @@ async fn check_join<S: FindingStore>(store: &S) -> Result<(), String> {
         "call then Config: the live value is the found value",
     )?;
     ensure(
-        f.likelihood > call.likelihood || call.likelihood >= 0.99,
+        f.likelihood > call.likelihood && f.factors.iter().any(|x| x.name == "config.confirmed"),
         "confirmation raises the likelihood",
     )?;
     ensure(
@@ -406,7 +406,9 @@ async fn check_join<S: FindingStore>(store: &S) -> Result<(), String> {
         .map_err(err)?
         .ok_or("matched finding disappeared")?;
     ensure(
-        f.factors.iter().any(|x| x.name == "config.matches_iac") && f.changes.is_empty(),
+        f.factors.iter().any(|x| x.name == "config.matches_iac")
+            && f.changes.is_empty()
+            && f.likelihood < call.likelihood,
         "a matching Config item is evidence against drift",
     )?;
 

@@ -170,7 +170,7 @@ impl Finding {
         if self.resource.arn.is_none() {
             self.resource.arn.clone_from(&evidence.arn);
         }
-        self.set_factor(evidence.factor());
+        self.set_config_factor(evidence.factor());
         if evidence.severity > self.severity {
             self.severity = evidence.severity;
             self.severity_reasons.clone_from(&evidence.severity_reasons);
@@ -213,7 +213,7 @@ impl Finding {
         let config_factor = self.config.as_ref().map(ConfigEvidence::factor);
         self.factors.clone_from(&call.factors);
         if let Some(f) = config_factor {
-            self.set_factor(f);
+            self.set_config_factor(f);
         }
         if call.severity >= self.severity {
             self.severity = call.severity;
@@ -223,13 +223,10 @@ impl Finding {
         self.refresh_text();
     }
 
-    /// Replaces any `config.*` / `actor.unknown` factor with `name` and recomputes the likelihood.
-    fn set_factor(&mut self, name: &str) {
-        self.factors
-            .retain(|f| !f.name.starts_with("config.") && (name.starts_with("config.") || f.name != name));
-        if !self.is_config_only() {
-            self.factors.retain(|f| f.name != "actor.unknown");
-        }
+    /// Replaces the `config.*` factor with `name` (one of [`ConfigEvidence::factor`]) and
+    /// recomputes the likelihood.
+    fn set_config_factor(&mut self, name: &str) {
+        self.factors.retain(|f| !f.name.starts_with("config."));
         self.factors.push(Factor {
             name: name.to_owned(),
             weight: score::weight(name),
