@@ -12,10 +12,11 @@
 //! concurrency, re-read and retried on conflict). The lifecycle itself comes from core.
 
 use crate::error::{classify, AwsError};
+use crate::item::{self, get_n, get_s, n, s, Item};
 use crate::retry::{backoff, MAX_ATTEMPTS};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, PutRequest, ScalarAttributeType, TimeToLiveSpecification, WriteRequest,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    PutRequest, ScalarAttributeType, TimeToLiveSpecification, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use driftguard_core::finding::{self, Finding, IacChange, ResourceRecord, Status, Transition};
@@ -25,8 +26,6 @@ use driftguard_core::score::Severity;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::time::Duration;
-
-type Item = HashMap<String, AttributeValue>;
 
 /// The largest finding document stored; DynamoDB items are limited to 400 KB, and the other
 /// attributes need room. Larger findings are truncated with a marker.
@@ -41,22 +40,6 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     idempotency_ttl: Duration,
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn get_s<'i>(item: &'i Item, name: &str) -> Option<&'i str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
-}
-
-fn get_n(item: &Item, name: &str) -> Option<i64> {
-    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
 }
 
 fn build_err(what: &'static str, e: impl std::fmt::Display) -> AwsError {
@@ -144,51 +127,20 @@ impl DynamoStore {
         Ok(())
     }
 
-    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, AwsError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("DynamoDB", "GetItem", e))?;
-        Ok(out.item)
-    }
-
-    /// Puts `item`; `Ok(false)` when `condition` failed.
-    async fn put(&self, item: Item, condition: &str, values: Option<Item>) -> Result<bool, AwsError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition)
-            .set_expression_attribute_values(values)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify("DynamoDB", "PutItem", e)),
-        }
-    }
-
     /// Puts with a version check: creates when `expected` is None, else requires that version.
     async fn put_versioned(&self, mut item: Item, expected: Option<i64>) -> Result<bool, AwsError> {
         item.insert("version".into(), n(expected.unwrap_or(0) + 1));
         match expected {
-            None => self.put(item, "attribute_not_exists(pk)", None).await,
+            None => item::put(&self.client, &self.table, item, Some("attribute_not_exists(pk)"), None).await,
             Some(v) => {
-                self.put(item, "version = :v", Some(HashMap::from([(":v".to_owned(), n(v))])))
-                    .await
+                item::put(
+                    &self.client,
+                    &self.table,
+                    item,
+                    Some("version = :v"),
+                    Some(HashMap::from([(":v".to_owned(), n(v))])),
+                )
+                .await
             }
         }
     }
@@ -207,7 +159,7 @@ impl DynamoStore {
 
     async fn load_resource(&self, key: &str) -> Result<(ResourceRecord, Option<i64>), AwsError> {
         let pk = format!("RES#{key}");
-        match self.get(&pk, "RESOURCE").await? {
+        match item::get(&self.client, &self.table, &pk, "RESOURCE").await? {
             Some(item) => Self::decode(&pk, &item).map(|(r, v)| (r, Some(v))),
             None => Ok((ResourceRecord::default(), None)),
         }
@@ -228,7 +180,7 @@ impl DynamoStore {
 
     async fn load_finding(&self, id: &str) -> Result<Option<(Finding, i64)>, AwsError> {
         let pk = format!("FINDING#{id}");
-        self.get(&pk, "FINDING")
+        item::get(&self.client, &self.table, &pk, "FINDING")
             .await?
             .map(|item| Self::decode(&pk, &item))
             .transpose()
@@ -261,8 +213,7 @@ impl DynamoStore {
     }
 
     async fn seen(&self, event: &str) -> Result<bool, AwsError> {
-        Ok(self
-            .get(&format!("EVENT#{event}"), "EVENT")
+        Ok(item::get(&self.client, &self.table, &format!("EVENT#{event}"), "EVENT")
             .await?
             .is_some_and(|i| get_n(&i, "expires_at").is_none_or(|t| t > now_secs())))
     }

@@ -15,6 +15,7 @@
 //! and decisions are created once the same way, and a signature is accepted once.
 
 use crate::error::{classify, AwsError};
+use crate::item::{self, get_s, n, s, Item};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use driftguard_core::interaction::{Decision, DecisionLedger};
@@ -22,8 +23,6 @@ use driftguard_core::notify::{Claim, DigestItem, Group, MessageRef, NotifyLedger
 use driftguard_core::time::Timestamp;
 use std::collections::HashMap;
 use std::future::Future;
-
-type Item = HashMap<String, AttributeValue>;
 
 /// How long a finished delivery is remembered.
 const DELIVERY_TTL_SECONDS: i64 = 30 * 24 * 3600;
@@ -35,18 +34,6 @@ const GROUP_TTL_SECONDS: i64 = 24 * 3600;
 pub struct DynamoLedger {
     client: Client,
     table: String,
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-fn get_s<'i>(item: &'i Item, name: &str) -> Option<&'i str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 
 fn corrupt(key: &str, message: impl std::fmt::Display) -> AwsError {
@@ -71,47 +58,6 @@ impl DynamoLedger {
         DynamoLedger {
             client,
             table: table.into(),
-        }
-    }
-
-    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, AwsError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("DynamoDB", "GetItem", e))?;
-        Ok(out.item)
-    }
-
-    /// Puts `item`; `Ok(false)` when `condition` failed.
-    async fn put(&self, item: Item, condition: Option<&str>, values: Option<Item>) -> Result<bool, AwsError> {
-        let names = condition
-            .filter(|c| c.contains("#state"))
-            .map(|_| HashMap::from([("#state".to_owned(), "state".to_owned())]));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .set_condition_expression(condition.map(str::to_owned))
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(values)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify("DynamoDB", "PutItem", e)),
         }
     }
 
@@ -186,17 +132,18 @@ impl DynamoLedger {
             ("expires_at".into(), n(now.unix_seconds() + DELIVERY_TTL_SECONDS)),
         ]);
         let values = Item::from([(":pending".into(), s("pending")), (":now".into(), n(now.0))]);
-        if self
-            .put(
-                item,
-                Some("attribute_not_exists(pk) OR (#state = :pending AND lease_until < :now)"),
-                Some(values),
-            )
-            .await?
+        if item::put(
+            &self.client,
+            &self.table,
+            item,
+            Some("attribute_not_exists(pk) OR (#state = :pending AND lease_until < :now)"),
+            Some(values),
+        )
+        .await?
         {
             return Ok(Claim::Fresh);
         }
-        let existing = self.get(&pk, "DELIVERY").await?;
+        let existing = item::get(&self.client, &self.table, &pk, "DELIVERY").await?;
         Ok(match existing.as_ref().and_then(|i| get_s(i, "state")) {
             Some("done") => Claim::Done,
             _ => Claim::Busy,
@@ -211,11 +158,17 @@ impl DynamoLedger {
             ("done_at".into(), s(now.to_string())),
             ("expires_at".into(), n(now.unix_seconds() + DELIVERY_TTL_SECONDS)),
         ]);
-        self.put(item, None, None).await.map(|_| ())
+        item::put(&self.client, &self.table, item, None, None).await.map(|_| ())
     }
 
     async fn load_message(&self, finding_id: &str) -> Result<Option<MessageRef>, AwsError> {
-        let item = self.get(&format!("FINDING#{finding_id}"), "SLACK#MESSAGE").await?;
+        let item = item::get(
+            &self.client,
+            &self.table,
+            &format!("FINDING#{finding_id}"),
+            "SLACK#MESSAGE",
+        )
+        .await?;
         Ok(item.and_then(|i| {
             Some(MessageRef {
                 channel: get_s(&i, "channel")?.to_owned(),
@@ -226,7 +179,7 @@ impl DynamoLedger {
 
     async fn load_group(&self, key: &str) -> Result<Option<Group>, AwsError> {
         let pk = format!("SLACKGROUP#{key}");
-        match self.get(&pk, "GROUP").await? {
+        match item::get(&self.client, &self.table, &pk, "GROUP").await? {
             Some(item) => doc(&pk, &item).map(Some),
             None => Ok(None),
         }
@@ -242,7 +195,7 @@ impl DynamoLedger {
                 n(group.last_at.unix_seconds().max(now_secs()) + GROUP_TTL_SECONDS),
             ),
         ]);
-        self.put(item, None, None).await.map(|_| ())
+        item::put(&self.client, &self.table, item, None, None).await.map(|_| ())
     }
 
     async fn load_queue(&self, channel: &str) -> Result<Vec<DigestItem>, AwsError> {
@@ -274,7 +227,7 @@ impl DynamoLedger {
             ("at".into(), s(d.at.to_string())),
             ("doc".into(), to_doc(d)),
         ]);
-        self.put(item, Some("attribute_not_exists(pk)"), None).await
+        item::put(&self.client, &self.table, item, Some("attribute_not_exists(pk)"), None).await
     }
 
     async fn load_decisions(&self, finding_id: &str) -> Result<Vec<Decision>, AwsError> {
@@ -294,7 +247,9 @@ impl DynamoLedger {
         ]);
         // TTL deletion is lazy: an expired record no longer counts.
         let values = Item::from([(":now".into(), n(now_secs()))]);
-        self.put(
+        item::put(
+            &self.client,
+            &self.table,
             item,
             Some("attribute_not_exists(pk) OR expires_at < :now"),
             Some(values),
@@ -343,7 +298,7 @@ impl NotifyLedger for DynamoLedger {
             ("channel".into(), s(message.channel.clone())),
             ("ts".into(), s(message.ts.clone())),
         ]);
-        async move { self.put(item, None, None).await.map(|_| ()) }
+        async move { item::put(&self.client, &self.table, item, None, None).await.map(|_| ()) }
     }
 
     fn group(&self, key: &str) -> impl Future<Output = Result<Option<Group>, AwsError>> + Send {
@@ -362,9 +317,15 @@ impl NotifyLedger for DynamoLedger {
             ("doc".into(), to_doc(item)),
         ]);
         async move {
-            self.put(record, Some("attribute_not_exists(pk)"), None)
-                .await
-                .map(|_| ())
+            item::put(
+                &self.client,
+                &self.table,
+                record,
+                Some("attribute_not_exists(pk)"),
+                None,
+            )
+            .await
+            .map(|_| ())
         }
     }
 

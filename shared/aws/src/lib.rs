@@ -11,6 +11,7 @@
 mod dynamo;
 mod error;
 mod eventbridge;
+mod item;
 mod ledger;
 mod remediation;
 mod retry;

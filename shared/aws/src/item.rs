@@ -1,0 +1,78 @@
+//! DynamoDB item plumbing shared by the adapters on the DriftGuard table ([`crate::DynamoStore`],
+//! [`crate::DynamoLedger`]): attribute constructors and readers, a consistent `GetItem`, and a
+//! conditional `PutItem` that reports a failed condition as `Ok(false)`.
+
+use crate::error::{classify, AwsError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+
+/// One item.
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// A string attribute.
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+/// A number attribute.
+pub(crate) fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// A string attribute's value.
+pub(crate) fn get_s<'i>(item: &'i Item, name: &str) -> Option<&'i str> {
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+/// A number attribute's value.
+pub(crate) fn get_n(item: &Item, name: &str) -> Option<i64> {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+/// The item at `pk` / `sk`, read strongly consistent.
+pub(crate) async fn get(client: &Client, table: &str, pk: &str, sk: &str) -> Result<Option<Item>, AwsError> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key("pk", s(pk))
+        .key("sk", s(sk))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| classify("DynamoDB", "GetItem", e))?;
+    Ok(out.item)
+}
+
+/// Puts `item`, under `condition` when given; `Ok(false)` when the condition failed. A
+/// condition may name the reserved word `state` as `#state`.
+pub(crate) async fn put(
+    client: &Client,
+    table: &str,
+    item: Item,
+    condition: Option<&str>,
+    values: Option<Item>,
+) -> Result<bool, AwsError> {
+    let names = condition
+        .filter(|c| c.contains("#state"))
+        .map(|_| HashMap::from([("#state".to_owned(), "state".to_owned())]));
+    let result = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .set_condition_expression(condition.map(str::to_owned))
+        .set_expression_attribute_names(names)
+        .set_expression_attribute_values(values)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(classify("DynamoDB", "PutItem", e)),
+    }
+}
