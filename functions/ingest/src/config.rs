@@ -2,6 +2,7 @@
 
 use driftguard_aws::S3Location;
 use driftguard_core::attribution::{AttributionConfig, PrincipalRule};
+use driftguard_core::env::{invalid, Env};
 use driftguard_core::ignore::IgnoreRules;
 use std::time::Duration;
 
@@ -28,21 +29,7 @@ pub struct Config {
     pub ignore: IgnoreRules,
 }
 
-/// A configuration error: the function cannot start.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// A required variable is missing or empty.
-    #[error("environment variable {0} is required")]
-    Missing(&'static str),
-    /// A variable cannot be read.
-    #[error("environment variable {name} is invalid: {why}")]
-    Invalid {
-        /// Variable name.
-        name: &'static str,
-        /// Why.
-        why: String,
-    },
-}
+pub use driftguard_core::env::EnvError as ConfigError;
 
 impl Config {
     /// Reads the process environment.
@@ -52,54 +39,38 @@ impl Config {
 
     /// Reads variables through `get` (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| {
-            get(name)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(ConfigError::Missing(name))
-        };
-        let states = get("DRIFTGUARD_STATE_LOCATIONS")
+        let env = Env::new(get);
+        let states = env
+            .optional("DRIFTGUARD_STATE_LOCATIONS")
             .unwrap_or_default()
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(|url| {
-                S3Location::parse(url).ok_or_else(|| ConfigError::Invalid {
-                    name: "DRIFTGUARD_STATE_LOCATIONS",
-                    why: format!("{url:?} is not an s3://bucket/prefix URL"),
+                S3Location::parse(url).ok_or_else(|| {
+                    invalid(
+                        "DRIFTGUARD_STATE_LOCATIONS",
+                        format!("{url:?} is not an s3://bucket/prefix URL"),
+                    )
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let principals: Vec<PrincipalRule> = match get("DRIFTGUARD_IAC_PRINCIPALS").filter(|v| !v.trim().is_empty()) {
-            Some(json) => serde_json::from_str(&json).map_err(|e| ConfigError::Invalid {
-                name: "DRIFTGUARD_IAC_PRINCIPALS",
-                why: e.to_string(),
-            })?,
-            None => Vec::new(),
-        };
-        let refresh = match get("DRIFTGUARD_STATE_REFRESH_SECONDS") {
-            Some(v) => v.trim().parse::<u64>().map_err(|e| ConfigError::Invalid {
-                name: "DRIFTGUARD_STATE_REFRESH_SECONDS",
-                why: e.to_string(),
-            })?,
-            None => 30,
-        };
-        let ignore_text = get("DRIFTGUARD_IGNORE_RULES").unwrap_or_default().replace(';', "\n");
-        let ignore =
-            IgnoreRules::with_file("DRIFTGUARD_IGNORE_RULES", &ignore_text).map_err(|e| ConfigError::Invalid {
-                name: "DRIFTGUARD_IGNORE_RULES",
-                why: e.to_string(),
-            })?;
+        let principals: Vec<PrincipalRule> = env.json("DRIFTGUARD_IAC_PRINCIPALS")?.unwrap_or_default();
+        let ignore_text = env
+            .optional("DRIFTGUARD_IGNORE_RULES")
+            .unwrap_or_default()
+            .replace(';', "\n");
+        let ignore = IgnoreRules::with_file("DRIFTGUARD_IGNORE_RULES", &ignore_text)
+            .map_err(|e| invalid("DRIFTGUARD_IGNORE_RULES", e))?;
         Ok(Config {
-            ignore,
-            config_bucket: get("DRIFTGUARD_CONFIG_BUCKET")
-                .map(|b| b.trim().to_owned())
-                .filter(|b| !b.is_empty()),
-            table: required("DRIFTGUARD_TABLE")?,
-            event_bus: required("DRIFTGUARD_EVENT_BUS")?,
+            table: env.required("DRIFTGUARD_TABLE")?,
+            event_bus: env.required("DRIFTGUARD_EVENT_BUS")?,
             states,
             attribution: AttributionConfig { principals },
-            state_refresh: Duration::from_secs(refresh),
-            s3_path_style: get("DRIFTGUARD_S3_PATH_STYLE").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+            state_refresh: Duration::from_secs(env.number("DRIFTGUARD_STATE_REFRESH_SECONDS", 30)?),
+            s3_path_style: env.flag("DRIFTGUARD_S3_PATH_STYLE"),
+            config_bucket: env.optional("DRIFTGUARD_CONFIG_BUCKET").map(|b| b.trim().to_owned()),
+            ignore,
         })
     }
 }

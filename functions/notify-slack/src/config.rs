@@ -1,6 +1,7 @@
 //! The function's configuration, from environment variables read once at init. Secret values
 //! are held as [`Secret`] (never printed); references to them are resolved by `App::build`.
 
+use driftguard_core::env::{invalid, Env};
 use driftguard_core::notify::{NotifyPolicy, Route};
 use driftguard_core::score::Severity;
 use driftguard_core::secret::Secret;
@@ -27,27 +28,11 @@ pub struct Config {
     pub policy: NotifyPolicy,
 }
 
-/// A configuration error: the function cannot start.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// A required variable is missing or empty.
-    #[error("environment variable {0} is required")]
-    Missing(&'static str),
-    /// A variable cannot be read.
-    #[error("environment variable {name} is invalid: {why}")]
-    Invalid {
-        /// Variable name.
-        name: &'static str,
-        /// Why.
-        why: String,
-    },
-}
+pub use driftguard_core::env::EnvError as ConfigError;
 
 fn severity(name: &'static str, v: &str) -> Result<Severity, ConfigError> {
-    serde_json::from_value(serde_json::Value::String(v.trim().to_ascii_lowercase())).map_err(|_| ConfigError::Invalid {
-        name,
-        why: format!("{v:?} is not minor, major or critical"),
-    })
+    serde_json::from_value(serde_json::Value::String(v.trim().to_ascii_lowercase()))
+        .map_err(|_| invalid(name, format!("{v:?} is not minor, major or critical")))
 }
 
 impl Config {
@@ -58,26 +43,13 @@ impl Config {
 
     /// Reads variables through `get` (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let env = Env::new(get);
+        let get = |name: &str| env.optional(name);
         let number = |name: &'static str, default: i64| -> Result<i64, ConfigError> {
-            get(name).map_or(Ok(default), |v| {
-                v.trim()
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| *n >= 0)
-                    .ok_or_else(|| ConfigError::Invalid {
-                        name,
-                        why: format!("{v:?} is not a whole number ≥ 0"),
-                    })
-            })
+            let n = env.number(name, u64::try_from(default).unwrap_or(0))?;
+            i64::try_from(n).map_err(|_| invalid(name, format!("{n} is too large")))
         };
-        let routes: Vec<Route> = match get("DRIFTGUARD_SLACK_ROUTES") {
-            Some(json) => serde_json::from_str(&json).map_err(|e| ConfigError::Invalid {
-                name: "DRIFTGUARD_SLACK_ROUTES",
-                why: e.to_string(),
-            })?,
-            None => Vec::new(),
-        };
+        let routes: Vec<Route> = env.json("DRIFTGUARD_SLACK_ROUTES")?.unwrap_or_default();
         let defaults = NotifyPolicy::default();
         let min_severity = match get("DRIFTGUARD_SLACK_MIN_SEVERITY") {
             Some(v) => severity("DRIFTGUARD_SLACK_MIN_SEVERITY", &v)?,
@@ -105,7 +77,7 @@ impl Config {
             ));
         }
         Ok(Config {
-            table: get("DRIFTGUARD_TABLE").ok_or(ConfigError::Missing("DRIFTGUARD_TABLE"))?,
+            table: env.required("DRIFTGUARD_TABLE")?,
             bot_token,
             bot_token_ref,
             webhook_url,

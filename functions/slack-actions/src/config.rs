@@ -1,6 +1,7 @@
 //! The function's configuration, from environment variables read once at init. Secret values
 //! are held as [`Secret`] (never printed); references to them are resolved by `App::build`.
 
+use driftguard_core::env::Env;
 use driftguard_core::interaction::ActionPolicy;
 use driftguard_core::secret::Secret;
 
@@ -29,21 +30,7 @@ pub struct Config {
     pub response_url_prefix: String,
 }
 
-/// A configuration error: the function cannot start.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// A required variable is missing or empty.
-    #[error("environment variable {0} is required")]
-    Missing(&'static str),
-    /// A variable cannot be read.
-    #[error("environment variable {name} is invalid: {why}")]
-    Invalid {
-        /// Variable name.
-        name: &'static str,
-        /// Why.
-        why: String,
-    },
-}
+pub use driftguard_core::env::EnvError as ConfigError;
 
 impl Config {
     /// Reads the process environment.
@@ -53,18 +40,16 @@ impl Config {
 
     /// Reads variables through `get` (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let env = Env::new(get);
+        let get = |name: &str| env.optional(name);
         let signing_secret = get("DRIFTGUARD_SLACK_SIGNING_SECRET").map(Secret::new);
         let signing_secret_ref = get("DRIFTGUARD_SLACK_SIGNING_SECRET_REF");
         if signing_secret.is_none() && signing_secret_ref.is_none() {
             return Err(ConfigError::Missing("DRIFTGUARD_SLACK_SIGNING_SECRET(_REF)"));
         }
-        let policy: ActionPolicy =
-            serde_json::from_str(&get("DRIFTGUARD_SLACK_ALLOW").ok_or(ConfigError::Missing("DRIFTGUARD_SLACK_ALLOW"))?)
-                .map_err(|e| ConfigError::Invalid {
-                    name: "DRIFTGUARD_SLACK_ALLOW",
-                    why: e.to_string(),
-                })?;
+        let policy: ActionPolicy = env
+            .json("DRIFTGUARD_SLACK_ALLOW")?
+            .ok_or(ConfigError::Missing("DRIFTGUARD_SLACK_ALLOW"))?;
         let prefix = get("DRIFTGUARD_SLACK_RESPONSE_URL_PREFIX").unwrap_or_else(|| "https://hooks.slack.com/".into());
         if !(prefix.starts_with("https://") || prefix.starts_with("http://")) || !prefix.ends_with('/') {
             return Err(ConfigError::Invalid {
@@ -73,8 +58,8 @@ impl Config {
             });
         }
         Ok(Config {
-            table: get("DRIFTGUARD_TABLE").ok_or(ConfigError::Missing("DRIFTGUARD_TABLE"))?,
-            event_bus: get("DRIFTGUARD_EVENT_BUS").ok_or(ConfigError::Missing("DRIFTGUARD_EVENT_BUS"))?,
+            table: env.required("DRIFTGUARD_TABLE")?,
+            event_bus: env.required("DRIFTGUARD_EVENT_BUS")?,
             signing_secret,
             signing_secret_ref,
             bot_token: get("DRIFTGUARD_SLACK_BOT_TOKEN").map(Secret::new),

@@ -13,6 +13,7 @@ pub mod conformance;
 pub mod coverage;
 pub mod decode;
 pub mod diff;
+pub mod env;
 pub mod finding;
 pub mod fnv;
 pub mod ignore;

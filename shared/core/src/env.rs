@@ -1,0 +1,110 @@
+//! Function configuration from environment variables, sans IO: a lookup in (the process
+//! environment in a Lambda, a map in tests), typed values or an [`EnvError`] naming the variable
+//! out. Blank values count as unset. Every function's `Config::from_lookup` reads through this.
+
+use serde::de::DeserializeOwned;
+
+/// A configuration error: the function cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvError {
+    /// A required variable is missing or empty.
+    #[error("environment variable {0} is required")]
+    Missing(&'static str),
+    /// A variable cannot be read.
+    #[error("environment variable {name} is invalid: {why}")]
+    Invalid {
+        /// Variable name.
+        name: &'static str,
+        /// Why.
+        why: String,
+    },
+}
+
+/// Typed reads over a variable lookup.
+pub struct Env<F> {
+    lookup: F,
+}
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    /// Reads through `lookup`.
+    pub fn new(lookup: F) -> Self {
+        Env { lookup }
+    }
+
+    /// The value, when set and not blank.
+    pub fn optional(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// The value, or [`EnvError::Missing`].
+    pub fn required(&self, name: &'static str) -> Result<String, EnvError> {
+        self.optional(name).ok_or(EnvError::Missing(name))
+    }
+
+    /// The value parsed as JSON, when set.
+    pub fn json<T: DeserializeOwned>(&self, name: &'static str) -> Result<Option<T>, EnvError> {
+        self.optional(name)
+            .map(|v| serde_json::from_str(&v).map_err(|e| invalid(name, e)))
+            .transpose()
+    }
+
+    /// A whole number ≥ 0, or `default` when unset.
+    pub fn number(&self, name: &'static str, default: u64) -> Result<u64, EnvError> {
+        self.optional(name).map_or(Ok(default), |v| {
+            v.trim()
+                .parse::<u64>()
+                .map_err(|_| invalid(name, format!("{v:?} is not a whole number ≥ 0")))
+        })
+    }
+
+    /// `true` when the value is `true` (any case).
+    pub fn flag(&self, name: &str) -> bool {
+        self.optional(name)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    }
+}
+
+/// [`EnvError::Invalid`] for `name`.
+pub fn invalid(name: &'static str, why: impl std::fmt::Display) -> EnvError {
+    EnvError::Invalid {
+        name,
+        why: why.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_typed_values_and_names_the_bad_variable() {
+        let env = Env::new(|name: &str| {
+            match name {
+                "A" => Some("  "),
+                "N" => Some(" 42 "),
+                "BAD_N" => Some("-1"),
+                "J" => Some(r#"[1,2]"#),
+                "BAD_J" => Some("[1,"),
+                "F" => Some("TRUE"),
+                _ => None,
+            }
+            .map(str::to_owned)
+        });
+        assert_eq!(env.optional("A"), None, "blank is unset");
+        assert!(matches!(env.required("A"), Err(EnvError::Missing("A"))));
+        assert_eq!(env.number("N", 7).ok(), Some(42));
+        assert_eq!(env.number("UNSET", 7).ok(), Some(7));
+        let bad = env.number("BAD_N", 7).expect_err("negative");
+        assert_eq!(
+            bad.to_string(),
+            "environment variable BAD_N is invalid: \"-1\" is not a whole number ≥ 0"
+        );
+        assert_eq!(env.json::<Vec<u8>>("J").ok().flatten(), Some(vec![1, 2]));
+        assert!(env
+            .json::<Vec<u8>>("BAD_J")
+            .expect_err("truncated")
+            .to_string()
+            .contains("BAD_J"));
+        assert!(env.flag("F") && !env.flag("UNSET"));
+    }
+}
