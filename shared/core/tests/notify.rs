@@ -6,45 +6,23 @@
 
 mod common;
 
-use common::{events_dir, files, is_event_file, read};
-use driftguard_core::attribution::AttributionConfig;
+use common::sample_findings;
 use driftguard_core::conformance::sample_finding;
-use driftguard_core::decode::{decode, Position};
 use driftguard_core::diff::AttributeChange;
 use driftguard_core::finding::{Finding, IacChange};
 use driftguard_core::interaction::{
     parse_click, Action, ActionPolicy, AllowList, Decision, DecisionLedger, InteractionError,
 };
-use driftguard_core::inventory::Inventory;
 use driftguard_core::notify::{
     digest_due, digest_findings, group_key, plan, Claim, DigestItem, Group, Known, MemoryLedger, MessageRef, Notice,
     NotifyLedger, NotifyPolicy, Plan, Route, SkipReason,
 };
-use driftguard_core::pipeline::{Outcome, Pipeline};
 use driftguard_core::ports::DriftEvent;
 use driftguard_core::remediation::{RemediationAction, RemediationOutcome, RemediationResult};
 use driftguard_core::score::Severity;
 use driftguard_core::slack::{check_limits, render, render_digest, render_group, with_note};
 use driftguard_core::time::Timestamp;
 use serde_json::{json, Value};
-
-fn sample_findings() -> Vec<Finding> {
-    let mut inv = Inventory::new();
-    for s in ["network.tfstate", "data.tfstate"] {
-        inv.add_state(s, &read(&events_dir().join("terraform").join(s)))
-            .expect("state");
-    }
-    let pipeline = Pipeline::new(&AttributionConfig::default(), inv);
-    let mut out = Vec::new();
-    for path in files(&events_dir(), &|p| is_event_file(p)) {
-        decode(&read(&path), "sample", &mut |_: &Position, item| {
-            if let Outcome::Finding(f) = pipeline.evaluate(&item.expect("sample events decode")).outcome {
-                out.push(*f);
-            }
-        });
-    }
-    out
-}
 
 fn detected(f: &Finding) -> Notice {
     Notice::Drift(Box::new(DriftEvent::from(

@@ -5,31 +5,8 @@
 
 mod common;
 
-use common::{events_dir, files, is_event_file, read};
-use driftguard_core::attribution::AttributionConfig;
-use driftguard_core::decode::{decode, Position};
-use driftguard_core::finding::Finding;
-use driftguard_core::inventory::Inventory;
-use driftguard_core::pipeline::{Outcome, Pipeline};
+use common::sample_findings;
 use driftguard_core::slack::{check_limits, render, ACTIONS};
-
-fn sample_findings() -> Vec<Finding> {
-    let mut inv = Inventory::new();
-    for s in ["network.tfstate", "data.tfstate"] {
-        inv.add_state(s, &read(&events_dir().join("terraform").join(s)))
-            .expect("state");
-    }
-    let pipeline = Pipeline::new(&AttributionConfig::default(), inv);
-    let mut out = Vec::new();
-    for path in files(&events_dir(), &|p| is_event_file(p)) {
-        decode(&read(&path), "sample", &mut |_: &Position, item| {
-            if let Outcome::Finding(f) = pipeline.evaluate(&item.expect("sample events decode")).outcome {
-                out.push(*f);
-            }
-        });
-    }
-    out
-}
 
 #[test]
 fn every_sample_finding_renders_within_slacks_limits() {

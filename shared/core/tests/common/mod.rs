@@ -246,3 +246,25 @@ pub fn corpus_documents(root: &Path) -> Vec<Document> {
     }
     out
 }
+
+/// The findings the sample events give against the sample states, in file order.
+pub fn sample_findings() -> Vec<driftguard_core::finding::Finding> {
+    let mut inv = driftguard_core::inventory::Inventory::new();
+    for s in ["network.tfstate", "data.tfstate"] {
+        inv.add_state(s, &read(&events_dir().join("terraform").join(s)))
+            .expect("state");
+    }
+    let pipeline =
+        driftguard_core::pipeline::Pipeline::new(&driftguard_core::attribution::AttributionConfig::default(), inv);
+    let mut out = Vec::new();
+    for path in files(&events_dir(), &|p| is_event_file(p)) {
+        decode(&read(&path), "sample", &mut |_: &Position, item| {
+            if let driftguard_core::pipeline::Outcome::Finding(f) =
+                pipeline.evaluate(&item.expect("sample events decode")).outcome
+            {
+                out.push(*f);
+            }
+        });
+    }
+    out
+}
