@@ -1,33 +1,35 @@
 //! DriftGuard's domain, sans IO.
 //!
-//! Decoding ([`decode`], [`record`], [`config_item`]) → attribution ([`attribution`]) →
-//! resource resolution ([`catalog`]) → IaC correlation ([`inventory`], [`diff`]) → scoring
-//! ([`score`]) → findings ([`finding`]), driven by [`pipeline`]. [`ports`] defines what adapters
-//! (stores, publishers) implement. Nothing here performs IO: callers hand in bytes.
+//! The folders are the pipeline's stages, in the order data flows; a stage imports only the ones
+//! before it (a test in `tests/tests/architecture.rs` checks this):
+//!
+//! 1. [`input`]: bytes in, typed items out ([`decode`], [`record`], [`config_item`]).
+//! 2. [`actors`]: who made the change ([`attribution`]).
+//! 3. [`iac`]: what IaC declares and what a call touches ([`inventory`], [`catalog`]).
+//! 4. [`drift`]: expected vs found, how likely, how bad ([`diff`], [`config_map`], [`ignore`],
+//!    [`score`], [`coverage`]).
+//! 5. [`findings`]: the lifecycle and the stores' contract ([`pipeline`], [`finding`], [`join`],
+//!    [`ports`], [`service`], [`conformance`]).
+//! 6. [`remediation`]: requests and results of acting on a finding.
+//! 7. [`notify`]: Slack messages and button clicks ([`slack`], [`interaction`]).
+//!
+//! [`util`] holds what every stage may use. Nothing here performs IO: callers hand in bytes. The
+//! modules are re-exported at the root under their own names, so adapters write
+//! `driftguard_core::finding::Finding`.
 
-pub mod attribution;
-pub mod catalog;
-pub mod config_item;
-pub mod config_map;
-pub mod conformance;
-pub mod coverage;
-pub mod decode;
-pub mod diff;
-pub mod env;
-pub mod finding;
-pub mod fnv;
-pub mod ignore;
-pub mod interaction;
-pub mod inventory;
-pub mod join;
-pub mod json_path;
+pub mod actors;
+pub mod drift;
+pub mod findings;
+pub mod iac;
+pub mod input;
 pub mod notify;
-pub mod pipeline;
-pub mod ports;
-pub mod record;
 pub mod remediation;
-pub mod score;
-pub mod secret;
-pub mod service;
-pub mod slack;
-pub mod time;
+pub mod util;
+
+pub use actors::attribution;
+pub use drift::{config_map, coverage, diff, ignore, score};
+pub use findings::{conformance, finding, join, pipeline, ports, service};
+pub use iac::{catalog, inventory};
+pub use input::{config_item, decode, json_path, record};
+pub use notify::{interaction, slack};
+pub use util::{env, fnv, secret, time};

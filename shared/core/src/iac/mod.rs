@@ -1,0 +1,6 @@
+//! Stage 3, IaC: what the code declares and what a call touches. The catalog resolves a CloudTrail
+//! call to the resource type and id it names; the inventory indexes Terraform state files by ARN,
+//! id and naming attributes, with sensitive values redacted on load.
+
+pub mod catalog;
+pub mod inventory;
