@@ -6,7 +6,7 @@
 //! sourceIPAddress, then `sessionCredentialFromConsole`, then userAgent patterns. The first rule
 //! that matches decides; its id travels with the [`Actor`].
 
-use crate::record::ApiCall;
+use crate::input::record::ApiCall;
 use serde::{Deserialize, Serialize};
 
 /// The class of actor behind a change.

@@ -1,10 +1,10 @@
 //! What DriftGuard compares, per resource type, stated honestly: the attributes compared from
-//! AWS Config items ([`crate::config_map`]), the attributes compared from CloudTrail requests
-//! ([`crate::diff::DIFF_RULES`]), and the types whose changes are only tracked as "changed out
+//! AWS Config items ([`crate::drift::config_map`]), the attributes compared from CloudTrail requests
+//! ([`crate::drift::diff::DIFF_RULES`]), and the types whose changes are only tracked as "changed out
 //! of band" (the catalog names the resource, nothing compares its attributes).
 
-use crate::catalog::Catalog;
-use crate::diff::{Compare, DIFF_RULES};
+use crate::drift::diff::{Compare, DIFF_RULES};
+use crate::iac::catalog::Catalog;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -37,15 +37,15 @@ impl TypeCoverage {
 /// Coverage of every resource type the catalog or the attribute maps know, sorted by type.
 pub fn coverage(catalog: &Catalog) -> Vec<TypeCoverage> {
     let mut by_type: BTreeMap<String, TypeCoverage> = BTreeMap::new();
-    for entry in crate::catalog::ENTRIES {
+    for entry in crate::iac::catalog::ENTRIES {
         let t = by_type.entry(entry.resource_type.to_owned()).or_default();
         t.calls += 1;
     }
-    for map in crate::config_map::MAPS {
+    for map in crate::drift::config_map::MAPS {
         by_type
             .entry(map.resource_type.to_owned())
             .or_default()
-            .config_attributes = crate::config_map::compared_attributes(map.resource_type);
+            .config_attributes = crate::drift::config_map::compared_attributes(map.resource_type);
     }
     for (source, name, compare) in DIFF_RULES {
         let Some(entry) = catalog.entry(source, name) else {
@@ -90,7 +90,7 @@ mod tests {
             .call_attributes
             .iter()
             .any(|a| a == "ingress (AuthorizeSecurityGroupIngress)"));
-        for map in crate::config_map::MAPS {
+        for map in crate::drift::config_map::MAPS {
             assert_eq!(get(map.resource_type).level(), "compared", "{}", map.resource_type);
         }
         let tracked: Vec<&TypeCoverage> = all.iter().filter(|c| c.level() != "compared").collect();

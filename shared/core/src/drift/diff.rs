@@ -4,7 +4,7 @@
 //! Comparisons run only for calls on IaC-managed resources, so the request is parsed into a
 //! `serde_json::Value` only then.
 
-use crate::inventory::Declared;
+use crate::iac::inventory::Declared;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeSet;

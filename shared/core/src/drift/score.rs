@@ -6,8 +6,8 @@
 //! exposure (open ingress on a sensitive port, public bucket, wildcard IAM policy) and moved by
 //! the environment tag.
 
-use crate::attribution::{ActorKind, Channel};
-use crate::diff::AttributeChange;
+use crate::actors::attribution::{ActorKind, Channel};
+use crate::drift::diff::AttributeChange;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -103,7 +103,7 @@ pub struct Evidence<'e> {
     /// Whether IaC declares the resource.
     pub managed: bool,
     /// What the call does.
-    pub op: crate::catalog::Op,
+    pub op: crate::iac::catalog::Op,
     /// The compared attributes (empty when no comparison applies).
     pub changes: &'e [AttributeChange],
 }
@@ -137,8 +137,8 @@ pub fn likelihood(e: &Evidence<'_>) -> (f64, Vec<Factor>) {
         });
     }
     match e.op {
-        crate::catalog::Op::Tag => names.push("op.tag_only"),
-        crate::catalog::Op::Delete => names.push("op.delete"),
+        crate::iac::catalog::Op::Tag => names.push("op.tag_only"),
+        crate::iac::catalog::Op::Delete => names.push("op.delete"),
         _ => {}
     }
     let mut factors = vec![Factor {
@@ -200,14 +200,14 @@ pub fn severity(resource_type: &str, e: &Evidence<'_>, environment: Option<&str>
         .find(|(t, _)| *t == resource_type)
         .map_or(Severity::Minor, |(_, s)| *s);
     reasons.push(format!("{resource_type} is {}", sev.as_str()));
-    if e.op == crate::catalog::Op::Tag {
+    if e.op == crate::iac::catalog::Op::Tag {
         sev = Severity::Minor;
         reasons.push("tags only".into());
     }
     if let Some(why) = exposure(e.changes) {
         sev = Severity::Critical;
         reasons.push(why);
-    } else if e.op != crate::catalog::Op::Tag {
+    } else if e.op != crate::iac::catalog::Op::Tag {
         if !e.managed {
             sev = sev.down();
             reasons.push("not managed by IaC".into());

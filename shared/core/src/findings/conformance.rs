@@ -2,14 +2,16 @@
 //! way. Each adapter's tests run [`check_store`] on a fresh store, so the embedded store and the
 //! DynamoDB store cannot drift apart.
 
-use crate::attribution::{Actor, ActorKind, Channel};
-use crate::config_item::ChangeType;
-use crate::diff::AttributeChange;
-use crate::finding::{finding_id, CallInfo, Finding, FindingKind, IacChange, ResourceInfo, Status, Transition};
-use crate::join::{ConfigEvidence, ConfigObservation, CONFIG_SOURCE};
-use crate::ports::{Change, FindingStore, Query};
-use crate::score::Severity;
-use crate::time::Timestamp;
+use crate::actors::attribution::{Actor, ActorKind, Channel};
+use crate::drift::diff::AttributeChange;
+use crate::drift::score::Severity;
+use crate::findings::finding::{
+    finding_id, CallInfo, Finding, FindingKind, IacChange, ResourceInfo, Status, Transition,
+};
+use crate::findings::join::{ConfigEvidence, ConfigObservation, CONFIG_SOURCE};
+use crate::findings::ports::{Change, FindingStore, Query};
+use crate::input::config_item::ChangeType;
+use crate::util::time::Timestamp;
 use serde_json::json;
 
 /// A finding on security group `sg` made by event `event_id` at `secs` past the epoch.
@@ -46,7 +48,7 @@ pub fn sample_finding(event_id: &str, sg: &str, secs: i64, severity: Severity) -
         },
         resource,
         changes: Vec::new(),
-        likelihood: crate::score::from_factors(&sample_factors()),
+        likelihood: crate::drift::score::from_factors(&sample_factors()),
         factors: sample_factors(),
         severity,
         severity_reasons: Vec::new(),
@@ -58,14 +60,14 @@ pub fn sample_finding(event_id: &str, sg: &str, secs: i64, severity: Severity) -
     }
 }
 
-fn sample_factors() -> Vec<crate::score::Factor> {
+fn sample_factors() -> Vec<crate::drift::score::Factor> {
     [
-        ("prior", crate::score::PRIOR),
+        ("prior", crate::drift::score::PRIOR),
         ("actor.human", 2.5),
         ("channel.console", 0.5),
     ]
     .into_iter()
-    .map(|(name, weight)| crate::score::Factor {
+    .map(|(name, weight)| crate::drift::score::Factor {
         name: name.into(),
         weight,
     })
@@ -89,7 +91,7 @@ pub fn sample_observation(sg: &str, secs: i64, drifted: bool) -> ConfigObservati
     let resource = sample_finding("-", sg, secs, Severity::Major).resource;
     let observation = format!(
         "cfg-{:016x}",
-        crate::fnv::hash_parts(&[&resource.key(), &secs.to_string()])
+        crate::util::fnv::hash_parts(&[&resource.key(), &secs.to_string()])
     );
     let changes = if drifted {
         vec![AttributeChange {
@@ -459,7 +461,7 @@ async fn check_join<S: FindingStore>(store: &S) -> Result<(), String> {
 mod tests {
     #[test]
     fn memory_store_conforms() {
-        let store = crate::ports::MemoryStore::default();
+        let store = crate::findings::ports::MemoryStore::default();
         let result = std::future::Future::poll(
             std::pin::pin!(super::check_store(&store)),
             &mut std::task::Context::from_waker(std::task::Waker::noop()),

@@ -2,10 +2,10 @@
 //! how likely it is drift and how bad. Also their lifecycle (open → resolved by an IaC change),
 //! shared by every store so that all stores agree.
 
-use crate::attribution::{Actor, Channel};
-use crate::diff::AttributeChange;
-use crate::score::{Factor, Severity};
-use crate::time::Timestamp;
+use crate::actors::attribution::{Actor, Channel};
+use crate::drift::diff::AttributeChange;
+use crate::drift::score::{Factor, Severity};
+use crate::util::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
@@ -147,7 +147,7 @@ pub struct Finding {
     pub revision: u32,
     /// What AWS Config showed of the live resource, once joined.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<crate::join::ConfigEvidence>,
+    pub config: Option<crate::findings::evidence::ConfigEvidence>,
     /// Tags IaC declares on the resource (`tags` and provider default tags); Slack routing reads them.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub tags: std::collections::BTreeMap<String, String>,
@@ -175,7 +175,7 @@ impl Finding {
 pub fn finding_id(event_id: &str, resource_type: &str, resource_id: &str) -> String {
     format!(
         "dg-{:016x}",
-        crate::fnv::hash_parts(&[event_id, resource_type, resource_id])
+        crate::util::fnv::hash_parts(&[event_id, resource_type, resource_id])
     )
 }
 
@@ -200,7 +200,7 @@ impl Finding {
         // A Config-only finding may be the delayed effect of an IaC change up to a join window
         // before its capture (the state file was not refreshed yet).
         let since = if self.is_config_only() {
-            self.call.time.0 - crate::join::WINDOW_MS
+            self.call.time.0 - crate::findings::evidence::WINDOW_MS
         } else {
             self.call.time.0
         };
@@ -239,9 +239,9 @@ pub struct ResourceRecord {
     pub iac: Vec<IacChange>,
     /// Ids of findings on the resource.
     pub findings: Vec<String>,
-    /// CloudTrail calls and Config items waiting to be joined ([`crate::join`]).
+    /// CloudTrail calls and Config items waiting to be joined ([`crate::findings::join`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub pending: Vec<crate::join::Pending>,
+    pub pending: Vec<crate::findings::evidence::Pending>,
 }
 
 impl ResourceRecord {
@@ -313,9 +313,9 @@ impl Finding {
 
 #[cfg(test)]
 mod tests {
-    use crate::conformance::sample_finding;
-    use crate::diff::AttributeChange;
-    use crate::score::Severity;
+    use crate::drift::diff::AttributeChange;
+    use crate::drift::score::Severity;
+    use crate::findings::conformance::sample_finding;
     use serde_json::json;
 
     #[test]
@@ -399,8 +399,8 @@ pub fn summarise(f: &Finding) -> String {
     let who = f.who().unwrap_or("an unknown principal");
     let mut s = if f.is_config_only() {
         let what = match f.config.as_ref().map(|c| c.change) {
-            Some(crate::config_item::ChangeType::Delete) => "the deletion",
-            Some(crate::config_item::ChangeType::Create) => "the creation",
+            Some(crate::input::config_item::ChangeType::Delete) => "the deletion",
+            Some(crate::input::config_item::ChangeType::Create) => "the creation",
             _ => "a change",
         };
         format!(

@@ -14,75 +14,18 @@
 //!   never a finding on its own.
 //! - Only one side ever arrives: its finding stands with the evidence it has.
 //!
-//! Like the rest of the lifecycle, this runs on plain maps ([`crate::ports::apply_to_maps`]) so
+//! Like the rest of the lifecycle, this runs on plain maps ([`crate::findings::ports::apply_to_maps`]) so
 //! that every store joins the same way.
 
-use crate::config_item::ChangeType;
-use crate::diff::AttributeChange;
-use crate::finding::{Finding, ResourceInfo, ResourceRecord, Status, Transition};
-use crate::score::{self, Factor, Severity};
-use crate::time::Timestamp;
+use crate::drift::score::{self, Factor};
+use crate::findings::finding::{Finding, ResourceInfo, ResourceRecord, Status, Transition};
+use crate::util::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// How long after a call its Config item may be captured.
-pub const WINDOW_MS: i64 = 15 * 60 * 1000;
-/// How long before a call its Config item may appear to be captured (clock skew).
-pub const SKEW_MS: i64 = 60 * 1000;
-/// How long (in event time, behind the newest entry) a side waits for the other.
-pub const PENDING_TTL_MS: i64 = 24 * 60 * 60 * 1000;
-/// At most this many pending entries per resource (oldest dropped first).
-pub const PENDING_MAX: usize = 64;
-
-/// The `eventSource` of a Config-only finding's call record.
-pub const CONFIG_SOURCE: &str = "config.amazonaws.com";
-
-/// What an AWS Config item says about a resource, compared with its IaC declaration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ConfigEvidence {
-    /// The observation's id (`cfg-…`, from the resource and the capture time).
-    pub observation: String,
-    /// `configurationItemCaptureTime`.
-    pub capture_time: Timestamp,
-    /// The resource's ARN, as Config names it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arn: Option<String>,
-    /// Created, updated or deleted.
-    pub change: ChangeType,
-    /// Whether an attribute map compared the live item with the declaration.
-    pub compared: bool,
-    /// Attributes whose live value differs from IaC: expected (IaC) vs found (live).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub drifted: Vec<AttributeChange>,
-    /// For types without an attribute map: the properties Config reports changed.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub changed_properties: Vec<String>,
-    /// The severity the live state alone warrants.
-    pub severity: Severity,
-    /// Why.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub severity_reasons: Vec<String>,
-}
-
-impl ConfigEvidence {
-    /// The likelihood factor this evidence contributes (a row of [`score::WEIGHTS`]).
-    pub fn factor(&self) -> &'static str {
-        match (self.change, self.compared, self.drifted.is_empty()) {
-            (ChangeType::Delete, _, _) => "config.deleted",
-            (_, true, false) => "config.confirmed",
-            (_, true, true) => "config.matches_iac",
-            (_, false, _) => "config.changed_uncompared",
-        }
-    }
-
-    /// Whether the live state shows drift on its own (a finding should stand without a call).
-    pub fn shows_drift(&self) -> bool {
-        match self.change {
-            ChangeType::Delete | ChangeType::Create => true,
-            ChangeType::Update => !self.drifted.is_empty() || (!self.compared && !self.changed_properties.is_empty()),
-        }
-    }
-}
+pub use crate::findings::evidence::{
+    in_window, ConfigEvidence, Pending, Side, CONFIG_SOURCE, PENDING_MAX, PENDING_TTL_MS, SKEW_MS, WINDOW_MS,
+};
 
 /// One Config item change, evaluated: the resource, the evidence, and the finding that stands
 /// when no CloudTrail call joins it (absent when the item shows no drift).
@@ -96,51 +39,16 @@ pub struct ConfigObservation {
     pub finding: Option<Box<Finding>>,
 }
 
-/// Which side of a join an entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Side {
-    /// A manual CloudTrail call (its finding).
-    Call,
-    /// A Config item change.
-    Config,
-}
-
-/// One side of a possible join, waiting on the resource record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Pending {
-    /// Call or Config.
-    pub side: Side,
-    /// Call time or capture time.
-    pub time: Timestamp,
-    /// The CloudTrail `eventID`, or the observation id.
-    pub event: String,
-    /// The finding this side produced or joined.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub finding: Option<String>,
-    /// The other side's event, once joined.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub joined: Option<String>,
-    /// A Config side's evidence, for a call that arrives later.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub evidence: Option<ConfigEvidence>,
-}
-
 /// Whether a call's compared attribute (a Terraform path, `versioning_configuration.0.status`)
 /// and a Config attribute (`versioning`) are the same declared value: the Config attribute map
 /// reads that path.
 fn same_attribute(resource_type: &str, call_attribute: &str, config_attribute: &str) -> bool {
     call_attribute == config_attribute
-        || crate::config_map::map_for(resource_type).is_some_and(|m| {
+        || crate::drift::config_map::map_for(resource_type).is_some_and(|m| {
             m.attributes
                 .iter()
                 .any(|row| row.attribute == config_attribute && row.tf_path == call_attribute)
         })
-}
-
-/// Whether a call at `call` and a Config capture at `capture` can be the same change.
-pub fn in_window(call: Timestamp, capture: Timestamp) -> bool {
-    capture.0 >= call.0 - SKEW_MS && capture.0 <= call.0 + WINDOW_MS
 }
 
 impl Finding {
@@ -235,8 +143,8 @@ impl Finding {
     }
 
     fn refresh_text(&mut self) {
-        self.summary = crate::finding::summarise(self);
-        self.fix = crate::finding::suggest_fix(self);
+        self.summary = crate::findings::finding::summarise(self);
+        self.fix = crate::findings::finding::suggest_fix(self);
     }
 }
 

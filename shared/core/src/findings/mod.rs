@@ -4,6 +4,7 @@
 //! holds every store to them.
 
 pub mod conformance;
+pub mod evidence;
 pub mod finding;
 pub mod join;
 pub mod pipeline;

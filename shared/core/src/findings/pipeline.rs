@@ -4,18 +4,18 @@
 //! an [`Evaluation`] — the outcome plus everything `explain` shows. Stores and publishers act
 //! on outcomes elsewhere.
 
-use crate::attribution::{Actor, ActorKind, AttributionConfig, Attributor, Channel};
-use crate::catalog::{Catalog, Miss, Op, Target};
-use crate::config_item::{ChangeType, ConfigChange};
-use crate::decode::Item;
-use crate::diff::{self, AttributeChange};
-use crate::finding::{self, CallInfo, Finding, FindingKind, IacChange, IacOwner, ResourceInfo, Status};
-use crate::ignore::{IgnoreRules, Ignored, Subject};
-use crate::inventory::{Declared, Inventory};
-use crate::join::{ConfigEvidence, ConfigObservation, CONFIG_SOURCE};
-use crate::record::ApiCall;
-use crate::score::Factor;
-use crate::score::{self, Evidence};
+use crate::actors::attribution::{Actor, ActorKind, AttributionConfig, Attributor, Channel};
+use crate::drift::diff::{self, AttributeChange};
+use crate::drift::ignore::{IgnoreRules, Ignored, Subject};
+use crate::drift::score::Factor;
+use crate::drift::score::{self, Evidence};
+use crate::findings::finding::{self, CallInfo, Finding, FindingKind, IacChange, IacOwner, ResourceInfo, Status};
+use crate::findings::join::{ConfigEvidence, ConfigObservation, CONFIG_SOURCE};
+use crate::iac::catalog::{Catalog, Miss, Op, Target};
+use crate::iac::inventory::{Declared, Inventory};
+use crate::input::config_item::{ChangeType, ConfigChange};
+use crate::input::decode::Item;
+use crate::input::record::ApiCall;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -161,7 +161,7 @@ impl Pipeline {
             Item::Own(detail_type) => Evaluation {
                 event_id: String::new(),
                 detail_type: Some(detail_type.clone()),
-                call: format!("{}:{detail_type}", crate::decode::OWN_SOURCE),
+                call: format!("{}:{detail_type}", crate::input::decode::OWN_SOURCE),
                 actor: None,
                 resource: None,
                 owner: None,
@@ -323,7 +323,7 @@ impl Pipeline {
             changes: &changes,
         };
         let (likelihood, factors) = score::likelihood(&evidence);
-        let tags = crate::inventory::declared_tags(owners);
+        let tags = crate::iac::inventory::declared_tags(owners);
         let (severity, severity_reasons) =
             score::severity(&resource.resource_type, &evidence, finding::environment_of(&tags));
         let mut f = Finding {
@@ -408,7 +408,7 @@ fn resource_info(call: &ApiCall<'_>, target: &Target<'_>, primary: Option<&Decla
 
 impl Pipeline {
     /// Evaluates one AWS Config item change: compares the live item with its declaration
-    /// (attribute maps in [`crate::config_map`]) and returns the observation the store joins with
+    /// (attribute maps in [`crate::drift::config_map`]) and returns the observation the store joins with
     /// the call that caused it.
     pub fn evaluate_config(&self, change: &ConfigChange) -> Evaluation {
         let tf_types = self.catalog.terraform_for(&change.resource_type);
@@ -439,7 +439,7 @@ impl Pipeline {
         let owner = self.owner_of(&owners);
         let mut ev = Evaluation {
             event_id: change.key(),
-            detail_type: Some(crate::decode::CONFIG_DETAIL_TYPE.to_owned()),
+            detail_type: Some(crate::input::decode::CONFIG_DETAIL_TYPE.to_owned()),
             call: format!("config:{}", change.change_type.as_deref().unwrap_or("UNKNOWN")),
             actor: None,
             resource: Some(resource.clone()),
@@ -475,7 +475,7 @@ impl Pipeline {
         }
         let compared = match (managed, kind) {
             (true, ChangeType::Update | ChangeType::Create) => {
-                crate::config_map::compare(&change.resource_type, &change.item, &owners)
+                crate::drift::config_map::compare(&change.resource_type, &change.item, &owners)
             }
             _ => None,
         };
@@ -502,12 +502,12 @@ impl Pipeline {
             op,
             changes: &drifted,
         };
-        let tags = crate::inventory::declared_tags(&owners);
+        let tags = crate::iac::inventory::declared_tags(&owners);
         let (severity, severity_reasons) =
             score::severity(&change.resource_type, &scoring, finding::environment_of(&tags));
         let observation = format!(
             "cfg-{:016x}",
-            crate::fnv::hash_parts(&[&resource.key(), &change.capture_time.to_string()])
+            crate::util::fnv::hash_parts(&[&resource.key(), &change.capture_time.to_string()])
         );
         let evidence = ConfigEvidence {
             observation: observation.clone(),
@@ -605,7 +605,7 @@ fn touches(resource_type: &str, attribute: &str, changed: &[String]) -> bool {
             .to_ascii_lowercase()
     };
     let changed: Vec<String> = changed.iter().map(|c| plain(c)).collect();
-    crate::config_map::map_for(resource_type)
+    crate::drift::config_map::map_for(resource_type)
         .into_iter()
         .flat_map(|m| m.attributes.iter())
         .filter(|row| row.attribute == attribute)

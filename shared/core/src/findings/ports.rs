@@ -6,11 +6,11 @@
 //! writes are idempotent on the finding id (itself derived from the CloudTrail `eventID`);
 //! an IaC change resolves open findings on its resource that are older than it; a finding that
 //! arrives after a newer IaC change on its resource is stored resolved. The lifecycle rules
-//! live in [`crate::finding`], so stores only persist.
+//! live in [`crate::findings::finding`], so stores only persist.
 
-use crate::finding::{self, Finding, FindingKind, IacChange, ResourceRecord, Status, Transition};
-use crate::join::{self, ConfigObservation};
-use crate::score::Severity;
+use crate::drift::score::Severity;
+use crate::findings::finding::{self, Finding, FindingKind, IacChange, ResourceRecord, Status, Transition};
+use crate::findings::join::{self, ConfigObservation};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -7,9 +7,9 @@
 //! stored (with the same key, so consumers that dedupe see it once). The processed marker is
 //! written last.
 
-use crate::finding::{Status, Transition};
-use crate::pipeline::{Evaluation, Outcome};
-use crate::ports::{Change, DriftEvent, EventPublisher, FindingStore};
+use crate::findings::finding::{Status, Transition};
+use crate::findings::pipeline::{Evaluation, Outcome};
+use crate::findings::ports::{Change, DriftEvent, EventPublisher, FindingStore};
 
 /// What became of one item.
 #[derive(Debug)]

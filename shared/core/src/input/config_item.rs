@@ -1,9 +1,9 @@
 //! AWS Config configuration item changes ("Config Configuration Item Change" events, and the full
 //! notification Config delivers to S3 when an item is too large for the event) decoded into
 //! [`ConfigChange`]. The configuration item itself is kept whole as JSON: the attribute maps in
-//! [`crate::config_map`] read paths in it.
+//! [`crate::drift::config_map`] read paths in it.
 
-use crate::time::Timestamp;
+use crate::util::time::Timestamp;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -103,7 +103,7 @@ pub enum ConfigError {
     BadTime(String),
     /// An S3-delivered notification whose gzip framing is corrupt or that is too large.
     #[error("delivered Config notification: {0}")]
-    Delivered(Box<crate::decode::DecodeErrorKind>),
+    Delivered(crate::input::bytes::BytesError),
     /// The S3 location of an oversized item is not `bucket/key`.
     #[error("s3BucketLocation {0:?} is not bucket/key")]
     BadLocation(String),
@@ -151,7 +151,7 @@ impl ConfigChange {
     /// Decodes the full notification Config delivered to S3 for an oversized item (gzip or plain
     /// JSON, detected by magic).
     pub fn from_delivered(bytes: &[u8]) -> Result<Self, ConfigError> {
-        let json = crate::decode::plain(bytes).map_err(|e| ConfigError::Delivered(Box::new(e)))?;
+        let json = crate::input::bytes::plain(bytes).map_err(ConfigError::Delivered)?;
         Self::from_raw(serde_json::from_slice(&json)?)
     }
 

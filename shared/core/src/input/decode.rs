@@ -7,16 +7,15 @@
 //! Decoding is a walk that hands each item to a callback, borrowing strings from the input
 //! buffer. One bad record yields one error (with its position) and the walk goes on.
 
-use crate::config_item::ConfigChange;
-use crate::record::{ApiCall, RawRecord, RecordError};
+use crate::input::bytes::BytesError;
+use crate::input::config_item::ConfigChange;
+use crate::input::record::{ApiCall, RawRecord, RecordError};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
-use std::io::Read;
 
-/// The largest document (after gunzip) the decoder accepts.
-pub const MAX_DOCUMENT_BYTES: usize = 512 * 1024 * 1024;
+pub use crate::input::bytes::{gunzip, plain, MAX_DOCUMENT_BYTES};
 
 /// The EventBridge detail-types that carry a CloudTrail record.
 pub const CLOUDTRAIL_DETAIL_TYPES: [&str; 4] = [
@@ -118,7 +117,16 @@ pub enum DecodeErrorKind {
     Record(#[from] RecordError),
     /// A Config item change that cannot be used.
     #[error("invalid Config item change: {0}")]
-    Config(#[from] crate::config_item::ConfigError),
+    Config(#[from] crate::input::config_item::ConfigError),
+}
+
+impl From<BytesError> for DecodeErrorKind {
+    fn from(e: BytesError) -> Self {
+        match e {
+            BytesError::Gzip(e) => DecodeErrorKind::Gzip(e),
+            BytesError::TooLarge { limit } => DecodeErrorKind::TooLarge { limit },
+        }
+    }
 }
 
 /// Decodes one document (a file's bytes, a Lambda payload) and hands every item or error to `sink`.
@@ -132,30 +140,8 @@ where
     };
     match plain(bytes) {
         Ok(plain) => decode_json(&plain, at, sink),
-        Err(kind) => sink(&at.clone(), Err(DecodeError { at, kind })),
+        Err(e) => fail(at, e, sink),
     }
-}
-
-/// The bytes as JSON text: gunzipped when they start with the gzip magic, else as they are.
-pub fn plain(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, DecodeErrorKind> {
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        gunzip(bytes).map(std::borrow::Cow::Owned)
-    } else {
-        Ok(std::borrow::Cow::Borrowed(bytes))
-    }
-}
-
-/// Gunzips, refusing output over [`MAX_DOCUMENT_BYTES`].
-pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, DecodeErrorKind> {
-    let mut out = Vec::with_capacity(bytes.len() * 8);
-    let mut reader = flate2::read::MultiGzDecoder::new(bytes).take(MAX_DOCUMENT_BYTES as u64 + 1);
-    reader.read_to_end(&mut out).map_err(DecodeErrorKind::Gzip)?;
-    if out.len() > MAX_DOCUMENT_BYTES {
-        return Err(DecodeErrorKind::TooLarge {
-            limit: MAX_DOCUMENT_BYTES,
-        });
-    }
-    Ok(out)
 }
 
 /// The keys that tell the shapes apart; everything else is skipped unparsed. Values stay raw so

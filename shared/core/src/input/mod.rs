@@ -3,6 +3,7 @@
 //! CloudTrail calls and Config changes that borrow from the buffer; a bad record is one error with
 //! its position, and the walk goes on.
 
+pub mod bytes;
 pub mod config_item;
 pub mod decode;
 pub mod json_path;

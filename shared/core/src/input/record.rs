@@ -3,9 +3,9 @@
 //!
 //! Strings are `Cow<'a, str>`: borrowed unless JSON escapes force a copy, so decoding a log file
 //! allocates little. `requestParameters` / `responseElements` stay raw JSON until a rule asks for
-//! a path in them (see [`crate::json_path`]).
+//! a path in them (see [`crate::input::json_path`]).
 
-use crate::time::Timestamp;
+use crate::util::time::Timestamp;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use std::borrow::Cow;

@@ -16,16 +16,19 @@
 //! [`MemoryLedger`] keeps all of it in memory (tests, local runs); the DynamoDB ledger lives in
 //! `driftguard-aws`.
 
-use crate::finding::{Finding, Status};
-use crate::ports::{DriftEvent, DriftEventKind};
+use crate::drift::score::Severity;
+use crate::findings::finding::{Finding, Status};
+use crate::findings::ports::{DriftEvent, DriftEventKind};
+use crate::notify::interaction::{Decision, DecisionLedger};
 use crate::remediation::RemediationResult;
-use crate::score::Severity;
-use crate::time::Timestamp;
+use crate::util::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Mutex;
+
+pub use crate::notify::slack::{group_key, MessageRef};
 
 /// One routing rule: every condition given must hold; the first matching route wins.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,15 +174,6 @@ impl Notice {
     }
 }
 
-/// Where a posted message lives.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct MessageRef {
-    /// Channel id.
-    pub channel: String,
-    /// Message timestamp (its id in the channel).
-    pub ts: String,
-}
-
 /// A burst: one actor's changes on one resource, shown in one message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Group {
@@ -191,14 +185,6 @@ pub struct Group {
     pub findings: Vec<Finding>,
     /// The time of its latest change.
     pub last_at: Timestamp,
-}
-
-/// The burst group key of a finding: account, region, resource and actor.
-pub fn group_key(f: &Finding) -> String {
-    format!(
-        "grp-{:016x}",
-        crate::fnv::hash_parts(&[&f.resource.key(), f.who().unwrap_or("")])
-    )
 }
 
 /// A finding waiting in a channel's digest.
@@ -326,7 +312,7 @@ pub fn plan(notice: &Notice, policy: &NotifyPolicy, known: &Known, can_update: b
             }
         }
         Notice::Remediation { result, finding } => {
-            let sentence = crate::slack::escape(&result.sentence());
+            let sentence = crate::notify::slack::escape(&result.sentence());
             let icon = match result.outcome {
                 crate::remediation::RemediationOutcome::Completed => ":white_check_mark:",
                 crate::remediation::RemediationOutcome::Failed => ":x:",
@@ -335,12 +321,12 @@ pub fn plan(notice: &Notice, policy: &NotifyPolicy, known: &Known, can_update: b
             if let (Some(target), true) = (&known.message, can_update) {
                 let message = finding.as_deref().map(|f| {
                     let (findings, _) = regrouped(f, known, target);
-                    crate::slack::with_note(crate::slack::render_group(&findings), &note, false)
+                    crate::notify::slack::with_note(crate::notify::slack::render_group(&findings), &note, false)
                 });
                 return Plan::Update {
                     target: target.clone(),
                     message,
-                    reply: Some(crate::slack::text_message(&note)),
+                    reply: Some(crate::notify::slack::text_message(&note)),
                     group: None,
                 };
             }
@@ -351,7 +337,7 @@ pub fn plan(notice: &Notice, policy: &NotifyPolicy, known: &Known, can_update: b
             match channel {
                 Some(channel) => Plan::Post {
                     channel: channel.to_owned(),
-                    message: crate::slack::text_message(&format!("{note} (finding `{}`)", result.finding_id)),
+                    message: crate::notify::slack::text_message(&format!("{note} (finding `{}`)", result.finding_id)),
                     group: None,
                 },
                 None => Plan::Skip(SkipReason::NoChannel),
@@ -383,9 +369,9 @@ fn plan_detected(f: &Finding, policy: &NotifyPolicy, known: &Known, can_update: 
     if let (Some(target), true) = (&known.message, can_update) {
         let (findings, group) = regrouped(f, known, target);
         let message = if group.is_some() {
-            crate::slack::render_group(&findings)
+            crate::notify::slack::render_group(&findings)
         } else {
-            crate::slack::render(f)
+            crate::notify::slack::render(f)
         };
         return Plan::Update {
             target: target.clone(),
@@ -420,7 +406,7 @@ fn plan_detected(f: &Finding, policy: &NotifyPolicy, known: &Known, can_update: 
                 g.last_at = g.last_at.max(f.call.time);
                 return Plan::Update {
                     target: g.message.clone(),
-                    message: Some(crate::slack::render_group(&g.findings)),
+                    message: Some(crate::notify::slack::render_group(&g.findings)),
                     reply: None,
                     group: Some(g),
                 };
@@ -431,7 +417,7 @@ fn plan_detected(f: &Finding, policy: &NotifyPolicy, known: &Known, can_update: 
     kept.fit_within(KEPT_FINDING_BYTES);
     Plan::Post {
         channel: channel.to_owned(),
-        message: crate::slack::render(f),
+        message: crate::notify::slack::render(f),
         group: (can_update && policy.group_window_seconds > 0).then(|| (group_key(f), vec![kept])),
     }
 }
@@ -440,17 +426,17 @@ fn plan_resolved(f: &Finding, policy: &NotifyPolicy, known: &Known, can_update: 
     if let (Some(target), true) = (&known.message, can_update) {
         let (findings, group) = regrouped(f, known, target);
         let message = if group.is_some() {
-            crate::slack::render_group(&findings)
+            crate::notify::slack::render_group(&findings)
         } else {
-            crate::slack::render(f)
+            crate::notify::slack::render(f)
         };
         let by = f.resolution.as_ref().map_or_else(String::new, |r| {
-            format!(" by {} at {}", crate::slack::escape(&r.by), r.time)
+            format!(" by {} at {}", crate::notify::slack::escape(&r.by), r.time)
         });
         return Plan::Update {
             target: target.clone(),
             message: Some(message),
-            reply: Some(crate::slack::text_message(&format!(
+            reply: Some(crate::notify::slack::text_message(&format!(
                 ":white_check_mark: Resolved{by}: the resource is back under IaC."
             ))),
             group,
@@ -470,7 +456,7 @@ fn plan_resolved(f: &Finding, policy: &NotifyPolicy, known: &Known, can_update: 
     debug_assert_eq!(f.status, Status::Resolved);
     Plan::Post {
         channel: channel.to_owned(),
-        message: crate::slack::render(f),
+        message: crate::notify::slack::render(f),
         group: None,
     }
 }
@@ -537,7 +523,7 @@ pub trait NotifyLedger {
     fn dequeue(&self, channel: &str, keys: &[String]) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 
-/// An in-memory [`NotifyLedger`] (and [`crate::interaction::DecisionLedger`]).
+/// An in-memory [`NotifyLedger`] (and [`DecisionLedger`]).
 #[derive(Debug, Default)]
 pub struct MemoryLedger {
     pub(crate) state: Mutex<LedgerState>,
@@ -550,21 +536,21 @@ pub(crate) struct LedgerState {
     messages: BTreeMap<String, MessageRef>,
     groups: BTreeMap<String, Group>,
     digests: BTreeMap<String, Vec<DigestItem>>,
-    pub(crate) decisions: Vec<crate::interaction::Decision>,
+    pub(crate) decisions: Vec<Decision>,
     pub(crate) requests: BTreeMap<String, Timestamp>,
 }
 
 impl MemoryLedger {
-    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut LedgerState) -> T) -> Result<T, crate::ports::Poisoned> {
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut LedgerState) -> T) -> Result<T, crate::findings::ports::Poisoned> {
         self.state
             .lock()
             .map(|mut s| f(&mut s))
-            .map_err(|_| crate::ports::Poisoned)
+            .map_err(|_| crate::findings::ports::Poisoned)
     }
 }
 
 impl NotifyLedger for MemoryLedger {
-    type Error = crate::ports::Poisoned;
+    type Error = crate::findings::ports::Poisoned;
 
     fn begin(&self, key: &str, now: Timestamp) -> impl Future<Output = Result<Claim, Self::Error>> + Send {
         std::future::ready(self.with(|s| match s.claims.get(key) {
@@ -636,5 +622,39 @@ impl NotifyLedger for MemoryLedger {
                 q.retain(|i| !keys.contains(&i.key));
             }
         }))
+    }
+}
+
+impl DecisionLedger for MemoryLedger {
+    type Error = crate::findings::ports::Poisoned;
+
+    fn record(&self, decision: &Decision) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+        std::future::ready(self.with(|s| {
+            let seen = s
+                .decisions
+                .iter()
+                .any(|d| d.finding_id == decision.finding_id && d.key() == decision.key());
+            if !seen {
+                s.decisions.push(decision.clone());
+            }
+            !seen
+        }))
+    }
+
+    fn decisions(&self, finding_id: &str) -> impl Future<Output = Result<Vec<Decision>, Self::Error>> + Send {
+        std::future::ready(self.with(|s| {
+            let mut out: Vec<Decision> = s
+                .decisions
+                .iter()
+                .filter(|d| d.finding_id == finding_id)
+                .cloned()
+                .collect();
+            out.sort_by_key(Decision::key);
+            out
+        }))
+    }
+
+    fn first_use(&self, request: &str, expires: Timestamp) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+        std::future::ready(self.with(|s| s.requests.insert(request.to_owned(), expires).is_none()))
     }
 }

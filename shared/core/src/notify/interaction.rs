@@ -5,7 +5,7 @@
 //! replayed requests.
 
 use crate::remediation::{RemediationAction, RemediationRequest, Requester};
-use crate::time::Timestamp;
+use crate::util::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::future::Future;
@@ -295,14 +295,14 @@ pub struct Decision {
     pub at: Timestamp,
     /// The message it was taken on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<crate::notify::MessageRef>,
+    pub message: Option<crate::notify::slack::MessageRef>,
 }
 
 impl Decision {
     /// The decisions a click makes, one per finding.
     pub fn from_click(click: &Click, at: Timestamp) -> Vec<Decision> {
         let message = match (&click.channel, &click.message_ts) {
-            (Some(channel), Some(ts)) => Some(crate::notify::MessageRef {
+            (Some(channel), Some(ts)) => Some(crate::notify::slack::MessageRef {
                 channel: channel.clone(),
                 ts: ts.clone(),
             }),
@@ -363,40 +363,6 @@ pub trait DecisionLedger {
     /// Records a signed request's signature until `expires`; `false` when it was seen before
     /// (a replay).
     fn first_use(&self, request: &str, expires: Timestamp) -> impl Future<Output = Result<bool, Self::Error>> + Send;
-}
-
-impl DecisionLedger for crate::notify::MemoryLedger {
-    type Error = crate::ports::Poisoned;
-
-    fn record(&self, decision: &Decision) -> impl Future<Output = Result<bool, Self::Error>> + Send {
-        std::future::ready(self.with(|s| {
-            let seen = s
-                .decisions
-                .iter()
-                .any(|d| d.finding_id == decision.finding_id && d.key() == decision.key());
-            if !seen {
-                s.decisions.push(decision.clone());
-            }
-            !seen
-        }))
-    }
-
-    fn decisions(&self, finding_id: &str) -> impl Future<Output = Result<Vec<Decision>, Self::Error>> + Send {
-        std::future::ready(self.with(|s| {
-            let mut out: Vec<Decision> = s
-                .decisions
-                .iter()
-                .filter(|d| d.finding_id == finding_id)
-                .cloned()
-                .collect();
-            out.sort_by_key(Decision::key);
-            out
-        }))
-    }
-
-    fn first_use(&self, request: &str, expires: Timestamp) -> impl Future<Output = Result<bool, Self::Error>> + Send {
-        std::future::ready(self.with(|s| s.requests.insert(request.to_owned(), expires).is_none()))
-    }
 }
 
 /// Decodes standard base64 (with or without padding), as Lambda function URLs deliver bodies

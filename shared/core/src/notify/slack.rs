@@ -4,12 +4,30 @@
 //! Rendering never produces a message Slack would reject: long diffs are summarised, texts are
 //! cut at Slack's limits with an ellipsis, and [`check_limits`] verifies the result.
 
-use crate::finding::{Finding, Status};
-use crate::time::Timestamp;
+use crate::findings::finding::{Finding, Status};
+use crate::util::time::Timestamp;
 use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::Sha256;
 use std::fmt::Write as _;
+
+/// Where a posted message lives.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MessageRef {
+    /// Channel id.
+    pub channel: String,
+    /// Message timestamp (its id in the channel).
+    pub ts: String,
+}
+
+/// The burst group key of a finding: account, region, resource and actor.
+pub fn group_key(f: &Finding) -> String {
+    format!(
+        "grp-{:016x}",
+        crate::util::fnv::hash_parts(&[&f.resource.key(), f.who().unwrap_or("")])
+    )
+}
 
 /// Slack's limits (Block Kit reference).
 pub mod limits {
@@ -81,8 +99,8 @@ fn show(v: &Value) -> String {
 fn severity_icon(f: &Finding) -> &'static str {
     match (f.status, f.severity) {
         (Status::Resolved, _) => ":white_check_mark:",
-        (_, crate::score::Severity::Critical) => ":rotating_light:",
-        (_, crate::score::Severity::Major) => ":warning:",
+        (_, crate::drift::score::Severity::Critical) => ":rotating_light:",
+        (_, crate::drift::score::Severity::Major) => ":warning:",
         _ => ":information_source:",
     }
 }
@@ -103,14 +121,14 @@ pub fn cloudtrail_console_url(f: &Finding) -> String {
 /// A finding as a Slack message: `{"text": ..., "blocks": [...]}`.
 pub fn render(f: &Finding) -> Value {
     let who = f.who().unwrap_or("unknown");
-    let how = crate::finding::channel_phrase(f.actor.channel);
+    let how = crate::findings::finding::channel_phrase(f.actor.channel);
     let what = match (f.status, f.kind) {
         (Status::Resolved, _) => "resolved".to_owned(),
-        (_, crate::finding::FindingKind::Drift) => format!("{} drift", f.severity.as_str().to_uppercase()),
-        (_, crate::finding::FindingKind::Unmanaged) => {
+        (_, crate::findings::finding::FindingKind::Drift) => format!("{} drift", f.severity.as_str().to_uppercase()),
+        (_, crate::findings::finding::FindingKind::Unmanaged) => {
             format!("{} unmanaged resource", f.severity.as_str().to_uppercase())
         }
-        (_, crate::finding::FindingKind::Missing) => {
+        (_, crate::findings::finding::FindingKind::Missing) => {
             format!("{} missing resource", f.severity.as_str().to_uppercase())
         }
     };
@@ -283,9 +301,9 @@ pub fn render_group(findings: &[Finding]) -> Value {
         ":white_check_mark:"
     } else {
         match severity {
-            crate::score::Severity::Critical => ":rotating_light:",
-            crate::score::Severity::Major => ":warning:",
-            crate::score::Severity::Minor => ":information_source:",
+            crate::drift::score::Severity::Critical => ":rotating_light:",
+            crate::drift::score::Severity::Major => ":warning:",
+            crate::drift::score::Severity::Minor => ":information_source:",
         }
     };
     let iac = first
@@ -294,7 +312,7 @@ pub fn render_group(findings: &[Finding]) -> Value {
         .map_or("not declared in any loaded state".to_owned(), |o| {
             format!("`{}` in {}", o.address, o.state)
         });
-    let how = crate::finding::channel_phrase(first.actor.channel);
+    let how = crate::findings::finding::channel_phrase(first.actor.channel);
     let fields = [
         format!("*Severity*\n{icon} {}", severity.as_str()),
         format!("*Likelihood*\n{:.0}%", likelihood * 100.0),
@@ -347,7 +365,7 @@ pub fn render_group(findings: &[Finding]) -> Value {
     ] }));
     if !open.is_empty() {
         blocks.push(button_row(
-            &format!("driftguard.{}", crate::notify::group_key(first)),
+            &format!("driftguard.{}", group_key(first)),
             &json!({ "finding_ids": open }),
         ));
     }
@@ -546,9 +564,9 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance::sample_finding;
-    use crate::diff::AttributeChange;
-    use crate::score::Severity;
+    use crate::drift::diff::AttributeChange;
+    use crate::drift::score::Severity;
+    use crate::findings::conformance::sample_finding;
 
     const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 

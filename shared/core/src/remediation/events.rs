@@ -3,7 +3,7 @@
 //! `Remediation Completed` / `Remediation Failed`. Their `detail` shapes are
 //! `events/schema/remediation-*.v1.json`; [`RemediationPublisher`] is the port that sends requests.
 
-use crate::time::Timestamp;
+use crate::util::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 
@@ -168,13 +168,13 @@ impl MemoryRemediations {
 }
 
 impl RemediationPublisher for MemoryRemediations {
-    type Error = crate::ports::Poisoned;
+    type Error = crate::findings::ports::Poisoned;
 
     fn request(&self, request: &RemediationRequest) -> impl Future<Output = Result<(), Self::Error>> + Send {
         std::future::ready(
             self.requests
                 .lock()
-                .map_err(|_| crate::ports::Poisoned)
+                .map_err(|_| crate::findings::ports::Poisoned)
                 .map(|mut r| r.push(request.clone())),
         )
     }

@@ -46,7 +46,7 @@
 //! - **Security group rule descriptions are ignored**: they do not change who can connect, and
 //!   consoles rewrite them freely. CIDRs are compared as networks (`10.0.0.5/8` is `10.0.0.0/8`,
 //!   IPv6 case and zero compression do not matter), protocols by name (`-1`/`all`, `6`/`tcp`, …).
-//! - **Policies compare semantically** ([`crate::diff::normalise_policy`]): URL-encoded or plain,
+//! - **Policies compare semantically** ([`crate::drift::diff::normalise_policy`]): URL-encoded or plain,
 //!   statement and action order, a string versus a one-element list.
 //! - **KMS keys compare by key id**: a key ARN and its bare id are the same key (an alias is kept
 //!   as written, since resolving it needs a call).
@@ -55,8 +55,8 @@ mod table;
 
 pub use table::MAPS;
 
-use crate::diff::{normalise, normalise_policy, value_at, AttributeChange, Norm};
-use crate::inventory::Declared;
+use crate::drift::diff::{normalise, normalise_policy, value_at, AttributeChange, Norm};
+use crate::iac::inventory::Declared;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};

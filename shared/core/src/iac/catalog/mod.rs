@@ -53,8 +53,8 @@ pub struct Entry {
     pub id: &'static [IdPath],
 }
 
-use crate::fnv::FnvBuild;
-use crate::record::ApiCall;
+use crate::input::record::ApiCall;
+use crate::util::fnv::FnvBuild;
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -193,8 +193,8 @@ impl Catalog {
 
 fn extract<'a>(call: &ApiCall<'a>, path: IdPath) -> Option<Cow<'a, str>> {
     let found = match path {
-        IdPath::Request(p) => crate::json_path::lookup_str(call.request?, p),
-        IdPath::Response(p) => crate::json_path::lookup_str(call.response?, p),
+        IdPath::Request(p) => crate::input::json_path::lookup_str(call.request?, p),
+        IdPath::Response(p) => crate::input::json_path::lookup_str(call.response?, p),
         IdPath::Resources(wanted) => {
             #[derive(Deserialize)]
             struct Res<'r> {
