@@ -750,7 +750,7 @@ fn table_grants(template: &Value) -> Vec<TableGrant> {
                 if !actions.iter().any(|a| a.starts_with("dynamodb:")) {
                     continue;
                 }
-                let resources = match statement.get("Resource").map(|r| untag(r)) {
+                let resources = match statement.get("Resource").map(untag) {
                     Some((Some(tag), Value::String(s))) => vec![format!("!{tag} {s}")],
                     Some((_, Value::String(s))) => vec![s.clone()],
                     Some((_, Value::Sequence(items))) => items
