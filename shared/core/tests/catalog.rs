@@ -581,20 +581,168 @@ const SAMPLE_CASES: &[RealCase] = &[
     ),
 ];
 
+/// Records transcribed from AWS documentation (each service's "logging ... with CloudTrail"
+/// page; `userIdentity` shortened), for types the corpora do not cover, with the id DriftGuard
+/// must name: the resource's id as Terraform states record it, read here from the record.
+const DOC_RECORDS: &[(&str, &str, &str)] = &[
+    (
+        // Amazon ECS Developer Guide, CloudTrail log entry for CreateCluster.
+        r#"{"eventVersion": "1.04",
+            "userIdentity": {"type": "AssumedRole", "principalId": "AIDACKCEVSQ6C2EXAMPLE:account_name",
+                "arn": "arn:aws:sts::123456789012:user/Mary_Major", "accountId": "123456789012"},
+            "eventTime": "2018-06-20T19:04:36Z", "eventSource": "ecs.amazonaws.com", "eventName": "CreateCluster",
+            "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.12", "userAgent": "console.amazonaws.com",
+            "requestParameters": {"clusterName": "default"},
+            "responseElements": {"cluster": {"clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/default",
+                "pendingTasksCount": 0, "registeredContainerInstancesCount": 0, "status": "ACTIVE",
+                "runningTasksCount": 0, "statistics": [], "clusterName": "default", "activeServicesCount": 0}},
+            "requestID": "cb8c167e-EXAMPLE", "eventID": "e3c6f4ce-EXAMPLE", "eventType": "AwsApiCall",
+            "recipientAccountId": "123456789012"}"#,
+        // The cluster's ARN, as Terraform's aws_ecs_cluster names it (its `id`).
+        "AWS::ECS::Cluster",
+        "arn:aws:ecs:us-east-1:123456789012:cluster/default",
+    ),
+    (
+        // Amazon Redshift Management Guide, CloudTrail log entry for DeleteCluster.
+        r#"{"eventVersion": "1.04",
+            "userIdentity": {"type": "IAMUser", "principalId": "AIDAMVNPBQA3EXAMPLE",
+                "arn": "arn:aws:iam::123456789012:user/Admin", "accountId": "123456789012", "userName": "Admin",
+                "invokedBy": "signin.amazonaws.com"},
+            "eventTime": "2017-03-03T17:02:34Z", "eventSource": "redshift.amazonaws.com", "eventName": "DeleteCluster",
+            "awsRegion": "us-east-2", "sourceIPAddress": "52.95.4.13", "userAgent": "signin.amazonaws.com",
+            "requestParameters": {"clusterIdentifier": "my-dw-instance", "skipFinalClusterSnapshot": true},
+            "responseElements": null, "requestID": "324cb76a-0033-11e7-809b-1bbbef7710bf",
+            "eventID": "59bcc3ce-e635-4cce-b47f-3419a36b3fa5", "eventType": "AwsApiCall",
+            "recipientAccountId": "123456789012"}"#,
+        "AWS::Redshift::Cluster",
+        "my-dw-instance",
+    ),
+    (
+        // Amazon DynamoDB Developer Guide, "Understanding DynamoDB log file entries", DeleteTable.
+        r#"{"eventVersion": "1.03",
+            "userIdentity": {"type": "AssumedRole", "principalId": "AKIAIOSFODNN7EXAMPLE:bob",
+                "arn": "arn:aws:sts::111122223333:assumed-role/users/bob", "accountId": "111122223333"},
+            "eventTime": "2015-05-04T13:38:20Z", "eventSource": "dynamodb.amazonaws.com", "eventName": "DeleteTable",
+            "awsRegion": "us-west-2", "sourceIPAddress": "192.0.2.0", "userAgent": "console.aws.amazon.com",
+            "requestParameters": {"tableName": "Music"},
+            "responseElements": {"tableDescription": {"tableName": "Music", "itemCount": 0,
+                "provisionedThroughput": {"writeCapacityUnits": 25, "numberOfDecreasesToday": 0, "readCapacityUnits": 25},
+                "tableStatus": "DELETING", "tableSizeBytes": 0}},
+            "requestID": "4KBNVRGD25RG1KEO9UT4V3FQDJVV4KQNSO5AEMVJF66Q9ASUAAJG",
+            "eventID": "a954451c-c2fc-4561-8aea-7a30ba1fdf52", "eventType": "AwsApiCall", "apiVersion": "2012-08-10",
+            "recipientAccountId": "111122223333"}"#,
+        "AWS::DynamoDB::Table",
+        "Music",
+    ),
+    (
+        // AWS KMS Developer Guide, CloudTrail log entry for CreateAlias.
+        r#"{"eventVersion": "1.08",
+            "userIdentity": {"type": "IAMUser", "principalId": "EX_PRINCIPAL_ID",
+                "arn": "arn:aws:iam::111122223333:user/Alice", "accountId": "111122223333", "userName": "Alice"},
+            "eventTime": "2022-08-14T23:08:31Z", "eventSource": "kms.amazonaws.com", "eventName": "CreateAlias",
+            "awsRegion": "us-west-2", "sourceIPAddress": "192.0.2.0", "userAgent": "AWS Internal",
+            "requestParameters": {"aliasName": "alias/ExampleAlias", "targetKeyId": "1234abcd-12ab-34cd-56ef-1234567890ab"},
+            "responseElements": {"keyId": "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+            "requestID": "caec1e0c-ce03-419e-bdab-6ab1f7c57c01", "eventID": "2dd6e784-8286-46a6-befd-d64e5a02fb28",
+            "readOnly": false,
+            "resources": [
+                {"accountId": "111122223333", "type": "AWS::KMS::Key",
+                 "ARN": "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+                {"accountId": "111122223333", "type": "AWS::KMS::Key",
+                 "ARN": "arn:aws:kms:us-west-2:111122223333:alias/ExampleAlias"}],
+            "eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": "111122223333",
+            "eventCategory": "Management"}"#,
+        "AWS::KMS::Alias",
+        "alias/ExampleAlias",
+    ),
+    (
+        // Amazon CloudWatch User Guide, CloudTrail log file entry for PutMetricAlarm.
+        r#"{"eventVersion": "1.01",
+            "userIdentity": {"type": "Root", "principalId": "EX_PRINCIPAL_ID",
+                "arn": "arn:aws:iam::123456789012:root", "accountId": "123456789012"},
+            "eventTime": "2014-03-23T21:50:34Z", "eventSource": "monitoring.amazonaws.com", "eventName": "PutMetricAlarm",
+            "awsRegion": "us-east-1", "sourceIPAddress": "127.0.0.1",
+            "userAgent": "aws-sdk-ruby2/2.0.0.rc4 ruby/1.9.3 x86_64-linux Seahorse/0.1.0",
+            "requestParameters": {"threshold": 50.0, "period": 60, "metricName": "CloudTrail Test",
+                "evaluationPeriods": 3, "comparisonOperator": "GreaterThanThreshold", "namespace": "AWS/CloudWatch",
+                "alarmName": "CloudTrail Test Alarm", "statistic": "Sum"},
+            "responseElements": null, "requestID": "29184022-b2d5-11e3-a63d-9b463e6d0ff0",
+            "eventID": "b096d5b7-dcf2-4399-998b-5a53eca76a27"}"#,
+        "AWS::CloudWatch::Alarm",
+        "CloudTrail Test Alarm",
+    ),
+    (
+        // Amazon CloudWatch User Guide, CloudTrail log file entry for the CloudWatch Events PutRule.
+        r#"{"eventVersion": "1.03",
+            "userIdentity": {"type": "Root", "principalId": "123456789012",
+                "arn": "arn:aws:iam::123456789012:root", "accountId": "123456789012"},
+            "eventTime": "2015-11-18T00:11:28Z", "eventSource": "events.amazonaws.com", "eventName": "PutRule",
+            "awsRegion": "us-east-1", "sourceIPAddress": "AWS Internal", "userAgent": "AWS CloudWatch Console",
+            "requestParameters": {"description": "", "name": "cttest2", "state": "ENABLED",
+                "eventPattern": "{\"source\":[\"aws.ec2\"],\"detail-type\":[\"EC2 Instance State-change Notification\"]}",
+                "scheduleExpression": ""},
+            "responseElements": {"ruleArn": "arn:aws:events:us-east-1:123456789012:rule/cttest2"},
+            "requestID": "e9caf887-8d88-11e5-a331-3332aa445952", "eventID": "49d14f36-6450-44a5-a501-b0fdcdfaeb98",
+            "eventType": "AwsApiCall", "apiVersion": "2015-10-07", "recipientAccountId": "123456789012"}"#,
+        "AWS::Events::Rule",
+        "cttest2",
+    ),
+];
+
+#[test]
+fn rows_name_the_resource_of_records_from_aws_documentation() {
+    for (record, want_type, want_id) in DOC_RECORDS {
+        let record: Value = serde_json::from_str(record).expect("a documented record is JSON");
+        let got = resolve(&record)
+            .unwrap_or_else(|miss| panic!("{} {}: {miss:?}", record["eventSource"], record["eventName"]));
+        assert_eq!(
+            (got.resource_type, got.id.as_str()),
+            (*want_type, *want_id),
+            "{} {}",
+            record["eventSource"],
+            record["eventName"]
+        );
+    }
+}
+
+/// The EKS CreateCluster record of the Amazon EKS User Guide names the cluster
+/// `requestParameters.clusterName` and `responseElements.cluster.clusterName`; the catalog row
+/// reads `name` / `cluster.name`, so this resolves to `NoId` today.
+const EKS_CREATE_CLUSTER_AS_DOCUMENTED: &str = r#"{"eventVersion": "1.05",
+            "userIdentity": {"type": "IAMUser", "principalId": "AKIAIOSFODNN7EXAMPLE",
+                "arn": "arn:aws:iam::111122223333:user/ericn", "accountId": "111122223333", "userName": "ericn"},
+            "eventTime": "2018-05-28T19:16:43Z", "eventSource": "eks.amazonaws.com", "eventName": "CreateCluster",
+            "awsRegion": "us-west-2", "sourceIPAddress": "205.251.233.178", "userAgent": "PostmanRuntime/6.4.0",
+            "requestParameters": {"resourcesVpcConfig": {"subnetIds": ["subnet-a670c2df", "subnet-4f8c5004"]},
+                "roleArn": "arn:aws:iam::111122223333:role/AWSServiceRoleForAmazonEKS-CAC1G1VH3ZKZ", "clusterName": "test"},
+            "responseElements": {"cluster": {"clusterName": "test", "status": "CREATING", "createdAt": 1527535003.208,
+                "certificateAuthority": {}, "arn": "arn:aws:eks:us-west-2:111122223333:cluster/test",
+                "roleArn": "arn:aws:iam::111122223333:role/AWSServiceRoleForAmazonEKS-CAC1G1VH3ZKZ", "version": "1.10",
+                "resourcesVpcConfig": {"securityGroupIds": [], "vpcId": "vpc-21277358",
+                    "subnetIds": ["subnet-a670c2df", "subnet-4f8c5004"]}}},
+            "requestID": "a7a0735d-62ab-11e8-9f79-81ce5b2b7d37", "eventID": "eab22523-174a-499c-9dd6-91e7be3ff8e3",
+            "readOnly": false, "eventType": "AwsApiCall", "recipientAccountId": "111122223333"}"#;
+
+#[test]
+#[ignore = "catalog gap: the EKS CreateCluster row reads name / cluster.name, the documented record carries clusterName"]
+fn eks_create_cluster_as_documented_resolves() {
+    let record: Value = serde_json::from_str(EKS_CREATE_CLUSTER_AS_DOCUMENTED).expect("JSON");
+    let got = resolve(&record).expect("resolves");
+    assert_eq!((got.resource_type, got.id.as_str()), ("AWS::EKS::Cluster", "test"));
+}
+
 /// Resource types no real record above covers yet: the corpora hold none of them with an id
 /// (CreateKeyPair and CreateSAMLProvider only without an `eventID`; DeleteSubnet and the
 /// GuardDuty calls with `...` for the id; CreateTrafficMirrorSession only failed, naming no
-/// session). Each needs a record transcribed from AWS documentation; the coverage test keeps
-/// this list exact, so it can only shrink.
+/// session). Each needs a record transcribed from AWS documentation into [`DOC_RECORDS`]; the
+/// coverage test keeps this list exact, so it can only shrink.
 const NOT_YET_COVERED: &[&str] = &[
     "AWS::AutoScaling::AutoScalingGroup",
     "AWS::AutoScaling::LaunchConfiguration",
     "AWS::CloudFront::CloudFrontOriginAccessIdentity",
     "AWS::CloudFront::Function",
-    "AWS::CloudWatch::Alarm",
     "AWS::CloudWatch::CompositeAlarm",
     "AWS::CloudWatch::Dashboard",
-    "AWS::DynamoDB::Table",
     "AWS::EC2::EIP",
     "AWS::EC2::KeyPair",
     "AWS::EC2::LaunchTemplate",
@@ -605,7 +753,6 @@ const NOT_YET_COVERED: &[&str] = &[
     "AWS::EC2::TransitGateway",
     "AWS::EC2::VPCEndpoint",
     "AWS::EC2::VPCPeeringConnection",
-    "AWS::ECS::Cluster",
     "AWS::ECS::Service",
     "AWS::ECS::TaskDefinition",
     "AWS::EFS::FileSystem",
@@ -615,14 +762,12 @@ const NOT_YET_COVERED: &[&str] = &[
     "AWS::ElasticLoadBalancingV2::Listener",
     "AWS::ElasticLoadBalancingV2::ListenerRule",
     "AWS::ElasticLoadBalancingV2::TargetGroup",
-    "AWS::Events::Rule",
     "AWS::Glue::Table",
     "AWS::GuardDuty::Detector",
     "AWS::IAM::InstanceProfile",
     "AWS::IAM::OIDCProvider",
     "AWS::IAM::Policy",
     "AWS::IAM::SAMLProvider",
-    "AWS::KMS::Alias",
     "AWS::Lambda::LayerVersion",
     "AWS::Logs::LogGroup",
     "AWS::OpenSearchService::Domain",
@@ -630,7 +775,6 @@ const NOT_YET_COVERED: &[&str] = &[
     "AWS::RDS::DBParameterGroup",
     "AWS::RDS::DBSubnetGroup",
     "AWS::RDS::OptionGroup",
-    "AWS::Redshift::Cluster",
     "AWS::Route53::HealthCheck",
     "AWS::Route53::HostedZone",
     "AWS::SSM::Association",
@@ -738,6 +882,7 @@ fn real_records_cover_every_resource_type() {
         .iter()
         .chain(SAMPLE_CASES)
         .map(|c| c.resource_type)
+        .chain(DOC_RECORDS.iter().map(|(_, t, _)| *t))
         .collect();
     let not_yet: BTreeSet<&str> = NOT_YET_COVERED.iter().copied().collect();
     let both: Vec<_> = covered.intersection(&not_yet).collect();
