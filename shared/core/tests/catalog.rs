@@ -687,6 +687,39 @@ const DOC_RECORDS: &[(&str, &str, &str)] = &[
         "AWS::Events::Rule",
         "cttest2",
     ),
+    (
+        // Amazon Route 53 Developer Guide, example log file: CreateHealthCheck.
+        r#"{"apiVersion": "2013-04-01", "awsRegion": "us-east-1", "eventID": "45ec906a-1325-4f61-b133-3ef1012b0cbc",
+            "eventName": "CreateHealthCheck", "eventSource": "route53.amazonaws.com", "eventTime": "2015-01-16T00:41:57Z",
+            "eventType": "AwsApiCall", "eventVersion": "1.02", "recipientAccountId": "444455556666",
+            "requestID": "79915168-9d18-11e4-b752-f9c6311f3510",
+            "requestParameters": {"callerReference": "2014-05-06 64832",
+                "healthCheckConfig": {"iPAddress": "192.0.2.249", "port": 80, "type": "TCP"}},
+            "responseElements": {"healthCheck": {"callerReference": "2014-05-06 64847",
+                "healthCheckConfig": {"failureThreshold": 3, "iPAddress": "192.0.2.249", "port": 80,
+                    "requestInterval": 30, "type": "TCP"},
+                "healthCheckVersion": 1, "id": "b3c9cbc6-cd18-43bc-93f8-9e557example"},
+                "location": "https://route53.amazonaws.com/2013-04-01/healthcheck/b3c9cbc6-cd18-43bc-93f8-9e557example"},
+            "sourceIPAddress": "192.0.2.92", "userAgent": "Apache-HttpClient/4.3 (java 1.5)",
+            "userIdentity": {"accountId": "111122223333", "arn": "arn:aws:iam::111122223333:user/smithj",
+                "type": "IAMUser", "userName": "smithj"}}"#,
+        "AWS::Route53::HealthCheck",
+        "b3c9cbc6-cd18-43bc-93f8-9e557example",
+    ),
+    (
+        // Amazon Route 53 Developer Guide, example log file: DeleteHostedZone.
+        r#"{"apiVersion": "2013-04-01", "awsRegion": "us-east-1", "eventID": "0cb87544-ebee-40a9-9812-e9dda1962cb2",
+            "eventName": "DeleteHostedZone", "eventSource": "route53.amazonaws.com", "eventTime": "2015-01-16T00:41:37Z",
+            "eventType": "AwsApiCall", "eventVersion": "1.02", "recipientAccountId": "444455556666",
+            "requestID": "6d5d149f-9d18-11e4-b752-f9c6311f3510", "requestParameters": {"id": "Z1PA6795UKMFR9"},
+            "responseElements": {"changeInfo": {"id": "/change/C1SIJYUYIKVJWP", "status": "PENDING",
+                "submittedAt": "Jan 16, 2015 12:41:36 AM"}},
+            "sourceIPAddress": "192.0.2.92", "userAgent": "Apache-HttpClient/4.3 (java 1.5)",
+            "userIdentity": {"accountId": "111122223333", "arn": "arn:aws:iam::111122223333:user/smithj",
+                "type": "IAMUser", "userName": "smithj"}}"#,
+        "AWS::Route53::HostedZone",
+        "Z1PA6795UKMFR9",
+    ),
 ];
 
 #[test]
@@ -775,8 +808,6 @@ const NOT_YET_COVERED: &[&str] = &[
     "AWS::RDS::DBParameterGroup",
     "AWS::RDS::DBSubnetGroup",
     "AWS::RDS::OptionGroup",
-    "AWS::Route53::HealthCheck",
-    "AWS::Route53::HostedZone",
     "AWS::SSM::Association",
     "AWS::SSM::Document",
     "AWS::SSM::Parameter",
