@@ -25,6 +25,10 @@ fn assert_valid(validator: &jsonschema::Validator, instance: &Value, what: &str)
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    driftguard_no_moto,
+    ignore = "needs moto_server (pip install \"moto[server]\"), which is not installed"
+)]
 async fn dynamo_store_conforms_to_the_store_contract() {
     let Some(stack) = Stack::start("dynamo_store_conforms_to_the_store_contract").await else {
         return;
@@ -33,6 +37,10 @@ async fn dynamo_store_conforms_to_the_store_contract() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    driftguard_no_moto,
+    ignore = "needs moto_server (pip install \"moto[server]\"), which is not installed"
+)]
 async fn oversized_findings_are_truncated_not_refused() {
     let Some(stack) = Stack::start("oversized_findings_are_truncated_not_refused").await else {
         return;
@@ -64,6 +72,10 @@ async fn oversized_findings_are_truncated_not_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    driftguard_no_moto,
+    ignore = "needs moto_server (pip install \"moto[server]\"), which is not installed"
+)]
 async fn published_events_arrive_on_the_bus_and_match_their_schemas() {
     let Some(stack) = Stack::start("published_events_arrive_on_the_bus_and_match_their_schemas").await else {
         return;
@@ -136,6 +148,10 @@ async fn schemas_reject_what_they_should() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    driftguard_no_moto,
+    ignore = "needs moto_server (pip install \"moto[server]\"), which is not installed"
+)]
 async fn inventory_is_batch_written() {
     let Some(stack) = Stack::start("inventory_is_batch_written").await else {
         return;

@@ -19,6 +19,10 @@ async fn store_through(stack: &Stack, rules: Vec<Rule>) -> (DynamoStore, FaultPr
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    driftguard_no_moto,
+    ignore = "needs moto_server (pip install \"moto[server]\"), which is not installed"
+)]
 async fn dynamodb_throttling_and_server_errors_are_retried() {
     let Some(stack) = Stack::start("dynamodb_throttling_and_server_errors_are_retried").await else {
         return;
@@ -48,6 +52,10 @@ async fn dynamodb_throttling_and_server_errors_are_retried() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    driftguard_no_moto,
+    ignore = "needs moto_server (pip install \"moto[server]\"), which is not installed"
+)]
 async fn persistent_throttling_is_a_retryable_error() {
     let Some(stack) = Stack::start("persistent_throttling_is_a_retryable_error").await else {
         return;
@@ -69,6 +77,10 @@ async fn persistent_throttling_is_a_retryable_error() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    driftguard_no_moto,
+    ignore = "needs moto_server (pip install \"moto[server]\"), which is not installed"
+)]
 async fn refused_eventbridge_entries_are_retried_then_reported() {
     let Some(stack) = Stack::start("refused_eventbridge_entries_are_retried_then_reported").await else {
         return;

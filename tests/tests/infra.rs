@@ -423,3 +423,581 @@ fn the_scan_reads_literals_not_comments() {
     let reads: Vec<String> = env_reads(src).into_iter().collect();
     assert_eq!(reads, ["DRIFTGUARD_RAW", "DRIFTGUARD_TABLE", "OTHER_VAR", "RUST_LOG"]);
 }
+
+// --- Trust boundaries: who may put what on the bus, which rules take DriftGuard's own events,
+// the public function URL, and who may touch which keys of the table (infra/README.md, "Trust
+// model"). Each check returns the problems it finds, so a test can also show it catches them.
+
+/// The detail-types of the change events spokes forward (the rules' patterns).
+const CHANGE_DETAIL_TYPES: [&str; 4] = [
+    "AWS API Call via CloudTrail",
+    "AWS Console Action via CloudTrail",
+    "AWS Service Event via CloudTrail",
+    "Config Configuration Item Change",
+];
+
+/// `v` without its YAML tag, and the tag (`Ref`, `GetAtt`, `If`, ...) when there was one.
+fn untag(v: &Value) -> (Option<String>, &Value) {
+    match v {
+        Value::Tagged(t) => (Some(t.tag.to_string().trim_start_matches('!').to_owned()), &t.value),
+        other => (None, other),
+    }
+}
+
+/// True for `!Ref name` and `{Ref: name}`.
+fn is_ref(v: &Value, name: &str) -> bool {
+    match untag(v) {
+        (Some(tag), inner) => tag == "Ref" && inner.as_str() == Some(name),
+        (None, inner) => str_of(inner.get("Ref")) == Some(name),
+    }
+}
+
+/// A scalar or a list of scalars, as strings (absent: empty).
+fn strings(v: Option<&Value>) -> Vec<String> {
+    match v.map(|v| untag(v).1) {
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .filter_map(|i| untag(i).1.as_str().map(str::to_owned))
+            .collect(),
+        Some(Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// The resources of type `ty`, by logical id.
+fn resources_of<'t>(template: &'t Value, ty: &str) -> Vec<(String, &'t Value)> {
+    template
+        .get("Resources")
+        .and_then(Value::as_mapping)
+        .map(|m| {
+            m.iter()
+                .filter(|(_, r)| str_of(r.get("Type")) == Some(ty))
+                .map(|(id, r)| (id.as_str().unwrap_or("?").to_owned(), r))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A policy statement list: a statement, a list of them, and `!If [c, statement, NoValue]`
+/// entries (taken as the statement, the case where the condition holds).
+fn statements(v: Option<&Value>) -> Vec<&Value> {
+    fn one(s: &Value) -> Option<&Value> {
+        match untag(s) {
+            (Some(tag), Value::Sequence(branches)) if tag == "If" => {
+                branches.get(1).filter(|b| !is_ref(b, "AWS::NoValue"))
+            }
+            (_, inner) => Some(inner),
+        }
+    }
+    match v.map(|v| untag(v).1) {
+        Some(Value::Sequence(items)) => items.iter().filter_map(one).collect(),
+        Some(single @ Value::Mapping(_)) => vec![single],
+        _ => Vec::new(),
+    }
+}
+
+/// Every problem with the bus policies: a statement that lets other accounts `PutEvents`
+/// must admit only the CloudTrail and Config change events (`aws.*` sources, their four
+/// detail-types), for every entry of a batch and never vacuously.
+fn bus_policy_problems(template: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let policies = resources_of(template, "AWS::Events::EventBusPolicy");
+    if policies.is_empty() {
+        out.push("no AWS::Events::EventBusPolicy: spokes in other accounts could not forward".into());
+    }
+    for (id, policy) in policies {
+        for statement in statements(get(policy, &["Properties", "Statement"])) {
+            let actions = strings(statement.get("Action"));
+            if !actions.iter().any(|a| a == "events:PutEvents" || a == "events:*") {
+                continue;
+            }
+            let condition = statement.get("Condition");
+            let key =
+                |operator: &str, key: &str| strings(condition.and_then(|c| c.get(operator)).and_then(|o| o.get(key)));
+            if key("StringEquals", "aws:PrincipalOrgID").is_empty() {
+                out.push(format!(
+                    "{id}: PutEvents is not limited to the organisation (aws:PrincipalOrgID)"
+                ));
+            }
+            let sources = key("ForAllValues:StringLike", "events:source");
+            if sources != ["aws.*"] {
+                out.push(format!(
+                    "{id}: PutEvents admits sources {sources:?}, expected only [\"aws.*\"] under ForAllValues:StringLike"
+                ));
+            }
+            let mut types = key("ForAllValues:StringEquals", "events:detail-type");
+            types.sort();
+            let mut want: Vec<String> = CHANGE_DETAIL_TYPES.iter().map(|s| s.to_string()).collect();
+            want.sort();
+            if types != want {
+                out.push(format!(
+                    "{id}: PutEvents admits detail-types {types:?}, expected exactly {want:?} under ForAllValues:StringEquals"
+                ));
+            }
+            for k in ["events:source", "events:detail-type"] {
+                if key("Null", k) != ["false"] {
+                    out.push(format!(
+                        "{id}: no Null test on {k}: ForAllValues holds vacuously when the key is absent"
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every event pattern of the template: `AWS::Events::Rule` patterns and the EventBridge rules
+/// SAM functions declare, named `resource` or `function.event`.
+fn event_patterns(template: &Value) -> Vec<(String, &Value)> {
+    let mut out = Vec::new();
+    for (id, rule) in resources_of(template, "AWS::Events::Rule") {
+        if let Some(pattern) = get(rule, &["Properties", "EventPattern"]) {
+            out.push((id, pattern));
+        }
+    }
+    for (id, function) in resources_of(template, "AWS::Serverless::Function") {
+        let Some(events) = get(function, &["Properties", "Events"]).and_then(Value::as_mapping) else {
+            continue;
+        };
+        for (name, event) in events {
+            if matches!(str_of(event.get("Type")), Some("EventBridgeRule" | "CloudWatchEvent")) {
+                if let Some(pattern) = get(event, &["Properties", "Pattern"]) {
+                    out.push((format!("{id}.{}", name.as_str().unwrap_or("?")), pattern));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// True when a pattern's `source` admits only AWS services (`[{prefix: "aws."}]`).
+fn aws_sources_only(pattern: &Value) -> bool {
+    match pattern.get("source").and_then(Value::as_sequence) {
+        Some(matchers) if !matchers.is_empty() => matchers
+            .iter()
+            .all(|m| str_of(m.get("prefix")) == Some("aws.") || m.as_str().is_some_and(|s| s.starts_with("aws."))),
+        _ => false,
+    }
+}
+
+/// Every rule that can match DriftGuard's own events (any rule whose source is not limited to
+/// `aws.`) must also match `account: [!Ref AWS::AccountId]`, the central account only.
+fn own_event_rule_problems(template: &Value) -> (usize, Vec<String>) {
+    let mut own = 0;
+    let mut out = Vec::new();
+    for (name, pattern) in event_patterns(template) {
+        if aws_sources_only(pattern) {
+            continue;
+        }
+        own += 1;
+        let accounts = pattern.get("account").and_then(Value::as_sequence);
+        let central_only = accounts.is_some_and(|a| a.len() == 1 && is_ref(&a[0], "AWS::AccountId"));
+        if !central_only {
+            out.push(format!(
+                "{name}: matches DriftGuard's own events from any account (no account: [!Ref AWS::AccountId])"
+            ));
+        }
+    }
+    (own, out)
+}
+
+#[test]
+fn member_accounts_may_put_only_cloudtrail_and_config_events_on_the_bus() {
+    let template = template(&workspace());
+    let found = bus_policy_problems(&template);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    // The rules forward exactly what the policy admits.
+    for (name, pattern) in event_patterns(&template) {
+        if aws_sources_only(pattern) {
+            let mut types = strings(pattern.get("detail-type"));
+            types.sort();
+            let mut want = CHANGE_DETAIL_TYPES.to_vec();
+            want.sort();
+            assert_eq!(types, want, "{name}");
+        }
+    }
+}
+
+#[test]
+fn rules_on_driftguard_events_match_the_central_account_only() {
+    let (own, found) = own_event_rule_problems(&template(&workspace()));
+    assert!(own >= 1, "no rule takes DriftGuard's own events: the check is hollow");
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+#[test]
+fn an_open_bus_policy_and_an_any_account_rule_are_caught() {
+    let mut broken = template(&workspace());
+    for (_, r) in broken["Resources"].as_mapping_mut().expect("Resources").iter_mut() {
+        if r["Type"] == "AWS::Events::EventBusPolicy" {
+            // The policy as it was: the organisation, any source, any detail-type.
+            let condition = r["Properties"]["Statement"]["Condition"]
+                .as_mapping_mut()
+                .expect("Condition");
+            condition.retain(|k, _| k == "StringEquals");
+        }
+        if let Some(events) = r["Properties"]["Events"].as_mapping_mut() {
+            for (_, e) in events.iter_mut() {
+                if let Some(p) = e["Properties"]["Pattern"].as_mapping_mut() {
+                    p.remove("account");
+                }
+            }
+        }
+    }
+    let found = bus_policy_problems(&broken).join("\n");
+    for expected in [
+        "PutEvents admits sources []",
+        "PutEvents admits detail-types []",
+        "no Null test on events:source",
+    ] {
+        assert!(found.contains(expected), "expected {expected:?} in:\n{found}");
+    }
+    let (_, found) = own_event_rule_problems(&broken);
+    assert!(
+        found.iter().any(|p| p.starts_with("NotifySlackFunction.DriftEvents: matches DriftGuard's own events from any account")),
+        "{found:?}"
+    );
+}
+
+/// Every problem with the functions behind a public URL (`AuthType: NONE`): each must reserve
+/// concurrency through a Number parameter whose default reserves some.
+fn public_url_problems(template: &Value) -> (usize, Vec<String>) {
+    let mut public = 0;
+    let mut out = Vec::new();
+    for (id, function) in resources_of(template, "AWS::Serverless::Function") {
+        if str_of(get(function, &["Properties", "FunctionUrlConfig", "AuthType"])) != Some("NONE") {
+            continue;
+        }
+        public += 1;
+        let Some(reserved) = get(function, &["Properties", "ReservedConcurrentExecutions"]) else {
+            out.push(format!(
+                "{id}: a public URL without ReservedConcurrentExecutions can take the account's concurrency"
+            ));
+            continue;
+        };
+        // `!Ref P`, or `!If [condition, !Ref P, !Ref AWS::NoValue]`.
+        let reference = match untag(reserved) {
+            (Some(tag), Value::Sequence(branches)) if tag == "If" => branches.get(1),
+            _ => Some(reserved),
+        };
+        let parameter = reference.and_then(|r| match untag(r) {
+            (Some(tag), Value::String(name)) if tag == "Ref" => Some(name.clone()),
+            _ => None,
+        });
+        let Some(parameter) = parameter else {
+            out.push(format!(
+                "{id}: ReservedConcurrentExecutions is not a template parameter: {reserved:?}"
+            ));
+            continue;
+        };
+        let p = get(template, &["Parameters", &parameter]);
+        let default = p.and_then(|p| p.get("Default")).and_then(Value::as_u64);
+        if str_of(p.and_then(|p| p.get("Type"))) != Some("Number") || !default.is_some_and(|d| (1..=100).contains(&d)) {
+            out.push(format!(
+                "{id}: parameter {parameter} must be a Number whose default reserves 1 to 100 executions, got {p:?}"
+            ));
+        }
+    }
+    (public, out)
+}
+
+#[test]
+fn the_public_slack_url_has_reserved_concurrency() {
+    let template = template(&workspace());
+    let (public, found) = public_url_problems(&template);
+    assert!(public >= 1, "no function has a public URL: the check is hollow");
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    let default = get(&template, &["Parameters", "SlackActionsReservedConcurrency", "Default"]).and_then(Value::as_u64);
+    assert_eq!(default, Some(5));
+
+    let mut broken = template.clone();
+    broken["Resources"]["SlackActionsFunction"]["Properties"]
+        .as_mapping_mut()
+        .expect("properties")
+        .remove("ReservedConcurrentExecutions");
+    let (_, found) = public_url_problems(&broken);
+    assert_eq!(
+        found,
+        ["SlackActionsFunction: a public URL without ReservedConcurrentExecutions can take the account's concurrency"]
+    );
+}
+
+/// One statement of a role that grants DynamoDB actions.
+#[derive(Debug)]
+struct TableGrant {
+    role: String,
+    sid: String,
+    actions: Vec<String>,
+    resources: Vec<String>,
+    /// `dynamodb:LeadingKeys` patterns under `ForAllValues:StringLike`; `None` when the
+    /// statement has no such condition (every key).
+    leading: Option<Vec<String>>,
+    /// Other condition operators on `dynamodb:LeadingKeys` (each one a problem).
+    other_operators: Vec<String>,
+}
+
+/// The DynamoDB statements of every role (statements under `!If` included).
+fn table_grants(template: &Value) -> Vec<TableGrant> {
+    let mut out = Vec::new();
+    for (role, resource) in resources_of(template, "AWS::IAM::Role") {
+        for policy in get(resource, &["Properties", "Policies"])
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+        {
+            for statement in statements(get(policy, &["PolicyDocument", "Statement"])) {
+                let actions = strings(statement.get("Action"));
+                if !actions.iter().any(|a| a.starts_with("dynamodb:")) {
+                    continue;
+                }
+                let resources = match statement.get("Resource").map(untag) {
+                    Some((Some(tag), Value::String(s))) => vec![format!("!{tag} {s}")],
+                    Some((_, Value::String(s))) => vec![s.clone()],
+                    Some((_, Value::Sequence(items))) => items
+                        .iter()
+                        .map(|i| match untag(i) {
+                            (Some(tag), Value::String(s)) => format!("!{tag} {s}"),
+                            (_, other) => format!("{other:?}"),
+                        })
+                        .collect(),
+                    other => vec![format!("{other:?}")],
+                };
+                let condition = statement.get("Condition").and_then(Value::as_mapping);
+                let mut leading = None;
+                let mut other_operators = Vec::new();
+                for (operator, keys) in condition.into_iter().flatten() {
+                    let operator = operator.as_str().unwrap_or("?");
+                    if let Some(patterns) = keys.get("dynamodb:LeadingKeys") {
+                        if operator == "ForAllValues:StringLike" {
+                            leading = Some(strings(Some(patterns)));
+                        } else {
+                            other_operators.push(operator.to_owned());
+                        }
+                    }
+                }
+                out.push(TableGrant {
+                    role: role.clone(),
+                    sid: str_of(statement.get("Sid")).unwrap_or("?").to_owned(),
+                    actions,
+                    resources,
+                    leading,
+                    other_operators,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// IAM's `StringLike`: `*` any run of characters, `?` one character.
+fn string_like(pattern: &str, value: &str) -> bool {
+    let (p, v): (Vec<char>, Vec<char>) = (pattern.chars().collect(), value.chars().collect());
+    let (mut pi, mut vi, mut star, mut mark) = (0, 0, None, 0);
+    while vi < v.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == v[vi]) {
+            pi += 1;
+            vi += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = vi;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            vi = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// Whether `role` may call `action` on an item whose partition key is `pk`.
+fn may(grants: &[TableGrant], role: &str, action: &str, pk: &str) -> bool {
+    grants.iter().any(|g| {
+        g.role == role
+            && g.actions.iter().any(|a| a == action || a == "dynamodb:*")
+            && g.other_operators.is_empty()
+            && g.leading
+                .as_ref()
+                .is_none_or(|patterns| patterns.iter().any(|p| string_like(p, pk)))
+    })
+}
+
+/// Actions that write an item.
+const WRITES: [&str; 4] = [
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+];
+
+/// The key layout (ARCHITECTURE.md, "The DynamoDB table"): role, the partition-key prefixes it
+/// writes, and those it only reads.
+const OWNERS: [(&str, &[&str], &[&str]); 3] = [
+    ("IngestRole", &["FINDING#", "RES#", "EVENT#", "INV#", "OUTBOX#"], &[]),
+    (
+        "NotifySlackRole",
+        &["SLACK#", "SLACKMSG#", "SLACKGROUP#", "DIGEST#"],
+        &["FINDING#"],
+    ),
+    (
+        "SlackActionsRole",
+        &["DECISION#", "SLACKREQ#"],
+        &["FINDING#", "SLACKMSG#"],
+    ),
+];
+
+/// Everything wrong with who may touch which keys of the table.
+fn table_problems(template: &Value) -> Vec<String> {
+    let grants = table_grants(template);
+    let mut out = Vec::new();
+    for g in &grants {
+        let at = format!("{}/{}", g.role, g.sid);
+        match &g.leading {
+            None => out.push(format!(
+                "{at}: {:?} without a ForAllValues:StringLike dynamodb:LeadingKeys condition reaches every key",
+                g.actions
+            )),
+            Some(patterns) if patterns.is_empty() => out.push(format!("{at}: empty dynamodb:LeadingKeys")),
+            Some(patterns) => {
+                for p in patterns {
+                    let prefix = p.strip_suffix('*').unwrap_or("");
+                    if !prefix.ends_with('#') || prefix.contains(['*', '?']) {
+                        out.push(format!("{at}: LeadingKeys pattern {p:?} is not one PREFIX#*"));
+                    }
+                }
+            }
+        }
+        if !g.other_operators.is_empty() {
+            out.push(format!(
+                "{at}: LeadingKeys under {:?}; only ForAllValues:StringLike is read here",
+                g.other_operators
+            ));
+        }
+        // Scan and the batch / PartiQL calls have no single partition key to check, and
+        // ForAllValues over an absent key holds: they must not be granted at all.
+        for a in &g.actions {
+            let scoped = matches!(
+                a.as_str(),
+                "dynamodb:GetItem"
+                    | "dynamodb:PutItem"
+                    | "dynamodb:UpdateItem"
+                    | "dynamodb:DeleteItem"
+                    | "dynamodb:Query"
+            );
+            if !scoped {
+                out.push(format!("{at}: {a} cannot be limited to partition keys"));
+            }
+        }
+        // The table only: an index's partition keys (OPEN#..., RES#...) are not the table's.
+        if g.resources != ["!GetAtt Table.Arn"] {
+            out.push(format!(
+                "{at}: resources {:?}, expected only the table (no index)",
+                g.resources
+            ));
+        }
+    }
+    let every: Vec<&str> = OWNERS
+        .iter()
+        .flat_map(|(_, w, r)| w.iter().chain(r.iter()).copied())
+        .collect();
+    for (role, writes, reads) in OWNERS {
+        for prefix in &every {
+            let pk = format!("{prefix}dg-0123456789abcdef");
+            let owns = writes.contains(prefix);
+            for action in WRITES {
+                if may(&grants, role, action, &pk) && !owns {
+                    out.push(format!("{role} may {action} {pk}, a key it does not own"));
+                }
+            }
+            if owns && !may(&grants, role, "dynamodb:PutItem", &pk) {
+                out.push(format!("{role} may not PutItem {pk}, a key it owns"));
+            }
+            let reads_it = owns || reads.contains(prefix);
+            if may(&grants, role, "dynamodb:GetItem", &pk) != reads_it {
+                out.push(format!(
+                    "{role}: GetItem {pk} is {}, expected {}",
+                    if reads_it { "denied" } else { "allowed" },
+                    if reads_it { "allowed" } else { "denied" }
+                ));
+            }
+        }
+    }
+    for role in grants.iter().map(|g| g.role.as_str()) {
+        if !OWNERS.iter().any(|(r, _, _)| *r == role) {
+            out.push(format!(
+                "{role} reaches the table but owns no keys in this test's layout"
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn each_role_touches_only_the_table_keys_it_owns() {
+    let template = template(&workspace());
+    let grants = table_grants(&template);
+    assert!(grants.len() >= 3, "the scan found too few table statements: {grants:?}");
+    let found = table_problems(&template);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    // The issue's case by name: a Slack click cannot overwrite a finding.
+    assert!(!may(
+        &grants,
+        "SlackActionsRole",
+        "dynamodb:PutItem",
+        "FINDING#dg-1500731b7ee4b0bc"
+    ));
+    assert!(may(
+        &grants,
+        "SlackActionsRole",
+        "dynamodb:GetItem",
+        "FINDING#dg-1500731b7ee4b0bc"
+    ));
+    assert!(!may(
+        &grants,
+        "NotifySlackRole",
+        "dynamodb:PutItem",
+        "FINDING#dg-1500731b7ee4b0bc"
+    ));
+    // A prefix is not a prefix of a longer one: SLACK#* does not reach SLACKREQ#.
+    assert!(!may(&grants, "NotifySlackRole", "dynamodb:PutItem", "SLACKREQ#v0=abc"));
+    // No two roles write the same prefix.
+    for (i, (a, wa, _)) in OWNERS.iter().enumerate() {
+        for (b, wb, _) in &OWNERS[i + 1..] {
+            assert!(wa.iter().all(|p| !wb.contains(p)), "{a} and {b} both write one prefix");
+        }
+    }
+}
+
+#[test]
+fn a_table_grant_without_leading_keys_is_caught() {
+    let mut broken = template(&workspace());
+    // SlackActionsRole as it was: GetItem / PutItem / Query on the whole table.
+    let statements = broken["Resources"]["SlackActionsRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+        ["Statement"]
+        .as_sequence_mut()
+        .expect("statements");
+    for s in statements.iter_mut() {
+        if s["Sid"] == "TableOwnKeys" {
+            s.as_mapping_mut().expect("statement").remove("Condition");
+        }
+    }
+    let found = table_problems(&broken).join("\n");
+    for expected in [
+        "SlackActionsRole/TableOwnKeys: [\"dynamodb:GetItem\", \"dynamodb:PutItem\", \"dynamodb:Query\"] without a ForAllValues:StringLike dynamodb:LeadingKeys condition reaches every key",
+        "SlackActionsRole may dynamodb:PutItem FINDING#dg-0123456789abcdef, a key it does not own",
+    ] {
+        assert!(found.contains(expected), "expected {expected:?} in:\n{found}");
+    }
+}
+
+#[test]
+fn string_like_matches_as_iam_does() {
+    assert!(string_like("FINDING#*", "FINDING#dg-1"));
+    assert!(string_like("FINDING#*", "FINDING#"));
+    assert!(!string_like("FINDING#*", "XFINDING#dg-1"));
+    assert!(!string_like("SLACK#*", "SLACKMSG#dg-1"));
+    assert!(string_like("a?c*", "abcdef"));
+    assert!(!string_like("a?c", "ac"));
+}

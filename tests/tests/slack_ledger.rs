@@ -118,6 +118,10 @@ where
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    driftguard_no_moto,
+    ignore = "needs moto_server (pip install \"moto[server]\"), which is not installed"
+)]
 async fn the_dynamodb_ledger_behaves_like_the_memory_ledger() {
     let expected = vec![
         "Fresh",

@@ -236,18 +236,21 @@ fn corpus() -> Vec<Vec<u8>> {
         .expect("events")
         .map(|e| e.expect("entry").path())
         .collect();
-    let shared = workspace().join("../shared/data/eventbridge-cloud-custodian-cwe");
-    match std::fs::read_dir(&shared) {
-        Ok(dir) => files.extend(
+    // Absent corpora: a notice libtest does not hide, or a failure when CI requires them.
+    let data = driftguard_tests::corpora::shared_data(
+        "every_event_twice_and_shuffled_ends_like_one_ordered_replay",
+        "the reliability run uses the sample events only",
+    );
+    let shared = data.as_ref().map(|d| d.join("eventbridge-cloud-custodian-cwe"));
+    if let Some(shared) = &shared {
+        let dir = std::fs::read_dir(shared).unwrap_or_else(|e| panic!("{}: {e}", shared.display()));
+        files.extend(
             dir.map(|e| e.expect("entry").path())
                 .filter(|p| p.extension().is_some_and(|x| x == "json")),
-        ),
-        Err(_) => println!(
-            "corpus {} is absent; the reliability run uses the sample events only",
-            shared.display()
-        ),
+        );
     }
     files.sort();
+    let mut shared_envelopes = 0;
     for f in files {
         let bytes = std::fs::read(&f).expect("read");
         let is_api_call = serde_json::from_slice::<Value>(&bytes).is_ok_and(|v| {
@@ -255,6 +258,7 @@ fn corpus() -> Vec<Vec<u8>> {
                 && v["detail"]["eventID"].is_string()
         });
         if is_api_call {
+            shared_envelopes += usize::from(shared.as_ref().is_some_and(|s| f.starts_with(s)));
             out.push(bytes);
         }
     }
@@ -262,11 +266,13 @@ fn corpus() -> Vec<Vec<u8>> {
     // records of the public corpora, wrapped as EventBridge delivers them.
     let mut record_files = vec![workspace()
         .join("events/cloudtrail-logs/123456789012_CloudTrail_eu-west-1_20261120T0955Z_3mVv0nFWkqLzA1Yb.json.gz")];
+    let sample_record_files = record_files.len();
     for dir in [
         "cloudtrail-awsdocs-user-guide-examples",
         "cloudtrail-small-fixtures/trailscraper",
     ] {
-        if let Ok(entries) = std::fs::read_dir(workspace().join("../shared/data").join(dir)) {
+        if let Some(data) = &data {
+            let entries = std::fs::read_dir(data.join(dir)).unwrap_or_else(|e| panic!("{dir}: {e}"));
             let mut found: Vec<_> = entries
                 .map(|e| e.expect("entry").path())
                 .filter(|p| p.to_string_lossy().contains(".json"))
@@ -276,9 +282,11 @@ fn corpus() -> Vec<Vec<u8>> {
         }
     }
     let mut records: Vec<Value> = Vec::new();
-    for f in record_files {
+    let mut shared_records = 0;
+    for (i, f) in record_files.into_iter().enumerate() {
         let raw = std::fs::read(&f).expect("read");
         let text = driftguard_core::decode::plain(&raw).expect("gzip");
+        let before = records.len();
         match serde_json::from_slice::<Value>(&text) {
             Ok(Value::Object(doc)) if doc.contains_key("Records") => {
                 records.extend(doc["Records"].as_array().cloned().unwrap_or_default())
@@ -286,6 +294,20 @@ fn corpus() -> Vec<Vec<u8>> {
             Ok(doc) if doc["eventName"].is_string() => records.push(doc),
             _ => {}
         }
+        if i >= sample_record_files {
+            shared_records += records[before..].iter().filter(|r| r["eventID"].is_string()).count();
+        }
+    }
+    // The reliability corpus must not shrink silently (counted 2026-11-30: 10 envelopes, 20 records).
+    if data.is_some() {
+        assert!(
+            shared_envelopes >= 10,
+            "only {shared_envelopes} CloudTrail envelopes from the corpora"
+        );
+        assert!(
+            shared_records >= 20,
+            "only {shared_records} CloudTrail records from the corpora"
+        );
     }
     records.retain(|r| r["eventID"].is_string() && r["eventTime"].is_string() && r["eventSource"].is_string());
     for r in &records {
@@ -585,12 +607,14 @@ fn without_a_config_bucket_oversized_items_are_counted_not_fetched() {
     let Some(mut ingest) = Ingest::start("without_a_config_bucket_oversized_items_are_counted_not_fetched") else {
         return;
     };
-    let path =
-        workspace().join("../shared/data/config-cloud-custodian/omnissm-eventbridge/oversizedConfigurationItem.json");
-    let Ok(bytes) = std::fs::read(&path) else {
-        println!("SKIPPED: {} is absent", path.display());
+    let Some(data) = driftguard_tests::corpora::shared_data(
+        "without_a_config_bucket_oversized_items_are_counted_not_fetched",
+        "the test returns without checking anything",
+    ) else {
         return;
     };
+    let path = data.join("config-cloud-custodian/omnissm-eventbridge/oversizedConfigurationItem.json");
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let out = ingest.respond(&bytes);
     assert_eq!(out["skipped"]["config_oversized"], 1, "{out}");
 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the core crate's integration tests: where the fixtures and the public
-//! corpora live (corpus tests skip cleanly when `/work/shared/data` is absent), a builder for
-//! minimal CloudTrail records, and owned summaries of what the decoder yields.
+//! corpora live (corpus tests are listed as ignored, with the reason, when `../shared/data` is
+//! absent: see [`corpora`]), a builder for minimal CloudTrail records, and owned summaries of
+//! what the decoder yields.
 
 // Each test crate uses a subset of these helpers.
 #![allow(dead_code)]
@@ -26,15 +27,55 @@ pub fn bad_dir() -> PathBuf {
     workspace().join("tests/data/bad")
 }
 
-/// The public corpora, or `None` (with a message saying the test is skipped) when absent.
-pub fn corpora(test: &str) -> Option<PathBuf> {
+/// Why a corpus test is ignored when the corpora are absent (the text of its
+/// `#[cfg_attr(driftguard_no_data, ignore = "...")]`, which must be a literal).
+pub const NO_DATA: &str = "needs the public corpora at ../shared/data, which are absent";
+
+/// The public corpora at `../shared/data` (beside the workspace).
+///
+/// Tests that call this carry `#[cfg_attr(driftguard_no_data, ignore = "...")]`: `build.rs` sets
+/// `driftguard_no_data` when the corpora are absent (and `DRIFTGUARD_REQUIRE_DATA` is not set),
+/// so libtest lists them as ignored with the reason. A test that gets here anyway (run with
+/// `--ignored`, or required by CI) fails, naming the folder. So that the corpora cannot shrink
+/// silently, every folder their README lists must hold at least the number of files it states.
+pub fn corpora(test: &str) -> PathBuf {
     let dir = workspace().join("../shared/data");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("{test}: public corpus {} is absent; skipping", dir.display());
-        None
+    assert!(
+        dir.is_dir(),
+        "{test} {NO_DATA} ({}); CI sets DRIFTGUARD_REQUIRE_DATA=1 so that this fails there",
+        dir.display()
+    );
+    let listed = listed_folders(&dir);
+    assert!(
+        listed.len() >= 13,
+        "{test}: {}/README.md lists {} corpus folders, expected at least 13: {listed:?}",
+        dir.display(),
+        listed.len()
+    );
+    for (folder, want) in &listed {
+        let have = files(&dir.join(folder), &|_| true).len();
+        assert!(
+            have >= *want,
+            "{test}: the corpus {folder} holds {have} files, its README lists {want}: it shrank"
+        );
     }
+    dir
+}
+
+/// The folders of the corpora's README table, with the number of files each is said to hold.
+fn listed_folders(dir: &Path) -> Vec<(String, usize)> {
+    let readme =
+        std::fs::read_to_string(dir.join("README.md")).unwrap_or_else(|e| panic!("{}/README.md: {e}", dir.display()));
+    readme
+        .lines()
+        .filter_map(|line| {
+            // | `folder/` | upstream | licence | files | what |
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let folder = cells.get(1)?.strip_prefix('`')?.strip_suffix("/`")?;
+            let count = cells.get(4)?.parse().ok()?;
+            Some((folder.to_owned(), count))
+        })
+        .collect()
 }
 
 /// Every file under `dir` (recursively) that `keep` accepts, sorted.
