@@ -491,7 +491,7 @@ fn explain(args: ExplainArgs) -> Result<Exit> {
                 return;
             }
             io_result = match item {
-                Ok(item) => render::trace(&mut out, pos, &pipeline.evaluate(&item), args.format),
+                Ok(item) => render::trace(&mut out, pos, &pipeline.explain(&item), args.format),
                 Err(e) => {
                     errors += 1;
                     render::trace_error(&mut out, &e, args.format)

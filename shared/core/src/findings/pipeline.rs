@@ -87,7 +87,7 @@ pub struct Evaluation {
     pub detail_type: Option<String>,
     /// `eventSource:eventName`.
     pub call: String,
-    /// Attribution, for calls that got that far.
+    /// Attribution, for calls that got that far ([`Pipeline::explain`] attributes every call).
     pub actor: Option<Actor>,
     /// The resource, for calls the catalog maps.
     pub resource: Option<ResourceInfo>,
@@ -169,6 +169,18 @@ impl Pipeline {
                 ignored: Vec::new(),
             },
         }
+    }
+
+    /// Evaluates one decoded item for a person reading the trace (`driftguard explain`): as
+    /// [`Self::evaluate`], and every CloudTrail call is attributed, even one skipped before
+    /// attribution (failed, read-only, not in the catalog, no resource id), since who made a call
+    /// is what a reader wants first. Replay and the Lambdas keep skipping early.
+    pub fn explain(&self, item: &Item<'_>) -> Evaluation {
+        let mut evaluation = self.evaluate(item);
+        if let (None, Item::Api { call, .. }) = (&evaluation.actor, item) {
+            evaluation.actor = Some(self.attributor.attribute(call));
+        }
+        evaluation
     }
 
     /// Evaluates one CloudTrail call.
