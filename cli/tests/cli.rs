@@ -178,7 +178,11 @@ fn explain_traces_every_event_with_its_rule() {
         })
         .collect();
     assert_eq!(calls.len(), 22, "CloudTrail calls among the sample events");
-    let unattributed: Vec<&Value> = calls.iter().copied().filter(|l| !l["actor"]["rule"].is_string()).collect();
+    let unattributed: Vec<&Value> = calls
+        .iter()
+        .copied()
+        .filter(|l| !l["actor"]["rule"].is_string())
+        .collect();
     assert!(unattributed.is_empty(), "calls without an actor: {unattributed:#?}");
     let read_only = lines
         .iter()

@@ -206,6 +206,24 @@ pub static DIFF_RULES: &[(&str, &str, Compare)] = &[
         ]),
     ),
     (
+        "rds.amazonaws.com",
+        "ModifyDBInstance",
+        Compare::Fields(&[
+            f("dBInstanceClass", "aws_db_instance", "instance_class", Text),
+            f("deletionProtection", "aws_db_instance", "deletion_protection", Bool),
+            f("publiclyAccessible", "aws_db_instance", "publicly_accessible", Bool),
+            f(
+                "backupRetentionPeriod",
+                "aws_db_instance",
+                "backup_retention_period",
+                Int,
+            ),
+            f("multiAZ", "aws_db_instance", "multi_az", Bool),
+            f("allocatedStorage", "aws_db_instance", "allocated_storage", Int),
+            f("engineVersion", "aws_db_instance", "engine_version", Text),
+        ]),
+    ),
+    (
         "sqs.amazonaws.com",
         "SetQueueAttributes",
         Compare::Fields(&[

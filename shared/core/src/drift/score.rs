@@ -3,8 +3,9 @@
 //! Likelihood = sigmoid(prior + Σ weights of the factors present). Every weight is a row of
 //! [`WEIGHTS`]; each finding lists the factors that fired and their contributions, so a score can
 //! always be explained. Severity starts from the resource type ([`TYPE_SEVERITY`]), is raised by
-//! exposure (open ingress on a sensitive port, public bucket, wildcard IAM policy) and moved by
-//! the environment tag.
+//! exposure (open ingress on a sensitive port, public bucket, wildcard IAM policy), moved by
+//! the environment tag, and held up by floors no environment lowers (a managed resource deleted
+//! by hand, a protection turned off: [`PROTECTIONS`]).
 
 use crate::actors::attribution::{ActorKind, Channel};
 use crate::drift::diff::AttributeChange;
@@ -192,7 +193,111 @@ pub static ENVIRONMENTS: &[(&str, bool)] = &[
     ("staging", false),
 ];
 
+/// A protection and how a found value shows it turned off.
+#[derive(Debug, Clone, Copy)]
+pub struct Protection {
+    /// The compared attribute (a Terraform path or a Config map attribute).
+    pub attribute: &'static str,
+    /// What turning it off means, for the finding's reasons.
+    pub what: &'static str,
+    /// Whether the found value is "off".
+    pub off: fn(&Value) -> bool,
+}
+
+fn is_false(v: &Value) -> bool {
+    v == &Value::Bool(false)
+}
+
+fn suspended(v: &Value) -> bool {
+    matches!(v.as_str(), Some("Suspended" | "Disabled")) || is_false(v)
+}
+
+fn absent(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(m) => m.is_empty(),
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
+fn zero(v: &Value) -> bool {
+    v.as_i64() == Some(0)
+}
+
+/// Protections whose removal is at least [`Severity::Major`], whatever the environment tag:
+/// termination and deletion protection, bucket versioning and MFA delete, encryption, backups.
+pub static PROTECTIONS: &[Protection] = &[
+    Protection {
+        attribute: "disable_api_termination",
+        what: "termination protection removed",
+        off: is_false,
+    },
+    Protection {
+        attribute: "deletion_protection",
+        what: "deletion protection turned off",
+        off: is_false,
+    },
+    Protection {
+        attribute: "enable_deletion_protection",
+        what: "deletion protection turned off",
+        off: is_false,
+    },
+    Protection {
+        attribute: "versioning_configuration.0.status",
+        what: "bucket versioning suspended",
+        off: suspended,
+    },
+    Protection {
+        attribute: "versioning.0.enabled",
+        what: "bucket versioning suspended",
+        off: suspended,
+    },
+    Protection {
+        attribute: "versioning",
+        what: "bucket versioning suspended",
+        off: suspended,
+    },
+    Protection {
+        attribute: "versioning_configuration.0.mfa_delete",
+        what: "MFA delete turned off",
+        off: suspended,
+    },
+    Protection {
+        attribute: "server_side_encryption",
+        what: "default encryption removed",
+        off: absent,
+    },
+    Protection {
+        attribute: "server_side_encryption_configuration.0.rule",
+        what: "default encryption removed",
+        off: absent,
+    },
+    Protection {
+        attribute: "backup_retention_period",
+        what: "automated backups turned off",
+        off: zero,
+    },
+];
+
+/// The first protection a change turns off: a drifted attribute of [`PROTECTIONS`] whose found
+/// value is off while the declared one is not.
+pub fn protection_off(changes: &[AttributeChange]) -> Option<String> {
+    changes.iter().filter(|c| c.drifted).find_map(|c| {
+        PROTECTIONS
+            .iter()
+            .find(|p| p.attribute == c.attribute && (p.off)(&c.found) && !(p.off)(&c.expected))
+            .map(|p| format!("{}: {} (at least major)", c.attribute, p.what))
+    })
+}
+
 /// The severity of a change and the reasons.
+///
+/// In order: the resource type's base; tag-only changes are minor; an exposure (open sensitive
+/// port, public access block off, wildcard grant) is critical; otherwise unmanaged resources go
+/// down and the environment tag moves it. Then the floors, which no environment lowers: a managed
+/// resource deleted by hand is critical, a protection turned off ([`PROTECTIONS`]) at least major.
 pub fn severity(resource_type: &str, e: &Evidence<'_>, environment: Option<&str>) -> (Severity, Vec<String>) {
     let mut reasons = Vec::new();
     let mut sev = TYPE_SEVERITY
@@ -223,6 +328,13 @@ pub fn severity(resource_type: &str, e: &Evidence<'_>, environment: Option<&str>
                 reasons.push(format!("environment {name}"));
             }
             None => {}
+        }
+        if e.managed && e.op == crate::iac::catalog::Op::Delete {
+            sev = Severity::Critical;
+            reasons.push("a managed resource deleted by hand".into());
+        } else if let Some(why) = protection_off(e.changes) {
+            sev = sev.max(Severity::Major);
+            reasons.push(why);
         }
     }
     (sev, reasons)
