@@ -3,7 +3,7 @@
 //! ([`crate::drift::diff::DIFF_RULES`]), and the types whose changes are only tracked as "changed out
 //! of band" (the catalog names the resource, nothing compares its attributes).
 
-use crate::drift::diff::{Compare, DIFF_RULES};
+use crate::drift::diff::{Compare, Share, DIFF_RULES};
 use crate::iac::catalog::Catalog;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -56,6 +56,8 @@ pub fn coverage(catalog: &Catalog) -> Vec<TypeCoverage> {
             Compare::SgRules { direction, .. } => vec![(*direction).to_owned()],
             Compare::Ec2Tags { .. } => vec!["tags".to_owned()],
             Compare::RoleInlinePolicy => vec!["inline_policy".to_owned()],
+            Compare::Sharing(Share::Ec2 { attribute, .. }) => vec![(*attribute).to_owned()],
+            Compare::Sharing(Share::Rds) => vec!["shared_accounts".to_owned()],
         };
         let t = by_type.entry(entry.resource_type.to_owned()).or_default();
         for a in attributes {

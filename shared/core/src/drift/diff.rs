@@ -69,6 +69,28 @@ pub enum Compare {
     },
     /// An IAM inline policy put on a role (`PutRolePolicy`).
     RoleInlinePolicy,
+    /// Who a snapshot or an image is shared with (accounts, or `all` for public).
+    Sharing(Share),
+}
+
+/// How a sharing call names what it adds and removes, and where IaC declares the sharing.
+#[derive(Debug, Clone, Copy)]
+pub enum Share {
+    /// EC2 `ModifySnapshotAttribute` / `ModifyImageAttribute`: `<permission>.add.items` and
+    /// `<permission>.remove.items`, each item `{"group": "all"}` or `{"userId": "<account>"}`;
+    /// declared by child resources (`aws_snapshot_create_volume_permission`,
+    /// `aws_ami_launch_permission`) with `account_id` (or `group`).
+    Ec2 {
+        /// The request key (`createVolumePermission`, `launchPermission`).
+        permission: &'static str,
+        /// The compared attribute (`create_volume_permission`, `launch_permission`).
+        attribute: &'static str,
+        /// The Terraform type of one declared permission.
+        child: &'static str,
+    },
+    /// RDS `ModifyDBSnapshotAttribute` / `ModifyDBClusterSnapshotAttribute` on `restore`:
+    /// `valuesToAdd` / `valuesToRemove`; declared as the snapshot's `shared_accounts`.
+    Rds,
 }
 
 use Norm::*;
@@ -206,6 +228,34 @@ pub static DIFF_RULES: &[(&str, &str, Compare)] = &[
         ]),
     ),
     (
+        "ec2.amazonaws.com",
+        "ModifySnapshotAttribute",
+        Compare::Sharing(Share::Ec2 {
+            permission: "createVolumePermission",
+            attribute: "create_volume_permission",
+            child: "aws_snapshot_create_volume_permission",
+        }),
+    ),
+    (
+        "ec2.amazonaws.com",
+        "ModifyImageAttribute",
+        Compare::Sharing(Share::Ec2 {
+            permission: "launchPermission",
+            attribute: "launch_permission",
+            child: "aws_ami_launch_permission",
+        }),
+    ),
+    (
+        "rds.amazonaws.com",
+        "ModifyDBSnapshotAttribute",
+        Compare::Sharing(Share::Rds),
+    ),
+    (
+        "rds.amazonaws.com",
+        "ModifyDBClusterSnapshotAttribute",
+        Compare::Sharing(Share::Rds),
+    ),
+    (
         "rds.amazonaws.com",
         "ModifyDBInstance",
         Compare::Fields(&[
@@ -267,6 +317,7 @@ pub fn compare(rule: Compare, request: &Value, owners: &[&Declared]) -> Vec<Attr
         Compare::SgRules { direction, add } => sg_rules(direction, add, request, owners),
         Compare::Ec2Tags { set } => ec2_tags(set, request, owners),
         Compare::RoleInlinePolicy => role_inline_policy(request, owners),
+        Compare::Sharing(share) => sharing(share, request, owners),
     }
 }
 
@@ -610,6 +661,70 @@ fn role_inline_policy(request: &Value, owners: &[&Declared]) -> Vec<AttributeCha
         expected.unwrap_or(Value::Null),
         found,
     )]
+}
+
+/// The accounts (or `all`) a list of EC2 permission items names (`{"items": [..]}`), each item
+/// `{"group": "all"}` or `{"userId": "<account>"}`.
+fn ec2_share_items(v: Option<&Value>) -> Vec<String> {
+    items(v)
+        .into_iter()
+        .filter_map(|i| i.get("group").or_else(|| i.get("userId")).and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn sharing(share: Share, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let (attribute, added, removed, declared_in, expected) = match share {
+        Share::Ec2 {
+            permission,
+            attribute,
+            child,
+        } => {
+            let Some(p) = request.get(permission) else {
+                return Vec::new();
+            };
+            let children: Vec<&Declared> = owners.iter().copied().filter(|d| d.tf_type == child).collect();
+            let expected: BTreeSet<String> = children
+                .iter()
+                .filter_map(|d| d.str_attr("account_id").or_else(|| d.str_attr("group")))
+                .map(str::to_owned)
+                .collect();
+            let declared_in = children.first().copied().or_else(|| owners.first().copied());
+            (
+                attribute,
+                ec2_share_items(p.get("add")),
+                ec2_share_items(p.get("remove")),
+                declared_in,
+                expected,
+            )
+        }
+        Share::Rds => {
+            if request.get("attributeName").and_then(Value::as_str) != Some("restore") {
+                return Vec::new();
+            }
+            let snapshot = owners.first().copied();
+            let expected = strings(snapshot.and_then(|d| d.attributes.get("shared_accounts")))
+                .into_iter()
+                .collect();
+            (
+                "shared_accounts",
+                strings(request.get("valuesToAdd")),
+                strings(request.get("valuesToRemove")),
+                snapshot,
+                expected,
+            )
+        }
+    };
+    if added.is_empty() && removed.is_empty() {
+        return Vec::new();
+    }
+    let mut found = expected.clone();
+    found.extend(added);
+    for r in &removed {
+        found.remove(r);
+    }
+    let list = |set: BTreeSet<String>| Value::Array(set.into_iter().map(Value::String).collect());
+    vec![change(attribute.to_owned(), declared_in, list(expected), list(found))]
 }
 
 #[cfg(test)]

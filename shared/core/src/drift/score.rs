@@ -341,7 +341,8 @@ pub fn severity(resource_type: &str, e: &Evidence<'_>, environment: Option<&str>
 }
 
 /// A change that exposes the resource: open ingress on a sensitive port, a bucket's public
-/// access block turned off, a wildcard IAM grant.
+/// access block turned off, a wildcard IAM grant, a snapshot or image shared publicly or with an
+/// account IaC does not declare.
 pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
     for c in changes.iter().filter(|c| c.drifted) {
         match c.attribute.as_str() {
@@ -372,6 +373,20 @@ pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
                 && grants_wildcard(&c.found) =>
             {
                 return Some(format!("{a} grants a wildcard action or principal"));
+            }
+            "create_volume_permission" | "launch_permission" | "shared_accounts" => {
+                if let Some(first) = new_items(&c.expected, &c.found).first() {
+                    return Some(
+                        if *first == "all" || new_items(&c.expected, &c.found).contains(&"all") {
+                            format!("{} made public (shared with all)", c.attribute)
+                        } else {
+                            format!(
+                                "{} shared with account {first}, which IaC does not declare",
+                                c.attribute
+                            )
+                        },
+                    );
+                }
             }
             "inline_policy" if c.found.as_object().is_some_and(|m| m.values().any(grants_wildcard)) => {
                 return Some("inline_policy grants a wildcard action or principal".to_owned());

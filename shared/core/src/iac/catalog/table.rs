@@ -118,6 +118,10 @@ const T_FUNCTION: &str = "AWS::Lambda::Function";
 const T_LAYER: &str = "AWS::Lambda::LayerVersion";
 const T_DB_INSTANCE: &str = "AWS::RDS::DBInstance";
 const T_DB_CLUSTER: &str = "AWS::RDS::DBCluster";
+const T_DB_SNAPSHOT: &str = "AWS::RDS::DBSnapshot";
+const T_DB_CLUSTER_SNAPSHOT: &str = "AWS::RDS::DBClusterSnapshot";
+const T_EBS_SNAPSHOT: &str = "AWS::EC2::Snapshot";
+const T_IMAGE: &str = "AWS::EC2::Image";
 const T_DB_PG: &str = "AWS::RDS::DBParameterGroup";
 const T_DB_CLUSTER_PG: &str = "AWS::RDS::DBClusterParameterGroup";
 const T_DB_SUBNET_GROUP: &str = "AWS::RDS::DBSubnetGroup";
@@ -287,6 +291,19 @@ const TF_LAYER: &[&str] = &["aws_lambda_layer_version"];
 const TF_DB_INSTANCE: &[&str] = &["aws_db_instance"];
 const TF_DB_INSTANCE_ROLE: &[&str] = &["aws_db_instance", "aws_db_instance_role_association"];
 const TF_DB_CLUSTER: &[&str] = &["aws_rds_cluster"];
+const TF_DB_SNAPSHOT: &[&str] = &["aws_db_snapshot", "aws_db_snapshot_copy"];
+const TF_DB_CLUSTER_SNAPSHOT: &[&str] = &["aws_db_cluster_snapshot"];
+const TF_EBS_SNAPSHOT: &[&str] = &[
+    "aws_ebs_snapshot",
+    "aws_ebs_snapshot_copy",
+    "aws_snapshot_create_volume_permission",
+];
+const TF_IMAGE: &[&str] = &[
+    "aws_ami",
+    "aws_ami_copy",
+    "aws_ami_from_instance",
+    "aws_ami_launch_permission",
+];
 const TF_DB_CLUSTER_ROLE: &[&str] = &["aws_rds_cluster", "aws_rds_cluster_role_association"];
 const TF_DB_PG: &[&str] = &["aws_db_parameter_group"];
 const TF_DB_CLUSTER_PG: &[&str] = &["aws_rds_cluster_parameter_group"];
@@ -492,6 +509,9 @@ pub static ENTRIES: &[Entry] = &[
     e(EC2, "CreateNatGateway", T_NAT, TF_NAT, Create, &[Response("CreateNatGatewayResponse.natGateway.natGatewayId")]),
     e(EC2, "DeleteNatGateway", T_NAT, TF_NAT, Delete, &[Response("DeleteNatGatewayResponse.natGatewayId"), Request("DeleteNatGatewayRequest.NatGatewayId")]),
 
+    // ---- EC2: snapshot and image sharing (the permission children count as the parent) ----
+    e(EC2, "ModifySnapshotAttribute", T_EBS_SNAPSHOT, TF_EBS_SNAPSHOT, Update, &[Request("snapshotId")]),
+    e(EC2, "ModifyImageAttribute", T_IMAGE, TF_IMAGE, Update, &[Request("imageId")]),
     // ---- EC2: EBS volumes ----
     e(EC2, "CreateVolume", T_VOLUME, TF_VOLUME, Create, &[Response("volumeId")]),
     e(EC2, "DeleteVolume", T_VOLUME, TF_VOLUME, Delete, &[Request("volumeId")]),
@@ -678,6 +698,8 @@ pub static ENTRIES: &[Entry] = &[
     e(RDS, "RestoreDBClusterFromSnapshot", T_DB_CLUSTER, TF_DB_CLUSTER, Create, ID_DB_CLUSTER),
     e(RDS, "RestoreDBClusterToPointInTime", T_DB_CLUSTER, TF_DB_CLUSTER, Create, ID_DB_CLUSTER),
     e(RDS, "ModifyDBCluster", T_DB_CLUSTER, TF_DB_CLUSTER, Update, ID_DB_CLUSTER),
+    e(RDS, "ModifyDBSnapshotAttribute", T_DB_SNAPSHOT, TF_DB_SNAPSHOT, Update, &[Request("dBSnapshotIdentifier")]),
+    e(RDS, "ModifyDBClusterSnapshotAttribute", T_DB_CLUSTER_SNAPSHOT, TF_DB_CLUSTER_SNAPSHOT, Update, &[Request("dBClusterSnapshotIdentifier")]),
     e(RDS, "DeleteDBCluster", T_DB_CLUSTER, TF_DB_CLUSTER, Delete, ID_DB_CLUSTER),
     e(RDS, "StartDBCluster", T_DB_CLUSTER, TF_DB_CLUSTER, Update, ID_DB_CLUSTER),
     e(RDS, "StopDBCluster", T_DB_CLUSTER, TF_DB_CLUSTER, Update, ID_DB_CLUSTER),
