@@ -3,7 +3,7 @@
 //! ([`crate::drift::diff::DIFF_RULES`]), and the types whose changes are only tracked as "changed out
 //! of band" (the catalog names the resource, nothing compares its attributes).
 
-use crate::drift::diff::{Compare, Share, DIFF_RULES};
+use crate::drift::diff::{Compare, Credential, Share, DIFF_RULES};
 use crate::iac::catalog::Catalog;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -58,6 +58,10 @@ pub fn coverage(catalog: &Catalog) -> Vec<TypeCoverage> {
             Compare::RoleInlinePolicy => vec!["inline_policy".to_owned()],
             Compare::Sharing(Share::Ec2 { attribute, .. }) => vec![(*attribute).to_owned()],
             Compare::Sharing(Share::Rds) => vec!["shared_accounts".to_owned()],
+            Compare::Credentials(Credential::KeyCreated | Credential::KeyDeleted | Credential::KeyStatus) => {
+                vec!["access_keys".to_owned()]
+            }
+            Compare::Credentials(_) => vec!["login_profile".to_owned()],
         };
         let t = by_type.entry(entry.resource_type.to_owned()).or_default();
         for a in attributes {

@@ -71,6 +71,25 @@ pub enum Compare {
     RoleInlinePolicy,
     /// Who a snapshot or an image is shared with (accounts, or `all` for public).
     Sharing(Share),
+    /// Credentials on an IAM user: access keys and the console login profile, declared by
+    /// `aws_iam_access_key` / `aws_iam_user_login_profile` children of the user.
+    Credentials(Credential),
+}
+
+/// What a credential call does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// `CreateAccessKey`: a key id joins `access_keys` (from `responseElements.accessKey`).
+    KeyCreated,
+    /// `DeleteAccessKey`: the key id in `accessKeyId` leaves `access_keys`.
+    KeyDeleted,
+    /// `UpdateAccessKey`: `access_keys.<id>.status` becomes `status`.
+    KeyStatus,
+    /// `CreateLoginProfile` (`true`) / `DeleteLoginProfile` (`false`): `login_profile` present or
+    /// absent.
+    LoginProfile(bool),
+    /// `UpdateLoginProfile`: `login_profile.password_reset_required`.
+    LoginProfileUpdated,
 }
 
 /// How a sharing call names what it adds and removes, and where IaC declares the sharing.
@@ -256,6 +275,36 @@ pub static DIFF_RULES: &[(&str, &str, Compare)] = &[
         Compare::Sharing(Share::Rds),
     ),
     (
+        "iam.amazonaws.com",
+        "CreateAccessKey",
+        Compare::Credentials(Credential::KeyCreated),
+    ),
+    (
+        "iam.amazonaws.com",
+        "DeleteAccessKey",
+        Compare::Credentials(Credential::KeyDeleted),
+    ),
+    (
+        "iam.amazonaws.com",
+        "UpdateAccessKey",
+        Compare::Credentials(Credential::KeyStatus),
+    ),
+    (
+        "iam.amazonaws.com",
+        "CreateLoginProfile",
+        Compare::Credentials(Credential::LoginProfile(true)),
+    ),
+    (
+        "iam.amazonaws.com",
+        "DeleteLoginProfile",
+        Compare::Credentials(Credential::LoginProfile(false)),
+    ),
+    (
+        "iam.amazonaws.com",
+        "UpdateLoginProfile",
+        Compare::Credentials(Credential::LoginProfileUpdated),
+    ),
+    (
         "rds.amazonaws.com",
         "ModifyDBInstance",
         Compare::Fields(&[
@@ -311,13 +360,113 @@ pub fn rule_for(source: &str, name: &str) -> Option<Compare> {
 
 /// Compares a call's request with its declarations. `owners` are the declarations of the
 /// resource (primary first); `request` is `requestParameters`.
-pub fn compare(rule: Compare, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+/// `response` is `responseElements`, read only for comparisons that need it
+/// ([`Compare::reads_response`]).
+pub fn compare(rule: Compare, request: &Value, response: Option<&Value>, owners: &[&Declared]) -> Vec<AttributeChange> {
     match rule {
         Compare::Fields(maps) => fields(maps, request, owners),
         Compare::SgRules { direction, add } => sg_rules(direction, add, request, owners),
         Compare::Ec2Tags { set } => ec2_tags(set, request, owners),
         Compare::RoleInlinePolicy => role_inline_policy(request, owners),
         Compare::Sharing(share) => sharing(share, request, owners),
+        Compare::Credentials(credential) => credentials(credential, request, response, owners),
+    }
+}
+
+impl Compare {
+    /// Whether the comparison reads `responseElements` (a new access key's id exists only there).
+    pub fn reads_response(&self) -> bool {
+        matches!(self, Compare::Credentials(Credential::KeyCreated))
+    }
+}
+
+/// Compares a credential call with the user's declared credentials.
+fn credentials(
+    credential: Credential,
+    request: &Value,
+    response: Option<&Value>,
+    owners: &[&Declared],
+) -> Vec<AttributeChange> {
+    let user = owners.iter().copied().find(|d| d.tf_type == "aws_iam_user");
+    let keys: Vec<&Declared> = owners
+        .iter()
+        .copied()
+        .filter(|d| d.tf_type == "aws_iam_access_key")
+        .collect();
+    let profile = owners
+        .iter()
+        .copied()
+        .find(|d| d.tf_type == "aws_iam_user_login_profile");
+    let declared_keys: BTreeSet<String> = keys
+        .iter()
+        .filter_map(|d| d.str_attr("id"))
+        .map(str::to_owned)
+        .collect();
+    let list = |set: BTreeSet<String>| Value::Array(set.into_iter().map(Value::String).collect());
+    let text = |v: &Value, path: &str| value_at(v, path).and_then(Value::as_str).map(str::to_owned);
+    match credential {
+        Credential::KeyCreated | Credential::KeyDeleted => {
+            let (id, add) = if credential == Credential::KeyCreated {
+                (response.and_then(|r| text(r, "accessKey.accessKeyId")), true)
+            } else {
+                (text(request, "accessKeyId"), false)
+            };
+            let Some(id) = id else {
+                return Vec::new();
+            };
+            let mut found = declared_keys.clone();
+            if add {
+                found.insert(id);
+            } else {
+                found.remove(&id);
+            }
+            let declared_in = keys.first().copied().or(user);
+            vec![change(
+                "access_keys".into(),
+                declared_in,
+                list(declared_keys),
+                list(found),
+            )]
+        }
+        Credential::KeyStatus => {
+            let (Some(id), Some(status)) = (text(request, "accessKeyId"), text(request, "status")) else {
+                return Vec::new();
+            };
+            let key = keys.iter().copied().find(|d| d.str_attr("id") == Some(id.as_str()));
+            // A key no declaration holds is a hand-made key: its expected status is "absent".
+            let expected = key.map_or(Value::String("absent".into()), |d| {
+                Value::String(d.str_attr("status").unwrap_or("Active").to_owned())
+            });
+            vec![change(
+                format!("access_keys.{id}.status"),
+                key.or(user),
+                expected,
+                Value::String(status),
+            )]
+        }
+        Credential::LoginProfile(present) => {
+            let state = |p: bool| Value::String(if p { "present" } else { "absent" }.into());
+            vec![change(
+                "login_profile".into(),
+                profile.or(user),
+                state(profile.is_some()),
+                state(present),
+            )]
+        }
+        Credential::LoginProfileUpdated => {
+            let Some(found) = request.get("passwordResetRequired").map(|v| normalise(v, Norm::Bool)) else {
+                return Vec::new();
+            };
+            let expected = profile
+                .and_then(|d| d.attributes.get("password_reset_required"))
+                .map_or(Value::Null, |v| normalise(v, Norm::Bool));
+            vec![change(
+                "login_profile.password_reset_required".into(),
+                profile.or(user),
+                expected,
+                found,
+            )]
+        }
     }
 }
 

@@ -342,7 +342,8 @@ pub fn severity(resource_type: &str, e: &Evidence<'_>, environment: Option<&str>
 
 /// A change that exposes the resource: open ingress on a sensitive port, a bucket's public
 /// access block turned off, a wildcard IAM grant, a snapshot or image shared publicly or with an
-/// account IaC does not declare.
+/// account IaC does not declare, new credentials on a user (an access key, a console password, a
+/// key activated).
 pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
     for c in changes.iter().filter(|c| c.drifted) {
         match c.attribute.as_str() {
@@ -373,6 +374,17 @@ pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
                 && grants_wildcard(&c.found) =>
             {
                 return Some(format!("{a} grants a wildcard action or principal"));
+            }
+            "access_keys" => {
+                if let Some(key) = new_items(&c.expected, &c.found).first() {
+                    return Some(format!("new access key {key} on the user, which IaC does not declare"));
+                }
+            }
+            "login_profile" if c.found == "present" => {
+                return Some("console password (login profile) created by hand".to_owned());
+            }
+            a if a.starts_with("access_keys.") && a.ends_with(".status") && c.found == "Active" => {
+                return Some(format!("{a} activated by hand"));
             }
             "create_volume_permission" | "launch_permission" | "shared_accounts" => {
                 if let Some(first) = new_items(&c.expected, &c.found).first() {

@@ -319,7 +319,13 @@ impl Pipeline {
             call.request,
         ) {
             (false, Some(rule), Some(raw)) => match serde_json::from_str(raw.get()) {
-                Ok(request) => diff::compare(rule, &request, owners),
+                Ok(request) => {
+                    let response: Option<serde_json::Value> = call
+                        .response
+                        .filter(|_| rule.reads_response())
+                        .and_then(|raw| serde_json::from_str(raw.get()).ok());
+                    diff::compare(rule, &request, response.as_ref(), owners)
+                }
                 Err(_) => Vec::new(),
             },
             _ => Vec::new(),
