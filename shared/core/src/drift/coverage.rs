@@ -56,6 +56,7 @@ pub fn coverage(catalog: &Catalog) -> Vec<TypeCoverage> {
             Compare::SgRules { direction, .. } => vec![(*direction).to_owned()],
             Compare::Ec2Tags { .. } => vec!["tags".to_owned()],
             Compare::RoleInlinePolicy => vec!["inline_policy".to_owned()],
+            Compare::Flag { attribute, .. } => vec![(*attribute).to_owned()],
             Compare::Sharing(Share::Ec2 { attribute, .. }) => vec![(*attribute).to_owned()],
             Compare::Sharing(Share::Rds) => vec!["shared_accounts".to_owned()],
             Compare::Credentials(Credential::KeyCreated | Credential::KeyDeleted | Credential::KeyStatus) => {

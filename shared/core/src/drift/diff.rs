@@ -69,6 +69,16 @@ pub enum Compare {
     },
     /// An IAM inline policy put on a role (`PutRolePolicy`).
     RoleInlinePolicy,
+    /// A call that sets one declared boolean by its name alone (`StopLogging` turns a trail's
+    /// `enable_logging` off).
+    Flag {
+        /// The Terraform type declaring it.
+        tf_type: &'static str,
+        /// The attribute.
+        attribute: &'static str,
+        /// The value the call sets.
+        value: bool,
+    },
     /// Who a snapshot or an image is shared with (accounts, or `all` for public).
     Sharing(Share),
     /// Credentials on an IAM user: access keys and the console login profile, declared by
@@ -274,6 +284,102 @@ pub static DIFF_RULES: &[(&str, &str, Compare)] = &[
         "ModifyDBClusterSnapshotAttribute",
         Compare::Sharing(Share::Rds),
     ),
+    // Logging and detection.
+    (
+        "cloudtrail.amazonaws.com",
+        "StopLogging",
+        Compare::Flag {
+            tf_type: "aws_cloudtrail",
+            attribute: "enable_logging",
+            value: false,
+        },
+    ),
+    (
+        "cloudtrail.amazonaws.com",
+        "StartLogging",
+        Compare::Flag {
+            tf_type: "aws_cloudtrail",
+            attribute: "enable_logging",
+            value: true,
+        },
+    ),
+    (
+        "cloudtrail.amazonaws.com",
+        "UpdateTrail",
+        Compare::Fields(&[
+            f("isMultiRegionTrail", "aws_cloudtrail", "is_multi_region_trail", Bool),
+            f(
+                "includeGlobalServiceEvents",
+                "aws_cloudtrail",
+                "include_global_service_events",
+                Bool,
+            ),
+            f(
+                "enableLogFileValidation",
+                "aws_cloudtrail",
+                "enable_log_file_validation",
+                Bool,
+            ),
+            f("s3BucketName", "aws_cloudtrail", "s3_bucket_name", Text),
+            f("kmsKeyId", "aws_cloudtrail", "kms_key_id", Text),
+            f(
+                "cloudWatchLogsLogGroupArn",
+                "aws_cloudtrail",
+                "cloud_watch_logs_group_arn",
+                Text,
+            ),
+        ]),
+    ),
+    (
+        "cloudtrail.amazonaws.com",
+        "PutEventSelectors",
+        Compare::Fields(&[
+            f(
+                "eventSelectors.0.includeManagementEvents",
+                "aws_cloudtrail",
+                "event_selector.0.include_management_events",
+                Bool,
+            ),
+            f(
+                "eventSelectors.0.readWriteType",
+                "aws_cloudtrail",
+                "event_selector.0.read_write_type",
+                Text,
+            ),
+        ]),
+    ),
+    (
+        "guardduty.amazonaws.com",
+        "UpdateDetector",
+        Compare::Fields(&[
+            f("enable", "aws_guardduty_detector", "enable", Bool),
+            f(
+                "findingPublishingFrequency",
+                "aws_guardduty_detector",
+                "finding_publishing_frequency",
+                Text,
+            ),
+        ]),
+    ),
+    (
+        "config.amazonaws.com",
+        "StopConfigurationRecorder",
+        Compare::Flag {
+            tf_type: "aws_config_configuration_recorder_status",
+            attribute: "is_enabled",
+            value: false,
+        },
+    ),
+    (
+        "config.amazonaws.com",
+        "StartConfigurationRecorder",
+        Compare::Flag {
+            tf_type: "aws_config_configuration_recorder_status",
+            attribute: "is_enabled",
+            value: true,
+        },
+    ),
+    // Credentials.
     (
         "iam.amazonaws.com",
         "CreateAccessKey",
@@ -368,6 +474,17 @@ pub fn compare(rule: Compare, request: &Value, response: Option<&Value>, owners:
         Compare::SgRules { direction, add } => sg_rules(direction, add, request, owners),
         Compare::Ec2Tags { set } => ec2_tags(set, request, owners),
         Compare::RoleInlinePolicy => role_inline_policy(request, owners),
+        Compare::Flag {
+            tf_type,
+            attribute,
+            value,
+        } => {
+            let owner = owners.iter().copied().find(|d| d.tf_type == tf_type);
+            let expected = owner
+                .and_then(|d| attribute_at(&d.attributes, attribute))
+                .map_or(Value::Null, |v| normalise(v, Norm::Bool));
+            vec![change(attribute.to_owned(), owner, expected, Value::Bool(value))]
+        }
         Compare::Sharing(share) => sharing(share, request, owners),
         Compare::Credentials(credential) => credentials(credential, request, response, owners),
     }

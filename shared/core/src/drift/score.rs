@@ -175,6 +175,17 @@ pub static TYPE_SEVERITY: &[(&str, Severity)] = &[
     ("AWS::SecretsManager::Secret", Severity::Major),
 ];
 
+/// Attributes that switch logging or detection on: turning one off by hand is critical.
+pub static LOGGING: &[&str] = &[
+    "enable_logging",
+    "is_multi_region_trail",
+    "include_global_service_events",
+    "enable_log_file_validation",
+    "event_selector.0.include_management_events",
+    "enable",
+    "is_enabled",
+];
+
 /// Ports whose exposure to the internet is critical (`*` means all ports).
 pub static SENSITIVE_PORTS: &[&str] = &[
     "*", "22", "3389", "3306", "5432", "1433", "1521", "6379", "9200", "11211", "27017", "2375", "5601",
@@ -343,7 +354,7 @@ pub fn severity(resource_type: &str, e: &Evidence<'_>, environment: Option<&str>
 /// A change that exposes the resource: open ingress on a sensitive port, a bucket's public
 /// access block turned off, a wildcard IAM grant, a snapshot or image shared publicly or with an
 /// account IaC does not declare, new credentials on a user (an access key, a console password, a
-/// key activated).
+/// key activated), logging or detection turned down ([`LOGGING`]).
 pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
     for c in changes.iter().filter(|c| c.drifted) {
         match c.attribute.as_str() {
@@ -374,6 +385,12 @@ pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
                 && grants_wildcard(&c.found) =>
             {
                 return Some(format!("{a} grants a wildcard action or principal"));
+            }
+            a if LOGGING.contains(&a) && c.found == false && c.expected == true => {
+                return Some(format!("logging reduced: {a} turned off"));
+            }
+            "event_selector.0.read_write_type" if c.expected == "All" => {
+                return Some(format!("logging reduced: the trail records {} events only", c.found));
             }
             "access_keys" => {
                 if let Some(key) = new_items(&c.expected, &c.found).first() {

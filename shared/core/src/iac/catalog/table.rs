@@ -77,6 +77,7 @@ const CLOUDWATCH: &str = "monitoring.amazonaws.com";
 const LOGS: &str = "logs.amazonaws.com";
 const CLOUDTRAIL: &str = "cloudtrail.amazonaws.com";
 const GUARDDUTY: &str = "guardduty.amazonaws.com";
+const CONFIG: &str = "config.amazonaws.com";
 const ECR: &str = "ecr.amazonaws.com";
 const ES: &str = "es.amazonaws.com";
 const EFS: &str = "elasticfilesystem.amazonaws.com";
@@ -163,6 +164,7 @@ const T_DASHBOARD: &str = "AWS::CloudWatch::Dashboard";
 const T_LOG_GROUP: &str = "AWS::Logs::LogGroup";
 const T_TRAIL: &str = "AWS::CloudTrail::Trail";
 const T_DETECTOR: &str = "AWS::GuardDuty::Detector";
+const T_RECORDER: &str = "AWS::Config::ConfigurationRecorder";
 const T_REPOSITORY: &str = "AWS::ECR::Repository";
 const T_ES_DOMAIN: &str = "AWS::Elasticsearch::Domain";
 const T_OS_DOMAIN: &str = "AWS::OpenSearchService::Domain";
@@ -397,6 +399,10 @@ const TF_LOG_METRIC_FILTER: &[&str] = &["aws_cloudwatch_log_group", "aws_cloudwa
 
 const TF_TRAIL: &[&str] = &["aws_cloudtrail"];
 const TF_DETECTOR: &[&str] = &["aws_guardduty_detector"];
+const TF_RECORDER: &[&str] = &[
+    "aws_config_configuration_recorder",
+    "aws_config_configuration_recorder_status",
+];
 const TF_REPOSITORY: &[&str] = &["aws_ecr_repository"];
 const TF_REPOSITORY_POLICY: &[&str] = &["aws_ecr_repository", "aws_ecr_repository_policy"];
 const TF_REPOSITORY_LIFECYCLE: &[&str] = &["aws_ecr_repository", "aws_ecr_lifecycle_policy"];
@@ -974,6 +980,12 @@ pub static ENTRIES: &[Entry] = &[
     e(GUARDDUTY, "CreateDetector", T_DETECTOR, TF_DETECTOR, Create, &[Response("detectorId")]),
     e(GUARDDUTY, "UpdateDetector", T_DETECTOR, TF_DETECTOR, Update, &[Request("detectorId")]),
     e(GUARDDUTY, "DeleteDetector", T_DETECTOR, TF_DETECTOR, Delete, &[Request("detectorId")]),
+
+    // ---- AWS Config: the configuration recorder ----
+    e(CONFIG, "PutConfigurationRecorder", T_RECORDER, TF_RECORDER, Update, &[Request("configurationRecorder.name")]),
+    e(CONFIG, "StartConfigurationRecorder", T_RECORDER, TF_RECORDER, Update, &[Request("configurationRecorderName")]),
+    e(CONFIG, "StopConfigurationRecorder", T_RECORDER, TF_RECORDER, Update, &[Request("configurationRecorderName")]),
+    e(CONFIG, "DeleteConfigurationRecorder", T_RECORDER, TF_RECORDER, Delete, &[Request("configurationRecorderName")]),
 
     // ---- ECR: repositories ----
     e(ECR, "CreateRepository", T_REPOSITORY, TF_REPOSITORY, Create, &[Request("repositoryName"), Response("repository.repositoryName")]),
