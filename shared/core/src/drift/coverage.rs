@@ -57,6 +57,9 @@ pub fn coverage(catalog: &Catalog) -> Vec<TypeCoverage> {
             Compare::Ec2Tags { .. } => vec!["tags".to_owned()],
             Compare::RoleInlinePolicy => vec!["inline_policy".to_owned()],
             Compare::Flag { attribute, .. } => vec![(*attribute).to_owned()],
+            Compare::ResourcePolicy { .. } => vec!["policy".to_owned()],
+            Compare::LambdaPermission { .. } => vec!["permissions".to_owned()],
+            Compare::CodeHash => vec!["source_code_hash".to_owned()],
             Compare::Sharing(Share::Ec2 { attribute, .. }) => vec![(*attribute).to_owned()],
             Compare::Sharing(Share::Rds) => vec!["shared_accounts".to_owned()],
             Compare::Credentials(Credential::KeyCreated | Credential::KeyDeleted | Credential::KeyStatus) => {

@@ -79,6 +79,25 @@ pub enum Compare {
         /// The value the call sets.
         value: bool,
     },
+    /// A resource policy put or deleted, declared by a standalone policy resource or on the
+    /// parent; compared semantically as `policy`.
+    ResourcePolicy {
+        /// Where the request holds the new policy (`None`: the call deletes it).
+        request: Option<&'static str>,
+        /// Only when this request field has this value (SNS `attributeName` = `Policy`).
+        when: Option<(&'static str, &'static str)>,
+        /// The declarations that can hold it, most specific first: (Terraform type, attribute).
+        declared: &'static [(&'static str, &'static str)],
+    },
+    /// Statements of a Lambda function's resource policy, added or removed, against the declared
+    /// `aws_lambda_permission` children (`<statement id>: <principal>`).
+    LambdaPermission {
+        /// Added (`AddPermission`) or removed.
+        add: bool,
+    },
+    /// A Lambda function's new code (`responseElements.codeSha256`) against the declared
+    /// `source_code_hash`.
+    CodeHash,
     /// Who a snapshot or an image is shared with (accounts, or `all` for public).
     Sharing(Share),
     /// Credentials on an IAM user: access keys and the console login profile, declared by
@@ -284,6 +303,80 @@ pub static DIFF_RULES: &[(&str, &str, Compare)] = &[
         "ModifyDBClusterSnapshotAttribute",
         Compare::Sharing(Share::Rds),
     ),
+    // Resource policies and permissions.
+    (
+        "s3.amazonaws.com",
+        "DeleteBucketPolicy",
+        Compare::ResourcePolicy {
+            request: None,
+            when: None,
+            declared: &[("aws_s3_bucket_policy", "policy"), ("aws_s3_bucket", "policy")],
+        },
+    ),
+    (
+        "kms.amazonaws.com",
+        "PutKeyPolicy",
+        Compare::ResourcePolicy {
+            request: Some("policy"),
+            when: None,
+            declared: &[("aws_kms_key_policy", "policy"), ("aws_kms_key", "policy")],
+        },
+    ),
+    (
+        "sns.amazonaws.com",
+        "SetTopicAttributes",
+        Compare::ResourcePolicy {
+            request: Some("attributeValue"),
+            when: Some(("attributeName", "Policy")),
+            declared: &[("aws_sns_topic_policy", "policy"), ("aws_sns_topic", "policy")],
+        },
+    ),
+    (
+        "secretsmanager.amazonaws.com",
+        "PutResourcePolicy",
+        Compare::ResourcePolicy {
+            request: Some("resourcePolicy"),
+            when: None,
+            declared: &[
+                ("aws_secretsmanager_secret_policy", "policy"),
+                ("aws_secretsmanager_secret", "policy"),
+            ],
+        },
+    ),
+    (
+        "ecr.amazonaws.com",
+        "SetRepositoryPolicy",
+        Compare::ResourcePolicy {
+            request: Some("policyText"),
+            when: None,
+            declared: &[("aws_ecr_repository_policy", "policy")],
+        },
+    ),
+    (
+        "lambda.amazonaws.com",
+        "AddPermission20150331v2",
+        Compare::LambdaPermission { add: true },
+    ),
+    (
+        "lambda.amazonaws.com",
+        "RemovePermission20150331v2",
+        Compare::LambdaPermission { add: false },
+    ),
+    (
+        "lambda.amazonaws.com",
+        "UpdateFunctionCode20150331v2",
+        Compare::CodeHash,
+    ),
+    (
+        "lambda.amazonaws.com",
+        "CreateFunctionUrlConfig",
+        Compare::Fields(&[f("authType", "aws_lambda_function_url", "authorization_type", Text)]),
+    ),
+    (
+        "lambda.amazonaws.com",
+        "UpdateFunctionUrlConfig",
+        Compare::Fields(&[f("authType", "aws_lambda_function_url", "authorization_type", Text)]),
+    ),
     // Logging and detection.
     (
         "cloudtrail.amazonaws.com",
@@ -485,6 +578,24 @@ pub fn compare(rule: Compare, request: &Value, response: Option<&Value>, owners:
                 .map_or(Value::Null, |v| normalise(v, Norm::Bool));
             vec![change(attribute.to_owned(), owner, expected, Value::Bool(value))]
         }
+        Compare::ResourcePolicy {
+            request: at,
+            when,
+            declared,
+        } => resource_policy(at, when, declared, request, owners),
+        Compare::LambdaPermission { add } => lambda_permission(add, request, owners),
+        Compare::CodeHash => {
+            let Some(found) = response.and_then(|r| r.get("codeSha256")).cloned() else {
+                return Vec::new();
+            };
+            let function = owners.iter().copied().find(|d| d.tf_type == "aws_lambda_function");
+            let expected = function
+                .and_then(|d| d.attributes.get("source_code_hash"))
+                .filter(|v| v.as_str().is_some_and(|h| !h.is_empty()))
+                .cloned()
+                .unwrap_or(Value::Null);
+            vec![change("source_code_hash".into(), function, expected, found)]
+        }
         Compare::Sharing(share) => sharing(share, request, owners),
         Compare::Credentials(credential) => credentials(credential, request, response, owners),
     }
@@ -493,7 +604,7 @@ pub fn compare(rule: Compare, request: &Value, response: Option<&Value>, owners:
 impl Compare {
     /// Whether the comparison reads `responseElements` (a new access key's id exists only there).
     pub fn reads_response(&self) -> bool {
-        matches!(self, Compare::Credentials(Credential::KeyCreated))
+        matches!(self, Compare::Credentials(Credential::KeyCreated) | Compare::CodeHash)
     }
 }
 
@@ -927,6 +1038,82 @@ fn role_inline_policy(request: &Value, owners: &[&Declared]) -> Vec<AttributeCha
         expected.unwrap_or(Value::Null),
         found,
     )]
+}
+
+fn resource_policy(
+    at: Option<&str>,
+    when: Option<(&str, &str)>,
+    declared: &[(&str, &str)],
+    request: &Value,
+    owners: &[&Declared],
+) -> Vec<AttributeChange> {
+    if let Some((field, value)) = when {
+        if request.get(field).and_then(Value::as_str) != Some(value) {
+            return Vec::new();
+        }
+    }
+    let found = match at {
+        Some(path) => match value_at(request, path) {
+            Some(policy) => normalise_policy(policy),
+            None => return Vec::new(),
+        },
+        None => Value::Null,
+    };
+    // The most specific declaration that holds a policy; else the parent, expecting none.
+    let holder = declared.iter().find_map(|(tf_type, attribute)| {
+        let d = owners.iter().copied().find(|d| d.tf_type == *tf_type)?;
+        let policy = d
+            .attributes
+            .get(*attribute)
+            .filter(|p| !p.is_null() && p.as_str() != Some(""))?;
+        Some((d, normalise_policy(policy)))
+    });
+    let (declared_in, expected) = match holder {
+        Some((d, policy)) => (Some(d), policy),
+        None => (owners.first().copied(), Value::Null),
+    };
+    vec![change("policy".into(), declared_in, expected, found)]
+}
+
+/// `<statement id>: <principal>` of a Lambda permission.
+fn permission_entry(statement: &str, principal: &str) -> String {
+    format!("{statement}: {principal}")
+}
+
+fn lambda_permission(add: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let Some(statement) = request.get("statementId").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let children: Vec<&Declared> = owners
+        .iter()
+        .copied()
+        .filter(|d| d.tf_type == "aws_lambda_permission")
+        .collect();
+    let expected: BTreeSet<String> = children
+        .iter()
+        .filter_map(|d| {
+            Some(permission_entry(
+                d.str_attr("statement_id")?,
+                d.str_attr("principal").unwrap_or("?"),
+            ))
+        })
+        .collect();
+    let mut found: BTreeSet<String> = expected
+        .iter()
+        .filter(|e| e.split(": ").next() != Some(statement))
+        .cloned()
+        .collect();
+    if add {
+        let principal = request.get("principal").and_then(Value::as_str).unwrap_or("?");
+        found.insert(permission_entry(statement, principal));
+    }
+    let declared_in = children
+        .iter()
+        .copied()
+        .find(|d| d.str_attr("statement_id") == Some(statement))
+        .or_else(|| owners.first().copied());
+    let list = |set: BTreeSet<String>| Value::Array(set.into_iter().map(Value::String).collect());
+    vec![change("permissions".into(), declared_in, list(expected), list(found))]
 }
 
 /// The accounts (or `all`) a list of EC2 permission items names (`{"items": [..]}`), each item

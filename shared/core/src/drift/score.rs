@@ -392,6 +392,22 @@ pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
             "event_selector.0.read_write_type" if c.expected == "All" => {
                 return Some(format!("logging reduced: the trail records {} events only", c.found));
             }
+            "permissions" => {
+                for entry in new_items(&c.expected, &c.found) {
+                    let principal = entry.rsplit(": ").next().unwrap_or("");
+                    if principal == "*" {
+                        return Some(format!("permission {entry} lets anyone invoke the function"));
+                    }
+                    if principal.len() == 12 && principal.bytes().all(|b| b.is_ascii_digit())
+                        || principal.starts_with("arn:aws:iam::")
+                    {
+                        return Some(format!("permission {entry} grants another account"));
+                    }
+                }
+            }
+            "authorization_type" if c.found == "NONE" => {
+                return Some("function URL opened without authentication (NONE)".to_owned());
+            }
             "access_keys" => {
                 if let Some(key) = new_items(&c.expected, &c.found).first() {
                     return Some(format!("new access key {key} on the user, which IaC does not declare"));
