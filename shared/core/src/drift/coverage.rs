@@ -60,6 +60,9 @@ pub fn coverage(catalog: &Catalog) -> Vec<TypeCoverage> {
             Compare::ResourcePolicy { .. } => vec!["policy".to_owned()],
             Compare::LambdaPermission { .. } => vec!["permissions".to_owned()],
             Compare::CodeHash => vec!["source_code_hash".to_owned()],
+            Compare::NaclEntry(_) => vec!["ingress".to_owned(), "egress".to_owned()],
+            Compare::Route(_) => vec!["routes".to_owned()],
+            Compare::RouteAssociation => vec!["associations".to_owned()],
             Compare::Sharing(Share::Ec2 { attribute, .. }) => vec![(*attribute).to_owned()],
             Compare::Sharing(Share::Rds) => vec!["shared_accounts".to_owned()],
             Compare::Credentials(Credential::KeyCreated | Credential::KeyDeleted | Credential::KeyStatus) => {

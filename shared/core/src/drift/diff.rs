@@ -100,9 +100,31 @@ pub enum Compare {
     CodeHash,
     /// Who a snapshot or an image is shared with (accounts, or `all` for public).
     Sharing(Share),
+    /// A network ACL entry created, replaced or deleted: `ingress` / `egress` entries as
+    /// `<rule no> <action> <protocol> <ports> <cidr>`, declared on `aws_network_acl` or by
+    /// `aws_network_acl_rule` children.
+    NaclEntry(EntryOp),
+    /// A route created, replaced or deleted: `routes` as `<destination> via <target>`, declared on
+    /// `aws_route_table` or by `aws_route` children.
+    Route(EntryOp),
+    /// A subnet associated with a route table (`associations`: subnet ids, declared by
+    /// `aws_route_table_association`).
+    RouteAssociation,
     /// Credentials on an IAM user: access keys and the console login profile, declared by
     /// `aws_iam_access_key` / `aws_iam_user_login_profile` children of the user.
     Credentials(Credential),
+}
+
+/// What a call does to one entry of a keyed list (NACL entries by rule number and direction,
+/// routes by destination).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryOp {
+    /// Adds the entry.
+    Create,
+    /// Replaces the entry with the same key.
+    Replace,
+    /// Removes the entry with that key.
+    Delete,
 }
 
 /// What a credential call does.
@@ -377,6 +399,26 @@ pub static DIFF_RULES: &[(&str, &str, Compare)] = &[
         "UpdateFunctionUrlConfig",
         Compare::Fields(&[f("authType", "aws_lambda_function_url", "authorization_type", Text)]),
     ),
+    // Network: ACL entries, routes, route table associations.
+    (
+        "ec2.amazonaws.com",
+        "CreateNetworkAclEntry",
+        Compare::NaclEntry(EntryOp::Create),
+    ),
+    (
+        "ec2.amazonaws.com",
+        "ReplaceNetworkAclEntry",
+        Compare::NaclEntry(EntryOp::Replace),
+    ),
+    (
+        "ec2.amazonaws.com",
+        "DeleteNetworkAclEntry",
+        Compare::NaclEntry(EntryOp::Delete),
+    ),
+    ("ec2.amazonaws.com", "CreateRoute", Compare::Route(EntryOp::Create)),
+    ("ec2.amazonaws.com", "ReplaceRoute", Compare::Route(EntryOp::Replace)),
+    ("ec2.amazonaws.com", "DeleteRoute", Compare::Route(EntryOp::Delete)),
+    ("ec2.amazonaws.com", "AssociateRouteTable", Compare::RouteAssociation),
     // Logging and detection.
     (
         "cloudtrail.amazonaws.com",
@@ -597,6 +639,9 @@ pub fn compare(rule: Compare, request: &Value, response: Option<&Value>, owners:
             vec![change("source_code_hash".into(), function, expected, found)]
         }
         Compare::Sharing(share) => sharing(share, request, owners),
+        Compare::NaclEntry(op) => nacl_entry(op, request, owners),
+        Compare::Route(op) => route(op, request, owners),
+        Compare::RouteAssociation => route_association(request, owners),
         Compare::Credentials(credential) => credentials(credential, request, response, owners),
     }
 }
@@ -971,6 +1016,210 @@ fn sg_rules(direction: &str, add: bool, request: &Value, owners: &[&Declared]) -
         expected: to_value(&expected),
         found: to_value(&found),
     }]
+}
+
+// ---- network ACL entries, routes, route table associations ----
+
+/// Replaces, adds or removes the entry whose key (the text before `key_end`) is `key`.
+fn apply_entry(expected: &BTreeSet<String>, op: EntryOp, key: &str, entry: Option<String>) -> BTreeSet<String> {
+    let mut found: BTreeSet<String> = expected
+        .iter()
+        .filter(|e| op == EntryOp::Create || entry_key(e) != key)
+        .cloned()
+        .collect();
+    if op != EntryOp::Delete {
+        found.extend(entry);
+    }
+    found
+}
+
+/// The key of an entry text: its rule number (NACLs) or destination (routes).
+fn entry_key(entry: &str) -> &str {
+    entry.split(' ').next().unwrap_or("")
+}
+
+fn set_value(set: BTreeSet<String>) -> Value {
+    Value::Array(set.into_iter().map(Value::String).collect())
+}
+
+fn nacl_text(rule_no: i64, action: &str, protocol: &str, from: Option<i64>, to: Option<i64>, cidr: &str) -> String {
+    format!(
+        "{rule_no} {} {}",
+        action.to_ascii_lowercase(),
+        rule_text(protocol, from, to, cidr)
+    )
+}
+
+fn nacl_entry(op: EntryOp, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let Some(rule_no) = as_int(request.get("ruleNumber")) else {
+        return Vec::new();
+    };
+    let egress = request.get("egress").is_some_and(|v| v == true || v == "true");
+    let direction = if egress { "egress" } else { "ingress" };
+    let acl = owners.iter().copied().find(|d| d.tf_type == "aws_network_acl");
+    let mut expected = BTreeSet::new();
+    if let Some(blocks) = acl.and_then(|d| d.attributes.get(direction)).and_then(Value::as_array) {
+        for b in blocks {
+            let text = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or("");
+            let cidr = Some(text("cidr_block"))
+                .filter(|c| !c.is_empty())
+                .unwrap_or(text("ipv6_cidr_block"));
+            if let Some(no) = as_int(b.get("rule_no")) {
+                expected.insert(nacl_text(
+                    no,
+                    text("action"),
+                    text("protocol"),
+                    as_int(b.get("from_port")),
+                    as_int(b.get("to_port")),
+                    cidr,
+                ));
+            }
+        }
+    }
+    let rules: Vec<&Declared> = owners
+        .iter()
+        .copied()
+        .filter(|d| d.tf_type == "aws_network_acl_rule")
+        .collect();
+    for d in &rules {
+        let rule_egress = d.attributes.get("egress").is_some_and(|v| v == true);
+        if rule_egress != egress {
+            continue;
+        }
+        let cidr = d
+            .str_attr("cidr_block")
+            .filter(|c| !c.is_empty())
+            .or(d.str_attr("ipv6_cidr_block"))
+            .unwrap_or("");
+        if let Some(no) = as_int(d.attributes.get("rule_number")) {
+            let (from, to) = (
+                as_int(d.attributes.get("from_port")),
+                as_int(d.attributes.get("to_port")),
+            );
+            expected.insert(nacl_text(
+                no,
+                d.str_attr("rule_action").unwrap_or(""),
+                d.str_attr("protocol").unwrap_or(""),
+                from,
+                to,
+                cidr,
+            ));
+        }
+    }
+    let entry = (op != EntryOp::Delete).then(|| {
+        let text = |k: &str| request.get(k).and_then(Value::as_str).unwrap_or("");
+        let cidr = Some(text("cidrBlock"))
+            .filter(|c| !c.is_empty())
+            .unwrap_or(text("ipv6CidrBlock"));
+        let ports = request.get("portRange");
+        nacl_text(
+            rule_no,
+            text("ruleAction"),
+            text("aclProtocol"),
+            as_int(ports.and_then(|p| p.get("from"))),
+            as_int(ports.and_then(|p| p.get("to"))),
+            cidr,
+        )
+    });
+    let found = apply_entry(&expected, op, &rule_no.to_string(), entry);
+    let declared_in = rules
+        .iter()
+        .copied()
+        .find(|d| as_int(d.attributes.get("rule_number")) == Some(rule_no))
+        .or(acl)
+        .or_else(|| owners.first().copied());
+    vec![change(
+        direction.to_owned(),
+        declared_in,
+        set_value(expected),
+        set_value(found),
+    )]
+}
+
+/// The route destinations and targets, CloudTrail's request names first, then Terraform's.
+const ROUTE_DESTINATIONS: [(&str, &str); 3] = [
+    ("destinationCidrBlock", "cidr_block"),
+    ("destinationIpv6CidrBlock", "ipv6_cidr_block"),
+    ("destinationPrefixListId", "destination_prefix_list_id"),
+];
+const ROUTE_TARGETS: [(&str, &str); 9] = [
+    ("gatewayId", "gateway_id"),
+    ("natGatewayId", "nat_gateway_id"),
+    ("instanceId", "instance_id"),
+    ("networkInterfaceId", "network_interface_id"),
+    ("transitGatewayId", "transit_gateway_id"),
+    ("vpcPeeringConnectionId", "vpc_peering_connection_id"),
+    ("vpcEndpointId", "vpc_endpoint_id"),
+    ("egressOnlyInternetGatewayId", "egress_only_gateway_id"),
+    ("carrierGatewayId", "carrier_gateway_id"),
+];
+
+/// `<destination> via <target>` from a route block (`aws_route_table.route`) or an `aws_route`
+/// (whose destination attributes carry a `destination_` prefix).
+fn declared_route(attrs: &serde_json::Map<String, Value>) -> Option<String> {
+    let text = |k: &str| attrs.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let destination = ROUTE_DESTINATIONS
+        .iter()
+        .find_map(|(_, tf)| text(tf).or_else(|| text(&format!("destination_{tf}"))))?;
+    let target = ROUTE_TARGETS.iter().find_map(|(_, tf)| text(tf)).unwrap_or("local");
+    Some(format!("{destination} via {target}"))
+}
+
+fn route(op: EntryOp, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let text = |k: &str| request.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let Some(destination) = ROUTE_DESTINATIONS.iter().find_map(|(req, _)| text(req)) else {
+        return Vec::new();
+    };
+    let table = owners.iter().copied().find(|d| d.tf_type == "aws_route_table");
+    let mut expected = BTreeSet::new();
+    if let Some(blocks) = table.and_then(|d| d.attributes.get("route")).and_then(Value::as_array) {
+        expected.extend(blocks.iter().filter_map(Value::as_object).filter_map(declared_route));
+    }
+    let routes: Vec<&Declared> = owners.iter().copied().filter(|d| d.tf_type == "aws_route").collect();
+    expected.extend(routes.iter().filter_map(|d| declared_route(&d.attributes)));
+    let entry = (op != EntryOp::Delete).then(|| {
+        let target = ROUTE_TARGETS.iter().find_map(|(req, _)| text(req)).unwrap_or("local");
+        format!("{destination} via {target}")
+    });
+    let found = apply_entry(&expected, op, destination, entry);
+    let declared_in = routes
+        .iter()
+        .copied()
+        .find(|d| declared_route(&d.attributes).is_some_and(|r| entry_key(&r) == destination))
+        .or(table)
+        .or_else(|| owners.first().copied());
+    vec![change(
+        "routes".into(),
+        declared_in,
+        set_value(expected),
+        set_value(found),
+    )]
+}
+
+fn route_association(request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let Some(subnet) = request.get("subnetId").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let associations: Vec<&Declared> = owners
+        .iter()
+        .copied()
+        .filter(|d| d.tf_type == "aws_route_table_association")
+        .collect();
+    let expected: BTreeSet<String> = associations
+        .iter()
+        .filter_map(|d| d.str_attr("subnet_id"))
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let mut found = expected.clone();
+    found.insert(subnet.to_owned());
+    let declared_in = associations.first().copied().or_else(|| owners.first().copied());
+    vec![change(
+        "associations".into(),
+        declared_in,
+        set_value(expected),
+        set_value(found),
+    )]
 }
 
 // ---- tags ----

@@ -361,8 +361,15 @@ pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
             "ingress" => {
                 let added = new_items(&c.expected, &c.found);
                 for rule in added {
-                    let mut parts = rule.split(' ');
-                    let (_proto, port, peer) = (parts.next(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                    // A security-group rule (`tcp 22 0.0.0.0/0`) or a network ACL entry
+                    // (`100 allow tcp 22 0.0.0.0/0`; a deny entry exposes nothing).
+                    let parts: Vec<&str> = rule.split(' ').collect();
+                    let (port, peer) = match parts.as_slice() {
+                        [_no, "allow", _proto, port, peer] => (*port, *peer),
+                        [_no, _action, _, _, _] => continue,
+                        [_proto, port, peer] => (*port, *peer),
+                        _ => continue,
+                    };
                     let open = peer == "0.0.0.0/0" || peer == "::/0";
                     let sensitive = SENSITIVE_PORTS.contains(&port) || port_range_covers_sensitive(port);
                     if open && sensitive {
@@ -407,6 +414,15 @@ pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
             }
             "authorization_type" if c.found == "NONE" => {
                 return Some("function URL opened without authentication (NONE)".to_owned());
+            }
+            "routes" => {
+                let internet = |r: &&str| r.starts_with("0.0.0.0/0 via igw-") || r.starts_with("::/0 via igw-");
+                let before: Vec<&str> = new_items(&Value::Null, &c.expected);
+                if let Some(route) = new_items(&c.expected, &c.found).into_iter().find(internet) {
+                    if !before.iter().any(internet) {
+                        return Some(format!("route {route} sends the table's subnets to the internet"));
+                    }
+                }
             }
             "access_keys" => {
                 if let Some(key) = new_items(&c.expected, &c.found).first() {
