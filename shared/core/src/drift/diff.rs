@@ -67,8 +67,47 @@ pub enum Compare {
         /// Set or deleted.
         set: bool,
     },
-    /// An IAM inline policy put on a role (`PutRolePolicy`).
-    RoleInlinePolicy,
+    /// An IAM inline policy put on (or deleted from) a role, user or group, as
+    /// `inline_policy.<name>`: declared by a standalone policy resource named like it, or (roles)
+    /// in the parent's `inline_policy` blocks.
+    InlinePolicy {
+        /// The standalone Terraform type (`aws_iam_role_policy`).
+        standalone: &'static str,
+        /// The parent's Terraform type (`aws_iam_role`).
+        parent: &'static str,
+        /// The call deletes the policy.
+        delete: bool,
+    },
+    /// A managed policy attached to (or detached from) a role, user or group, as
+    /// `managed_policy_arns`: declared by attachment children or the parent's
+    /// `managed_policy_arns`.
+    PolicyAttachment {
+        /// The parent's Terraform type (`aws_iam_role`).
+        parent: &'static str,
+        /// The attachment's Terraform type (`aws_iam_role_policy_attachment`).
+        child: &'static str,
+        /// Attached (`true`) or detached.
+        add: bool,
+    },
+    /// A user added to (or removed from) a group, as `users`, declared by
+    /// `aws_iam_group_membership`.
+    GroupMember {
+        /// Added or removed.
+        add: bool,
+    },
+    /// A bucket's ACL (`acl`): a canned ACL, or the grants as `<grantee> <permission>` (groups by
+    /// name: `AllUsers`, `AuthenticatedUsers`, `LogDelivery`), declared by `aws_s3_bucket_acl` or
+    /// the bucket's `acl`.
+    S3Acl,
+    /// A bucket's access logging (`logging.target_bucket`; absent when turned off), declared by
+    /// `aws_s3_bucket_logging` or the bucket's `logging` block.
+    S3Logging,
+    /// A bucket's lifecycle rules (`lifecycle_rules`: `<id> <status>[ expire <n>d]`), declared by
+    /// `aws_s3_bucket_lifecycle_configuration` or the bucket's `lifecycle_rule` blocks.
+    S3Lifecycle {
+        /// The call deletes the whole configuration.
+        delete: bool,
+    },
     /// A call that sets one declared boolean by its name alone (`StopLogging` turns a trail's
     /// `enable_logging` off).
     Flag {
@@ -280,7 +319,179 @@ pub static DIFF_RULES: &[(&str, &str, Compare)] = &[
         "PutBucketPolicy",
         Compare::Fields(&[f("bucketPolicy", "aws_s3_bucket_policy", "policy", Policy)]),
     ),
-    ("iam.amazonaws.com", "PutRolePolicy", Compare::RoleInlinePolicy),
+    (
+        "iam.amazonaws.com",
+        "PutRolePolicy",
+        Compare::InlinePolicy {
+            standalone: "aws_iam_role_policy",
+            parent: "aws_iam_role",
+            delete: false,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "DeleteRolePolicy",
+        Compare::InlinePolicy {
+            standalone: "aws_iam_role_policy",
+            parent: "aws_iam_role",
+            delete: true,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "PutUserPolicy",
+        Compare::InlinePolicy {
+            standalone: "aws_iam_user_policy",
+            parent: "aws_iam_user",
+            delete: false,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "DeleteUserPolicy",
+        Compare::InlinePolicy {
+            standalone: "aws_iam_user_policy",
+            parent: "aws_iam_user",
+            delete: true,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "PutGroupPolicy",
+        Compare::InlinePolicy {
+            standalone: "aws_iam_group_policy",
+            parent: "aws_iam_group",
+            delete: false,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "DeleteGroupPolicy",
+        Compare::InlinePolicy {
+            standalone: "aws_iam_group_policy",
+            parent: "aws_iam_group",
+            delete: true,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "AttachRolePolicy",
+        Compare::PolicyAttachment {
+            parent: "aws_iam_role",
+            child: "aws_iam_role_policy_attachment",
+            add: true,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "DetachRolePolicy",
+        Compare::PolicyAttachment {
+            parent: "aws_iam_role",
+            child: "aws_iam_role_policy_attachment",
+            add: false,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "AttachUserPolicy",
+        Compare::PolicyAttachment {
+            parent: "aws_iam_user",
+            child: "aws_iam_user_policy_attachment",
+            add: true,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "DetachUserPolicy",
+        Compare::PolicyAttachment {
+            parent: "aws_iam_user",
+            child: "aws_iam_user_policy_attachment",
+            add: false,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "AttachGroupPolicy",
+        Compare::PolicyAttachment {
+            parent: "aws_iam_group",
+            child: "aws_iam_group_policy_attachment",
+            add: true,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "DetachGroupPolicy",
+        Compare::PolicyAttachment {
+            parent: "aws_iam_group",
+            child: "aws_iam_group_policy_attachment",
+            add: false,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "AddUserToGroup",
+        Compare::GroupMember { add: true },
+    ),
+    (
+        "iam.amazonaws.com",
+        "RemoveUserFromGroup",
+        Compare::GroupMember { add: false },
+    ),
+    ("s3.amazonaws.com", "PutBucketLogging", Compare::S3Logging),
+    ("s3.amazonaws.com", "PutBucketAcl", Compare::S3Acl),
+    (
+        "s3.amazonaws.com",
+        "PutBucketEncryption",
+        Compare::Fields(&[
+            f(
+                "ServerSideEncryptionConfiguration.Rule.ApplyServerSideEncryptionByDefault.SSEAlgorithm",
+                "aws_s3_bucket_server_side_encryption_configuration",
+                "rule.0.apply_server_side_encryption_by_default.0.sse_algorithm",
+                Text,
+            ),
+            f(
+                "ServerSideEncryptionConfiguration.Rule.ApplyServerSideEncryptionByDefault.KMSMasterKeyID",
+                "aws_s3_bucket_server_side_encryption_configuration",
+                "rule.0.apply_server_side_encryption_by_default.0.kms_master_key_id",
+                Text,
+            ),
+        ]),
+    ),
+    (
+        "s3.amazonaws.com",
+        "PutBucketLifecycle",
+        Compare::S3Lifecycle { delete: false },
+    ),
+    (
+        "s3.amazonaws.com",
+        "DeleteBucketLifecycle",
+        Compare::S3Lifecycle { delete: true },
+    ),
+    (
+        "rds.amazonaws.com",
+        "ModifyDBCluster",
+        Compare::Fields(&[
+            f("deletionProtection", "aws_rds_cluster", "deletion_protection", Bool),
+            f(
+                "backupRetentionPeriod",
+                "aws_rds_cluster",
+                "backup_retention_period",
+                Int,
+            ),
+            f("engineVersion", "aws_rds_cluster", "engine_version", Text),
+            f("port", "aws_rds_cluster", "port", Int),
+        ]),
+    ),
+    (
+        "codebuild.amazonaws.com",
+        "UpdateProjectVisibility",
+        Compare::Fields(&[f(
+            "projectVisibility",
+            "aws_codebuild_project",
+            "project_visibility",
+            Text,
+        )]),
+    ),
     (
         "iam.amazonaws.com",
         "UpdateAssumeRolePolicy",
@@ -608,7 +819,16 @@ pub fn compare(rule: Compare, request: &Value, response: Option<&Value>, owners:
         Compare::Fields(maps) => fields(maps, request, owners),
         Compare::SgRules { direction, add } => sg_rules(direction, add, request, owners),
         Compare::Ec2Tags { set } => ec2_tags(set, request, owners),
-        Compare::RoleInlinePolicy => role_inline_policy(request, owners),
+        Compare::InlinePolicy {
+            standalone,
+            parent,
+            delete,
+        } => inline_policy(standalone, parent, delete, request, owners),
+        Compare::PolicyAttachment { parent, child, add } => policy_attachment(parent, child, add, request, owners),
+        Compare::GroupMember { add } => group_member(add, request, owners),
+        Compare::S3Logging => s3_logging(request, owners),
+        Compare::S3Acl => s3_acl(request, owners),
+        Compare::S3Lifecycle { delete } => s3_lifecycle(delete, request, owners),
         Compare::Flag {
             tf_type,
             attribute,
@@ -1253,22 +1473,32 @@ fn ec2_tags(set: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeCh
 
 // ---- IAM inline policies ----
 
-fn role_inline_policy(request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+fn inline_policy(
+    standalone_type: &str,
+    parent_type: &str,
+    delete: bool,
+    request: &Value,
+    owners: &[&Declared],
+) -> Vec<AttributeChange> {
     let Some(name) = request.get("policyName").and_then(Value::as_str) else {
         return Vec::new();
     };
-    let Some(doc) = request.get("policyDocument") else {
-        return Vec::new();
+    let found = if delete {
+        Value::Null
+    } else {
+        let Some(doc) = request.get("policyDocument") else {
+            return Vec::new();
+        };
+        normalise_policy(doc)
     };
-    let found = normalise_policy(doc);
-    // aws_iam_role_policy (name = policy name) first, then the role's inline_policy blocks.
+    // The standalone policy (name = policy name) first, then the parent's inline_policy blocks.
     let standalone = owners
         .iter()
-        .find(|d| d.tf_type == "aws_iam_role_policy" && d.str_attr("name") == Some(name));
+        .find(|d| d.tf_type == standalone_type && d.str_attr("name") == Some(name));
     let (declared_in, expected) = match standalone {
         Some(d) => (Some(*d), d.attributes.get("policy").map(normalise_policy)),
         None => {
-            let role = owners.iter().find(|d| d.tf_type == "aws_iam_role").copied();
+            let role = owners.iter().find(|d| d.tf_type == parent_type).copied();
             let inline = role
                 .and_then(|r| r.attributes.get("inline_policy")?.as_array())
                 .and_then(|blocks| {
@@ -1363,6 +1593,232 @@ fn lambda_permission(add: bool, request: &Value, owners: &[&Declared]) -> Vec<At
         .or_else(|| owners.first().copied());
     let list = |set: BTreeSet<String>| Value::Array(set.into_iter().map(Value::String).collect());
     vec![change("permissions".into(), declared_in, list(expected), list(found))]
+}
+
+fn list_value(set: BTreeSet<String>) -> Value {
+    Value::Array(set.into_iter().map(Value::String).collect())
+}
+
+fn policy_attachment(
+    parent: &str,
+    child: &str,
+    add: bool,
+    request: &Value,
+    owners: &[&Declared],
+) -> Vec<AttributeChange> {
+    let Some(arn) = request.get("policyArn").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let parent_decl = owners.iter().copied().find(|d| d.tf_type == parent);
+    let children: Vec<&Declared> = owners.iter().copied().filter(|d| d.tf_type == child).collect();
+    let mut expected: BTreeSet<String> = strings(parent_decl.and_then(|d| d.attributes.get("managed_policy_arns")))
+        .into_iter()
+        .collect();
+    expected.extend(
+        children
+            .iter()
+            .filter_map(|d| d.str_attr("policy_arn"))
+            .map(str::to_owned),
+    );
+    let mut found = expected.clone();
+    if add {
+        found.insert(arn.to_owned());
+    } else {
+        found.remove(arn);
+    }
+    let declared_in = children
+        .iter()
+        .copied()
+        .find(|d| d.str_attr("policy_arn") == Some(arn))
+        .or(parent_decl)
+        .or_else(|| owners.first().copied());
+    vec![change(
+        "managed_policy_arns".into(),
+        declared_in,
+        list_value(expected),
+        list_value(found),
+    )]
+}
+
+fn group_member(add: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let Some(user) = request.get("userName").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let membership = owners.iter().copied().find(|d| d.tf_type == "aws_iam_group_membership");
+    let expected: BTreeSet<String> = strings(membership.and_then(|d| d.attributes.get("users")))
+        .into_iter()
+        .collect();
+    let mut found = expected.clone();
+    if add {
+        found.insert(user.to_owned());
+    } else {
+        found.remove(user);
+    }
+    let declared_in = membership.or_else(|| owners.first().copied());
+    vec![change(
+        "users".into(),
+        declared_in,
+        list_value(expected),
+        list_value(found),
+    )]
+}
+
+fn s3_logging(request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let Some(status) = request.get("BucketLoggingStatus") else {
+        return Vec::new();
+    };
+    let found = value_at(status, "LoggingEnabled.TargetBucket")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let standalone = owners.iter().copied().find(|d| d.tf_type == "aws_s3_bucket_logging");
+    let (declared_in, expected) = match standalone {
+        Some(d) => (Some(d), d.attributes.get("target_bucket").cloned()),
+        None => {
+            let bucket = owners.iter().copied().find(|d| d.tf_type == "aws_s3_bucket");
+            (
+                bucket,
+                bucket.and_then(|d| attribute_at(&d.attributes, "logging.0.target_bucket").cloned()),
+            )
+        }
+    };
+    let expected = expected.filter(|v| v.as_str() != Some("")).unwrap_or(Value::Null);
+    vec![change("logging.target_bucket".into(), declared_in, expected, found)]
+}
+
+/// A grantee as the ACL shows it: a group by its name, else the canonical user (`owner` when it
+/// is the bucket owner's id, which a request cannot tell; so any id reads `user <id>`).
+fn grantee(g: &Value) -> String {
+    if let Some(uri) = g.get("URI").or_else(|| g.get("uri")).and_then(Value::as_str) {
+        return uri.rsplit('/').next().unwrap_or(uri).to_owned();
+    }
+    let id = g
+        .get("ID")
+        .or_else(|| g.get("id"))
+        .and_then(Value::as_str)
+        .unwrap_or("?");
+    format!("user {id}")
+}
+
+fn s3_acl(request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let canned = value_at(request, "x-amz-acl.0")
+        .or_else(|| request.get("x-amz-acl"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
+    let found = match canned {
+        Some(acl) => Value::String(acl.to_owned()),
+        None => {
+            let grants = match value_at(request, "AccessControlPolicy.AccessControlList.Grant") {
+                Some(Value::Array(a)) => a.iter().collect(),
+                Some(one @ Value::Object(_)) => vec![one],
+                _ => return Vec::new(),
+            };
+            let set: BTreeSet<String> = grants
+                .into_iter()
+                .filter_map(|g| {
+                    let permission = g.get("Permission").and_then(Value::as_str)?;
+                    Some(format!("{} {permission}", grantee(g.get("Grantee")?)))
+                })
+                .collect();
+            list_value(set)
+        }
+    };
+    let standalone = owners.iter().copied().find(|d| d.tf_type == "aws_s3_bucket_acl");
+    let bucket = owners.iter().copied().find(|d| d.tf_type == "aws_s3_bucket");
+    let declared_acl = |d: &Declared| {
+        d.str_attr("acl")
+            .filter(|s| !s.is_empty())
+            .map(|s| Value::String(s.to_owned()))
+    };
+    let (declared_in, expected) = match (standalone, bucket) {
+        (Some(d), _) => {
+            let grants = value_at(&Value::Object(d.attributes.clone()), "access_control_policy.0.grant")
+                .and_then(Value::as_array)
+                .map(|gs| {
+                    let set: BTreeSet<String> = gs
+                        .iter()
+                        .filter_map(|g| {
+                            let permission = g.get("permission").and_then(Value::as_str)?;
+                            let who = g.get("grantee").and_then(|x| x.get(0)).map(grantee)?;
+                            Some(format!("{who} {permission}"))
+                        })
+                        .collect();
+                    list_value(set)
+                });
+            (Some(d), declared_acl(d).or(grants).unwrap_or(Value::Null))
+        }
+        (None, Some(b)) => (Some(b), declared_acl(b).unwrap_or(Value::Null)),
+        (None, None) => (owners.first().copied(), Value::Null),
+    };
+    vec![change("acl".into(), declared_in, expected, found)]
+}
+
+/// `<id> <Enabled|Disabled>[ expire <n>d]`.
+fn lifecycle_entry(id: &str, enabled: bool, days: Option<i64>) -> String {
+    let status = if enabled { "Enabled" } else { "Disabled" };
+    match days {
+        Some(d) => format!("{id} {status} expire {d}d"),
+        None => format!("{id} {status}"),
+    }
+}
+
+fn s3_lifecycle(delete: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let found: BTreeSet<String> = if delete {
+        BTreeSet::new()
+    } else {
+        let rules = match value_at(request, "LifecycleConfiguration.Rule") {
+            Some(Value::Array(a)) => a.iter().collect(),
+            Some(one @ Value::Object(_)) => vec![one],
+            _ => return Vec::new(),
+        };
+        rules
+            .into_iter()
+            .map(|r| {
+                let id = r.get("ID").and_then(Value::as_str).unwrap_or("");
+                let enabled = r.get("Status").and_then(Value::as_str) == Some("Enabled");
+                lifecycle_entry(id, enabled, as_int(value_at(r, "Expiration.Days")))
+            })
+            .collect()
+    };
+    let standalone = owners
+        .iter()
+        .copied()
+        .find(|d| d.tf_type == "aws_s3_bucket_lifecycle_configuration");
+    let (declared_in, expected) = match standalone {
+        Some(d) => {
+            let rules = d
+                .attributes
+                .get("rule")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let entries = rules.iter().map(|r| {
+                let id = r.get("id").and_then(Value::as_str).unwrap_or("");
+                let enabled = r.get("status").and_then(Value::as_str) == Some("Enabled");
+                lifecycle_entry(id, enabled, as_int(value_at(r, "expiration.0.days")).filter(|d| *d > 0))
+            });
+            (Some(d), entries.collect())
+        }
+        None => {
+            let bucket = owners.iter().copied().find(|d| d.tf_type == "aws_s3_bucket");
+            let rules = bucket
+                .and_then(|d| d.attributes.get("lifecycle_rule"))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let entries = rules.iter().map(|r| {
+                let id = r.get("id").and_then(Value::as_str).unwrap_or("");
+                let enabled = r.get("enabled") == Some(&Value::Bool(true));
+                lifecycle_entry(id, enabled, as_int(value_at(r, "expiration.0.days")).filter(|d| *d > 0))
+            });
+            (bucket, entries.collect())
+        }
+    };
+    vec![change(
+        "lifecycle_rules".into(),
+        declared_in,
+        list_value(expected),
+        list_value(found),
+    )]
 }
 
 /// The accounts (or `all`) a list of EC2 permission items names (`{"items": [..]}`), each item

@@ -175,6 +175,16 @@ pub static TYPE_SEVERITY: &[(&str, Severity)] = &[
     ("AWS::SecretsManager::Secret", Severity::Major),
 ];
 
+/// Canned S3 ACLs that open a bucket beyond its account.
+pub static PUBLIC_ACLS: &[&str] = &["public-read", "public-read-write", "authenticated-read"];
+
+/// AWS managed policies that grant (nearly) everything: attaching one by hand is critical.
+pub static ADMIN_POLICIES: &[&str] = &["AdministratorAccess", "IAMFullAccess", "PowerUserAccess"];
+
+/// A new lifecycle rule that expires objects within this many days is critical (log and backup
+/// buckets emptied by a rule).
+pub const SHORT_EXPIRY_DAYS: i64 = 7;
+
 /// Attributes that switch logging or detection on: turning one off by hand is critical.
 pub static LOGGING: &[&str] = &[
     "enable_logging",
@@ -423,6 +433,43 @@ pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
                         return Some(format!("route {route} sends the table's subnets to the internet"));
                     }
                 }
+            }
+            "managed_policy_arns" => {
+                let admin = new_items(&c.expected, &c.found)
+                    .into_iter()
+                    .find(|arn| ADMIN_POLICIES.iter().any(|p| arn.ends_with(&format!(":policy/{p}"))));
+                if let Some(arn) = admin {
+                    return Some(format!("attaches {arn}"));
+                }
+            }
+            "logging.target_bucket" if c.found.is_null() && !c.expected.is_null() => {
+                return Some("logging reduced: bucket access logging turned off".to_owned());
+            }
+            "lifecycle_rules" => {
+                for rule in new_items(&c.expected, &c.found) {
+                    let days = rule
+                        .rsplit_once(" expire ")
+                        .and_then(|(_, d)| d.trim_end_matches('d').parse::<i64>().ok());
+                    if rule.contains(" Enabled") && days.is_some_and(|d| d <= SHORT_EXPIRY_DAYS) {
+                        return Some(format!("lifecycle rule {rule} deletes objects within days"));
+                    }
+                }
+            }
+            "acl" => {
+                let public = |v: &Value| match v {
+                    Value::String(s) => PUBLIC_ACLS.contains(&s.as_str()),
+                    Value::Array(a) => a
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .any(|g| g.starts_with("AllUsers ") || g.starts_with("AuthenticatedUsers ")),
+                    _ => false,
+                };
+                if public(&c.found) && !public(&c.expected) {
+                    return Some(format!("bucket ACL made public ({})", c.found));
+                }
+            }
+            "project_visibility" if c.found == "PUBLIC_READ" => {
+                return Some("build project made public (PUBLIC_READ)".to_owned());
             }
             "access_keys" => {
                 if let Some(key) = new_items(&c.expected, &c.found).first() {
