@@ -80,6 +80,7 @@ pub static WEIGHTS: &[(&str, f64)] = &[
     ("config.matches_iac", -2.5),
     ("config.deleted", 1.0),
     ("config.changed_uncompared", 0.3),
+    ("op.access", -1.5),
 ];
 
 /// The likelihood a list of factors gives: sigmoid of their sum, to three decimals.
@@ -140,6 +141,7 @@ pub fn likelihood(e: &Evidence<'_>) -> (f64, Vec<Factor>) {
     match e.op {
         crate::iac::catalog::Op::Tag => names.push("op.tag_only"),
         crate::iac::catalog::Op::Delete => names.push("op.delete"),
+        crate::iac::catalog::Op::Access => names.push("op.access"),
         _ => {}
     }
     let mut factors = vec![Factor {
@@ -326,6 +328,10 @@ pub fn severity(resource_type: &str, e: &Evidence<'_>, environment: Option<&str>
         .find(|(t, _)| *t == resource_type)
         .map_or(Severity::Minor, |(_, s)| *s);
     reasons.push(format!("{resource_type} is {}", sev.as_str()));
+    if e.op == crate::iac::catalog::Op::Access {
+        reasons.push("interactive access: nothing declared changed".into());
+        return (Severity::Minor, reasons);
+    }
     if e.op == crate::iac::catalog::Op::Tag {
         sev = Severity::Minor;
         reasons.push("tags only".into());

@@ -19,6 +19,9 @@ pub enum FindingKind {
     Unmanaged,
     /// An IaC-managed resource deleted out of band.
     Missing,
+    /// Interactive access to an IaC-managed instance (SSM command or session, EC2 Instance
+    /// Connect): nothing declared changed, but what happens inside no state can see.
+    Access,
 }
 
 impl FindingKind {
@@ -28,6 +31,7 @@ impl FindingKind {
             FindingKind::Drift => "drift",
             FindingKind::Unmanaged => "unmanaged",
             FindingKind::Missing => "missing",
+            FindingKind::Access => "access",
         }
     }
 }
@@ -478,6 +482,12 @@ pub fn summarise(f: &Finding) -> String {
 /// The suggested fix for a finding.
 pub fn suggest_fix(f: &Finding) -> String {
     match &f.owner {
+        Some(o) if f.kind == FindingKind::Access => format!(
+            "Nothing declared changed. If the session changed the instance from the inside (packages, files, \
+             users), replace it from IaC with `terraform apply -replace='{}'` in the configuration of {}; \
+             otherwise accept it.",
+            o.address, o.state
+        ),
         Some(o) if f.kind == FindingKind::Missing => format!(
             "To recreate it, run `terraform apply -target='{}'` in the configuration of {}; \
              if the deletion is intended, remove the resource from the configuration (or `terraform state rm '{}'`).",

@@ -42,6 +42,8 @@ pub enum Skip {
     ConfigOversized,
     /// An event DriftGuard itself published.
     OwnEvent,
+    /// Interactive access to an instance, with access reporting turned off.
+    AccessNotReported,
 }
 
 impl Skip {
@@ -57,6 +59,7 @@ impl Skip {
             Skip::Ignored => "ignored",
             Skip::ConfigOversized => "config_oversized",
             Skip::OwnEvent => "own_event",
+            Skip::AccessNotReported => "access_not_reported",
         }
     }
 }
@@ -108,6 +111,7 @@ pub struct Pipeline {
     catalog: Catalog,
     inventory: Inventory,
     ignore: IgnoreRules,
+    report_access: bool,
 }
 
 impl Pipeline {
@@ -118,7 +122,15 @@ impl Pipeline {
             catalog: Catalog::new(),
             inventory,
             ignore: IgnoreRules::builtin(),
+            report_access: true,
         }
+    }
+
+    /// Whether interactive access to managed instances (SSM commands and sessions, EC2 Instance
+    /// Connect) gives `access` findings (the default) or is skipped as `access_not_reported`.
+    pub fn with_access_findings(mut self, report: bool) -> Self {
+        self.report_access = report;
+        self
     }
 
     /// Uses these ignore rules (they include the built-in ones).
@@ -233,6 +245,10 @@ impl Pipeline {
         } else if let Some(rule) = self.ignore.resource(&subject) {
             ignored.push(Ignored::by(rule, None));
             Outcome::Skipped { reason: Skip::Ignored }
+        } else if target.entry.op == Op::Access && !self.report_access {
+            Outcome::Skipped {
+                reason: Skip::AccessNotReported,
+            }
         } else if !self.in_scope(
             !owners.is_empty(),
             target.entry.op == Op::Create,
@@ -349,6 +365,7 @@ impl Pipeline {
             kind: match (owners.is_empty(), target.entry.op) {
                 (true, _) => FindingKind::Unmanaged,
                 (false, Op::Delete) => FindingKind::Missing,
+                (false, Op::Access) => FindingKind::Access,
                 (false, _) => FindingKind::Drift,
             },
             status: Status::Open,

@@ -73,6 +73,7 @@ const AUTOSCALING: &str = "autoscaling.amazonaws.com";
 const APIGATEWAY: &str = "apigateway.amazonaws.com";
 const SECRETS: &str = "secretsmanager.amazonaws.com";
 const SSM: &str = "ssm.amazonaws.com";
+const INSTANCE_CONNECT: &str = "ec2-instance-connect.amazonaws.com";
 const CLOUDWATCH: &str = "monitoring.amazonaws.com";
 const LOGS: &str = "logs.amazonaws.com";
 const CLOUDTRAIL: &str = "cloudtrail.amazonaws.com";
@@ -930,6 +931,12 @@ pub static ENTRIES: &[Entry] = &[
     e(SECRETS, "UntagResource", T_SECRET, TF_SECRET, Tag, &[Request("secretId")]),
 
     // ---- SSM: parameters, documents and associations ----
+    // ---- interactive access to instances (no declared attribute changes) ----
+    e(SSM, "SendCommand", T_INSTANCE, TF_INSTANCE, Access, &[Request("instanceIds.0"), Request("targets.0.values.0")]),
+    e(SSM, "StartSession", T_INSTANCE, TF_INSTANCE, Access, &[Request("target")]),
+    e(INSTANCE_CONNECT, "SendSSHPublicKey", T_INSTANCE, TF_INSTANCE, Access, &[Request("instanceId")]),
+    e(INSTANCE_CONNECT, "SendSerialConsoleSSHPublicKey", T_INSTANCE, TF_INSTANCE, Access, &[Request("instanceId")]),
+
     e(SSM, "PutParameter", T_PARAMETER, TF_PARAMETER, Update, &[Request("name")]),
     e(SSM, "DeleteParameter", T_PARAMETER, TF_PARAMETER, Delete, &[Request("name")]),
     e(SSM, "DeleteParameters", T_PARAMETER, TF_PARAMETER, Delete, &[Request("names.0")]),
