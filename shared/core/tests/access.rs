@@ -274,3 +274,52 @@ fn default_encryption_switched_from_kms_to_s3_keys_is_drift() {
         Some("aws_s3_bucket_server_side_encryption_configuration.data")
     );
 }
+
+#[test]
+fn an_instance_stopped_by_hand_against_its_declared_state_is_drift() {
+    // The CloudTrail docs' shape: the instances in an `instancesSet`.
+    let f = finding(
+        "ec2.amazonaws.com",
+        "StopInstances",
+        json!({"instancesSet": {"items": [{"instanceId": "i-0d4e5f6a7b8c9d0e1"}]}, "force": false}),
+    );
+    let c = change(&f, "state");
+    assert_eq!((&c.expected, &c.found), (&json!("running"), &json!("stopped")));
+    assert_eq!(c.declared_in.as_deref(), Some("aws_ec2_instance_state.worker"));
+}
+
+#[test]
+fn a_key_disabled_by_hand_is_at_least_major() {
+    let f = finding(
+        "kms.amazonaws.com",
+        "DisableKey",
+        json!({"keyId": "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"}),
+    );
+    let c = change(&f, "is_enabled");
+    assert_eq!((&c.expected, &c.found), (&json!(true), &json!(false)));
+    assert!(f.severity >= Severity::Major, "{:?}", f.severity_reasons);
+    assert!(
+        !f.severity_reasons.iter().any(|r| r.starts_with("logging reduced")),
+        "a key is not logging: {:?}",
+        f.severity_reasons
+    );
+}
+
+#[test]
+fn roles_added_to_a_database_by_hand_are_drift() {
+    // Panther's shape.
+    let f = finding(
+        "rds.amazonaws.com",
+        "AddRoleToDBInstance",
+        json!({"dBInstanceIdentifier": "orders-db", "roleArn": "arn:aws:iam::123456789012:role/Admin-Role"}),
+    );
+    let c = change(&f, "associated_roles");
+    assert_eq!(c.expected, json!(["arn:aws:iam::123456789012:role/rds-s3-import"]));
+    assert_eq!(
+        c.found,
+        json!([
+            "arn:aws:iam::123456789012:role/Admin-Role",
+            "arn:aws:iam::123456789012:role/rds-s3-import"
+        ])
+    );
+}

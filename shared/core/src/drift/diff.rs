@@ -137,6 +137,24 @@ pub enum Compare {
     /// A Lambda function's new code (`responseElements.codeSha256`) against the declared
     /// `source_code_hash`.
     CodeHash,
+    /// A call that sets one declared text attribute by its name alone (`StopInstances` sets
+    /// `aws_ec2_instance_state.state` to `stopped`).
+    Text {
+        /// The Terraform type declaring it.
+        tf_type: &'static str,
+        /// The attribute.
+        attribute: &'static str,
+        /// The value the call sets.
+        value: &'static str,
+    },
+    /// IAM roles associated with a database or cluster (`associated_roles`: role ARNs), declared
+    /// by role-association children or the cluster's `iam_roles`.
+    DbRoles {
+        /// The association's Terraform type.
+        child: &'static str,
+        /// Added or removed.
+        add: bool,
+    },
     /// Who a snapshot or an image is shared with (accounts, or `all` for public).
     Sharing(Share),
     /// A network ACL entry created, replaced or deleted: `ingress` / `egress` entries as
@@ -630,6 +648,75 @@ pub static DIFF_RULES: &[(&str, &str, Compare)] = &[
     ("ec2.amazonaws.com", "ReplaceRoute", Compare::Route(EntryOp::Replace)),
     ("ec2.amazonaws.com", "DeleteRoute", Compare::Route(EntryOp::Delete)),
     ("ec2.amazonaws.com", "AssociateRouteTable", Compare::RouteAssociation),
+    // Runtime state and keys.
+    (
+        "ec2.amazonaws.com",
+        "StopInstances",
+        Compare::Text {
+            tf_type: "aws_ec2_instance_state",
+            attribute: "state",
+            value: "stopped",
+        },
+    ),
+    (
+        "ec2.amazonaws.com",
+        "StartInstances",
+        Compare::Text {
+            tf_type: "aws_ec2_instance_state",
+            attribute: "state",
+            value: "running",
+        },
+    ),
+    (
+        "kms.amazonaws.com",
+        "DisableKey",
+        Compare::Flag {
+            tf_type: "aws_kms_key",
+            attribute: "is_enabled",
+            value: false,
+        },
+    ),
+    (
+        "kms.amazonaws.com",
+        "EnableKey",
+        Compare::Flag {
+            tf_type: "aws_kms_key",
+            attribute: "is_enabled",
+            value: true,
+        },
+    ),
+    (
+        "rds.amazonaws.com",
+        "AddRoleToDBInstance",
+        Compare::DbRoles {
+            child: "aws_db_instance_role_association",
+            add: true,
+        },
+    ),
+    (
+        "rds.amazonaws.com",
+        "RemoveRoleFromDBInstance",
+        Compare::DbRoles {
+            child: "aws_db_instance_role_association",
+            add: false,
+        },
+    ),
+    (
+        "rds.amazonaws.com",
+        "AddRoleToDBCluster",
+        Compare::DbRoles {
+            child: "aws_rds_cluster_role_association",
+            add: true,
+        },
+    ),
+    (
+        "rds.amazonaws.com",
+        "RemoveRoleFromDBCluster",
+        Compare::DbRoles {
+            child: "aws_rds_cluster_role_association",
+            add: false,
+        },
+    ),
     // Logging and detection.
     (
         "cloudtrail.amazonaws.com",
@@ -858,6 +945,24 @@ pub fn compare(rule: Compare, request: &Value, response: Option<&Value>, owners:
                 .unwrap_or(Value::Null);
             vec![change("source_code_hash".into(), function, expected, found)]
         }
+        Compare::Text {
+            tf_type,
+            attribute,
+            value,
+        } => {
+            let owner = owners.iter().copied().find(|d| d.tf_type == tf_type);
+            let expected = owner
+                .and_then(|d| attribute_at(&d.attributes, attribute))
+                .cloned()
+                .unwrap_or(Value::Null);
+            vec![change(
+                attribute.to_owned(),
+                owner,
+                expected,
+                Value::String(value.to_owned()),
+            )]
+        }
+        Compare::DbRoles { child, add } => db_roles(child, add, request, owners),
         Compare::Sharing(share) => sharing(share, request, owners),
         Compare::NaclEntry(op) => nacl_entry(op, request, owners),
         Compare::Route(op) => route(op, request, owners),
@@ -1634,6 +1739,36 @@ fn policy_attachment(
         .or_else(|| owners.first().copied());
     vec![change(
         "managed_policy_arns".into(),
+        declared_in,
+        list_value(expected),
+        list_value(found),
+    )]
+}
+
+fn db_roles(child: &str, add: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let Some(role) = request.get("roleArn").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let children: Vec<&Declared> = owners.iter().copied().filter(|d| d.tf_type == child).collect();
+    let mut expected: BTreeSet<String> = children
+        .iter()
+        .filter_map(|d| d.str_attr("role_arn"))
+        .map(str::to_owned)
+        .collect();
+    expected.extend(strings(owners.first().and_then(|d| d.attributes.get("iam_roles"))));
+    let mut found = expected.clone();
+    if add {
+        found.insert(role.to_owned());
+    } else {
+        found.remove(role);
+    }
+    let declared_in = children
+        .iter()
+        .copied()
+        .find(|d| d.str_attr("role_arn") == Some(role))
+        .or_else(|| owners.first().copied());
+    vec![change(
+        "associated_roles".into(),
         declared_in,
         list_value(expected),
         list_value(found),

@@ -187,16 +187,24 @@ pub static ADMIN_POLICIES: &[&str] = &["AdministratorAccess", "IAMFullAccess", "
 /// buckets emptied by a rule).
 pub const SHORT_EXPIRY_DAYS: i64 = 7;
 
-/// Attributes that switch logging or detection on: turning one off by hand is critical.
-pub static LOGGING: &[&str] = &[
-    "enable_logging",
-    "is_multi_region_trail",
-    "include_global_service_events",
-    "enable_log_file_validation",
-    "event_selector.0.include_management_events",
-    "enable",
-    "is_enabled",
+/// Attributes that switch logging or detection on, by the Terraform type declaring them:
+/// turning one off by hand is critical.
+pub static LOGGING: &[(&str, &str)] = &[
+    ("aws_cloudtrail", "enable_logging"),
+    ("aws_cloudtrail", "is_multi_region_trail"),
+    ("aws_cloudtrail", "include_global_service_events"),
+    ("aws_cloudtrail", "enable_log_file_validation"),
+    ("aws_cloudtrail", "event_selector.0.include_management_events"),
+    ("aws_guardduty_detector", "enable"),
+    ("aws_config_configuration_recorder_status", "is_enabled"),
 ];
+
+/// The Terraform type of the declaration a change names (`module.x.aws_cloudtrail.main` →
+/// `aws_cloudtrail`).
+fn declared_type(c: &AttributeChange) -> Option<&str> {
+    let address = c.declared_in.as_deref()?;
+    address.split('.').find(|segment| segment.starts_with("aws_"))
+}
 
 /// Ports whose exposure to the internet is critical (`*` means all ports).
 pub static SENSITIVE_PORTS: &[&str] = &[
@@ -250,7 +258,8 @@ fn zero(v: &Value) -> bool {
 }
 
 /// Protections whose removal is at least [`Severity::Major`], whatever the environment tag:
-/// termination and deletion protection, bucket versioning and MFA delete, encryption, backups.
+/// termination and deletion protection, bucket versioning and MFA delete, encryption, backups, and
+/// a key (or anything else declared `is_enabled`) disabled.
 pub static PROTECTIONS: &[Protection] = &[
     Protection {
         attribute: "disable_api_termination",
@@ -301,6 +310,11 @@ pub static PROTECTIONS: &[Protection] = &[
         attribute: "backup_retention_period",
         what: "automated backups turned off",
         off: zero,
+    },
+    Protection {
+        attribute: "is_enabled",
+        what: "disabled",
+        off: is_false,
     },
 ];
 
@@ -409,7 +423,7 @@ pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
             {
                 return Some(format!("{a} grants a wildcard action or principal"));
             }
-            a if LOGGING.contains(&a) && c.found == false && c.expected == true => {
+            a if LOGGING.contains(&(declared_type(c).unwrap_or(""), a)) && c.found == false && c.expected == true => {
                 return Some(format!("logging reduced: {a} turned off"));
             }
             "event_selector.0.read_write_type" if c.expected == "All" => {

@@ -42,6 +42,8 @@ pub static KEY_ATTRIBUTES: &[&str] = &[
     "image_id",
     "db_snapshot_identifier",
     "db_cluster_snapshot_identifier",
+    "db_instance_identifier",
+    "db_cluster_identifier",
 ];
 
 /// Attribute names that are always redacted, even in states written before Terraform recorded
