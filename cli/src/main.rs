@@ -73,6 +73,10 @@ struct Common {
     /// in the current directory, when there is one.
     #[arg(long, value_name = "FILE")]
     ignore_file: Option<PathBuf>,
+    /// Skip interactive access to managed instances (SSM commands and sessions, EC2 Instance
+    /// Connect) instead of reporting it as `access` findings.
+    #[arg(long)]
+    no_access: bool,
 }
 
 #[derive(Args)]
@@ -204,6 +208,7 @@ enum KindArg {
     Drift,
     Unmanaged,
     Missing,
+    Access,
 }
 
 fn main() -> ExitCode {
@@ -264,7 +269,9 @@ fn load_pipeline(common: &Common) -> Result<Pipeline> {
         }
         None => IgnoreRules::builtin(),
     };
-    let pipeline = Pipeline::new(&config, inventory).with_ignore(ignore);
+    let pipeline = Pipeline::new(&config, inventory)
+        .with_ignore(ignore)
+        .with_access_findings(!common.no_access);
     let inv = pipeline.inventory();
     if !common.states.is_empty() {
         let data: usize = inv.states().iter().map(|s| s.data_sources).sum();
@@ -413,6 +420,7 @@ fn findings(cmd: FindingsCommand) -> Result<Exit> {
                     KindArg::Drift => FindingKind::Drift,
                     KindArg::Unmanaged => FindingKind::Unmanaged,
                     KindArg::Missing => FindingKind::Missing,
+                    KindArg::Access => FindingKind::Access,
                 }),
                 limit,
             };
@@ -491,7 +499,7 @@ fn explain(args: ExplainArgs) -> Result<Exit> {
                 return;
             }
             io_result = match item {
-                Ok(item) => render::trace(&mut out, pos, &pipeline.evaluate(&item), args.format),
+                Ok(item) => render::trace(&mut out, pos, &pipeline.explain(&item), args.format),
                 Err(e) => {
                     errors += 1;
                     render::trace_error(&mut out, &e, args.format)

@@ -169,6 +169,33 @@ fn explain_traces_every_event_with_its_rule() {
     assert_eq!(console["resource"]["type"], "AWS::EC2::SecurityGroup");
     assert_eq!(console["resource"]["id"], "sg-0123456789abcdef0");
     assert!(lines.iter().all(|l| l["event_id"].is_string()));
+    // Every CloudTrail call is attributed, the skipped ones too: only Config items and
+    // DriftGuard's own events have no actor.
+    let calls: Vec<&Value> = lines
+        .iter()
+        .filter(|l| {
+            l["detail_type"] != "Config Configuration Item Change" && l["decision"]["detail"]["reason"] != "own_event"
+        })
+        .collect();
+    assert_eq!(calls.len(), 22, "CloudTrail calls among the sample events");
+    let unattributed: Vec<&Value> = calls
+        .iter()
+        .copied()
+        .filter(|l| !l["actor"]["rule"].is_string())
+        .collect();
+    assert!(unattributed.is_empty(), "calls without an actor: {unattributed:#?}");
+    let read_only = lines
+        .iter()
+        .find(|l| l["call"] == "ec2.amazonaws.com:DescribeInstances")
+        .expect("read-only trace");
+    assert_eq!(read_only["decision"]["detail"]["reason"], "read_only");
+    assert_eq!(read_only["actor"]["kind"], "human");
+    assert_eq!(read_only["actor"]["channel"], "cli");
+    let denied = lines
+        .iter()
+        .find(|l| l["decision"]["detail"]["reason"] == "failed_call")
+        .expect("failed call trace");
+    assert!(denied["actor"]["rule"].is_string(), "{denied}");
     let text_out = driftguard(&[
         "explain",
         "events/cloudtrail/ec2-revoke-security-group-ingress.terraform.json",

@@ -3,7 +3,7 @@
 //! ([`crate::drift::diff::DIFF_RULES`]), and the types whose changes are only tracked as "changed out
 //! of band" (the catalog names the resource, nothing compares its attributes).
 
-use crate::drift::diff::{Compare, DIFF_RULES};
+use crate::drift::diff::{Compare, Credential, Share, DIFF_RULES};
 use crate::iac::catalog::Catalog;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -55,7 +55,26 @@ pub fn coverage(catalog: &Catalog) -> Vec<TypeCoverage> {
             Compare::Fields(fields) => fields.iter().map(|f| f.attribute.to_owned()).collect(),
             Compare::SgRules { direction, .. } => vec![(*direction).to_owned()],
             Compare::Ec2Tags { .. } => vec!["tags".to_owned()],
-            Compare::RoleInlinePolicy => vec!["inline_policy".to_owned()],
+            Compare::InlinePolicy { .. } => vec!["inline_policy".to_owned()],
+            Compare::PolicyAttachment { .. } => vec!["managed_policy_arns".to_owned()],
+            Compare::GroupMember { .. } => vec!["users".to_owned()],
+            Compare::S3Logging => vec!["logging.target_bucket".to_owned()],
+            Compare::S3Acl => vec!["acl".to_owned()],
+            Compare::S3Lifecycle { .. } => vec!["lifecycle_rules".to_owned()],
+            Compare::Flag { attribute, .. } | Compare::Text { attribute, .. } => vec![(*attribute).to_owned()],
+            Compare::DbRoles { .. } => vec!["associated_roles".to_owned()],
+            Compare::ResourcePolicy { .. } => vec!["policy".to_owned()],
+            Compare::LambdaPermission { .. } => vec!["permissions".to_owned()],
+            Compare::CodeHash => vec!["source_code_hash".to_owned()],
+            Compare::NaclEntry(_) => vec!["ingress".to_owned(), "egress".to_owned()],
+            Compare::Route(_) => vec!["routes".to_owned()],
+            Compare::RouteAssociation => vec!["associations".to_owned()],
+            Compare::Sharing(Share::Ec2 { attribute, .. }) => vec![(*attribute).to_owned()],
+            Compare::Sharing(Share::Rds) => vec!["shared_accounts".to_owned()],
+            Compare::Credentials(Credential::KeyCreated | Credential::KeyDeleted | Credential::KeyStatus) => {
+                vec!["access_keys".to_owned()]
+            }
+            Compare::Credentials(_) => vec!["login_profile".to_owned()],
         };
         let t = by_type.entry(entry.resource_type.to_owned()).or_default();
         for a in attributes {

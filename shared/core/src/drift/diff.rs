@@ -67,8 +67,157 @@ pub enum Compare {
         /// Set or deleted.
         set: bool,
     },
-    /// An IAM inline policy put on a role (`PutRolePolicy`).
-    RoleInlinePolicy,
+    /// An IAM inline policy put on (or deleted from) a role, user or group, as
+    /// `inline_policy.<name>`: declared by a standalone policy resource named like it, or (roles)
+    /// in the parent's `inline_policy` blocks.
+    InlinePolicy {
+        /// The standalone Terraform type (`aws_iam_role_policy`).
+        standalone: &'static str,
+        /// The parent's Terraform type (`aws_iam_role`).
+        parent: &'static str,
+        /// The call deletes the policy.
+        delete: bool,
+    },
+    /// A managed policy attached to (or detached from) a role, user or group, as
+    /// `managed_policy_arns`: declared by attachment children or the parent's
+    /// `managed_policy_arns`.
+    PolicyAttachment {
+        /// The parent's Terraform type (`aws_iam_role`).
+        parent: &'static str,
+        /// The attachment's Terraform type (`aws_iam_role_policy_attachment`).
+        child: &'static str,
+        /// Attached (`true`) or detached.
+        add: bool,
+    },
+    /// A user added to (or removed from) a group, as `users`, declared by
+    /// `aws_iam_group_membership`.
+    GroupMember {
+        /// Added or removed.
+        add: bool,
+    },
+    /// A bucket's ACL (`acl`): a canned ACL, or the grants as `<grantee> <permission>` (groups by
+    /// name: `AllUsers`, `AuthenticatedUsers`, `LogDelivery`), declared by `aws_s3_bucket_acl` or
+    /// the bucket's `acl`.
+    S3Acl,
+    /// A bucket's access logging (`logging.target_bucket`; absent when turned off), declared by
+    /// `aws_s3_bucket_logging` or the bucket's `logging` block.
+    S3Logging,
+    /// A bucket's lifecycle rules (`lifecycle_rules`: `<id> <status>[ expire <n>d]`), declared by
+    /// `aws_s3_bucket_lifecycle_configuration` or the bucket's `lifecycle_rule` blocks.
+    S3Lifecycle {
+        /// The call deletes the whole configuration.
+        delete: bool,
+    },
+    /// A call that sets one declared boolean by its name alone (`StopLogging` turns a trail's
+    /// `enable_logging` off).
+    Flag {
+        /// The Terraform type declaring it.
+        tf_type: &'static str,
+        /// The attribute.
+        attribute: &'static str,
+        /// The value the call sets.
+        value: bool,
+    },
+    /// A resource policy put or deleted, declared by a standalone policy resource or on the
+    /// parent; compared semantically as `policy`.
+    ResourcePolicy {
+        /// Where the request holds the new policy (`None`: the call deletes it).
+        request: Option<&'static str>,
+        /// Only when this request field has this value (SNS `attributeName` = `Policy`).
+        when: Option<(&'static str, &'static str)>,
+        /// The declarations that can hold it, most specific first: (Terraform type, attribute).
+        declared: &'static [(&'static str, &'static str)],
+    },
+    /// Statements of a Lambda function's resource policy, added or removed, against the declared
+    /// `aws_lambda_permission` children (`<statement id>: <principal>`).
+    LambdaPermission {
+        /// Added (`AddPermission`) or removed.
+        add: bool,
+    },
+    /// A Lambda function's new code (`responseElements.codeSha256`) against the declared
+    /// `source_code_hash`.
+    CodeHash,
+    /// A call that sets one declared text attribute by its name alone (`StopInstances` sets
+    /// `aws_ec2_instance_state.state` to `stopped`).
+    Text {
+        /// The Terraform type declaring it.
+        tf_type: &'static str,
+        /// The attribute.
+        attribute: &'static str,
+        /// The value the call sets.
+        value: &'static str,
+    },
+    /// IAM roles associated with a database or cluster (`associated_roles`: role ARNs), declared
+    /// by role-association children or the cluster's `iam_roles`.
+    DbRoles {
+        /// The association's Terraform type.
+        child: &'static str,
+        /// Added or removed.
+        add: bool,
+    },
+    /// Who a snapshot or an image is shared with (accounts, or `all` for public).
+    Sharing(Share),
+    /// A network ACL entry created, replaced or deleted: `ingress` / `egress` entries as
+    /// `<rule no> <action> <protocol> <ports> <cidr>`, declared on `aws_network_acl` or by
+    /// `aws_network_acl_rule` children.
+    NaclEntry(EntryOp),
+    /// A route created, replaced or deleted: `routes` as `<destination> via <target>`, declared on
+    /// `aws_route_table` or by `aws_route` children.
+    Route(EntryOp),
+    /// A subnet associated with a route table (`associations`: subnet ids, declared by
+    /// `aws_route_table_association`).
+    RouteAssociation,
+    /// Credentials on an IAM user: access keys and the console login profile, declared by
+    /// `aws_iam_access_key` / `aws_iam_user_login_profile` children of the user.
+    Credentials(Credential),
+}
+
+/// What a call does to one entry of a keyed list (NACL entries by rule number and direction,
+/// routes by destination).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryOp {
+    /// Adds the entry.
+    Create,
+    /// Replaces the entry with the same key.
+    Replace,
+    /// Removes the entry with that key.
+    Delete,
+}
+
+/// What a credential call does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// `CreateAccessKey`: a key id joins `access_keys` (from `responseElements.accessKey`).
+    KeyCreated,
+    /// `DeleteAccessKey`: the key id in `accessKeyId` leaves `access_keys`.
+    KeyDeleted,
+    /// `UpdateAccessKey`: `access_keys.<id>.status` becomes `status`.
+    KeyStatus,
+    /// `CreateLoginProfile` (`true`) / `DeleteLoginProfile` (`false`): `login_profile` present or
+    /// absent.
+    LoginProfile(bool),
+    /// `UpdateLoginProfile`: `login_profile.password_reset_required`.
+    LoginProfileUpdated,
+}
+
+/// How a sharing call names what it adds and removes, and where IaC declares the sharing.
+#[derive(Debug, Clone, Copy)]
+pub enum Share {
+    /// EC2 `ModifySnapshotAttribute` / `ModifyImageAttribute`: `<permission>.add.items` and
+    /// `<permission>.remove.items`, each item `{"group": "all"}` or `{"userId": "<account>"}`;
+    /// declared by child resources (`aws_snapshot_create_volume_permission`,
+    /// `aws_ami_launch_permission`) with `account_id` (or `group`).
+    Ec2 {
+        /// The request key (`createVolumePermission`, `launchPermission`).
+        permission: &'static str,
+        /// The compared attribute (`create_volume_permission`, `launch_permission`).
+        attribute: &'static str,
+        /// The Terraform type of one declared permission.
+        child: &'static str,
+    },
+    /// RDS `ModifyDBSnapshotAttribute` / `ModifyDBClusterSnapshotAttribute` on `restore`:
+    /// `valuesToAdd` / `valuesToRemove`; declared as the snapshot's `shared_accounts`.
+    Rds,
 }
 
 use Norm::*;
@@ -188,7 +337,179 @@ pub static DIFF_RULES: &[(&str, &str, Compare)] = &[
         "PutBucketPolicy",
         Compare::Fields(&[f("bucketPolicy", "aws_s3_bucket_policy", "policy", Policy)]),
     ),
-    ("iam.amazonaws.com", "PutRolePolicy", Compare::RoleInlinePolicy),
+    (
+        "iam.amazonaws.com",
+        "PutRolePolicy",
+        Compare::InlinePolicy {
+            standalone: "aws_iam_role_policy",
+            parent: "aws_iam_role",
+            delete: false,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "DeleteRolePolicy",
+        Compare::InlinePolicy {
+            standalone: "aws_iam_role_policy",
+            parent: "aws_iam_role",
+            delete: true,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "PutUserPolicy",
+        Compare::InlinePolicy {
+            standalone: "aws_iam_user_policy",
+            parent: "aws_iam_user",
+            delete: false,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "DeleteUserPolicy",
+        Compare::InlinePolicy {
+            standalone: "aws_iam_user_policy",
+            parent: "aws_iam_user",
+            delete: true,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "PutGroupPolicy",
+        Compare::InlinePolicy {
+            standalone: "aws_iam_group_policy",
+            parent: "aws_iam_group",
+            delete: false,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "DeleteGroupPolicy",
+        Compare::InlinePolicy {
+            standalone: "aws_iam_group_policy",
+            parent: "aws_iam_group",
+            delete: true,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "AttachRolePolicy",
+        Compare::PolicyAttachment {
+            parent: "aws_iam_role",
+            child: "aws_iam_role_policy_attachment",
+            add: true,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "DetachRolePolicy",
+        Compare::PolicyAttachment {
+            parent: "aws_iam_role",
+            child: "aws_iam_role_policy_attachment",
+            add: false,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "AttachUserPolicy",
+        Compare::PolicyAttachment {
+            parent: "aws_iam_user",
+            child: "aws_iam_user_policy_attachment",
+            add: true,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "DetachUserPolicy",
+        Compare::PolicyAttachment {
+            parent: "aws_iam_user",
+            child: "aws_iam_user_policy_attachment",
+            add: false,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "AttachGroupPolicy",
+        Compare::PolicyAttachment {
+            parent: "aws_iam_group",
+            child: "aws_iam_group_policy_attachment",
+            add: true,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "DetachGroupPolicy",
+        Compare::PolicyAttachment {
+            parent: "aws_iam_group",
+            child: "aws_iam_group_policy_attachment",
+            add: false,
+        },
+    ),
+    (
+        "iam.amazonaws.com",
+        "AddUserToGroup",
+        Compare::GroupMember { add: true },
+    ),
+    (
+        "iam.amazonaws.com",
+        "RemoveUserFromGroup",
+        Compare::GroupMember { add: false },
+    ),
+    ("s3.amazonaws.com", "PutBucketLogging", Compare::S3Logging),
+    ("s3.amazonaws.com", "PutBucketAcl", Compare::S3Acl),
+    (
+        "s3.amazonaws.com",
+        "PutBucketEncryption",
+        Compare::Fields(&[
+            f(
+                "ServerSideEncryptionConfiguration.Rule.ApplyServerSideEncryptionByDefault.SSEAlgorithm",
+                "aws_s3_bucket_server_side_encryption_configuration",
+                "rule.0.apply_server_side_encryption_by_default.0.sse_algorithm",
+                Text,
+            ),
+            f(
+                "ServerSideEncryptionConfiguration.Rule.ApplyServerSideEncryptionByDefault.KMSMasterKeyID",
+                "aws_s3_bucket_server_side_encryption_configuration",
+                "rule.0.apply_server_side_encryption_by_default.0.kms_master_key_id",
+                Text,
+            ),
+        ]),
+    ),
+    (
+        "s3.amazonaws.com",
+        "PutBucketLifecycle",
+        Compare::S3Lifecycle { delete: false },
+    ),
+    (
+        "s3.amazonaws.com",
+        "DeleteBucketLifecycle",
+        Compare::S3Lifecycle { delete: true },
+    ),
+    (
+        "rds.amazonaws.com",
+        "ModifyDBCluster",
+        Compare::Fields(&[
+            f("deletionProtection", "aws_rds_cluster", "deletion_protection", Bool),
+            f(
+                "backupRetentionPeriod",
+                "aws_rds_cluster",
+                "backup_retention_period",
+                Int,
+            ),
+            f("engineVersion", "aws_rds_cluster", "engine_version", Text),
+            f("port", "aws_rds_cluster", "port", Int),
+        ]),
+    ),
+    (
+        "codebuild.amazonaws.com",
+        "UpdateProjectVisibility",
+        Compare::Fields(&[f(
+            "projectVisibility",
+            "aws_codebuild_project",
+            "project_visibility",
+            Text,
+        )]),
+    ),
     (
         "iam.amazonaws.com",
         "UpdateAssumeRolePolicy",
@@ -203,6 +524,341 @@ pub static DIFF_RULES: &[(&str, &str, Compare)] = &[
             f("runtime", "aws_lambda_function", "runtime", Text),
             f("handler", "aws_lambda_function", "handler", Text),
             f("role", "aws_lambda_function", "role", Text),
+        ]),
+    ),
+    (
+        "ec2.amazonaws.com",
+        "ModifySnapshotAttribute",
+        Compare::Sharing(Share::Ec2 {
+            permission: "createVolumePermission",
+            attribute: "create_volume_permission",
+            child: "aws_snapshot_create_volume_permission",
+        }),
+    ),
+    (
+        "ec2.amazonaws.com",
+        "ModifyImageAttribute",
+        Compare::Sharing(Share::Ec2 {
+            permission: "launchPermission",
+            attribute: "launch_permission",
+            child: "aws_ami_launch_permission",
+        }),
+    ),
+    (
+        "rds.amazonaws.com",
+        "ModifyDBSnapshotAttribute",
+        Compare::Sharing(Share::Rds),
+    ),
+    (
+        "rds.amazonaws.com",
+        "ModifyDBClusterSnapshotAttribute",
+        Compare::Sharing(Share::Rds),
+    ),
+    // Resource policies and permissions.
+    (
+        "s3.amazonaws.com",
+        "DeleteBucketPolicy",
+        Compare::ResourcePolicy {
+            request: None,
+            when: None,
+            declared: &[("aws_s3_bucket_policy", "policy"), ("aws_s3_bucket", "policy")],
+        },
+    ),
+    (
+        "kms.amazonaws.com",
+        "PutKeyPolicy",
+        Compare::ResourcePolicy {
+            request: Some("policy"),
+            when: None,
+            declared: &[("aws_kms_key_policy", "policy"), ("aws_kms_key", "policy")],
+        },
+    ),
+    (
+        "sns.amazonaws.com",
+        "SetTopicAttributes",
+        Compare::ResourcePolicy {
+            request: Some("attributeValue"),
+            when: Some(("attributeName", "Policy")),
+            declared: &[("aws_sns_topic_policy", "policy"), ("aws_sns_topic", "policy")],
+        },
+    ),
+    (
+        "secretsmanager.amazonaws.com",
+        "PutResourcePolicy",
+        Compare::ResourcePolicy {
+            request: Some("resourcePolicy"),
+            when: None,
+            declared: &[
+                ("aws_secretsmanager_secret_policy", "policy"),
+                ("aws_secretsmanager_secret", "policy"),
+            ],
+        },
+    ),
+    (
+        "ecr.amazonaws.com",
+        "SetRepositoryPolicy",
+        Compare::ResourcePolicy {
+            request: Some("policyText"),
+            when: None,
+            declared: &[("aws_ecr_repository_policy", "policy")],
+        },
+    ),
+    (
+        "lambda.amazonaws.com",
+        "AddPermission20150331v2",
+        Compare::LambdaPermission { add: true },
+    ),
+    (
+        "lambda.amazonaws.com",
+        "RemovePermission20150331v2",
+        Compare::LambdaPermission { add: false },
+    ),
+    (
+        "lambda.amazonaws.com",
+        "UpdateFunctionCode20150331v2",
+        Compare::CodeHash,
+    ),
+    (
+        "lambda.amazonaws.com",
+        "CreateFunctionUrlConfig",
+        Compare::Fields(&[f("authType", "aws_lambda_function_url", "authorization_type", Text)]),
+    ),
+    (
+        "lambda.amazonaws.com",
+        "UpdateFunctionUrlConfig",
+        Compare::Fields(&[f("authType", "aws_lambda_function_url", "authorization_type", Text)]),
+    ),
+    // Network: ACL entries, routes, route table associations.
+    (
+        "ec2.amazonaws.com",
+        "CreateNetworkAclEntry",
+        Compare::NaclEntry(EntryOp::Create),
+    ),
+    (
+        "ec2.amazonaws.com",
+        "ReplaceNetworkAclEntry",
+        Compare::NaclEntry(EntryOp::Replace),
+    ),
+    (
+        "ec2.amazonaws.com",
+        "DeleteNetworkAclEntry",
+        Compare::NaclEntry(EntryOp::Delete),
+    ),
+    ("ec2.amazonaws.com", "CreateRoute", Compare::Route(EntryOp::Create)),
+    ("ec2.amazonaws.com", "ReplaceRoute", Compare::Route(EntryOp::Replace)),
+    ("ec2.amazonaws.com", "DeleteRoute", Compare::Route(EntryOp::Delete)),
+    ("ec2.amazonaws.com", "AssociateRouteTable", Compare::RouteAssociation),
+    // Runtime state and keys.
+    (
+        "ec2.amazonaws.com",
+        "StopInstances",
+        Compare::Text {
+            tf_type: "aws_ec2_instance_state",
+            attribute: "state",
+            value: "stopped",
+        },
+    ),
+    (
+        "ec2.amazonaws.com",
+        "StartInstances",
+        Compare::Text {
+            tf_type: "aws_ec2_instance_state",
+            attribute: "state",
+            value: "running",
+        },
+    ),
+    (
+        "kms.amazonaws.com",
+        "DisableKey",
+        Compare::Flag {
+            tf_type: "aws_kms_key",
+            attribute: "is_enabled",
+            value: false,
+        },
+    ),
+    (
+        "kms.amazonaws.com",
+        "EnableKey",
+        Compare::Flag {
+            tf_type: "aws_kms_key",
+            attribute: "is_enabled",
+            value: true,
+        },
+    ),
+    (
+        "rds.amazonaws.com",
+        "AddRoleToDBInstance",
+        Compare::DbRoles {
+            child: "aws_db_instance_role_association",
+            add: true,
+        },
+    ),
+    (
+        "rds.amazonaws.com",
+        "RemoveRoleFromDBInstance",
+        Compare::DbRoles {
+            child: "aws_db_instance_role_association",
+            add: false,
+        },
+    ),
+    (
+        "rds.amazonaws.com",
+        "AddRoleToDBCluster",
+        Compare::DbRoles {
+            child: "aws_rds_cluster_role_association",
+            add: true,
+        },
+    ),
+    (
+        "rds.amazonaws.com",
+        "RemoveRoleFromDBCluster",
+        Compare::DbRoles {
+            child: "aws_rds_cluster_role_association",
+            add: false,
+        },
+    ),
+    // Logging and detection.
+    (
+        "cloudtrail.amazonaws.com",
+        "StopLogging",
+        Compare::Flag {
+            tf_type: "aws_cloudtrail",
+            attribute: "enable_logging",
+            value: false,
+        },
+    ),
+    (
+        "cloudtrail.amazonaws.com",
+        "StartLogging",
+        Compare::Flag {
+            tf_type: "aws_cloudtrail",
+            attribute: "enable_logging",
+            value: true,
+        },
+    ),
+    (
+        "cloudtrail.amazonaws.com",
+        "UpdateTrail",
+        Compare::Fields(&[
+            f("isMultiRegionTrail", "aws_cloudtrail", "is_multi_region_trail", Bool),
+            f(
+                "includeGlobalServiceEvents",
+                "aws_cloudtrail",
+                "include_global_service_events",
+                Bool,
+            ),
+            f(
+                "enableLogFileValidation",
+                "aws_cloudtrail",
+                "enable_log_file_validation",
+                Bool,
+            ),
+            f("s3BucketName", "aws_cloudtrail", "s3_bucket_name", Text),
+            f("kmsKeyId", "aws_cloudtrail", "kms_key_id", Text),
+            f(
+                "cloudWatchLogsLogGroupArn",
+                "aws_cloudtrail",
+                "cloud_watch_logs_group_arn",
+                Text,
+            ),
+        ]),
+    ),
+    (
+        "cloudtrail.amazonaws.com",
+        "PutEventSelectors",
+        Compare::Fields(&[
+            f(
+                "eventSelectors.0.includeManagementEvents",
+                "aws_cloudtrail",
+                "event_selector.0.include_management_events",
+                Bool,
+            ),
+            f(
+                "eventSelectors.0.readWriteType",
+                "aws_cloudtrail",
+                "event_selector.0.read_write_type",
+                Text,
+            ),
+        ]),
+    ),
+    (
+        "guardduty.amazonaws.com",
+        "UpdateDetector",
+        Compare::Fields(&[
+            f("enable", "aws_guardduty_detector", "enable", Bool),
+            f(
+                "findingPublishingFrequency",
+                "aws_guardduty_detector",
+                "finding_publishing_frequency",
+                Text,
+            ),
+        ]),
+    ),
+    (
+        "config.amazonaws.com",
+        "StopConfigurationRecorder",
+        Compare::Flag {
+            tf_type: "aws_config_configuration_recorder_status",
+            attribute: "is_enabled",
+            value: false,
+        },
+    ),
+    (
+        "config.amazonaws.com",
+        "StartConfigurationRecorder",
+        Compare::Flag {
+            tf_type: "aws_config_configuration_recorder_status",
+            attribute: "is_enabled",
+            value: true,
+        },
+    ),
+    // Credentials.
+    (
+        "iam.amazonaws.com",
+        "CreateAccessKey",
+        Compare::Credentials(Credential::KeyCreated),
+    ),
+    (
+        "iam.amazonaws.com",
+        "DeleteAccessKey",
+        Compare::Credentials(Credential::KeyDeleted),
+    ),
+    (
+        "iam.amazonaws.com",
+        "UpdateAccessKey",
+        Compare::Credentials(Credential::KeyStatus),
+    ),
+    (
+        "iam.amazonaws.com",
+        "CreateLoginProfile",
+        Compare::Credentials(Credential::LoginProfile(true)),
+    ),
+    (
+        "iam.amazonaws.com",
+        "DeleteLoginProfile",
+        Compare::Credentials(Credential::LoginProfile(false)),
+    ),
+    (
+        "iam.amazonaws.com",
+        "UpdateLoginProfile",
+        Compare::Credentials(Credential::LoginProfileUpdated),
+    ),
+    (
+        "rds.amazonaws.com",
+        "ModifyDBInstance",
+        Compare::Fields(&[
+            f("dBInstanceClass", "aws_db_instance", "instance_class", Text),
+            f("deletionProtection", "aws_db_instance", "deletion_protection", Bool),
+            f("publiclyAccessible", "aws_db_instance", "publicly_accessible", Bool),
+            f(
+                "backupRetentionPeriod",
+                "aws_db_instance",
+                "backup_retention_period",
+                Int,
+            ),
+            f("multiAZ", "aws_db_instance", "multi_az", Bool),
+            f("allocatedStorage", "aws_db_instance", "allocated_storage", Int),
+            f("engineVersion", "aws_db_instance", "engine_version", Text),
         ]),
     ),
     (
@@ -243,12 +899,172 @@ pub fn rule_for(source: &str, name: &str) -> Option<Compare> {
 
 /// Compares a call's request with its declarations. `owners` are the declarations of the
 /// resource (primary first); `request` is `requestParameters`.
-pub fn compare(rule: Compare, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+/// `response` is `responseElements`, read only for comparisons that need it
+/// ([`Compare::reads_response`]).
+pub fn compare(rule: Compare, request: &Value, response: Option<&Value>, owners: &[&Declared]) -> Vec<AttributeChange> {
     match rule {
         Compare::Fields(maps) => fields(maps, request, owners),
         Compare::SgRules { direction, add } => sg_rules(direction, add, request, owners),
         Compare::Ec2Tags { set } => ec2_tags(set, request, owners),
-        Compare::RoleInlinePolicy => role_inline_policy(request, owners),
+        Compare::InlinePolicy {
+            standalone,
+            parent,
+            delete,
+        } => inline_policy(standalone, parent, delete, request, owners),
+        Compare::PolicyAttachment { parent, child, add } => policy_attachment(parent, child, add, request, owners),
+        Compare::GroupMember { add } => group_member(add, request, owners),
+        Compare::S3Logging => s3_logging(request, owners),
+        Compare::S3Acl => s3_acl(request, owners),
+        Compare::S3Lifecycle { delete } => s3_lifecycle(delete, request, owners),
+        Compare::Flag {
+            tf_type,
+            attribute,
+            value,
+        } => {
+            let owner = owners.iter().copied().find(|d| d.tf_type == tf_type);
+            let expected = owner
+                .and_then(|d| attribute_at(&d.attributes, attribute))
+                .map_or(Value::Null, |v| normalise(v, Norm::Bool));
+            vec![change(attribute.to_owned(), owner, expected, Value::Bool(value))]
+        }
+        Compare::ResourcePolicy {
+            request: at,
+            when,
+            declared,
+        } => resource_policy(at, when, declared, request, owners),
+        Compare::LambdaPermission { add } => lambda_permission(add, request, owners),
+        Compare::CodeHash => {
+            let Some(found) = response.and_then(|r| r.get("codeSha256")).cloned() else {
+                return Vec::new();
+            };
+            let function = owners.iter().copied().find(|d| d.tf_type == "aws_lambda_function");
+            let expected = function
+                .and_then(|d| d.attributes.get("source_code_hash"))
+                .filter(|v| v.as_str().is_some_and(|h| !h.is_empty()))
+                .cloned()
+                .unwrap_or(Value::Null);
+            vec![change("source_code_hash".into(), function, expected, found)]
+        }
+        Compare::Text {
+            tf_type,
+            attribute,
+            value,
+        } => {
+            let owner = owners.iter().copied().find(|d| d.tf_type == tf_type);
+            let expected = owner
+                .and_then(|d| attribute_at(&d.attributes, attribute))
+                .cloned()
+                .unwrap_or(Value::Null);
+            vec![change(
+                attribute.to_owned(),
+                owner,
+                expected,
+                Value::String(value.to_owned()),
+            )]
+        }
+        Compare::DbRoles { child, add } => db_roles(child, add, request, owners),
+        Compare::Sharing(share) => sharing(share, request, owners),
+        Compare::NaclEntry(op) => nacl_entry(op, request, owners),
+        Compare::Route(op) => route(op, request, owners),
+        Compare::RouteAssociation => route_association(request, owners),
+        Compare::Credentials(credential) => credentials(credential, request, response, owners),
+    }
+}
+
+impl Compare {
+    /// Whether the comparison reads `responseElements` (a new access key's id exists only there).
+    pub fn reads_response(&self) -> bool {
+        matches!(self, Compare::Credentials(Credential::KeyCreated) | Compare::CodeHash)
+    }
+}
+
+/// Compares a credential call with the user's declared credentials.
+fn credentials(
+    credential: Credential,
+    request: &Value,
+    response: Option<&Value>,
+    owners: &[&Declared],
+) -> Vec<AttributeChange> {
+    let user = owners.iter().copied().find(|d| d.tf_type == "aws_iam_user");
+    let keys: Vec<&Declared> = owners
+        .iter()
+        .copied()
+        .filter(|d| d.tf_type == "aws_iam_access_key")
+        .collect();
+    let profile = owners
+        .iter()
+        .copied()
+        .find(|d| d.tf_type == "aws_iam_user_login_profile");
+    let declared_keys: BTreeSet<String> = keys
+        .iter()
+        .filter_map(|d| d.str_attr("id"))
+        .map(str::to_owned)
+        .collect();
+    let list = |set: BTreeSet<String>| Value::Array(set.into_iter().map(Value::String).collect());
+    let text = |v: &Value, path: &str| value_at(v, path).and_then(Value::as_str).map(str::to_owned);
+    match credential {
+        Credential::KeyCreated | Credential::KeyDeleted => {
+            let (id, add) = if credential == Credential::KeyCreated {
+                (response.and_then(|r| text(r, "accessKey.accessKeyId")), true)
+            } else {
+                (text(request, "accessKeyId"), false)
+            };
+            let Some(id) = id else {
+                return Vec::new();
+            };
+            let mut found = declared_keys.clone();
+            if add {
+                found.insert(id);
+            } else {
+                found.remove(&id);
+            }
+            let declared_in = keys.first().copied().or(user);
+            vec![change(
+                "access_keys".into(),
+                declared_in,
+                list(declared_keys),
+                list(found),
+            )]
+        }
+        Credential::KeyStatus => {
+            let (Some(id), Some(status)) = (text(request, "accessKeyId"), text(request, "status")) else {
+                return Vec::new();
+            };
+            let key = keys.iter().copied().find(|d| d.str_attr("id") == Some(id.as_str()));
+            // A key no declaration holds is a hand-made key: its expected status is "absent".
+            let expected = key.map_or(Value::String("absent".into()), |d| {
+                Value::String(d.str_attr("status").unwrap_or("Active").to_owned())
+            });
+            vec![change(
+                format!("access_keys.{id}.status"),
+                key.or(user),
+                expected,
+                Value::String(status),
+            )]
+        }
+        Credential::LoginProfile(present) => {
+            let state = |p: bool| Value::String(if p { "present" } else { "absent" }.into());
+            vec![change(
+                "login_profile".into(),
+                profile.or(user),
+                state(profile.is_some()),
+                state(present),
+            )]
+        }
+        Credential::LoginProfileUpdated => {
+            let Some(found) = request.get("passwordResetRequired").map(|v| normalise(v, Norm::Bool)) else {
+                return Vec::new();
+            };
+            let expected = profile
+                .and_then(|d| d.attributes.get("password_reset_required"))
+                .map_or(Value::Null, |v| normalise(v, Norm::Bool));
+            vec![change(
+                "login_profile.password_reset_required".into(),
+                profile.or(user),
+                expected,
+                found,
+            )]
+        }
     }
 }
 
@@ -527,6 +1343,210 @@ fn sg_rules(direction: &str, add: bool, request: &Value, owners: &[&Declared]) -
     }]
 }
 
+// ---- network ACL entries, routes, route table associations ----
+
+/// Replaces, adds or removes the entry whose key (the text before `key_end`) is `key`.
+fn apply_entry(expected: &BTreeSet<String>, op: EntryOp, key: &str, entry: Option<String>) -> BTreeSet<String> {
+    let mut found: BTreeSet<String> = expected
+        .iter()
+        .filter(|e| op == EntryOp::Create || entry_key(e) != key)
+        .cloned()
+        .collect();
+    if op != EntryOp::Delete {
+        found.extend(entry);
+    }
+    found
+}
+
+/// The key of an entry text: its rule number (NACLs) or destination (routes).
+fn entry_key(entry: &str) -> &str {
+    entry.split(' ').next().unwrap_or("")
+}
+
+fn set_value(set: BTreeSet<String>) -> Value {
+    Value::Array(set.into_iter().map(Value::String).collect())
+}
+
+fn nacl_text(rule_no: i64, action: &str, protocol: &str, from: Option<i64>, to: Option<i64>, cidr: &str) -> String {
+    format!(
+        "{rule_no} {} {}",
+        action.to_ascii_lowercase(),
+        rule_text(protocol, from, to, cidr)
+    )
+}
+
+fn nacl_entry(op: EntryOp, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let Some(rule_no) = as_int(request.get("ruleNumber")) else {
+        return Vec::new();
+    };
+    let egress = request.get("egress").is_some_and(|v| v == true || v == "true");
+    let direction = if egress { "egress" } else { "ingress" };
+    let acl = owners.iter().copied().find(|d| d.tf_type == "aws_network_acl");
+    let mut expected = BTreeSet::new();
+    if let Some(blocks) = acl.and_then(|d| d.attributes.get(direction)).and_then(Value::as_array) {
+        for b in blocks {
+            let text = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or("");
+            let cidr = Some(text("cidr_block"))
+                .filter(|c| !c.is_empty())
+                .unwrap_or(text("ipv6_cidr_block"));
+            if let Some(no) = as_int(b.get("rule_no")) {
+                expected.insert(nacl_text(
+                    no,
+                    text("action"),
+                    text("protocol"),
+                    as_int(b.get("from_port")),
+                    as_int(b.get("to_port")),
+                    cidr,
+                ));
+            }
+        }
+    }
+    let rules: Vec<&Declared> = owners
+        .iter()
+        .copied()
+        .filter(|d| d.tf_type == "aws_network_acl_rule")
+        .collect();
+    for d in &rules {
+        let rule_egress = d.attributes.get("egress").is_some_and(|v| v == true);
+        if rule_egress != egress {
+            continue;
+        }
+        let cidr = d
+            .str_attr("cidr_block")
+            .filter(|c| !c.is_empty())
+            .or(d.str_attr("ipv6_cidr_block"))
+            .unwrap_or("");
+        if let Some(no) = as_int(d.attributes.get("rule_number")) {
+            let (from, to) = (
+                as_int(d.attributes.get("from_port")),
+                as_int(d.attributes.get("to_port")),
+            );
+            expected.insert(nacl_text(
+                no,
+                d.str_attr("rule_action").unwrap_or(""),
+                d.str_attr("protocol").unwrap_or(""),
+                from,
+                to,
+                cidr,
+            ));
+        }
+    }
+    let entry = (op != EntryOp::Delete).then(|| {
+        let text = |k: &str| request.get(k).and_then(Value::as_str).unwrap_or("");
+        let cidr = Some(text("cidrBlock"))
+            .filter(|c| !c.is_empty())
+            .unwrap_or(text("ipv6CidrBlock"));
+        let ports = request.get("portRange");
+        nacl_text(
+            rule_no,
+            text("ruleAction"),
+            text("aclProtocol"),
+            as_int(ports.and_then(|p| p.get("from"))),
+            as_int(ports.and_then(|p| p.get("to"))),
+            cidr,
+        )
+    });
+    let found = apply_entry(&expected, op, &rule_no.to_string(), entry);
+    let declared_in = rules
+        .iter()
+        .copied()
+        .find(|d| as_int(d.attributes.get("rule_number")) == Some(rule_no))
+        .or(acl)
+        .or_else(|| owners.first().copied());
+    vec![change(
+        direction.to_owned(),
+        declared_in,
+        set_value(expected),
+        set_value(found),
+    )]
+}
+
+/// The route destinations and targets, CloudTrail's request names first, then Terraform's.
+const ROUTE_DESTINATIONS: [(&str, &str); 3] = [
+    ("destinationCidrBlock", "cidr_block"),
+    ("destinationIpv6CidrBlock", "ipv6_cidr_block"),
+    ("destinationPrefixListId", "destination_prefix_list_id"),
+];
+const ROUTE_TARGETS: [(&str, &str); 9] = [
+    ("gatewayId", "gateway_id"),
+    ("natGatewayId", "nat_gateway_id"),
+    ("instanceId", "instance_id"),
+    ("networkInterfaceId", "network_interface_id"),
+    ("transitGatewayId", "transit_gateway_id"),
+    ("vpcPeeringConnectionId", "vpc_peering_connection_id"),
+    ("vpcEndpointId", "vpc_endpoint_id"),
+    ("egressOnlyInternetGatewayId", "egress_only_gateway_id"),
+    ("carrierGatewayId", "carrier_gateway_id"),
+];
+
+/// `<destination> via <target>` from a route block (`aws_route_table.route`) or an `aws_route`
+/// (whose destination attributes carry a `destination_` prefix).
+fn declared_route(attrs: &serde_json::Map<String, Value>) -> Option<String> {
+    let text = |k: &str| attrs.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let destination = ROUTE_DESTINATIONS
+        .iter()
+        .find_map(|(_, tf)| text(tf).or_else(|| text(&format!("destination_{tf}"))))?;
+    let target = ROUTE_TARGETS.iter().find_map(|(_, tf)| text(tf)).unwrap_or("local");
+    Some(format!("{destination} via {target}"))
+}
+
+fn route(op: EntryOp, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let text = |k: &str| request.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let Some(destination) = ROUTE_DESTINATIONS.iter().find_map(|(req, _)| text(req)) else {
+        return Vec::new();
+    };
+    let table = owners.iter().copied().find(|d| d.tf_type == "aws_route_table");
+    let mut expected = BTreeSet::new();
+    if let Some(blocks) = table.and_then(|d| d.attributes.get("route")).and_then(Value::as_array) {
+        expected.extend(blocks.iter().filter_map(Value::as_object).filter_map(declared_route));
+    }
+    let routes: Vec<&Declared> = owners.iter().copied().filter(|d| d.tf_type == "aws_route").collect();
+    expected.extend(routes.iter().filter_map(|d| declared_route(&d.attributes)));
+    let entry = (op != EntryOp::Delete).then(|| {
+        let target = ROUTE_TARGETS.iter().find_map(|(req, _)| text(req)).unwrap_or("local");
+        format!("{destination} via {target}")
+    });
+    let found = apply_entry(&expected, op, destination, entry);
+    let declared_in = routes
+        .iter()
+        .copied()
+        .find(|d| declared_route(&d.attributes).is_some_and(|r| entry_key(&r) == destination))
+        .or(table)
+        .or_else(|| owners.first().copied());
+    vec![change(
+        "routes".into(),
+        declared_in,
+        set_value(expected),
+        set_value(found),
+    )]
+}
+
+fn route_association(request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let Some(subnet) = request.get("subnetId").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let associations: Vec<&Declared> = owners
+        .iter()
+        .copied()
+        .filter(|d| d.tf_type == "aws_route_table_association")
+        .collect();
+    let expected: BTreeSet<String> = associations
+        .iter()
+        .filter_map(|d| d.str_attr("subnet_id"))
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let mut found = expected.clone();
+    found.insert(subnet.to_owned());
+    let declared_in = associations.first().copied().or_else(|| owners.first().copied());
+    vec![change(
+        "associations".into(),
+        declared_in,
+        set_value(expected),
+        set_value(found),
+    )]
+}
+
 // ---- tags ----
 
 fn ec2_tags(set: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
@@ -558,22 +1578,32 @@ fn ec2_tags(set: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeCh
 
 // ---- IAM inline policies ----
 
-fn role_inline_policy(request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+fn inline_policy(
+    standalone_type: &str,
+    parent_type: &str,
+    delete: bool,
+    request: &Value,
+    owners: &[&Declared],
+) -> Vec<AttributeChange> {
     let Some(name) = request.get("policyName").and_then(Value::as_str) else {
         return Vec::new();
     };
-    let Some(doc) = request.get("policyDocument") else {
-        return Vec::new();
+    let found = if delete {
+        Value::Null
+    } else {
+        let Some(doc) = request.get("policyDocument") else {
+            return Vec::new();
+        };
+        normalise_policy(doc)
     };
-    let found = normalise_policy(doc);
-    // aws_iam_role_policy (name = policy name) first, then the role's inline_policy blocks.
+    // The standalone policy (name = policy name) first, then the parent's inline_policy blocks.
     let standalone = owners
         .iter()
-        .find(|d| d.tf_type == "aws_iam_role_policy" && d.str_attr("name") == Some(name));
+        .find(|d| d.tf_type == standalone_type && d.str_attr("name") == Some(name));
     let (declared_in, expected) = match standalone {
         Some(d) => (Some(*d), d.attributes.get("policy").map(normalise_policy)),
         None => {
-            let role = owners.iter().find(|d| d.tf_type == "aws_iam_role").copied();
+            let role = owners.iter().find(|d| d.tf_type == parent_type).copied();
             let inline = role
                 .and_then(|r| r.attributes.get("inline_policy")?.as_array())
                 .and_then(|blocks| {
@@ -592,6 +1622,402 @@ fn role_inline_policy(request: &Value, owners: &[&Declared]) -> Vec<AttributeCha
         expected.unwrap_or(Value::Null),
         found,
     )]
+}
+
+fn resource_policy(
+    at: Option<&str>,
+    when: Option<(&str, &str)>,
+    declared: &[(&str, &str)],
+    request: &Value,
+    owners: &[&Declared],
+) -> Vec<AttributeChange> {
+    if let Some((field, value)) = when {
+        if request.get(field).and_then(Value::as_str) != Some(value) {
+            return Vec::new();
+        }
+    }
+    let found = match at {
+        Some(path) => match value_at(request, path) {
+            Some(policy) => normalise_policy(policy),
+            None => return Vec::new(),
+        },
+        None => Value::Null,
+    };
+    // The most specific declaration that holds a policy; else the parent, expecting none.
+    let holder = declared.iter().find_map(|(tf_type, attribute)| {
+        let d = owners.iter().copied().find(|d| d.tf_type == *tf_type)?;
+        let policy = d
+            .attributes
+            .get(*attribute)
+            .filter(|p| !p.is_null() && p.as_str() != Some(""))?;
+        Some((d, normalise_policy(policy)))
+    });
+    let (declared_in, expected) = match holder {
+        Some((d, policy)) => (Some(d), policy),
+        None => (owners.first().copied(), Value::Null),
+    };
+    vec![change("policy".into(), declared_in, expected, found)]
+}
+
+/// `<statement id>: <principal>` of a Lambda permission.
+fn permission_entry(statement: &str, principal: &str) -> String {
+    format!("{statement}: {principal}")
+}
+
+fn lambda_permission(add: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let Some(statement) = request.get("statementId").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let children: Vec<&Declared> = owners
+        .iter()
+        .copied()
+        .filter(|d| d.tf_type == "aws_lambda_permission")
+        .collect();
+    let expected: BTreeSet<String> = children
+        .iter()
+        .filter_map(|d| {
+            Some(permission_entry(
+                d.str_attr("statement_id")?,
+                d.str_attr("principal").unwrap_or("?"),
+            ))
+        })
+        .collect();
+    let mut found: BTreeSet<String> = expected
+        .iter()
+        .filter(|e| e.split(": ").next() != Some(statement))
+        .cloned()
+        .collect();
+    if add {
+        let principal = request.get("principal").and_then(Value::as_str).unwrap_or("?");
+        found.insert(permission_entry(statement, principal));
+    }
+    let declared_in = children
+        .iter()
+        .copied()
+        .find(|d| d.str_attr("statement_id") == Some(statement))
+        .or_else(|| owners.first().copied());
+    let list = |set: BTreeSet<String>| Value::Array(set.into_iter().map(Value::String).collect());
+    vec![change("permissions".into(), declared_in, list(expected), list(found))]
+}
+
+fn list_value(set: BTreeSet<String>) -> Value {
+    Value::Array(set.into_iter().map(Value::String).collect())
+}
+
+fn policy_attachment(
+    parent: &str,
+    child: &str,
+    add: bool,
+    request: &Value,
+    owners: &[&Declared],
+) -> Vec<AttributeChange> {
+    let Some(arn) = request.get("policyArn").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let parent_decl = owners.iter().copied().find(|d| d.tf_type == parent);
+    let children: Vec<&Declared> = owners.iter().copied().filter(|d| d.tf_type == child).collect();
+    let mut expected: BTreeSet<String> = strings(parent_decl.and_then(|d| d.attributes.get("managed_policy_arns")))
+        .into_iter()
+        .collect();
+    expected.extend(
+        children
+            .iter()
+            .filter_map(|d| d.str_attr("policy_arn"))
+            .map(str::to_owned),
+    );
+    let mut found = expected.clone();
+    if add {
+        found.insert(arn.to_owned());
+    } else {
+        found.remove(arn);
+    }
+    let declared_in = children
+        .iter()
+        .copied()
+        .find(|d| d.str_attr("policy_arn") == Some(arn))
+        .or(parent_decl)
+        .or_else(|| owners.first().copied());
+    vec![change(
+        "managed_policy_arns".into(),
+        declared_in,
+        list_value(expected),
+        list_value(found),
+    )]
+}
+
+fn db_roles(child: &str, add: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let Some(role) = request.get("roleArn").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let children: Vec<&Declared> = owners.iter().copied().filter(|d| d.tf_type == child).collect();
+    let mut expected: BTreeSet<String> = children
+        .iter()
+        .filter_map(|d| d.str_attr("role_arn"))
+        .map(str::to_owned)
+        .collect();
+    expected.extend(strings(owners.first().and_then(|d| d.attributes.get("iam_roles"))));
+    let mut found = expected.clone();
+    if add {
+        found.insert(role.to_owned());
+    } else {
+        found.remove(role);
+    }
+    let declared_in = children
+        .iter()
+        .copied()
+        .find(|d| d.str_attr("role_arn") == Some(role))
+        .or_else(|| owners.first().copied());
+    vec![change(
+        "associated_roles".into(),
+        declared_in,
+        list_value(expected),
+        list_value(found),
+    )]
+}
+
+fn group_member(add: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let Some(user) = request.get("userName").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let membership = owners.iter().copied().find(|d| d.tf_type == "aws_iam_group_membership");
+    let expected: BTreeSet<String> = strings(membership.and_then(|d| d.attributes.get("users")))
+        .into_iter()
+        .collect();
+    let mut found = expected.clone();
+    if add {
+        found.insert(user.to_owned());
+    } else {
+        found.remove(user);
+    }
+    let declared_in = membership.or_else(|| owners.first().copied());
+    vec![change(
+        "users".into(),
+        declared_in,
+        list_value(expected),
+        list_value(found),
+    )]
+}
+
+fn s3_logging(request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let Some(status) = request.get("BucketLoggingStatus") else {
+        return Vec::new();
+    };
+    let found = value_at(status, "LoggingEnabled.TargetBucket")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let standalone = owners.iter().copied().find(|d| d.tf_type == "aws_s3_bucket_logging");
+    let (declared_in, expected) = match standalone {
+        Some(d) => (Some(d), d.attributes.get("target_bucket").cloned()),
+        None => {
+            let bucket = owners.iter().copied().find(|d| d.tf_type == "aws_s3_bucket");
+            (
+                bucket,
+                bucket.and_then(|d| attribute_at(&d.attributes, "logging.0.target_bucket").cloned()),
+            )
+        }
+    };
+    let expected = expected.filter(|v| v.as_str() != Some("")).unwrap_or(Value::Null);
+    vec![change("logging.target_bucket".into(), declared_in, expected, found)]
+}
+
+/// A grantee as the ACL shows it: a group by its name, else the canonical user (`owner` when it
+/// is the bucket owner's id, which a request cannot tell; so any id reads `user <id>`).
+fn grantee(g: &Value) -> String {
+    if let Some(uri) = g.get("URI").or_else(|| g.get("uri")).and_then(Value::as_str) {
+        return uri.rsplit('/').next().unwrap_or(uri).to_owned();
+    }
+    let id = g
+        .get("ID")
+        .or_else(|| g.get("id"))
+        .and_then(Value::as_str)
+        .unwrap_or("?");
+    format!("user {id}")
+}
+
+fn s3_acl(request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let canned = value_at(request, "x-amz-acl.0")
+        .or_else(|| request.get("x-amz-acl"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
+    let found = match canned {
+        Some(acl) => Value::String(acl.to_owned()),
+        None => {
+            let grants = match value_at(request, "AccessControlPolicy.AccessControlList.Grant") {
+                Some(Value::Array(a)) => a.iter().collect(),
+                Some(one @ Value::Object(_)) => vec![one],
+                _ => return Vec::new(),
+            };
+            let set: BTreeSet<String> = grants
+                .into_iter()
+                .filter_map(|g| {
+                    let permission = g.get("Permission").and_then(Value::as_str)?;
+                    Some(format!("{} {permission}", grantee(g.get("Grantee")?)))
+                })
+                .collect();
+            list_value(set)
+        }
+    };
+    let standalone = owners.iter().copied().find(|d| d.tf_type == "aws_s3_bucket_acl");
+    let bucket = owners.iter().copied().find(|d| d.tf_type == "aws_s3_bucket");
+    let declared_acl = |d: &Declared| {
+        d.str_attr("acl")
+            .filter(|s| !s.is_empty())
+            .map(|s| Value::String(s.to_owned()))
+    };
+    let (declared_in, expected) = match (standalone, bucket) {
+        (Some(d), _) => {
+            let grants = value_at(&Value::Object(d.attributes.clone()), "access_control_policy.0.grant")
+                .and_then(Value::as_array)
+                .map(|gs| {
+                    let set: BTreeSet<String> = gs
+                        .iter()
+                        .filter_map(|g| {
+                            let permission = g.get("permission").and_then(Value::as_str)?;
+                            let who = g.get("grantee").and_then(|x| x.get(0)).map(grantee)?;
+                            Some(format!("{who} {permission}"))
+                        })
+                        .collect();
+                    list_value(set)
+                });
+            (Some(d), declared_acl(d).or(grants).unwrap_or(Value::Null))
+        }
+        (None, Some(b)) => (Some(b), declared_acl(b).unwrap_or(Value::Null)),
+        (None, None) => (owners.first().copied(), Value::Null),
+    };
+    vec![change("acl".into(), declared_in, expected, found)]
+}
+
+/// `<id> <Enabled|Disabled>[ expire <n>d]`.
+fn lifecycle_entry(id: &str, enabled: bool, days: Option<i64>) -> String {
+    let status = if enabled { "Enabled" } else { "Disabled" };
+    match days {
+        Some(d) => format!("{id} {status} expire {d}d"),
+        None => format!("{id} {status}"),
+    }
+}
+
+fn s3_lifecycle(delete: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let found: BTreeSet<String> = if delete {
+        BTreeSet::new()
+    } else {
+        let rules = match value_at(request, "LifecycleConfiguration.Rule") {
+            Some(Value::Array(a)) => a.iter().collect(),
+            Some(one @ Value::Object(_)) => vec![one],
+            _ => return Vec::new(),
+        };
+        rules
+            .into_iter()
+            .map(|r| {
+                let id = r.get("ID").and_then(Value::as_str).unwrap_or("");
+                let enabled = r.get("Status").and_then(Value::as_str) == Some("Enabled");
+                lifecycle_entry(id, enabled, as_int(value_at(r, "Expiration.Days")))
+            })
+            .collect()
+    };
+    let standalone = owners
+        .iter()
+        .copied()
+        .find(|d| d.tf_type == "aws_s3_bucket_lifecycle_configuration");
+    let (declared_in, expected) = match standalone {
+        Some(d) => {
+            let rules = d
+                .attributes
+                .get("rule")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let entries = rules.iter().map(|r| {
+                let id = r.get("id").and_then(Value::as_str).unwrap_or("");
+                let enabled = r.get("status").and_then(Value::as_str) == Some("Enabled");
+                lifecycle_entry(id, enabled, as_int(value_at(r, "expiration.0.days")).filter(|d| *d > 0))
+            });
+            (Some(d), entries.collect())
+        }
+        None => {
+            let bucket = owners.iter().copied().find(|d| d.tf_type == "aws_s3_bucket");
+            let rules = bucket
+                .and_then(|d| d.attributes.get("lifecycle_rule"))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let entries = rules.iter().map(|r| {
+                let id = r.get("id").and_then(Value::as_str).unwrap_or("");
+                let enabled = r.get("enabled") == Some(&Value::Bool(true));
+                lifecycle_entry(id, enabled, as_int(value_at(r, "expiration.0.days")).filter(|d| *d > 0))
+            });
+            (bucket, entries.collect())
+        }
+    };
+    vec![change(
+        "lifecycle_rules".into(),
+        declared_in,
+        list_value(expected),
+        list_value(found),
+    )]
+}
+
+/// The accounts (or `all`) a list of EC2 permission items names (`{"items": [..]}`), each item
+/// `{"group": "all"}` or `{"userId": "<account>"}`.
+fn ec2_share_items(v: Option<&Value>) -> Vec<String> {
+    items(v)
+        .into_iter()
+        .filter_map(|i| i.get("group").or_else(|| i.get("userId")).and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn sharing(share: Share, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+    let (attribute, added, removed, declared_in, expected) = match share {
+        Share::Ec2 {
+            permission,
+            attribute,
+            child,
+        } => {
+            let Some(p) = request.get(permission) else {
+                return Vec::new();
+            };
+            let children: Vec<&Declared> = owners.iter().copied().filter(|d| d.tf_type == child).collect();
+            let expected: BTreeSet<String> = children
+                .iter()
+                .filter_map(|d| d.str_attr("account_id").or_else(|| d.str_attr("group")))
+                .map(str::to_owned)
+                .collect();
+            let declared_in = children.first().copied().or_else(|| owners.first().copied());
+            (
+                attribute,
+                ec2_share_items(p.get("add")),
+                ec2_share_items(p.get("remove")),
+                declared_in,
+                expected,
+            )
+        }
+        Share::Rds => {
+            if request.get("attributeName").and_then(Value::as_str) != Some("restore") {
+                return Vec::new();
+            }
+            let snapshot = owners.first().copied();
+            let expected = strings(snapshot.and_then(|d| d.attributes.get("shared_accounts")))
+                .into_iter()
+                .collect();
+            (
+                "shared_accounts",
+                strings(request.get("valuesToAdd")),
+                strings(request.get("valuesToRemove")),
+                snapshot,
+                expected,
+            )
+        }
+    };
+    if added.is_empty() && removed.is_empty() {
+        return Vec::new();
+    }
+    let mut found = expected.clone();
+    found.extend(added);
+    for r in &removed {
+        found.remove(r);
+    }
+    let list = |set: BTreeSet<String>| Value::Array(set.into_iter().map(Value::String).collect());
+    vec![change(attribute.to_owned(), declared_in, list(expected), list(found))]
 }
 
 #[cfg(test)]

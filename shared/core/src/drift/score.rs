@@ -3,8 +3,9 @@
 //! Likelihood = sigmoid(prior + Σ weights of the factors present). Every weight is a row of
 //! [`WEIGHTS`]; each finding lists the factors that fired and their contributions, so a score can
 //! always be explained. Severity starts from the resource type ([`TYPE_SEVERITY`]), is raised by
-//! exposure (open ingress on a sensitive port, public bucket, wildcard IAM policy) and moved by
-//! the environment tag.
+//! exposure (open ingress on a sensitive port, public bucket, wildcard IAM policy), moved by
+//! the environment tag, and held up by floors no environment lowers (a managed resource deleted
+//! by hand, a protection turned off: [`PROTECTIONS`]).
 
 use crate::actors::attribution::{ActorKind, Channel};
 use crate::drift::diff::AttributeChange;
@@ -79,6 +80,7 @@ pub static WEIGHTS: &[(&str, f64)] = &[
     ("config.matches_iac", -2.5),
     ("config.deleted", 1.0),
     ("config.changed_uncompared", 0.3),
+    ("op.access", -1.5),
 ];
 
 /// The likelihood a list of factors gives: sigmoid of their sum, to three decimals.
@@ -139,6 +141,7 @@ pub fn likelihood(e: &Evidence<'_>) -> (f64, Vec<Factor>) {
     match e.op {
         crate::iac::catalog::Op::Tag => names.push("op.tag_only"),
         crate::iac::catalog::Op::Delete => names.push("op.delete"),
+        crate::iac::catalog::Op::Access => names.push("op.access"),
         _ => {}
     }
     let mut factors = vec![Factor {
@@ -174,6 +177,35 @@ pub static TYPE_SEVERITY: &[(&str, Severity)] = &[
     ("AWS::SecretsManager::Secret", Severity::Major),
 ];
 
+/// Canned S3 ACLs that open a bucket beyond its account.
+pub static PUBLIC_ACLS: &[&str] = &["public-read", "public-read-write", "authenticated-read"];
+
+/// AWS managed policies that grant (nearly) everything: attaching one by hand is critical.
+pub static ADMIN_POLICIES: &[&str] = &["AdministratorAccess", "IAMFullAccess", "PowerUserAccess"];
+
+/// A new lifecycle rule that expires objects within this many days is critical (log and backup
+/// buckets emptied by a rule).
+pub const SHORT_EXPIRY_DAYS: i64 = 7;
+
+/// Attributes that switch logging or detection on, by the Terraform type declaring them:
+/// turning one off by hand is critical.
+pub static LOGGING: &[(&str, &str)] = &[
+    ("aws_cloudtrail", "enable_logging"),
+    ("aws_cloudtrail", "is_multi_region_trail"),
+    ("aws_cloudtrail", "include_global_service_events"),
+    ("aws_cloudtrail", "enable_log_file_validation"),
+    ("aws_cloudtrail", "event_selector.0.include_management_events"),
+    ("aws_guardduty_detector", "enable"),
+    ("aws_config_configuration_recorder_status", "is_enabled"),
+];
+
+/// The Terraform type of the declaration a change names (`module.x.aws_cloudtrail.main` →
+/// `aws_cloudtrail`).
+fn declared_type(c: &AttributeChange) -> Option<&str> {
+    let address = c.declared_in.as_deref()?;
+    address.split('.').find(|segment| segment.starts_with("aws_"))
+}
+
 /// Ports whose exposure to the internet is critical (`*` means all ports).
 pub static SENSITIVE_PORTS: &[&str] = &[
     "*", "22", "3389", "3306", "5432", "1433", "1521", "6379", "9200", "11211", "27017", "2375", "5601",
@@ -192,7 +224,117 @@ pub static ENVIRONMENTS: &[(&str, bool)] = &[
     ("staging", false),
 ];
 
+/// A protection and how a found value shows it turned off.
+#[derive(Debug, Clone, Copy)]
+pub struct Protection {
+    /// The compared attribute (a Terraform path or a Config map attribute).
+    pub attribute: &'static str,
+    /// What turning it off means, for the finding's reasons.
+    pub what: &'static str,
+    /// Whether the found value is "off".
+    pub off: fn(&Value) -> bool,
+}
+
+fn is_false(v: &Value) -> bool {
+    v == &Value::Bool(false)
+}
+
+fn suspended(v: &Value) -> bool {
+    matches!(v.as_str(), Some("Suspended" | "Disabled")) || is_false(v)
+}
+
+fn absent(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(m) => m.is_empty(),
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
+fn zero(v: &Value) -> bool {
+    v.as_i64() == Some(0)
+}
+
+/// Protections whose removal is at least [`Severity::Major`], whatever the environment tag:
+/// termination and deletion protection, bucket versioning and MFA delete, encryption, backups, and
+/// a key (or anything else declared `is_enabled`) disabled.
+pub static PROTECTIONS: &[Protection] = &[
+    Protection {
+        attribute: "disable_api_termination",
+        what: "termination protection removed",
+        off: is_false,
+    },
+    Protection {
+        attribute: "deletion_protection",
+        what: "deletion protection turned off",
+        off: is_false,
+    },
+    Protection {
+        attribute: "enable_deletion_protection",
+        what: "deletion protection turned off",
+        off: is_false,
+    },
+    Protection {
+        attribute: "versioning_configuration.0.status",
+        what: "bucket versioning suspended",
+        off: suspended,
+    },
+    Protection {
+        attribute: "versioning.0.enabled",
+        what: "bucket versioning suspended",
+        off: suspended,
+    },
+    Protection {
+        attribute: "versioning",
+        what: "bucket versioning suspended",
+        off: suspended,
+    },
+    Protection {
+        attribute: "versioning_configuration.0.mfa_delete",
+        what: "MFA delete turned off",
+        off: suspended,
+    },
+    Protection {
+        attribute: "server_side_encryption",
+        what: "default encryption removed",
+        off: absent,
+    },
+    Protection {
+        attribute: "server_side_encryption_configuration.0.rule",
+        what: "default encryption removed",
+        off: absent,
+    },
+    Protection {
+        attribute: "backup_retention_period",
+        what: "automated backups turned off",
+        off: zero,
+    },
+    Protection {
+        attribute: "is_enabled",
+        what: "disabled",
+        off: is_false,
+    },
+];
+
+/// The first protection a change turns off: a drifted attribute of [`PROTECTIONS`] whose found
+/// value is off while the declared one is not.
+pub fn protection_off(changes: &[AttributeChange]) -> Option<String> {
+    changes.iter().filter(|c| c.drifted).find_map(|c| {
+        PROTECTIONS
+            .iter()
+            .find(|p| p.attribute == c.attribute && (p.off)(&c.found) && !(p.off)(&c.expected))
+            .map(|p| format!("{}: {} (at least major)", c.attribute, p.what))
+    })
+}
+
 /// The severity of a change and the reasons.
+///
+/// In order: the resource type's base; tag-only changes are minor; an exposure (open sensitive
+/// port, public access block off, wildcard grant) is critical; otherwise unmanaged resources go
+/// down and the environment tag moves it. Then the floors, which no environment lowers: a managed
+/// resource deleted by hand is critical, a protection turned off ([`PROTECTIONS`]) at least major.
 pub fn severity(resource_type: &str, e: &Evidence<'_>, environment: Option<&str>) -> (Severity, Vec<String>) {
     let mut reasons = Vec::new();
     let mut sev = TYPE_SEVERITY
@@ -200,6 +342,10 @@ pub fn severity(resource_type: &str, e: &Evidence<'_>, environment: Option<&str>
         .find(|(t, _)| *t == resource_type)
         .map_or(Severity::Minor, |(_, s)| *s);
     reasons.push(format!("{resource_type} is {}", sev.as_str()));
+    if e.op == crate::iac::catalog::Op::Access {
+        reasons.push("interactive access: nothing declared changed".into());
+        return (Severity::Minor, reasons);
+    }
     if e.op == crate::iac::catalog::Op::Tag {
         sev = Severity::Minor;
         reasons.push("tags only".into());
@@ -224,20 +370,36 @@ pub fn severity(resource_type: &str, e: &Evidence<'_>, environment: Option<&str>
             }
             None => {}
         }
+        if e.managed && e.op == crate::iac::catalog::Op::Delete {
+            sev = Severity::Critical;
+            reasons.push("a managed resource deleted by hand".into());
+        } else if let Some(why) = protection_off(e.changes) {
+            sev = sev.max(Severity::Major);
+            reasons.push(why);
+        }
     }
     (sev, reasons)
 }
 
 /// A change that exposes the resource: open ingress on a sensitive port, a bucket's public
-/// access block turned off, a wildcard IAM grant.
+/// access block turned off, a wildcard IAM grant, a snapshot or image shared publicly or with an
+/// account IaC does not declare, new credentials on a user (an access key, a console password, a
+/// key activated), logging or detection turned down ([`LOGGING`]).
 pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
     for c in changes.iter().filter(|c| c.drifted) {
         match c.attribute.as_str() {
             "ingress" => {
                 let added = new_items(&c.expected, &c.found);
                 for rule in added {
-                    let mut parts = rule.split(' ');
-                    let (_proto, port, peer) = (parts.next(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                    // A security-group rule (`tcp 22 0.0.0.0/0`) or a network ACL entry
+                    // (`100 allow tcp 22 0.0.0.0/0`; a deny entry exposes nothing).
+                    let parts: Vec<&str> = rule.split(' ').collect();
+                    let (port, peer) = match parts.as_slice() {
+                        [_no, "allow", _proto, port, peer] => (*port, *peer),
+                        [_no, _action, _, _, _] => continue,
+                        [_proto, port, peer] => (*port, *peer),
+                        _ => continue,
+                    };
                     let open = peer == "0.0.0.0/0" || peer == "::/0";
                     let sensitive = SENSITIVE_PORTS.contains(&port) || port_range_covers_sensitive(port);
                     if open && sensitive {
@@ -260,6 +422,99 @@ pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
                 && grants_wildcard(&c.found) =>
             {
                 return Some(format!("{a} grants a wildcard action or principal"));
+            }
+            a if LOGGING.contains(&(declared_type(c).unwrap_or(""), a)) && c.found == false && c.expected == true => {
+                return Some(format!("logging reduced: {a} turned off"));
+            }
+            "event_selector.0.read_write_type" if c.expected == "All" => {
+                return Some(format!("logging reduced: the trail records {} events only", c.found));
+            }
+            "permissions" => {
+                for entry in new_items(&c.expected, &c.found) {
+                    let principal = entry.rsplit(": ").next().unwrap_or("");
+                    if principal == "*" {
+                        return Some(format!("permission {entry} lets anyone invoke the function"));
+                    }
+                    if principal.len() == 12 && principal.bytes().all(|b| b.is_ascii_digit())
+                        || principal.starts_with("arn:aws:iam::")
+                    {
+                        return Some(format!("permission {entry} grants another account"));
+                    }
+                }
+            }
+            "authorization_type" if c.found == "NONE" => {
+                return Some("function URL opened without authentication (NONE)".to_owned());
+            }
+            "routes" => {
+                let internet = |r: &&str| r.starts_with("0.0.0.0/0 via igw-") || r.starts_with("::/0 via igw-");
+                let before: Vec<&str> = new_items(&Value::Null, &c.expected);
+                if let Some(route) = new_items(&c.expected, &c.found).into_iter().find(internet) {
+                    if !before.iter().any(internet) {
+                        return Some(format!("route {route} sends the table's subnets to the internet"));
+                    }
+                }
+            }
+            "managed_policy_arns" => {
+                let admin = new_items(&c.expected, &c.found)
+                    .into_iter()
+                    .find(|arn| ADMIN_POLICIES.iter().any(|p| arn.ends_with(&format!(":policy/{p}"))));
+                if let Some(arn) = admin {
+                    return Some(format!("attaches {arn}"));
+                }
+            }
+            "logging.target_bucket" if c.found.is_null() && !c.expected.is_null() => {
+                return Some("logging reduced: bucket access logging turned off".to_owned());
+            }
+            "lifecycle_rules" => {
+                for rule in new_items(&c.expected, &c.found) {
+                    let days = rule
+                        .rsplit_once(" expire ")
+                        .and_then(|(_, d)| d.trim_end_matches('d').parse::<i64>().ok());
+                    if rule.contains(" Enabled") && days.is_some_and(|d| d <= SHORT_EXPIRY_DAYS) {
+                        return Some(format!("lifecycle rule {rule} deletes objects within days"));
+                    }
+                }
+            }
+            "acl" => {
+                let public = |v: &Value| match v {
+                    Value::String(s) => PUBLIC_ACLS.contains(&s.as_str()),
+                    Value::Array(a) => a
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .any(|g| g.starts_with("AllUsers ") || g.starts_with("AuthenticatedUsers ")),
+                    _ => false,
+                };
+                if public(&c.found) && !public(&c.expected) {
+                    return Some(format!("bucket ACL made public ({})", c.found));
+                }
+            }
+            "project_visibility" if c.found == "PUBLIC_READ" => {
+                return Some("build project made public (PUBLIC_READ)".to_owned());
+            }
+            "access_keys" => {
+                if let Some(key) = new_items(&c.expected, &c.found).first() {
+                    return Some(format!("new access key {key} on the user, which IaC does not declare"));
+                }
+            }
+            "login_profile" if c.found == "present" => {
+                return Some("console password (login profile) created by hand".to_owned());
+            }
+            a if a.starts_with("access_keys.") && a.ends_with(".status") && c.found == "Active" => {
+                return Some(format!("{a} activated by hand"));
+            }
+            "create_volume_permission" | "launch_permission" | "shared_accounts" => {
+                if let Some(first) = new_items(&c.expected, &c.found).first() {
+                    return Some(
+                        if *first == "all" || new_items(&c.expected, &c.found).contains(&"all") {
+                            format!("{} made public (shared with all)", c.attribute)
+                        } else {
+                            format!(
+                                "{} shared with account {first}, which IaC does not declare",
+                                c.attribute
+                            )
+                        },
+                    );
+                }
             }
             "inline_policy" if c.found.as_object().is_some_and(|m| m.values().any(grants_wildcard)) => {
                 return Some("inline_policy grants a wildcard action or principal".to_owned());

@@ -19,6 +19,9 @@ pub enum FindingKind {
     Unmanaged,
     /// An IaC-managed resource deleted out of band.
     Missing,
+    /// Interactive access to an IaC-managed instance (SSM command or session, EC2 Instance
+    /// Connect): nothing declared changed, but what happens inside no state can see.
+    Access,
 }
 
 impl FindingKind {
@@ -28,6 +31,7 @@ impl FindingKind {
             FindingKind::Drift => "drift",
             FindingKind::Unmanaged => "unmanaged",
             FindingKind::Missing => "missing",
+            FindingKind::Access => "access",
         }
     }
 }
@@ -478,16 +482,44 @@ pub fn summarise(f: &Finding) -> String {
 /// The suggested fix for a finding.
 pub fn suggest_fix(f: &Finding) -> String {
     match &f.owner {
+        Some(o) if f.kind == FindingKind::Access => format!(
+            "Nothing declared changed. If the session changed the instance from the inside (packages, files, \
+             users), replace it from IaC with `terraform apply -replace='{}'` in the configuration of {}; \
+             otherwise accept it.",
+            o.address, o.state
+        ),
         Some(o) if f.kind == FindingKind::Missing => format!(
             "To recreate it, run `terraform apply -target='{}'` in the configuration of {}; \
              if the deletion is intended, remove the resource from the configuration (or `terraform state rm '{}'`).",
             o.address, o.state, o.address
         ),
-        Some(o) => format!(
-            "To restore the declared state, run `terraform apply -target='{}'` in the configuration of {}; \
-             if the change is intended, codify it in that resource's configuration first so the next apply keeps it.",
-            o.address, o.state
-        ),
+        Some(o) => {
+            // The declarations that hold the drifted values (a bucket's public access block is
+            // its own resource), else the resource's own.
+            let mut targets: Vec<&str> = Vec::new();
+            for c in f.changes.iter().filter(|c| c.drifted) {
+                if let Some(address) = c.declared_in.as_deref() {
+                    if !targets.contains(&address) {
+                        targets.push(address);
+                    }
+                }
+            }
+            if targets.is_empty() {
+                targets.push(&o.address);
+            }
+            let flags: Vec<String> = targets.iter().map(|t| format!("-target='{t}'")).collect();
+            let configuration = if targets.len() == 1 {
+                "that resource's configuration"
+            } else {
+                "those resources' configuration"
+            };
+            format!(
+                "To restore the declared state, run `terraform apply {}` in the configuration of {}; \
+                 if the change is intended, codify it in {configuration} first so the next apply keeps it.",
+                flags.join(" "),
+                o.state
+            )
+        }
         None => format!(
             "Bring {} {} under IaC (a Terraform `import` block or `terraform import`) or delete it if it is not needed.",
             f.resource.resource_type, f.resource.id

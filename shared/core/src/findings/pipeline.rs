@@ -42,6 +42,8 @@ pub enum Skip {
     ConfigOversized,
     /// An event DriftGuard itself published.
     OwnEvent,
+    /// Interactive access to an instance, with access reporting turned off.
+    AccessNotReported,
 }
 
 impl Skip {
@@ -57,6 +59,7 @@ impl Skip {
             Skip::Ignored => "ignored",
             Skip::ConfigOversized => "config_oversized",
             Skip::OwnEvent => "own_event",
+            Skip::AccessNotReported => "access_not_reported",
         }
     }
 }
@@ -87,7 +90,7 @@ pub struct Evaluation {
     pub detail_type: Option<String>,
     /// `eventSource:eventName`.
     pub call: String,
-    /// Attribution, for calls that got that far.
+    /// Attribution, for calls that got that far ([`Pipeline::explain`] attributes every call).
     pub actor: Option<Actor>,
     /// The resource, for calls the catalog maps.
     pub resource: Option<ResourceInfo>,
@@ -108,6 +111,7 @@ pub struct Pipeline {
     catalog: Catalog,
     inventory: Inventory,
     ignore: IgnoreRules,
+    report_access: bool,
 }
 
 impl Pipeline {
@@ -118,7 +122,15 @@ impl Pipeline {
             catalog: Catalog::new(),
             inventory,
             ignore: IgnoreRules::builtin(),
+            report_access: true,
         }
+    }
+
+    /// Whether interactive access to managed instances (SSM commands and sessions, EC2 Instance
+    /// Connect) gives `access` findings (the default) or is skipped as `access_not_reported`.
+    pub fn with_access_findings(mut self, report: bool) -> Self {
+        self.report_access = report;
+        self
     }
 
     /// Uses these ignore rules (they include the built-in ones).
@@ -171,6 +183,18 @@ impl Pipeline {
         }
     }
 
+    /// Evaluates one decoded item for a person reading the trace (`driftguard explain`): as
+    /// [`Self::evaluate`], and every CloudTrail call is attributed, even one skipped before
+    /// attribution (failed, read-only, not in the catalog, no resource id), since who made a call
+    /// is what a reader wants first. Replay and the Lambdas keep skipping early.
+    pub fn explain(&self, item: &Item<'_>) -> Evaluation {
+        let mut evaluation = self.evaluate(item);
+        if let (None, Item::Api { call, .. }) = (&evaluation.actor, item) {
+            evaluation.actor = Some(self.attributor.attribute(call));
+        }
+        evaluation
+    }
+
     /// Evaluates one CloudTrail call.
     pub fn evaluate_call(&self, call: &ApiCall<'_>, detail_type: Option<&str>) -> Evaluation {
         // The trace's identity; decisions fill in the rest.
@@ -221,6 +245,10 @@ impl Pipeline {
         } else if let Some(rule) = self.ignore.resource(&subject) {
             ignored.push(Ignored::by(rule, None));
             Outcome::Skipped { reason: Skip::Ignored }
+        } else if target.entry.op == Op::Access && !self.report_access {
+            Outcome::Skipped {
+                reason: Skip::AccessNotReported,
+            }
         } else if !self.in_scope(
             !owners.is_empty(),
             target.entry.op == Op::Create,
@@ -307,7 +335,13 @@ impl Pipeline {
             call.request,
         ) {
             (false, Some(rule), Some(raw)) => match serde_json::from_str(raw.get()) {
-                Ok(request) => diff::compare(rule, &request, owners),
+                Ok(request) => {
+                    let response: Option<serde_json::Value> = call
+                        .response
+                        .filter(|_| rule.reads_response())
+                        .and_then(|raw| serde_json::from_str(raw.get()).ok());
+                    diff::compare(rule, &request, response.as_ref(), owners)
+                }
                 Err(_) => Vec::new(),
             },
             _ => Vec::new(),
@@ -331,6 +365,7 @@ impl Pipeline {
             kind: match (owners.is_empty(), target.entry.op) {
                 (true, _) => FindingKind::Unmanaged,
                 (false, Op::Delete) => FindingKind::Missing,
+                (false, Op::Access) => FindingKind::Access,
                 (false, _) => FindingKind::Drift,
             },
             status: Status::Open,

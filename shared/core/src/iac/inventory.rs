@@ -38,6 +38,12 @@ pub static KEY_ATTRIBUTES: &[&str] = &[
     "load_balancer_arn",
     "target_group_arn",
     "listener_arn",
+    "snapshot_id",
+    "image_id",
+    "db_snapshot_identifier",
+    "db_cluster_snapshot_identifier",
+    "db_instance_identifier",
+    "db_cluster_identifier",
 ];
 
 /// Attribute names that are always redacted, even in states written before Terraform recorded

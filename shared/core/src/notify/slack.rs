@@ -131,6 +131,9 @@ pub fn render(f: &Finding) -> Value {
         (_, crate::findings::finding::FindingKind::Missing) => {
             format!("{} missing resource", f.severity.as_str().to_uppercase())
         }
+        (_, crate::findings::finding::FindingKind::Access) => {
+            format!("{} interactive access", f.severity.as_str().to_uppercase())
+        }
     };
     let title = format!("{what}: {} {}", f.resource.resource_type, f.resource.id);
     let mut blocks = vec![

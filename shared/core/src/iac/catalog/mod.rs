@@ -21,6 +21,9 @@ pub enum Op {
     Delete,
     /// Changes only the resource's tags.
     Tag,
+    /// Reaches into the resource (runs a command, opens a shell session, pushes an SSH key)
+    /// without changing anything its declaration holds.
+    Access,
 }
 
 /// Where a resource id is found in a CloudTrail record.

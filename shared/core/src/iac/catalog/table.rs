@@ -73,10 +73,12 @@ const AUTOSCALING: &str = "autoscaling.amazonaws.com";
 const APIGATEWAY: &str = "apigateway.amazonaws.com";
 const SECRETS: &str = "secretsmanager.amazonaws.com";
 const SSM: &str = "ssm.amazonaws.com";
+const INSTANCE_CONNECT: &str = "ec2-instance-connect.amazonaws.com";
 const CLOUDWATCH: &str = "monitoring.amazonaws.com";
 const LOGS: &str = "logs.amazonaws.com";
 const CLOUDTRAIL: &str = "cloudtrail.amazonaws.com";
 const GUARDDUTY: &str = "guardduty.amazonaws.com";
+const CONFIG: &str = "config.amazonaws.com";
 const ECR: &str = "ecr.amazonaws.com";
 const ES: &str = "es.amazonaws.com";
 const EFS: &str = "elasticfilesystem.amazonaws.com";
@@ -118,6 +120,10 @@ const T_FUNCTION: &str = "AWS::Lambda::Function";
 const T_LAYER: &str = "AWS::Lambda::LayerVersion";
 const T_DB_INSTANCE: &str = "AWS::RDS::DBInstance";
 const T_DB_CLUSTER: &str = "AWS::RDS::DBCluster";
+const T_DB_SNAPSHOT: &str = "AWS::RDS::DBSnapshot";
+const T_DB_CLUSTER_SNAPSHOT: &str = "AWS::RDS::DBClusterSnapshot";
+const T_EBS_SNAPSHOT: &str = "AWS::EC2::Snapshot";
+const T_IMAGE: &str = "AWS::EC2::Image";
 const T_DB_PG: &str = "AWS::RDS::DBParameterGroup";
 const T_DB_CLUSTER_PG: &str = "AWS::RDS::DBClusterParameterGroup";
 const T_DB_SUBNET_GROUP: &str = "AWS::RDS::DBSubnetGroup";
@@ -159,6 +165,7 @@ const T_DASHBOARD: &str = "AWS::CloudWatch::Dashboard";
 const T_LOG_GROUP: &str = "AWS::Logs::LogGroup";
 const T_TRAIL: &str = "AWS::CloudTrail::Trail";
 const T_DETECTOR: &str = "AWS::GuardDuty::Detector";
+const T_RECORDER: &str = "AWS::Config::ConfigurationRecorder";
 const T_REPOSITORY: &str = "AWS::ECR::Repository";
 const T_ES_DOMAIN: &str = "AWS::Elasticsearch::Domain";
 const T_OS_DOMAIN: &str = "AWS::OpenSearchService::Domain";
@@ -287,6 +294,19 @@ const TF_LAYER: &[&str] = &["aws_lambda_layer_version"];
 const TF_DB_INSTANCE: &[&str] = &["aws_db_instance"];
 const TF_DB_INSTANCE_ROLE: &[&str] = &["aws_db_instance", "aws_db_instance_role_association"];
 const TF_DB_CLUSTER: &[&str] = &["aws_rds_cluster"];
+const TF_DB_SNAPSHOT: &[&str] = &["aws_db_snapshot", "aws_db_snapshot_copy"];
+const TF_DB_CLUSTER_SNAPSHOT: &[&str] = &["aws_db_cluster_snapshot"];
+const TF_EBS_SNAPSHOT: &[&str] = &[
+    "aws_ebs_snapshot",
+    "aws_ebs_snapshot_copy",
+    "aws_snapshot_create_volume_permission",
+];
+const TF_IMAGE: &[&str] = &[
+    "aws_ami",
+    "aws_ami_copy",
+    "aws_ami_from_instance",
+    "aws_ami_launch_permission",
+];
 const TF_DB_CLUSTER_ROLE: &[&str] = &["aws_rds_cluster", "aws_rds_cluster_role_association"];
 const TF_DB_PG: &[&str] = &["aws_db_parameter_group"];
 const TF_DB_CLUSTER_PG: &[&str] = &["aws_rds_cluster_parameter_group"];
@@ -380,6 +400,10 @@ const TF_LOG_METRIC_FILTER: &[&str] = &["aws_cloudwatch_log_group", "aws_cloudwa
 
 const TF_TRAIL: &[&str] = &["aws_cloudtrail"];
 const TF_DETECTOR: &[&str] = &["aws_guardduty_detector"];
+const TF_RECORDER: &[&str] = &[
+    "aws_config_configuration_recorder",
+    "aws_config_configuration_recorder_status",
+];
 const TF_REPOSITORY: &[&str] = &["aws_ecr_repository"];
 const TF_REPOSITORY_POLICY: &[&str] = &["aws_ecr_repository", "aws_ecr_repository_policy"];
 const TF_REPOSITORY_LIFECYCLE: &[&str] = &["aws_ecr_repository", "aws_ecr_lifecycle_policy"];
@@ -492,6 +516,9 @@ pub static ENTRIES: &[Entry] = &[
     e(EC2, "CreateNatGateway", T_NAT, TF_NAT, Create, &[Response("CreateNatGatewayResponse.natGateway.natGatewayId")]),
     e(EC2, "DeleteNatGateway", T_NAT, TF_NAT, Delete, &[Response("DeleteNatGatewayResponse.natGatewayId"), Request("DeleteNatGatewayRequest.NatGatewayId")]),
 
+    // ---- EC2: snapshot and image sharing (the permission children count as the parent) ----
+    e(EC2, "ModifySnapshotAttribute", T_EBS_SNAPSHOT, TF_EBS_SNAPSHOT, Update, &[Request("snapshotId")]),
+    e(EC2, "ModifyImageAttribute", T_IMAGE, TF_IMAGE, Update, &[Request("imageId")]),
     // ---- EC2: EBS volumes ----
     e(EC2, "CreateVolume", T_VOLUME, TF_VOLUME, Create, &[Response("volumeId")]),
     e(EC2, "DeleteVolume", T_VOLUME, TF_VOLUME, Delete, &[Request("volumeId")]),
@@ -678,6 +705,8 @@ pub static ENTRIES: &[Entry] = &[
     e(RDS, "RestoreDBClusterFromSnapshot", T_DB_CLUSTER, TF_DB_CLUSTER, Create, ID_DB_CLUSTER),
     e(RDS, "RestoreDBClusterToPointInTime", T_DB_CLUSTER, TF_DB_CLUSTER, Create, ID_DB_CLUSTER),
     e(RDS, "ModifyDBCluster", T_DB_CLUSTER, TF_DB_CLUSTER, Update, ID_DB_CLUSTER),
+    e(RDS, "ModifyDBSnapshotAttribute", T_DB_SNAPSHOT, TF_DB_SNAPSHOT, Update, &[Request("dBSnapshotIdentifier")]),
+    e(RDS, "ModifyDBClusterSnapshotAttribute", T_DB_CLUSTER_SNAPSHOT, TF_DB_CLUSTER_SNAPSHOT, Update, &[Request("dBClusterSnapshotIdentifier")]),
     e(RDS, "DeleteDBCluster", T_DB_CLUSTER, TF_DB_CLUSTER, Delete, ID_DB_CLUSTER),
     e(RDS, "StartDBCluster", T_DB_CLUSTER, TF_DB_CLUSTER, Update, ID_DB_CLUSTER),
     e(RDS, "StopDBCluster", T_DB_CLUSTER, TF_DB_CLUSTER, Update, ID_DB_CLUSTER),
@@ -902,6 +931,12 @@ pub static ENTRIES: &[Entry] = &[
     e(SECRETS, "UntagResource", T_SECRET, TF_SECRET, Tag, &[Request("secretId")]),
 
     // ---- SSM: parameters, documents and associations ----
+    // ---- interactive access to instances (no declared attribute changes) ----
+    e(SSM, "SendCommand", T_INSTANCE, TF_INSTANCE, Access, &[Request("instanceIds.0"), Request("targets.0.values.0")]),
+    e(SSM, "StartSession", T_INSTANCE, TF_INSTANCE, Access, &[Request("target")]),
+    e(INSTANCE_CONNECT, "SendSSHPublicKey", T_INSTANCE, TF_INSTANCE, Access, &[Request("instanceId")]),
+    e(INSTANCE_CONNECT, "SendSerialConsoleSSHPublicKey", T_INSTANCE, TF_INSTANCE, Access, &[Request("instanceId")]),
+
     e(SSM, "PutParameter", T_PARAMETER, TF_PARAMETER, Update, &[Request("name")]),
     e(SSM, "DeleteParameter", T_PARAMETER, TF_PARAMETER, Delete, &[Request("name")]),
     e(SSM, "DeleteParameters", T_PARAMETER, TF_PARAMETER, Delete, &[Request("names.0")]),
@@ -952,6 +987,12 @@ pub static ENTRIES: &[Entry] = &[
     e(GUARDDUTY, "CreateDetector", T_DETECTOR, TF_DETECTOR, Create, &[Response("detectorId")]),
     e(GUARDDUTY, "UpdateDetector", T_DETECTOR, TF_DETECTOR, Update, &[Request("detectorId")]),
     e(GUARDDUTY, "DeleteDetector", T_DETECTOR, TF_DETECTOR, Delete, &[Request("detectorId")]),
+
+    // ---- AWS Config: the configuration recorder ----
+    e(CONFIG, "PutConfigurationRecorder", T_RECORDER, TF_RECORDER, Update, &[Request("configurationRecorder.name")]),
+    e(CONFIG, "StartConfigurationRecorder", T_RECORDER, TF_RECORDER, Update, &[Request("configurationRecorderName")]),
+    e(CONFIG, "StopConfigurationRecorder", T_RECORDER, TF_RECORDER, Update, &[Request("configurationRecorderName")]),
+    e(CONFIG, "DeleteConfigurationRecorder", T_RECORDER, TF_RECORDER, Delete, &[Request("configurationRecorderName")]),
 
     // ---- ECR: repositories ----
     e(ECR, "CreateRepository", T_REPOSITORY, TF_REPOSITORY, Create, &[Request("repositoryName"), Response("repository.repositoryName")]),

@@ -1,0 +1,170 @@
+//! Logging and detection turned down by hand on IaC-managed resources: a trail stopped, narrowed
+//! to one region or to read-only events, GuardDuty disabled, the AWS Config recorder stopped, a
+//! flow log deleted. Each is attribute-level drift (or a missing resource) and critical, even on a
+//! resource tagged `dev`. Requests follow the shapes CloudTrail records for these calls (as in
+//! Panther's and StreamAlert's rule tests in ../shared/data).
+
+mod common;
+
+use common::{read, record, workspace};
+use driftguard_core::attribution::AttributionConfig;
+use driftguard_core::decode::{decode, Item, Position};
+use driftguard_core::finding::Finding;
+use driftguard_core::inventory::Inventory;
+use driftguard_core::pipeline::{Outcome, Pipeline};
+use driftguard_core::score::Severity;
+use serde_json::{json, Value};
+
+const TRAIL_ARN: &str = "arn:aws:cloudtrail:eu-west-1:123456789012:trail/acme-org-trail";
+
+fn finding(source: &str, name: &str, request: Value) -> Finding {
+    let mut inventory = Inventory::new();
+    let state = workspace().join("shared/core/tests/data/logging/audit.tfstate");
+    inventory
+        .add_state("audit.tfstate", &read(&state))
+        .expect("state loads");
+    let pipeline = Pipeline::new(&AttributionConfig::default(), inventory);
+    let r = record(
+        source,
+        name,
+        json!({
+            "sourceIPAddress": "198.51.100.23",
+            "userAgent": "aws-cli/2.22.12 md/awscrt#0.23.4 ua/2.1 os/linux#6.8.0 md/arch#x86_64 lang/python#3.12.6",
+            "requestParameters": request,
+            "responseElements": null,
+            "readOnly": false,
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+        }),
+    );
+    let mut out = None;
+    decode(&serde_json::to_vec(&r).expect("JSON"), name, &mut |_: &Position,
+                                                               item: Result<
+        Item<'_>,
+        _,
+    >| match pipeline
+        .evaluate(&item.expect("decodes"))
+        .outcome
+    {
+        Outcome::Finding(f) => out = Some(*f),
+        other => panic!("{name}: expected a finding, got {other:?}"),
+    });
+    out.expect("one item")
+}
+
+/// The finding drifts `attribute` from `expected` to `found`, and is critical for reduced logging.
+fn check(f: &Finding, attribute: &str, expected: Value, found: Value) {
+    let c = f
+        .changes
+        .iter()
+        .find(|c| c.attribute == attribute)
+        .unwrap_or_else(|| panic!("no {attribute} in {:?}", f.changes));
+    assert_eq!((&c.expected, &c.found), (&expected, &found));
+    assert!(c.drifted);
+    assert_eq!(f.severity, Severity::Critical, "{:?}", f.severity_reasons);
+    assert!(
+        f.severity_reasons.iter().any(|r| r.starts_with("logging reduced")),
+        "{:?}",
+        f.severity_reasons
+    );
+}
+
+#[test]
+fn a_stopped_trail_is_critical() {
+    let f = finding("cloudtrail.amazonaws.com", "StopLogging", json!({"name": TRAIL_ARN}));
+    assert_eq!(f.owner.as_ref().map(|o| o.address.as_str()), Some("aws_cloudtrail.org"));
+    check(&f, "enable_logging", json!(true), json!(false));
+}
+
+#[test]
+fn a_trail_narrowed_to_one_region_is_critical() {
+    let f = finding(
+        "cloudtrail.amazonaws.com",
+        "UpdateTrail",
+        json!({"name": "acme-org-trail", "isMultiRegionTrail": false}),
+    );
+    check(&f, "is_multi_region_trail", json!(true), json!(false));
+}
+
+#[test]
+fn a_trail_that_stops_recording_management_writes_is_critical() {
+    let f = finding(
+        "cloudtrail.amazonaws.com",
+        "PutEventSelectors",
+        json!({
+            "trailName": "acme-org-trail",
+            "eventSelectors": [{
+                "dataResources": [{"type": "AWS::S3::Object", "values": []}],
+                "excludeManagementEventSources": [],
+                "includeManagementEvents": false,
+                "readWriteType": "ReadOnly"
+            }]
+        }),
+    );
+    check(
+        &f,
+        "event_selector.0.include_management_events",
+        json!(true),
+        json!(false),
+    );
+    let rw = f
+        .changes
+        .iter()
+        .find(|c| c.attribute == "event_selector.0.read_write_type")
+        .expect("read/write type compared");
+    assert_eq!((&rw.expected, &rw.found), (&json!("All"), &json!("ReadOnly")));
+}
+
+#[test]
+fn guardduty_disabled_is_critical() {
+    let f = finding(
+        "guardduty.amazonaws.com",
+        "UpdateDetector",
+        json!({"detectorId": "12abc34d567e8fa901bc2d34e56789f0", "enable": false}),
+    );
+    check(&f, "enable", json!(true), json!(false));
+}
+
+#[test]
+fn a_stopped_config_recorder_is_critical() {
+    let f = finding(
+        "config.amazonaws.com",
+        "StopConfigurationRecorder",
+        json!({"configurationRecorderName": "default"}),
+    );
+    assert_eq!(f.resource.resource_type, "AWS::Config::ConfigurationRecorder");
+    check(&f, "is_enabled", json!(true), json!(false));
+}
+
+#[test]
+fn a_deleted_flow_log_is_critical_in_a_dev_account_too() {
+    let f = finding(
+        "ec2.amazonaws.com",
+        "DeleteFlowLogs",
+        json!({"DeleteFlowLogsRequest": {"FlowLogId": {"content": "fl-0ef673ef70c4f07cc", "tag": 1}}}),
+    );
+    assert_eq!(f.severity, Severity::Critical, "{:?}", f.severity_reasons);
+    assert!(
+        f.severity_reasons
+            .iter()
+            .any(|r| r == "a managed resource deleted by hand"),
+        "{:?}",
+        f.severity_reasons
+    );
+}
+
+#[test]
+fn starting_a_trail_that_should_log_is_no_drift() {
+    let f = finding(
+        "cloudtrail.amazonaws.com",
+        "StartLogging",
+        json!({"name": "acme-org-trail"}),
+    );
+    let c = f
+        .changes
+        .iter()
+        .find(|c| c.attribute == "enable_logging")
+        .expect("compared");
+    assert!(!c.drifted, "{c:?}");
+    assert!(f.factors.iter().any(|x| x.name == "diff.no_op"), "{:?}", f.factors);
+}
