@@ -793,7 +793,7 @@ pub static ENTRIES: &[Entry] = &[
     e(ECS, "DeregisterTaskDefinition", T_TASK_DEF, TF_TASK_DEF, Delete, &[Response("taskDefinition.taskDefinitionArn"), Request("taskDefinition")]),
 
     // ---- EKS: clusters, node groups and add-ons ----
-    e(EKS, "CreateCluster", T_EKS_CLUSTER, TF_EKS_CLUSTER, Create, &[Request("name"), Response("cluster.name")]),
+    e(EKS, "CreateCluster", T_EKS_CLUSTER, TF_EKS_CLUSTER, Create, &[Request("name"), Request("clusterName"), Response("cluster.name"), Response("cluster.clusterName")]),
     e(EKS, "UpdateClusterConfig", T_EKS_CLUSTER, TF_EKS_CLUSTER, Update, &[Request("name")]),
     e(EKS, "UpdateClusterVersion", T_EKS_CLUSTER, TF_EKS_CLUSTER, Update, &[Request("name")]),
     e(EKS, "DeleteCluster", T_EKS_CLUSTER, TF_EKS_CLUSTER, Delete, &[Request("name"), Response("cluster.name")]),
