@@ -350,7 +350,13 @@ const CORPUS_CASES: &[RealCase] = &[
         "AWS::EC2::Image",
         "ami-6eb72111",
     ),
-    real(PANTHER, "ModifySnapshotAttribute", "1111", "AWS::EC2::Snapshot", "snap-1111"),
+    real(
+        PANTHER,
+        "ModifySnapshotAttribute",
+        "1111",
+        "AWS::EC2::Snapshot",
+        "snap-1111",
+    ),
     real(
         PANTHER,
         "ModifyDBSnapshotAttribute",

@@ -195,8 +195,40 @@ impl Pipeline {
         evaluation
     }
 
-    /// Evaluates one CloudTrail call.
+    /// Evaluates one decoded item once per resource it touches: a CloudTrail call naming several
+    /// resources (`CreateTags` on three instances, `TerminateInstances`, `SendCommand`) gives
+    /// one evaluation each, in order; anything else gives exactly one.
+    pub fn evaluate_each(&self, item: &Item<'_>, sink: &mut dyn FnMut(Evaluation)) {
+        let Item::Api { call, detail_type } = item else {
+            return sink(self.evaluate(item));
+        };
+        let detail_type = detail_type.as_deref();
+        if skipped_early(call) {
+            return sink(self.evaluate_call(call, detail_type));
+        }
+        match self.catalog.resolve_all(call) {
+            Ok(targets) => {
+                for target in targets {
+                    sink(self.evaluate_call_on(call, detail_type, Ok(target)));
+                }
+            }
+            Err(miss) => sink(self.evaluate_call_on(call, detail_type, Err(miss))),
+        }
+    }
+
+    /// Evaluates one CloudTrail call (on the first resource it names: see
+    /// [`Self::evaluate_each`]).
     pub fn evaluate_call(&self, call: &ApiCall<'_>, detail_type: Option<&str>) -> Evaluation {
+        self.evaluate_call_on(call, detail_type, self.catalog.resolve(call))
+    }
+
+    /// Evaluates one CloudTrail call on one resolved resource.
+    fn evaluate_call_on(
+        &self,
+        call: &ApiCall<'_>,
+        detail_type: Option<&str>,
+        resolved: Result<Target<'_>, Miss>,
+    ) -> Evaluation {
         // The trace's identity; decisions fill in the rest.
         let trace = |outcome| Evaluation {
             event_id: call.event_id.to_string(),
@@ -212,10 +244,10 @@ impl Pipeline {
         if call.error_code.is_some() {
             return skipped(Skip::FailedCall);
         }
-        if call.read_only == Some(true) || (call.read_only.is_none() && looks_read_only(&call.name)) {
+        if is_read_only(call) {
             return skipped(Skip::ReadOnly);
         }
-        let target = match self.catalog.resolve(call) {
+        let target = match resolved {
             Ok(t) => t,
             Err(Miss::UnknownCall) => return skipped(Skip::NotInCatalog),
             Err(Miss::NoId) => return skipped(Skip::NoResourceId),
@@ -394,6 +426,15 @@ impl Pipeline {
         f.fix = finding::suggest_fix(&f);
         Some(f)
     }
+}
+
+/// Whether the call is failed or read-only: skipped before the catalog is asked.
+fn skipped_early(call: &ApiCall<'_>) -> bool {
+    call.error_code.is_some() || is_read_only(call)
+}
+
+fn is_read_only(call: &ApiCall<'_>) -> bool {
+    call.read_only == Some(true) || (call.read_only.is_none() && looks_read_only(&call.name))
 }
 
 /// Names CloudTrail uses for calls that change nothing, for records without `readOnly`.

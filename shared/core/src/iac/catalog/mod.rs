@@ -59,6 +59,7 @@ pub struct Entry {
 use crate::input::record::ApiCall;
 use crate::util::fnv::FnvBuild;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -165,7 +166,7 @@ impl Catalog {
         out
     }
 
-    /// The resource `call` touches.
+    /// The resource `call` touches (the first, for a call naming several).
     pub fn resolve<'a>(&self, call: &ApiCall<'a>) -> Result<Target<'a>, Miss> {
         let entry = self.entry(&call.source, &call.name).ok_or(Miss::UnknownCall)?;
         let id = entry
@@ -173,25 +174,74 @@ impl Catalog {
             .iter()
             .find_map(|path| extract(call, *path))
             .ok_or(Miss::NoId)?;
+        Ok(Self::target(entry, id))
+    }
+
+    /// Every resource `call` touches: a call that names a list (`CreateTags` on several
+    /// resources, `TerminateInstances` on several instances, `SendCommand` on several
+    /// instances) gives one target per element, in order, each once.
+    pub fn resolve_all<'a>(&self, call: &ApiCall<'a>) -> Result<Vec<Target<'a>>, Miss> {
+        let entry = self.entry(&call.source, &call.name).ok_or(Miss::UnknownCall)?;
+        let (path, first) = entry
+            .id
+            .iter()
+            .find_map(|path| Some((*path, extract(call, *path)?)))
+            .ok_or(Miss::NoId)?;
+        let mut ids = vec![first];
+        // A path through element 0 of a list reads the other elements the same way.
+        if let Some((raw, segments, at)) = list_path(call, path) {
+            for i in 1..MAX_TARGETS {
+                let nth: Vec<String> = segments
+                    .iter()
+                    .enumerate()
+                    .map(|(n, s)| if n == at { i.to_string() } else { (*s).to_owned() })
+                    .collect();
+                match crate::input::json_path::lookup_str(raw, &nth.join(".")).filter(|s| !s.is_empty()) {
+                    Some(id) if !ids.contains(&id) => ids.push(id),
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+        }
+        Ok(ids.into_iter().map(|id| Self::target(entry, id)).collect())
+    }
+
+    fn target<'a>(entry: &'static Entry, id: Cow<'a, str>) -> Target<'a> {
         if entry.resource_type == EC2_TAGGED {
             let (resource_type, terraform) = EC2_ID_PREFIXES
                 .iter()
                 .find(|(prefix, _, _)| id.starts_with(prefix))
                 .map_or((EC2_TAGGED, &[][..]), |(_, t, tf)| (*t, *tf));
-            return Ok(Target {
+            return Target {
                 entry,
                 resource_type,
                 terraform,
                 id,
-            });
+            };
         }
-        Ok(Target {
+        Target {
             entry,
             resource_type: entry.resource_type,
             terraform: entry.terraform,
             id,
-        })
+        }
     }
+}
+
+/// The most resources one call is read for (a larger list is cut there).
+pub const MAX_TARGETS: usize = 1000;
+
+/// For a request or response path through element `0` of a list (`instancesSet.items.0.instanceId`):
+/// the raw JSON it reads, its segments and the position of that `0`.
+fn list_path<'a>(call: &ApiCall<'a>, path: IdPath) -> Option<(&'a RawValue, Vec<&'static str>, usize)> {
+    let (raw, p) = match path {
+        IdPath::Request(p) => (call.request?, p),
+        IdPath::Response(p) => (call.response?, p),
+        IdPath::Resources(_) => return None,
+    };
+    let segments: Vec<&'static str> = p.split('.').collect();
+    let at = segments.iter().position(|s| *s == "0")?;
+    Some((raw, segments, at))
 }
 
 fn extract<'a>(call: &ApiCall<'a>, path: IdPath) -> Option<Cow<'a, str>> {

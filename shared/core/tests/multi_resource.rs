@@ -1,0 +1,116 @@
+//! A call naming several resources gives one evaluation, and one finding, per resource:
+//! `CreateTags` on an instance and a security group, `TerminateInstances` on a managed and an
+//! unmanaged instance. Requests follow the shapes CloudTrail records for EC2 lists
+//! (`resourcesSet.items`, `instancesSet.items`), as in the project's sample events.
+
+mod common;
+
+use common::{read, record, workspace};
+use driftguard_core::attribution::AttributionConfig;
+use driftguard_core::decode::{decode, Item, Position};
+use driftguard_core::finding::FindingKind;
+use driftguard_core::inventory::Inventory;
+use driftguard_core::pipeline::{Evaluation, Outcome, Pipeline, Skip};
+use serde_json::{json, Value};
+
+fn evaluations(name: &str, request: Value) -> Vec<Evaluation> {
+    let mut inventory = Inventory::new();
+    let state = workspace().join("events/terraform/network.tfstate");
+    inventory
+        .add_state("network.tfstate", &read(&state))
+        .expect("state loads");
+    let pipeline = Pipeline::new(&AttributionConfig::default(), inventory);
+    let r = record(
+        "ec2.amazonaws.com",
+        name,
+        json!({
+            "sourceIPAddress": "198.51.100.23",
+            "userAgent": "aws-cli/2.22.12 md/awscrt#0.23.4 ua/2.1 os/linux#6.8.0 md/arch#x86_64 lang/python#3.12.6",
+            "requestParameters": request,
+            "responseElements": {"requestId": "5c8a2b1e-0d3f-4a6b-9c7e-1f2a3b4c5d6e", "_return": true},
+            "readOnly": false,
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+        }),
+    );
+    let mut out = Vec::new();
+    decode(&serde_json::to_vec(&r).expect("JSON"), name, &mut |_: &Position,
+                                                               item: Result<
+        Item<'_>,
+        _,
+    >| {
+        pipeline.evaluate_each(&item.expect("decodes"), &mut |e| out.push(e))
+    });
+    out
+}
+
+#[test]
+fn tags_on_two_managed_resources_give_two_findings() {
+    let out = evaluations(
+        "CreateTags",
+        json!({
+            "resourcesSet": {"items": [{"resourceId": "i-0abc1234def567890"}, {"resourceId": "sg-0123456789abcdef0"}]},
+            "tagSet": {"items": [{"key": "Owner", "value": "bob"}]}
+        }),
+    );
+    let findings: Vec<_> = out
+        .iter()
+        .map(|e| match &e.outcome {
+            Outcome::Finding(f) => (f.resource.resource_type.as_str(), f.resource.id.as_str(), f.id.clone()),
+            other => panic!("expected a finding, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(findings.len(), 2, "{findings:?}");
+    assert_eq!(
+        (findings[0].0, findings[0].1),
+        ("AWS::EC2::Instance", "i-0abc1234def567890")
+    );
+    assert_eq!(
+        (findings[1].0, findings[1].1),
+        ("AWS::EC2::SecurityGroup", "sg-0123456789abcdef0")
+    );
+    assert_ne!(findings[0].2, findings[1].2, "one finding id per resource");
+}
+
+#[test]
+fn terminating_a_managed_and_an_unmanaged_instance_gives_one_finding_and_one_skip() {
+    let out = evaluations(
+        "TerminateInstances",
+        json!({"instancesSet": {"items": [{"instanceId": "i-0abc1234def567890"}, {"instanceId": "i-0fffffffffffffff0"}]}}),
+    );
+    assert_eq!(out.len(), 2);
+    match &out[0].outcome {
+        Outcome::Finding(f) => assert_eq!(
+            (f.kind, f.resource.id.as_str()),
+            (FindingKind::Missing, "i-0abc1234def567890")
+        ),
+        other => panic!("expected the missing instance, got {other:?}"),
+    }
+    assert!(
+        matches!(
+            out[1].outcome,
+            Outcome::Skipped {
+                reason: Skip::OutsideIac
+            }
+        ),
+        "{:?}",
+        out[1].outcome
+    );
+}
+
+#[test]
+fn a_repeated_id_counts_once_and_a_single_resource_call_gives_one() {
+    let out = evaluations(
+        "CreateTags",
+        json!({
+            "resourcesSet": {"items": [{"resourceId": "i-0abc1234def567890"}, {"resourceId": "i-0abc1234def567890"}]},
+            "tagSet": {"items": [{"key": "Owner", "value": "bob"}]}
+        }),
+    );
+    assert_eq!(out.len(), 1);
+    let out = evaluations(
+        "ModifyInstanceAttribute",
+        json!({"instanceId": "i-0abc1234def567890", "instanceType": {"value": "t3.large"}}),
+    );
+    assert_eq!(out.len(), 1);
+}
