@@ -76,11 +76,12 @@ fn path_pass(docs: &[(Vec<u8>, Shape)], pipeline: &Pipeline) -> u64 {
     for (bytes, _) in docs {
         decode::decode(bytes, "bench", &mut |_: &Position, item: Result<Item<'_>, _>| {
             if let Ok(item) = item {
-                let ev = pipeline.evaluate(&item);
-                if let Outcome::Finding(f) = &ev.outcome {
-                    black_box(f.likelihood);
-                }
-                black_box(ev);
+                pipeline.evaluate_each(&item, &mut |ev| {
+                    if let Outcome::Finding(f) = &ev.outcome {
+                        black_box(f.likelihood);
+                    }
+                    black_box(ev);
+                });
                 n += 1;
             }
         });

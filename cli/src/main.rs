@@ -327,8 +327,7 @@ fn replay(args: ReplayArgs) -> Result<Exit> {
         let bytes = inputs::read(file)?;
         let origin = file.display().to_string();
         decode::decode(&bytes, &origin, &mut |_: &Position, item| match item {
-            Ok(item) => {
-                let ev = pipeline.evaluate(&item);
+            Ok(item) => pipeline.evaluate_each(&item, &mut |ev| {
                 stats.count(&ev);
                 if args.show_ignored {
                     let what = ev
@@ -354,7 +353,7 @@ fn replay(args: ReplayArgs) -> Result<Exit> {
                     }
                     Outcome::Skipped { .. } => {}
                 }
-            }
+            }),
             Err(e) => {
                 stats.errors += 1;
                 progress.suspend(|| eprintln!("error: {e}"));
@@ -499,7 +498,15 @@ fn explain(args: ExplainArgs) -> Result<Exit> {
                 return;
             }
             io_result = match item {
-                Ok(item) => render::trace(&mut out, pos, &pipeline.explain(&item), args.format),
+                Ok(item) => {
+                    let mut result = Ok(());
+                    pipeline.explain_each(&item, &mut |ev| {
+                        if result.is_ok() {
+                            result = render::trace(&mut out, pos, &ev, args.format);
+                        }
+                    });
+                    result
+                }
                 Err(e) => {
                     errors += 1;
                     render::trace_error(&mut out, &e, args.format)

@@ -90,7 +90,7 @@ pub struct Evaluation {
     pub detail_type: Option<String>,
     /// `eventSource:eventName`.
     pub call: String,
-    /// Attribution, for calls that got that far ([`Pipeline::explain`] attributes every call).
+    /// Attribution, for calls that got that far ([`Pipeline::explain_each`] attributes every call).
     pub actor: Option<Actor>,
     /// The resource, for calls the catalog maps.
     pub resource: Option<ResourceInfo>,
@@ -184,15 +184,17 @@ impl Pipeline {
     }
 
     /// Evaluates one decoded item for a person reading the trace (`driftguard explain`): as
-    /// [`Self::evaluate`], and every CloudTrail call is attributed, even one skipped before
-    /// attribution (failed, read-only, not in the catalog, no resource id), since who made a call
-    /// is what a reader wants first. Replay and the Lambdas keep skipping early.
-    pub fn explain(&self, item: &Item<'_>) -> Evaluation {
-        let mut evaluation = self.evaluate(item);
-        if let (None, Item::Api { call, .. }) = (&evaluation.actor, item) {
-            evaluation.actor = Some(self.attributor.attribute(call));
-        }
-        evaluation
+    /// [`Self::evaluate_each`] (one evaluation per resource the item touches), and every
+    /// CloudTrail call is attributed, even one skipped before attribution (failed, read-only, not
+    /// in the catalog, no resource id), since who made a call is what a reader wants first.
+    /// Replay and the Lambdas keep skipping early.
+    pub fn explain_each(&self, item: &Item<'_>, sink: &mut dyn FnMut(Evaluation)) {
+        self.evaluate_each(item, &mut |mut evaluation| {
+            if let (None, Item::Api { call, .. }) = (&evaluation.actor, item) {
+                evaluation.actor = Some(self.attributor.attribute(call));
+            }
+            sink(evaluation)
+        })
     }
 
     /// Evaluates one decoded item once per resource it touches: a CloudTrail call naming several
