@@ -11,13 +11,13 @@ use common::{read, record, workspace};
 use driftguard_core::attribution::AttributionConfig;
 use driftguard_core::decode::{decode, Item, Position};
 use driftguard_core::diff::AttributeChange;
-use driftguard_core::finding::Finding;
+use driftguard_core::finding::{Finding, IacChange};
 use driftguard_core::inventory::Inventory;
 use driftguard_core::pipeline::{Outcome, Pipeline};
 use driftguard_core::score::Severity;
 use serde_json::{json, Value};
 
-fn finding(source: &str, name: &str, request: Value) -> Finding {
+fn outcome(source: &str, name: &str, request: Value) -> Outcome {
     let mut inventory = Inventory::new();
     let state = workspace().join("shared/core/tests/data/access/app.tfstate");
     inventory.add_state("app.tfstate", &read(&state)).expect("state loads");
@@ -36,18 +36,26 @@ fn finding(source: &str, name: &str, request: Value) -> Finding {
         }),
     );
     let mut out = None;
-    decode(&serde_json::to_vec(&r).expect("JSON"), name, &mut |_: &Position,
-                                                               item: Result<
-        Item<'_>,
-        _,
-    >| match pipeline
-        .evaluate(&item.expect("decodes"))
-        .outcome
-    {
-        Outcome::Finding(f) => out = Some(*f),
-        other => panic!("{name}: expected a finding, got {other:?}"),
+    let bytes = serde_json::to_vec(&r).expect("JSON");
+    decode(&bytes, name, &mut |_: &Position, item: Result<Item<'_>, _>| {
+        out = Some(pipeline.evaluate(&item.expect("decodes")).outcome);
     });
     out.expect("one item")
+}
+
+fn finding(source: &str, name: &str, request: Value) -> Finding {
+    match outcome(source, name, request) {
+        Outcome::Finding(f) => *f,
+        other => panic!("{name}: expected a finding, got {other:?}"),
+    }
+}
+
+/// The manual activity a call that puts declared values back is recorded as.
+fn restored(source: &str, name: &str, request: Value) -> IacChange {
+    match outcome(source, name, request) {
+        Outcome::Iac(iac) => iac,
+        other => panic!("{name}: expected manual activity restoring declared values, got {other:?}"),
+    }
 }
 
 fn change<'f>(f: &'f Finding, attribute: &str) -> &'f AttributeChange {
@@ -243,13 +251,14 @@ fn a_bucket_acl_granting_all_users_is_critical() {
     );
     critical_because(&f, "bucket ACL made public");
 
-    // Panther's shape: the canned ACL, as declared.
-    let f = finding(
+    // Panther's shape: the canned ACL, as declared: manual activity, not drift.
+    let iac = restored(
         "s3.amazonaws.com",
         "PutBucketAcl",
         json!({"host": ["acme-app-data.s3.eu-west-1.amazonaws.com"], "bucketName": "acme-app-data", "acl": [""], "x-amz-acl": ["private"]}),
     );
-    assert!(!change(&f, "acl").drifted);
+    assert_eq!(iac.restores[0].attribute, "acl");
+    assert_eq!(iac.restores[0].value, Some(json!("private")));
 }
 
 #[test]

@@ -9,7 +9,7 @@ mod common;
 use common::{read, record, workspace};
 use driftguard_core::attribution::AttributionConfig;
 use driftguard_core::decode::{decode, Item, Position};
-use driftguard_core::finding::Finding;
+use driftguard_core::finding::{Finding, IacChange};
 use driftguard_core::inventory::Inventory;
 use driftguard_core::pipeline::{Outcome, Pipeline};
 use driftguard_core::score::Severity;
@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 const TRAIL_ARN: &str = "arn:aws:cloudtrail:eu-west-1:123456789012:trail/acme-org-trail";
 
-fn finding(source: &str, name: &str, request: Value) -> Finding {
+fn outcome(source: &str, name: &str, request: Value) -> Outcome {
     let mut inventory = Inventory::new();
     let state = workspace().join("shared/core/tests/data/logging/audit.tfstate");
     inventory
@@ -38,18 +38,26 @@ fn finding(source: &str, name: &str, request: Value) -> Finding {
         }),
     );
     let mut out = None;
-    decode(&serde_json::to_vec(&r).expect("JSON"), name, &mut |_: &Position,
-                                                               item: Result<
-        Item<'_>,
-        _,
-    >| match pipeline
-        .evaluate(&item.expect("decodes"))
-        .outcome
-    {
-        Outcome::Finding(f) => out = Some(*f),
-        other => panic!("{name}: expected a finding, got {other:?}"),
+    let bytes = serde_json::to_vec(&r).expect("JSON");
+    decode(&bytes, name, &mut |_: &Position, item: Result<Item<'_>, _>| {
+        out = Some(pipeline.evaluate(&item.expect("decodes")).outcome);
     });
     out.expect("one item")
+}
+
+fn finding(source: &str, name: &str, request: Value) -> Finding {
+    match outcome(source, name, request) {
+        Outcome::Finding(f) => *f,
+        other => panic!("{name}: expected a finding, got {other:?}"),
+    }
+}
+
+/// The manual activity a call that puts declared values back is recorded as.
+fn restored(source: &str, name: &str, request: Value) -> IacChange {
+    match outcome(source, name, request) {
+        Outcome::Iac(iac) => iac,
+        other => panic!("{name}: expected manual activity restoring declared values, got {other:?}"),
+    }
 }
 
 /// The finding drifts `attribute` from `expected` to `found`, and is critical for reduced logging.
@@ -155,16 +163,15 @@ fn a_deleted_flow_log_is_critical_in_a_dev_account_too() {
 
 #[test]
 fn starting_a_trail_that_should_log_is_no_drift() {
-    let f = finding(
+    let iac = restored(
         "cloudtrail.amazonaws.com",
         "StartLogging",
         json!({"name": "acme-org-trail"}),
     );
-    let c = f
-        .changes
-        .iter()
-        .find(|c| c.attribute == "enable_logging")
-        .expect("compared");
-    assert!(!c.drifted, "{c:?}");
-    assert!(f.factors.iter().any(|x| x.name == "diff.no_op"), "{:?}", f.factors);
+    assert_eq!(iac.restores.len(), 1);
+    assert_eq!(
+        (iac.restores[0].attribute.as_str(), &iac.restores[0].value),
+        ("enable_logging", &Some(json!(true)))
+    );
+    assert!(iac.by.starts_with("bob"), "{}", iac.by);
 }

@@ -183,6 +183,7 @@ fn a_digest_shows_each_finding_once_in_its_latest_version() {
         event_id: "ev-apply".into(),
         time: Timestamp(300_000),
         by: "Terraform".into(),
+        restores: Vec::new(),
     });
     let items = [
         DigestItem::new(&format!("{}:detected", a.id), &a, Timestamp(1)),
@@ -256,6 +257,7 @@ fn a_resolution_updates_the_original_message_and_replies_in_its_thread() {
         event_id: "ev-apply".into(),
         time: Timestamp(200_000),
         by: "Terraform".into(),
+        restores: Vec::new(),
     });
     let target = MessageRef {
         channel: "C0SECURITY".into(),

@@ -10,13 +10,13 @@ use common::{read, record, workspace};
 use driftguard_core::attribution::AttributionConfig;
 use driftguard_core::decode::{decode, Item, Position};
 use driftguard_core::diff::AttributeChange;
-use driftguard_core::finding::Finding;
+use driftguard_core::finding::{Finding, IacChange};
 use driftguard_core::inventory::Inventory;
 use driftguard_core::pipeline::{Outcome, Pipeline};
 use driftguard_core::score::Severity;
 use serde_json::{json, Value};
 
-fn finding(source: &str, name: &str, request: Value, response: Value) -> Finding {
+fn outcome(source: &str, name: &str, request: Value, response: Value) -> Outcome {
     let mut inventory = Inventory::new();
     let state = workspace().join("shared/core/tests/data/policies/app.tfstate");
     inventory.add_state("app.tfstate", &read(&state)).expect("state loads");
@@ -35,18 +35,26 @@ fn finding(source: &str, name: &str, request: Value, response: Value) -> Finding
         }),
     );
     let mut out = None;
-    decode(&serde_json::to_vec(&r).expect("JSON"), name, &mut |_: &Position,
-                                                               item: Result<
-        Item<'_>,
-        _,
-    >| match pipeline
-        .evaluate(&item.expect("decodes"))
-        .outcome
-    {
-        Outcome::Finding(f) => out = Some(*f),
-        other => panic!("{name}: expected a finding, got {other:?}"),
+    let bytes = serde_json::to_vec(&r).expect("JSON");
+    decode(&bytes, name, &mut |_: &Position, item: Result<Item<'_>, _>| {
+        out = Some(pipeline.evaluate(&item.expect("decodes")).outcome);
     });
     out.expect("one item")
+}
+
+fn finding(source: &str, name: &str, request: Value, response: Value) -> Finding {
+    match outcome(source, name, request, response) {
+        Outcome::Finding(f) => *f,
+        other => panic!("{name}: expected a finding, got {other:?}"),
+    }
+}
+
+/// The manual activity a call that puts declared values back is recorded as.
+fn restored(source: &str, name: &str, request: Value, response: Value) -> IacChange {
+    match outcome(source, name, request, response) {
+        Outcome::Iac(iac) => iac,
+        other => panic!("{name}: expected manual activity restoring declared values, got {other:?}"),
+    }
 }
 
 fn change<'f>(f: &'f Finding, attribute: &str) -> &'f AttributeChange {
@@ -211,7 +219,7 @@ fn a_public_repository_policy_where_none_is_declared_is_critical() {
 
 #[test]
 fn the_same_secret_policy_written_differently_is_no_drift() {
-    let f = finding(
+    let iac = restored(
         "secretsmanager.amazonaws.com",
         "PutResourcePolicy",
         json!({
@@ -220,6 +228,5 @@ fn the_same_secret_policy_written_differently_is_no_drift() {
         }),
         Value::Null,
     );
-    let c = change(&f, "policy");
-    assert!(!c.drifted, "{c:?}");
+    assert_eq!(iac.restores[0].attribute, "policy");
 }

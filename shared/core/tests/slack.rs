@@ -53,6 +53,7 @@ fn resolved_findings_have_no_buttons() {
         event_id: "ev-apply".into(),
         time: f.call.time,
         by: "Terraform".into(),
+        restores: Vec::new(),
     });
     let message = render(&f);
     assert!(message["blocks"]

@@ -81,6 +81,7 @@ pub fn sample_iac(event_id: &str, sg: &str, secs: i64) -> IacChange {
         event_id: event_id.into(),
         time: Timestamp(secs * 1000),
         by: "Terraform".into(),
+        restores: Vec::new(),
     }
 }
 

@@ -194,6 +194,59 @@ pub struct IacChange {
     pub time: Timestamp,
     /// Who, for display.
     pub by: String,
+    /// Empty for an IaC apply, which settles the whole resource. For a manual call that put
+    /// declared values back (a proven no-op against IaC), what it restored: it resolves only the
+    /// findings it undoes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restores: Vec<Restore>,
+}
+
+/// One attribute a manual call put back to its declared value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Restore {
+    /// The attribute, as findings name it.
+    pub attribute: String,
+    /// A single value set back (absent for set-valued attributes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+    /// Items of a set-valued attribute the call added back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added: Vec<String>,
+    /// Items of a set-valued attribute the call took away.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
+}
+
+impl Restore {
+    /// Whether this restore undoes a drifted change: a single value set back to the declared
+    /// one, or a set whose items the change added were taken away and whose items it removed
+    /// were added back.
+    fn undoes(&self, c: &AttributeChange) -> bool {
+        if self.attribute != c.attribute {
+            return false;
+        }
+        match (&self.value, &c.expected, &c.found) {
+            (Some(v), expected, _) if !expected.is_array() => v == expected,
+            (None, serde_json::Value::Array(expected), serde_json::Value::Array(found)) => {
+                let added = found.iter().filter(|x| !expected.contains(x));
+                let removed = expected.iter().filter(|x| !found.contains(x));
+                let has =
+                    |list: &[String], x: &serde_json::Value| x.as_str().is_some_and(|s| list.iter().any(|i| i == s));
+                (!self.added.is_empty() || !self.removed.is_empty())
+                    && added.clone().all(|x| has(&self.removed, x))
+                    && removed.clone().all(|x| has(&self.added, x))
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Finding {
+    /// Whether a manual restore undoes every drifted change of this finding.
+    pub fn undone_by(&self, restores: &[Restore]) -> bool {
+        let drifted: Vec<&AttributeChange> = self.changes.iter().filter(|c| c.drifted).collect();
+        !drifted.is_empty() && drifted.iter().all(|c| restores.iter().any(|r| r.undoes(c)))
+    }
 }
 
 impl Finding {
@@ -209,6 +262,10 @@ impl Finding {
             self.call.time.0
         };
         if iac.time.0 < since {
+            return false;
+        }
+        // A manual restore settles only the findings it undoes.
+        if !iac.restores.is_empty() && !self.undone_by(&iac.restores) {
             return false;
         }
         let resolution = Resolution {

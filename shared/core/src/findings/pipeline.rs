@@ -271,6 +271,7 @@ impl Pipeline {
                     .clone()
                     .or_else(|| actor.principal.clone())
                     .unwrap_or_else(|| actor.rule.clone()),
+                restores: Vec::new(),
             })
         } else if actor.kind == ActorKind::AwsService {
             Outcome::Skipped {
@@ -304,6 +305,7 @@ impl Pipeline {
                 &mut ignored,
             );
             match f {
+                Some(f) if is_proven_no_op(&f) => Outcome::Iac(restore(call, &f)),
                 Some(f) => Outcome::Finding(Box::new(f)),
                 None => Outcome::Skipped { reason: Skip::Ignored },
             }
@@ -427,6 +429,54 @@ impl Pipeline {
         f.summary = finding::summarise(&f);
         f.fix = finding::suggest_fix(&f);
         Some(f)
+    }
+}
+
+/// A manual change on a managed resource whose every compared attribute still equals (or was
+/// set back to) its declared value: not drift. It is recorded as manual activity on the resource
+/// and resolves the open findings it undoes.
+fn is_proven_no_op(f: &Finding) -> bool {
+    f.kind == FindingKind::Drift && !f.changes.is_empty() && f.changes.iter().all(|c| !c.drifted)
+}
+
+/// The manual activity a proven no-op is recorded as: who, and what it put back.
+fn restore(call: &ApiCall<'_>, f: &Finding) -> IacChange {
+    let who = f.who().unwrap_or("someone");
+    // For security-group rules, the rules the call added or took away.
+    let rule_delta = match (diff::rule_for(&call.source, &call.name), call.request) {
+        (Some(diff::Compare::SgRules { add, .. }), Some(raw)) => serde_json::from_str(raw.get())
+            .ok()
+            .map(|request: serde_json::Value| (add, diff::request_sg_rules(&request))),
+        _ => None,
+    };
+    let restores = f
+        .changes
+        .iter()
+        .map(|c| {
+            let (value, added, removed) = match (&c.found, &rule_delta) {
+                (serde_json::Value::Array(_), Some((true, rules))) => {
+                    (None, rules.iter().cloned().collect(), Vec::new())
+                }
+                (serde_json::Value::Array(_), Some((false, rules))) => {
+                    (None, Vec::new(), rules.iter().cloned().collect())
+                }
+                (serde_json::Value::Array(_), None) => (None, Vec::new(), Vec::new()),
+                (v, _) => (Some(v.clone()), Vec::new(), Vec::new()),
+            };
+            finding::Restore {
+                attribute: c.attribute.clone(),
+                value,
+                added,
+                removed,
+            }
+        })
+        .collect();
+    IacChange {
+        resource_key: f.resource.key(),
+        event_id: f.call.event_id.clone(),
+        time: f.call.time,
+        by: format!("{who} (by hand, back to the declared value)"),
+        restores,
     }
 }
 
