@@ -66,10 +66,12 @@ impl DynamoLedger {
 
     async fn delete(&self, pk: &str, sk: &str, condition: Option<(&str, Item)>) -> Result<(), AwsError> {
         let (condition, values) = condition.map_or((None, None), |(c, v)| (Some(c.to_owned()), Some(v)));
-        let names = condition
-            .as_deref()
-            .filter(|c| c.contains("#state"))
-            .map(|_| HashMap::from([("#state".to_owned(), "state".to_owned())]));
+        let names: HashMap<String, String> = ["state", "action", "user", "at"]
+            .into_iter()
+            .filter(|n| condition.as_deref().is_some_and(|c| c.contains(&format!("#{n}"))))
+            .map(|n| (format!("#{n}"), n.to_owned()))
+            .collect();
+        let names = (!names.is_empty()).then_some(names);
         let result = self
             .client
             .delete_item()
@@ -367,6 +369,20 @@ impl DecisionLedger for DynamoLedger {
 
     fn record(&self, decision: &Decision) -> impl Future<Output = Result<Recorded, AwsError>> + Send {
         self.record_decision(decision)
+    }
+
+    fn forget(&self, decision: &Decision) -> impl Future<Output = Result<(), AwsError>> + Send {
+        let pk = format!("DECISION#{}", decision.finding_id);
+        let sk = decision_sk(decision);
+        let values = Item::from([
+            (":action".into(), s(decision.action.as_str())),
+            (":user".into(), s(decision.by.user.clone())),
+            (":at".into(), s(decision.at.to_string())),
+        ]);
+        async move {
+            self.delete(&pk, &sk, Some(("#action = :action AND #user = :user AND #at = :at", values)))
+                .await
+        }
     }
 
     fn decisions(&self, finding_id: &str) -> impl Future<Output = Result<Vec<Decision>, AwsError>> + Send {

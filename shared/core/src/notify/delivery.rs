@@ -724,6 +724,10 @@ impl DecisionLedger for MemoryLedger {
         }))
     }
 
+    fn forget(&self, decision: &Decision) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        std::future::ready(self.with(|s| s.decisions.retain(|d| !(d.same_as(decision) && d.at == decision.at))))
+    }
+
     fn decisions(&self, finding_id: &str) -> impl Future<Output = Result<Vec<Decision>, Self::Error>> + Send {
         std::future::ready(self.with(|s| {
             let mut out: Vec<Decision> = s

@@ -542,6 +542,10 @@ pub trait DecisionLedger {
     /// so two users clicking Revert and Re-apply at once cannot both request remediation.
     fn record(&self, decision: &Decision) -> impl Future<Output = Result<Recorded, Self::Error>> + Send;
 
+    /// Withdraws a decision just recorded (its remediation request could not be published), so
+    /// the user's next click records and publishes it; only that exact decision is removed.
+    fn forget(&self, decision: &Decision) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
     /// The decisions on a finding, oldest first.
     fn decisions(&self, finding_id: &str) -> impl Future<Output = Result<Vec<Decision>, Self::Error>> + Send;
 

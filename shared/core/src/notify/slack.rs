@@ -293,6 +293,15 @@ pub fn with_note(mut message: Value, note: &str, settle: bool) -> Value {
     message
 }
 
+/// The message without its action buttons (for deliveries whose clicks cannot be tied to
+/// their message: an incoming webhook does not say where it posted).
+pub fn without_buttons(mut message: Value) -> Value {
+    if let Some(blocks) = message["blocks"].as_array_mut() {
+        blocks.retain(|b| b["type"] != "actions");
+    }
+    message
+}
+
 fn button_row(block_id: &str, value: &Value, subject: &str) -> Value {
     let buttons: Vec<Value> = ACTIONS
         .iter()
