@@ -186,7 +186,8 @@ pub enum Untrusted {
     Differs {
         /// The finding id.
         id: String,
-        /// What disagrees (`kind`, `resource`, `call`, `revision`, `status`, `key`).
+        /// What disagrees (`kind`, `resource`, `call`, `revision`, `status`, `key`, and at the
+        /// same revision `actor`, `severity`, `changes`).
         field: &'static str,
     },
 }
@@ -206,7 +207,8 @@ impl Untrusted {
 /// finding: nothing an event body says is posted. The event must name a stored finding, agree
 /// with it on what never changes (kind, resource, the call behind it), carry the key DriftGuard
 /// gives that transition, not be ahead of the table (revision), and a resolution must be stored
-/// as resolved. The table may be ahead of the event (a later revision, a resolution): events are
+/// as resolved; at the same revision, who, the severity and likelihood, the attributes and the
+/// fix must agree as well. The table may be ahead of the event (a later revision, a resolution): events are
 /// delivered late and out of order, and the newer stored content is what is shown.
 pub fn verified_drift(event: &DriftEvent, stored: Option<&Finding>) -> Result<Notice, Untrusted> {
     let e = &event.finding;
@@ -230,6 +232,23 @@ pub fn verified_drift(event: &DriftEvent, stored: Option<&Finding>) -> Result<No
     }
     if e.revision > f.revision {
         return Err(differs("revision"));
+    }
+    if e.revision == f.revision {
+        // The same version: what the alert shows must agree too (values and the summary may
+        // differ only by the truncation that fits a finding into an event).
+        if f.actor != e.actor {
+            return Err(differs("actor"));
+        }
+        if f.resource != e.resource || f.owner != e.owner {
+            return Err(differs("resource"));
+        }
+        if f.severity != e.severity || f.likelihood.to_bits() != e.likelihood.to_bits() {
+            return Err(differs("severity"));
+        }
+        let attributes = |x: &Finding| x.changes.iter().map(|c| c.attribute.clone()).collect::<Vec<_>>();
+        if attributes(f) != attributes(e) || f.fix != e.fix {
+            return Err(differs("changes"));
+        }
     }
     let transition = match event.kind {
         DriftEventKind::Detected => crate::findings::finding::Transition::Detected(Box::new(e.clone())),
