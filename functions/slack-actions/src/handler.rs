@@ -6,7 +6,7 @@
 //! message records a decision.
 //!
 //! Time budget (Slack shows a failure after 3 s): the acknowledgement (verify, ledger reads,
-//! record, publish) is bounded by the group-lookup and publish budgets below; the alert update
+//! record, publish once) is bounded by the group-lookup and publish budgets below; the alert update
 //! gets what is left of [`ANSWER_BUDGET`] and is skipped, logged, when nothing is left. Each
 //! answer logs `ack_ms` (the 200 built) and `elapsed_ms` (the update done).
 
@@ -40,7 +40,8 @@ const SLACK_TIMEOUT: Duration = Duration::from_millis(1200);
 /// The most the user-group lookups may take before the click is answered as not verifiable.
 const GROUP_BUDGET: Duration = Duration::from_millis(800);
 /// The most publishing `Remediation Requested` may take (EventBridge retries included); past
-/// it the decision is withdrawn and the user asked to click again.
+/// it the user is asked to click again, and that click publishes it (the decision stays
+/// recorded, marked unpublished).
 const PUBLISH_BUDGET: Duration = Duration::from_millis(1000);
 /// Slack's three seconds, less a margin for the function URL and the network: the alert update
 /// through `response_url` only gets what is left of this.
@@ -320,10 +321,19 @@ impl App {
         let mut recorded = 0;
         for decision in Decision::from_click(&click, at) {
             match self.ledger.record(&decision).await? {
-                Recorded::New => {}
-                Recorded::Repeat => {
+                Recorded::New => {
+                    recorded += 1;
+                    tracing::info!(finding_id = %decision.finding_id, action, user = %decision.by.user, "Decision recorded");
+                    if decision.finding_id == click.finding_ids[0] {
+                        history.push(decision.clone());
+                    }
+                }
+                Recorded::Repeat { published: true } => {
                     tracing::info!(finding_id = %decision.finding_id, action, user = %decision.by.user, "Repeated decision; nothing new");
                     continue;
+                }
+                Recorded::Repeat { published: false } => {
+                    tracing::info!(finding_id = %decision.finding_id, action, user = %decision.by.user, "Repeated decision whose request was not published; publishing it");
                 }
                 Recorded::Taken(held) => {
                     let refused = Refused::Decided {
@@ -333,25 +343,22 @@ impl App {
                     return Ok(self.refused(click, &refused));
                 }
             }
-            if let Some(request) = decision.remediation_request() {
-                let published = tokio::time::timeout(PUBLISH_BUDGET, self.publisher.request(&request)).await;
-                if let Err(e) = published.map_err(|_| "timed out".to_owned()).and_then(|r| r.map_err(|e| e.to_string())) {
-                    // Withdrawn, so the user's next click records and publishes it.
-                    self.ledger.forget(&decision).await?;
-                    tracing::error!(finding_id = %decision.finding_id, action, error = %e, "Could not publish Remediation Requested; the decision was withdrawn");
-                    let text = format!(":x: DriftGuard could not request the {action} just now; nothing was recorded. Try again in a moment.");
-                    return Ok(Reply {
-                        response: answer(503, &json!({ "error": "remediation request not published", "action": action })),
-                        tell: Some((click, note(&text))),
-                    });
-                }
-                requested += 1;
+            let Some(request) = decision.remediation_request() else {
+                continue;
+            };
+            // Published once: the decision is marked published after, so a repeat click (Slack
+            // showed a failure) publishes only what an earlier click could not.
+            let published = tokio::time::timeout(PUBLISH_BUDGET, self.publisher.request(&request)).await;
+            if let Err(e) = published.map_err(|_| "timed out".to_owned()).and_then(|r| r.map_err(|e| e.to_string())) {
+                tracing::error!(finding_id = %decision.finding_id, action, error = %e, "Could not publish Remediation Requested; the next click retries it");
+                let text = format!(":x: DriftGuard recorded your {action} but could not request it just now. Click the button again to retry.");
+                return Ok(Reply {
+                    response: answer(503, &json!({ "error": "remediation request not published", "action": action })),
+                    tell: Some((click, note(&text))),
+                });
             }
-            recorded += 1;
-            tracing::info!(finding_id = %decision.finding_id, action, user = %decision.by.user, "Decision recorded");
-            if decision.finding_id == click.finding_ids[0] {
-                history.push(decision);
-            }
+            self.ledger.mark_published(&decision).await?;
+            requested += 1;
         }
         let notes: Vec<String> = history.iter().map(Decision::sentence).collect();
         let settled = history.iter().any(|d| d.action.settles());

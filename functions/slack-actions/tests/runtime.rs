@@ -52,6 +52,11 @@ fn unix_now() -> i64 {
 
 impl Actions {
     fn start(test: &str) -> Option<Actions> {
+        Self::start_on(test, driftguard_tests::stack::BUS)
+    }
+
+    /// As [`Actions::start`], publishing to `bus`.
+    fn start_on(test: &str, bus: &str) -> Option<Actions> {
         let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
         let stack = rt.block_on(Stack::start(test))?;
         let slack = SlackReceiver::start();
@@ -64,7 +69,7 @@ impl Actions {
         let env: Vec<(&str, &str)> = vec![
             ("AWS_ENDPOINT_URL", endpoint.as_str()),
             ("DRIFTGUARD_TABLE", TABLE),
-            ("DRIFTGUARD_EVENT_BUS", driftguard_tests::stack::BUS),
+            ("DRIFTGUARD_EVENT_BUS", bus),
             ("DRIFTGUARD_SLACK_SIGNING_SECRET", SECRET),
             ("DRIFTGUARD_SLACK_BOT_TOKEN", TOKEN),
             ("DRIFTGUARD_SLACK_API_BASE", api_base.as_str()),
@@ -672,7 +677,12 @@ fn a_repeat_click_publishes_nothing_new_and_a_decided_finding_takes_no_other_act
     let again = request(&click(&a.slack, "U0ALICE", "revert", &f.id), unix_now(), SECRET);
     let (status, answer) = a.call(&again);
     assert_eq!(status, 200, "{answer}");
-    assert_eq!((answer["status"].clone(), answer["reason"].clone()), (json!("refused"), json!("decided")));
+    assert_eq!(
+        (answer["status"].clone(), answer["remediation_requested"].clone()),
+        (json!("repeat"), json!(0))
+    );
+    let shown = Visible::of(&a.answers().pop().expect("an answer").json.expect("JSON"));
+    assert!(shown.buttons.is_empty() && shown.says("Revert requested by <@U0ALICE>"), "{shown:?}");
     assert_eq!(a.events().len(), 1, "one Remediation Requested for two clicks");
     assert_eq!(a.decisions(&f.id).len(), 1);
     let d = a.decisions(&f.id).remove(0);
@@ -715,4 +725,79 @@ fn base64(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Issue #16 item 4: acknowledged first, published once. When `Remediation Requested` cannot be
+/// published (the bus refuses it), the click is answered 503 and the user asked to click again;
+/// the decision stays recorded, unpublished, and the next click publishes it, once.
+#[test]
+fn a_request_that_could_not_be_published_is_published_by_the_next_click() {
+    let test = "a_request_that_could_not_be_published_is_published_by_the_next_click";
+    const LATER: &str = "driftguard-created-later";
+    let Some(mut a) = Actions::start_on(test, LATER) else {
+        return;
+    };
+    let f = finding(700);
+    a.seed(&f);
+    let (status, answer) = a.call(&request(&click(&a.slack, "U0ALICE", "revert", &f.id), unix_now(), SECRET));
+    assert_eq!(
+        (status, answer),
+        (503, json!({ "error": "remediation request not published", "action": "revert" }))
+    );
+    let told = a.answers().pop().expect("an answer").json.expect("JSON");
+    assert_eq!(
+        told["text"],
+        ":x: DriftGuard recorded your revert but could not request it just now. Click the button again to retry."
+    );
+    assert_eq!(a.decisions(&f.id).len(), 1, "recorded");
+
+    // The bus appears (with a rule to the test queue); the same user clicks again.
+    let events = aws_sdk_eventbridge::Client::new(&a.stack.sdk);
+    let sqs = aws_sdk_sqs::Client::new(&a.stack.sdk);
+    a.rt.block_on(async {
+        events.create_event_bus().name(LATER).send().await.expect("bus");
+        let queue_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&a.stack.queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("queue attributes")
+            .attributes()
+            .and_then(|m| m.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
+            .expect("queue ARN");
+        events
+            .put_rule()
+            .name("later-to-queue")
+            .event_bus_name(LATER)
+            .event_pattern(r#"{"source":["driftguard"]}"#)
+            .send()
+            .await
+            .expect("rule");
+        let target = aws_sdk_eventbridge::types::Target::builder()
+            .id("queue")
+            .arn(queue_arn)
+            .build()
+            .expect("target");
+        events
+            .put_targets()
+            .rule("later-to-queue")
+            .event_bus_name(LATER)
+            .targets(target)
+            .send()
+            .await
+            .expect("targets");
+    });
+    std::thread::sleep(Duration::from_millis(1100));
+    let (status, answer) = a.call(&request(&click(&a.slack, "U0ALICE", "revert", &f.id), unix_now(), SECRET));
+    assert_eq!((status, answer["remediation_requested"].clone()), (200, json!(1)), "{answer}");
+    let published = a.events();
+    assert_eq!(published.len(), 1, "{published:?}");
+    assert_eq!(published[0]["detail"]["finding_id"], json!(f.id));
+    // A third click publishes nothing.
+    std::thread::sleep(Duration::from_millis(1100));
+    let (_, answer) = a.call(&request(&click(&a.slack, "U0ALICE", "revert", &f.id), unix_now(), SECRET));
+    assert_eq!(answer["remediation_requested"], json!(0));
+    assert!(a.events().is_empty());
+    a.report(test);
 }

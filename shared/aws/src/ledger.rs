@@ -7,7 +7,7 @@
 //! | Slack message of a finding | `SLACKMSG#<finding id>` | `MESSAGE` | `channel`, `ts` |
 //! | burst group | `SLACKGROUP#<group key>` | `GROUP` | `doc` (channel, ts, findings), `expires_at` (TTL, 1 day) |
 //! | digest entry | `DIGEST#<channel>` | `<finding id>:<version>` | `doc`, `queued_at` |
-//! | decision on a finding | `DECISION#<finding id>` | `SETTLED` (the one revert, re-apply or accept) or `ACK#<user>` | `action`, `user`, `at`, `doc` |
+//! | decision on a finding | `DECISION#<finding id>` | `SETTLED` (the one revert, re-apply or accept) or `ACK#<user>` | `action`, `user`, `at`, `published` (its remediation request went out), `doc` |
 //! | signed Slack request | `SLACKREQ#v0=<lower-case hex signature>` | `REQUEST` | `expires_at` (TTL) |
 //!
 //! No Slack item sits under a finding's partition (`FINDING#`), so the Slack functions' roles
@@ -66,7 +66,7 @@ impl DynamoLedger {
 
     async fn delete(&self, pk: &str, sk: &str, condition: Option<(&str, Item)>) -> Result<(), AwsError> {
         let (condition, values) = condition.map_or((None, None), |(c, v)| (Some(c.to_owned()), Some(v)));
-        let names: HashMap<String, String> = ["state", "action", "user", "at"]
+        let names: HashMap<String, String> = ["state"]
             .into_iter()
             .filter(|n| condition.as_deref().is_some_and(|c| c.contains(&format!("#{n}"))))
             .map(|n| (format!("#{n}"), n.to_owned()))
@@ -217,30 +217,48 @@ impl DynamoLedger {
         Ok(())
     }
 
-    async fn record_decision(&self, d: &Decision) -> Result<Recorded, AwsError> {
-        let pk = format!("DECISION#{}", d.finding_id);
-        let sk = decision_sk(d);
-        let item = Item::from([
-            ("pk".into(), s(&pk)),
-            ("sk".into(), s(&sk)),
+    fn decision_item(d: &Decision, published: bool) -> Item {
+        Item::from([
+            ("pk".into(), s(format!("DECISION#{}", d.finding_id))),
+            ("sk".into(), s(decision_sk(d))),
             ("action".into(), s(d.action.as_str())),
             ("user".into(), s(d.by.user.clone())),
             ("at".into(), s(d.at.to_string())),
+            ("published".into(), AttributeValue::Bool(published)),
             ("doc".into(), to_doc(d)),
-        ]);
+        ])
+    }
+
+    async fn record_decision(&self, d: &Decision) -> Result<Recorded, AwsError> {
+        let pk = format!("DECISION#{}", d.finding_id);
+        let sk = decision_sk(d);
+        let item = Self::decision_item(d, d.action.remediation().is_none());
         if item::put(&self.client, &self.table, item, Some("attribute_not_exists(pk)"), None).await? {
             return Ok(Recorded::New);
         }
         // The slot is taken: by this decision (a repeat) or, for a settling one, another.
-        let held: Decision = match item::get(&self.client, &self.table, &pk, &sk).await? {
-            Some(existing) => doc(&pk, &existing)?,
-            None => return Err(corrupt(&pk, format!("{sk} was refused as existing but cannot be read"))),
+        let Some(existing) = item::get(&self.client, &self.table, &pk, &sk).await? else {
+            return Err(corrupt(&pk, format!("{sk} was refused as existing but cannot be read")));
         };
+        let held: Decision = doc(&pk, &existing)?;
         Ok(if held.same_as(d) {
-            Recorded::Repeat
+            let published = matches!(existing.get("published"), Some(AttributeValue::Bool(true)));
+            Recorded::Repeat { published }
         } else {
             Recorded::Taken(Box::new(held))
         })
+    }
+
+    async fn mark_decision_published(&self, d: &Decision) -> Result<(), AwsError> {
+        // Rewrites the decision as first recorded (its `at`), now marked published.
+        let pk = format!("DECISION#{}", d.finding_id);
+        let first: Decision = match item::get(&self.client, &self.table, &pk, &decision_sk(d)).await? {
+            Some(existing) => doc(&pk, &existing)?,
+            None => d.clone(),
+        };
+        item::put(&self.client, &self.table, Self::decision_item(&first, true), None, None)
+            .await
+            .map(|_| ())
     }
 
     async fn load_decisions(&self, finding_id: &str) -> Result<Vec<Decision>, AwsError> {
@@ -371,18 +389,8 @@ impl DecisionLedger for DynamoLedger {
         self.record_decision(decision)
     }
 
-    fn forget(&self, decision: &Decision) -> impl Future<Output = Result<(), AwsError>> + Send {
-        let pk = format!("DECISION#{}", decision.finding_id);
-        let sk = decision_sk(decision);
-        let values = Item::from([
-            (":action".into(), s(decision.action.as_str())),
-            (":user".into(), s(decision.by.user.clone())),
-            (":at".into(), s(decision.at.to_string())),
-        ]);
-        async move {
-            self.delete(&pk, &sk, Some(("#action = :action AND #user = :user AND #at = :at", values)))
-                .await
-        }
+    fn mark_published(&self, decision: &Decision) -> impl Future<Output = Result<(), AwsError>> + Send {
+        self.mark_decision_published(decision)
     }
 
     fn decisions(&self, finding_id: &str) -> impl Future<Output = Result<Vec<Decision>, AwsError>> + Send {

@@ -709,8 +709,13 @@ fn decisions_are_recorded_once_and_revert_and_reapply_request_remediation() {
     assert_eq!(pollster::block_on(ledger.record(&decisions[0])).unwrap(), Recorded::New);
     assert_eq!(
         pollster::block_on(ledger.record(&decisions[0])).unwrap(),
-        Recorded::Repeat,
-        "recorded once"
+        Recorded::Repeat { published: false },
+        "recorded once; its request not yet published"
+    );
+    pollster::block_on(ledger.mark_published(&decisions[0])).unwrap();
+    assert_eq!(
+        pollster::block_on(ledger.record(&decisions[0])).unwrap(),
+        Recorded::Repeat { published: true }
     );
     assert_eq!(pollster::block_on(ledger.record(&ack)).unwrap(), Recorded::New);
     let on_first = pollster::block_on(ledger.decisions("dg-1")).unwrap();
@@ -735,7 +740,12 @@ fn a_repeat_click_is_the_same_decision_and_the_first_settling_decision_wins() {
     assert_eq!(first.key(), again.key(), "no time in the key");
     let ledger = MemoryLedger::default();
     assert_eq!(pollster::block_on(ledger.record(&first)).unwrap(), Recorded::New);
-    assert_eq!(pollster::block_on(ledger.record(&again)).unwrap(), Recorded::Repeat);
+    pollster::block_on(ledger.mark_published(&first)).unwrap();
+    assert_eq!(
+        pollster::block_on(ledger.record(&again)).unwrap(),
+        Recorded::Repeat { published: true },
+        "nothing new to publish"
+    );
     // Bob re-applies after alice's revert: refused, alice's decision is named.
     let mut bob = again.clone();
     bob.action = Action::Reapply;
@@ -744,13 +754,16 @@ fn a_repeat_click_is_the_same_decision_and_the_first_settling_decision_wins() {
         pollster::block_on(ledger.record(&bob)).unwrap(),
         Recorded::Taken(Box::new(first.clone()))
     );
-    // Acknowledging still records (once per user), and forgetting removes only that decision.
+    // Acknowledging still records, once per user.
     let mut ack = bob.clone();
     ack.action = Action::Acknowledge;
     assert_eq!(pollster::block_on(ledger.record(&ack)).unwrap(), Recorded::New);
-    pollster::block_on(ledger.forget(&ack)).unwrap();
-    let left = pollster::block_on(ledger.decisions("dg-1")).unwrap();
-    assert_eq!(left, vec![first]);
+    assert_eq!(
+        pollster::block_on(ledger.record(&ack)).unwrap(),
+        Recorded::Repeat { published: true }
+    );
+    let all = pollster::block_on(ledger.decisions("dg-1")).unwrap();
+    assert_eq!(all, vec![first, ack]);
 }
 
 fn clicked(action: &str, finding_id: &str) -> driftguard_core::interaction::Click {
@@ -805,6 +818,9 @@ fn a_click_is_tied_to_its_message_and_the_findings_state() {
     // Decided: any settling decision refuses every further action; acknowledgements do not.
     let ack = Decision::from_click(&clicked("acknowledge", &f.id), Timestamp(1_000)).remove(0);
     assert_eq!(check_target(&click, &f.id, Some(&f), Some(&here), &[ack.clone()]), Ok(()));
+    // The same user repeating the same click passes (the ledger makes it a no-op).
+    let mine = Decision::from_click(&click, Timestamp(1_500)).remove(0);
+    assert_eq!(check_target(&click, &f.id, Some(&f), Some(&here), &[mine]), Ok(()));
     let accept = Decision::from_click(&clicked("accept", &f.id), Timestamp(2_000)).remove(0);
     let r = refused(Some(&f), Some(&here), &[ack, accept]);
     assert_eq!(

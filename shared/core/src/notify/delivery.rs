@@ -632,6 +632,8 @@ pub(crate) struct LedgerState {
     groups: BTreeMap<String, Group>,
     digests: BTreeMap<String, Vec<DigestItem>>,
     pub(crate) decisions: Vec<Decision>,
+    /// `(finding id, decision key)` of decisions whose remediation request was published.
+    pub(crate) published: std::collections::BTreeSet<(String, String)>,
     pub(crate) requests: BTreeMap<String, Timestamp>,
 }
 
@@ -729,7 +731,9 @@ impl DecisionLedger for MemoryLedger {
             let mut held = None;
             for d in on_finding {
                 if d.same_as(decision) {
-                    return Recorded::Repeat;
+                    let published = decision.action.remediation().is_none()
+                        || s.published.contains(&(d.finding_id.clone(), d.key()));
+                    return Recorded::Repeat { published };
                 }
                 if d.action.settles() && decision.action.settles() {
                     held = Some(d.clone());
@@ -743,8 +747,10 @@ impl DecisionLedger for MemoryLedger {
         }))
     }
 
-    fn forget(&self, decision: &Decision) -> impl Future<Output = Result<(), Self::Error>> + Send {
-        std::future::ready(self.with(|s| s.decisions.retain(|d| !(d.same_as(decision) && d.at == decision.at))))
+    fn mark_published(&self, decision: &Decision) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        std::future::ready(self.with(|s| {
+            s.published.insert((decision.finding_id.clone(), decision.key()));
+        }))
     }
 
     fn decisions(&self, finding_id: &str) -> impl Future<Output = Result<Vec<Decision>, Self::Error>> + Send {

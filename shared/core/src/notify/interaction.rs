@@ -409,8 +409,9 @@ impl Refused {
 
 /// Whether a click may act on one of its findings: the finding is stored (`finding`), the
 /// ledger's record of where it was posted (`posted`) is the clicked message, it is open, and no
-/// settling decision was taken on it (`decisions`). A repeated acknowledge passes (recording it
-/// again is a no-op); anything after a revert, re-apply or accept is refused.
+/// settling decision was taken on it (`decisions`) by someone else or for another action. The
+/// same user repeating the same click passes (the ledger answers [`Recorded::Repeat`], so
+/// nothing new is published); any other action after a revert, re-apply or accept is refused.
 pub fn check_target(
     click: &Click,
     finding_id: &str,
@@ -435,7 +436,8 @@ pub fn check_target(
     if finding.status == crate::findings::finding::Status::Resolved {
         return Err(Refused::Resolved(finding_id.to_owned()));
     }
-    if let Some(d) = decisions.iter().find(|d| d.action.settles()) {
+    let same = |d: &&Decision| d.action == click.action && d.by.user == click.user_id;
+    if let Some(d) = decisions.iter().filter(|d| !same(d)).find(|d| d.action.settles()) {
         return Err(Refused::Decided {
             finding_id: finding_id.to_owned(),
             decision: d.sentence(),
@@ -523,10 +525,16 @@ impl Decision {
 /// What recording a decision did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recorded {
-    /// A new decision: act on it (publish its remediation request).
+    /// A new decision: act on it (publish its remediation request, then
+    /// [`DecisionLedger::mark_published`]).
     New,
-    /// The same decision (finding, action, user) was already recorded: nothing new to do.
-    Repeat,
+    /// The same decision (finding, action, user) was already recorded. `published`: its
+    /// remediation request went out (or it needs none), so there is nothing new to do; when
+    /// `false` an earlier attempt failed to publish, and this one publishes it.
+    Repeat {
+        /// Whether the decision's remediation request was published.
+        published: bool,
+    },
     /// Another settling decision holds the finding (revert, re-apply and accept settle it, first
     /// one wins): this one was not recorded.
     Taken(Box<Decision>),
@@ -542,9 +550,8 @@ pub trait DecisionLedger {
     /// so two users clicking Revert and Re-apply at once cannot both request remediation.
     fn record(&self, decision: &Decision) -> impl Future<Output = Result<Recorded, Self::Error>> + Send;
 
-    /// Withdraws a decision just recorded (its remediation request could not be published), so
-    /// the user's next click records and publishes it; only that exact decision is removed.
-    fn forget(&self, decision: &Decision) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    /// Marks the decision's remediation request published, so a repeat click publishes nothing.
+    fn mark_published(&self, decision: &Decision) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// The decisions on a finding, oldest first.
     fn decisions(&self, finding_id: &str) -> impl Future<Output = Result<Vec<Decision>, Self::Error>> + Send;
