@@ -485,7 +485,8 @@ impl Visible {
                             .as_str()
                             .and_then(|v| serde_json::from_str(v).ok())
                             .unwrap_or(Value::Null);
-                        let mut ids: Vec<String> = value["finding_id"].as_str().map(str::to_owned).into_iter().collect();
+                        let mut ids: Vec<String> =
+                            value["finding_id"].as_str().map(str::to_owned).into_iter().collect();
                         ids.extend(
                             value["finding_ids"]
                                 .as_array()

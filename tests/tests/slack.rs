@@ -98,7 +98,10 @@ async fn webhook_posts_exactly_the_rendered_message() {
         Some("CRITICAL drift: AWS::EC2::SecurityGroup sg-0123456789abcdef0")
     );
     assert!(seen.says("finding `dg-"), "{seen:?}");
-    assert_eq!(seen.button_labels(), ["Revert", "Re-apply IaC", "Accept change", "Acknowledge"]);
+    assert_eq!(
+        seen.button_labels(),
+        ["Revert", "Re-apply IaC", "Accept change", "Acknowledge"]
+    );
     assert_eq!(request.header("content-type"), Some("application/json; charset=utf-8"));
     assert_eq!(request.header("authorization"), None, "the URL is the credential");
 }

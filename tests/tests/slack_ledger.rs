@@ -109,21 +109,42 @@ where
         Recorded::Taken(by) => format!("taken by {} {}", by.by.user, by.action.as_str()),
     };
     seen.push(format!("record {}", short(ledger.record(&d).await.expect("record"))));
-    seen.push(format!("record {}", short(ledger.record(&d).await.expect("record again"))));
-    seen.push(format!("record {}", short(ledger.record(&later).await.expect("a repeat click"))));
+    seen.push(format!(
+        "record {}",
+        short(ledger.record(&d).await.expect("record again"))
+    ));
+    seen.push(format!(
+        "record {}",
+        short(ledger.record(&later).await.expect("a repeat click"))
+    ));
     ledger.mark_published(&later).await.expect("mark published");
-    seen.push(format!("record {}", short(ledger.record(&later).await.expect("after publishing"))));
-    seen.push(format!("record {}", short(ledger.record(&bob).await.expect("another settling"))));
-    seen.push(format!("record {}", short(ledger.record(&ack).await.expect("record ack"))));
+    seen.push(format!(
+        "record {}",
+        short(ledger.record(&later).await.expect("after publishing"))
+    ));
+    seen.push(format!(
+        "record {}",
+        short(ledger.record(&bob).await.expect("another settling"))
+    ));
+    seen.push(format!(
+        "record {}",
+        short(ledger.record(&ack).await.expect("record ack"))
+    ));
     let decisions = ledger.decisions("dg-1").await.expect("decisions");
     seen.push(format!(
         "decisions {:?} {}",
         decisions.iter().map(|d| d.action.as_str()).collect::<Vec<_>>(),
         decisions.contains(&d)
     ));
-    seen.push(format!("record {}", short(ledger.record(&ack).await.expect("ack again"))));
+    seen.push(format!(
+        "record {}",
+        short(ledger.record(&ack).await.expect("ack again"))
+    ));
     let first = ledger.decisions("dg-1").await.expect("decisions");
-    seen.push(format!("first at kept {}", first.iter().any(|x| x.at == d.at && x.action == Action::Revert)));
+    seen.push(format!(
+        "first at kept {}",
+        first.iter().any(|x| x.at == d.at && x.action == Action::Revert)
+    ));
     let far = Timestamp(i64::MAX / 4);
     seen.push(format!(
         "first {}",

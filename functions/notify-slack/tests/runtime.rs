@@ -208,7 +208,11 @@ fn an_alert_is_posted_once_then_updated_and_threaded_when_resolved() {
     assert_eq!(summary["status"], "posted", "{summary}");
     let posts = n.slack.requests_to(POST);
     assert_eq!(posts.len(), 1);
-    assert_eq!(target(&posts[0]), ("C0SECURITY".into(), None, None), "critical goes to its route");
+    assert_eq!(
+        target(&posts[0]),
+        ("C0SECURITY".into(), None, None),
+        "critical goes to its route"
+    );
     let alert = Visible::of(&body(&posts[0]));
     assert_eq!(alert.header.as_deref(), Some(OPEN_HEADER));
     assert!(alert.says("alice@example.com"), "{alert:?}");
@@ -246,7 +250,10 @@ fn an_alert_is_posted_once_then_updated_and_threaded_when_resolved() {
     let update = Visible::of(&body(&updates[0]));
     assert_eq!(update.header.as_deref(), Some(RESOLVED_HEADER));
     assert!(update.buttons.is_empty(), "a resolved alert has no buttons");
-    assert!(update.says("resolved by Terraform at 2026-11-20T09:40:27Z"), "{update:?}");
+    assert!(
+        update.says("resolved by Terraform at 2026-11-20T09:40:27Z"),
+        "{update:?}"
+    );
     let posts = n.slack.requests_to(POST);
     assert_eq!(posts.len(), 2);
     assert_eq!(
@@ -282,7 +289,11 @@ fn events_that_do_not_match_the_table_are_refused_and_never_posted() {
     early_resolution["id"] = json!("forged-resolution");
     let completed_for_unknown = sample("remediation-failed.reapply.json");
     for (event, reason, error) in [
-        (&unknown, "not_stored", "finding dg-00000000000000aa is not in the table"),
+        (
+            &unknown,
+            "not_stored",
+            "finding dg-00000000000000aa is not in the table",
+        ),
         (
             &other_actor,
             "differs",
@@ -448,7 +459,10 @@ fn minor_findings_are_batched_into_a_digest() {
     assert_eq!(target(&posts[0]), ("C0DEFAULT".into(), None, None));
     let digest = Visible::of(&body(&posts[0]));
     assert_eq!(digest.header.as_deref(), Some("Drift digest: 2 findings"));
-    assert!(digest.says("`dg-00000000000000d1`") && digest.says("`dg-00000000000000d2`"), "{digest:?}");
+    assert!(
+        digest.says("`dg-00000000000000d1`") && digest.says("`dg-00000000000000d2`"),
+        "{digest:?}"
+    );
     assert!(digest.buttons.is_empty());
     // The scheduled flush finds nothing left.
     let tick = json!({"version": "0", "id": "t", "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012", "time": "2026-11-20T10:00:00Z", "region": "eu-west-1", "resources": [], "detail": {}});

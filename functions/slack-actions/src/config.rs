@@ -157,10 +157,7 @@ mod tests {
             "{star}"
         );
         let no_bot = with(r#"{"reapply":{"groups":["S0SRE"]}}"#, None).expect_err("groups without a bot token");
-        assert!(
-            no_bot.contains("reapply.groups needs a bot token"),
-            "{no_bot}"
-        );
+        assert!(no_bot.contains("reapply.groups needs a bot token"), "{no_bot}");
         assert_eq!(with(r#"{"reapply":{"groups":["S0SRE"]}}"#, Some("xoxb-1")), Ok(()));
         assert_eq!(with(r#"{"revert":{"users":["*"]}}"#, None), Ok(()));
     }

@@ -349,11 +349,17 @@ impl App {
             // Published once: the decision is marked published after, so a repeat click (Slack
             // showed a failure) publishes only what an earlier click could not.
             let published = tokio::time::timeout(PUBLISH_BUDGET, self.publisher.request(&request)).await;
-            if let Err(e) = published.map_err(|_| "timed out".to_owned()).and_then(|r| r.map_err(|e| e.to_string())) {
+            if let Err(e) = published
+                .map_err(|_| "timed out".to_owned())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+            {
                 tracing::error!(finding_id = %decision.finding_id, action, error = %e, "Could not publish Remediation Requested; the next click retries it");
                 let text = format!(":x: DriftGuard recorded your {action} but could not request it just now. Click the button again to retry.");
                 return Ok(Reply {
-                    response: answer(503, &json!({ "error": "remediation request not published", "action": action })),
+                    response: answer(
+                        503,
+                        &json!({ "error": "remediation request not published", "action": action }),
+                    ),
                     tell: Some((click, note(&text))),
                 });
             }
@@ -390,7 +396,11 @@ impl App {
             error = %refused,
             "Refused a click"
         );
-        let status = if matches!(refused, Refused::NotFound(_)) { 404 } else { 200 };
+        let status = if matches!(refused, Refused::NotFound(_)) {
+            404
+        } else {
+            200
+        };
         Reply {
             response: answer(
                 status,

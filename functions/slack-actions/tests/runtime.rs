@@ -80,7 +80,12 @@ impl Actions {
             ("RUST_LOG", "info"),
         ];
         let lambda = LambdaProcess::spawn(&binary, &api, &env);
-        Some(Actions { stack, slack, lambda, rt })
+        Some(Actions {
+            stack,
+            slack,
+            lambda,
+            rt,
+        })
     }
 
     fn ledger(&self) -> DynamoLedger {
@@ -117,7 +122,9 @@ impl Actions {
     }
 
     fn decisions(&self, finding_id: &str) -> Vec<Decision> {
-        self.rt.block_on(self.ledger().decisions(finding_id)).expect("decisions")
+        self.rt
+            .block_on(self.ledger().decisions(finding_id))
+            .expect("decisions")
     }
 
     fn events(&self) -> Vec<Value> {
@@ -619,8 +626,12 @@ fn a_click_on_a_finding_not_shown_in_that_message_or_resolved_is_refused() {
     let elsewhere = finding(500);
     a.seed_at(&elsewhere, CHANNEL, "1700000999.000900");
     let never_posted = finding(501);
-    a.rt.block_on(a.stack.store().apply(&[Change::Finding(Box::new(never_posted.clone()))]))
-        .expect("seed a finding never posted");
+    a.rt.block_on(
+        a.stack
+            .store()
+            .apply(&[Change::Finding(Box::new(never_posted.clone()))]),
+    )
+    .expect("seed a finding never posted");
     let resolved = finding(502);
     a.seed(&resolved);
     a.rt.block_on(a.stack.store().apply(&[Change::Iac(IacChange {
@@ -631,7 +642,9 @@ fn a_click_on_a_finding_not_shown_in_that_message_or_resolved_is_refused() {
     })]))
     .expect("resolve it");
     assert_eq!(
-        a.rt.block_on(a.stack.store().get(&resolved.id)).expect("get").map(|f| f.status),
+        a.rt.block_on(a.stack.store().get(&resolved.id))
+            .expect("get")
+            .map(|f| f.status),
         Some(driftguard_core::finding::Status::Resolved)
     );
     for (f, reason, text) in [
@@ -640,8 +653,16 @@ fn a_click_on_a_finding_not_shown_in_that_message_or_resolved_is_refused() {
         (&resolved, "resolved", "is already resolved"),
     ] {
         let before = a.answers().len();
-        let (status, answer) = a.call(&request(&click(&a.slack, "U0ALICE", "revert", &f.id), unix_now(), SECRET));
-        assert_eq!((status, answer["status"].clone(), answer["reason"].clone()), (200, json!("refused"), json!(reason)), "{answer}");
+        let (status, answer) = a.call(&request(
+            &click(&a.slack, "U0ALICE", "revert", &f.id),
+            unix_now(),
+            SECRET,
+        ));
+        assert_eq!(
+            (status, answer["status"].clone(), answer["reason"].clone()),
+            (200, json!("refused"), json!(reason)),
+            "{answer}"
+        );
         let told = a.answers()[before].json.clone().expect("JSON");
         assert_eq!(told["response_type"], "ephemeral");
         assert_eq!(
@@ -664,10 +685,8 @@ fn a_repeat_click_publishes_nothing_new_and_a_decided_finding_takes_no_other_act
     let Some(mut a) = Actions::start(test) else {
         return;
     };
-    a.slack.script(
-        GROUPS,
-        [Reply::json(200, &json!({ "ok": true, "users": ["U0CAROL"] }))],
-    );
+    a.slack
+        .script(GROUPS, [Reply::json(200, &json!({ "ok": true, "users": ["U0CAROL"] }))]);
     let f = finding(600);
     a.seed(&f);
     // Two separately signed requests (a second click is a new request, not a replay).
@@ -682,16 +701,27 @@ fn a_repeat_click_publishes_nothing_new_and_a_decided_finding_takes_no_other_act
         (json!("repeat"), json!(0))
     );
     let shown = Visible::of(&a.answers().pop().expect("an answer").json.expect("JSON"));
-    assert!(shown.buttons.is_empty() && shown.says("Revert requested by <@U0ALICE>"), "{shown:?}");
+    assert!(
+        shown.buttons.is_empty() && shown.says("Revert requested by <@U0ALICE>"),
+        "{shown:?}"
+    );
     assert_eq!(a.events().len(), 1, "one Remediation Requested for two clicks");
     assert_eq!(a.decisions(&f.id).len(), 1);
     let d = a.decisions(&f.id).remove(0);
-    let (status, answer) = a.call(&request(&click(&a.slack, "U0CAROL", "reapply", &f.id), unix_now(), SECRET));
+    let (status, answer) = a.call(&request(
+        &click(&a.slack, "U0CAROL", "reapply", &f.id),
+        unix_now(),
+        SECRET,
+    ));
     assert_eq!((status, answer["reason"].clone()), (200, json!("decided")), "{answer}");
     let told = a.answers().pop().expect("an answer").json.expect("JSON");
     assert_eq!(
         told["text"],
-        json!(format!(":warning: Finding `{}` is already decided: {}. Nothing was changed.", f.id, d.sentence()))
+        json!(format!(
+            ":warning: Finding `{}` is already decided: {}. Nothing was changed.",
+            f.id,
+            d.sentence()
+        ))
     );
     assert!(a.events().is_empty(), "nothing more published");
     assert_eq!(a.decisions(&f.id), vec![d]);
@@ -699,15 +729,27 @@ fn a_repeat_click_publishes_nothing_new_and_a_decided_finding_takes_no_other_act
     let g = finding(601);
     a.seed(&g);
     for _ in 0..2 {
-        let (status, _) = a.call(&request(&click(&a.slack, "U0DAVE", "acknowledge", &g.id), unix_now(), SECRET));
+        let (status, _) = a.call(&request(
+            &click(&a.slack, "U0DAVE", "acknowledge", &g.id),
+            unix_now(),
+            SECRET,
+        ));
         assert_eq!(status, 200);
         std::thread::sleep(Duration::from_millis(1100));
     }
     assert_eq!(a.decisions(&g.id).len(), 1);
     let seen = Visible::of(&a.answers().pop().expect("an answer").json.expect("JSON"));
-    assert_eq!(seen.button_labels(), ["Revert", "Re-apply IaC", "Accept change", "Acknowledge"]);
+    assert_eq!(
+        seen.button_labels(),
+        ["Revert", "Re-apply IaC", "Accept change", "Acknowledge"]
+    );
     assert_eq!(seen.buttons[0].confirm.as_deref(), Some("Revert this change?"));
-    assert!(seen.texts.iter().any(|t| t.starts_with("Acknowledged by <@U0DAVE> at ")), "{seen:?}");
+    assert!(
+        seen.texts
+            .iter()
+            .any(|t| t.starts_with("Acknowledged by <@U0DAVE> at ")),
+        "{seen:?}"
+    );
     a.report(test);
 }
 
@@ -739,10 +781,17 @@ fn a_request_that_could_not_be_published_is_published_by_the_next_click() {
     };
     let f = finding(700);
     a.seed(&f);
-    let (status, answer) = a.call(&request(&click(&a.slack, "U0ALICE", "revert", &f.id), unix_now(), SECRET));
+    let (status, answer) = a.call(&request(
+        &click(&a.slack, "U0ALICE", "revert", &f.id),
+        unix_now(),
+        SECRET,
+    ));
     assert_eq!(
         (status, answer),
-        (503, json!({ "error": "remediation request not published", "action": "revert" }))
+        (
+            503,
+            json!({ "error": "remediation request not published", "action": "revert" })
+        )
     );
     let told = a.answers().pop().expect("an answer").json.expect("JSON");
     assert_eq!(
@@ -789,14 +838,26 @@ fn a_request_that_could_not_be_published_is_published_by_the_next_click() {
             .expect("targets");
     });
     std::thread::sleep(Duration::from_millis(1100));
-    let (status, answer) = a.call(&request(&click(&a.slack, "U0ALICE", "revert", &f.id), unix_now(), SECRET));
-    assert_eq!((status, answer["remediation_requested"].clone()), (200, json!(1)), "{answer}");
+    let (status, answer) = a.call(&request(
+        &click(&a.slack, "U0ALICE", "revert", &f.id),
+        unix_now(),
+        SECRET,
+    ));
+    assert_eq!(
+        (status, answer["remediation_requested"].clone()),
+        (200, json!(1)),
+        "{answer}"
+    );
     let published = a.events();
     assert_eq!(published.len(), 1, "{published:?}");
     assert_eq!(published[0]["detail"]["finding_id"], json!(f.id));
     // A third click publishes nothing.
     std::thread::sleep(Duration::from_millis(1100));
-    let (_, answer) = a.call(&request(&click(&a.slack, "U0ALICE", "revert", &f.id), unix_now(), SECRET));
+    let (_, answer) = a.call(&request(
+        &click(&a.slack, "U0ALICE", "revert", &f.id),
+        unix_now(),
+        SECRET,
+    ));
     assert_eq!(answer["remediation_requested"], json!(0));
     assert!(a.events().is_empty());
     a.report(test);

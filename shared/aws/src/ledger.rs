@@ -269,7 +269,7 @@ impl DynamoLedger {
             .iter()
             .map(|i| doc(&pk, i))
             .collect::<Result<_, _>>()?;
-        out.sort_by(|a, b| (a.at, a.key()).cmp(&(b.at, b.key())));
+        out.sort_by_key(|d| (d.at, d.key()));
         Ok(out)
     }
 

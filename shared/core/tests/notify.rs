@@ -804,7 +804,10 @@ fn a_click_is_tied_to_its_message_and_the_findings_state() {
         assert_eq!(r.reason(), "not_on_message", "{posted:?}");
         assert_eq!(
             r.user_text(),
-            format!(":warning: Finding `{}` was not posted in this message. Nothing was changed.", f.id)
+            format!(
+                ":warning: Finding `{}` was not posted in this message. Nothing was changed.",
+                f.id
+            )
         );
     }
     let mut resolved = f.clone();
@@ -814,10 +817,16 @@ fn a_click_is_tied_to_its_message_and_the_findings_state() {
         time: Timestamp(200_000),
         by: "Terraform".into(),
     });
-    assert_eq!(refused(Some(&resolved), Some(&here), &[]), Refused::Resolved(f.id.clone()));
+    assert_eq!(
+        refused(Some(&resolved), Some(&here), &[]),
+        Refused::Resolved(f.id.clone())
+    );
     // Decided: any settling decision refuses every further action; acknowledgements do not.
     let ack = Decision::from_click(&clicked("acknowledge", &f.id), Timestamp(1_000)).remove(0);
-    assert_eq!(check_target(&click, &f.id, Some(&f), Some(&here), &[ack.clone()]), Ok(()));
+    assert_eq!(
+        check_target(&click, &f.id, Some(&f), Some(&here), std::slice::from_ref(&ack)),
+        Ok(())
+    );
     // The same user repeating the same click passes (the ledger makes it a no-op).
     let mine = Decision::from_click(&click, Timestamp(1_500)).remove(0);
     assert_eq!(check_target(&click, &f.id, Some(&f), Some(&here), &[mine]), Ok(()));
@@ -849,17 +858,26 @@ fn clicks_from_another_workspace_or_app_are_refused() {
     assert_eq!(origin.check(&click), Ok(()));
     payload["team"]["id"] = json!("T0EVIL");
     assert_eq!(
-        origin.check(&parse_click(&form(&payload)).unwrap()).unwrap_err().to_string(),
+        origin
+            .check(&parse_click(&form(&payload)).unwrap())
+            .unwrap_err()
+            .to_string(),
         "team.id \"T0EVIL\" is not the configured one"
     );
     payload["team"]["id"] = json!("T0DRIFT");
     payload["api_app_id"] = json!("A0OTHER");
     assert_eq!(
-        origin.check(&parse_click(&form(&payload)).unwrap()).unwrap_err().to_string(),
+        origin
+            .check(&parse_click(&form(&payload)).unwrap())
+            .unwrap_err()
+            .to_string(),
         "api_app_id \"A0OTHER\" is not the configured one"
     );
     payload.as_object_mut().unwrap().remove("api_app_id");
-    assert!(origin.check(&parse_click(&form(&payload)).unwrap()).is_err(), "missing is refused");
+    assert!(
+        origin.check(&parse_click(&form(&payload)).unwrap()).is_err(),
+        "missing is refused"
+    );
 }
 
 /// Issue #16 item 3: a policy that would silently refuse everyone is an error naming the action.
@@ -899,7 +917,10 @@ fn drift_events_are_checked_against_the_stored_finding() {
             other => panic!("expected a refusal, got {other:?}"),
         }
     };
-    assert_eq!(differs(&|e| e.finding.resource.id = "sg-0ffffffffffffffff".into()), "resource");
+    assert_eq!(
+        differs(&|e| e.finding.resource.id = "sg-0ffffffffffffffff".into()),
+        "resource"
+    );
     assert_eq!(differs(&|e| e.finding.call.event_id = "ev-forged".into()), "call");
     assert_eq!(differs(&|e| e.finding.actor.human = Some("mallory".into())), "actor");
     assert_eq!(differs(&|e| e.finding.severity = Severity::Minor), "severity");

@@ -120,14 +120,20 @@ fn destructive_buttons_ask_for_confirmation() {
     assert_eq!(got[1].3["title"], plain("Re-apply IaC?"));
     assert_eq!(got[1].3["confirm"], plain("Re-apply"));
     assert_eq!(got[1].3["style"], "primary");
-    assert!(got[2].3.is_null() && got[3].3.is_null(), "accept and acknowledge do not ask");
+    assert!(
+        got[2].3.is_null() && got[3].3.is_null(),
+        "accept and acknowledge do not ask"
+    );
     // A burst's buttons ask too, naming how many changes they act on.
     let mut second = f.clone();
     second.id = "dg-00000000000000b2".into();
     second.call.event_id = "ev-second".into();
     let group = driftguard_core::slack::render_group(&[f.clone(), second]);
     let revert = &buttons(&group)[0];
-    assert_eq!(revert.2["finding_ids"], serde_json::json!([f.id, "dg-00000000000000b2"]));
+    assert_eq!(
+        revert.2["finding_ids"],
+        serde_json::json!([f.id, "dg-00000000000000b2"])
+    );
     assert!(revert.3["text"]["text"]
         .as_str()
         .unwrap()
@@ -144,7 +150,11 @@ fn the_replay_key_ignores_the_case_of_the_hex_digits() {
     let flipped = format!("v0={}", signature.trim_start_matches("v0=").to_uppercase());
     assert_ne!(flipped, signature);
     let now = driftguard_core::time::Timestamp(1_531_420_618_000);
-    assert_eq!(verify("secret", Some("1531420618"), Some(&flipped), body, now), Ok(()), "both verify");
+    assert_eq!(
+        verify("secret", Some("1531420618"), Some(&flipped), body, now),
+        Ok(()),
+        "both verify"
+    );
     assert_eq!(replay_key(&flipped), replay_key(&signature));
     assert_eq!(replay_key(&signature).as_deref(), Some(signature.as_str()));
     assert_eq!(replay_key("v0=zz"), None);

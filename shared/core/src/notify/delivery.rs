@@ -761,7 +761,7 @@ impl DecisionLedger for MemoryLedger {
                 .filter(|d| d.finding_id == finding_id)
                 .cloned()
                 .collect();
-            out.sort_by(|a, b| (a.at, a.key()).cmp(&(b.at, b.key())));
+            out.sort_by_key(|d| (d.at, d.key()));
             out
         }))
     }

@@ -547,7 +547,11 @@ pub fn check_limits(message: &Value) -> Vec<String> {
                         ] {
                             let len = chars(&c[part]["text"]);
                             over(format!("block {i} button {j} confirm {part}"), len, max);
-                            over(format!("block {i} button {j} confirm {part} is empty"), usize::from(len == 0), 0);
+                            over(
+                                format!("block {i} button {j} confirm {part} is empty"),
+                                usize::from(len == 0),
+                                0,
+                            );
                         }
                     }
                 }
