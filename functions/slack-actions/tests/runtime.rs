@@ -862,3 +862,46 @@ fn a_request_that_could_not_be_published_is_published_by_the_next_click() {
     assert!(a.events().is_empty());
     a.report(test);
 }
+
+/// Issue #16 item 4: a user-group lookup that fails or is slow does not hold the answer past its
+/// budget: the click is answered, nothing is recorded, and the user is asked to try again.
+#[test]
+fn a_failed_or_slow_group_lookup_changes_nothing_and_says_so() {
+    let test = "a_failed_or_slow_group_lookup_changes_nothing_and_says_so";
+    let Some(mut a) = Actions::start(test) else {
+        return;
+    };
+    let f = finding(800);
+    a.seed(&f);
+    a.slack.script(
+        GROUPS,
+        [
+            Reply::server_error(),
+            Reply::server_error(),
+            Reply::json(200, &json!({ "ok": true, "users": ["U0CAROL"] })).delayed(Duration::from_secs(3)),
+        ],
+    );
+    for attempt in ["failed", "slow"] {
+        let before = a.answers().len();
+        let (status, answer) = a.call(&request(
+            &click(&a.slack, "U0CAROL", "reapply", &f.id),
+            unix_now(),
+            SECRET,
+        ));
+        assert_eq!(
+            (status, answer),
+            (200, json!({ "status": "unverified", "action": "reapply" })),
+            "{attempt}"
+        );
+        let told = a.answers()[before].json.clone().expect("JSON");
+        assert_eq!(
+            told["text"],
+            ":hourglass: DriftGuard could not check your Slack user groups just now; nothing was changed. Try again in a moment.",
+            "{attempt}"
+        );
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+    assert!(a.decisions(&f.id).is_empty());
+    assert!(a.events().is_empty());
+    a.report(test);
+}
