@@ -632,7 +632,13 @@ fn a_click_on_a_finding_not_shown_in_that_message_or_resolved_is_refused() {
             .apply(&[Change::Finding(Box::new(never_posted.clone()))]),
     )
     .expect("seed a finding never posted");
-    let resolved = finding(502);
+    // On another resource: resolving it leaves the two above open.
+    let resolved = sample_finding(
+        "ev-actions-502",
+        "sg-0aaaaaaaaaaaaaaa1",
+        1_795_165_337,
+        Severity::Critical,
+    );
     a.seed(&resolved);
     a.rt.block_on(a.stack.store().apply(&[Change::Iac(IacChange {
         resource_key: resolved.resource.key(),
@@ -670,6 +676,15 @@ fn a_click_on_a_finding_not_shown_in_that_message_or_resolved_is_refused() {
             json!(format!(":warning: Finding `{}` {text}. Nothing was changed.", f.id))
         );
         assert!(a.decisions(&f.id).is_empty(), "{reason}: nothing recorded");
+    }
+    for f in [&elsewhere, &never_posted] {
+        assert_eq!(
+            a.rt.block_on(a.stack.store().get(&f.id))
+                .expect("get")
+                .map(|f| f.status),
+            Some(driftguard_core::finding::Status::Open),
+            "refused for the message alone"
+        );
     }
     assert!(a.events().is_empty(), "nothing published");
     let refusals = a.lambda.logs().matches("\"Refused a click\"").count();
