@@ -430,3 +430,92 @@ fn write_reply(writer: &mut impl Write, reply: &Reply, close: bool) -> std::io::
     writer.write_all(&message)?;
     writer.flush()
 }
+
+/// What a person sees of a Block Kit message, read from the JSON Slack received, so tests assert
+/// texts, buttons and ids directly (never "equals what the renderer produced").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visible {
+    /// The header block's text, when there is one.
+    pub header: Option<String>,
+    /// Every section's text and fields, and every context element, in order.
+    pub texts: Vec<String>,
+    /// The buttons, in order.
+    pub buttons: Vec<Button>,
+}
+
+/// One button as a person (and DriftGuard, on click) sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Button {
+    /// Its label.
+    pub label: String,
+    /// `action_id`.
+    pub action_id: String,
+    /// The finding ids its value names (`finding_id` or `finding_ids`).
+    pub finding_ids: Vec<String>,
+    /// The confirmation dialog's title, when it asks first.
+    pub confirm: Option<String>,
+}
+
+impl Visible {
+    /// Reads `{"text", "blocks"}` (or a payload carrying them).
+    pub fn of(message: &Value) -> Visible {
+        let mut out = Visible {
+            header: None,
+            texts: Vec::new(),
+            buttons: Vec::new(),
+        };
+        let text = |v: &Value| v["text"].as_str().map(str::to_owned);
+        for block in message["blocks"].as_array().into_iter().flatten() {
+            match block["type"].as_str() {
+                Some("header") => out.header = text(&block["text"]),
+                Some("section") => {
+                    out.texts.extend(text(&block["text"]));
+                    for field in block["fields"].as_array().into_iter().flatten() {
+                        out.texts.extend(text(field));
+                    }
+                }
+                Some("context") => {
+                    for element in block["elements"].as_array().into_iter().flatten() {
+                        out.texts.extend(text(element));
+                    }
+                }
+                Some("actions") => {
+                    for e in block["elements"].as_array().into_iter().flatten() {
+                        let value: Value = e["value"]
+                            .as_str()
+                            .and_then(|v| serde_json::from_str(v).ok())
+                            .unwrap_or(Value::Null);
+                        let mut ids: Vec<String> =
+                            value["finding_id"].as_str().map(str::to_owned).into_iter().collect();
+                        ids.extend(
+                            value["finding_ids"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(Value::as_str)
+                                .map(str::to_owned),
+                        );
+                        out.buttons.push(Button {
+                            label: text(&e["text"]).unwrap_or_default(),
+                            action_id: e["action_id"].as_str().unwrap_or_default().to_owned(),
+                            finding_ids: ids,
+                            confirm: e["confirm"]["title"]["text"].as_str().map(str::to_owned),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Whether some text contains `needle`.
+    pub fn says(&self, needle: &str) -> bool {
+        self.header.as_deref().is_some_and(|h| h.contains(needle)) || self.texts.iter().any(|t| t.contains(needle))
+    }
+
+    /// The buttons' `(label, finding ids)`.
+    pub fn button_labels(&self) -> Vec<&str> {
+        self.buttons.iter().map(|b| b.label.as_str()).collect()
+    }
+}

@@ -1,11 +1,13 @@
 //! The Slack functions' ledger on DynamoDB (moto, through the real SDK client), held to the same
 //! behaviour as the in-memory ledger: delivery claims (fresh, busy, done, released, lease taken
-//! over), message references with the finding, burst groups, idempotent digest queues, decisions
-//! recorded once and read back, signatures accepted once.
+//! over), message references, burst groups, idempotent digest queues, decisions recorded once
+//! per finding + action + user (the first settling decision wins) and read back, signatures
+//! accepted once; and every Slack item kept off the findings' partition (`FINDING#`), so the
+//! Slack roles' `dynamodb:LeadingKeys` can exclude it.
 
 use driftguard_aws::DynamoLedger;
 use driftguard_core::conformance::sample_finding;
-use driftguard_core::interaction::{Action, Decision, DecisionLedger};
+use driftguard_core::interaction::{Action, Decision, DecisionLedger, Recorded};
 use driftguard_core::notify::{Claim, DigestItem, Group, MemoryLedger, MessageRef, NotifyLedger};
 use driftguard_core::remediation::Requester;
 use driftguard_core::score::Severity;
@@ -96,14 +98,52 @@ where
     let mut ack = d.clone();
     ack.action = Action::Acknowledge;
     ack.at = t(10);
-    seen.push(format!("record {}", ledger.record(&d).await.expect("record")));
-    seen.push(format!("record {}", ledger.record(&d).await.expect("record again")));
-    seen.push(format!("record {}", ledger.record(&ack).await.expect("record ack")));
+    let mut later = d.clone();
+    later.at = t(25);
+    let mut bob = d.clone();
+    bob.action = Action::Reapply;
+    bob.by.user = "U0BOB".into();
+    let short = |r: Recorded| match r {
+        Recorded::New => "new".to_owned(),
+        Recorded::Repeat { published } => format!("repeat published={published}"),
+        Recorded::Taken(by) => format!("taken by {} {}", by.by.user, by.action.as_str()),
+    };
+    seen.push(format!("record {}", short(ledger.record(&d).await.expect("record"))));
+    seen.push(format!(
+        "record {}",
+        short(ledger.record(&d).await.expect("record again"))
+    ));
+    seen.push(format!(
+        "record {}",
+        short(ledger.record(&later).await.expect("a repeat click"))
+    ));
+    ledger.mark_published(&later).await.expect("mark published");
+    seen.push(format!(
+        "record {}",
+        short(ledger.record(&later).await.expect("after publishing"))
+    ));
+    seen.push(format!(
+        "record {}",
+        short(ledger.record(&bob).await.expect("another settling"))
+    ));
+    seen.push(format!(
+        "record {}",
+        short(ledger.record(&ack).await.expect("record ack"))
+    ));
     let decisions = ledger.decisions("dg-1").await.expect("decisions");
     seen.push(format!(
         "decisions {:?} {}",
         decisions.iter().map(|d| d.action.as_str()).collect::<Vec<_>>(),
         decisions.contains(&d)
+    ));
+    seen.push(format!(
+        "record {}",
+        short(ledger.record(&ack).await.expect("ack again"))
+    ));
+    let first = ledger.decisions("dg-1").await.expect("decisions");
+    seen.push(format!(
+        "first at kept {}",
+        first.iter().any(|x| x.at == d.at && x.action == Action::Revert)
     ));
     let far = Timestamp(i64::MAX / 4);
     seen.push(format!(
@@ -136,10 +176,15 @@ async fn the_dynamodb_ledger_behaves_like_the_memory_ledger() {
         "group 1 true",
         "queued [\"dg-b:detected\", \"dg-a:detected\"]",
         "queued [\"dg-a:detected\"]",
-        "record true",
-        "record false",
-        "record true",
+        "record new",
+        "record repeat published=false",
+        "record repeat published=false",
+        "record repeat published=true",
+        "record taken by U0ALICE revert",
+        "record new",
         "decisions [\"acknowledge\", \"revert\"] true",
+        "record repeat published=true",
+        "first at kept true",
         "first true",
         "first false",
     ];
@@ -150,7 +195,26 @@ async fn the_dynamodb_ledger_behaves_like_the_memory_ledger() {
     };
     let ledger = DynamoLedger::new(aws_sdk_dynamodb::Client::new(&stack.sdk), TABLE);
     assert_eq!(script(&ledger).await, expected, "the DynamoDB ledger");
-    // Decisions and the message sit under the finding's partition without disturbing it.
+    // No Slack item under a finding's partition: the Slack roles never write `FINDING#` keys.
     use driftguard_core::ports::{FindingStore, Query};
     assert!(stack.store().list(&Query::default()).await.expect("list").is_empty());
+    let scan = aws_sdk_dynamodb::Client::new(&stack.sdk)
+        .scan()
+        .table_name(TABLE)
+        .send()
+        .await
+        .expect("scan");
+    let mut prefixes: Vec<String> = scan
+        .items()
+        .iter()
+        .filter_map(|i| i.get("pk").and_then(|v| v.as_s().ok()))
+        .map(|pk| pk.split('#').next().unwrap_or_default().to_owned())
+        .collect();
+    prefixes.sort();
+    prefixes.dedup();
+    assert_eq!(
+        prefixes,
+        ["DECISION", "DIGEST", "SLACK", "SLACKGROUP", "SLACKMSG", "SLACKREQ"],
+        "the Slack items' partition keys"
+    );
 }

@@ -1,6 +1,8 @@
 //! The invocation: unwrap the EventBridge envelope into a [`Notice`] (or a scheduled digest
-//! flush), claim its delivery, ask core for the [`Plan`], carry it out with the Slack client,
-//! remember what was posted, and map errors once.
+//! flush), re-read its finding from the table (an event naming a finding the table does not
+//! hold, or disagreeing with it, is refused, logged and counted, never posted; what is posted is
+//! the stored finding), claim its delivery, ask core for the [`Plan`], carry it out with the
+//! Slack client, remember what was posted, and map errors once.
 
 use crate::config::Config;
 use driftguard_aws::{secret_from, AwsError, DynamoClient, DynamoLedger, DynamoStore, Retry};
@@ -88,6 +90,8 @@ struct DriftDetail {
 enum Work {
     Notice(Box<Notice>),
     Flush,
+    /// An event whose finding is not the stored one.
+    Refused(notify::Untrusted),
 }
 
 fn now() -> Timestamp {
@@ -102,12 +106,20 @@ fn message(value: &Value) -> Result<Message, NotifyError> {
     Message::try_from(value).map_err(|e| NotifyError::NotRetryable(format!("rendered message refused: {e}")))
 }
 
+/// What a webhook posts: the message without its buttons. A webhook does not say where the
+/// message landed, so a click on it could not be tied to its message and would be refused.
+fn for_webhook(value: &Value) -> Result<Message, NotifyError> {
+    message(&driftguard_core::slack::without_buttons(value.clone()))
+}
+
 /// Everything built once per container.
 pub struct App {
     slack: SlackClient,
     ledger: DynamoLedger,
     store: DynamoStore,
     policy: NotifyPolicy,
+    /// Refused events by reason, since the container started (logged with each refusal).
+    refused: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 impl App {
@@ -139,6 +151,7 @@ impl App {
             ledger: DynamoLedger::new(dynamo.clone(), &config.table),
             store: DynamoStore::new(dynamo, &config.table),
             policy: config.policy,
+            refused: std::sync::Mutex::new(std::collections::BTreeMap::new()),
         })
     }
 
@@ -150,6 +163,21 @@ impl App {
                 Ok(json!({ "status": "flushed", "digests_posted": posted }))
             }
             Work::Notice(notice) => self.notify(&notice).await,
+            Work::Refused(untrusted) => {
+                let total = {
+                    let mut counts = self.refused.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let n = counts.entry(untrusted.reason()).or_default();
+                    *n += 1;
+                    *n
+                };
+                tracing::warn!(
+                    reason = untrusted.reason(),
+                    refused_total = total,
+                    error = %untrusted,
+                    "Refused an event that does not match the table; nothing posted"
+                );
+                Ok(json!({ "status": "refused", "reason": untrusted.reason(), "error": untrusted.to_string() }))
+            }
         }
     }
 
@@ -175,11 +203,16 @@ impl App {
                 } else {
                     DriftEventKind::Resolved
                 };
-                Notice::Drift(Box::new(DriftEvent {
+                let event = DriftEvent {
                     kind,
                     key: detail.key,
                     finding: detail.finding,
-                }))
+                };
+                let stored = self.store.get(&event.finding.id).await?;
+                match notify::verified_drift(&event, stored.as_ref()) {
+                    Ok(notice) => notice,
+                    Err(untrusted) => return Ok(Work::Refused(untrusted)),
+                }
             }
             COMPLETED | FAILED => {
                 let result: RemediationResult = serde_json::from_value(envelope.detail)
@@ -190,13 +223,12 @@ impl App {
                         result.outcome.as_str()
                     )));
                 }
-                let finding = self.store.get(&result.finding_id).await?;
-                if finding.is_none() {
-                    tracing::warn!(finding_id = %result.finding_id, "Remediation result for a finding the store does not hold");
-                }
+                let Some(finding) = self.store.get(&result.finding_id).await? else {
+                    return Ok(Work::Refused(notify::Untrusted::NotStored(result.finding_id)));
+                };
                 Notice::Remediation {
                     result,
-                    finding: finding.map(Box::new),
+                    finding: Some(Box::new(finding)),
                 }
             }
             other => {
@@ -268,14 +300,13 @@ impl App {
                 message: m,
                 group,
             } => {
-                let m = message(&m)?;
                 let posted = match self.slack.delivery() {
                     Delivery::Webhook => {
-                        self.slack.send_webhook(&m).await?;
+                        self.slack.send_webhook(&for_webhook(&m)?).await?;
                         None
                     }
                     Delivery::Bot => {
-                        let p = self.slack.post_message(&channel, &m, None).await?;
+                        let p = self.slack.post_message(&channel, &message(&m)?, None).await?;
                         Some(MessageRef {
                             channel: p.channel,
                             ts: p.ts,

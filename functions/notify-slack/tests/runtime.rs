@@ -1,14 +1,14 @@
 //! The compiled notify-slack Lambda, run as Lambda runs it (Runtime API on loopback), against
 //! moto's DynamoDB (and Secrets Manager / SSM) and a loopback HTTP receiver standing in for
-//! Slack: the exact payloads Slack receives for an alert, its resolution (update + thread reply),
-//! a burst, a digest, a remediation result and a webhook; 429 with Retry-After and a 500 retried
-//! with one message posted; redeliveries posting nothing; bad events refused as InvalidInput.
+//! Slack: what a person sees of an alert (texts, buttons, finding ids), its resolution (update +
+//! thread reply), a burst, a digest, a remediation result and a webhook; 429 with Retry-After and a
+//! 500 retried with one message posted; redeliveries posting nothing; bad events refused as
+//! InvalidInput; events whose finding is not the one in the table refused and never posted.
 
-use driftguard_core::finding::Finding;
+use driftguard_core::finding::{Finding, IacChange};
 use driftguard_core::ports::{Change, FindingStore};
-use driftguard_core::slack::{render, render_digest, render_group, with_note};
 use driftguard_tests::runtime_api::{Invocation, LambdaProcess, RuntimeApi};
-use driftguard_tests::slack_receiver::{Received, Reply, SlackReceiver};
+use driftguard_tests::slack_receiver::{Received, Reply, SlackReceiver, Visible};
 use driftguard_tests::stack::{workspace, Stack, TABLE};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -109,15 +109,38 @@ impl Notifier {
                     .table_name(TABLE)
                     .key(
                         "pk",
-                        aws_sdk_dynamodb::types::AttributeValue::S(format!("FINDING#{finding_id}")),
+                        aws_sdk_dynamodb::types::AttributeValue::S(format!("SLACKMSG#{finding_id}")),
                     )
-                    .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("SLACK#MESSAGE".into()))
+                    .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("MESSAGE".into()))
                     .send(),
             )
             .expect("get item")
             .item?;
         let attr = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
         Some((attr("channel"), attr("ts")))
+    }
+
+    /// Stores the finding of a drift event, as ingest does before it publishes.
+    fn seed(&self, event: &Value) {
+        let f = finding_of(event);
+        self.rt
+            .block_on(self.stack.store().apply(&[Change::Finding(Box::new(f))]))
+            .expect("seed the finding");
+    }
+
+    /// Stores the IaC change that resolved the finding of a `Drift Resolved` event.
+    fn seed_resolution(&self, event: &Value) {
+        let f = finding_of(event);
+        let r = f.resolution.clone().expect("a resolved finding");
+        let change = IacChange {
+            resource_key: f.resource.key(),
+            event_id: r.event_id,
+            time: r.time,
+            by: r.by,
+        };
+        self.rt
+            .block_on(self.stack.store().apply(&[Change::Iac(change)]))
+            .expect("seed the resolution");
     }
 
     fn report(&self, test: &str) {
@@ -146,18 +169,15 @@ fn body(r: &Received) -> Value {
         .unwrap_or_else(|| panic!("a JSON body, got {:?}", r.text()))
 }
 
-/// What chat.postMessage receives for a rendered message.
-fn posted(channel: &str, message: &Value, thread_ts: Option<&str>) -> Value {
-    let mut v = json!({ "channel": channel, "text": message["text"], "blocks": message["blocks"] });
-    if let Some(ts) = thread_ts {
-        v["thread_ts"] = json!(ts);
-    }
-    v
-}
+const OPEN_HEADER: &str = "CRITICAL drift: AWS::EC2::SecurityGroup sg-0123456789abcdef0";
+const RESOLVED_HEADER: &str = "resolved: AWS::EC2::SecurityGroup sg-0123456789abcdef0";
+const BUTTONS: [&str; 4] = ["Revert", "Re-apply IaC", "Accept change", "Acknowledge"];
 
-/// What chat.update receives.
-fn updated(channel: &str, ts: &str, message: &Value) -> Value {
-    json!({ "channel": channel, "ts": ts, "text": message["text"], "blocks": message["blocks"] })
+/// Where a chat.postMessage / chat.update went: `(channel, ts, thread_ts)`.
+fn target(r: &Received) -> (String, Option<String>, Option<String>) {
+    let b = body(r);
+    let s = |k: &str| b[k].as_str().map(str::to_owned);
+    (s("channel").unwrap_or_default(), s("ts"), s("thread_ts"))
 }
 
 /// The sample `Drift Detected` event for another finding: same actor and resource, `secs` later.
@@ -180,6 +200,7 @@ fn an_alert_is_posted_once_then_updated_and_threaded_when_resolved() {
         return;
     };
     let detected = sample("drift-detected.console-sg.json");
+    n.seed(&detected);
     let f = finding_of(&detected);
     n.slack
         .script(POST, [Reply::ok_posted("C0SECURITY", "1700000000.000100")]);
@@ -188,10 +209,18 @@ fn an_alert_is_posted_once_then_updated_and_threaded_when_resolved() {
     let posts = n.slack.requests_to(POST);
     assert_eq!(posts.len(), 1);
     assert_eq!(
-        body(&posts[0]),
-        posted("C0SECURITY", &render(&f), None),
+        target(&posts[0]),
+        ("C0SECURITY".into(), None, None),
         "critical goes to its route"
     );
+    let alert = Visible::of(&body(&posts[0]));
+    assert_eq!(alert.header.as_deref(), Some(OPEN_HEADER));
+    assert!(alert.says("alice@example.com"), "{alert:?}");
+    assert!(alert.says(&format!("finding `{}`", f.id)), "{alert:?}");
+    assert!(alert.says(&f.call.event_id), "links the CloudTrail event: {alert:?}");
+    assert_eq!(alert.button_labels(), BUTTONS);
+    assert!(alert.buttons.iter().all(|b| b.finding_ids == [f.id.clone()]));
+    assert_eq!(alert.buttons[0].confirm.as_deref(), Some("Revert this change?"));
     assert_eq!(
         posts[0].header("authorization"),
         Some(format!("Bearer {TOKEN}").as_str())
@@ -199,7 +228,7 @@ fn an_alert_is_posted_once_then_updated_and_threaded_when_resolved() {
     assert_eq!(
         n.stored_message(&f.id),
         Some(("C0SECURITY".into(), "1700000000.000100".into())),
-        "the channel and ts are stored with the finding"
+        "the channel and ts are remembered for the finding"
     );
 
     // EventBridge delivers at least once: the same event posts nothing.
@@ -209,23 +238,102 @@ fn an_alert_is_posted_once_then_updated_and_threaded_when_resolved() {
 
     // The resolution updates the original message and replies in its thread.
     let resolved_event = sample("drift-resolved.terraform-apply.json");
-    let resolved = finding_of(&resolved_event);
+    n.seed_resolution(&resolved_event);
     let summary = n.respond(&resolved_event);
     assert_eq!(summary["status"], "updated", "{summary}");
     let updates = n.slack.requests_to(UPDATE);
     assert_eq!(updates.len(), 1);
     assert_eq!(
-        body(&updates[0]),
-        updated("C0SECURITY", "1700000000.000100", &render(&resolved))
+        target(&updates[0]),
+        ("C0SECURITY".into(), Some("1700000000.000100".into()), None)
+    );
+    let update = Visible::of(&body(&updates[0]));
+    assert_eq!(update.header.as_deref(), Some(RESOLVED_HEADER));
+    assert!(update.buttons.is_empty(), "a resolved alert has no buttons");
+    assert!(
+        update.says("resolved by Terraform at 2026-11-20T09:40:27Z"),
+        "{update:?}"
     );
     let posts = n.slack.requests_to(POST);
     assert_eq!(posts.len(), 2);
-    let reply = driftguard_core::slack::text_message(
-        ":white_check_mark: Resolved by Terraform at 2026-11-20T09:40:27Z: the resource is back under IaC.",
+    assert_eq!(
+        target(&posts[1]),
+        ("C0SECURITY".into(), None, Some("1700000000.000100".into()))
     );
-    assert_eq!(body(&posts[1]), posted("C0SECURITY", &reply, Some("1700000000.000100")));
+    assert_eq!(
+        body(&posts[1])["text"],
+        ":white_check_mark: Resolved by Terraform at 2026-11-20T09:40:27Z: the resource is back under IaC."
+    );
     assert_eq!(n.respond(&resolved_event)["status"], "duplicate");
     assert_eq!(n.slack.requests().len(), 3, "nothing more reached Slack");
+    n.report(test);
+}
+
+/// Issue #16 item 1: a `Drift Detected` naming a finding the table does not hold, or carrying
+/// other content than the stored finding (a forged alert with a chosen finding id, actor or
+/// resource), is refused, logged and counted, and nothing reaches Slack.
+#[test]
+fn events_that_do_not_match_the_table_are_refused_and_never_posted() {
+    let test = "events_that_do_not_match_the_table_are_refused_and_never_posted";
+    let Some(mut n) = Notifier::start(test, true, &[]) else {
+        return;
+    };
+    let genuine = sample("drift-detected.console-sg.json");
+    n.seed(&genuine);
+    let unknown = another_change("dg-00000000000000aa", 60, "critical");
+    let mut other_actor = genuine.clone();
+    other_actor["detail"]["finding"]["actor"]["human"] = json!("mallory@example.com");
+    let mut other_resource = genuine.clone();
+    other_resource["detail"]["finding"]["resource"]["id"] = json!("sg-0fffffffffffffff0");
+    let mut early_resolution = sample("drift-resolved.terraform-apply.json");
+    early_resolution["id"] = json!("forged-resolution");
+    let completed_for_unknown = sample("remediation-failed.reapply.json");
+    for (event, reason, error) in [
+        (
+            &unknown,
+            "not_stored",
+            "finding dg-00000000000000aa is not in the table",
+        ),
+        (
+            &other_actor,
+            "differs",
+            "finding dg-1500731b7ee4b0bc: the event's actor disagrees with the table",
+        ),
+        (
+            &other_resource,
+            "differs",
+            "finding dg-1500731b7ee4b0bc: the event's resource disagrees with the table",
+        ),
+        (
+            &early_resolution,
+            "differs",
+            "finding dg-1500731b7ee4b0bc: the event's status disagrees with the table",
+        ),
+        (
+            &completed_for_unknown,
+            "not_stored",
+            "finding dg-696a404fddeea72d is not in the table",
+        ),
+    ] {
+        let answer = n.respond(event);
+        assert_eq!(
+            answer,
+            json!({ "status": "refused", "reason": reason, "error": error }),
+            "{event}"
+        );
+    }
+    assert!(n.slack.requests().is_empty(), "nothing reached Slack");
+    assert_eq!(n.stored_message("dg-1500731b7ee4b0bc"), None);
+    let logs = n.lambda.logs();
+    assert_eq!(
+        logs.matches("Refused an event that does not match the table").count(),
+        5,
+        "each refusal logged"
+    );
+    assert!(logs.contains("\"refused_total\":3"), "and counted per reason: {logs}");
+    // The genuine event still posts.
+    n.slack.script(POST, [Reply::ok_posted("C0SECURITY", "1.1")]);
+    assert_eq!(n.respond(&genuine)["status"], "posted");
     n.report(test);
 }
 
@@ -244,17 +352,16 @@ fn rate_limits_and_server_errors_are_retried_and_the_alert_posted_once() {
         ],
     );
     let detected = sample("drift-detected.console-sg.json");
+    n.seed(&detected);
     let f = finding_of(&detected);
     assert_eq!(n.respond(&detected)["status"], "posted");
     let posts = n.slack.requests_to(POST);
     assert_eq!(posts.len(), 3, "429, 500, then success");
     for p in &posts {
-        assert_eq!(
-            body(p),
-            posted("C0SECURITY", &render(&f), None),
-            "the same payload each time"
-        );
+        assert_eq!(body(p), body(&posts[0]), "the same payload each time");
     }
+    assert_eq!(target(&posts[0]), ("C0SECURITY".into(), None, None));
+    assert_eq!(Visible::of(&body(&posts[0])).header.as_deref(), Some(OPEN_HEADER));
     let waited = posts[1].at.duration_since(posts[0].at);
     assert!(
         waited >= Duration::from_millis(950),
@@ -268,6 +375,7 @@ fn rate_limits_and_server_errors_are_retried_and_the_alert_posted_once() {
     // A 5xx that outlasts the retries fails the invocation as retryable and leaves the
     // delivery unclaimed, so Lambda's retry posts it.
     let other = another_change("dg-00000000000000f1", 3600, "major");
+    n.seed(&other);
     n.slack.script(POST, (0..5).map(|_| Reply::server_error()));
     let error = n.invoke(&other).expect_error();
     assert_eq!(error.error_type(), Some("Retryable"), "{error:?}");
@@ -285,6 +393,8 @@ fn a_burst_by_one_actor_on_one_resource_is_one_message_updated() {
     };
     let first = sample("drift-detected.console-sg.json");
     let second = another_change("dg-00000000000000b2", 45, "critical");
+    n.seed(&first);
+    n.seed(&second);
     n.slack
         .script(POST, [Reply::ok_posted("C0SECURITY", "1700000000.000100")]);
     assert_eq!(n.respond(&first)["status"], "posted");
@@ -293,12 +403,24 @@ fn a_burst_by_one_actor_on_one_resource_is_one_message_updated() {
     assert_eq!(n.slack.requests_to(POST).len(), 1, "one message for the burst");
     let updates = n.slack.requests_to(UPDATE);
     assert_eq!(updates.len(), 1);
-    let group = render_group(&[finding_of(&first), finding_of(&second)]);
-    assert_eq!(body(&updates[0]), updated("C0SECURITY", "1700000000.000100", &group));
-    assert!(group["text"]
-        .as_str()
-        .unwrap_or_default()
-        .contains("2 changes by alice@example.com"));
+    assert_eq!(
+        target(&updates[0]),
+        ("C0SECURITY".into(), Some("1700000000.000100".into()), None)
+    );
+    let group = Visible::of(&body(&updates[0]));
+    assert_eq!(
+        group.header.as_deref(),
+        Some("CRITICAL drift: 2 changes by alice@example.com on AWS::EC2::SecurityGroup sg-0123456789abcdef0")
+    );
+    assert!(
+        group.says("findings `dg-1500731b7ee4b0bc`, `dg-00000000000000b2`"),
+        "{group:?}"
+    );
+    assert_eq!(group.button_labels(), BUTTONS);
+    assert!(group
+        .buttons
+        .iter()
+        .all(|b| b.finding_ids == ["dg-1500731b7ee4b0bc", "dg-00000000000000b2"]));
     assert_eq!(
         n.stored_message("dg-00000000000000b2"),
         Some(("C0SECURITY".into(), "1700000000.000100".into())),
@@ -306,6 +428,7 @@ fn a_burst_by_one_actor_on_one_resource_is_one_message_updated() {
     );
     // Outside the window: a message of its own.
     let later = another_change("dg-00000000000000b3", 3600, "critical");
+    n.seed(&later);
     n.slack
         .script(POST, [Reply::ok_posted("C0SECURITY", "1700000000.000900")]);
     assert_eq!(n.respond(&later)["status"], "posted");
@@ -320,6 +443,8 @@ fn minor_findings_are_batched_into_a_digest() {
     };
     let a = another_change("dg-00000000000000d1", 0, "minor");
     let b = another_change("dg-00000000000000d2", 7200, "minor");
+    n.seed(&a);
+    n.seed(&b);
     let first = n.respond(&a);
     assert_eq!(
         (first["status"].clone(), first["digest_posted"].clone()),
@@ -331,8 +456,14 @@ fn minor_findings_are_batched_into_a_digest() {
     assert_eq!(second["digest_posted"], json!(1), "{second}");
     let posts = n.slack.requests_to(POST);
     assert_eq!(posts.len(), 1);
-    let digest = render_digest(&[finding_of(&a), finding_of(&b)]);
-    assert_eq!(body(&posts[0]), posted("C0DEFAULT", &digest, None));
+    assert_eq!(target(&posts[0]), ("C0DEFAULT".into(), None, None));
+    let digest = Visible::of(&body(&posts[0]));
+    assert_eq!(digest.header.as_deref(), Some("Drift digest: 2 findings"));
+    assert!(
+        digest.says("`dg-00000000000000d1`") && digest.says("`dg-00000000000000d2`"),
+        "{digest:?}"
+    );
+    assert!(digest.buttons.is_empty());
     // The scheduled flush finds nothing left.
     let tick = json!({"version": "0", "id": "t", "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012", "time": "2026-11-20T10:00:00Z", "region": "eu-west-1", "resources": [], "detail": {}});
     assert_eq!(n.respond(&tick)["digests_posted"], json!(0));
@@ -347,15 +478,16 @@ fn a_scheduled_flush_posts_digests_that_waited_long_enough() {
         return;
     };
     let a = another_change("dg-00000000000000e1", 0, "minor");
+    n.seed(&a);
     assert_eq!(n.respond(&a)["digest_posted"], json!(0));
     std::thread::sleep(Duration::from_millis(1100));
     let tick = json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
     assert_eq!(n.respond(&tick)["digests_posted"], json!(1));
     let posts = n.slack.requests_to(POST);
-    assert_eq!(
-        body(&posts[0]),
-        posted("C0DEFAULT", &render_digest(&[finding_of(&a)]), None)
-    );
+    assert_eq!(target(&posts[0]), ("C0DEFAULT".into(), None, None));
+    let digest = Visible::of(&body(&posts[0]));
+    assert_eq!(digest.header.as_deref(), Some("Drift digest: 1 finding"));
+    assert!(digest.says("`dg-00000000000000e1`"), "{digest:?}");
     n.report(test);
 }
 
@@ -366,9 +498,7 @@ fn a_remediation_result_updates_the_alert_and_replies_in_its_thread() {
         return;
     };
     let detected = sample("drift-detected.console-sg.json");
-    let f = finding_of(&detected);
-    n.rt.block_on(n.stack.store().apply(&[Change::Finding(Box::new(f.clone()))]))
-        .expect("seed the finding");
+    n.seed(&detected);
     n.slack
         .script(POST, [Reply::ok_posted("C0SECURITY", "1700000000.000100")]);
     assert_eq!(n.respond(&detected)["status"], "posted");
@@ -380,22 +510,26 @@ fn a_remediation_result_updates_the_alert_and_replies_in_its_thread() {
                 module.network.aws_security_group.web again.";
     let updates = n.slack.requests_to(UPDATE);
     assert_eq!(
-        body(&updates[0]),
-        updated("C0SECURITY", "1700000000.000100", &with_note(render(&f), note, false))
+        target(&updates[0]),
+        ("C0SECURITY".into(), Some("1700000000.000100".into()), None)
     );
+    let update = Visible::of(&body(&updates[0]));
+    assert_eq!(update.header.as_deref(), Some(OPEN_HEADER));
+    assert!(update.texts.iter().any(|t| t == note), "{update:?}");
+    assert_eq!(update.button_labels(), BUTTONS, "the finding is still open");
     let posts = n.slack.requests_to(POST);
     assert_eq!(
-        body(&posts[1]),
-        posted(
-            "C0SECURITY",
-            &driftguard_core::slack::text_message(note),
-            Some("1700000000.000100")
-        )
+        target(&posts[1]),
+        ("C0SECURITY".into(), None, Some("1700000000.000100".into()))
     );
+    assert_eq!(body(&posts[1])["text"], note);
     assert_eq!(n.respond(&completed)["status"], "duplicate");
 
-    // A result for a finding never alerted on is posted to the default channel.
+    // A result for a stored finding never alerted on is posted to the finding's channel.
     let failed = sample("remediation-failed.reapply.json");
+    let mut never_alerted = another_change("dg-696a404fddeea72d", 600, "major");
+    never_alerted["detail"]["finding"]["id"] = json!("dg-696a404fddeea72d");
+    n.seed(&never_alerted);
     n.slack
         .script(POST, [Reply::ok_posted("C0DEFAULT", "1700000000.000500")]);
     assert_eq!(n.respond(&failed)["status"], "posted");
@@ -403,10 +537,8 @@ fn a_remediation_result_updates_the_alert_and_replies_in_its_thread() {
     let text = ":x: Re-apply failed by driftguard-remediate at 2026-11-20T10:04:36Z: terraform apply \
                 -target='module.compute.aws_instance.api' failed: the state is locked by another run. \
                 (finding `dg-696a404fddeea72d`)";
-    assert_eq!(
-        body(&last),
-        posted("C0DEFAULT", &driftguard_core::slack::text_message(text), None)
-    );
+    assert_eq!(target(&last), ("C0DEFAULT".into(), None, None));
+    assert_eq!(body(&last)["text"], text);
     n.report(test);
 }
 
@@ -418,13 +550,22 @@ fn a_webhook_posts_the_alert_and_the_resolution_as_new_messages() {
     };
     let detected = sample("drift-detected.console-sg.json");
     let resolved = sample("drift-resolved.terraform-apply.json");
+    n.seed(&detected);
     assert_eq!(n.respond(&detected)["status"], "posted");
+    n.seed_resolution(&resolved);
     assert_eq!(n.respond(&resolved)["status"], "posted");
     assert_eq!(n.respond(&resolved)["status"], "duplicate");
     let hooks = n.slack.requests_to(WEBHOOK_PATH);
     assert_eq!(hooks.len(), 2);
-    assert_eq!(body(&hooks[0]), render(&finding_of(&detected)));
-    assert_eq!(body(&hooks[1]), render(&finding_of(&resolved)));
+    let alert = Visible::of(&body(&hooks[0]));
+    assert_eq!(alert.header.as_deref(), Some(OPEN_HEADER));
+    assert!(alert.says("finding `dg-1500731b7ee4b0bc`"), "{alert:?}");
+    // A webhook does not say where it posted, so a click could not be tied to its message:
+    // webhook alerts carry no buttons.
+    assert!(alert.buttons.is_empty(), "{alert:?}");
+    let resolution = Visible::of(&body(&hooks[1]));
+    assert_eq!(resolution.header.as_deref(), Some(RESOLVED_HEADER));
+    assert!(resolution.says("resolved by Terraform"), "{resolution:?}");
     n.report(test);
 }
 
@@ -466,6 +607,7 @@ fn secrets_are_read_from_secrets_manager_and_ssm_at_init() {
         return;
     };
     n.slack.script(POST, [Reply::ok_posted("C0SECURITY", "1.1")]);
+    n.seed(&sample("drift-detected.console-sg.json"));
     assert_eq!(n.respond(&sample("drift-detected.console-sg.json"))["status"], "posted");
     let post = n.slack.requests_to(POST).remove(0);
     assert_eq!(post.header("authorization"), Some(format!("Bearer {TOKEN}").as_str()));

@@ -1,8 +1,8 @@
 //! The function's configuration, from environment variables read once at init. Secret values
 //! are held as [`Secret`] (never printed); references to them are resolved by `App::build`.
 
-use driftguard_core::env::Env;
-use driftguard_core::interaction::ActionPolicy;
+use driftguard_core::env::{invalid, Env};
+use driftguard_core::interaction::{ActionPolicy, Origin};
 use driftguard_core::secret::Secret;
 
 /// Configuration of the slack-actions function.
@@ -28,6 +28,9 @@ pub struct Config {
     /// `DRIFTGUARD_SLACK_RESPONSE_URL_PREFIX` (default `https://hooks.slack.com/`): answers go
     /// only to `response_url`s under it.
     pub response_url_prefix: String,
+    /// `DRIFTGUARD_SLACK_TEAM_ID` (`T…`) and `DRIFTGUARD_SLACK_APP_ID` (`A…`): clicks naming
+    /// another workspace or app are refused.
+    pub origin: Origin,
 }
 
 pub use driftguard_core::env::EnvError as ConfigError;
@@ -50,6 +53,23 @@ impl Config {
         let policy: ActionPolicy = env
             .json("DRIFTGUARD_SLACK_ALLOW")?
             .ok_or(ConfigError::Missing("DRIFTGUARD_SLACK_ALLOW"))?;
+        let bot_token = get("DRIFTGUARD_SLACK_BOT_TOKEN").map(Secret::new);
+        let bot_token_ref = get("DRIFTGUARD_SLACK_BOT_TOKEN_REF");
+        policy
+            .validate(bot_token.is_some() || bot_token_ref.is_some())
+            .map_err(|why| invalid("DRIFTGUARD_SLACK_ALLOW", why))?;
+        let id = |name: &'static str, first: char| -> Result<String, ConfigError> {
+            let v = env.required(name)?.trim().to_owned();
+            if v.starts_with(first) && v.len() > 1 && v.chars().all(|c| c.is_ascii_alphanumeric()) {
+                Ok(v)
+            } else {
+                Err(invalid(name, format!("{v:?} is not a Slack id starting with {first}")))
+            }
+        };
+        let origin = Origin {
+            team_id: id("DRIFTGUARD_SLACK_TEAM_ID", 'T')?,
+            api_app_id: id("DRIFTGUARD_SLACK_APP_ID", 'A')?,
+        };
         let prefix = get("DRIFTGUARD_SLACK_RESPONSE_URL_PREFIX").unwrap_or_else(|| "https://hooks.slack.com/".into());
         if !(prefix.starts_with("https://") || prefix.starts_with("http://")) || !prefix.ends_with('/') {
             return Err(ConfigError::Invalid {
@@ -62,11 +82,12 @@ impl Config {
             event_bus: env.required("DRIFTGUARD_EVENT_BUS")?,
             signing_secret,
             signing_secret_ref,
-            bot_token: get("DRIFTGUARD_SLACK_BOT_TOKEN").map(Secret::new),
-            bot_token_ref: get("DRIFTGUARD_SLACK_BOT_TOKEN_REF"),
+            bot_token,
+            bot_token_ref,
             api_base: get("DRIFTGUARD_SLACK_API_BASE").unwrap_or_else(|| driftguard_slack::DEFAULT_API_BASE.to_owned()),
             policy,
             response_url_prefix: prefix,
+            origin,
         })
     }
 }
@@ -86,6 +107,8 @@ mod tests {
         ("DRIFTGUARD_EVENT_BUS", "b"),
         ("DRIFTGUARD_SLACK_SIGNING_SECRET", "signing-secret-value"),
         ("DRIFTGUARD_SLACK_ALLOW", r#"{"acknowledge":{"users":["*"]}}"#),
+        ("DRIFTGUARD_SLACK_TEAM_ID", "T0DRIFT00"),
+        ("DRIFTGUARD_SLACK_APP_ID", "A0GUARD00"),
     ];
 
     #[test]
@@ -93,6 +116,10 @@ mod tests {
         let c = config(BASE).expect("valid");
         assert_eq!(c.policy.acknowledge.users, vec!["*"]);
         assert_eq!(c.response_url_prefix, "https://hooks.slack.com/");
+        assert_eq!(
+            (c.origin.team_id.as_str(), c.origin.api_app_id.as_str()),
+            ("T0DRIFT00", "A0GUARD00")
+        );
         assert!(!format!("{c:?}").contains("signing-secret-value"));
     }
 
@@ -108,5 +135,30 @@ mod tests {
         assert!(with(&[("DRIFTGUARD_SLACK_ALLOW", "")]).contains("DRIFTGUARD_SLACK_ALLOW"));
         assert!(with(&[("DRIFTGUARD_SLACK_ALLOW", r#"{"revrt":{}}"#)]).contains("DRIFTGUARD_SLACK_ALLOW"));
         assert!(with(&[("DRIFTGUARD_SLACK_RESPONSE_URL_PREFIX", "ftp://x/")]).contains("RESPONSE_URL_PREFIX"));
+        assert!(with(&[("DRIFTGUARD_SLACK_TEAM_ID", "")]).contains("DRIFTGUARD_SLACK_TEAM_ID"));
+        assert!(with(&[("DRIFTGUARD_SLACK_APP_ID", "T0DRIFT00")]).contains("not a Slack id starting with A"));
+    }
+
+    /// A policy that would silently refuse everyone is refused at start, naming the action.
+    #[test]
+    fn group_lists_need_real_group_ids_and_a_bot_token() {
+        let with = |allow: &str, token: Option<&str>| {
+            let mut vars: Vec<(&str, &str)> = BASE.to_vec();
+            vars.retain(|(k, _)| *k != "DRIFTGUARD_SLACK_ALLOW");
+            vars.push(("DRIFTGUARD_SLACK_ALLOW", allow));
+            if let Some(t) = token {
+                vars.push(("DRIFTGUARD_SLACK_BOT_TOKEN", t));
+            }
+            config(&vars).map(|_| ()).map_err(|e| e.to_string())
+        };
+        let star = with(r#"{"revert":{"groups":["*"]}}"#, Some("xoxb-1")).expect_err("groups: [*]");
+        assert!(
+            star.contains("DRIFTGUARD_SLACK_ALLOW") && star.contains("revert.groups holds \"*\""),
+            "{star}"
+        );
+        let no_bot = with(r#"{"reapply":{"groups":["S0SRE"]}}"#, None).expect_err("groups without a bot token");
+        assert!(no_bot.contains("reapply.groups needs a bot token"), "{no_bot}");
+        assert_eq!(with(r#"{"reapply":{"groups":["S0SRE"]}}"#, Some("xoxb-1")), Ok(()));
+        assert_eq!(with(r#"{"revert":{"users":["*"]}}"#, None), Ok(()));
     }
 }

@@ -1,13 +1,26 @@
-//! One request through the function URL: verify, refuse replays, read the click, authorise,
-//! record, publish, answer. Every refusal is an HTTP status with a JSON `error`, and changes
-//! nothing; only a verified, authorised click on stored findings records a decision.
+//! One request through the function URL: verify, refuse replays, read the click, check its
+//! workspace and app, authorise, tie it to its message and the finding's state, record, publish
+//! once, answer — then update the alert through `response_url` within what is left of Slack's
+//! three seconds. Every refusal is an HTTP status (or a 200 telling the user why) and changes
+//! nothing; only a verified, authorised click on open, undecided findings shown in the clicked
+//! message records a decision.
+//!
+//! Time budget (Slack shows a failure after 3 s): the acknowledgement (verify, ledger reads,
+//! record, publish once) is bounded by the group-lookup and publish budgets below; the alert update
+//! gets what is left of [`ANSWER_BUDGET`] and is skipped, logged, when nothing is left. Each
+//! answer logs `ack_ms` (the 200 built) and `elapsed_ms` (the update done).
 
 use crate::config::Config;
+use aws_lambda_events::http::{header::CONTENT_TYPE, HeaderValue};
+use aws_lambda_events::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
 use driftguard_aws::{
     secret_from, AwsError, DynamoClient, DynamoLedger, DynamoStore, EventBridgeClient, EventBridgePublisher,
 };
 use driftguard_core::finding::Finding;
-use driftguard_core::interaction::{self, ActionPolicy, Click, Decision, DecisionLedger, InteractionError};
+use driftguard_core::interaction::{
+    self, ActionPolicy, Click, Decision, DecisionLedger, InteractionError, Origin, Recorded, Refused,
+};
+use driftguard_core::notify::NotifyLedger;
 use driftguard_core::ports::FindingStore;
 use driftguard_core::remediation::RemediationPublisher;
 use driftguard_core::secret::Secret;
@@ -15,19 +28,29 @@ use driftguard_core::slack;
 use driftguard_core::time::Timestamp;
 use driftguard_slack::{RetryPolicy, SlackClient};
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 /// How long a user group's members are cached.
 const GROUP_CACHE: Duration = Duration::from_secs(300);
-/// Per-attempt timeout of Slack calls: the whole answer must fit in Slack's three seconds.
+/// Per-attempt timeout of Slack calls.
 const SLACK_TIMEOUT: Duration = Duration::from_millis(1200);
+/// The most the user-group lookups may take before the click is answered as not verifiable.
+const GROUP_BUDGET: Duration = Duration::from_millis(800);
+/// The most publishing `Remediation Requested` may take (EventBridge retries included); past
+/// it the user is asked to click again, and that click publishes it (the decision stays
+/// recorded, marked unpublished).
+const PUBLISH_BUDGET: Duration = Duration::from_millis(1000);
+/// Slack's three seconds, less a margin for the function URL and the network: the alert update
+/// through `response_url` only gets what is left of this.
+const ANSWER_BUDGET: Duration = Duration::from_millis(2500);
+/// The least time worth starting an alert update with.
+const MIN_UPDATE: Duration = Duration::from_millis(150);
 
-/// A failure the function cannot answer with a status (the store or the bus is down): Lambda
-/// reports it and the function URL answers 502, so Slack shows the click failed.
+/// A failure the function cannot answer with a status (the store is down): Lambda reports it
+/// and the function URL answers 502, so Slack shows the click failed.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ActionsError(String);
@@ -47,28 +70,18 @@ impl From<ActionsError> for Diagnostic {
     }
 }
 
-/// The parts of a function URL request this function reads.
-#[derive(Deserialize)]
-struct UrlRequest {
-    #[serde(default)]
-    headers: HashMap<String, String>,
-    #[serde(default)]
-    body: Option<String>,
-    #[serde(default, rename = "isBase64Encoded")]
-    base64: bool,
-    #[serde(default, rename = "requestContext")]
-    context: Value,
+/// The function URL answer: a status and a JSON body.
+fn answer(status: i64, body: &Value) -> LambdaFunctionUrlResponse {
+    let mut response = LambdaFunctionUrlResponse::default();
+    response.status_code = status;
+    response
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.body = Some(body.to_string());
+    response
 }
 
-fn answer(status: u16, body: &Value) -> Value {
-    json!({
-        "statusCode": status,
-        "headers": { "content-type": "application/json" },
-        "body": body.to_string(),
-    })
-}
-
-fn refuse(status: u16, error: &str) -> Value {
+fn refuse(status: i64, error: &str) -> LambdaFunctionUrlResponse {
     answer(status, &json!({ "error": error }))
 }
 
@@ -80,10 +93,29 @@ fn now() -> Timestamp {
     )
 }
 
+/// What to send through the click's `response_url` once the 200 is built.
+struct Reply {
+    response: LambdaFunctionUrlResponse,
+    /// The message update or the ephemeral note, with the click it answers.
+    tell: Option<(Click, Value)>,
+}
+
+impl From<LambdaFunctionUrlResponse> for Reply {
+    fn from(response: LambdaFunctionUrlResponse) -> Self {
+        Reply { response, tell: None }
+    }
+}
+
+/// An ephemeral note to the clicking user (the alert stays as it is).
+fn note(text: &str) -> Value {
+    json!({ "response_type": "ephemeral", "replace_original": false, "text": text })
+}
+
 /// Everything built once per container.
 pub struct App {
     signing_secret: Secret,
     policy: ActionPolicy,
+    origin: Origin,
     response_url_prefix: String,
     /// Answers through `response_url` (any client can) and, with a bot token, user groups.
     slack: SlackClient,
@@ -92,6 +124,8 @@ pub struct App {
     ledger: DynamoLedger,
     store: DynamoStore,
     publisher: EventBridgePublisher,
+    /// Refused clicks by reason, since the container started (logged with each refusal).
+    refused: std::sync::Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl App {
@@ -129,6 +163,7 @@ impl App {
         Ok(App {
             signing_secret,
             policy: config.policy,
+            origin: config.origin,
             response_url_prefix: config.response_url_prefix,
             slack,
             has_bot: token.is_some(),
@@ -136,153 +171,251 @@ impl App {
             ledger: DynamoLedger::new(dynamo.clone(), &config.table),
             store: DynamoStore::new(dynamo, &config.table),
             publisher: EventBridgePublisher::new(EventBridgeClient::new(aws), &config.event_bus),
+            refused: std::sync::Mutex::new(BTreeMap::new()),
         })
     }
 
-    /// One request.
-    pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, ActionsError> {
+    /// One request: acknowledged (the 200 built) first, then the alert updated within what is
+    /// left of the budget.
+    pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<LambdaFunctionUrlResponse, ActionsError> {
         let started = Instant::now();
-        let result = self.handle(event.payload).await;
-        if let Ok(response) = &result {
-            tracing::info!(
-                status = response["statusCode"].as_u64().unwrap_or(0),
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "Answered"
-            );
+        let reply = self.handle(event.payload, started).await?;
+        let ack_ms = started.elapsed().as_millis() as u64;
+        let mut update_ms = None;
+        if let Some((click, body)) = &reply.tell {
+            let left = ANSWER_BUDGET.saturating_sub(started.elapsed());
+            if left < MIN_UPDATE {
+                tracing::warn!(user = %click.user_id, ack_ms, "No time left to update the alert; the decision stands");
+            } else {
+                let at = Instant::now();
+                match tokio::time::timeout(left, self.slack.respond(&click.response_url, body)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(user = %click.user_id, error = %e, "Could not answer through response_url")
+                    }
+                    Err(_) => tracing::warn!(user = %click.user_id, "The alert update ran out of time"),
+                }
+                update_ms = Some(at.elapsed().as_millis() as u64);
+            }
         }
-        result
+        tracing::info!(
+            status = reply.response.status_code,
+            ack_ms,
+            update_ms,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "Answered"
+        );
+        Ok(reply.response)
     }
 
-    async fn handle(&self, payload: Value) -> Result<Value, ActionsError> {
-        let Ok(request) = serde_json::from_value::<UrlRequest>(payload) else {
-            return Ok(refuse(400, "not a function URL request"));
+    fn count_refusal(&self, reason: &'static str) -> u64 {
+        let mut counts = self.refused.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = counts.entry(reason).or_default();
+        *n += 1;
+        *n
+    }
+
+    async fn handle(&self, payload: Value, started: Instant) -> Result<Reply, ActionsError> {
+        let request = match serde_json::from_value::<LambdaFunctionUrlRequest>(payload) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "Not a function URL request");
+                return Ok(refuse(400, "not a function URL request").into());
+            }
         };
-        let method = request.context["http"]["method"].as_str().unwrap_or("POST");
-        if method != "POST" {
-            return Ok(refuse(405, "only POST is accepted"));
+        if request.request_context.http.method.as_deref() != Some("POST") {
+            return Ok(refuse(405, "only POST is accepted").into());
         }
-        let headers: HashMap<String, String> = request
-            .headers
-            .into_iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect();
         let raw = request.body.unwrap_or_default();
-        let body = if request.base64 {
+        let body = if request.is_base64_encoded {
             match interaction::base64_decode(&raw) {
                 Ok(b) => b,
-                Err(e) => return Ok(refuse(400, &e.to_string())),
+                Err(e) => return Ok(refuse(400, &e.to_string()).into()),
             }
         } else {
             raw.into_bytes()
         };
-        let timestamp = headers.get("x-slack-request-timestamp").map(String::as_str);
-        let signature = headers.get("x-slack-signature").map(String::as_str);
+        let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
+        let timestamp = header("x-slack-request-timestamp");
+        let signature = header("x-slack-signature");
         let at = now();
         if let Err(e) = slack::verify(self.signing_secret.expose(), timestamp, signature, &body, at) {
+            // The reason stays in the log: the answer does not say how far the caller's clock is.
             tracing::warn!(reason = %e, "Refused an unsigned or stale request");
-            return Ok(refuse(401, &e.to_string()));
+            return Ok(refuse(401, slack::SignatureError::PUBLIC).into());
         }
         // Verified: the timestamp is within five minutes, so the signature need only be
-        // remembered that long (plus a minute of clock skew).
+        // remembered that long (plus a minute of clock skew). Keyed on the decoded signature,
+        // so changing the case of its hex digits is the same request.
         let sent_at = timestamp.and_then(|t| t.trim().parse::<i64>().ok()).unwrap_or(0);
         let expires = Timestamp((sent_at + slack::SIGNATURE_MAX_AGE_SECONDS + 60) * 1000);
-        if !self.ledger.first_use(signature.unwrap_or_default(), expires).await? {
+        let key = signature.and_then(slack::replay_key).unwrap_or_default();
+        if !self.ledger.first_use(&key, expires).await? {
             tracing::warn!("Refused a replayed request");
-            return Ok(refuse(401, "request already received (replay)"));
+            return Ok(refuse(401, "request already received (replay)").into());
         }
         let click = match interaction::parse_click(&body) {
             Ok(click) => click,
             Err(e @ (InteractionError::Malformed(_) | InteractionError::Unsupported(_))) => {
                 tracing::warn!(error = %e, "Unreadable interaction");
-                return Ok(refuse(400, &e.to_string()));
+                return Ok(refuse(400, &e.to_string()).into());
             }
             Err(e @ InteractionError::UnknownAction(_)) => {
                 tracing::warn!(error = %e, "Unknown action");
-                return Ok(refuse(400, &e.to_string()));
+                return Ok(refuse(400, &e.to_string()).into());
             }
         };
+        if let Err(refused) = self.origin.check(&click) {
+            let total = self.count_refusal(refused.reason());
+            tracing::warn!(user = %click.user_id, reason = refused.reason(), refused_total = total, error = %refused, "Refused a click from another workspace or app");
+            return Ok(refuse(403, &refused.to_string()).into());
+        }
         if !click.response_url.starts_with(&self.response_url_prefix) {
             tracing::warn!(user = %click.user_id, "response_url is not a Slack URL");
-            return Ok(refuse(400, "response_url is not a Slack response URL"));
+            return Ok(refuse(400, "response_url is not a Slack response URL").into());
         }
-        self.act(&click, at).await
+        self.act(click, at, started).await
     }
 
-    async fn act(&self, click: &Click, at: Timestamp) -> Result<Value, ActionsError> {
-        let groups = self.groups_of(click).await;
-        if let Err(denied) = self.policy.authorise(click.action, &click.user_id, &groups) {
-            tracing::warn!(user = %click.user_id, action = click.action.as_str(), "Refused an unauthorised click");
-            self.tell(
-                click,
-                &json!({
-                    "response_type": "ephemeral",
-                    "replace_original": false,
-                    "text": format!(":no_entry: {denied}: ask an administrator to add you to DriftGuard's allow-list for this action."),
-                }),
-            )
-            .await;
-            return Ok(answer(
-                200,
-                &json!({ "status": "denied", "action": click.action.as_str() }),
-            ));
-        }
-        let mut findings: Vec<Finding> = Vec::new();
-        for id in &click.finding_ids {
-            match self.store.get(id).await? {
-                Some(f) => findings.push(f),
-                None => {
-                    tracing::warn!(finding_id = %id, user = %click.user_id, "Click on a finding the store does not hold");
-                    self.tell(
-                        click,
-                        &json!({
-                            "response_type": "ephemeral",
-                            "replace_original": false,
-                            "text": format!(":warning: Finding `{id}` is not in DriftGuard's store; nothing was changed."),
-                        }),
-                    )
-                    .await;
-                    return Ok(refuse(404, &format!("finding {id} not found")));
-                }
+    async fn act(&self, click: Click, at: Timestamp, started: Instant) -> Result<Reply, ActionsError> {
+        let action = click.action.as_str();
+        let groups = match tokio::time::timeout(GROUP_BUDGET, self.groups_of(&click)).await {
+            Ok(Some(groups)) => groups,
+            failed => {
+                let why = if failed.is_err() { "timed out" } else { "failed" };
+                tracing::warn!(user = %click.user_id, action, why, "Could not read the action's user groups; refused");
+                let text = ":hourglass: DriftGuard could not check your Slack user groups just now; nothing was changed. Try again in a moment.";
+                return Ok(Reply {
+                    response: answer(200, &json!({ "status": "unverified", "action": action })),
+                    tell: Some((click, note(text))),
+                });
             }
+        };
+        if let Err(denied) = self.policy.authorise(click.action, &click.user_id, &groups) {
+            tracing::warn!(user = %click.user_id, action, "Refused an unauthorised click");
+            let text = format!(
+                ":no_entry: {denied}: ask an administrator to add you to DriftGuard's allow-list for this action."
+            );
+            return Ok(Reply {
+                response: answer(200, &json!({ "status": "denied", "action": action })),
+                tell: Some((click, note(&text))),
+            });
+        }
+        // Each finding re-read from the table: the button's value is only an id, checked against
+        // where the finding was posted and its state.
+        let mut findings: Vec<Finding> = Vec::new();
+        let mut history: Vec<Decision> = Vec::new();
+        for id in &click.finding_ids {
+            let finding = self.store.get(id).await?;
+            let posted = self.ledger.message(id).await?;
+            let decisions = self.ledger.decisions(id).await?;
+            if let Err(refused) = interaction::check_target(&click, id, finding.as_ref(), posted.as_ref(), &decisions) {
+                return Ok(self.refused(click, &refused));
+            }
+            if findings.is_empty() {
+                history = decisions;
+            }
+            findings.extend(finding);
         }
         let mut requested = 0;
-        for decision in Decision::from_click(click, at) {
-            let fresh = self.ledger.record(&decision).await?;
-            tracing::info!(
-                finding_id = %decision.finding_id,
-                action = decision.action.as_str(),
-                user = %decision.by.user,
-                fresh,
-                "Decision recorded"
-            );
-            if let (true, Some(request)) = (fresh, decision.remediation_request()) {
-                self.publisher.request(&request).await?;
-                requested += 1;
+        let mut recorded = 0;
+        for decision in Decision::from_click(&click, at) {
+            match self.ledger.record(&decision).await? {
+                Recorded::New => {
+                    recorded += 1;
+                    tracing::info!(finding_id = %decision.finding_id, action, user = %decision.by.user, "Decision recorded");
+                    if decision.finding_id == click.finding_ids[0] {
+                        history.push(decision.clone());
+                    }
+                }
+                Recorded::Repeat { published: true } => {
+                    tracing::info!(finding_id = %decision.finding_id, action, user = %decision.by.user, "Repeated decision; nothing new");
+                    continue;
+                }
+                Recorded::Repeat { published: false } => {
+                    tracing::info!(finding_id = %decision.finding_id, action, user = %decision.by.user, "Repeated decision whose request was not published; publishing it");
+                }
+                Recorded::Taken(held) => {
+                    let refused = Refused::Decided {
+                        finding_id: decision.finding_id.clone(),
+                        decision: held.sentence(),
+                    };
+                    return Ok(self.refused(click, &refused));
+                }
             }
+            let Some(request) = decision.remediation_request() else {
+                continue;
+            };
+            // Published once: the decision is marked published after, so a repeat click (Slack
+            // showed a failure) publishes only what an earlier click could not.
+            let published = tokio::time::timeout(PUBLISH_BUDGET, self.publisher.request(&request)).await;
+            if let Err(e) = published
+                .map_err(|_| "timed out".to_owned())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+            {
+                tracing::error!(finding_id = %decision.finding_id, action, error = %e, "Could not publish Remediation Requested; the next click retries it");
+                let text = format!(":x: DriftGuard recorded your {action} but could not request it just now. Click the button again to retry.");
+                return Ok(Reply {
+                    response: answer(
+                        503,
+                        &json!({ "error": "remediation request not published", "action": action }),
+                    ),
+                    tell: Some((click, note(&text))),
+                });
+            }
+            self.ledger.mark_published(&decision).await?;
+            requested += 1;
         }
-        let history = self.ledger.decisions(&findings[0].id).await?;
         let notes: Vec<String> = history.iter().map(Decision::sentence).collect();
         let settled = history.iter().any(|d| d.action.settles());
         let mut message = slack::with_note(slack::render_group(&findings), &notes.join("\n"), settled);
         message["replace_original"] = json!(true);
-        self.tell(click, &message).await;
-        Ok(answer(
-            200,
-            &json!({
-                "status": "recorded",
-                "action": click.action.as_str(),
-                "findings": click.finding_ids,
-                "remediation_requested": requested,
-            }),
-        ))
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, "Acknowledging");
+        Ok(Reply {
+            response: answer(
+                200,
+                &json!({
+                    "status": if recorded > 0 { "recorded" } else { "repeat" },
+                    "action": action,
+                    "findings": click.finding_ids,
+                    "remediation_requested": requested,
+                }),
+            ),
+            tell: Some((click, message)),
+        })
+    }
+
+    /// A refused click: counted, logged, the user told why; nothing recorded or published.
+    fn refused(&self, click: Click, refused: &Refused) -> Reply {
+        let total = self.count_refusal(refused.reason());
+        tracing::warn!(
+            user = %click.user_id,
+            action = click.action.as_str(),
+            reason = refused.reason(),
+            refused_total = total,
+            error = %refused,
+            "Refused a click"
+        );
+        let status = if matches!(refused, Refused::NotFound(_)) {
+            404
+        } else {
+            200
+        };
+        Reply {
+            response: answer(
+                status,
+                &json!({ "status": "refused", "reason": refused.reason(), "error": refused.to_string() }),
+            ),
+            tell: Some((click, note(&refused.user_text()))),
+        }
     }
 
     /// The action's user groups the clicking user is in (looked up only when the user is not
-    /// admitted by id and a bot token is configured; cached for five minutes).
-    async fn groups_of(&self, click: &Click) -> Vec<String> {
+    /// admitted by id; cached for five minutes); `None` when a lookup failed.
+    async fn groups_of(&self, click: &Click) -> Option<Vec<String>> {
         let wanted = &self.policy.list(click.action).groups;
         if wanted.is_empty() || self.policy.admits_directly(click.action, &click.user_id) || !self.has_bot {
-            return Vec::new();
+            return Some(Vec::new());
         }
         let mut cache = self.groups.lock().await;
         let mut out = Vec::new();
@@ -299,8 +432,8 @@ impl App {
                         m
                     }
                     Err(e) => {
-                        tracing::warn!(group = %group, error = %e, "Could not read a user group; treating the user as not in it");
-                        Vec::new()
+                        tracing::warn!(group = %group, error = %e, "Could not read a user group");
+                        return None;
                     }
                 },
             };
@@ -308,13 +441,6 @@ impl App {
                 out.push(group.clone());
             }
         }
-        out
-    }
-
-    /// Answers through the click's `response_url`; a failure is logged (the decision stands).
-    async fn tell(&self, click: &Click, body: &Value) {
-        if let Err(e) = self.slack.respond(&click.response_url, body).await {
-            tracing::warn!(user = %click.user_id, error = %e, "Could not answer through response_url");
-        }
+        Some(out)
     }
 }

@@ -4,21 +4,24 @@
 //! | item | pk | sk | attributes |
 //! |---|---|---|---|
 //! | Slack delivery | `SLACK#<finding id>:<version>` | `DELIVERY` | `state` (`pending` / `done`), `lease_until` (ms), `expires_at` (TTL, 30 days) |
-//! | Slack message of a finding | `FINDING#<id>` | `SLACK#MESSAGE` | `channel`, `ts` |
+//! | Slack message of a finding | `SLACKMSG#<finding id>` | `MESSAGE` | `channel`, `ts` |
 //! | burst group | `SLACKGROUP#<group key>` | `GROUP` | `doc` (channel, ts, findings), `expires_at` (TTL, 1 day) |
 //! | digest entry | `DIGEST#<channel>` | `<finding id>:<version>` | `doc`, `queued_at` |
-//! | decision on a finding | `FINDING#<id>` | `DECISION#<time>#<action>#<user>` | `action`, `user`, `at`, `doc` |
-//! | signed Slack request | `SLACKREQ#<signature>` | `REQUEST` | `expires_at` (TTL) |
+//! | decision on a finding | `DECISION#<finding id>` | `SETTLED` (the one revert, re-apply or accept) or `ACK#<user>` | `action`, `user`, `at`, `published` (its remediation request went out), `doc` |
+//! | signed Slack request | `SLACKREQ#v0=<lower-case hex signature>` | `REQUEST` | `expires_at` (TTL) |
 //!
-//! Deliveries are claimed with a conditional write (`attribute_not_exists(pk)`, or a pending
-//! claim whose lease expired), so two deliveries of one event cannot both post; digest entries
-//! and decisions are created once the same way, and a signature is accepted once.
+//! No Slack item sits under a finding's partition (`FINDING#`), so the Slack functions' roles
+//! can be limited to their own key prefixes (`dynamodb:LeadingKeys`) and can never overwrite a
+//! finding. Deliveries are claimed with a conditional write (`attribute_not_exists(pk)`, or a
+//! pending claim whose lease expired), so two deliveries of one event cannot both post; digest
+//! entries and decisions are created once the same way (the first settling decision on a
+//! finding wins), and a signature is accepted once.
 
 use crate::error::{classify, AwsError};
 use crate::item::{self, get_s, n, s, Item};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use driftguard_core::interaction::{Decision, DecisionLedger};
+use driftguard_core::interaction::{Decision, DecisionLedger, Recorded};
 use driftguard_core::notify::{Claim, DigestItem, Group, MessageRef, NotifyLedger, CLAIM_LEASE_SECONDS};
 use driftguard_core::time::Timestamp;
 use std::collections::HashMap;
@@ -63,10 +66,12 @@ impl DynamoLedger {
 
     async fn delete(&self, pk: &str, sk: &str, condition: Option<(&str, Item)>) -> Result<(), AwsError> {
         let (condition, values) = condition.map_or((None, None), |(c, v)| (Some(c.to_owned()), Some(v)));
-        let names = condition
-            .as_deref()
-            .filter(|c| c.contains("#state"))
-            .map(|_| HashMap::from([("#state".to_owned(), "state".to_owned())]));
+        let names: HashMap<String, String> = ["state"]
+            .into_iter()
+            .filter(|n| condition.as_deref().is_some_and(|c| c.contains(&format!("#{n}"))))
+            .map(|n| (format!("#{n}"), n.to_owned()))
+            .collect();
+        let names = (!names.is_empty()).then_some(names);
         let result = self
             .client
             .delete_item()
@@ -162,13 +167,7 @@ impl DynamoLedger {
     }
 
     async fn load_message(&self, finding_id: &str) -> Result<Option<MessageRef>, AwsError> {
-        let item = item::get(
-            &self.client,
-            &self.table,
-            &format!("FINDING#{finding_id}"),
-            "SLACK#MESSAGE",
-        )
-        .await?;
+        let item = item::get(&self.client, &self.table, &format!("SLACKMSG#{finding_id}"), "MESSAGE").await?;
         Ok(item.and_then(|i| {
             Some(MessageRef {
                 channel: get_s(&i, "channel")?.to_owned(),
@@ -218,25 +217,60 @@ impl DynamoLedger {
         Ok(())
     }
 
-    async fn record_decision(&self, d: &Decision) -> Result<bool, AwsError> {
-        let item = Item::from([
-            ("pk".into(), s(format!("FINDING#{}", d.finding_id))),
-            ("sk".into(), s(format!("DECISION#{}", d.key()))),
+    fn decision_item(d: &Decision, published: bool) -> Item {
+        Item::from([
+            ("pk".into(), s(format!("DECISION#{}", d.finding_id))),
+            ("sk".into(), s(decision_sk(d))),
             ("action".into(), s(d.action.as_str())),
             ("user".into(), s(d.by.user.clone())),
             ("at".into(), s(d.at.to_string())),
+            ("published".into(), AttributeValue::Bool(published)),
             ("doc".into(), to_doc(d)),
-        ]);
-        item::put(&self.client, &self.table, item, Some("attribute_not_exists(pk)"), None).await
+        ])
+    }
+
+    async fn record_decision(&self, d: &Decision) -> Result<Recorded, AwsError> {
+        let pk = format!("DECISION#{}", d.finding_id);
+        let sk = decision_sk(d);
+        let item = Self::decision_item(d, d.action.remediation().is_none());
+        if item::put(&self.client, &self.table, item, Some("attribute_not_exists(pk)"), None).await? {
+            return Ok(Recorded::New);
+        }
+        // The slot is taken: by this decision (a repeat) or, for a settling one, another.
+        let Some(existing) = item::get(&self.client, &self.table, &pk, &sk).await? else {
+            return Err(corrupt(&pk, format!("{sk} was refused as existing but cannot be read")));
+        };
+        let held: Decision = doc(&pk, &existing)?;
+        Ok(if held.same_as(d) {
+            let published = matches!(existing.get("published"), Some(AttributeValue::Bool(true)));
+            Recorded::Repeat { published }
+        } else {
+            Recorded::Taken(Box::new(held))
+        })
+    }
+
+    async fn mark_decision_published(&self, d: &Decision) -> Result<(), AwsError> {
+        // Rewrites the decision as first recorded (its `at`), now marked published.
+        let pk = format!("DECISION#{}", d.finding_id);
+        let first: Decision = match item::get(&self.client, &self.table, &pk, &decision_sk(d)).await? {
+            Some(existing) => doc(&pk, &existing)?,
+            None => d.clone(),
+        };
+        item::put(&self.client, &self.table, Self::decision_item(&first, true), None, None)
+            .await
+            .map(|_| ())
     }
 
     async fn load_decisions(&self, finding_id: &str) -> Result<Vec<Decision>, AwsError> {
-        let pk = format!("FINDING#{finding_id}");
-        self.query(&pk, Some("DECISION#"))
+        let pk = format!("DECISION#{finding_id}");
+        let mut out: Vec<Decision> = self
+            .query(&pk, None)
             .await?
             .iter()
             .map(|i| doc(&pk, i))
-            .collect()
+            .collect::<Result<_, _>>()?;
+        out.sort_by_key(|d| (d.at, d.key()));
+        Ok(out)
     }
 
     async fn first_request(&self, request: &str, expires: Timestamp) -> Result<bool, AwsError> {
@@ -255,6 +289,16 @@ impl DynamoLedger {
             Some(values),
         )
         .await
+    }
+}
+
+/// A decision's sort key: every settling decision of a finding competes for `SETTLED` (the first
+/// wins, atomically); acknowledgements are one per user.
+fn decision_sk(d: &Decision) -> String {
+    if d.action.settles() {
+        "SETTLED".to_owned()
+    } else {
+        format!("ACK#{}", d.by.user)
     }
 }
 
@@ -293,8 +337,8 @@ impl NotifyLedger for DynamoLedger {
         message: &MessageRef,
     ) -> impl Future<Output = Result<(), AwsError>> + Send {
         let item = Item::from([
-            ("pk".into(), s(format!("FINDING#{finding_id}"))),
-            ("sk".into(), s("SLACK#MESSAGE")),
+            ("pk".into(), s(format!("SLACKMSG#{finding_id}"))),
+            ("sk".into(), s("MESSAGE")),
             ("channel".into(), s(message.channel.clone())),
             ("ts".into(), s(message.ts.clone())),
         ]);
@@ -341,8 +385,12 @@ impl NotifyLedger for DynamoLedger {
 impl DecisionLedger for DynamoLedger {
     type Error = AwsError;
 
-    fn record(&self, decision: &Decision) -> impl Future<Output = Result<bool, AwsError>> + Send {
+    fn record(&self, decision: &Decision) -> impl Future<Output = Result<Recorded, AwsError>> + Send {
         self.record_decision(decision)
+    }
+
+    fn mark_published(&self, decision: &Decision) -> impl Future<Output = Result<(), AwsError>> + Send {
+        self.mark_decision_published(decision)
     }
 
     fn decisions(&self, finding_id: &str) -> impl Future<Output = Result<Vec<Decision>, AwsError>> + Send {

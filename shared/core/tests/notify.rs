@@ -11,11 +11,12 @@ use driftguard_core::conformance::sample_finding;
 use driftguard_core::diff::AttributeChange;
 use driftguard_core::finding::{Finding, IacChange};
 use driftguard_core::interaction::{
-    parse_click, Action, ActionPolicy, AllowList, Decision, DecisionLedger, InteractionError,
+    check_target, parse_click, Action, ActionPolicy, AllowList, Decision, DecisionLedger, InteractionError, Origin,
+    Recorded, Refused,
 };
 use driftguard_core::notify::{
-    digest_due, digest_findings, group_key, plan, Claim, DigestItem, Group, Known, MemoryLedger, MessageRef, Notice,
-    NotifyLedger, NotifyPolicy, Plan, Route, SkipReason,
+    digest_due, digest_findings, group_key, plan, verified_drift, Claim, DigestItem, Group, Known, MemoryLedger,
+    MessageRef, Notice, NotifyLedger, NotifyPolicy, Plan, Route, SkipReason, Untrusted,
 };
 use driftguard_core::ports::DriftEvent;
 use driftguard_core::remediation::{RemediationAction, RemediationOutcome, RemediationResult};
@@ -707,14 +708,242 @@ fn decisions_are_recorded_once_and_revert_and_reapply_request_remediation() {
     assert_eq!(accept.remediation_request(), None);
 
     let ledger = MemoryLedger::default();
-    assert!(pollster::block_on(ledger.record(&decisions[0])).unwrap());
-    assert!(
-        !pollster::block_on(ledger.record(&decisions[0])).unwrap(),
-        "recorded once"
+    assert_eq!(pollster::block_on(ledger.record(&decisions[0])).unwrap(), Recorded::New);
+    assert_eq!(
+        pollster::block_on(ledger.record(&decisions[0])).unwrap(),
+        Recorded::Repeat { published: false },
+        "recorded once; its request not yet published"
     );
-    assert!(pollster::block_on(ledger.record(&ack)).unwrap());
+    pollster::block_on(ledger.mark_published(&decisions[0])).unwrap();
+    assert_eq!(
+        pollster::block_on(ledger.record(&decisions[0])).unwrap(),
+        Recorded::Repeat { published: true }
+    );
+    assert_eq!(pollster::block_on(ledger.record(&ack)).unwrap(), Recorded::New);
     let on_first = pollster::block_on(ledger.decisions("dg-1")).unwrap();
     assert_eq!(on_first.len(), 2);
     assert!(pollster::block_on(ledger.first_use("v0=abc", at)).unwrap());
     assert!(!pollster::block_on(ledger.first_use("v0=abc", at)).unwrap(), "a replay");
+}
+
+/// Issue #16 item 3: the same user clicking the same button again, seconds later, is the same
+/// decision (the key once held the time to the millisecond, so every click was a new one and
+/// published another Remediation Requested); and the first settling decision holds the finding.
+#[test]
+fn a_repeat_click_is_the_same_decision_and_the_first_settling_decision_wins() {
+    let click = parse_click(&form(&click_payload(
+        "driftguard.revert",
+        &json!({"finding_id": "dg-1"}),
+    )))
+    .unwrap();
+    let first = Decision::from_click(&click, Timestamp(1_795_165_337_000)).remove(0);
+    let again = Decision::from_click(&click, Timestamp(1_795_165_339_512)).remove(0);
+    assert_eq!(first.key(), "revert#U0ALICE");
+    assert_eq!(first.key(), again.key(), "no time in the key");
+    let ledger = MemoryLedger::default();
+    assert_eq!(pollster::block_on(ledger.record(&first)).unwrap(), Recorded::New);
+    pollster::block_on(ledger.mark_published(&first)).unwrap();
+    assert_eq!(
+        pollster::block_on(ledger.record(&again)).unwrap(),
+        Recorded::Repeat { published: true },
+        "nothing new to publish"
+    );
+    // Bob re-applies after alice's revert: refused, alice's decision is named.
+    let mut bob = again.clone();
+    bob.action = Action::Reapply;
+    bob.by.user = "U0BOB".into();
+    assert_eq!(
+        pollster::block_on(ledger.record(&bob)).unwrap(),
+        Recorded::Taken(Box::new(first.clone()))
+    );
+    // Acknowledging still records, once per user.
+    let mut ack = bob.clone();
+    ack.action = Action::Acknowledge;
+    assert_eq!(pollster::block_on(ledger.record(&ack)).unwrap(), Recorded::New);
+    assert_eq!(
+        pollster::block_on(ledger.record(&ack)).unwrap(),
+        Recorded::Repeat { published: true }
+    );
+    let all = pollster::block_on(ledger.decisions("dg-1")).unwrap();
+    assert_eq!(all, vec![first, ack]);
+}
+
+fn clicked(action: &str, finding_id: &str) -> driftguard_core::interaction::Click {
+    parse_click(&form(&click_payload(
+        &format!("driftguard.{action}"),
+        &json!({ "finding_id": finding_id }),
+    )))
+    .unwrap()
+}
+
+/// Issue #16 item 3: a click acts only on a stored, open, undecided finding shown in the message
+/// clicked (channel and ts from the ledger).
+#[test]
+fn a_click_is_tied_to_its_message_and_the_findings_state() {
+    let f = finding("ev-click", 100, Severity::Critical);
+    let click = clicked("revert", &f.id);
+    let here = MessageRef {
+        channel: "C0SECURITY".into(),
+        ts: "1700000000.000100".into(),
+    };
+    assert_eq!(check_target(&click, &f.id, Some(&f), Some(&here), &[]), Ok(()));
+
+    let refused = |finding: Option<&Finding>, posted: Option<&MessageRef>, decisions: &[Decision]| {
+        check_target(&click, &f.id, finding, posted, decisions).unwrap_err()
+    };
+    assert_eq!(refused(None, Some(&here), &[]), Refused::NotFound(f.id.clone()));
+    // Posted elsewhere (another message's button carrying this id), or never posted.
+    let elsewhere = MessageRef {
+        channel: "C0SECURITY".into(),
+        ts: "1700000000.000999".into(),
+    };
+    let other_channel = MessageRef {
+        channel: "C0OTHER".into(),
+        ts: here.ts.clone(),
+    };
+    for posted in [Some(&elsewhere), Some(&other_channel), None] {
+        let r = refused(Some(&f), posted, &[]);
+        assert_eq!(r.reason(), "not_on_message", "{posted:?}");
+        assert_eq!(
+            r.user_text(),
+            format!(
+                ":warning: Finding `{}` was not posted in this message. Nothing was changed.",
+                f.id
+            )
+        );
+    }
+    let mut resolved = f.clone();
+    resolved.resolve_with(&IacChange {
+        resource_key: f.resource.key(),
+        event_id: "ev-apply".into(),
+        time: Timestamp(200_000),
+        by: "Terraform".into(),
+        restores: Vec::new(),
+    });
+    assert_eq!(
+        refused(Some(&resolved), Some(&here), &[]),
+        Refused::Resolved(f.id.clone())
+    );
+    // Decided: any settling decision refuses every further action; acknowledgements do not.
+    let ack = Decision::from_click(&clicked("acknowledge", &f.id), Timestamp(1_000)).remove(0);
+    assert_eq!(
+        check_target(&click, &f.id, Some(&f), Some(&here), std::slice::from_ref(&ack)),
+        Ok(())
+    );
+    // The same user repeating the same click passes (the ledger makes it a no-op).
+    let mine = Decision::from_click(&click, Timestamp(1_500)).remove(0);
+    assert_eq!(check_target(&click, &f.id, Some(&f), Some(&here), &[mine]), Ok(()));
+    let accept = Decision::from_click(&clicked("accept", &f.id), Timestamp(2_000)).remove(0);
+    let r = refused(Some(&f), Some(&here), &[ack, accept]);
+    assert_eq!(
+        r.user_text(),
+        format!(
+            ":warning: Finding `{}` is already decided: Change accepted by <@U0ALICE> at 1970-01-01T00:00:02Z. Nothing was changed.",
+            f.id
+        )
+    );
+}
+
+/// Issue #16 item 3: the workspace and the app are checked against configuration.
+#[test]
+fn clicks_from_another_workspace_or_app_are_refused() {
+    let origin = Origin {
+        team_id: "T0DRIFT".into(),
+        api_app_id: "A0GUARD".into(),
+    };
+    let mut payload = click_payload("driftguard.revert", &json!({"finding_id": "dg-1"}));
+    payload["team"] = json!({ "id": "T0DRIFT", "domain": "acme" });
+    let click = parse_click(&form(&payload)).unwrap();
+    assert_eq!(
+        (click.team_id.as_deref(), click.api_app_id.as_deref()),
+        (Some("T0DRIFT"), Some("A0GUARD"))
+    );
+    assert_eq!(origin.check(&click), Ok(()));
+    payload["team"]["id"] = json!("T0EVIL");
+    assert_eq!(
+        origin
+            .check(&parse_click(&form(&payload)).unwrap())
+            .unwrap_err()
+            .to_string(),
+        "team.id \"T0EVIL\" is not the configured one"
+    );
+    payload["team"]["id"] = json!("T0DRIFT");
+    payload["api_app_id"] = json!("A0OTHER");
+    assert_eq!(
+        origin
+            .check(&parse_click(&form(&payload)).unwrap())
+            .unwrap_err()
+            .to_string(),
+        "api_app_id \"A0OTHER\" is not the configured one"
+    );
+    payload.as_object_mut().unwrap().remove("api_app_id");
+    assert!(
+        origin.check(&parse_click(&form(&payload)).unwrap()).is_err(),
+        "missing is refused"
+    );
+}
+
+/// Issue #16 item 3: a policy that would silently refuse everyone is an error naming the action.
+#[test]
+fn unenforceable_group_lists_are_refused() {
+    let star: ActionPolicy = serde_json::from_value(json!({"revert": {"groups": ["*"]}})).unwrap();
+    assert!(star.validate(true).unwrap_err().contains("revert.groups holds \"*\""));
+    let groups = action_policy();
+    assert!(groups.validate(false).unwrap_err().contains("needs a bot token"));
+    assert_eq!(groups.validate(true), Ok(()));
+}
+
+fn drift_event(f: &Finding) -> DriftEvent {
+    DriftEvent::from(driftguard_core::finding::Transition::Detected(Box::new(f.clone())))
+}
+
+/// Issue #16 item 1: an event on the bus is checked against the table, and what is posted is
+/// the stored finding.
+#[test]
+fn drift_events_are_checked_against_the_stored_finding() {
+    let stored = finding("ev-stored", 100, Severity::Critical);
+    let event = drift_event(&stored);
+    let Notice::Drift(ok) = verified_drift(&event, Some(&stored)).unwrap() else {
+        panic!("a drift notice");
+    };
+    assert_eq!((ok.key.as_str(), &ok.finding), (event.key.as_str(), &stored));
+
+    assert_eq!(
+        verified_drift(&event, None).unwrap_err(),
+        Untrusted::NotStored(stored.id.clone())
+    );
+    let differs = |change: &dyn Fn(&mut DriftEvent)| {
+        let mut forged = event.clone();
+        change(&mut forged);
+        match verified_drift(&forged, Some(&stored)) {
+            Err(Untrusted::Differs { field, .. }) => field,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    };
+    assert_eq!(
+        differs(&|e| e.finding.resource.id = "sg-0ffffffffffffffff".into()),
+        "resource"
+    );
+    assert_eq!(differs(&|e| e.finding.call.event_id = "ev-forged".into()), "call");
+    assert_eq!(differs(&|e| e.finding.actor.human = Some("mallory".into())), "actor");
+    assert_eq!(differs(&|e| e.finding.severity = Severity::Minor), "severity");
+    assert_eq!(differs(&|e| e.finding.revision = 2), "revision");
+    assert_eq!(differs(&|e| e.key = format!("{}:resolved", stored.id)), "key");
+    assert_eq!(
+        differs(&|e| e.kind = driftguard_core::ports::DriftEventKind::Resolved),
+        "status"
+    );
+    // The table ahead of the event (resolved since): the stored, resolved finding is shown.
+    let mut later = stored.clone();
+    later.resolve_with(&IacChange {
+        resource_key: stored.resource.key(),
+        event_id: "ev-apply".into(),
+        time: Timestamp(200_000),
+        by: "Terraform".into(),
+        restores: Vec::new(),
+    });
+    let Notice::Drift(shown) = verified_drift(&event, Some(&later)).unwrap() else {
+        panic!("a drift notice");
+    };
+    assert_eq!(shown.finding, later);
 }

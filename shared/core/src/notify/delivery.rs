@@ -19,7 +19,7 @@
 use crate::drift::score::Severity;
 use crate::findings::finding::{Finding, Status};
 use crate::findings::ports::{DriftEvent, DriftEventKind};
-use crate::notify::interaction::{Decision, DecisionLedger};
+use crate::notify::interaction::{Decision, DecisionLedger, Recorded};
 use crate::remediation::RemediationResult;
 use crate::util::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -172,6 +172,101 @@ impl Notice {
             Notice::Remediation { result, .. } => &result.finding_id,
         }
     }
+}
+
+/// Why an event on the bus is not believed: its finding is not the stored one. Such an event is
+/// refused (logged and counted by the function), never posted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Untrusted {
+    /// The finding the event names is not in the table.
+    #[error("finding {0} is not in the table")]
+    NotStored(String),
+    /// The event's finding disagrees with the stored one.
+    #[error("finding {id}: the event's {field} disagrees with the table")]
+    Differs {
+        /// The finding id.
+        id: String,
+        /// What disagrees (`kind`, `resource`, `call`, `revision`, `status`, `key`, and at the
+        /// same revision `actor`, `severity`, `changes`).
+        field: &'static str,
+    },
+}
+
+impl Untrusted {
+    /// A snake-case reason, for logs and counts.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Untrusted::NotStored(_) => "not_stored",
+            Untrusted::Differs { .. } => "differs",
+        }
+    }
+}
+
+/// Checks a `Drift Detected` / `Drift Resolved` event against the finding the table holds under
+/// its id (read by the caller), and answers the notice to act on, carrying the **stored**
+/// finding: nothing an event body says is posted. The event must name a stored finding, agree
+/// with it on what never changes (kind, resource, the call behind it), carry the key DriftGuard
+/// gives that transition, not be ahead of the table (revision), and a resolution must be stored
+/// as resolved; at the same revision, who, the severity and likelihood, the attributes and the
+/// fix must agree as well. The table may be ahead of the event (a later revision, a resolution): events are
+/// delivered late and out of order, and the newer stored content is what is shown.
+pub fn verified_drift(event: &DriftEvent, stored: Option<&Finding>) -> Result<Notice, Untrusted> {
+    let e = &event.finding;
+    let Some(f) = stored.filter(|f| f.id == e.id) else {
+        return Err(Untrusted::NotStored(e.id.clone()));
+    };
+    let differs = |field| Untrusted::Differs {
+        id: e.id.clone(),
+        field,
+    };
+    if f.kind != e.kind {
+        return Err(differs("kind"));
+    }
+    if f.resource.key() != e.resource.key() {
+        return Err(differs("resource"));
+    }
+    if (f.call.event_id.as_str(), f.call.time, f.call.name.as_str())
+        != (e.call.event_id.as_str(), e.call.time, e.call.name.as_str())
+    {
+        return Err(differs("call"));
+    }
+    if e.revision > f.revision {
+        return Err(differs("revision"));
+    }
+    if e.revision == f.revision {
+        // The same version: what the alert shows must agree too (values and the summary may
+        // differ only by the truncation that fits a finding into an event).
+        if f.actor != e.actor {
+            return Err(differs("actor"));
+        }
+        if f.resource != e.resource || f.owner != e.owner {
+            return Err(differs("resource"));
+        }
+        if f.severity != e.severity || f.likelihood.to_bits() != e.likelihood.to_bits() {
+            return Err(differs("severity"));
+        }
+        let attributes = |x: &Finding| x.changes.iter().map(|c| c.attribute.clone()).collect::<Vec<_>>();
+        if attributes(f) != attributes(e) || f.fix != e.fix {
+            return Err(differs("changes"));
+        }
+    }
+    let transition = match event.kind {
+        DriftEventKind::Detected => crate::findings::finding::Transition::Detected(Box::new(e.clone())),
+        DriftEventKind::Resolved => {
+            if f.status != Status::Resolved {
+                return Err(differs("status"));
+            }
+            crate::findings::finding::Transition::Resolved(Box::new(e.clone()))
+        }
+    };
+    if DriftEvent::from(transition).key != event.key {
+        return Err(differs("key"));
+    }
+    Ok(Notice::Drift(Box::new(DriftEvent {
+        kind: event.kind,
+        key: event.key.clone(),
+        finding: f.clone(),
+    })))
 }
 
 /// A burst: one actor's changes on one resource, shown in one message.
@@ -537,6 +632,8 @@ pub(crate) struct LedgerState {
     groups: BTreeMap<String, Group>,
     digests: BTreeMap<String, Vec<DigestItem>>,
     pub(crate) decisions: Vec<Decision>,
+    /// `(finding id, decision key)` of decisions whose remediation request was published.
+    pub(crate) published: std::collections::BTreeSet<(String, String)>,
     pub(crate) requests: BTreeMap<String, Timestamp>,
 }
 
@@ -628,16 +725,31 @@ impl NotifyLedger for MemoryLedger {
 impl DecisionLedger for MemoryLedger {
     type Error = crate::findings::ports::Poisoned;
 
-    fn record(&self, decision: &Decision) -> impl Future<Output = Result<bool, Self::Error>> + Send {
+    fn record(&self, decision: &Decision) -> impl Future<Output = Result<Recorded, Self::Error>> + Send {
         std::future::ready(self.with(|s| {
-            let seen = s
-                .decisions
-                .iter()
-                .any(|d| d.finding_id == decision.finding_id && d.key() == decision.key());
-            if !seen {
-                s.decisions.push(decision.clone());
+            let on_finding = s.decisions.iter().filter(|d| d.finding_id == decision.finding_id);
+            let mut held = None;
+            for d in on_finding {
+                if d.same_as(decision) {
+                    let published = decision.action.remediation().is_none()
+                        || s.published.contains(&(d.finding_id.clone(), d.key()));
+                    return Recorded::Repeat { published };
+                }
+                if d.action.settles() && decision.action.settles() {
+                    held = Some(d.clone());
+                }
             }
-            !seen
+            if let Some(d) = held {
+                return Recorded::Taken(Box::new(d));
+            }
+            s.decisions.push(decision.clone());
+            Recorded::New
+        }))
+    }
+
+    fn mark_published(&self, decision: &Decision) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        std::future::ready(self.with(|s| {
+            s.published.insert((decision.finding_id.clone(), decision.key()));
         }))
     }
 
@@ -649,7 +761,7 @@ impl DecisionLedger for MemoryLedger {
                 .filter(|d| d.finding_id == finding_id)
                 .cloned()
                 .collect();
-            out.sort_by_key(Decision::key);
+            out.sort_by_key(|d| (d.at, d.key()));
             out
         }))
     }

@@ -1,8 +1,9 @@
 //! Slack interactivity, sans IO: a button click on a DriftGuard alert (a `block_actions`
-//! payload, form-encoded as `payload=<JSON>`), who may click what ([`ActionPolicy`]), and the
-//! [`Decision`] recorded on the finding — who, when, which action — which is also the label the
-//! learning issue trains on. [`DecisionLedger`] is the port that records decisions and refuses
-//! replayed requests.
+//! payload, form-encoded as `payload=<JSON>`), whether it may act ([`Origin`] for the workspace
+//! and app, [`ActionPolicy`] for who may click what, [`check_target`] for the finding's message
+//! and state), and the [`Decision`] recorded on the finding — who, when, which action — which is
+//! also the label the learning issue trains on. [`DecisionLedger`] is the port that records
+//! decisions (at most one settling decision per finding) and refuses replayed requests.
 
 use crate::remediation::{RemediationAction, RemediationRequest, Requester};
 use crate::util::time::Timestamp;
@@ -91,6 +92,10 @@ pub struct Click {
     pub channel: Option<String>,
     /// The message's `ts`.
     pub message_ts: Option<String>,
+    /// The workspace (`team.id`).
+    pub team_id: Option<String>,
+    /// The Slack app the click was sent to (`api_app_id`).
+    pub api_app_id: Option<String>,
 }
 
 /// Why a request cannot be read.
@@ -202,6 +207,8 @@ pub fn parse_click(body: &[u8]) -> Result<Click, InteractionError> {
         response_url,
         channel: text(&["channel", "id"]).or_else(|| text(&["container", "channel_id"])),
         message_ts: text(&["container", "message_ts"]).or_else(|| text(&["message", "ts"])),
+        team_id: text(&["team", "id"]).or_else(|| text(&["user", "team_id"])),
+        api_app_id: text(&["api_app_id"]),
     })
 }
 
@@ -264,6 +271,29 @@ impl ActionPolicy {
         self.list(action).users.iter().any(|u| u == "*" || u == user)
     }
 
+    /// Checks the policy can be enforced as written: `*` admits everyone only among `users` (a
+    /// group list holds user group ids `S…`), and group membership can only be read with a bot
+    /// token. Without this a `groups: ["*"]` or a group list on a deployment without a bot token
+    /// would silently refuse everyone.
+    pub fn validate(&self, has_bot_token: bool) -> Result<(), String> {
+        for action in Action::ALL {
+            let list = self.list(action);
+            if let Some(g) = list.groups.iter().find(|g| g.trim() == "*" || g.trim().is_empty()) {
+                return Err(format!(
+                    "{}.groups holds {g:?}: groups are user group ids (S…); put \"*\" in {0}.users to admit everyone",
+                    action.as_str()
+                ));
+            }
+            if !list.groups.is_empty() && !has_bot_token {
+                return Err(format!(
+                    "{}.groups needs a bot token (DRIFTGUARD_SLACK_BOT_TOKEN or _REF with usergroups:read) to read group members",
+                    action.as_str()
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Authorises `user`, member of `groups` (those among the action's groups the caller
     /// checked), to take `action`.
     pub fn authorise(&self, action: Action, user: &str, groups: &[String]) -> Result<(), Denied> {
@@ -277,6 +307,143 @@ impl ActionPolicy {
             })
         }
     }
+}
+
+/// The workspace and app DriftGuard's buttons live in (`DRIFTGUARD_SLACK_TEAM_ID`,
+/// `DRIFTGUARD_SLACK_APP_ID`): a click signed with the app's secret but naming another
+/// workspace or app is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// `team.id` (`T…`).
+    pub team_id: String,
+    /// `api_app_id` (`A…`).
+    pub api_app_id: String,
+}
+
+impl Origin {
+    /// Whether the click comes from the configured workspace and app.
+    pub fn check(&self, click: &Click) -> Result<(), Refused> {
+        if click.team_id.as_deref() != Some(self.team_id.as_str()) {
+            return Err(Refused::ForeignOrigin {
+                field: "team.id",
+                got: click.team_id.clone().unwrap_or_default(),
+            });
+        }
+        if click.api_app_id.as_deref() != Some(self.api_app_id.as_str()) {
+            return Err(Refused::ForeignOrigin {
+                field: "api_app_id",
+                got: click.api_app_id.clone().unwrap_or_default(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Why a verified, authorised click does not act. Nothing is recorded or published; the user
+/// is told [`Refused::user_text`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// The click names another workspace or app than the configured ones.
+    #[error("{field} {got:?} is not the configured one")]
+    ForeignOrigin {
+        /// `team.id` or `api_app_id`.
+        field: &'static str,
+        /// What the click said.
+        got: String,
+    },
+    /// The finding is not in DriftGuard's table.
+    #[error("finding {0} is not in the table")]
+    NotFound(String),
+    /// The finding was not posted in the message the button is on (its ledger entry names
+    /// another channel / ts, or none): a button carrying a finding id it was not rendered for.
+    #[error("finding {finding_id} was not posted in message {channel}/{ts}")]
+    NotOnMessage {
+        /// The finding.
+        finding_id: String,
+        /// The clicked message's channel.
+        channel: String,
+        /// The clicked message's ts.
+        ts: String,
+    },
+    /// The finding is resolved: there is nothing left to act on.
+    #[error("finding {0} is resolved")]
+    Resolved(String),
+    /// A settling decision was already taken on the finding.
+    #[error("finding {finding_id} is already decided: {decision}")]
+    Decided {
+        /// The finding.
+        finding_id: String,
+        /// The decision, as a sentence.
+        decision: String,
+    },
+}
+
+impl Refused {
+    /// A snake-case reason, for logs and counts.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Refused::ForeignOrigin { .. } => "foreign_origin",
+            Refused::NotFound(_) => "not_found",
+            Refused::NotOnMessage { .. } => "not_on_message",
+            Refused::Resolved(_) => "resolved",
+            Refused::Decided { .. } => "decided",
+        }
+    }
+
+    /// What the clicking user is told (ephemeral): what was refused and that nothing changed.
+    pub fn user_text(&self) -> String {
+        let what = match self {
+            Refused::ForeignOrigin { .. } => "This button does not belong to DriftGuard's Slack app.".to_owned(),
+            Refused::NotFound(id) => format!("Finding `{id}` is not in DriftGuard's store."),
+            Refused::NotOnMessage { finding_id, .. } => {
+                format!("Finding `{finding_id}` was not posted in this message.")
+            }
+            Refused::Resolved(id) => format!("Finding `{id}` is already resolved."),
+            Refused::Decided { finding_id, decision } => {
+                format!("Finding `{finding_id}` is already decided: {decision}.")
+            }
+        };
+        format!(":warning: {what} Nothing was changed.")
+    }
+}
+
+/// Whether a click may act on one of its findings: the finding is stored (`finding`), the
+/// ledger's record of where it was posted (`posted`) is the clicked message, it is open, and no
+/// settling decision was taken on it (`decisions`) by someone else or for another action. The
+/// same user repeating the same click passes (the ledger answers [`Recorded::Repeat`], so
+/// nothing new is published); any other action after a revert, re-apply or accept is refused.
+pub fn check_target(
+    click: &Click,
+    finding_id: &str,
+    finding: Option<&crate::findings::finding::Finding>,
+    posted: Option<&crate::notify::slack::MessageRef>,
+    decisions: &[Decision],
+) -> Result<(), Refused> {
+    let Some(finding) = finding else {
+        return Err(Refused::NotFound(finding_id.to_owned()));
+    };
+    let on_message = matches!(
+        (posted, &click.channel, &click.message_ts),
+        (Some(m), Some(channel), Some(ts)) if &m.channel == channel && &m.ts == ts
+    );
+    if !on_message {
+        return Err(Refused::NotOnMessage {
+            finding_id: finding_id.to_owned(),
+            channel: click.channel.clone().unwrap_or_default(),
+            ts: click.message_ts.clone().unwrap_or_default(),
+        });
+    }
+    if finding.status == crate::findings::finding::Status::Resolved {
+        return Err(Refused::Resolved(finding_id.to_owned()));
+    }
+    let same = |d: &&Decision| d.action == click.action && d.by.user == click.user_id;
+    if let Some(d) = decisions.iter().filter(|d| !same(d)).find(|d| d.action.settles()) {
+        return Err(Refused::Decided {
+            finding_id: finding_id.to_owned(),
+            decision: d.sentence(),
+        });
+    }
+    Ok(())
 }
 
 /// A decision on a finding, taken in Slack.
@@ -325,9 +492,15 @@ impl Decision {
             .collect()
     }
 
-    /// The decision's key within its finding: `<time>#<action>#<user>` (recorded once).
+    /// The decision's key within its finding: `<action>#<user>`. A user taking the same action
+    /// on the same finding again is the same decision (recorded once, published once).
     pub fn key(&self) -> String {
-        format!("{}#{}#{}", self.at, self.action.as_str(), self.by.user)
+        format!("{}#{}", self.action.as_str(), self.by.user)
+    }
+
+    /// Whether `other` is the same decision (same finding, action and user), whenever taken.
+    pub fn same_as(&self, other: &Decision) -> bool {
+        self.finding_id == other.finding_id && self.key() == other.key()
     }
 
     /// The `Remediation Requested` detail for revert and re-apply.
@@ -349,19 +522,42 @@ impl Decision {
     }
 }
 
+/// What recording a decision did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// A new decision: act on it (publish its remediation request, then
+    /// [`DecisionLedger::mark_published`]).
+    New,
+    /// The same decision (finding, action, user) was already recorded. `published`: its
+    /// remediation request went out (or it needs none), so there is nothing new to do; when
+    /// `false` an earlier attempt failed to publish, and this one publishes it.
+    Repeat {
+        /// Whether the decision's remediation request was published.
+        published: bool,
+    },
+    /// Another settling decision holds the finding (revert, re-apply and accept settle it, first
+    /// one wins): this one was not recorded.
+    Taken(Box<Decision>),
+}
+
 /// Where decisions are recorded, and which signed requests were already seen.
 pub trait DecisionLedger {
     /// The adapter's error.
     type Error: std::error::Error + Send + Sync + 'static;
 
-    /// Records a decision on its finding; `false` when the same decision was already recorded.
-    fn record(&self, decision: &Decision) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+    /// Records a decision on its finding, once per finding + action + user; a settling decision
+    /// ([`Action::settles`]) only when no other settling decision holds the finding — atomically,
+    /// so two users clicking Revert and Re-apply at once cannot both request remediation.
+    fn record(&self, decision: &Decision) -> impl Future<Output = Result<Recorded, Self::Error>> + Send;
+
+    /// Marks the decision's remediation request published, so a repeat click publishes nothing.
+    fn mark_published(&self, decision: &Decision) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// The decisions on a finding, oldest first.
     fn decisions(&self, finding_id: &str) -> impl Future<Output = Result<Vec<Decision>, Self::Error>> + Send;
 
-    /// Records a signed request's signature until `expires`; `false` when it was seen before
-    /// (a replay).
+    /// Records a signed request until `expires` under `request` (the canonical signature,
+    /// [`crate::notify::slack::replay_key`]); `false` when it was seen before (a replay).
     fn first_use(&self, request: &str, expires: Timestamp) -> impl Future<Output = Result<bool, Self::Error>> + Send;
 }
 

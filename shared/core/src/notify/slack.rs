@@ -53,6 +53,12 @@ pub mod limits {
     pub const ID: usize = 255;
     /// The message's top-level `text` (notification fallback) DriftGuard keeps to.
     pub const FALLBACK_TEXT: usize = 3000;
+    /// A confirmation dialog's title.
+    pub const CONFIRM_TITLE: usize = 100;
+    /// A confirmation dialog's explanatory text.
+    pub const CONFIRM_TEXT: usize = 300;
+    /// A confirmation dialog's confirm and deny button texts.
+    pub const CONFIRM_BUTTON: usize = 30;
 }
 
 /// The buttons on a drift alert: `(action_id, label, style)`.
@@ -62,6 +68,55 @@ pub static ACTIONS: &[(&str, &str, Option<&str>)] = &[
     ("driftguard.accept", "Accept change", None),
     ("driftguard.acknowledge", "Acknowledge", None),
 ];
+
+/// The confirmation dialog (Block Kit's `confirm` object) a destructive button carries: Slack
+/// asks the user before sending the click. `subject` names what is acted on. Revert and
+/// re-apply change infrastructure, so they ask; accept and acknowledge do not.
+pub fn confirm_dialog(action_id: &str, subject: &str) -> Option<Value> {
+    let (title, text, confirm, style) = match action_id {
+        "driftguard.revert" => (
+            "Revert this change?",
+            format!("DriftGuard will request a remediation that undoes the manual change on {subject} and restores what IaC declares. The request is recorded under your name."),
+            "Revert",
+            "danger",
+        ),
+        "driftguard.reapply" => (
+            "Re-apply IaC?",
+            format!("DriftGuard will request an IaC apply for {subject}, overwriting the live values with what IaC declares. The request is recorded under your name."),
+            "Re-apply",
+            "primary",
+        ),
+        _ => return None,
+    };
+    let plain = |t: &str, max| json!({ "type": "plain_text", "text": clip(t, max) });
+    Some(json!({
+        "title": plain(title, limits::CONFIRM_TITLE),
+        "text": plain(&text, limits::CONFIRM_TEXT),
+        "confirm": plain(confirm, limits::CONFIRM_BUTTON),
+        "deny": plain("Cancel", limits::CONFIRM_BUTTON),
+        "style": style,
+    }))
+}
+
+/// One alert button: its action, label, style, value and, for destructive actions, the
+/// confirmation dialog about `subject`.
+fn button(action_id: &str, label: &str, style: Option<&str>, value: &Value, subject: &str) -> Value {
+    let mut v = value.clone();
+    v["action"] = json!(action_id.trim_start_matches("driftguard."));
+    let mut b = json!({
+        "type": "button",
+        "action_id": action_id,
+        "text": { "type": "plain_text", "text": clip(label, limits::BUTTON_TEXT) },
+        "value": clip(&v.to_string(), limits::BUTTON_VALUE),
+    });
+    if let Some(style) = style {
+        b["style"] = json!(style);
+    }
+    if let Some(confirm) = confirm_dialog(action_id, subject) {
+        b["confirm"] = confirm;
+    }
+    b
+}
 
 /// How many attribute rows an alert shows before summarising the rest.
 const MAX_ATTRIBUTE_ROWS: usize = 8;
@@ -198,20 +253,11 @@ pub fn render(f: &Finding) -> Value {
     }
     blocks.push(json!({ "type": "context", "elements": context }));
     if f.status == Status::Open {
+        let subject = format!("{} {}", f.resource.resource_type, f.resource.id);
+        let value = json!({ "finding_id": f.id });
         let buttons: Vec<Value> = ACTIONS
             .iter()
-            .map(|(action_id, label, style)| {
-                let mut b = json!({
-                    "type": "button",
-                    "action_id": action_id,
-                    "text": { "type": "plain_text", "text": clip(label, limits::BUTTON_TEXT) },
-                    "value": clip(&json!({ "finding_id": f.id, "action": action_id.trim_start_matches("driftguard.") }).to_string(), limits::BUTTON_VALUE),
-                });
-                if let Some(style) = style {
-                    b["style"] = json!(style);
-                }
-                b
-            })
+            .map(|(action_id, label, style)| button(action_id, label, *style, &value, &subject))
             .collect();
         blocks.push(json!({ "type": "actions", "block_id": clip(&format!("driftguard.{}", f.id), limits::ID), "elements": buttons }));
     }
@@ -250,23 +296,19 @@ pub fn with_note(mut message: Value, note: &str, settle: bool) -> Value {
     message
 }
 
-fn button_row(block_id: &str, value: &Value) -> Value {
+/// The message without its action buttons (for deliveries whose clicks cannot be tied to
+/// their message: an incoming webhook does not say where it posted).
+pub fn without_buttons(mut message: Value) -> Value {
+    if let Some(blocks) = message["blocks"].as_array_mut() {
+        blocks.retain(|b| b["type"] != "actions");
+    }
+    message
+}
+
+fn button_row(block_id: &str, value: &Value, subject: &str) -> Value {
     let buttons: Vec<Value> = ACTIONS
         .iter()
-        .map(|(action_id, label, style)| {
-            let mut v = value.clone();
-            v["action"] = json!(action_id.trim_start_matches("driftguard."));
-            let mut b = json!({
-                "type": "button",
-                "action_id": action_id,
-                "text": { "type": "plain_text", "text": clip(label, limits::BUTTON_TEXT) },
-                "value": clip(&v.to_string(), limits::BUTTON_VALUE),
-            });
-            if let Some(style) = style {
-                b["style"] = json!(style);
-            }
-            b
-        })
+        .map(|(action_id, label, style)| button(action_id, label, *style, value, subject))
         .collect();
     json!({ "type": "actions", "block_id": clip(block_id, limits::ID), "elements": buttons })
 }
@@ -370,6 +412,12 @@ pub fn render_group(findings: &[Finding]) -> Value {
         blocks.push(button_row(
             &format!("driftguard.{}", group_key(first)),
             &json!({ "finding_ids": open }),
+            &format!(
+                "{} {} ({} changes)",
+                first.resource.resource_type,
+                first.resource.id,
+                open.len()
+            ),
         ));
     }
     blocks.truncate(limits::BLOCKS);
@@ -493,6 +541,22 @@ pub fn check_limits(message: &Value) -> Vec<String> {
                         chars(&e["action_id"]),
                         limits::ID,
                     );
+                    if let Some(c) = e.get("confirm") {
+                        for (part, max) in [
+                            ("title", limits::CONFIRM_TITLE),
+                            ("text", limits::CONFIRM_TEXT),
+                            ("confirm", limits::CONFIRM_BUTTON),
+                            ("deny", limits::CONFIRM_BUTTON),
+                        ] {
+                            let len = chars(&c[part]["text"]);
+                            over(format!("block {i} button {j} confirm {part}"), len, max);
+                            over(
+                                format!("block {i} button {j} confirm {part} is empty"),
+                                usize::from(len == 0),
+                                0,
+                            );
+                        }
+                    }
                 }
             }
             other => over(format!("block {i} has an unexpected type {other:?}"), 1, 0),
@@ -519,6 +583,21 @@ pub enum SignatureError {
     /// The signature does not match the body and the signing secret.
     #[error("signature does not match")]
     Mismatch,
+}
+
+impl SignatureError {
+    /// The one text a refused request is answered with, whatever the reason: the answer must
+    /// not tell a caller how far its timestamp is from the server's clock, nor which check
+    /// failed (the reason is logged).
+    pub const PUBLIC: &'static str = "invalid or expired request signature";
+}
+
+/// The key a verified request is remembered under to refuse its replay: the signature's
+/// decoded bytes, as lower-case hex. Hex is case-insensitive, so `v0=ABC…` and `v0=abc…` are
+/// the same signature and the same key. `None` when the header is not `v0=<hex>`.
+pub fn replay_key(signature: &str) -> Option<String> {
+    let bytes = hex::decode(signature.trim().strip_prefix("v0=")?).ok()?;
+    Some(format!("v0={}", hex::encode(bytes)))
 }
 
 /// The `v0=<hex>` signature Slack computes for a request.
