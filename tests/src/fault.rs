@@ -2,7 +2,9 @@
 //! server and, for chosen operations (by `X-Amz-Target`), answers the first N requests with a
 //! throttling error, a 5xx, or a PutEvents response whose entries all failed; everything else is
 //! forwarded. Tests use it to show that retries really happen and that persistent failures are
-//! reported, not swallowed.
+//! reported, not swallowed. Armed ([`FaultProxy::fail_after`], core's `StoreFaults`), it lets n
+//! requests of any operation through and then fails every request with a 500 until healed —
+//! before forwarding, or after (the write happened, its answer is lost).
 
 use crate::runtime_api::read_request;
 use serde_json::{json, Value};
@@ -40,6 +42,10 @@ pub struct Rule {
 struct Counters {
     seen: HashMap<String, usize>,
     injected: HashMap<String, usize>,
+    /// Armed: requests still let through, whether any failed since.
+    armed: Option<(usize, bool)>,
+    /// Armed failures forward the request first and lose its answer.
+    after_forwarding: bool,
 }
 
 /// The running proxy; it stops accepting when dropped (its threads end with their connections).
@@ -78,11 +84,35 @@ impl FaultProxy {
             .map_or(0, |c| c.seen.get(operation).copied().unwrap_or(0))
     }
 
+    /// Armed failures forward the request first, then answer 500: the write happened but the
+    /// caller does not know.
+    pub fn lose_answers(self) -> Self {
+        if let Ok(mut c) = self.counters.lock() {
+            c.after_forwarding = true;
+        }
+        self
+    }
+
     /// How many requests for `operation` got a fault.
     pub fn injected(&self, operation: &str) -> usize {
         self.counters
             .lock()
             .map_or(0, |c| c.injected.get(operation).copied().unwrap_or(0))
+    }
+}
+
+impl driftguard_core::conformance::StoreFaults for FaultProxy {
+    fn fail_after(&self, ok: usize) {
+        if let Ok(mut c) = self.counters.lock() {
+            c.armed = Some((ok, false));
+        }
+    }
+
+    fn heal(&self) -> bool {
+        self.counters
+            .lock()
+            .map(|mut c| c.armed.take().is_some_and(|(_, hit)| hit))
+            .unwrap_or(false)
     }
 }
 
@@ -95,9 +125,25 @@ fn serve(conn: TcpStream, upstream: &str, rules: &[Rule], counters: &Mutex<Count
             .and_then(|t| t.rsplit('.').next())
             .unwrap_or("")
             .to_owned();
-        let fault = {
+        let (fault, armed_fault) = {
             let Ok(mut c) = counters.lock() else { return };
             *c.seen.entry(operation.clone()).or_insert(0) += 1;
+            let armed_fault = match &mut c.armed {
+                Some((0, hit)) => {
+                    *hit = true;
+                    true
+                }
+                Some((left, _)) => {
+                    *left -= 1;
+                    false
+                }
+                None => false,
+            };
+            if armed_fault {
+                let after = c.after_forwarding;
+                drop(c);
+                (None, Some(after))
+            } else {
             let done = c.injected.get(&operation).copied().unwrap_or(0);
             let rule = rules
                 .iter()
@@ -106,11 +152,19 @@ fn serve(conn: TcpStream, upstream: &str, rules: &[Rule], counters: &Mutex<Count
             if rule.is_some() {
                 *c.injected.entry(operation.clone()).or_insert(0) += 1;
             }
-            rule
+            (rule, None)
+            }
         };
-        let response = match fault {
-            Some(f) => fault_response(&f, &request.body),
-            None => match forward(upstream, &request) {
+        let armed_500 = Fault::ServerError("com.amazonaws.dynamodb.v20120810#InternalServerError");
+        let response = match (fault, armed_fault) {
+            (_, Some(after_forwarding)) => {
+                if after_forwarding && forward(upstream, &request).is_err() {
+                    return;
+                }
+                fault_response(&armed_500, &request.body)
+            }
+            (Some(f), None) => fault_response(&f, &request.body),
+            (None, None) => match forward(upstream, &request) {
                 Ok(bytes) => bytes,
                 Err(_) => return,
             },
