@@ -69,6 +69,15 @@ impl From<ServiceError<AwsError, AwsError>> for IngestError {
     }
 }
 
+/// Logs each unreadable state and counts them (`UnreadableStates`, also when zero, so an alarm
+/// on the metric sees it recover).
+fn report_bad_states(bad: &[String]) {
+    for b in bad {
+        tracing::error!(state_error = %b, "Terraform state unreadable; detection on its resources is blind until it loads");
+    }
+    crate::metrics::count("UnreadableStates", bad.len());
+}
+
 /// What one document produced.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Summary {
@@ -98,7 +107,12 @@ struct SqsRecord {
 
 struct States {
     s3: S3States,
+    /// When the states were last checked; `None` until an inventory holding at least one state
+    /// is in place, so every invocation tries again until then.
     checked: Option<Instant>,
+    /// States that did not parse at the last inventory build (reported at every check until
+    /// they load).
+    unparsable: Vec<String>,
 }
 
 /// Everything built once per container.
@@ -123,6 +137,7 @@ impl App {
                     config.states.clone(),
                 ),
                 checked: None,
+                unparsable: Vec::new(),
             })
         });
         let pipeline = RwLock::new(Arc::new(
@@ -138,31 +153,66 @@ impl App {
         }
     }
 
-    /// The pipeline, with states refreshed from S3 when due.
+    /// The pipeline, with states refreshed from S3 when due. A state file that cannot be read
+    /// or parsed is logged and counted (`UnreadableStates`) at every check, and the others (and
+    /// its last good version) still load; while no state at all can be read, the invocation
+    /// fails as retryable, so no event is judged against an empty inventory.
     async fn pipeline(&self) -> Result<Arc<Pipeline>, IngestError> {
         if let Some(states) = &self.states {
             let mut st = states.lock().await;
-            let first = st.checked.is_none();
+            let loaded = st.checked.is_some();
             if st.checked.is_none_or(|t| t.elapsed() >= self.config.state_refresh) {
                 match st.s3.refresh().await {
-                    Ok(changed) => {
-                        st.checked = Some(Instant::now());
-                        if changed || first {
-                            let inventory = st
-                                .s3
-                                .inventory()
-                                .map_err(|e| IngestError::NotRetryable(e.to_string()))?;
-                            tracing::info!(states = st.s3.len(), resources = inventory.len(), "Inventory loaded");
+                    Ok(refresh) => {
+                        let mut bad: Vec<String> = refresh.unreadable.iter().map(ToString::to_string).collect();
+                        if refresh.changed || !loaded {
+                            let fresh = st.s3.inventory();
+                            for failure in &fresh.failed {
+                                tracing::error!(error = %failure.error, kept_last_good = failure.kept_last_good,
+                                    "Terraform state unreadable");
+                            }
+                            st.unparsable = fresh.failed.iter().map(|f| f.error.to_string()).collect();
+                            bad.extend(st.unparsable.iter().cloned());
+                            if fresh.inventory.states().is_empty() {
+                                report_bad_states(&bad);
+                                let why = if bad.is_empty() {
+                                    format!(
+                                        "no .tfstate object under {}",
+                                        self.config
+                                            .states
+                                            .iter()
+                                            .map(|l| format!("s3://{}/{}", l.bucket, l.prefix))
+                                            .collect::<Vec<_>>()
+                                            .join(", ")
+                                    )
+                                } else {
+                                    bad.join("; ")
+                                };
+                                return Err(IngestError::Retryable(format!(
+                                    "no Terraform state could be read, so no event can be judged: {why}"
+                                )));
+                            }
+                            tracing::info!(states = fresh.inventory.states().len(), resources = fresh.inventory.len(),
+                                unreadable = fresh.failed.len(), "Inventory loaded");
                             let pipeline = Arc::new(
-                                Pipeline::new(&self.config.attribution, inventory)
+                                Pipeline::new(&self.config.attribution, fresh.inventory)
                                     .with_ignore(self.config.ignore.clone()),
                             );
                             if let Ok(mut slot) = self.pipeline.write() {
                                 *slot = pipeline;
                             }
+                        } else {
+                            // Unchanged objects keep their verdict.
+                            bad.extend(st.unparsable.iter().cloned());
                         }
+                        report_bad_states(&bad);
+                        st.checked = Some(Instant::now());
                     }
-                    Err(e) if first => return Err(from_aws("loading Terraform states", &e)),
+                    Err(e) if !loaded => {
+                        return Err(IngestError::Retryable(format!(
+                            "no Terraform state could be read, so no event can be judged: {e}"
+                        )))
+                    }
                     Err(e) => tracing::warn!(error = %e, "State refresh failed; using the cached states"),
                 }
             }

@@ -428,6 +428,109 @@ fn a_changed_state_object_is_read_again() {
     );
 }
 
+impl Ingest {
+    /// Replaces a state object in the bucket.
+    fn put_state(&self, name: &str, bytes: Vec<u8>) {
+        let s3 = driftguard_aws::s3_client(&self.stack.sdk, true);
+        self.rt
+            .block_on(
+                s3.put_object()
+                    .bucket(driftguard_tests::stack::BUCKET)
+                    .key(format!("{}{name}", driftguard_tests::stack::STATE_PREFIX))
+                    .body(bytes.into())
+                    .send(),
+            )
+            .expect("put the state");
+    }
+
+    /// The `UnreadableStates` values the function emitted (embedded metric format lines).
+    fn unreadable_metric(&self) -> Vec<u64> {
+        self.lambda
+            .logs()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] == "UnreadableStates")
+            .filter_map(|v| v["UnreadableStates"].as_u64())
+            .collect()
+    }
+}
+
+fn bad_state() -> Vec<u8> {
+    std::fs::read(workspace().join("tests/data/bad/truncated.tfstate")).expect("bad state")
+}
+
+#[test]
+fn one_unreadable_state_does_not_blind_the_function() {
+    let Some(mut ingest) = Ingest::start("one_unreadable_state_does_not_blind_the_function") else {
+        return;
+    };
+    // data.tfstate is broken before the first invocation (a cold start).
+    ingest.put_state("data.tfstate", bad_state());
+    let summary = ingest.respond(&event(
+        "cloudtrail/ec2-authorize-security-group-ingress.console-sso.json",
+    ));
+    assert_eq!(
+        summary["findings"], 1,
+        "the change on a resource of the good state is judged: {summary}"
+    );
+    let logs = ingest.lambda.logs();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("Terraform state unreadable") && l.contains("env/prod/data.tfstate")),
+        "the bad state is named in the logs:\n{logs}"
+    );
+    assert_eq!(ingest.unreadable_metric().last(), Some(&1), "and counted");
+    // Still serving, and still judging by the good state.
+    let again = ingest.respond(&event(
+        "cloudtrail/ec2-authorize-security-group-ingress.cloud-custodian.json",
+    ));
+    assert_eq!(again["skipped"].get("outside_iac"), None, "{again}");
+}
+
+#[test]
+fn a_bad_new_version_keeps_the_last_good_one() {
+    let Some(mut ingest) = Ingest::start_with(
+        "a_bad_new_version_keeps_the_last_good_one",
+        &[("DRIFTGUARD_STATE_REFRESH_SECONDS", "0")],
+    ) else {
+        return;
+    };
+    ingest.respond(&event("cloudtrail/s3-put-bucket-versioning.cli-user.json"));
+    // A half-written data.tfstate replaces the good one: its resources stay known.
+    ingest.put_state("data.tfstate", bad_state());
+    let summary = ingest.respond(&event("config/s3-bucket.versioning-suspended.json"));
+    assert_eq!(summary["skipped"].get("outside_iac"), None, "{summary}");
+    assert_eq!(summary["config_items"], 1, "{summary}");
+    assert_eq!(ingest.unreadable_metric().last(), Some(&1));
+}
+
+#[test]
+fn no_readable_state_fails_as_retryable_until_one_loads() {
+    let Some(mut ingest) = Ingest::start("no_readable_state_fails_as_retryable_until_one_loads") else {
+        return;
+    };
+    ingest.put_state("data.tfstate", bad_state());
+    ingest.put_state("network.tfstate", b"not a state".to_vec());
+    let sg = event("cloudtrail/ec2-authorize-security-group-ingress.console-sso.json");
+    for _ in 0..2 {
+        let err = ingest.invoke(&sg).expect_error();
+        assert_eq!(err.body["errorType"], "Retryable", "{err:?}");
+        let msg = err.body["errorMessage"].as_str().unwrap_or_default();
+        assert!(
+            msg.contains("no Terraform state could be read") && msg.contains("env/prod/network.tfstate"),
+            "{msg}"
+        );
+    }
+    assert!(ingest.findings().is_empty());
+    // The state is fixed: the very next invocation loads it (no refresh interval to wait out).
+    ingest.put_state(
+        "network.tfstate",
+        std::fs::read(workspace().join("events/terraform/network.tfstate")).expect("state"),
+    );
+    let summary = ingest.respond(&sg);
+    assert_eq!(summary["findings"], 1, "{summary}");
+}
+
 const VERSIONING_CALL: &str = "cloudtrail/s3-put-bucket-versioning.cli-user.json";
 const VERSIONING_ITEM: &str = "config/s3-bucket.versioning-suspended.json";
 

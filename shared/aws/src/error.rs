@@ -48,6 +48,26 @@ pub enum AwsError {
 }
 
 impl AwsError {
+    /// The same error, its message naming what it was about (`s3://bucket/key`).
+    pub fn about(self, what: &str) -> AwsError {
+        match self {
+            AwsError::Call {
+                service,
+                operation,
+                code,
+                message,
+                retry,
+            } => AwsError::Call {
+                service,
+                operation,
+                code,
+                message: format!("{what}: {message}"),
+                retry,
+            },
+            other => other,
+        }
+    }
+
     /// Whether retrying may help.
     pub fn retry(&self) -> Retry {
         match self {
