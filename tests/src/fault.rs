@@ -24,10 +24,20 @@ pub enum Fault {
     ServerError(&'static str),
     /// A 200 PutEvents response in which every entry failed with `InternalFailure`.
     PutEventsAllFailed,
+    /// Any answer: status line (`500 Internal Server Error`), content type and body.
+    Respond {
+        /// Status code and reason.
+        status: &'static str,
+        /// `content-type`.
+        content_type: &'static str,
+        /// The body.
+        body: String,
+    },
 }
 
 /// Inject `fault` into the first `times` requests for `operation` (the part of `X-Amz-Target`
-/// after the dot, e.g. `PutItem`, `PutEvents`).
+/// after the dot, e.g. `PutItem`, `PutEvents`; `""` for REST protocols such as S3's, which send
+/// no target).
 #[derive(Debug, Clone)]
 pub struct Rule {
     /// Operation name.
@@ -192,6 +202,11 @@ fn fault_response(fault: &Fault, request_body: &[u8]) -> Vec<u8> {
             "application/x-amz-json-1.0",
             &json!({"__type": kind, "message": "Injected server error"}).to_string(),
         ),
+        Fault::Respond {
+            status,
+            content_type,
+            body,
+        } => http(status, content_type, body),
         Fault::PutEventsAllFailed => {
             let entries = serde_json::from_slice::<Value>(request_body)
                 .ok()
