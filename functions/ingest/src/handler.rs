@@ -135,7 +135,8 @@ impl App {
                 s3: S3States::new(
                     driftguard_aws::s3_client(aws, config.s3_path_style),
                     config.states.clone(),
-                ),
+                )
+                .with_limit(config.document_limit()),
                 checked: None,
                 unparsable: Vec::new(),
             })
@@ -264,7 +265,7 @@ impl App {
         let mut evaluations: Vec<Evaluation> = Vec::new();
         let mut errors: Vec<String> = Vec::new();
         let mut oversized: Vec<Box<ConfigChange>> = Vec::new();
-        decode::decode(bytes, origin, &mut |_: &Position, item| match item {
+        decode::decode_within(bytes, origin, self.config.document_limit(), &mut |_: &Position, item| match item {
             Ok(Item::Config(c)) if c.is_oversized() && self.config.config_bucket.is_some() => oversized.push(c),
             Ok(item) => evaluations.push(pipeline.evaluate(&item)),
             Err(e) => errors.push(e.to_string()),
@@ -323,10 +324,13 @@ impl App {
                 "oversized Config item in s3://{bucket}/{key}, outside the Config bucket DRIFTGUARD_CONFIG_BUCKET names"
             )));
         }
-        let (bytes, _) = driftguard_aws::get_object(&self.s3, bucket, key)
+        let (bytes, _) = driftguard_aws::get_object_within(&self.s3, bucket, key, self.config.document_limit())
             .await
-            .map_err(|e| from_aws(&format!("fetching oversized Config item s3://{bucket}/{key}"), &e))?;
-        let full = ConfigChange::from_delivered(&bytes)
+            .map_err(|e| match e {
+                AwsError::TooLarge { .. } => IngestError::InvalidInput(format!("oversized Config item: {e}")),
+                e => from_aws(&format!("fetching oversized Config item s3://{bucket}/{key}"), &e),
+            })?;
+        let full = ConfigChange::from_delivered_within(&bytes, self.config.document_limit())
             .map_err(|e| IngestError::InvalidInput(format!("oversized Config item s3://{bucket}/{key}: {e}")))?;
         if full.is_oversized() || full.resource_id != summary.resource_id {
             return Err(IngestError::InvalidInput(format!(

@@ -598,33 +598,10 @@ fn a_config_item_and_its_call_make_one_finding_in_either_order() {
     }
 }
 
-#[test]
-fn an_oversized_config_item_is_read_from_s3() {
-    let Some(mut ingest) = Ingest::start_with(
-        "an_oversized_config_item_is_read_from_s3",
-        &[("DRIFTGUARD_CONFIG_BUCKET", driftguard_tests::stack::BUCKET)],
-    ) else {
-        return;
-    };
-    // The full notification Config delivers to S3 (gzip JSON), and the summary event.
-    let full: Value =
-        serde_json::from_slice(&event("config/security-group.configuration-item-change.json")).expect("json");
-    let detail = full["detail"].clone();
-    let key = "AWSLogs/123456789012/Config/eu-west-1/2026/11/20/OversizedChangeNotification/AWS::EC2::SecurityGroup/sg-0123456789abcdef0/123456789012_Config_eu-west-1_ChangeNotification_AWS::EC2::SecurityGroup_sg-0123456789abcdef0_20261120T090351Z_1795165431412.json.gz";
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut gz, detail.to_string().as_bytes()).expect("gzip");
-    let body = gz.finish().expect("gzip");
-    let s3 = driftguard_aws::s3_client(&ingest.stack.sdk, true);
-    ingest
-        .rt
-        .block_on(
-            s3.put_object()
-                .bucket(driftguard_tests::stack::BUCKET)
-                .key(key)
-                .body(body.into())
-                .send(),
-        )
-        .expect("put the full item");
+/// The oversized-item notification EventBridge delivers for `full` (a complete Config event)
+/// whose full item Config put at `key` in the stack's bucket.
+fn oversized_summary(full: &Value, key: &str) -> Value {
+    let detail = &full["detail"];
     let item = &detail["configurationItem"];
     let summary_fields = [
         "configurationItemVersion",
@@ -654,6 +631,37 @@ fn an_oversized_config_item_is_read_from_s3() {
         "recordVersion": "1.0",
         "s3DeliverySummary": { "s3BucketLocation": format!("{}/{key}", driftguard_tests::stack::BUCKET) },
     });
+    oversized
+}
+
+#[test]
+fn an_oversized_config_item_is_read_from_s3() {
+    let Some(mut ingest) = Ingest::start_with(
+        "an_oversized_config_item_is_read_from_s3",
+        &[("DRIFTGUARD_CONFIG_BUCKET", driftguard_tests::stack::BUCKET)],
+    ) else {
+        return;
+    };
+    // The full notification Config delivers to S3 (gzip JSON), and the summary event.
+    let full: Value =
+        serde_json::from_slice(&event("config/security-group.configuration-item-change.json")).expect("json");
+    let detail = full["detail"].clone();
+    let key = "AWSLogs/123456789012/Config/eu-west-1/2026/11/20/OversizedChangeNotification/AWS::EC2::SecurityGroup/sg-0123456789abcdef0/123456789012_Config_eu-west-1_ChangeNotification_AWS::EC2::SecurityGroup_sg-0123456789abcdef0_20261120T090351Z_1795165431412.json.gz";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, detail.to_string().as_bytes()).expect("gzip");
+    let body = gz.finish().expect("gzip");
+    let s3 = driftguard_aws::s3_client(&ingest.stack.sdk, true);
+    ingest
+        .rt
+        .block_on(
+            s3.put_object()
+                .bucket(driftguard_tests::stack::BUCKET)
+                .key(key)
+                .body(body.into())
+                .send(),
+        )
+        .expect("put the full item");
+    let oversized = oversized_summary(&full, key);
     let out = ingest.respond(oversized.to_string().as_bytes());
     assert_eq!(out["config_items"], 1, "{out}");
     let findings = ingest.findings();
@@ -681,6 +689,57 @@ fn an_oversized_config_item_is_read_from_s3() {
         }
         other => panic!("expected an error, got {other:?}"),
     }
+}
+
+/// With 128 MB of memory the function reads at most 32 MiB per document: a larger object is
+/// refused by its announced size, and a gzip object inflating past it is refused at the limit,
+/// each naming the object and the limit, as invalid input (a retry cannot help).
+#[test]
+fn documents_beyond_the_memory_bound_are_refused_clearly() {
+    let Some(mut ingest) = Ingest::start_with(
+        "documents_beyond_the_memory_bound_are_refused_clearly",
+        &[
+            ("DRIFTGUARD_CONFIG_BUCKET", driftguard_tests::stack::BUCKET),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        ],
+    ) else {
+        return;
+    };
+    let full: Value =
+        serde_json::from_slice(&event("config/security-group.configuration-item-change.json")).expect("json");
+    let padded = format!("{}{}", full["detail"], " ".repeat(40 << 20));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, padded.as_bytes()).expect("gzip");
+    let bomb = gz.finish().expect("gzip");
+    let s3 = driftguard_aws::s3_client(&ingest.stack.sdk, true);
+    for (key, body) in [
+        ("AWSLogs/123456789012/Config/big.json", padded.into_bytes()),
+        ("AWSLogs/123456789012/Config/bomb.json.gz", bomb),
+    ] {
+        ingest
+            .rt
+            .block_on(
+                s3.put_object()
+                    .bucket(driftguard_tests::stack::BUCKET)
+                    .key(key)
+                    .body(body.into())
+                    .send(),
+            )
+            .expect("put the object");
+        let err = ingest
+            .invoke(oversized_summary(&full, key).to_string().as_bytes())
+            .expect_error();
+        assert_eq!(err.body["errorType"], "InvalidInput", "{key}: {err:?}");
+        let msg = err.body["errorMessage"].as_str().unwrap_or_default();
+        assert!(msg.contains("33554432"), "{key}: the limit is named: {msg}");
+        if key.ends_with("big.json") {
+            assert!(msg.contains(&format!("s3://acme-tfstate/{key}")), "{msg}");
+        }
+    }
+    // Still serving.
+    ingest.respond(&event(
+        "cloudtrail/ec2-authorize-security-group-ingress.console-sso.json",
+    ));
 }
 
 #[test]

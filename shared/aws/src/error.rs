@@ -38,6 +38,16 @@ pub enum AwsError {
     /// Too many concurrent writers on one record.
     #[error("DynamoDB: {0} kept changing under concurrent writers; giving up for now")]
     Contention(String),
+    /// An object larger than this process may read into memory.
+    #[error("{what} is {size} bytes, over the {limit}-byte limit for one document (set from the function's memory)")]
+    TooLarge {
+        /// The object (`s3://bucket/key`).
+        what: String,
+        /// Its size (as announced, or as far as it was read).
+        size: u64,
+        /// The limit.
+        limit: usize,
+    },
     /// A stored item DriftGuard cannot read.
     #[error("DynamoDB item {key} is not a valid DriftGuard record: {message}")]
     Corrupt {
@@ -74,7 +84,7 @@ impl AwsError {
         match self {
             AwsError::Call { retry, .. } => *retry,
             AwsError::PublishRejected { .. } | AwsError::Contention(_) => Retry::Retryable,
-            AwsError::Corrupt { .. } => Retry::NotRetryable,
+            AwsError::Corrupt { .. } | AwsError::TooLarge { .. } => Retry::NotRetryable,
         }
     }
 }

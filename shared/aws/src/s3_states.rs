@@ -59,6 +59,7 @@ pub struct S3States {
     client: Client,
     locations: Vec<S3Location>,
     cache: BTreeMap<String, Cached>,
+    limit: usize,
 }
 
 impl S3States {
@@ -68,7 +69,14 @@ impl S3States {
             client,
             locations,
             cache: BTreeMap::new(),
+            limit: driftguard_core::decode::MAX_DOCUMENT_BYTES,
         }
+    }
+
+    /// Refuses state objects over `limit` bytes (reported as unreadable, by name).
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
     }
 
     /// Lists the locations and fetches new or changed state files. Fails only when a location
@@ -110,8 +118,12 @@ impl S3States {
             if self.cache.get(&url).is_some_and(|c| c.etag == etag && !etag.is_empty()) {
                 continue;
             }
-            let (bytes, fetched_etag) = match get_object(&self.client, &bucket, &key).await {
+            let (bytes, fetched_etag) = match get_object_within(&self.client, &bucket, &key, self.limit).await {
                 Ok(got) => got,
+                Err(e @ AwsError::TooLarge { .. }) => {
+                    out.unreadable.push(e);
+                    continue;
+                }
                 Err(e) => {
                     out.unreadable.push(e.about(&url));
                     continue;
@@ -169,22 +181,54 @@ impl S3States {
 /// Reads one object whole: its bytes and ETag. Used for state files and for the full
 /// notifications AWS Config delivers to S3 when an item is too large for its event.
 pub async fn get_object(client: &Client, bucket: &str, key: &str) -> Result<(Vec<u8>, Option<String>), AwsError> {
-    let out = client
+    get_object_within(client, bucket, key, driftguard_core::decode::MAX_DOCUMENT_BYTES).await
+}
+
+/// [`get_object`], refusing an object over `limit` bytes: by its announced length before any
+/// byte is read, else as soon as the body grows past the limit ([`AwsError::TooLarge`]).
+pub async fn get_object_within(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    limit: usize,
+) -> Result<(Vec<u8>, Option<String>), AwsError> {
+    let what = || format!("s3://{bucket}/{key}");
+    let mut out = client
         .get_object()
         .bucket(bucket)
         .key(key)
         .send()
         .await
         .map_err(|e| classify("S3", "GetObject", e))?;
+    let announced = out.content_length().and_then(|n| u64::try_from(n).ok());
+    if let Some(size) = announced.filter(|&n| n > limit as u64) {
+        return Err(AwsError::TooLarge {
+            what: what(),
+            size,
+            limit,
+        });
+    }
     let etag = out.e_tag().map(str::to_owned);
-    let bytes = out.body.collect().await.map_err(|e| AwsError::Call {
-        service: "S3",
-        operation: "GetObject",
-        code: "body".into(),
-        message: e.to_string(),
-        retry: crate::Retry::Retryable,
-    })?;
-    Ok((bytes.into_bytes().to_vec(), etag))
+    let mut bytes = Vec::with_capacity(announced.map_or(0, |n| n as usize));
+    loop {
+        let chunk = out.body.try_next().await.map_err(|e| AwsError::Call {
+            service: "S3",
+            operation: "GetObject",
+            code: "body".into(),
+            message: format!("{}: {e}", what()),
+            retry: crate::Retry::Retryable,
+        })?;
+        let Some(chunk) = chunk else { break };
+        if bytes.len() + chunk.len() > limit {
+            return Err(AwsError::TooLarge {
+                what: what(),
+                size: (bytes.len() + chunk.len()) as u64,
+                limit,
+            });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok((bytes, etag))
 }
 
 #[cfg(test)]
