@@ -11,9 +11,9 @@ use driftguard_core::inventory::Inventory;
 use driftguard_core::pipeline::{Evaluation, Outcome, Pipeline};
 use driftguard_core::service::{self, ServiceError};
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use serde::Deserialize;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use serde_json::value::RawValue;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -88,21 +88,6 @@ pub struct Summary {
     published: usize,
     duplicates: usize,
     skipped: BTreeMap<&'static str, usize>,
-}
-
-#[derive(Deserialize)]
-struct SqsBatch {
-    #[serde(rename = "Records")]
-    records: Vec<SqsRecord>,
-}
-
-#[derive(Deserialize)]
-struct SqsRecord {
-    #[serde(rename = "messageId")]
-    message_id: String,
-    #[serde(rename = "eventSource")]
-    event_source: Option<String>,
-    body: String,
 }
 
 struct States {
@@ -228,14 +213,14 @@ impl App {
     pub async fn invoke(&self, event: LambdaEvent<Box<RawValue>>) -> Result<Value, IngestError> {
         let pipeline = self.pipeline().await?;
         let payload = event.payload.get();
-        match serde_json::from_str::<SqsBatch>(payload) {
+        match serde_json::from_str::<SqsEvent>(payload) {
             Ok(batch)
                 if batch
                     .records
                     .first()
                     .is_some_and(|r| r.event_source.as_deref() == Some("aws:sqs")) =>
             {
-                Ok(self.sqs(batch, &pipeline).await)
+                Ok(serde_json::to_value(self.sqs(batch, &pipeline).await).unwrap_or(Value::Null))
             }
             _ => {
                 let summary = self
@@ -246,18 +231,24 @@ impl App {
         }
     }
 
-    /// An SQS batch: each message on its own; failed ones are reported so that only they are
-    /// retried (and, after the queue's maxReceiveCount, dead-lettered).
-    async fn sqs(&self, batch: SqsBatch, pipeline: &Pipeline) -> Value {
-        let mut failures = Vec::new();
+    /// An SQS batch: each message on its own; failed ones are reported (the partial batch
+    /// response) so that only they are retried (and, after the queue's maxReceiveCount,
+    /// dead-lettered).
+    async fn sqs(&self, batch: SqsEvent, pipeline: &Pipeline) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
         for record in batch.records {
-            let origin = format!("sqs message {}", record.message_id);
-            if let Err(e) = self.document(record.body.as_bytes(), &origin, pipeline).await {
-                tracing::error!(message_id = %record.message_id, error_type = e.error_type(), error = %e, "Message failed");
-                failures.push(json!({ "itemIdentifier": record.message_id }));
+            let message_id = record.message_id.unwrap_or_default();
+            let origin = format!("sqs message {message_id}");
+            let result = match &record.body {
+                Some(body) => self.document(body.as_bytes(), &origin, pipeline).await.map(drop),
+                None => Err(IngestError::InvalidInput(format!("{origin}: no body"))),
+            };
+            if let Err(e) = result {
+                tracing::error!(message_id = %message_id, error_type = e.error_type(), error = %e, "Message failed");
+                response.add_failure(message_id);
             }
         }
-        json!({ "batchItemFailures": failures })
+        response
     }
 
     /// One document (an EventBridge event, or anything core decodes).

@@ -225,6 +225,19 @@ fn sqs_batches_report_only_the_failed_messages() {
         json!({ "batchItemFailures": [{ "itemIdentifier": "0f1e2d3c-0000-4000-8000-00000000bad1" }] })
     );
     assert_eq!(ingest.findings().len(), 2, "good messages were not written twice");
+
+    // A message without a body is that message's failure, not the batch's.
+    let mut bodiless = batch["Records"][0].clone();
+    bodiless["messageId"] = json!("0f1e2d3c-0000-4000-8000-00000000bad2");
+    bodiless.as_object_mut().expect("record").remove("body");
+    let records = batch["Records"].as_array_mut().expect("records");
+    records.pop();
+    records.push(bodiless);
+    let response = ingest.respond(&serde_json::to_vec(&batch).expect("json"));
+    assert_eq!(
+        response,
+        json!({ "batchItemFailures": [{ "itemIdentifier": "0f1e2d3c-0000-4000-8000-00000000bad2" }] })
+    );
 }
 
 /// The real-shaped corpus for the reliability run: every sample CloudTrail envelope, the log
