@@ -63,6 +63,7 @@ struct Counters {
 pub struct FaultProxy {
     port: u16,
     counters: Arc<Mutex<Counters>>,
+    rules: Arc<Mutex<Vec<Rule>>>,
 }
 
 impl FaultProxy {
@@ -72,14 +73,31 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fault proxy");
         let port = listener.local_addr().expect("local addr").port();
         let counters = Arc::new(Mutex::new(Counters::default()));
-        let (rules, shared) = (Arc::new(rules), counters.clone());
+        let rules = Arc::new(Mutex::new(rules));
+        let (shared_rules, shared) = (rules.clone(), counters.clone());
         thread::spawn(move || {
+            let rules = shared_rules;
             for conn in listener.incoming().flatten() {
                 let (rules, counters, upstream) = (rules.clone(), shared.clone(), upstream.clone());
                 thread::spawn(move || serve(conn, &upstream, &rules, &counters));
             }
         });
-        FaultProxy { port, counters }
+        FaultProxy { port, counters, rules }
+    }
+
+    /// Drops every rule: from now on requests are forwarded (unless armed).
+    pub fn clear(&self) {
+        if let Ok(mut rules) = self.rules.lock() {
+            rules.clear();
+        }
+    }
+
+    /// Adds a rule while the proxy runs (its count starts from the faults already injected
+    /// for the operation).
+    pub fn add(&self, rule: Rule) {
+        if let Ok(mut rules) = self.rules.lock() {
+            rules.push(rule);
+        }
     }
 
     /// The endpoint URL to give the SDK.
@@ -126,7 +144,7 @@ impl driftguard_core::conformance::StoreFaults for FaultProxy {
     }
 }
 
-fn serve(conn: TcpStream, upstream: &str, rules: &[Rule], counters: &Mutex<Counters>) {
+fn serve(conn: TcpStream, upstream: &str, rules: &Mutex<Vec<Rule>>, counters: &Mutex<Counters>) {
     let Ok(mut writer) = conn.try_clone() else { return };
     let mut reader = BufReader::new(conn);
     while let Ok(Some(request)) = read_request(&mut reader, &mut writer) {
@@ -155,6 +173,10 @@ fn serve(conn: TcpStream, upstream: &str, rules: &[Rule], counters: &Mutex<Count
                 (None, Some(after))
             } else {
             let done = c.injected.get(&operation).copied().unwrap_or(0);
+            let rules = match rules.lock() {
+                Ok(r) => r.clone(),
+                Err(_) => return,
+            };
             let rule = rules
                 .iter()
                 .find(|r| r.operation == operation && done < r.times)

@@ -4,6 +4,7 @@
 
 use driftguard_core::finding::{Finding, Status};
 use driftguard_core::ports::{FindingStore, Query};
+use driftguard_tests::fault::{Fault, FaultProxy, Rule};
 use driftguard_tests::runtime_api::{Invocation, LambdaProcess, RuntimeApi};
 use driftguard_tests::stack::{workspace, Stack};
 use serde_json::{json, Value};
@@ -35,6 +36,24 @@ impl Ingest {
         env.extend_from_slice(extra_env);
         let lambda = LambdaProcess::spawn(&binary, &api, &env);
         Some(Ingest { stack, lambda, rt })
+    }
+
+    /// Like [`Ingest::start`], with every AWS call going through a fault proxy in front of moto.
+    fn start_behind_proxy(test: &str) -> Option<(Ingest, FaultProxy)> {
+        let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+        let stack = rt.block_on(Stack::start(test))?;
+        let proxy = FaultProxy::start(&stack.moto.endpoint(), Vec::new());
+        let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_driftguard-ingest"));
+        let api = RuntimeApi::start_named("driftguard-ingest");
+        let mut env = stack.ingest_env();
+        for (k, v) in &mut env {
+            if k == "AWS_ENDPOINT_URL" {
+                *v = proxy.endpoint();
+            }
+        }
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let lambda = LambdaProcess::spawn(&binary, &api, &env);
+        Some((Ingest { stack, lambda, rt }, proxy))
     }
 
     fn invoke(&mut self, event: &[u8]) -> Invocation {
@@ -144,6 +163,48 @@ fn a_console_change_is_stored_published_once_and_survives_redelivery() {
             .collect::<Vec<_>>(),
         ["Drift Resolved"]
     );
+}
+
+/// EventBridge refuses every attempt to publish the `Drift Resolved` of a Terraform revert: the
+/// invocation fails as retryable, and the redelivery publishes it (once), although the store
+/// already holds the resolution.
+#[test]
+fn a_resolution_whose_publish_failed_is_published_by_the_retry() {
+    let Some((mut ingest, proxy)) = Ingest::start_behind_proxy("a_resolution_whose_publish_failed_is_published_by_the_retry")
+    else {
+        return;
+    };
+    ingest.respond(&event(
+        "cloudtrail/ec2-authorize-security-group-ingress.console-sso.json",
+    ));
+    let detected = ingest.published();
+    assert_eq!(detected.len(), 1);
+    proxy.add(Rule {
+        operation: "PutEvents",
+        times: usize::MAX,
+        fault: Fault::PutEventsAllFailed,
+    });
+    let revert = event("cloudtrail/ec2-revoke-security-group-ingress.terraform.json");
+    let err = ingest.invoke(&revert).expect_error();
+    assert_eq!(err.body["errorType"], "Retryable", "{err:?}");
+    assert!(proxy.injected("PutEvents") > 1, "the publisher retried before giving up");
+    assert_eq!(ingest.findings()[0].status, Status::Resolved, "the store has it");
+    assert!(ingest.published().is_empty());
+
+    // EventBridge recovers; SQS delivers the event again.
+    proxy.clear();
+    let summary = ingest.respond(&revert);
+    assert_eq!(summary["published"], 1, "{summary}");
+    let published = ingest.published();
+    assert_eq!(published.len(), 1, "{published:?}");
+    assert_eq!(published[0]["detail-type"], "Drift Resolved");
+    assert_eq!(
+        published[0]["detail"]["key"],
+        json!(format!("{}:resolved", ingest.findings()[0].id))
+    );
+    // And a further redelivery publishes nothing.
+    let again = ingest.respond(&revert);
+    assert_eq!((again["duplicates"].clone(), again["published"].clone()), (json!(1), json!(0)));
 }
 
 #[test]
