@@ -172,19 +172,19 @@ fn serve(conn: TcpStream, upstream: &str, rules: &Mutex<Vec<Rule>>, counters: &M
                 drop(c);
                 (None, Some(after))
             } else {
-            let done = c.injected.get(&operation).copied().unwrap_or(0);
-            let rules = match rules.lock() {
-                Ok(r) => r.clone(),
-                Err(_) => return,
-            };
-            let rule = rules
-                .iter()
-                .find(|r| r.operation == operation && done < r.times)
-                .map(|r| r.fault.clone());
-            if rule.is_some() {
-                *c.injected.entry(operation.clone()).or_insert(0) += 1;
-            }
-            (rule, None)
+                let done = c.injected.get(&operation).copied().unwrap_or(0);
+                let rules = match rules.lock() {
+                    Ok(r) => r.clone(),
+                    Err(_) => return,
+                };
+                let rule = rules
+                    .iter()
+                    .find(|r| r.operation == operation && done < r.times)
+                    .map(|r| r.fault.clone());
+                if rule.is_some() {
+                    *c.injected.entry(operation.clone()).or_insert(0) += 1;
+                }
+                (rule, None)
             }
         };
         let armed_500 = Fault::ServerError("com.amazonaws.dynamodb.v20120810#InternalServerError");

@@ -2,6 +2,7 @@
 //! evaluate with core, store and publish through the adapters, map errors once.
 
 use crate::config::Config;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use driftguard_aws::{
     AwsError, DynamoClient, DynamoStore, EventBridgeClient, EventBridgePublisher, Retry, S3Client, S3States,
 };
@@ -11,7 +12,6 @@ use driftguard_core::inventory::Inventory;
 use driftguard_core::pipeline::{Evaluation, Outcome, Pipeline};
 use driftguard_core::service::{self, ServiceError};
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -178,8 +178,12 @@ impl App {
                                     "no Terraform state could be read, so no event can be judged: {why}"
                                 )));
                             }
-                            tracing::info!(states = fresh.inventory.states().len(), resources = fresh.inventory.len(),
-                                unreadable = fresh.failed.len(), "Inventory loaded");
+                            tracing::info!(
+                                states = fresh.inventory.states().len(),
+                                resources = fresh.inventory.len(),
+                                unreadable = fresh.failed.len(),
+                                "Inventory loaded"
+                            );
                             let pipeline = Arc::new(
                                 Pipeline::new(&self.config.attribution, fresh.inventory)
                                     .with_ignore(self.config.ignore.clone()),
@@ -256,11 +260,16 @@ impl App {
         let mut evaluations: Vec<Evaluation> = Vec::new();
         let mut errors: Vec<String> = Vec::new();
         let mut oversized: Vec<Box<ConfigChange>> = Vec::new();
-        decode::decode_within(bytes, origin, self.config.document_limit(), &mut |_: &Position, item| match item {
-            Ok(Item::Config(c)) if c.is_oversized() && self.config.config_bucket.is_some() => oversized.push(c),
-            Ok(item) => evaluations.push(pipeline.evaluate(&item)),
-            Err(e) => errors.push(e.to_string()),
-        });
+        decode::decode_within(
+            bytes,
+            origin,
+            self.config.document_limit(),
+            &mut |_: &Position, item| match item {
+                Ok(Item::Config(c)) if c.is_oversized() && self.config.config_bucket.is_some() => oversized.push(c),
+                Ok(item) => evaluations.push(pipeline.evaluate(&item)),
+                Err(e) => errors.push(e.to_string()),
+            },
+        );
         for summary in oversized {
             let full = self.fetch_oversized(&summary).await?;
             evaluations.push(pipeline.evaluate_config(&full));

@@ -170,7 +170,8 @@ fn a_console_change_is_stored_published_once_and_survives_redelivery() {
 /// already holds the resolution.
 #[test]
 fn a_resolution_whose_publish_failed_is_published_by_the_retry() {
-    let Some((mut ingest, proxy)) = Ingest::start_behind_proxy("a_resolution_whose_publish_failed_is_published_by_the_retry")
+    let Some((mut ingest, proxy)) =
+        Ingest::start_behind_proxy("a_resolution_whose_publish_failed_is_published_by_the_retry")
     else {
         return;
     };
@@ -187,7 +188,10 @@ fn a_resolution_whose_publish_failed_is_published_by_the_retry() {
     let revert = event("cloudtrail/ec2-revoke-security-group-ingress.terraform.json");
     let err = ingest.invoke(&revert).expect_error();
     assert_eq!(err.body["errorType"], "Retryable", "{err:?}");
-    assert!(proxy.injected("PutEvents") > 1, "the publisher retried before giving up");
+    assert!(
+        proxy.injected("PutEvents") > 1,
+        "the publisher retried before giving up"
+    );
     assert_eq!(ingest.findings()[0].status, Status::Resolved, "the store has it");
     assert!(ingest.published().is_empty());
 
@@ -204,7 +208,10 @@ fn a_resolution_whose_publish_failed_is_published_by_the_retry() {
     );
     // And a further redelivery publishes nothing.
     let again = ingest.respond(&revert);
-    assert_eq!((again["duplicates"].clone(), again["published"].clone()), (json!(1), json!(0)));
+    assert_eq!(
+        (again["duplicates"].clone(), again["published"].clone()),
+        (json!(1), json!(0))
+    );
 }
 
 #[test]

@@ -20,11 +20,11 @@
 use crate::error::{classify, AwsError};
 use crate::item::{self, get_n, get_s, n, s, Item};
 use crate::retry::{backoff, MAX_ATTEMPTS};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, Put,
     PutRequest, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, WriteRequest,
 };
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::Client;
 use driftguard_core::finding::{self, Finding, IacChange, ResourceRecord, Status, Transition};
 use driftguard_core::inventory::Inventory;
@@ -535,10 +535,7 @@ impl DynamoStore {
                 .filter(|t| !findings.iter().any(|(id, f)| before.get(id) != Some(f) && about(t, id)))
                 .cloned()
                 .collect();
-            if self
-                .save_resource(&key, &updated, version, origin, &rest)
-                .await?
-            {
+            if self.save_resource(&key, &updated, version, origin, &rest).await? {
                 out.extend(transitions);
                 return Ok(());
             }

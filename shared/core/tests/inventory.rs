@@ -334,7 +334,10 @@ fn one_bad_state_does_not_blind_the_others() {
     assert_eq!(loaded.failed.len(), 1);
     assert!(!loaded.failed[0].kept_last_good);
     let msg = loaded.failed[0].error.to_string();
-    assert!(msg.contains("s3://st/data.tfstate") && msg.contains("malformed"), "{msg}");
+    assert!(
+        msg.contains("s3://st/data.tfstate") && msg.contains("malformed"),
+        "{msg}"
+    );
 
     // A later bad version of a state that loaded before: the last good version stays.
     let loaded = load_states([

@@ -659,7 +659,10 @@ fn cases(tag: &str) -> Vec<Case> {
         sample_finding(&format!("ev-{tag}-r2"), &sg("iac"), 110, Severity::Critical),
     );
     out.push(Case {
-        setup: vec![Change::Finding(Box::new(f1.clone())), Change::Finding(Box::new(f2.clone()))],
+        setup: vec![
+            Change::Finding(Box::new(f1.clone())),
+            Change::Finding(Box::new(f2.clone())),
+        ],
         step: Change::Iac(sample_iac(&format!("ev-{tag}-iac"), &sg("iac"), 200)),
         expect: vec![format!("{}:resolved", f1.id), format!("{}:resolved", f2.id)],
         resolved: vec![f1.id.clone(), f2.id.clone()],
