@@ -198,11 +198,12 @@ impl EmbeddedStore {
             let mut keys = txn.open_table(PUBLISHED)?;
             let mut next = outbox.last()?.map_or(0, |(k, _)| k.value() + 1);
             let mut unpublished = txn.open_table(UNPUBLISHED)?;
+            let keys_now: std::collections::HashSet<&str> = events.iter().map(|e| e.key.as_str()).collect();
             let mut done = Vec::new();
             for row in unpublished.iter()? {
                 let (k, _) = row?;
                 let k = k.value();
-                if events.iter().any(|e| k.rsplit('\n').next() == Some(e.key.as_str())) {
+                if k.rsplit('\n').next().is_some_and(|key| keys_now.contains(key)) {
                     done.push(k.to_owned());
                 }
             }
