@@ -272,3 +272,44 @@ async fn secret_bearing_responses_never_reach_error_text() {
         assert!(text.contains("GetParameter"), "{text}");
     }
 }
+
+/// A finding write cancelled because another transaction held the item is retryable (the
+/// DynamoDB API reference's `TransactionCanceledException` with a `TransactionConflict` reason).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transaction_conflict_is_retryable() {
+    let proxy = answering(
+        "TransactWriteItems",
+        Fault::Respond {
+            status: "400 Bad Request",
+            content_type: "application/x-amz-json-1.0",
+            body: serde_json::json!({
+                "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                "message": "Transaction cancelled, please refer cancellation reasons for specific reasons [None, TransactionConflict]",
+                "CancellationReasons": [
+                    {"Code": "None"},
+                    {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
+                ]
+            })
+            .to_string(),
+        },
+    );
+    proxy.add(Rule {
+        operation: "GetItem",
+        times: usize::MAX,
+        fault: Fault::Respond {
+            status: "200 OK",
+            content_type: "application/x-amz-json-1.0",
+            body: "{}".into(),
+        },
+    });
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk_config_without_retries(&proxy.endpoint()).await),
+        TABLE,
+    );
+    let f = sample_finding("ev-conflict", "sg-conflict", 10, Severity::Major);
+    let err = store
+        .apply(&[Change::Finding(Box::new(f))])
+        .await
+        .expect_err("the write is cancelled");
+    assert_eq!(err.retry(), Retry::Retryable, "{err}");
+}

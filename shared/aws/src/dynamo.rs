@@ -207,6 +207,22 @@ impl DynamoStore {
             {
                 Ok(false)
             }
+            // Cancelled by a concurrent transaction or throttling: try again later.
+            Err(e)
+                if e.as_service_error().is_some_and(|se| match se {
+                    TransactWriteItemsError::TransactionCanceledException(c) => {
+                        c.cancellation_reasons().iter().any(|r| {
+                            matches!(
+                                r.code(),
+                                Some("TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded")
+                            )
+                        })
+                    }
+                    _ => false,
+                }) =>
+            {
+                Err(AwsError::Contention(format!("the write of {origin}'s drift events")))
+            }
             Err(e) => Err(classify("DynamoDB", "TransactWriteItems", e)),
         }
     }
