@@ -2,7 +2,9 @@
 //! server and, for chosen operations (by `X-Amz-Target`), answers the first N requests with a
 //! throttling error, a 5xx, or a PutEvents response whose entries all failed; everything else is
 //! forwarded. Tests use it to show that retries really happen and that persistent failures are
-//! reported, not swallowed.
+//! reported, not swallowed. Armed ([`FaultProxy::fail_after`], core's `StoreFaults`), it lets n
+//! requests of any operation through and then fails every request with a 500 until healed —
+//! before forwarding, or after (the write happened, its answer is lost).
 
 use crate::runtime_api::read_request;
 use serde_json::{json, Value};
@@ -22,10 +24,20 @@ pub enum Fault {
     ServerError(&'static str),
     /// A 200 PutEvents response in which every entry failed with `InternalFailure`.
     PutEventsAllFailed,
+    /// Any answer: status line (`500 Internal Server Error`), content type and body.
+    Respond {
+        /// Status code and reason.
+        status: &'static str,
+        /// `content-type`.
+        content_type: &'static str,
+        /// The body.
+        body: String,
+    },
 }
 
 /// Inject `fault` into the first `times` requests for `operation` (the part of `X-Amz-Target`
-/// after the dot, e.g. `PutItem`, `PutEvents`).
+/// after the dot, e.g. `PutItem`, `PutEvents`; `""` for REST protocols such as S3's, which send
+/// no target).
 #[derive(Debug, Clone)]
 pub struct Rule {
     /// Operation name.
@@ -40,6 +52,10 @@ pub struct Rule {
 struct Counters {
     seen: HashMap<String, usize>,
     injected: HashMap<String, usize>,
+    /// Armed: requests still let through, whether any failed since.
+    armed: Option<(usize, bool)>,
+    /// Armed failures forward the request first and lose its answer.
+    after_forwarding: bool,
 }
 
 /// The running proxy; it stops accepting when dropped (its threads end with their connections).
@@ -47,6 +63,7 @@ struct Counters {
 pub struct FaultProxy {
     port: u16,
     counters: Arc<Mutex<Counters>>,
+    rules: Arc<Mutex<Vec<Rule>>>,
 }
 
 impl FaultProxy {
@@ -56,14 +73,31 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fault proxy");
         let port = listener.local_addr().expect("local addr").port();
         let counters = Arc::new(Mutex::new(Counters::default()));
-        let (rules, shared) = (Arc::new(rules), counters.clone());
+        let rules = Arc::new(Mutex::new(rules));
+        let (shared_rules, shared) = (rules.clone(), counters.clone());
         thread::spawn(move || {
+            let rules = shared_rules;
             for conn in listener.incoming().flatten() {
                 let (rules, counters, upstream) = (rules.clone(), shared.clone(), upstream.clone());
                 thread::spawn(move || serve(conn, &upstream, &rules, &counters));
             }
         });
-        FaultProxy { port, counters }
+        FaultProxy { port, counters, rules }
+    }
+
+    /// Drops every rule: from now on requests are forwarded (unless armed).
+    pub fn clear(&self) {
+        if let Ok(mut rules) = self.rules.lock() {
+            rules.clear();
+        }
+    }
+
+    /// Adds a rule while the proxy runs (its count starts from the faults already injected
+    /// for the operation).
+    pub fn add(&self, rule: Rule) {
+        if let Ok(mut rules) = self.rules.lock() {
+            rules.push(rule);
+        }
     }
 
     /// The endpoint URL to give the SDK.
@@ -78,6 +112,15 @@ impl FaultProxy {
             .map_or(0, |c| c.seen.get(operation).copied().unwrap_or(0))
     }
 
+    /// Armed failures forward the request first, then answer 500: the write happened but the
+    /// caller does not know.
+    pub fn lose_answers(self) -> Self {
+        if let Ok(mut c) = self.counters.lock() {
+            c.after_forwarding = true;
+        }
+        self
+    }
+
     /// How many requests for `operation` got a fault.
     pub fn injected(&self, operation: &str) -> usize {
         self.counters
@@ -86,7 +129,22 @@ impl FaultProxy {
     }
 }
 
-fn serve(conn: TcpStream, upstream: &str, rules: &[Rule], counters: &Mutex<Counters>) {
+impl driftguard_core::conformance::StoreFaults for FaultProxy {
+    fn fail_after(&self, ok: usize) {
+        if let Ok(mut c) = self.counters.lock() {
+            c.armed = Some((ok, false));
+        }
+    }
+
+    fn heal(&self) -> bool {
+        self.counters
+            .lock()
+            .map(|mut c| c.armed.take().is_some_and(|(_, hit)| hit))
+            .unwrap_or(false)
+    }
+}
+
+fn serve(conn: TcpStream, upstream: &str, rules: &Mutex<Vec<Rule>>, counters: &Mutex<Counters>) {
     let Ok(mut writer) = conn.try_clone() else { return };
     let mut reader = BufReader::new(conn);
     while let Ok(Some(request)) = read_request(&mut reader, &mut writer) {
@@ -95,22 +153,50 @@ fn serve(conn: TcpStream, upstream: &str, rules: &[Rule], counters: &Mutex<Count
             .and_then(|t| t.rsplit('.').next())
             .unwrap_or("")
             .to_owned();
-        let fault = {
+        let (fault, armed_fault) = {
             let Ok(mut c) = counters.lock() else { return };
             *c.seen.entry(operation.clone()).or_insert(0) += 1;
-            let done = c.injected.get(&operation).copied().unwrap_or(0);
-            let rule = rules
-                .iter()
-                .find(|r| r.operation == operation && done < r.times)
-                .map(|r| r.fault.clone());
-            if rule.is_some() {
-                *c.injected.entry(operation.clone()).or_insert(0) += 1;
+            let armed_fault = match &mut c.armed {
+                Some((0, hit)) => {
+                    *hit = true;
+                    true
+                }
+                Some((left, _)) => {
+                    *left -= 1;
+                    false
+                }
+                None => false,
+            };
+            if armed_fault {
+                let after = c.after_forwarding;
+                drop(c);
+                (None, Some(after))
+            } else {
+                let done = c.injected.get(&operation).copied().unwrap_or(0);
+                let rules = match rules.lock() {
+                    Ok(r) => r.clone(),
+                    Err(_) => return,
+                };
+                let rule = rules
+                    .iter()
+                    .find(|r| r.operation == operation && done < r.times)
+                    .map(|r| r.fault.clone());
+                if rule.is_some() {
+                    *c.injected.entry(operation.clone()).or_insert(0) += 1;
+                }
+                (rule, None)
             }
-            rule
         };
-        let response = match fault {
-            Some(f) => fault_response(&f, &request.body),
-            None => match forward(upstream, &request) {
+        let armed_500 = Fault::ServerError("com.amazonaws.dynamodb.v20120810#InternalServerError");
+        let response = match (fault, armed_fault) {
+            (_, Some(after_forwarding)) => {
+                if after_forwarding && forward(upstream, &request).is_err() {
+                    return;
+                }
+                fault_response(&armed_500, &request.body)
+            }
+            (Some(f), None) => fault_response(&f, &request.body),
+            (None, None) => match forward(upstream, &request) {
                 Ok(bytes) => bytes,
                 Err(_) => return,
             },
@@ -138,6 +224,11 @@ fn fault_response(fault: &Fault, request_body: &[u8]) -> Vec<u8> {
             "application/x-amz-json-1.0",
             &json!({"__type": kind, "message": "Injected server error"}).to_string(),
         ),
+        Fault::Respond {
+            status,
+            content_type,
+            body,
+        } => http(status, content_type, body),
         Fault::PutEventsAllFailed => {
             let entries = serde_json::from_slice::<Value>(request_body)
                 .ok()

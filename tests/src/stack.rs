@@ -46,6 +46,17 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
+/// [`sdk_config`] without the SDK's own retries, so one injected failure is one failed call.
+pub async fn sdk_config_without_retries(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(crate::runtime_api::REGION))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "driftguard-tests"))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await
+}
+
 impl Stack {
     /// Starts moto and creates everything; `None` (with a printed reason) when moto is not
     /// installed.

@@ -2,12 +2,13 @@
 //! the DynamoDB store passes the same conformance suite as the embedded store, and the
 //! EventBridge publisher's events arrive on the queue valid against their JSON Schemas.
 
-use driftguard_core::conformance::{check_store, sample_finding};
+use driftguard_core::conformance::{check_recovery, check_store, sample_finding};
 use driftguard_core::diff::AttributeChange;
 use driftguard_core::finding::Transition;
 use driftguard_core::ports::{Change, DriftEvent, EventPublisher, FindingStore};
 use driftguard_core::score::Severity;
-use driftguard_tests::stack::{workspace, Stack};
+use driftguard_tests::fault::FaultProxy;
+use driftguard_tests::stack::{sdk_config_without_retries, workspace, Stack, TABLE};
 use serde_json::{json, Value};
 
 fn schema(name: &str) -> jsonschema::Validator {
@@ -34,6 +35,34 @@ async fn dynamo_store_conforms_to_the_store_contract() {
         return;
     };
     assert_eq!(check_store(&stack.store()).await, Ok(()));
+}
+
+/// Every request of handling an event fails in turn (before reaching DynamoDB, and after it with
+/// the answer lost); the retry publishes each transition exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn dynamo_store_recovers_from_each_failed_step() {
+    let Some(stack) = Stack::start("dynamo_store_recovers_from_each_failed_step").await else {
+        return;
+    };
+    for lose_answers in [false, true] {
+        let mut proxy = FaultProxy::start(&stack.moto.endpoint(), Vec::new());
+        if lose_answers {
+            proxy = proxy.lose_answers();
+        }
+        // A table per run: the cases reuse their ids.
+        let table = format!("{TABLE}-{lose_answers}");
+        driftguard_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(&stack.sdk), &table)
+            .create_table()
+            .await
+            .expect("create table");
+        let sdk = sdk_config_without_retries(&proxy.endpoint()).await;
+        let store = driftguard_aws::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
+        assert_eq!(
+            check_recovery(&store, &proxy).await,
+            Ok(()),
+            "answers lost: {lose_answers}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -27,6 +27,23 @@ pub struct Config {
     /// `DRIFTGUARD_IGNORE_RULES`: `.driftignore` rules, one per line or separated by `;`
     /// (the built-in rules always apply).
     pub ignore: IgnoreRules,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (MB, set by Lambda; [`DEFAULT_MEMORY_MB`] for local
+    /// runs): the largest document read into memory at once is a quarter of it
+    /// ([`Config::document_limit`]).
+    pub memory_mb: u64,
+}
+
+/// The memory assumed when `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` is unset: the template's default
+/// for the ingest function.
+pub const DEFAULT_MEMORY_MB: u64 = 256;
+
+impl Config {
+    /// The largest document (an event, a CloudTrail log file after gunzip, a Terraform state,
+    /// an oversized Config item) the function reads: a quarter of its memory, leaving room for
+    /// what it parses into, the states it holds and the runtime.
+    pub fn document_limit(&self) -> usize {
+        usize::try_from(self.memory_mb.saturating_mul(1024 * 1024) / 4).unwrap_or(usize::MAX)
+    }
 }
 
 pub use driftguard_core::env::EnvError as ConfigError;
@@ -71,6 +88,10 @@ impl Config {
             s3_path_style: env.flag("DRIFTGUARD_S3_PATH_STYLE"),
             config_bucket: env.optional("DRIFTGUARD_CONFIG_BUCKET").map(|b| b.trim().to_owned()),
             ignore,
+            memory_mb: match env.number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", DEFAULT_MEMORY_MB)? {
+                0 => return Err(invalid("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0 MB")),
+                mb => mb,
+            },
         })
     }
 }
@@ -102,6 +123,14 @@ mod tests {
         assert_eq!(c.states.len(), 2);
         assert_eq!(c.attribution.principals[0].id.as_deref(), Some("gha"));
         assert_eq!(c.state_refresh, Duration::from_secs(5));
+        assert_eq!(c.document_limit(), 64 << 20, "a quarter of the default 256 MB");
+        let big = config(&[
+            ("DRIFTGUARD_TABLE", "t"),
+            ("DRIFTGUARD_EVENT_BUS", "b"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "2048"),
+        ])
+        .expect("valid");
+        assert_eq!(big.document_limit(), 512 << 20);
     }
 
     #[test]

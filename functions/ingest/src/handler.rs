@@ -2,6 +2,7 @@
 //! evaluate with core, store and publish through the adapters, map errors once.
 
 use crate::config::Config;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use driftguard_aws::{
     AwsError, DynamoClient, DynamoStore, EventBridgeClient, EventBridgePublisher, Retry, S3Client, S3States,
 };
@@ -11,9 +12,8 @@ use driftguard_core::inventory::Inventory;
 use driftguard_core::pipeline::{Evaluation, Outcome, Pipeline};
 use driftguard_core::service::{self, ServiceError};
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use serde::Deserialize;
 use serde_json::value::RawValue;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -69,6 +69,15 @@ impl From<ServiceError<AwsError, AwsError>> for IngestError {
     }
 }
 
+/// Logs each unreadable state and counts them (`UnreadableStates`, also when zero, so an alarm
+/// on the metric sees it recover).
+fn report_bad_states(bad: &[String]) {
+    for b in bad {
+        tracing::error!(state_error = %b, "Terraform state unreadable; detection on its resources is blind until it loads");
+    }
+    crate::metrics::count("UnreadableStates", bad.len());
+}
+
 /// What one document produced.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Summary {
@@ -81,24 +90,14 @@ pub struct Summary {
     skipped: BTreeMap<&'static str, usize>,
 }
 
-#[derive(Deserialize)]
-struct SqsBatch {
-    #[serde(rename = "Records")]
-    records: Vec<SqsRecord>,
-}
-
-#[derive(Deserialize)]
-struct SqsRecord {
-    #[serde(rename = "messageId")]
-    message_id: String,
-    #[serde(rename = "eventSource")]
-    event_source: Option<String>,
-    body: String,
-}
-
 struct States {
     s3: S3States,
+    /// When the states were last checked; `None` until an inventory holding at least one state
+    /// is in place, so every invocation tries again until then.
     checked: Option<Instant>,
+    /// States that did not parse at the last inventory build (reported at every check until
+    /// they load).
+    unparsable: Vec<String>,
 }
 
 /// Everything built once per container.
@@ -121,8 +120,10 @@ impl App {
                 s3: S3States::new(
                     driftguard_aws::s3_client(aws, config.s3_path_style),
                     config.states.clone(),
-                ),
+                )
+                .with_limit(config.document_limit()),
                 checked: None,
+                unparsable: Vec::new(),
             })
         });
         let pipeline = RwLock::new(Arc::new(
@@ -138,31 +139,70 @@ impl App {
         }
     }
 
-    /// The pipeline, with states refreshed from S3 when due.
+    /// The pipeline, with states refreshed from S3 when due. A state file that cannot be read
+    /// or parsed is logged and counted (`UnreadableStates`) at every check, and the others (and
+    /// its last good version) still load; while no state at all can be read, the invocation
+    /// fails as retryable, so no event is judged against an empty inventory.
     async fn pipeline(&self) -> Result<Arc<Pipeline>, IngestError> {
         if let Some(states) = &self.states {
             let mut st = states.lock().await;
-            let first = st.checked.is_none();
+            let loaded = st.checked.is_some();
             if st.checked.is_none_or(|t| t.elapsed() >= self.config.state_refresh) {
                 match st.s3.refresh().await {
-                    Ok(changed) => {
-                        st.checked = Some(Instant::now());
-                        if changed || first {
-                            let inventory = st
-                                .s3
-                                .inventory()
-                                .map_err(|e| IngestError::NotRetryable(e.to_string()))?;
-                            tracing::info!(states = st.s3.len(), resources = inventory.len(), "Inventory loaded");
+                    Ok(refresh) => {
+                        let mut bad: Vec<String> = refresh.unreadable.iter().map(ToString::to_string).collect();
+                        if refresh.changed || !loaded {
+                            let fresh = st.s3.inventory();
+                            for failure in &fresh.failed {
+                                tracing::error!(error = %failure.error, kept_last_good = failure.kept_last_good,
+                                    "Terraform state unreadable");
+                            }
+                            st.unparsable = fresh.failed.iter().map(|f| f.error.to_string()).collect();
+                            bad.extend(st.unparsable.iter().cloned());
+                            if fresh.inventory.states().is_empty() {
+                                report_bad_states(&bad);
+                                let why = if bad.is_empty() {
+                                    format!(
+                                        "no .tfstate object under {}",
+                                        self.config
+                                            .states
+                                            .iter()
+                                            .map(|l| format!("s3://{}/{}", l.bucket, l.prefix))
+                                            .collect::<Vec<_>>()
+                                            .join(", ")
+                                    )
+                                } else {
+                                    bad.join("; ")
+                                };
+                                return Err(IngestError::Retryable(format!(
+                                    "no Terraform state could be read, so no event can be judged: {why}"
+                                )));
+                            }
+                            tracing::info!(
+                                states = fresh.inventory.states().len(),
+                                resources = fresh.inventory.len(),
+                                unreadable = fresh.failed.len(),
+                                "Inventory loaded"
+                            );
                             let pipeline = Arc::new(
-                                Pipeline::new(&self.config.attribution, inventory)
+                                Pipeline::new(&self.config.attribution, fresh.inventory)
                                     .with_ignore(self.config.ignore.clone()),
                             );
                             if let Ok(mut slot) = self.pipeline.write() {
                                 *slot = pipeline;
                             }
+                        } else {
+                            // Unchanged objects keep their verdict.
+                            bad.extend(st.unparsable.iter().cloned());
                         }
+                        report_bad_states(&bad);
+                        st.checked = Some(Instant::now());
                     }
-                    Err(e) if first => return Err(from_aws("loading Terraform states", &e)),
+                    Err(e) if !loaded => {
+                        return Err(IngestError::Retryable(format!(
+                            "no Terraform state could be read, so no event can be judged: {e}"
+                        )))
+                    }
                     Err(e) => tracing::warn!(error = %e, "State refresh failed; using the cached states"),
                 }
             }
@@ -177,14 +217,14 @@ impl App {
     pub async fn invoke(&self, event: LambdaEvent<Box<RawValue>>) -> Result<Value, IngestError> {
         let pipeline = self.pipeline().await?;
         let payload = event.payload.get();
-        match serde_json::from_str::<SqsBatch>(payload) {
+        match serde_json::from_str::<SqsEvent>(payload) {
             Ok(batch)
                 if batch
                     .records
                     .first()
                     .is_some_and(|r| r.event_source.as_deref() == Some("aws:sqs")) =>
             {
-                Ok(self.sqs(batch, &pipeline).await)
+                Ok(serde_json::to_value(self.sqs(batch, &pipeline).await).unwrap_or(Value::Null))
             }
             _ => {
                 let summary = self
@@ -195,18 +235,24 @@ impl App {
         }
     }
 
-    /// An SQS batch: each message on its own; failed ones are reported so that only they are
-    /// retried (and, after the queue's maxReceiveCount, dead-lettered).
-    async fn sqs(&self, batch: SqsBatch, pipeline: &Pipeline) -> Value {
-        let mut failures = Vec::new();
+    /// An SQS batch: each message on its own; failed ones are reported (the partial batch
+    /// response) so that only they are retried (and, after the queue's maxReceiveCount,
+    /// dead-lettered).
+    async fn sqs(&self, batch: SqsEvent, pipeline: &Pipeline) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
         for record in batch.records {
-            let origin = format!("sqs message {}", record.message_id);
-            if let Err(e) = self.document(record.body.as_bytes(), &origin, pipeline).await {
-                tracing::error!(message_id = %record.message_id, error_type = e.error_type(), error = %e, "Message failed");
-                failures.push(json!({ "itemIdentifier": record.message_id }));
+            let message_id = record.message_id.unwrap_or_default();
+            let origin = format!("sqs message {message_id}");
+            let result = match &record.body {
+                Some(body) => self.document(body.as_bytes(), &origin, pipeline).await.map(drop),
+                None => Err(IngestError::InvalidInput(format!("{origin}: no body"))),
+            };
+            if let Err(e) = result {
+                tracing::error!(message_id = %message_id, error_type = e.error_type(), error = %e, "Message failed");
+                response.add_failure(message_id);
             }
         }
-        json!({ "batchItemFailures": failures })
+        response
     }
 
     /// One document (an EventBridge event, or anything core decodes).
@@ -214,11 +260,16 @@ impl App {
         let mut evaluations: Vec<Evaluation> = Vec::new();
         let mut errors: Vec<String> = Vec::new();
         let mut oversized: Vec<Box<ConfigChange>> = Vec::new();
-        decode::decode(bytes, origin, &mut |_: &Position, item| match item {
-            Ok(Item::Config(c)) if c.is_oversized() && self.config.config_bucket.is_some() => oversized.push(c),
-            Ok(item) => evaluations.push(pipeline.evaluate(&item)),
-            Err(e) => errors.push(e.to_string()),
-        });
+        decode::decode_within(
+            bytes,
+            origin,
+            self.config.document_limit(),
+            &mut |_: &Position, item| match item {
+                Ok(Item::Config(c)) if c.is_oversized() && self.config.config_bucket.is_some() => oversized.push(c),
+                Ok(item) => evaluations.push(pipeline.evaluate(&item)),
+                Err(e) => errors.push(e.to_string()),
+            },
+        );
         for summary in oversized {
             let full = self.fetch_oversized(&summary).await?;
             evaluations.push(pipeline.evaluate_config(&full));
@@ -273,10 +324,13 @@ impl App {
                 "oversized Config item in s3://{bucket}/{key}, outside the Config bucket DRIFTGUARD_CONFIG_BUCKET names"
             )));
         }
-        let (bytes, _) = driftguard_aws::get_object(&self.s3, bucket, key)
+        let (bytes, _) = driftguard_aws::get_object_within(&self.s3, bucket, key, self.config.document_limit())
             .await
-            .map_err(|e| from_aws(&format!("fetching oversized Config item s3://{bucket}/{key}"), &e))?;
-        let full = ConfigChange::from_delivered(&bytes)
+            .map_err(|e| match e {
+                AwsError::TooLarge { .. } => IngestError::InvalidInput(format!("oversized Config item: {e}")),
+                e => from_aws(&format!("fetching oversized Config item s3://{bucket}/{key}"), &e),
+            })?;
+        let full = ConfigChange::from_delivered_within(&bytes, self.config.document_limit())
             .map_err(|e| IngestError::InvalidInput(format!("oversized Config item s3://{bucket}/{key}: {e}")))?;
         if full.is_oversized() || full.resource_id != summary.resource_id {
             return Err(IngestError::InvalidInput(format!(

@@ -7,6 +7,7 @@
 
 mod config;
 mod handler;
+mod metrics;
 
 use config::Config;
 use handler::App;

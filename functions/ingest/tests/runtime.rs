@@ -4,6 +4,7 @@
 
 use driftguard_core::finding::{Finding, Status};
 use driftguard_core::ports::{FindingStore, Query};
+use driftguard_tests::fault::{Fault, FaultProxy, Rule};
 use driftguard_tests::runtime_api::{Invocation, LambdaProcess, RuntimeApi};
 use driftguard_tests::stack::{workspace, Stack};
 use serde_json::{json, Value};
@@ -35,6 +36,24 @@ impl Ingest {
         env.extend_from_slice(extra_env);
         let lambda = LambdaProcess::spawn(&binary, &api, &env);
         Some(Ingest { stack, lambda, rt })
+    }
+
+    /// Like [`Ingest::start`], with every AWS call going through a fault proxy in front of moto.
+    fn start_behind_proxy(test: &str) -> Option<(Ingest, FaultProxy)> {
+        let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+        let stack = rt.block_on(Stack::start(test))?;
+        let proxy = FaultProxy::start(&stack.moto.endpoint(), Vec::new());
+        let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_driftguard-ingest"));
+        let api = RuntimeApi::start_named("driftguard-ingest");
+        let mut env = stack.ingest_env();
+        for (k, v) in &mut env {
+            if k == "AWS_ENDPOINT_URL" {
+                *v = proxy.endpoint();
+            }
+        }
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let lambda = LambdaProcess::spawn(&binary, &api, &env);
+        Some((Ingest { stack, lambda, rt }, proxy))
     }
 
     fn invoke(&mut self, event: &[u8]) -> Invocation {
@@ -146,6 +165,55 @@ fn a_console_change_is_stored_published_once_and_survives_redelivery() {
     );
 }
 
+/// EventBridge refuses every attempt to publish the `Drift Resolved` of a Terraform revert: the
+/// invocation fails as retryable, and the redelivery publishes it (once), although the store
+/// already holds the resolution.
+#[test]
+fn a_resolution_whose_publish_failed_is_published_by_the_retry() {
+    let Some((mut ingest, proxy)) =
+        Ingest::start_behind_proxy("a_resolution_whose_publish_failed_is_published_by_the_retry")
+    else {
+        return;
+    };
+    ingest.respond(&event(
+        "cloudtrail/ec2-authorize-security-group-ingress.console-sso.json",
+    ));
+    let detected = ingest.published();
+    assert_eq!(detected.len(), 1);
+    proxy.add(Rule {
+        operation: "PutEvents",
+        times: usize::MAX,
+        fault: Fault::PutEventsAllFailed,
+    });
+    let revert = event("cloudtrail/ec2-revoke-security-group-ingress.terraform.json");
+    let err = ingest.invoke(&revert).expect_error();
+    assert_eq!(err.body["errorType"], "Retryable", "{err:?}");
+    assert!(
+        proxy.injected("PutEvents") > 1,
+        "the publisher retried before giving up"
+    );
+    assert_eq!(ingest.findings()[0].status, Status::Resolved, "the store has it");
+    assert!(ingest.published().is_empty());
+
+    // EventBridge recovers; SQS delivers the event again.
+    proxy.clear();
+    let summary = ingest.respond(&revert);
+    assert_eq!(summary["published"], 1, "{summary}");
+    let published = ingest.published();
+    assert_eq!(published.len(), 1, "{published:?}");
+    assert_eq!(published[0]["detail-type"], "Drift Resolved");
+    assert_eq!(
+        published[0]["detail"]["key"],
+        json!(format!("{}:resolved", ingest.findings()[0].id))
+    );
+    // And a further redelivery publishes nothing.
+    let again = ingest.respond(&revert);
+    assert_eq!(
+        (again["duplicates"].clone(), again["published"].clone()),
+        (json!(1), json!(0))
+    );
+}
+
 #[test]
 fn an_iac_apply_delivered_before_the_manual_change_ends_resolved() {
     let Some(mut ingest) = Ingest::start("an_iac_apply_delivered_before_the_manual_change_ends_resolved") else {
@@ -225,6 +293,19 @@ fn sqs_batches_report_only_the_failed_messages() {
         json!({ "batchItemFailures": [{ "itemIdentifier": "0f1e2d3c-0000-4000-8000-00000000bad1" }] })
     );
     assert_eq!(ingest.findings().len(), 2, "good messages were not written twice");
+
+    // A message without a body is that message's failure, not the batch's.
+    let mut bodiless = batch["Records"][0].clone();
+    bodiless["messageId"] = json!("0f1e2d3c-0000-4000-8000-00000000bad2");
+    bodiless.as_object_mut().expect("record").remove("body");
+    let records = batch["Records"].as_array_mut().expect("records");
+    records.pop();
+    records.push(bodiless);
+    let response = ingest.respond(&serde_json::to_vec(&batch).expect("json"));
+    assert_eq!(
+        response,
+        json!({ "batchItemFailures": [{ "itemIdentifier": "0f1e2d3c-0000-4000-8000-00000000bad2" }] })
+    );
 }
 
 /// The real-shaped corpus for the reliability run: every sample CloudTrail envelope, the log
@@ -450,6 +531,109 @@ fn a_changed_state_object_is_read_again() {
     );
 }
 
+impl Ingest {
+    /// Replaces a state object in the bucket.
+    fn put_state(&self, name: &str, bytes: Vec<u8>) {
+        let s3 = driftguard_aws::s3_client(&self.stack.sdk, true);
+        self.rt
+            .block_on(
+                s3.put_object()
+                    .bucket(driftguard_tests::stack::BUCKET)
+                    .key(format!("{}{name}", driftguard_tests::stack::STATE_PREFIX))
+                    .body(bytes.into())
+                    .send(),
+            )
+            .expect("put the state");
+    }
+
+    /// The `UnreadableStates` values the function emitted (embedded metric format lines).
+    fn unreadable_metric(&self) -> Vec<u64> {
+        self.lambda
+            .logs()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] == "UnreadableStates")
+            .filter_map(|v| v["UnreadableStates"].as_u64())
+            .collect()
+    }
+}
+
+fn bad_state() -> Vec<u8> {
+    std::fs::read(workspace().join("tests/data/bad/truncated.tfstate")).expect("bad state")
+}
+
+#[test]
+fn one_unreadable_state_does_not_blind_the_function() {
+    let Some(mut ingest) = Ingest::start("one_unreadable_state_does_not_blind_the_function") else {
+        return;
+    };
+    // data.tfstate is broken before the first invocation (a cold start).
+    ingest.put_state("data.tfstate", bad_state());
+    let summary = ingest.respond(&event(
+        "cloudtrail/ec2-authorize-security-group-ingress.console-sso.json",
+    ));
+    assert_eq!(
+        summary["findings"], 1,
+        "the change on a resource of the good state is judged: {summary}"
+    );
+    let logs = ingest.lambda.logs();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("Terraform state unreadable") && l.contains("env/prod/data.tfstate")),
+        "the bad state is named in the logs:\n{logs}"
+    );
+    assert_eq!(ingest.unreadable_metric().last(), Some(&1), "and counted");
+    // Still serving, and still judging by the good state.
+    let again = ingest.respond(&event(
+        "cloudtrail/ec2-authorize-security-group-ingress.cloud-custodian.json",
+    ));
+    assert_eq!(again["skipped"].get("outside_iac"), None, "{again}");
+}
+
+#[test]
+fn a_bad_new_version_keeps_the_last_good_one() {
+    let Some(mut ingest) = Ingest::start_with(
+        "a_bad_new_version_keeps_the_last_good_one",
+        &[("DRIFTGUARD_STATE_REFRESH_SECONDS", "0")],
+    ) else {
+        return;
+    };
+    ingest.respond(&event("cloudtrail/s3-put-bucket-versioning.cli-user.json"));
+    // A half-written data.tfstate replaces the good one: its resources stay known.
+    ingest.put_state("data.tfstate", bad_state());
+    let summary = ingest.respond(&event("config/s3-bucket.versioning-suspended.json"));
+    assert_eq!(summary["skipped"].get("outside_iac"), None, "{summary}");
+    assert_eq!(summary["config_items"], 1, "{summary}");
+    assert_eq!(ingest.unreadable_metric().last(), Some(&1));
+}
+
+#[test]
+fn no_readable_state_fails_as_retryable_until_one_loads() {
+    let Some(mut ingest) = Ingest::start("no_readable_state_fails_as_retryable_until_one_loads") else {
+        return;
+    };
+    ingest.put_state("data.tfstate", bad_state());
+    ingest.put_state("network.tfstate", b"not a state".to_vec());
+    let sg = event("cloudtrail/ec2-authorize-security-group-ingress.console-sso.json");
+    for _ in 0..2 {
+        let err = ingest.invoke(&sg).expect_error();
+        assert_eq!(err.body["errorType"], "Retryable", "{err:?}");
+        let msg = err.body["errorMessage"].as_str().unwrap_or_default();
+        assert!(
+            msg.contains("no Terraform state could be read") && msg.contains("env/prod/network.tfstate"),
+            "{msg}"
+        );
+    }
+    assert!(ingest.findings().is_empty());
+    // The state is fixed: the very next invocation loads it (no refresh interval to wait out).
+    ingest.put_state(
+        "network.tfstate",
+        std::fs::read(workspace().join("events/terraform/network.tfstate")).expect("state"),
+    );
+    let summary = ingest.respond(&sg);
+    assert_eq!(summary["findings"], 1, "{summary}");
+}
+
 const VERSIONING_CALL: &str = "cloudtrail/s3-put-bucket-versioning.cli-user.json";
 const VERSIONING_ITEM: &str = "config/s3-bucket.versioning-suspended.json";
 
@@ -517,33 +701,10 @@ fn a_config_item_and_its_call_make_one_finding_in_either_order() {
     }
 }
 
-#[test]
-fn an_oversized_config_item_is_read_from_s3() {
-    let Some(mut ingest) = Ingest::start_with(
-        "an_oversized_config_item_is_read_from_s3",
-        &[("DRIFTGUARD_CONFIG_BUCKET", driftguard_tests::stack::BUCKET)],
-    ) else {
-        return;
-    };
-    // The full notification Config delivers to S3 (gzip JSON), and the summary event.
-    let full: Value =
-        serde_json::from_slice(&event("config/security-group.configuration-item-change.json")).expect("json");
-    let detail = full["detail"].clone();
-    let key = "AWSLogs/123456789012/Config/eu-west-1/2026/11/20/OversizedChangeNotification/AWS::EC2::SecurityGroup/sg-0123456789abcdef0/123456789012_Config_eu-west-1_ChangeNotification_AWS::EC2::SecurityGroup_sg-0123456789abcdef0_20261120T090351Z_1795165431412.json.gz";
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut gz, detail.to_string().as_bytes()).expect("gzip");
-    let body = gz.finish().expect("gzip");
-    let s3 = driftguard_aws::s3_client(&ingest.stack.sdk, true);
-    ingest
-        .rt
-        .block_on(
-            s3.put_object()
-                .bucket(driftguard_tests::stack::BUCKET)
-                .key(key)
-                .body(body.into())
-                .send(),
-        )
-        .expect("put the full item");
+/// The oversized-item notification EventBridge delivers for `full` (a complete Config event)
+/// whose full item Config put at `key` in the stack's bucket.
+fn oversized_summary(full: &Value, key: &str) -> Value {
+    let detail = &full["detail"];
     let item = &detail["configurationItem"];
     let summary_fields = [
         "configurationItemVersion",
@@ -573,6 +734,37 @@ fn an_oversized_config_item_is_read_from_s3() {
         "recordVersion": "1.0",
         "s3DeliverySummary": { "s3BucketLocation": format!("{}/{key}", driftguard_tests::stack::BUCKET) },
     });
+    oversized
+}
+
+#[test]
+fn an_oversized_config_item_is_read_from_s3() {
+    let Some(mut ingest) = Ingest::start_with(
+        "an_oversized_config_item_is_read_from_s3",
+        &[("DRIFTGUARD_CONFIG_BUCKET", driftguard_tests::stack::BUCKET)],
+    ) else {
+        return;
+    };
+    // The full notification Config delivers to S3 (gzip JSON), and the summary event.
+    let full: Value =
+        serde_json::from_slice(&event("config/security-group.configuration-item-change.json")).expect("json");
+    let detail = full["detail"].clone();
+    let key = "AWSLogs/123456789012/Config/eu-west-1/2026/11/20/OversizedChangeNotification/AWS::EC2::SecurityGroup/sg-0123456789abcdef0/123456789012_Config_eu-west-1_ChangeNotification_AWS::EC2::SecurityGroup_sg-0123456789abcdef0_20261120T090351Z_1795165431412.json.gz";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, detail.to_string().as_bytes()).expect("gzip");
+    let body = gz.finish().expect("gzip");
+    let s3 = driftguard_aws::s3_client(&ingest.stack.sdk, true);
+    ingest
+        .rt
+        .block_on(
+            s3.put_object()
+                .bucket(driftguard_tests::stack::BUCKET)
+                .key(key)
+                .body(body.into())
+                .send(),
+        )
+        .expect("put the full item");
+    let oversized = oversized_summary(&full, key);
     let out = ingest.respond(oversized.to_string().as_bytes());
     assert_eq!(out["config_items"], 1, "{out}");
     let findings = ingest.findings();
@@ -600,6 +792,57 @@ fn an_oversized_config_item_is_read_from_s3() {
         }
         other => panic!("expected an error, got {other:?}"),
     }
+}
+
+/// With 128 MB of memory the function reads at most 32 MiB per document: a larger object is
+/// refused by its announced size, and a gzip object inflating past it is refused at the limit,
+/// each naming the object and the limit, as invalid input (a retry cannot help).
+#[test]
+fn documents_beyond_the_memory_bound_are_refused_clearly() {
+    let Some(mut ingest) = Ingest::start_with(
+        "documents_beyond_the_memory_bound_are_refused_clearly",
+        &[
+            ("DRIFTGUARD_CONFIG_BUCKET", driftguard_tests::stack::BUCKET),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        ],
+    ) else {
+        return;
+    };
+    let full: Value =
+        serde_json::from_slice(&event("config/security-group.configuration-item-change.json")).expect("json");
+    let padded = format!("{}{}", full["detail"], " ".repeat(40 << 20));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, padded.as_bytes()).expect("gzip");
+    let bomb = gz.finish().expect("gzip");
+    let s3 = driftguard_aws::s3_client(&ingest.stack.sdk, true);
+    for (key, body) in [
+        ("AWSLogs/123456789012/Config/big.json", padded.into_bytes()),
+        ("AWSLogs/123456789012/Config/bomb.json.gz", bomb),
+    ] {
+        ingest
+            .rt
+            .block_on(
+                s3.put_object()
+                    .bucket(driftguard_tests::stack::BUCKET)
+                    .key(key)
+                    .body(body.into())
+                    .send(),
+            )
+            .expect("put the object");
+        let err = ingest
+            .invoke(oversized_summary(&full, key).to_string().as_bytes())
+            .expect_error();
+        assert_eq!(err.body["errorType"], "InvalidInput", "{key}: {err:?}");
+        let msg = err.body["errorMessage"].as_str().unwrap_or_default();
+        assert!(msg.contains("33554432"), "{key}: the limit is named: {msg}");
+        if key.ends_with("big.json") {
+            assert!(msg.contains(&format!("s3://acme-tfstate/{key}")), "{msg}");
+        }
+    }
+    // Still serving.
+    ingest.respond(&event(
+        "cloudtrail/ec2-authorize-security-group-ingress.console-sso.json",
+    ));
 }
 
 #[test]

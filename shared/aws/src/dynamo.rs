@@ -6,22 +6,29 @@
 //! | resource | `RES#<resource key>` | `RESOURCE` | `doc` (recent IaC changes, finding ids), `manual_edits`, `last_iac_at`, `version` |
 //! | processed event | `EVENT#<event id>` | `EVENT` | `expires_at` (TTL) |
 //! | inventory | `INV#<state>` | `<address>` | `tf_type`, `id`, `arn` |
+//! | unpublished drift event (the outbox) | `OUTBOX#<origin>` | `<event key>` | `doc` (the event as JSON), `order` |
 //!
 //! Every write is conditional: a finding is created once (`attribute_not_exists`), and resource
 //! records and finding status changes carry a `version` checked on write (optimistic
 //! concurrency, re-read and retried on conflict). The lifecycle itself comes from core.
+//!
+//! A write that causes a transition carries the transition's outbox row in the same
+//! `TransactWriteItems` call (the new finding, the finding an IaC change resolves, the resource
+//! record that commits a join), so a transition is never stored without its event, and an
+//! `apply` that fails part-way keeps the events of the writes it made.
 
 use crate::error::{classify, AwsError};
 use crate::item::{self, get_n, get_s, n, s, Item};
 use crate::retry::{backoff, MAX_ATTEMPTS};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    PutRequest, ScalarAttributeType, TimeToLiveSpecification, WriteRequest,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, Put,
+    PutRequest, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use driftguard_core::finding::{self, Finding, IacChange, ResourceRecord, Status, Transition};
 use driftguard_core::inventory::Inventory;
-use driftguard_core::ports::{self, Change, FindingStore, Query};
+use driftguard_core::ports::{self, Change, DriftEvent, FindingStore, Query};
 use driftguard_core::score::Severity;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -50,6 +57,12 @@ fn build_err(what: &'static str, e: impl std::fmt::Display) -> AwsError {
         message: e.to_string(),
         retry: crate::Retry::NotRetryable,
     }
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn now_secs() -> i64 {
@@ -127,6 +140,135 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// The outbox row of one event caused by a change from `origin`.
+    fn outbox_item(origin: &str, event: &DriftEvent, order: i64) -> Item {
+        let mut event = event.clone();
+        event.finding.fit_within(MAX_FINDING_BYTES);
+        Item::from([
+            ("pk".into(), s(format!("OUTBOX#{origin}"))),
+            ("sk".into(), s(event.key.clone())),
+            ("order".into(), n(order)),
+            ("doc".into(), s(serde_json::to_string(&event).unwrap_or_default())),
+        ])
+    }
+
+    /// Puts `item` with a version check (see [`Self::put_versioned`]) and, in the same
+    /// transaction, the outbox rows of `transitions` under `origin`. `Ok(false)` when the
+    /// version check failed (nothing was written).
+    async fn put_with_outbox(
+        &self,
+        mut item: Item,
+        expected: Option<i64>,
+        origin: &str,
+        transitions: &[Transition],
+    ) -> Result<bool, AwsError> {
+        if transitions.is_empty() {
+            return self.put_versioned(item, expected).await;
+        }
+        item.insert("version".into(), n(expected.unwrap_or(0) + 1));
+        let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
+        put = match expected {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(v) => put
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", n(v)),
+        };
+        let put = put.build().map_err(|e| build_err("TransactWriteItems", e))?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        let order = now_millis() * 1000;
+        for (i, t) in transitions.iter().enumerate() {
+            let row = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(Self::outbox_item(
+                    origin,
+                    &DriftEvent::from(t.clone()),
+                    order + i as i64,
+                )))
+                .build()
+                .map_err(|e| build_err("TransactWriteItems", e))?;
+            items.push(TransactWriteItem::builder().put(row).build());
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error().is_some_and(|se| match se {
+                    TransactWriteItemsError::TransactionCanceledException(c) => c
+                        .cancellation_reasons()
+                        .iter()
+                        .any(|r| r.code() == Some("ConditionalCheckFailed")),
+                    _ => false,
+                }) =>
+            {
+                Ok(false)
+            }
+            // Cancelled by a concurrent transaction or throttling: try again later.
+            Err(e)
+                if e.as_service_error().is_some_and(|se| match se {
+                    TransactWriteItemsError::TransactionCanceledException(c) => {
+                        c.cancellation_reasons().iter().any(|r| {
+                            matches!(
+                                r.code(),
+                                Some("TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded")
+                            )
+                        })
+                    }
+                    _ => false,
+                }) =>
+            {
+                Err(AwsError::Contention(format!("the write of {origin}'s drift events")))
+            }
+            Err(e) => Err(classify("DynamoDB", "TransactWriteItems", e)),
+        }
+    }
+
+    /// The outbox rows under `origin`, oldest first.
+    async fn outbox(&self, origin: &str) -> Result<Vec<DriftEvent>, AwsError> {
+        let pk = format!("OUTBOX#{origin}");
+        let mut rows: Vec<(i64, DriftEvent)> = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :p")
+                .expression_attribute_values(":p", s(pk.clone()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| classify("DynamoDB", "Query", e))?;
+            for item in out.items() {
+                let (event, _) = Self::decode::<DriftEvent>(&pk, item)?;
+                rows.push((get_n(item, "order").unwrap_or(0), event));
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        rows.sort_by_key(|(order, _)| *order);
+        Ok(rows.into_iter().map(|(_, e)| e).collect())
+    }
+
+    async fn forget_published(&self, origin: &str, key: &str) -> Result<(), AwsError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("OUTBOX#{origin}")))
+            .key("sk", s(key))
+            .send()
+            .await
+            .map_err(|e| classify("DynamoDB", "DeleteItem", e))?;
+        Ok(())
+    }
+
     /// Puts with a version check: creates when `expected` is None, else requires that version.
     async fn put_versioned(&self, mut item: Item, expected: Option<i64>) -> Result<bool, AwsError> {
         item.insert("version".into(), n(expected.unwrap_or(0) + 1));
@@ -165,7 +307,15 @@ impl DynamoStore {
         }
     }
 
-    async fn save_resource(&self, key: &str, record: &ResourceRecord, expected: Option<i64>) -> Result<bool, AwsError> {
+    /// Saves a resource record (versioned), with the outbox rows of `transitions` it commits.
+    async fn save_resource(
+        &self,
+        key: &str,
+        record: &ResourceRecord,
+        expected: Option<i64>,
+        origin: &str,
+        transitions: &[Transition],
+    ) -> Result<bool, AwsError> {
         let mut item = Item::from([
             ("pk".into(), s(format!("RES#{key}"))),
             ("sk".into(), s("RESOURCE")),
@@ -175,7 +325,7 @@ impl DynamoStore {
         if let Some(last) = record.iac.last() {
             item.insert("last_iac_at".into(), s(last.time.to_string()));
         }
-        self.put_versioned(item, expected).await
+        self.put_with_outbox(item, expected, origin, transitions).await
     }
 
     async fn load_finding(&self, id: &str) -> Result<Option<(Finding, i64)>, AwsError> {
@@ -237,12 +387,13 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Applies every IaC change the record knows to a stored finding; writes it back (versioned)
-    /// when that changed it. Returns whether it became resolved.
-    async fn reconcile(&self, id: &str, iac: &[IacChange]) -> Result<bool, AwsError> {
+    /// Applies every IaC change the record knows to a stored finding; writes it back (versioned,
+    /// with its `Drift Resolved` in `origin`'s outbox) when that changed it. Returns the finding
+    /// when it became resolved.
+    async fn reconcile(&self, id: &str, iac: &[IacChange], origin: &str) -> Result<Option<Finding>, AwsError> {
         for attempt in 0..MAX_ATTEMPTS {
             let Some((mut f, version)) = self.load_finding(id).await? else {
-                return Ok(false);
+                return Ok(None);
             };
             let before = f.clone();
             // Every change must be applied (each may move the resolution earlier), so no `any`.
@@ -251,24 +402,32 @@ impl DynamoStore {
                 resolved |= f.resolve_with(change);
             }
             if f == before {
-                return Ok(false);
+                return Ok(None);
             }
-            if self.put_versioned(Self::finding_item(&f), Some(version)).await? {
-                return Ok(resolved);
+            let transitions: Vec<Transition> = if resolved {
+                vec![Transition::Resolved(Box::new(f.clone()))]
+            } else {
+                Vec::new()
+            };
+            if self
+                .put_with_outbox(Self::finding_item(&f), Some(version), origin, &transitions)
+                .await?
+            {
+                return Ok(resolved.then_some(f));
             }
             tokio::time::sleep(backoff(attempt)).await;
         }
         Err(AwsError::Contention(format!("finding {id}")))
     }
 
-    async fn apply_finding(&self, incoming: &Finding, out: &mut Vec<Transition>) -> Result<(), AwsError> {
+    async fn apply_finding(&self, incoming: &Finding, origin: &str, out: &mut Vec<Transition>) -> Result<(), AwsError> {
         let key = incoming.resource.key();
         for attempt in 0..MAX_ATTEMPTS {
             let (mut record, version) = self.load_resource(&key).await?;
             if record.awaits_call(incoming.call.time) {
                 // A Config item on this resource waits for its call: join them.
                 return self
-                    .apply_joined(&Change::Finding(Box::new(incoming.clone())), out)
+                    .apply_joined(&Change::Finding(Box::new(incoming.clone())), origin, out)
                     .await;
             }
             // Whether this attempt wrote the finding, merged against `record`.
@@ -277,25 +436,29 @@ impl DynamoStore {
                 let Some(stored) = finding::merge_incoming(None, incoming.clone(), &record) else {
                     return Ok(());
                 };
-                if self.put_versioned(Self::finding_item(&stored), None).await? {
+                let mut transitions = vec![Transition::Detected(Box::new(stored.clone()))];
+                if stored.status == Status::Resolved {
+                    transitions.push(Transition::Resolved(Box::new(stored.clone())));
+                }
+                if self
+                    .put_with_outbox(Self::finding_item(&stored), None, origin, &transitions)
+                    .await?
+                {
                     fresh = true;
-                    out.push(Transition::Detected(Box::new(stored.clone())));
-                    if stored.status == Status::Resolved {
-                        out.push(Transition::Resolved(Box::new(stored)));
-                    }
+                    out.extend(transitions);
                 }
             }
             if record.findings.contains(&incoming.id) {
                 return Ok(());
             }
             record.note_call(incoming);
-            if self.save_resource(&key, &record, version).await? {
+            if self.save_resource(&key, &record, version, origin, &[]).await? {
                 // The version check means `record` was the latest when we saved it. A finding this
                 // attempt wrote was merged against this very record. One written earlier (before a
                 // conflict, or by a delivery that failed half-way) may predate an IaC change now
                 // in the record: apply the record's changes to it.
-                if !fresh && self.reconcile(&incoming.id, &record.iac).await? {
-                    if let Some((f, _)) = self.load_finding(&incoming.id).await? {
+                if !fresh {
+                    if let Some(f) = self.reconcile(&incoming.id, &record.iac, origin).await? {
                         out.push(Transition::Resolved(Box::new(f)));
                     }
                 }
@@ -306,19 +469,24 @@ impl DynamoStore {
         Err(AwsError::Contention(format!("resource {key}")))
     }
 
-    async fn apply_iac(&self, iac: &IacChange, out: &mut Vec<Transition>) -> Result<(), AwsError> {
+    /// Records an IaC change on its resource, then resolves the resource's findings one by one,
+    /// each with its own outbox row: an error part-way keeps what was resolved (and its event),
+    /// and the retry resolves the rest (the record already knows the change).
+    async fn apply_iac(&self, iac: &IacChange, origin: &str, out: &mut Vec<Transition>) -> Result<(), AwsError> {
         for attempt in 0..MAX_ATTEMPTS {
             let (mut record, version) = self.load_resource(&iac.resource_key).await?;
             let new = record.remember(iac);
-            if new && !self.save_resource(&iac.resource_key, &record, version).await? {
+            if new
+                && !self
+                    .save_resource(&iac.resource_key, &record, version, origin, &[])
+                    .await?
+            {
                 tokio::time::sleep(backoff(attempt)).await;
                 continue;
             }
             for id in &record.findings {
-                if self.reconcile(id, std::slice::from_ref(iac)).await? {
-                    if let Some((f, _)) = self.load_finding(id).await? {
-                        out.push(Transition::Resolved(Box::new(f)));
-                    }
+                if let Some(f) = self.reconcile(id, std::slice::from_ref(iac), origin).await? {
+                    out.push(Transition::Resolved(Box::new(f)));
                 }
             }
             return Ok(());
@@ -328,9 +496,10 @@ impl DynamoStore {
 
     /// A change that joins a Config item with a call (or waits for one), through core's
     /// lifecycle on the resource record and the findings the join may touch. Findings are
-    /// written first (versioned), the record last: the record marks the join done, so an attempt
-    /// that fails part-way is redone by the next, and rewriting the same finding is harmless.
-    async fn apply_joined(&self, change: &Change, out: &mut Vec<Transition>) -> Result<(), AwsError> {
+    /// written first (versioned, each with its events in the outbox), the record last: the
+    /// record marks the join done, so an attempt that fails part-way is redone by the next, and
+    /// rewriting the same finding is harmless.
+    async fn apply_joined(&self, change: &Change, origin: &str, out: &mut Vec<Transition>) -> Result<(), AwsError> {
         let key = change.resource_key();
         let (own, time) = match change {
             Change::Finding(f) => (Some(f.id.clone()), f.call.time),
@@ -358,17 +527,31 @@ impl DynamoStore {
             if updated == record {
                 return Ok(());
             }
+            // Each transition's event goes with the write of its finding: when a later write
+            // fails, the retry finds the finding already joined and reports nothing new, so the
+            // event must already be in the outbox.
+            let about = |t: &Transition, id: &str| match t {
+                Transition::Detected(f) | Transition::Resolved(f) => f.id == id,
+            };
             for (id, f) in &findings {
-                if before.get(id) != Some(f)
-                    && !self
-                        .put_versioned(Self::finding_item(f), versions.get(id).copied())
-                        .await?
+                if before.get(id) == Some(f) {
+                    continue;
+                }
+                let own: Vec<Transition> = transitions.iter().filter(|t| about(t, id)).cloned().collect();
+                if !self
+                    .put_with_outbox(Self::finding_item(f), versions.get(id).copied(), origin, &own)
+                    .await?
                 {
                     tokio::time::sleep(backoff(attempt)).await;
                     continue 'attempt;
                 }
             }
-            if self.save_resource(&key, &updated, version).await? {
+            let rest: Vec<Transition> = transitions
+                .iter()
+                .filter(|t| !findings.iter().any(|(id, f)| before.get(id) != Some(f) && about(t, id)))
+                .cloned()
+                .collect();
+            if self.save_resource(&key, &updated, version, origin, &rest).await? {
                 out.extend(transitions);
                 return Ok(());
             }
@@ -380,10 +563,11 @@ impl DynamoStore {
     async fn apply_all(&self, batch: &[Change]) -> Result<Vec<Transition>, AwsError> {
         let mut out = Vec::new();
         for change in batch {
+            let origin = change.origin();
             match change {
-                Change::Finding(f) => self.apply_finding(f, &mut out).await?,
-                Change::Iac(i) => self.apply_iac(i, &mut out).await?,
-                Change::Config(_) => self.apply_joined(change, &mut out).await?,
+                Change::Finding(f) => self.apply_finding(f, origin, &mut out).await?,
+                Change::Iac(i) => self.apply_iac(i, origin, &mut out).await?,
+                Change::Config(_) => self.apply_joined(change, origin, &mut out).await?,
             }
         }
         Ok(out)
@@ -538,5 +722,13 @@ impl FindingStore for DynamoStore {
 
     fn mark_processed(&self, event_key: &str) -> impl Future<Output = Result<(), AwsError>> + Send {
         self.mark_seen(event_key)
+    }
+
+    fn unpublished(&self, origin: &str) -> impl Future<Output = Result<Vec<DriftEvent>, AwsError>> + Send {
+        self.outbox(origin)
+    }
+
+    fn mark_published(&self, origin: &str, key: &str) -> impl Future<Output = Result<(), AwsError>> + Send {
+        self.forget_published(origin, key)
     }
 }

@@ -24,7 +24,7 @@ pub use eventbridge::{
     detail_json, entry_size, EventBridgePublisher, EVENT_SOURCE, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES,
 };
 pub use ledger::DynamoLedger;
-pub use s3_states::{get_object, S3Location, S3States};
+pub use s3_states::{get_object, get_object_within, Refresh, S3Location, S3States};
 pub use secrets::{read_secret, secret_from, SecretRef};
 
 /// The SDK clients the adapters take, re-exported so functions need no SDK dependency of their own.

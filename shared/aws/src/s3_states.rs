@@ -1,9 +1,13 @@
 //! Terraform states read from S3 (`s3://bucket/prefix/**.tfstate`), cached between invocations
 //! and fetched again only when an object's ETag changes.
+//!
+//! One bad state file never blinds the rest: an object that cannot be fetched keeps its cached
+//! version, a version that does not parse is replaced by the last version that did (when there
+//! is one), and both are reported by name ([`Refresh::unreadable`], [`LoadedStates::failed`]).
 
 use crate::error::{classify, AwsError};
 use aws_sdk_s3::Client;
-use driftguard_core::inventory::{Inventory, StateError};
+use driftguard_core::inventory::{load_states, LoadedStates, StateSource};
 use std::collections::BTreeMap;
 
 /// A bucket and key prefix.
@@ -33,6 +37,20 @@ impl S3Location {
 struct Cached {
     etag: String,
     bytes: Vec<u8>,
+    /// `bytes` loaded the last time the inventory was built.
+    good: bool,
+    /// The last version that loaded, while `bytes` is a newer one that has not (or did not).
+    last_good: Option<Vec<u8>>,
+}
+
+/// What a [`S3States::refresh`] found.
+#[derive(Debug, Default)]
+pub struct Refresh {
+    /// A state was added, changed or removed since the last refresh.
+    pub changed: bool,
+    /// State objects that were listed but could not be fetched (each error names the object);
+    /// their cached version, if any, stays.
+    pub unreadable: Vec<AwsError>,
 }
 
 /// State files under some S3 locations, with an ETag cache.
@@ -41,6 +59,7 @@ pub struct S3States {
     client: Client,
     locations: Vec<S3Location>,
     cache: BTreeMap<String, Cached>,
+    limit: usize,
 }
 
 impl S3States {
@@ -50,12 +69,20 @@ impl S3States {
             client,
             locations,
             cache: BTreeMap::new(),
+            limit: driftguard_core::decode::MAX_DOCUMENT_BYTES,
         }
     }
 
-    /// Lists the locations and fetches new or changed state files. Returns whether anything
-    /// changed since the last refresh.
-    pub async fn refresh(&mut self) -> Result<bool, AwsError> {
+    /// Refuses state objects over `limit` bytes (reported as unreadable, by name).
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Lists the locations and fetches new or changed state files. Fails only when a location
+    /// cannot be listed; an object that cannot be fetched is reported in
+    /// [`Refresh::unreadable`] and keeps its cached version.
+    pub async fn refresh(&mut self) -> Result<Refresh, AwsError> {
         let mut seen = BTreeMap::new();
         for loc in &self.locations {
             let mut pages = self
@@ -82,28 +109,62 @@ impl S3States {
                 }
             }
         }
-        let mut changed = self.cache.keys().any(|k| !seen.contains_key(k));
+        let mut out = Refresh {
+            changed: self.cache.keys().any(|k| !seen.contains_key(k)),
+            unreadable: Vec::new(),
+        };
         self.cache.retain(|k, _| seen.contains_key(k));
         for (url, (bucket, key, etag)) in seen {
             if self.cache.get(&url).is_some_and(|c| c.etag == etag && !etag.is_empty()) {
                 continue;
             }
-            let (bytes, fetched_etag) = get_object(&self.client, &bucket, &key).await?;
+            let (bytes, fetched_etag) = match get_object_within(&self.client, &bucket, &key, self.limit).await {
+                Ok(got) => got,
+                Err(e @ AwsError::TooLarge { .. }) => {
+                    out.unreadable.push(e);
+                    continue;
+                }
+                Err(e) => {
+                    out.unreadable.push(e.about(&url));
+                    continue;
+                }
+            };
             let etag = fetched_etag.unwrap_or(etag);
             tracing::info!(state = %url, etag = %etag, "Loaded Terraform state");
-            self.cache.insert(url, Cached { etag, bytes });
-            changed = true;
+            let last_good = self
+                .cache
+                .remove(&url)
+                .and_then(|old| if old.good { Some(old.bytes) } else { old.last_good });
+            self.cache.insert(
+                url,
+                Cached {
+                    etag,
+                    bytes,
+                    good: false,
+                    last_good,
+                },
+            );
+            out.changed = true;
         }
-        Ok(changed)
+        Ok(out)
     }
 
-    /// The inventory of every cached state (origin `s3://bucket/key`).
-    pub fn inventory(&self) -> Result<Inventory, StateError> {
-        let mut inv = Inventory::new();
-        for (url, cached) in &self.cache {
-            inv.add_state(url, &cached.bytes)?;
+    /// The inventory of every cached state (origin `s3://bucket/key`); a state whose current
+    /// version does not load is named in [`LoadedStates::failed`] and its last good version
+    /// stands in for it.
+    pub fn inventory(&mut self) -> LoadedStates {
+        let loaded = load_states(self.cache.iter().map(|(url, c)| StateSource {
+            origin: url,
+            current: &c.bytes,
+            last_good: c.last_good.as_deref(),
+        }));
+        for url in &loaded.current_ok {
+            if let Some(c) = self.cache.get_mut(url) {
+                c.good = true;
+                c.last_good = None;
+            }
         }
-        Ok(inv)
+        loaded
     }
 
     /// How many state files are cached.
@@ -120,22 +181,54 @@ impl S3States {
 /// Reads one object whole: its bytes and ETag. Used for state files and for the full
 /// notifications AWS Config delivers to S3 when an item is too large for its event.
 pub async fn get_object(client: &Client, bucket: &str, key: &str) -> Result<(Vec<u8>, Option<String>), AwsError> {
-    let out = client
+    get_object_within(client, bucket, key, driftguard_core::decode::MAX_DOCUMENT_BYTES).await
+}
+
+/// [`get_object`], refusing an object over `limit` bytes: by its announced length before any
+/// byte is read, else as soon as the body grows past the limit ([`AwsError::TooLarge`]).
+pub async fn get_object_within(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    limit: usize,
+) -> Result<(Vec<u8>, Option<String>), AwsError> {
+    let what = || format!("s3://{bucket}/{key}");
+    let mut out = client
         .get_object()
         .bucket(bucket)
         .key(key)
         .send()
         .await
         .map_err(|e| classify("S3", "GetObject", e))?;
+    let announced = out.content_length().and_then(|n| u64::try_from(n).ok());
+    if let Some(size) = announced.filter(|&n| n > limit as u64) {
+        return Err(AwsError::TooLarge {
+            what: what(),
+            size,
+            limit,
+        });
+    }
     let etag = out.e_tag().map(str::to_owned);
-    let bytes = out.body.collect().await.map_err(|e| AwsError::Call {
-        service: "S3",
-        operation: "GetObject",
-        code: "body".into(),
-        message: e.to_string(),
-        retry: crate::Retry::Retryable,
-    })?;
-    Ok((bytes.into_bytes().to_vec(), etag))
+    let mut bytes = Vec::with_capacity(announced.map_or(0, |n| n as usize));
+    loop {
+        let chunk = out.body.try_next().await.map_err(|e| AwsError::Call {
+            service: "S3",
+            operation: "GetObject",
+            code: "body".into(),
+            message: format!("{}: {e}", what()),
+            retry: crate::Retry::Retryable,
+        })?;
+        let Some(chunk) = chunk else { break };
+        if bytes.len() + chunk.len() > limit {
+            return Err(AwsError::TooLarge {
+                what: what(),
+                size: (bytes.len() + chunk.len()) as u64,
+                limit,
+            });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok((bytes, etag))
 }
 
 #[cfg(test)]

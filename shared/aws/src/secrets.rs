@@ -9,7 +9,7 @@
 //! `<reference>#<field>` reads one field of a secret holding a JSON object (for example one
 //! Secrets Manager secret with `bot_token` and `signing_secret`).
 
-use crate::error::{classify, AwsError, Retry};
+use crate::error::{classify_body, AwsError, Body, Retry};
 use driftguard_core::secret::Secret;
 
 /// Where a secret lives.
@@ -61,7 +61,8 @@ fn not_found(what: &str, why: &str) -> AwsError {
     }
 }
 
-/// Reads the secret a reference names. Errors name the reference, never the value.
+/// Reads the secret a reference names. Errors name the reference, never the value: nothing of a
+/// failed response (its body, its error message) is formatted into them.
 pub async fn read_secret(aws: &aws_config::SdkConfig, reference: &str) -> Result<Secret, AwsError> {
     let (location, field) = SecretRef::parse(reference);
     let raw = match &location {
@@ -70,7 +71,7 @@ pub async fn read_secret(aws: &aws_config::SdkConfig, reference: &str) -> Result
             .secret_id(id)
             .send()
             .await
-            .map_err(|e| classify("SecretsManager", "GetSecretValue", e))?
+            .map_err(|e| classify_body("SecretsManager", "GetSecretValue", e, Body::Secret))?
             .secret_string
             .ok_or_else(|| not_found(id, "the secret has no SecretString"))?,
         SecretRef::Parameter(name) => aws_sdk_ssm::Client::new(aws)
@@ -79,7 +80,7 @@ pub async fn read_secret(aws: &aws_config::SdkConfig, reference: &str) -> Result
             .with_decryption(true)
             .send()
             .await
-            .map_err(|e| classify("SSM", "GetParameter", e))?
+            .map_err(|e| classify_body("SSM", "GetParameter", e, Body::Secret))?
             .parameter
             .and_then(|p| p.value)
             .ok_or_else(|| not_found(name, "the parameter has no value"))?,

@@ -465,3 +465,55 @@ fn omnissm_config_changes_decode() {
         assert_eq!(got, want, "{}", path.display());
     }
 }
+
+/// A document past the caller's limit is refused before it is inflated or parsed past it, with
+/// an error that says so, whether it came gzipped (a "bomb": 4 MiB of zeros in a few KB) or not.
+#[test]
+fn documents_over_the_limit_are_refused_clearly() {
+    use driftguard_core::decode::decode_within;
+    let limit = 1 << 20;
+    let bomb = gzip(&vec![b' '; 4 << 20]);
+    assert!(bomb.len() < 64 << 10, "the bomb is small: {}", bomb.len());
+    let big_plain = format!("[{}]", vec!["{}"; 600_000].join(","));
+    for (what, bytes) in [("gzip bomb", bomb), ("plain", big_plain.into_bytes())] {
+        let mut errors = Vec::new();
+        let mut items = 0;
+        decode_within(&bytes, "big.json", limit, &mut |_, item| match item {
+            Ok(_) => items += 1,
+            Err(e) => errors.push(e),
+        });
+        assert_eq!((items, errors.len()), (0, 1), "{what}");
+        assert!(
+            matches!(errors[0].kind, DecodeErrorKind::TooLarge { limit: l } if l == limit),
+            "{what}: {}",
+            errors[0]
+        );
+        let msg = errors[0].to_string();
+        assert!(msg.contains("big.json") && msg.contains("1048576"), "{what}: {msg}");
+    }
+}
+
+/// Inflating does not reserve a multiple of the input up front: for data that does not
+/// compress, the buffer stays close to what it holds.
+#[test]
+fn gunzip_reserves_about_what_it_needs() {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let noise: Vec<u8> = (0..(1 << 20))
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let compressed = gzip(&noise);
+    let out = driftguard_core::decode::gunzip(&compressed).expect("valid gzip");
+    assert_eq!(out, noise);
+    assert!(
+        out.capacity() <= 2 * out.len(),
+        "{} bytes reserved for {} inflated from {}",
+        out.capacity(),
+        out.len(),
+        compressed.len()
+    );
+}

@@ -309,6 +309,54 @@ fn bad_states_fail_clearly_and_add_nothing() {
     assert!(empty.is_empty());
 }
 
+/// One bad state among good ones: the good ones load, the bad one is named, and its last good
+/// version stands in for it when there is one.
+#[test]
+fn one_bad_state_does_not_blind_the_others() {
+    use driftguard_core::inventory::{load_states, StateSource};
+    let dir = events_dir().join("terraform");
+    let (network, data) = (read(&dir.join("network.tfstate")), read(&dir.join("data.tfstate")));
+    let truncated = read(&workspace().join("tests/data/bad/truncated.tfstate"));
+    let loaded = load_states([
+        StateSource {
+            origin: "s3://st/network.tfstate",
+            current: &network,
+            last_good: None,
+        },
+        StateSource {
+            origin: "s3://st/data.tfstate",
+            current: &truncated,
+            last_good: None,
+        },
+    ]);
+    assert_eq!(loaded.inventory.states().len(), 1, "the good state loads");
+    assert_eq!(loaded.current_ok, ["s3://st/network.tfstate"]);
+    assert_eq!(loaded.failed.len(), 1);
+    assert!(!loaded.failed[0].kept_last_good);
+    let msg = loaded.failed[0].error.to_string();
+    assert!(
+        msg.contains("s3://st/data.tfstate") && msg.contains("malformed"),
+        "{msg}"
+    );
+
+    // A later bad version of a state that loaded before: the last good version stays.
+    let loaded = load_states([
+        StateSource {
+            origin: "s3://st/network.tfstate",
+            current: &network,
+            last_good: Some(&network),
+        },
+        StateSource {
+            origin: "s3://st/data.tfstate",
+            current: &truncated,
+            last_good: Some(&data),
+        },
+    ]);
+    assert_eq!(loaded.inventory.states().len(), 2, "both states are known");
+    assert!(loaded.failed[0].kept_last_good);
+    assert_eq!(loaded.inventory.len(), samples().len(), "as if nothing broke");
+}
+
 /// Each corpus file's name and how loading it went (resources read, or the error).
 type Outcomes = Vec<(String, Result<usize, StateError>)>;
 

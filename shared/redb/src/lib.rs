@@ -3,6 +3,11 @@
 //! It implements core's [`FindingStore`] and [`EventPublisher`] ports, so the CLI (and tests)
 //! run the same lifecycle as the DynamoDB store without an AWS account. Every [`FindingStore::apply`]
 //! batch is one write transaction: replays are cheap and a crash never leaves half a batch.
+//!
+//! Two queues of drift events: `unpublished` (the store's outbox: transitions `apply` recorded,
+//! written in the same transaction, until they are marked published) and `outbox` (where this
+//! store, as the CLI's [`EventPublisher`], puts what it publishes; publishing an event also takes
+//! it out of `unpublished`).
 
 use driftguard_core::finding::{Finding, ResourceRecord, Transition};
 use driftguard_core::ports::{self, Change, DriftEvent, EventPublisher, FindingStore, Query};
@@ -16,6 +21,20 @@ const RESOURCES: TableDefinition<&str, &[u8]> = TableDefinition::new("resources"
 const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
 const PUBLISHED: TableDefinition<&str, u64> = TableDefinition::new("published_keys");
 const PROCESSED: TableDefinition<&str, ()> = TableDefinition::new("processed_events");
+/// `<origin>\n<event key>` → `[order, event]`.
+const UNPUBLISHED: TableDefinition<&str, &[u8]> = TableDefinition::new("unpublished");
+
+fn unpublished_key(origin: &str, key: &str) -> String {
+    format!("{origin}\n{key}")
+}
+
+/// A position for outbox entries: nanoseconds since the epoch (entries of one origin are written
+/// by one delivery after another, so the clock orders them).
+fn order_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
 
 /// Errors from the embedded store.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +92,7 @@ impl EmbeddedStore {
         txn.open_table(OUTBOX)?;
         txn.open_table(PUBLISHED)?;
         txn.open_table(PROCESSED)?;
+        txn.open_table(UNPUBLISHED)?;
         txn.commit()?;
         Ok(EmbeddedStore { db })
     }
@@ -120,7 +140,19 @@ impl EmbeddedStore {
             }
             let before_findings = findings.clone();
             let before_resources = resources.clone();
-            let transitions = ports::apply_to_maps(&mut findings, &mut resources, batch);
+            let mut unpublished_t = txn.open_table(UNPUBLISHED)?;
+            let mut transitions = Vec::new();
+            let order = order_now();
+            for change in batch {
+                let caused = ports::apply_to_maps(&mut findings, &mut resources, std::slice::from_ref(change));
+                for (i, t) in caused.iter().enumerate() {
+                    let event = DriftEvent::from(t.clone());
+                    let key = unpublished_key(change.origin(), &event.key);
+                    let order = order + (transitions.len() + i) as u64;
+                    unpublished_t.insert(key.as_str(), encode(&(order, event)).as_slice())?;
+                }
+                transitions.extend(caused);
+            }
             for (id, f) in &findings {
                 if before_findings.get(id) != Some(f) {
                     findings_t.insert(id.as_str(), encode(f).as_slice())?;
@@ -165,6 +197,19 @@ impl EmbeddedStore {
             let mut outbox = txn.open_table(OUTBOX)?;
             let mut keys = txn.open_table(PUBLISHED)?;
             let mut next = outbox.last()?.map_or(0, |(k, _)| k.value() + 1);
+            let mut unpublished = txn.open_table(UNPUBLISHED)?;
+            let keys_now: std::collections::HashSet<&str> = events.iter().map(|e| e.key.as_str()).collect();
+            let mut done = Vec::new();
+            for row in unpublished.iter()? {
+                let (k, _) = row?;
+                let k = k.value();
+                if k.rsplit('\n').next().is_some_and(|key| keys_now.contains(key)) {
+                    done.push(k.to_owned());
+                }
+            }
+            for k in done {
+                unpublished.remove(k.as_str())?;
+            }
             for e in events {
                 if keys.get(e.key.as_str())?.is_some() {
                     continue;
@@ -225,12 +270,46 @@ impl FindingStore for EmbeddedStore {
         })();
         std::future::ready(result)
     }
+    fn unpublished(&self, origin: &str) -> impl Future<Output = Result<Vec<DriftEvent>, StoreError>> + Send {
+        std::future::ready(self.unpublished_sync(origin))
+    }
+
+    fn mark_published(&self, origin: &str, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
+        std::future::ready(self.mark_published_sync(origin, key))
+    }
+}
+
+impl EmbeddedStore {
+    fn unpublished_sync(&self, origin: &str) -> Result<Vec<DriftEvent>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(UNPUBLISHED)?;
+        let prefix = unpublished_key(origin, "");
+        let mut out: Vec<(u64, DriftEvent)> = Vec::new();
+        for row in t.range(prefix.as_str()..)? {
+            let (k, v) = row?;
+            if !k.value().starts_with(&prefix) {
+                break;
+            }
+            out.push(decode(k.value(), v.value())?);
+        }
+        out.sort_by_key(|(order, _)| *order);
+        Ok(out.into_iter().map(|(_, e)| e).collect())
+    }
+
+    fn mark_published_sync(&self, origin: &str, key: &str) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(UNPUBLISHED)?
+            .remove(unpublished_key(origin, key).as_str())?;
+        txn.commit()?;
+        Ok(())
+    }
 }
 
 impl EventPublisher for EmbeddedStore {
     type Error = StoreError;
 
-    /// Appends to the outbox table; a transition already published is not appended again.
+    /// Appends to the outbox table (and takes the events out of `unpublished`); a transition
+    /// already published is not appended again.
     fn publish(&self, events: &[DriftEvent]) -> impl Future<Output = Result<usize, StoreError>> + Send {
         std::future::ready(self.publish_sync(events))
     }
@@ -239,7 +318,7 @@ impl EventPublisher for EmbeddedStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use driftguard_core::conformance::{check_store, sample_finding, sample_iac};
+    use driftguard_core::conformance::{check_recovery, check_store, sample_finding, sample_iac, NoFaults};
     use driftguard_core::score::Severity;
 
     #[test]
@@ -247,6 +326,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = EmbeddedStore::open(&dir.path().join("s.redb")).expect("open");
         assert_eq!(pollster::block_on(check_store(&store)), Ok(()));
+    }
+
+    #[test]
+    fn recovers_from_each_failed_step() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EmbeddedStore::open(&dir.path().join("s.redb")).expect("open");
+        assert_eq!(pollster::block_on(check_recovery(&store, &NoFaults)), Ok(()));
     }
 
     #[test]

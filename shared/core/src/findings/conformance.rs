@@ -1,6 +1,8 @@
 //! The store conformance suite: the lifecycle every [`FindingStore`] must implement the same
 //! way. Each adapter's tests run [`check_store`] on a fresh store, so the embedded store and the
-//! DynamoDB store cannot drift apart.
+//! DynamoDB store cannot drift apart. [`check_recovery`] makes each step of handling an event
+//! fail part-way (the publisher, each store call, and the adapter's own writes) and checks that
+//! the retry publishes every transition exactly once.
 
 use crate::actors::attribution::{Actor, ActorKind, Channel};
 use crate::drift::diff::AttributeChange;
@@ -9,10 +11,13 @@ use crate::findings::finding::{
     finding_id, CallInfo, Finding, FindingKind, IacChange, ResourceInfo, Status, Transition,
 };
 use crate::findings::join::{ConfigEvidence, ConfigObservation, CONFIG_SOURCE};
-use crate::findings::ports::{Change, FindingStore, Query};
+use crate::findings::ports::{Change, DriftEvent, EventPublisher, FindingStore, Query};
+use crate::findings::service;
 use crate::input::config_item::ChangeType;
 use crate::util::time::Timestamp;
 use serde_json::json;
+use std::future::Future;
+use std::sync::Mutex;
 
 /// A finding on security group `sg` made by event `event_id` at `secs` past the epoch.
 pub fn sample_finding(event_id: &str, sg: &str, secs: i64, severity: Severity) -> Finding {
@@ -458,6 +463,367 @@ async fn check_join<S: FindingStore>(store: &S) -> Result<(), String> {
     Ok(())
 }
 
+/// Faults an adapter can inject into its own requests, so the suite can break one `apply` part-way
+/// (a DynamoDB store writes several items per change). Stores that write one transaction per
+/// call have nothing to break inside a call and pass [`NoFaults`].
+pub trait StoreFaults {
+    /// Lets `ok` more requests through, then fails every request until [`StoreFaults::heal`].
+    fn fail_after(&self, ok: usize);
+    /// Stops failing; returns whether any request failed since [`StoreFaults::fail_after`].
+    fn heal(&self) -> bool;
+}
+
+/// No request-level faults.
+#[derive(Debug, Default)]
+pub struct NoFaults;
+
+impl StoreFaults for NoFaults {
+    fn fail_after(&self, _ok: usize) {}
+    fn heal(&self) -> bool {
+        false
+    }
+}
+
+/// A failure the suite injected.
+#[derive(Debug, thiserror::Error)]
+#[error("injected failure")]
+pub struct Injected;
+
+/// A countdown shared by the suite's wrappers: `None` never fails; `Some(n)` lets n calls
+/// through and fails the rest, noting that it did.
+#[derive(Debug, Default)]
+struct Countdown(Mutex<(Option<usize>, bool)>);
+
+impl Countdown {
+    fn arm(&self, ok: usize) {
+        if let Ok(mut c) = self.0.lock() {
+            *c = (Some(ok), false);
+        }
+    }
+
+    fn heal(&self) -> bool {
+        self.0.lock().map(|mut c| std::mem::take(&mut *c).1).unwrap_or(false)
+    }
+
+    /// Whether this call fails.
+    fn fails(&self) -> bool {
+        let Ok(mut c) = self.0.lock() else { return true };
+        match c.0 {
+            None => false,
+            Some(0) => {
+                c.1 = true;
+                true
+            }
+            Some(n) => {
+                c.0 = Some(n - 1);
+                false
+            }
+        }
+    }
+}
+
+/// A publisher that records every event it accepts, without deduplication (a second
+/// publication of a key shows), and fails on demand.
+#[derive(Debug, Default)]
+pub struct RecordingPublisher {
+    events: Mutex<Vec<DriftEvent>>,
+    faults: Countdown,
+}
+
+impl RecordingPublisher {
+    /// Keys of the events accepted so far, in order.
+    pub fn keys(&self) -> Vec<String> {
+        self.events
+            .lock()
+            .map(|e| e.iter().map(|e| e.key.clone()).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl EventPublisher for RecordingPublisher {
+    type Error = Injected;
+
+    fn publish(&self, events: &[DriftEvent]) -> impl Future<Output = Result<usize, Injected>> + Send {
+        let result = if self.faults.fails() {
+            Err(Injected)
+        } else {
+            match self.events.lock() {
+                Ok(mut all) => {
+                    all.extend(events.iter().cloned());
+                    Ok(events.len())
+                }
+                Err(_) => Err(Injected),
+            }
+        };
+        std::future::ready(result)
+    }
+}
+
+/// A store call that failed: injected by the suite, or the store's own error.
+#[derive(Debug, thiserror::Error)]
+pub enum FlakyError<E: std::error::Error + 'static> {
+    /// The suite failed the call.
+    #[error("injected store failure")]
+    Injected,
+    /// The store failed.
+    #[error(transparent)]
+    Store(E),
+}
+
+/// Wraps a store and fails whole calls on demand (any method).
+#[derive(Debug)]
+struct Flaky<'s, S> {
+    inner: &'s S,
+    faults: Countdown,
+}
+
+impl<S: FindingStore + Sync> FindingStore for Flaky<'_, S> {
+    type Error = FlakyError<S::Error>;
+
+    async fn apply(&self, batch: &[Change]) -> Result<Vec<Transition>, Self::Error> {
+        if self.faults.fails() {
+            return Err(FlakyError::Injected);
+        }
+        self.inner.apply(batch).await.map_err(FlakyError::Store)
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Finding>, Self::Error> {
+        if self.faults.fails() {
+            return Err(FlakyError::Injected);
+        }
+        self.inner.get(id).await.map_err(FlakyError::Store)
+    }
+
+    async fn list(&self, query: &Query) -> Result<Vec<Finding>, Self::Error> {
+        if self.faults.fails() {
+            return Err(FlakyError::Injected);
+        }
+        self.inner.list(query).await.map_err(FlakyError::Store)
+    }
+
+    async fn processed(&self, event_key: &str) -> Result<bool, Self::Error> {
+        if self.faults.fails() {
+            return Err(FlakyError::Injected);
+        }
+        self.inner.processed(event_key).await.map_err(FlakyError::Store)
+    }
+
+    async fn mark_processed(&self, event_key: &str) -> Result<(), Self::Error> {
+        if self.faults.fails() {
+            return Err(FlakyError::Injected);
+        }
+        self.inner.mark_processed(event_key).await.map_err(FlakyError::Store)
+    }
+
+    async fn unpublished(&self, origin: &str) -> Result<Vec<DriftEvent>, Self::Error> {
+        if self.faults.fails() {
+            return Err(FlakyError::Injected);
+        }
+        self.inner.unpublished(origin).await.map_err(FlakyError::Store)
+    }
+
+    async fn mark_published(&self, origin: &str, key: &str) -> Result<(), Self::Error> {
+        if self.faults.fails() {
+            return Err(FlakyError::Injected);
+        }
+        self.inner.mark_published(origin, key).await.map_err(FlakyError::Store)
+    }
+}
+
+/// Which step the suite breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Break {
+    /// The n-th publish call.
+    Publish,
+    /// The n-th store call (apply, outbox read, mark published, processed markers).
+    StoreCall,
+    /// The n-th request the adapter itself makes.
+    Request,
+}
+
+/// One recovery case: changes handled cleanly first, then the change that is broken part-way,
+/// and the event keys (and final statuses) it must publish exactly once.
+struct Case {
+    setup: Vec<Change>,
+    step: Change,
+    expect: Vec<String>,
+    resolved: Vec<String>,
+}
+
+fn cases(tag: &str) -> Vec<Case> {
+    let sg = |n: &str| format!("sg-{tag}-{n}");
+    let mut out = Vec::new();
+
+    // An IaC change resolving two findings: two `Drift Resolved`.
+    let (f1, f2) = (
+        sample_finding(&format!("ev-{tag}-r1"), &sg("iac"), 100, Severity::Major),
+        sample_finding(&format!("ev-{tag}-r2"), &sg("iac"), 110, Severity::Critical),
+    );
+    out.push(Case {
+        setup: vec![
+            Change::Finding(Box::new(f1.clone())),
+            Change::Finding(Box::new(f2.clone())),
+        ],
+        step: Change::Iac(sample_iac(&format!("ev-{tag}-iac"), &sg("iac"), 200)),
+        expect: vec![format!("{}:resolved", f1.id), format!("{}:resolved", f2.id)],
+        resolved: vec![f1.id.clone(), f2.id.clone()],
+    });
+
+    // A Config item joining the call before it: the call's finding, revision 2.
+    let call = sample_finding(&format!("ev-{tag}-c1"), &sg("cfg"), 1000, Severity::Major);
+    out.push(Case {
+        setup: vec![Change::Finding(Box::new(call.clone()))],
+        step: Change::Config(Box::new(sample_observation(&sg("cfg"), 1120, true))),
+        expect: vec![format!("{}:detected:r2", call.id)],
+        resolved: Vec::new(),
+    });
+
+    // A call joining the Config item before it: the Config finding, revision 2.
+    let obs = sample_observation(&sg("call"), 2120, true);
+    let config_id = obs.finding.as_ref().map(|f| f.id.clone()).unwrap_or_default();
+    out.push(Case {
+        setup: vec![Change::Config(Box::new(obs))],
+        step: Change::Finding(Box::new(sample_finding(
+            &format!("ev-{tag}-c2"),
+            &sg("call"),
+            2000,
+            Severity::Major,
+        ))),
+        expect: vec![format!("{config_id}:detected:r2")],
+        resolved: Vec::new(),
+    });
+
+    // A finding that arrives after the IaC change superseding it: detected and resolved.
+    let late = sample_finding(&format!("ev-{tag}-late"), &sg("late"), 400, Severity::Minor);
+    out.push(Case {
+        setup: vec![Change::Iac(sample_iac(&format!("ev-{tag}-iac2"), &sg("late"), 500))],
+        step: Change::Finding(Box::new(late.clone())),
+        expect: vec![format!("{}:detected", late.id), format!("{}:resolved", late.id)],
+        resolved: vec![late.id],
+    });
+    out
+}
+
+/// The event id the suite hands the service for a change.
+fn event_of(change: &Change) -> String {
+    format!("event-{}", change.origin())
+}
+
+/// Runs the recovery cases: for each step (publishing, each store call, each of the adapter's
+/// own requests via `faults`), and each position `n` of the failure within the step until a run
+/// no longer reaches it, the n-th call fails, the event is delivered again, and then once more
+/// as a duplicate. Every expected transition must then be published exactly once, nothing
+/// else published for it, and the store must hold the outcome. (Exception: when the failure
+/// hits between the publisher taking an event and the outbox forgetting it, that one event is
+/// published twice with the same key, which consumers dedupe on.) Returns the first violation.
+pub async fn check_recovery<S: FindingStore + Sync>(store: &S, faults: &impl StoreFaults) -> Result<(), String> {
+    for mode in [Break::Publish, Break::StoreCall, Break::Request] {
+        for n in 0..200 {
+            let tag = format!("{mode:?}-{n}").to_lowercase();
+            let mut reached = false;
+            for (i, case) in cases(&tag).into_iter().enumerate() {
+                reached |= run_case(store, faults, mode, n, &case)
+                    .await
+                    .map_err(|e| format!("recovery ({mode:?} fails at call {n}, case {i}): {e}"))?;
+            }
+            if !reached {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One case under one failure; returns whether the failure was reached.
+async fn run_case<S: FindingStore + Sync>(
+    store: &S,
+    faults: &impl StoreFaults,
+    mode: Break,
+    n: usize,
+    case: &Case,
+) -> Result<bool, String> {
+    let publisher = RecordingPublisher::default();
+    let flaky = Flaky {
+        inner: store,
+        faults: Countdown::default(),
+    };
+    for change in &case.setup {
+        service::handle_change(&flaky, &publisher, &event_of(change), change)
+            .await
+            .map_err(|e| format!("setup: {e}"))?;
+    }
+    let before = publisher.keys().len();
+    match mode {
+        Break::Publish => publisher.faults.arm(n),
+        Break::StoreCall => flaky.faults.arm(n),
+        Break::Request => faults.fail_after(n),
+    }
+    let event = event_of(&case.step);
+    let first = service::handle_change(&flaky, &publisher, &event, &case.step).await;
+    let reached = match mode {
+        Break::Publish => publisher.faults.heal(),
+        Break::StoreCall => flaky.faults.heal(),
+        Break::Request => faults.heal(),
+    };
+    if first.is_err() != reached {
+        return Err(format!(
+            "a failure was injected ({reached}) but the handling result was {first:?}"
+        ));
+    }
+    // The one gap no store can close: an event the publisher took whose outbox entry could not
+    // be removed (the failure hit right after the publish) is published again, same key.
+    let mut gap: Vec<String> = Vec::new();
+    if reached {
+        let outbox = store
+            .unpublished(case.step.origin())
+            .await
+            .map_err(|e| format!("store error: {e}"))?;
+        let taken = publisher.keys();
+        gap = outbox
+            .into_iter()
+            .map(|e| e.key)
+            .filter(|k| taken[before..].contains(k))
+            .collect();
+        ensure(gap.len() <= 1, "at most the event being marked is left behind")?;
+    }
+    if reached {
+        // (A duplicate when only the answer to the processed marker was lost.)
+        service::handle_change(&flaky, &publisher, &event, &case.step)
+            .await
+            .map_err(|e| format!("the retry failed: {e}"))?;
+    }
+    let again = service::handle_change(&flaky, &publisher, &event, &case.step)
+        .await
+        .map_err(|e| format!("the duplicate failed: {e}"))?;
+    ensure(again.is_none(), "a delivery after success is a duplicate")?;
+    let keys = publisher.keys();
+    let mut got: Vec<&String> = keys[before..].iter().collect();
+    got.sort();
+    got.dedup_by(|a, b| a == b && gap.contains(a));
+    let mut want: Vec<&String> = case.expect.iter().collect();
+    want.sort();
+    if got != want {
+        return Err(format!("published {got:?}, expected each of {want:?} exactly once"));
+    }
+    for id in &case.resolved {
+        let f = store
+            .get(id)
+            .await
+            .map_err(|e| format!("store error: {e}"))?
+            .ok_or_else(|| format!("finding {id} is missing"))?;
+        ensure(f.status == Status::Resolved, "the step's resolutions are stored")?;
+    }
+    ensure(
+        store
+            .unpublished(case.step.origin())
+            .await
+            .map_err(|e| format!("store error: {e}"))?
+            .is_empty(),
+        "the outbox is empty once everything is published",
+    )?;
+    Ok(reached)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -465,6 +831,16 @@ mod tests {
         let store = crate::findings::ports::MemoryStore::default();
         let result = std::future::Future::poll(
             std::pin::pin!(super::check_store(&store)),
+            &mut std::task::Context::from_waker(std::task::Waker::noop()),
+        );
+        assert_eq!(result, std::task::Poll::Ready(Ok(())));
+    }
+
+    #[test]
+    fn memory_store_recovers_from_each_failed_step() {
+        let store = crate::findings::ports::MemoryStore::default();
+        let result = std::future::Future::poll(
+            std::pin::pin!(super::check_recovery(&store, &super::NoFaults)),
             &mut std::task::Context::from_waker(std::task::Waker::noop()),
         );
         assert_eq!(result, std::task::Poll::Ready(Ok(())));

@@ -222,6 +222,9 @@ pub fn on_call(
             .clone()
             .and_then(|id| findings.get_mut(&id).map(|f| (id, f)))
         {
+            // An earlier attempt joined this call into the Config-only finding but did not get
+            // to save the record: the join is done (its event is in the outbox already).
+            Some((_, target)) if target.call.event_id == event => return,
             Some((_, target)) if target.is_config_only() => {
                 target.adopt_call(&incoming);
                 for iac in &record.iac {

@@ -7,6 +7,12 @@
 //! an IaC change resolves open findings on its resource that are older than it; a finding that
 //! arrives after a newer IaC change on its resource is stored resolved. The lifecycle rules
 //! live in [`crate::findings::finding`], so stores only persist.
+//!
+//! The outbox: every transition `apply` reports is also recorded, in the same write that caused
+//! it, as an unpublished [`DriftEvent`] under the change's [`Change::origin`]. The service drains
+//! it ([`FindingStore::unpublished`], then [`FindingStore::mark_published`] per event), so a
+//! publish that fails after the store write, or an `apply` that fails after some of its writes,
+//! loses nothing: the retry publishes what is still in the outbox.
 
 use crate::drift::score::Severity;
 use crate::findings::finding::{self, Finding, FindingKind, IacChange, ResourceRecord, Status, Transition};
@@ -35,6 +41,16 @@ impl Change {
             Change::Finding(f) => f.resource.key(),
             Change::Iac(i) => i.resource_key.clone(),
             Change::Config(o) => o.resource.key(),
+        }
+    }
+
+    /// The natural key of the input the change came from (the CloudTrail `eventID`, or the
+    /// Config observation id): the outbox groups the change's unpublished events under it.
+    pub fn origin(&self) -> &str {
+        match self {
+            Change::Finding(f) => &f.call.event_id,
+            Change::Iac(i) => &i.event_id,
+            Change::Config(o) => &o.evidence.observation,
         }
     }
 }
@@ -82,6 +98,15 @@ pub trait FindingStore {
 
     /// Records that an event was fully processed (stores with a TTL may forget it later).
     fn mark_processed(&self, event_key: &str) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// The outbox: drift events that `apply` recorded for changes from `origin`
+    /// ([`Change::origin`]) and that are not yet marked published, in the order they happened.
+    /// A transition recorded twice (by a retried write) is one event, under its key.
+    fn unpublished(&self, origin: &str) -> impl Future<Output = Result<Vec<DriftEvent>, Self::Error>> + Send;
+
+    /// Removes a published event (by its key) from `origin`'s outbox; removing one that is not
+    /// there is not an error.
+    fn mark_published(&self, origin: &str, key: &str) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 
 /// The kinds of event DriftGuard publishes.
@@ -210,6 +235,20 @@ struct MemoryState {
     resources: BTreeMap<String, ResourceRecord>,
     published: Vec<DriftEvent>,
     processed: std::collections::BTreeSet<String>,
+    /// The outbox: (origin, event), in the order recorded.
+    unpublished: Vec<(String, DriftEvent)>,
+}
+
+/// Records `transitions` caused by a change from `origin` in an outbox list, once per key (a
+/// transition recorded again replaces the earlier copy in place).
+pub fn record_unpublished(outbox: &mut Vec<(String, DriftEvent)>, origin: &str, transitions: &[Transition]) {
+    for t in transitions {
+        let event = DriftEvent::from(t.clone());
+        match outbox.iter_mut().find(|(o, e)| o == origin && e.key == event.key) {
+            Some(slot) => slot.1 = event,
+            None => outbox.push((origin.to_owned(), event)),
+        }
+    }
 }
 
 /// The in-memory store's error (a poisoned lock).
@@ -230,9 +269,18 @@ impl FindingStore for MemoryStore {
     fn apply(&self, batch: &[Change]) -> impl Future<Output = Result<Vec<Transition>, Poisoned>> + Send {
         let result = self.state.lock().map_err(|_| Poisoned).map(|mut s| {
             let MemoryState {
-                findings, resources, ..
+                findings,
+                resources,
+                unpublished,
+                ..
             } = &mut *s;
-            apply_to_maps(findings, resources, batch)
+            let mut all = Vec::new();
+            for change in batch {
+                let transitions = apply_to_maps(findings, resources, std::slice::from_ref(change));
+                record_unpublished(unpublished, change.origin(), &transitions);
+                all.extend(transitions);
+            }
+            all
         });
         std::future::ready(result)
     }
@@ -269,13 +317,32 @@ impl FindingStore for MemoryStore {
             s.processed.insert(event_key.to_owned());
         }))
     }
+
+    fn unpublished(&self, origin: &str) -> impl Future<Output = Result<Vec<DriftEvent>, Poisoned>> + Send {
+        std::future::ready(self.state.lock().map_err(|_| Poisoned).map(|s| {
+            s.unpublished
+                .iter()
+                .filter(|(o, _)| o == origin)
+                .map(|(_, e)| e.clone())
+                .collect()
+        }))
+    }
+
+    fn mark_published(&self, origin: &str, key: &str) -> impl Future<Output = Result<(), Poisoned>> + Send {
+        std::future::ready(self.state.lock().map_err(|_| Poisoned).map(|mut s| {
+            s.unpublished.retain(|(o, e)| !(o == origin && e.key == key));
+        }))
+    }
 }
 
 impl EventPublisher for MemoryStore {
     type Error = Poisoned;
 
+    /// Appends to [`MemoryStore::published`] (once per key) and takes the events out of the
+    /// store's own outbox.
     fn publish(&self, events: &[DriftEvent]) -> impl Future<Output = Result<usize, Poisoned>> + Send {
         let result = self.state.lock().map_err(|_| Poisoned).map(|mut s| {
+            s.unpublished.retain(|(_, u)| !events.iter().any(|e| e.key == u.key));
             for e in events {
                 if !s.published.iter().any(|p| p.key == e.key) {
                     s.published.push(e.clone());

@@ -2,12 +2,12 @@
 //! that makes at-least-once delivery safe.
 //!
 //! A duplicate delivery of a processed event writes and publishes nothing. A delivery that
-//! failed after storing but before publishing is retried: the store's conditional writes make
-//! the second apply a no-op, and the finding's `Drift Detected` is published again from what is
-//! stored (with the same key, so consumers that dedupe see it once). The processed marker is
-//! written last.
+//! failed after storing but before publishing (or part-way through either) is retried: the
+//! store's conditional writes make the second apply finish what the first left, and every
+//! transition either attempt wrote waits in the store's outbox until it is published — a
+//! `Drift Resolved` of an IaC change and the `:r2` revision of a Config join included. The
+//! processed marker is written last.
 
-use crate::findings::finding::{Status, Transition};
 use crate::findings::pipeline::{Evaluation, Outcome};
 use crate::findings::ports::{Change, DriftEvent, EventPublisher, FindingStore};
 
@@ -62,52 +62,62 @@ pub async fn handle<S: FindingStore, P: EventPublisher>(
             })
         }
     };
-    let event_id = evaluation.event_id.clone();
-    let store_err = |source| ServiceError::Store {
-        event_id: event_id.clone(),
-        source,
-    };
-    if store.processed(&event_id).await.map_err(store_err)? {
-        return Ok(Handled {
-            evaluation,
-            published: 0,
-            duplicate: true,
-        });
-    }
-    let mut transitions = store.apply(std::slice::from_ref(&change)).await.map_err(store_err)?;
-    if transitions.is_empty() {
-        // Stored by an earlier delivery that did not get to publish: publish what is stored.
-        let stored_id = match &change {
-            Change::Finding(f) => Some(&f.id),
-            Change::Config(o) => o.finding.as_ref().map(|f| &f.id),
-            Change::Iac(_) => None,
-        };
-        if let Some(id) = stored_id {
-            if let Some(stored) = store.get(id).await.map_err(store_err)? {
-                let resolved = stored.status == Status::Resolved;
-                transitions.push(Transition::Detected(Box::new(stored.clone())));
-                if resolved {
-                    transitions.push(Transition::Resolved(Box::new(stored)));
-                }
-            }
-        }
-    }
-    let events: Vec<DriftEvent> = transitions.into_iter().map(DriftEvent::from).collect();
-    let published = if events.is_empty() {
-        0
-    } else {
-        publisher
-            .publish(&events)
-            .await
-            .map_err(|source| ServiceError::Publish {
-                event_id: event_id.clone(),
-                source,
-            })?
-    };
-    store.mark_processed(&event_id).await.map_err(store_err)?;
+    let published = handle_change(store, publisher, &evaluation.event_id, &change).await?;
     Ok(Handled {
         evaluation,
-        published,
-        duplicate: false,
+        published: published.unwrap_or(0),
+        duplicate: published.is_none(),
     })
+}
+
+/// One change end to end: skip it if `event_id` is marked processed (`Ok(None)`), else apply
+/// it, drain its outbox ([`drain`]) and mark the event processed. Returns how many events were
+/// published. Failing at any step leaves the work for the retry: the store's writes are
+/// idempotent, and what was written but not published waits in the outbox.
+pub async fn handle_change<S: FindingStore, P: EventPublisher>(
+    store: &S,
+    publisher: &P,
+    event_id: &str,
+    change: &Change,
+) -> Result<Option<usize>, ServiceError<S::Error, P::Error>> {
+    let store_err = |source| ServiceError::Store {
+        event_id: event_id.to_owned(),
+        source,
+    };
+    if store.processed(event_id).await.map_err(store_err)? {
+        return Ok(None);
+    }
+    store.apply(std::slice::from_ref(change)).await.map_err(store_err)?;
+    let published = drain(store, publisher, event_id, change.origin()).await?;
+    store.mark_processed(event_id).await.map_err(store_err)?;
+    Ok(Some(published))
+}
+
+/// Publishes what `origin`'s outbox holds, in order, each event marked published right after
+/// EventBridge took it, so a failure part-way re-publishes only what was not taken. (A crash
+/// between the two publishes that one event again, with the same key.) `event_id` names the
+/// input in errors.
+pub async fn drain<S: FindingStore, P: EventPublisher>(
+    store: &S,
+    publisher: &P,
+    event_id: &str,
+    origin: &str,
+) -> Result<usize, ServiceError<S::Error, P::Error>> {
+    let store_err = |source| ServiceError::Store {
+        event_id: event_id.to_owned(),
+        source,
+    };
+    let events: Vec<DriftEvent> = store.unpublished(origin).await.map_err(store_err)?;
+    let mut published = 0;
+    for event in &events {
+        published += publisher
+            .publish(std::slice::from_ref(event))
+            .await
+            .map_err(|source| ServiceError::Publish {
+                event_id: event_id.to_owned(),
+                source,
+            })?;
+        store.mark_published(origin, &event.key).await.map_err(store_err)?;
+    }
+    Ok(published)
 }

@@ -339,6 +339,57 @@ impl Inventory {
     }
 }
 
+/// One state file for [`load_states`]: where it is, its current bytes, and the last version
+/// that loaded (if any, and if different).
+#[derive(Debug, Clone, Copy)]
+pub struct StateSource<'a> {
+    /// The file (`s3://bucket/key`).
+    pub origin: &'a str,
+    /// What it holds now.
+    pub current: &'a [u8],
+    /// The last version that loaded, kept in case the current one does not.
+    pub last_good: Option<&'a [u8]>,
+}
+
+/// A state file that did not load.
+#[derive(Debug)]
+pub struct StateFailure {
+    /// Why (names the file).
+    pub error: StateError,
+    /// Its last good version was loaded in its place.
+    pub kept_last_good: bool,
+}
+
+/// What [`load_states`] loaded.
+#[derive(Debug, Default)]
+pub struct LoadedStates {
+    /// Every state that loaded (a bad one's last good version included).
+    pub inventory: Inventory,
+    /// Origins whose current version loaded (callers keep those bytes as the last good).
+    pub current_ok: Vec<String>,
+    /// The states that did not load.
+    pub failed: Vec<StateFailure>,
+}
+
+/// Loads several state files into one inventory without letting one bad file blind the rest:
+/// each file that fails is reported, its last good version loaded in its place when there is
+/// one, and the others load as usual.
+pub fn load_states<'a>(sources: impl IntoIterator<Item = StateSource<'a>>) -> LoadedStates {
+    let mut out = LoadedStates::default();
+    for source in sources {
+        match out.inventory.add_state(source.origin, source.current) {
+            Ok(_) => out.current_ok.push(source.origin.to_owned()),
+            Err(error) => {
+                let kept_last_good = source
+                    .last_good
+                    .is_some_and(|bytes| out.inventory.add_state(source.origin, bytes).is_ok());
+                out.failed.push(StateFailure { error, kept_last_good });
+            }
+        }
+    }
+    out
+}
+
 /// Replaces sensitive values with [`REDACTED`]: every path in `sensitive_attributes` (its first
 /// `get_attr` step names the top-level attribute) and every [`ALWAYS_SENSITIVE`] name at any depth.
 fn redact(attributes: &mut Map<String, Value>, sensitive: &[Value]) {

@@ -14,8 +14,8 @@ pub enum BytesError {
     /// Gzip framing or data is corrupt.
     #[error("not a valid gzip stream: {0}")]
     Gzip(#[source] std::io::Error),
-    /// The document is larger than [`MAX_DOCUMENT_BYTES`].
-    #[error("document is larger than {limit} bytes")]
+    /// The document is larger than the limit ([`MAX_DOCUMENT_BYTES`], or the caller's).
+    #[error("document is larger than {limit} bytes, the most read into memory at once")]
     TooLarge {
         /// The limit.
         limit: usize,
@@ -24,8 +24,15 @@ pub enum BytesError {
 
 /// The bytes as JSON text: gunzipped when they start with the gzip magic, else as they are.
 pub fn plain(bytes: &[u8]) -> Result<Cow<'_, [u8]>, BytesError> {
+    plain_within(bytes, MAX_DOCUMENT_BYTES)
+}
+
+/// [`plain`], refusing documents over `limit` bytes (a process's memory bound).
+pub fn plain_within(bytes: &[u8], limit: usize) -> Result<Cow<'_, [u8]>, BytesError> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        gunzip(bytes).map(Cow::Owned)
+        gunzip_within(bytes, limit).map(Cow::Owned)
+    } else if bytes.len() > limit {
+        Err(BytesError::TooLarge { limit })
     } else {
         Ok(Cow::Borrowed(bytes))
     }
@@ -33,13 +40,28 @@ pub fn plain(bytes: &[u8]) -> Result<Cow<'_, [u8]>, BytesError> {
 
 /// Gunzips, refusing output over [`MAX_DOCUMENT_BYTES`].
 pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, BytesError> {
-    let mut out = Vec::with_capacity(bytes.len() * 8);
-    let mut reader = flate2::read::MultiGzDecoder::new(bytes).take(MAX_DOCUMENT_BYTES as u64 + 1);
+    gunzip_within(bytes, MAX_DOCUMENT_BYTES)
+}
+
+/// Gunzips, refusing output over `limit` bytes: inflation stops one byte past the limit, so a
+/// small bomb never grows past it. The output buffer starts at the size the gzip trailer
+/// announces (ISIZE, the last member's size mod 2³²) when that is plausible and within the
+/// limit, else at twice the input, and grows as needed; it never pre-allocates a guess of
+/// many times the input.
+pub fn gunzip_within(bytes: &[u8], limit: usize) -> Result<Vec<u8>, BytesError> {
+    let announced = bytes
+        .len()
+        .checked_sub(4)
+        .and_then(|at| bytes.get(at..))
+        .and_then(|t| <[u8; 4]>::try_from(t).ok())
+        .map(|t| u32::from_le_bytes(t) as usize)
+        .filter(|&n| n >= bytes.len() / 2 && n <= limit);
+    let start = announced.unwrap_or_else(|| bytes.len().saturating_mul(2)).min(limit);
+    let mut out = Vec::with_capacity(start);
+    let mut reader = flate2::read::MultiGzDecoder::new(bytes).take(limit as u64 + 1);
     reader.read_to_end(&mut out).map_err(BytesError::Gzip)?;
-    if out.len() > MAX_DOCUMENT_BYTES {
-        return Err(BytesError::TooLarge {
-            limit: MAX_DOCUMENT_BYTES,
-        });
+    if out.len() > limit {
+        return Err(BytesError::TooLarge { limit });
     }
     Ok(out)
 }

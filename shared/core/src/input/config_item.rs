@@ -151,7 +151,12 @@ impl ConfigChange {
     /// Decodes the full notification Config delivered to S3 for an oversized item (gzip or plain
     /// JSON, detected by magic).
     pub fn from_delivered(bytes: &[u8]) -> Result<Self, ConfigError> {
-        let json = crate::input::bytes::plain(bytes).map_err(ConfigError::Delivered)?;
+        Self::from_delivered_within(bytes, crate::input::bytes::MAX_DOCUMENT_BYTES)
+    }
+
+    /// [`Self::from_delivered`], refusing a notification over `limit` bytes after gunzip.
+    pub fn from_delivered_within(bytes: &[u8], limit: usize) -> Result<Self, ConfigError> {
+        let json = crate::input::bytes::plain_within(bytes, limit).map_err(ConfigError::Delivered)?;
         Self::from_raw(serde_json::from_slice(&json)?)
     }
 

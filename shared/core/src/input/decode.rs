@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
 
-pub use crate::input::bytes::{gunzip, plain, MAX_DOCUMENT_BYTES};
+pub use crate::input::bytes::{gunzip, gunzip_within, plain, plain_within, MAX_DOCUMENT_BYTES};
 
 /// The EventBridge detail-types that carry a CloudTrail record.
 pub const CLOUDTRAIL_DETAIL_TYPES: [&str; 4] = [
@@ -92,8 +92,8 @@ pub enum DecodeErrorKind {
     /// Gzip framing or data is corrupt.
     #[error("not a valid gzip stream: {0}")]
     Gzip(#[source] std::io::Error),
-    /// The document is larger than [`MAX_DOCUMENT_BYTES`].
-    #[error("document is larger than {limit} bytes")]
+    /// The document is larger than the limit ([`MAX_DOCUMENT_BYTES`], or the caller's).
+    #[error("document is larger than {limit} bytes, the most read into memory at once")]
     TooLarge {
         /// The limit.
         limit: usize,
@@ -134,11 +134,20 @@ pub fn decode<F>(bytes: &[u8], origin: &str, sink: &mut F)
 where
     F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
 {
+    decode_within(bytes, origin, MAX_DOCUMENT_BYTES, sink);
+}
+
+/// [`decode`], refusing a document over `limit` bytes (after gunzip) with
+/// [`DecodeErrorKind::TooLarge`] before inflating or parsing past it.
+pub fn decode_within<F>(bytes: &[u8], origin: &str, limit: usize, sink: &mut F)
+where
+    F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
+{
     let at = Position {
         origin: origin.to_owned(),
         ..Position::default()
     };
-    match plain(bytes) {
+    match plain_within(bytes, limit) {
         Ok(plain) => decode_json(&plain, at, sink),
         Err(e) => fail(at, e, sink),
     }
@@ -186,15 +195,6 @@ fn decode_json<F>(bytes: &[u8], at: Position, sink: &mut F)
 where
     F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
 {
-    if bytes.len() > MAX_DOCUMENT_BYTES {
-        return fail(
-            at,
-            DecodeErrorKind::TooLarge {
-                limit: MAX_DOCUMENT_BYTES,
-            },
-            sink,
-        );
-    }
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(_) => {
