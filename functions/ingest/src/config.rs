@@ -27,6 +27,9 @@ pub struct Config {
     /// `DRIFTGUARD_IGNORE_RULES`: `.driftignore` rules, one per line or separated by `;`
     /// (the built-in rules always apply).
     pub ignore: IgnoreRules,
+    /// `DRIFTGUARD_ACCESS_FINDINGS` (`true` unless `false`): interactive access to managed
+    /// instances gives `access` findings.
+    pub access_findings: bool,
     /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (MB, set by Lambda; [`DEFAULT_MEMORY_MB`] for local
     /// runs): the largest document read into memory at once is a quarter of it
     /// ([`Config::document_limit`]).
@@ -88,6 +91,20 @@ impl Config {
             s3_path_style: env.flag("DRIFTGUARD_S3_PATH_STYLE"),
             config_bucket: env.optional("DRIFTGUARD_CONFIG_BUCKET").map(|b| b.trim().to_owned()),
             ignore,
+            access_findings: match env
+                .optional("DRIFTGUARD_ACCESS_FINDINGS")
+                .map(|v| v.trim().to_ascii_lowercase())
+            {
+                None => true,
+                Some(v) if v.is_empty() || v == "true" => true,
+                Some(v) if v == "false" => false,
+                Some(v) => {
+                    return Err(invalid(
+                        "DRIFTGUARD_ACCESS_FINDINGS",
+                        format!("{v:?} is not true or false"),
+                    ))
+                }
+            },
             memory_mb: match env.number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", DEFAULT_MEMORY_MB)? {
                 0 => return Err(invalid("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0 MB")),
                 mb => mb,
@@ -131,6 +148,21 @@ mod tests {
         ])
         .expect("valid");
         assert_eq!(big.document_limit(), 512 << 20);
+        assert!(c.access_findings, "access findings are on by default");
+        let quiet = config(&[
+            ("DRIFTGUARD_TABLE", "t"),
+            ("DRIFTGUARD_EVENT_BUS", "b"),
+            ("DRIFTGUARD_ACCESS_FINDINGS", "False"),
+        ])
+        .expect("valid");
+        assert!(!quiet.access_findings);
+        let wrong = config(&[
+            ("DRIFTGUARD_TABLE", "t"),
+            ("DRIFTGUARD_EVENT_BUS", "b"),
+            ("DRIFTGUARD_ACCESS_FINDINGS", "off"),
+        ])
+        .expect_err("not a boolean");
+        assert!(wrong.to_string().contains("DRIFTGUARD_ACCESS_FINDINGS"), "{wrong}");
     }
 
     #[test]

@@ -127,7 +127,9 @@ impl App {
             })
         });
         let pipeline = RwLock::new(Arc::new(
-            Pipeline::new(&config.attribution, Inventory::new()).with_ignore(config.ignore.clone()),
+            Pipeline::new(&config.attribution, Inventory::new())
+                .with_ignore(config.ignore.clone())
+                .with_access_findings(config.access_findings),
         ));
         App {
             store,
@@ -186,7 +188,8 @@ impl App {
                             );
                             let pipeline = Arc::new(
                                 Pipeline::new(&self.config.attribution, fresh.inventory)
-                                    .with_ignore(self.config.ignore.clone()),
+                                    .with_ignore(self.config.ignore.clone())
+                                    .with_access_findings(self.config.access_findings),
                             );
                             if let Ok(mut slot) = self.pipeline.write() {
                                 *slot = pipeline;
@@ -266,7 +269,7 @@ impl App {
             self.config.document_limit(),
             &mut |_: &Position, item| match item {
                 Ok(Item::Config(c)) if c.is_oversized() && self.config.config_bucket.is_some() => oversized.push(c),
-                Ok(item) => evaluations.push(pipeline.evaluate(&item)),
+                Ok(item) => pipeline.evaluate_each(&item, &mut |e| evaluations.push(e)),
                 Err(e) => errors.push(e.to_string()),
             },
         );
@@ -275,32 +278,44 @@ impl App {
             evaluations.push(pipeline.evaluate_config(&full));
         }
         let mut summary = Summary::default();
+        // The evaluations of one item (one per resource a call names) are stored together.
+        let mut groups: Vec<Vec<Evaluation>> = Vec::new();
         for evaluation in evaluations {
-            summary.events += 1;
-            match &evaluation.outcome {
-                Outcome::Skipped { reason } => {
-                    tracing::debug!(event_id = %evaluation.event_id, reason = reason.as_str(), "Skipped");
-                    *summary.skipped.entry(reason.as_str()).or_insert(0) += 1;
-                    continue;
+            match groups.last_mut() {
+                Some(group) if group[0].event_id == evaluation.event_id && !evaluation.event_id.is_empty() => {
+                    group.push(evaluation)
                 }
-                Outcome::Finding(f) => {
-                    summary.findings += 1;
-                    tracing::info!(event_id = %evaluation.event_id, finding_id = %f.id, resource = %f.resource.id,
-                        severity = f.severity.as_str(), kind = f.kind.as_str(), "Finding");
-                }
-                Outcome::Iac(i) => {
-                    summary.iac_changes += 1;
-                    tracing::info!(event_id = %evaluation.event_id, resource = %i.resource_key, "IaC change");
-                }
-                Outcome::Config(o) => {
-                    summary.config_items += 1;
-                    tracing::info!(event_id = %evaluation.event_id, resource = %o.resource.id,
-                        evidence = o.evidence.factor(), "Config item");
+                _ => groups.push(vec![evaluation]),
+            }
+        }
+        for group in groups {
+            for evaluation in &group {
+                summary.events += 1;
+                match &evaluation.outcome {
+                    Outcome::Skipped { reason } => {
+                        tracing::debug!(event_id = %evaluation.event_id, reason = reason.as_str(), "Skipped");
+                        *summary.skipped.entry(reason.as_str()).or_insert(0) += 1;
+                    }
+                    Outcome::Finding(f) => {
+                        summary.findings += 1;
+                        tracing::info!(event_id = %evaluation.event_id, finding_id = %f.id, resource = %f.resource.id,
+                            severity = f.severity.as_str(), kind = f.kind.as_str(), "Finding");
+                    }
+                    Outcome::Iac(i) => {
+                        summary.iac_changes += 1;
+                        tracing::info!(event_id = %evaluation.event_id, resource = %i.resource_key, "IaC change");
+                    }
+                    Outcome::Config(o) => {
+                        summary.config_items += 1;
+                        tracing::info!(event_id = %evaluation.event_id, resource = %o.resource.id,
+                            evidence = o.evidence.factor(), "Config item");
+                    }
                 }
             }
-            let handled = service::handle(&self.store, &self.publisher, evaluation).await?;
-            summary.published += handled.published;
-            summary.duplicates += usize::from(handled.duplicate);
+            for handled in service::handle_all(&self.store, &self.publisher, group).await? {
+                summary.published += handled.published;
+                summary.duplicates += usize::from(handled.duplicate);
+            }
         }
         if !errors.is_empty() {
             return Err(IngestError::InvalidInput(errors.join("; ")));

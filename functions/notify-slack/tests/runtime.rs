@@ -137,6 +137,7 @@ impl Notifier {
             event_id: r.event_id,
             time: r.time,
             by: r.by,
+            restores: Vec::new(),
         };
         self.rt
             .block_on(self.stack.store().apply(&[Change::Iac(change)]))

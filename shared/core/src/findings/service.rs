@@ -70,6 +70,48 @@ pub async fn handle<S: FindingStore, P: EventPublisher>(
     })
 }
 
+/// Handles every evaluation of one input item together: a call naming several resources gives
+/// several evaluations with one `event_id` ([`crate::findings::pipeline::Pipeline::evaluate_each`]),
+/// and they are stored in one batch before the event is marked processed, so none is lost to
+/// the marker the first one would otherwise set. The evaluations must share their `event_id`.
+pub async fn handle_all<S: FindingStore, P: EventPublisher>(
+    store: &S,
+    publisher: &P,
+    evaluations: Vec<Evaluation>,
+) -> Result<Vec<Handled>, ServiceError<S::Error, P::Error>> {
+    let changes: Vec<Change> = evaluations
+        .iter()
+        .filter_map(|e| match &e.outcome {
+            Outcome::Finding(f) => Some(Change::Finding(f.clone())),
+            Outcome::Iac(i) => Some(Change::Iac(i.clone())),
+            Outcome::Config(o) => Some(Change::Config(o.clone())),
+            Outcome::Skipped { .. } => None,
+        })
+        .collect();
+    let Some(event_id) = evaluations.first().map(|e| e.event_id.clone()) else {
+        return Ok(Vec::new());
+    };
+    let published = if changes.is_empty() {
+        Some(0)
+    } else {
+        handle_changes(store, publisher, &event_id, &changes).await?
+    };
+    let mut first = true;
+    Ok(evaluations
+        .into_iter()
+        .map(|evaluation| {
+            let stored = !matches!(evaluation.outcome, Outcome::Skipped { .. });
+            let handled = Handled {
+                published: if stored && first { published.unwrap_or(0) } else { 0 },
+                duplicate: stored && published.is_none(),
+                evaluation,
+            };
+            first &= !stored;
+            handled
+        })
+        .collect())
+}
+
 /// One change end to end: skip it if `event_id` is marked processed (`Ok(None)`), else apply
 /// it, drain its outbox ([`drain`]) and mark the event processed. Returns how many events were
 /// published. Failing at any step leaves the work for the retry: the store's writes are
@@ -80,6 +122,17 @@ pub async fn handle_change<S: FindingStore, P: EventPublisher>(
     event_id: &str,
     change: &Change,
 ) -> Result<Option<usize>, ServiceError<S::Error, P::Error>> {
+    handle_changes(store, publisher, event_id, std::slice::from_ref(change)).await
+}
+
+/// As [`handle_change`], for the changes of one event (one per resource it named), applied in one
+/// batch; each distinct origin's outbox is drained.
+pub async fn handle_changes<S: FindingStore, P: EventPublisher>(
+    store: &S,
+    publisher: &P,
+    event_id: &str,
+    changes: &[Change],
+) -> Result<Option<usize>, ServiceError<S::Error, P::Error>> {
     let store_err = |source| ServiceError::Store {
         event_id: event_id.to_owned(),
         source,
@@ -87,8 +140,15 @@ pub async fn handle_change<S: FindingStore, P: EventPublisher>(
     if store.processed(event_id).await.map_err(store_err)? {
         return Ok(None);
     }
-    store.apply(std::slice::from_ref(change)).await.map_err(store_err)?;
-    let published = drain(store, publisher, event_id, change.origin()).await?;
+    store.apply(changes).await.map_err(store_err)?;
+    let mut origins: Vec<&str> = Vec::new();
+    let mut published = 0;
+    for change in changes {
+        if !origins.contains(&change.origin()) {
+            origins.push(change.origin());
+            published += drain(store, publisher, event_id, change.origin()).await?;
+        }
+    }
     store.mark_processed(event_id).await.map_err(store_err)?;
     Ok(Some(published))
 }
