@@ -114,3 +114,42 @@ fn a_repeated_id_counts_once_and_a_single_resource_call_gives_one() {
     );
     assert_eq!(out.len(), 1);
 }
+
+#[test]
+fn the_service_stores_every_resource_of_one_event_before_marking_it_processed() {
+    use driftguard_core::ports::{FindingStore, MemoryStore};
+    let out = evaluations(
+        "CreateTags",
+        json!({
+            "resourcesSet": {"items": [{"resourceId": "i-0abc1234def567890"}, {"resourceId": "sg-0123456789abcdef0"}]},
+            "tagSet": {"items": [{"key": "Owner", "value": "bob"}]}
+        }),
+    );
+    let ids: Vec<String> = out
+        .iter()
+        .filter_map(|e| match &e.outcome {
+            Outcome::Finding(f) => Some(f.id.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let store = MemoryStore::default();
+    let handled =
+        pollster::block_on(driftguard_core::service::handle_all(&store, &store, out.clone())).expect("handled");
+    assert_eq!(
+        handled.iter().map(|h| h.published).sum::<usize>(),
+        2,
+        "one Drift Detected per resource"
+    );
+    for id in &ids {
+        assert!(
+            pollster::block_on(store.get(id)).expect("store").is_some(),
+            "{id} stored"
+        );
+    }
+    assert_eq!(store.published().len(), 2);
+    // A redelivery of the same event changes nothing.
+    let again = pollster::block_on(driftguard_core::service::handle_all(&store, &store, out)).expect("handled");
+    assert!(again.iter().all(|h| h.duplicate && h.published == 0));
+    assert_eq!(store.published().len(), 2);
+}
