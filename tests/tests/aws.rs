@@ -40,6 +40,10 @@ async fn dynamo_store_conforms_to_the_store_contract() {
 /// Every request of handling an event fails in turn (before reaching DynamoDB, and after it with
 /// the answer lost); the retry publishes each transition exactly once.
 #[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    driftguard_no_moto,
+    ignore = "needs moto_server (pip install \"moto[server]\"), which is not installed"
+)]
 async fn dynamo_store_recovers_from_each_failed_step() {
     let Some(stack) = Stack::start("dynamo_store_recovers_from_each_failed_step").await else {
         return;
