@@ -332,3 +332,31 @@ fn roles_added_to_a_database_by_hand_are_drift() {
         ])
     );
 }
+
+#[test]
+fn a_trust_policy_opened_to_another_account_is_critical() {
+    let trust = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"},
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Action": "sts:AssumeRole"}
+    ]});
+    let f = finding(
+        "iam.amazonaws.com",
+        "UpdateAssumeRolePolicy",
+        json!({"roleName": "orders-api", "policyDocument": trust.to_string()}),
+    );
+    assert!(change(&f, "assume_role_policy").drifted);
+    critical_because(&f, "assume_role_policy grants account 444455556666");
+
+    // The resource's own account is not external.
+    let own = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"},
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:role/deployer"}, "Action": "sts:AssumeRole"}
+    ]});
+    let f = finding(
+        "iam.amazonaws.com",
+        "UpdateAssumeRolePolicy",
+        json!({"roleName": "orders-api", "policyDocument": own.to_string()}),
+    );
+    assert!(change(&f, "assume_role_policy").drifted);
+    assert!(f.severity < Severity::Critical, "{:?}", f.severity_reasons);
+}

@@ -108,6 +108,8 @@ pub struct Evidence<'e> {
     pub op: crate::iac::catalog::Op,
     /// The compared attributes (empty when no comparison applies).
     pub changes: &'e [AttributeChange],
+    /// The account the resource lives in (a policy granting another one is critical).
+    pub account: &'e str,
 }
 
 /// Likelihood in [0, 1] and the factors behind it.
@@ -350,7 +352,7 @@ pub fn severity(resource_type: &str, e: &Evidence<'_>, environment: Option<&str>
         sev = Severity::Minor;
         reasons.push("tags only".into());
     }
-    if let Some(why) = exposure(e.changes) {
+    if let Some(why) = exposure(e.changes).or_else(|| external_grant(e.changes, e.account)) {
         sev = Severity::Critical;
         reasons.push(why);
     } else if e.op != crate::iac::catalog::Op::Tag {
@@ -550,6 +552,67 @@ fn port_range_covers_sensitive(port: &str) -> bool {
         .iter()
         .filter_map(|p| p.parse::<u32>().ok())
         .any(|p| a <= p && p <= b)
+}
+
+/// A drifted policy (resource policy, trust policy, inline policy) that newly grants an AWS
+/// account other than the resource's own: a principal IaC does not declare.
+pub fn external_grant(changes: &[AttributeChange], account: &str) -> Option<String> {
+    if account.is_empty() {
+        return None;
+    }
+    changes.iter().filter(|c| c.drifted).find_map(|c| {
+        let a = c.attribute.as_str();
+        if a != "policy" && a != "assume_role_policy" && !a.starts_with("inline_policy") {
+            return None;
+        }
+        let before = principal_accounts(&c.expected);
+        principal_accounts(&c.found)
+            .into_iter()
+            .find(|p| p != account && !before.contains(p))
+            .map(|p| format!("{a} grants account {p}, outside the resource's account"))
+    })
+}
+
+/// The AWS accounts an allowing policy names as principals (`123456789012`,
+/// `arn:aws:iam::123456789012:root`, a role or user ARN), at any depth of an inline-policy map.
+fn principal_accounts(policy: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let statements: Vec<&Value> = match policy.get("Statement") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(s) => vec![s],
+        None => {
+            if let Value::Object(m) = policy {
+                for v in m.values() {
+                    out.extend(principal_accounts(v));
+                }
+            }
+            return out;
+        }
+    };
+    for s in statements {
+        if s.get("Effect").and_then(Value::as_str) != Some("Allow") {
+            continue;
+        }
+        let aws = match s.get("Principal") {
+            Some(Value::Object(m)) => m.get("AWS"),
+            Some(p @ Value::String(_)) => Some(p),
+            _ => None,
+        };
+        let names: Vec<&str> = match aws {
+            Some(Value::String(p)) => vec![p.as_str()],
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        for n in names {
+            let id = n
+                .strip_prefix("arn:aws:iam::")
+                .map_or(n, |rest| rest.split(':').next().unwrap_or(""));
+            if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) && !out.iter().any(|o| o == id) {
+                out.push(id.to_owned());
+            }
+        }
+    }
+    out
 }
 
 /// True when an (already normalised) policy allows `*`, `service:*`, or a `*` principal.

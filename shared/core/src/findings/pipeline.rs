@@ -391,6 +391,7 @@ impl Pipeline {
             managed: !owners.is_empty(),
             op: target.entry.op,
             changes: &changes,
+            account: &resource.account,
         };
         let (likelihood, factors) = score::likelihood(&evidence);
         let tags = crate::iac::inventory::declared_tags(owners);
@@ -629,6 +630,7 @@ impl Pipeline {
             managed,
             op,
             changes: &drifted,
+            account: &change.account,
         };
         let tags = crate::iac::inventory::declared_tags(&owners);
         let (severity, severity_reasons) =
