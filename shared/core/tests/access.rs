@@ -7,71 +7,24 @@
 
 mod common;
 
-use common::{read, record, workspace};
-use driftguard_core::attribution::AttributionConfig;
-use driftguard_core::decode::{decode, Item, Position};
-use driftguard_core::diff::AttributeChange;
+use common::evaluate::{self, change, cli_call, critical_because, pipeline_over};
 use driftguard_core::finding::{Finding, IacChange};
-use driftguard_core::inventory::Inventory;
-use driftguard_core::pipeline::{Outcome, Pipeline};
+use driftguard_core::pipeline::Outcome;
 use driftguard_core::score::Severity;
 use serde_json::{json, Value};
 
+const STATE: &str = "shared/core/tests/data/access/app.tfstate";
+
 fn outcome(source: &str, name: &str, request: Value) -> Outcome {
-    let mut inventory = Inventory::new();
-    let state = workspace().join("shared/core/tests/data/access/app.tfstate");
-    inventory.add_state("app.tfstate", &read(&state)).expect("state loads");
-    let pipeline = Pipeline::new(&AttributionConfig::default(), inventory);
-    let r = record(
-        source,
-        name,
-        json!({
-            "sourceIPAddress": "198.51.100.23",
-            "userAgent": "aws-cli/2.22.12 md/awscrt#0.23.4 ua/2.1 os/linux#6.8.0 md/arch#x86_64 lang/python#3.12.6",
-            "requestParameters": request,
-            "responseElements": null,
-            "readOnly": false,
-            "eventType": "AwsApiCall",
-            "managementEvent": true,
-        }),
-    );
-    let mut out = None;
-    let bytes = serde_json::to_vec(&r).expect("JSON");
-    decode(&bytes, name, &mut |_: &Position, item: Result<Item<'_>, _>| {
-        out = Some(pipeline.evaluate(&item.expect("decodes")).outcome);
-    });
-    out.expect("one item")
+    evaluate::outcome(&pipeline_over(&[STATE]), &cli_call(source, name, request, Value::Null))
 }
 
 fn finding(source: &str, name: &str, request: Value) -> Finding {
-    match outcome(source, name, request) {
-        Outcome::Finding(f) => *f,
-        other => panic!("{name}: expected a finding, got {other:?}"),
-    }
+    evaluate::finding(outcome(source, name, request))
 }
 
-/// The manual activity a call that puts declared values back is recorded as.
 fn restored(source: &str, name: &str, request: Value) -> IacChange {
-    match outcome(source, name, request) {
-        Outcome::Iac(iac) => iac,
-        other => panic!("{name}: expected manual activity restoring declared values, got {other:?}"),
-    }
-}
-
-fn change<'f>(f: &'f Finding, attribute: &str) -> &'f AttributeChange {
-    f.changes
-        .iter()
-        .find(|c| c.attribute == attribute)
-        .unwrap_or_else(|| panic!("no {attribute} in {:?}", f.changes))
-}
-
-fn critical_because(f: &Finding, text: &str) {
-    assert_eq!(f.severity, Severity::Critical, "{:?}", f.severity_reasons);
-    assert!(
-        f.severity_reasons.iter().any(|r| r.contains(text)),
-        "no reason containing {text:?} in {:?}",
-        f.severity_reasons
-    );
+    evaluate::restored(outcome(source, name, request))
 }
 
 #[test]

@@ -7,13 +7,8 @@
 
 mod common;
 
-use common::{read, record, workspace};
-use driftguard_core::attribution::AttributionConfig;
-use driftguard_core::decode::{decode, Item, Position};
-use driftguard_core::diff::AttributeChange;
+use common::evaluate::{self, change, cli_call_by, has_reason, pipeline_over};
 use driftguard_core::finding::Finding;
-use driftguard_core::inventory::Inventory;
-use driftguard_core::pipeline::{Outcome, Pipeline};
 use driftguard_core::score::Severity;
 use serde_json::{json, Value};
 
@@ -21,50 +16,16 @@ const DECLARED_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 
 /// The user `ci-deploy` with one declared key; `alice` with a declared login profile.
 fn finding(name: &str, request: Value, response: Value) -> Finding {
-    let mut inventory = Inventory::new();
-    let state = workspace().join("shared/core/tests/data/credentials/identity.tfstate");
-    inventory
-        .add_state("identity.tfstate", &read(&state))
-        .expect("state loads");
-    let pipeline = Pipeline::new(&AttributionConfig::default(), inventory);
-    let r = record(
+    let pipeline = pipeline_over(&["shared/core/tests/data/credentials/identity.tfstate"]);
+    let call = cli_call_by(
+        "bob",
         "iam.amazonaws.com",
         name,
-        json!({
-            "awsRegion": "us-east-1",
-            "sourceIPAddress": "198.51.100.23",
-            "userAgent": "aws-cli/2.22.12 md/awscrt#0.23.4 ua/2.1 os/linux#6.8.0 md/arch#x86_64 lang/python#3.12.6",
-            "requestParameters": request,
-            "responseElements": response,
-            "readOnly": false,
-            "eventType": "AwsApiCall",
-            "managementEvent": true,
-        }),
+        request,
+        response,
+        json!({"awsRegion": "us-east-1"}),
     );
-    let mut out = None;
-    decode(&serde_json::to_vec(&r).expect("JSON"), name, &mut |_: &Position,
-                                                               item: Result<
-        Item<'_>,
-        _,
-    >| match pipeline
-        .evaluate(&item.expect("decodes"))
-        .outcome
-    {
-        Outcome::Finding(f) => out = Some(*f),
-        other => panic!("{name}: expected a finding, got {other:?}"),
-    });
-    out.expect("one item")
-}
-
-fn change<'f>(f: &'f Finding, attribute: &str) -> &'f AttributeChange {
-    f.changes
-        .iter()
-        .find(|c| c.attribute == attribute)
-        .unwrap_or_else(|| panic!("no {attribute} in {:?}", f.changes))
-}
-
-fn has_reason(f: &Finding, text: &str) -> bool {
-    f.severity_reasons.iter().any(|r| r.contains(text))
+    evaluate::finding(evaluate::outcome(&pipeline, &call))
 }
 
 #[test]

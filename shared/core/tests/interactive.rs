@@ -5,11 +5,8 @@
 
 mod common;
 
-use common::{read, record, workspace};
-use driftguard_core::attribution::AttributionConfig;
-use driftguard_core::decode::{decode, Item, Position};
+use common::evaluate::{self, cli_call, pipeline_over};
 use driftguard_core::finding::FindingKind;
-use driftguard_core::inventory::Inventory;
 use driftguard_core::pipeline::{Outcome, Pipeline, Skip};
 use driftguard_core::score::Severity;
 use serde_json::{json, Value};
@@ -17,37 +14,11 @@ use serde_json::{json, Value};
 const INSTANCE: &str = "i-0abc1234def567890";
 
 fn pipeline() -> Pipeline {
-    let mut inventory = Inventory::new();
-    let state = workspace().join("events/terraform/network.tfstate");
-    inventory
-        .add_state("network.tfstate", &read(&state))
-        .expect("state loads");
-    Pipeline::new(&AttributionConfig::default(), inventory)
+    pipeline_over(&["events/terraform/network.tfstate"])
 }
 
 fn outcome(pipeline: &Pipeline, source: &str, name: &str, request: Value, response: Value) -> Outcome {
-    let r = record(
-        source,
-        name,
-        json!({
-            "sourceIPAddress": "198.51.100.23",
-            "userAgent": "aws-cli/2.22.12 md/awscrt#0.23.4 ua/2.1 os/linux#6.8.0 md/arch#x86_64 lang/python#3.12.6",
-            "requestParameters": request,
-            "responseElements": response,
-            "readOnly": false,
-            "eventType": "AwsApiCall",
-            "managementEvent": true,
-        }),
-    );
-    let mut out = None;
-    decode(&serde_json::to_vec(&r).expect("JSON"), name, &mut |_: &Position,
-                                                               item: Result<
-        Item<'_>,
-        _,
-    >| {
-        out = Some(pipeline.evaluate(&item.expect("decodes")).outcome);
-    });
-    out.expect("one item")
+    evaluate::outcome(pipeline, &cli_call(source, name, request, response))
 }
 
 fn send_command(pipeline: &Pipeline, instance: &str) -> Outcome {

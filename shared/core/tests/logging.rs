@@ -6,59 +6,13 @@
 
 mod common;
 
-use common::{read, record, workspace};
-use driftguard_core::attribution::AttributionConfig;
-use driftguard_core::decode::{decode, Item, Position};
+use common::evaluate::{self, cli_call, pipeline_over};
 use driftguard_core::finding::{Finding, IacChange};
-use driftguard_core::inventory::Inventory;
-use driftguard_core::pipeline::{Outcome, Pipeline};
+use driftguard_core::pipeline::Outcome;
 use driftguard_core::score::Severity;
 use serde_json::{json, Value};
 
 const TRAIL_ARN: &str = "arn:aws:cloudtrail:eu-west-1:123456789012:trail/acme-org-trail";
-
-fn outcome(source: &str, name: &str, request: Value) -> Outcome {
-    let mut inventory = Inventory::new();
-    let state = workspace().join("shared/core/tests/data/logging/audit.tfstate");
-    inventory
-        .add_state("audit.tfstate", &read(&state))
-        .expect("state loads");
-    let pipeline = Pipeline::new(&AttributionConfig::default(), inventory);
-    let r = record(
-        source,
-        name,
-        json!({
-            "sourceIPAddress": "198.51.100.23",
-            "userAgent": "aws-cli/2.22.12 md/awscrt#0.23.4 ua/2.1 os/linux#6.8.0 md/arch#x86_64 lang/python#3.12.6",
-            "requestParameters": request,
-            "responseElements": null,
-            "readOnly": false,
-            "eventType": "AwsApiCall",
-            "managementEvent": true,
-        }),
-    );
-    let mut out = None;
-    let bytes = serde_json::to_vec(&r).expect("JSON");
-    decode(&bytes, name, &mut |_: &Position, item: Result<Item<'_>, _>| {
-        out = Some(pipeline.evaluate(&item.expect("decodes")).outcome);
-    });
-    out.expect("one item")
-}
-
-fn finding(source: &str, name: &str, request: Value) -> Finding {
-    match outcome(source, name, request) {
-        Outcome::Finding(f) => *f,
-        other => panic!("{name}: expected a finding, got {other:?}"),
-    }
-}
-
-/// The manual activity a call that puts declared values back is recorded as.
-fn restored(source: &str, name: &str, request: Value) -> IacChange {
-    match outcome(source, name, request) {
-        Outcome::Iac(iac) => iac,
-        other => panic!("{name}: expected manual activity restoring declared values, got {other:?}"),
-    }
-}
 
 /// The finding drifts `attribute` from `expected` to `found`, and is critical for reduced logging.
 fn check(f: &Finding, attribute: &str, expected: Value, found: Value) {
@@ -75,6 +29,20 @@ fn check(f: &Finding, attribute: &str, expected: Value, found: Value) {
         "{:?}",
         f.severity_reasons
     );
+}
+
+const STATE: &str = "shared/core/tests/data/logging/audit.tfstate";
+
+fn outcome(source: &str, name: &str, request: Value) -> Outcome {
+    evaluate::outcome(&pipeline_over(&[STATE]), &cli_call(source, name, request, Value::Null))
+}
+
+fn finding(source: &str, name: &str, request: Value) -> Finding {
+    evaluate::finding(outcome(source, name, request))
+}
+
+fn restored(source: &str, name: &str, request: Value) -> IacChange {
+    evaluate::restored(outcome(source, name, request))
 }
 
 #[test]

@@ -5,42 +5,23 @@
 
 mod common;
 
-use common::{read, record, workspace};
-use driftguard_core::attribution::AttributionConfig;
+use common::evaluate::{cli_call, pipeline_over};
 use driftguard_core::decode::{decode, Item, Position};
 use driftguard_core::finding::FindingKind;
-use driftguard_core::inventory::Inventory;
-use driftguard_core::pipeline::{Evaluation, Outcome, Pipeline, Skip};
+use driftguard_core::pipeline::{Evaluation, Outcome, Skip};
 use serde_json::{json, Value};
 
 fn evaluations(name: &str, request: Value) -> Vec<Evaluation> {
-    let mut inventory = Inventory::new();
-    let state = workspace().join("events/terraform/network.tfstate");
-    inventory
-        .add_state("network.tfstate", &read(&state))
-        .expect("state loads");
-    let pipeline = Pipeline::new(&AttributionConfig::default(), inventory);
-    let r = record(
-        "ec2.amazonaws.com",
-        name,
-        json!({
-            "sourceIPAddress": "198.51.100.23",
-            "userAgent": "aws-cli/2.22.12 md/awscrt#0.23.4 ua/2.1 os/linux#6.8.0 md/arch#x86_64 lang/python#3.12.6",
-            "requestParameters": request,
-            "responseElements": {"requestId": "5c8a2b1e-0d3f-4a6b-9c7e-1f2a3b4c5d6e", "_return": true},
-            "readOnly": false,
-            "eventType": "AwsApiCall",
-            "managementEvent": true,
-        }),
-    );
+    let pipeline = pipeline_over(&["events/terraform/network.tfstate"]);
+    let response = json!({"requestId": "5c8a2b1e-0d3f-4a6b-9c7e-1f2a3b4c5d6e", "_return": true});
     let mut out = Vec::new();
-    decode(&serde_json::to_vec(&r).expect("JSON"), name, &mut |_: &Position,
-                                                               item: Result<
-        Item<'_>,
-        _,
-    >| {
-        pipeline.evaluate_each(&item.expect("decodes"), &mut |e| out.push(e))
-    });
+    decode(
+        &cli_call("ec2.amazonaws.com", name, request, response),
+        name,
+        &mut |_: &Position, item: Result<Item<'_>, _>| {
+            pipeline.evaluate_each(&item.expect("decodes"), &mut |e| out.push(e))
+        },
+    );
     out
 }
 

@@ -7,58 +7,13 @@
 
 mod common;
 
-use common::{read, record, workspace};
-use driftguard_core::attribution::AttributionConfig;
-use driftguard_core::decode::{decode, Item, Position};
-use driftguard_core::diff::AttributeChange;
+use common::evaluate::{self, change, cli_call, pipeline_over};
 use driftguard_core::finding::Finding;
-use driftguard_core::inventory::Inventory;
-use driftguard_core::pipeline::{Outcome, Pipeline};
 use driftguard_core::score::Severity;
 use serde_json::{json, Value};
 
 const ACL: &str = "acl-0b1c2d3e4f5a6b7c8";
 const TABLE: &str = "rtb-0c1d2e3f4a5b6c7d8";
-
-fn finding(name: &str, request: Value) -> Finding {
-    let mut inventory = Inventory::new();
-    let state = workspace().join("shared/core/tests/data/network/vpc.tfstate");
-    inventory.add_state("vpc.tfstate", &read(&state)).expect("state loads");
-    let pipeline = Pipeline::new(&AttributionConfig::default(), inventory);
-    let r = record(
-        "ec2.amazonaws.com",
-        name,
-        json!({
-            "sourceIPAddress": "198.51.100.23",
-            "userAgent": "aws-cli/2.22.12 md/awscrt#0.23.4 ua/2.1 os/linux#6.8.0 md/arch#x86_64 lang/python#3.12.6",
-            "requestParameters": request,
-            "responseElements": {"requestId": "5c8a2b1e-0d3f-4a6b-9c7e-1f2a3b4c5d6e", "_return": true},
-            "readOnly": false,
-            "eventType": "AwsApiCall",
-            "managementEvent": true,
-        }),
-    );
-    let mut out = None;
-    decode(&serde_json::to_vec(&r).expect("JSON"), name, &mut |_: &Position,
-                                                               item: Result<
-        Item<'_>,
-        _,
-    >| match pipeline
-        .evaluate(&item.expect("decodes"))
-        .outcome
-    {
-        Outcome::Finding(f) => out = Some(*f),
-        other => panic!("{name}: expected a finding, got {other:?}"),
-    });
-    out.expect("one item")
-}
-
-fn change<'f>(f: &'f Finding, attribute: &str) -> &'f AttributeChange {
-    f.changes
-        .iter()
-        .find(|c| c.attribute == attribute)
-        .unwrap_or_else(|| panic!("no {attribute} in {:?}", f.changes))
-}
 
 fn declared_ingress() -> Vec<&'static str> {
     vec![
@@ -66,6 +21,15 @@ fn declared_ingress() -> Vec<&'static str> {
         "110 allow tcp 1024-65535 0.0.0.0/0",
         "50 deny all * 198.51.100.0/24",
     ]
+}
+
+fn finding(name: &str, request: Value) -> Finding {
+    let pipeline = pipeline_over(&["shared/core/tests/data/network/vpc.tfstate"]);
+    let response = json!({"requestId": "5c8a2b1e-0d3f-4a6b-9c7e-1f2a3b4c5d6e", "_return": true});
+    evaluate::finding(evaluate::outcome(
+        &pipeline,
+        &cli_call("ec2.amazonaws.com", name, request, response),
+    ))
 }
 
 #[test]

@@ -5,57 +5,41 @@
 
 mod common;
 
-use common::{events_dir, read, record, workspace};
-use driftguard_core::attribution::AttributionConfig;
-use driftguard_core::decode::{decode, Item, Position};
+use common::evaluate::{cli_call_by, outcomes, pipeline_over};
+use common::{events_dir, read};
 use driftguard_core::finding::{Finding, Status};
-use driftguard_core::inventory::Inventory;
 use driftguard_core::pipeline::{Outcome, Pipeline};
 use driftguard_core::ports::{Change, FindingStore, MemoryStore};
 use serde_json::{json, Value};
 
 fn pipeline() -> Pipeline {
-    let mut inventory = Inventory::new();
-    let state = workspace().join("events/terraform/network.tfstate");
-    inventory
-        .add_state("network.tfstate", &read(&state))
-        .expect("state loads");
-    Pipeline::new(&AttributionConfig::default(), inventory)
+    pipeline_over(&["events/terraform/network.tfstate"])
 }
 
 /// The store changes one document gives.
 fn changes(pipeline: &Pipeline, document: &[u8]) -> Vec<Change> {
-    let mut out = Vec::new();
-    decode(document, "test", &mut |_: &Position, item: Result<Item<'_>, _>| {
-        pipeline.evaluate_each(&item.expect("decodes"), &mut |e| match e.outcome {
-            Outcome::Finding(f) => out.push(Change::Finding(f)),
-            Outcome::Iac(i) => out.push(Change::Iac(i)),
-            Outcome::Config(o) => out.push(Change::Config(o)),
+    outcomes(pipeline, document)
+        .into_iter()
+        .map(|outcome| match outcome {
+            Outcome::Finding(f) => Change::Finding(f),
+            Outcome::Iac(i) => Change::Iac(i),
+            Outcome::Config(o) => Change::Config(o),
             Outcome::Skipped { reason } => panic!("skipped: {reason:?}"),
         })
-    });
-    out
+        .collect()
 }
 
 /// A manual CLI call by `user` at `time`.
 fn call(user: &str, id: &str, time: &str, name: &str, request: Value) -> Vec<u8> {
-    let r = record(
+    let response = json!({"requestId": "5c8a2b1e-0d3f-4a6b-9c7e-1f2a3b4c5d6e", "_return": true});
+    cli_call_by(
+        user,
         "ec2.amazonaws.com",
         name,
-        json!({
-            "eventID": id,
-            "eventTime": time,
-            "userIdentity": {"type": "IAMUser", "arn": format!("arn:aws:iam::123456789012:user/{user}"), "accountId": "123456789012", "userName": user},
-            "sourceIPAddress": "198.51.100.23",
-            "userAgent": "aws-cli/2.22.12 md/awscrt#0.23.4 ua/2.1 os/linux#6.8.0 md/arch#x86_64 lang/python#3.12.6",
-            "requestParameters": request,
-            "responseElements": {"requestId": "5c8a2b1e-0d3f-4a6b-9c7e-1f2a3b4c5d6e", "_return": true},
-            "readOnly": false,
-            "eventType": "AwsApiCall",
-            "managementEvent": true,
-        }),
-    );
-    serde_json::to_vec(&r).expect("JSON")
+        request,
+        response,
+        json!({"eventID": id, "eventTime": time}),
+    )
 }
 
 fn ingress(port: u16, add: bool) -> (&'static str, Value) {

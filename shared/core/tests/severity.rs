@@ -5,12 +5,12 @@
 
 mod common;
 
-use common::{events_dir, read, record, workspace};
+use common::evaluate::{self, cli_call};
+use common::{events_dir, read, workspace};
 use driftguard_core::attribution::AttributionConfig;
-use driftguard_core::decode::{decode, Item, Position};
 use driftguard_core::finding::Finding;
 use driftguard_core::inventory::Inventory;
-use driftguard_core::pipeline::{Outcome, Pipeline};
+use driftguard_core::pipeline::Pipeline;
 use driftguard_core::score::Severity;
 use serde_json::{json, Value};
 
@@ -32,32 +32,12 @@ fn dev_pipeline() -> Pipeline {
 
 /// The finding one document gives.
 fn finding(pipeline: &Pipeline, document: &[u8]) -> Finding {
-    let mut found = None;
-    decode(document, "test", &mut |_: &Position, item: Result<Item<'_>, _>| {
-        let evaluation = pipeline.evaluate(&item.expect("decodes"));
-        match evaluation.outcome {
-            Outcome::Finding(f) => found = Some(*f),
-            other => panic!("expected a finding, got {other:?}"),
-        }
-    });
-    found.expect("one item")
+    evaluate::finding(evaluate::outcome(pipeline, document))
 }
 
 /// A CloudTrail record by bob (IAM user, CLI) on the demo's database or instance.
 fn call(source: &str, name: &str, request: Value) -> Vec<u8> {
-    let r = record(
-        source,
-        name,
-        json!({
-            "userAgent": "aws-cli/2.22.12 md/awscrt#0.23.4 ua/2.1 os/macos#24.1.0 md/arch#arm64 lang/python#3.12.6",
-            "sourceIPAddress": "198.51.100.23",
-            "requestParameters": request,
-            "readOnly": false,
-            "eventType": "AwsApiCall",
-            "managementEvent": true,
-        }),
-    );
-    serde_json::to_vec(&r).expect("JSON")
+    cli_call(source, name, request, Value::Null)
 }
 
 fn check(f: &Finding, severity: Severity, reason: &str) {

@@ -8,12 +8,9 @@
 
 mod common;
 
-use common::{read, record, workspace};
-use driftguard_core::attribution::AttributionConfig;
-use driftguard_core::decode::{decode, Item, Position};
-use driftguard_core::diff::AttributeChange;
+use common::evaluate::{self, change, pipeline_over};
+use common::record;
 use driftguard_core::finding::Finding;
-use driftguard_core::inventory::Inventory;
 use driftguard_core::pipeline::{Outcome, Pipeline, Skip};
 use driftguard_core::score::Severity;
 use serde_json::{json, Value};
@@ -23,12 +20,7 @@ const IMAGE: &str = "ami-0c1d2e3f4a5b6c7d8";
 const DB_SNAPSHOT: &str = "orders-before-migration";
 
 fn pipeline() -> Pipeline {
-    let path = workspace().join("shared/core/tests/data/sharing/backups.tfstate");
-    let mut inventory = Inventory::new();
-    inventory
-        .add_state("backups.tfstate", &read(&path))
-        .expect("state loads");
-    Pipeline::new(&AttributionConfig::default(), inventory)
+    pipeline_over(&["shared/core/tests/data/sharing/backups.tfstate"])
 }
 
 /// A console call by an SSO user with these request parameters.
@@ -65,26 +57,11 @@ fn event(source: &str, name: &str, request: Value) -> Vec<u8> {
 }
 
 fn outcome(document: &[u8]) -> Outcome {
-    let pipeline = pipeline();
-    let mut out = None;
-    decode(document, "test", &mut |_: &Position, item: Result<Item<'_>, _>| {
-        out = Some(pipeline.evaluate(&item.expect("decodes")).outcome);
-    });
-    out.expect("one item")
+    evaluate::outcome(&pipeline(), document)
 }
 
 fn finding(document: &[u8]) -> Finding {
-    match outcome(document) {
-        Outcome::Finding(f) => *f,
-        other => panic!("expected a finding, got {other:?}"),
-    }
-}
-
-fn change<'f>(f: &'f Finding, attribute: &str) -> &'f AttributeChange {
-    f.changes
-        .iter()
-        .find(|c| c.attribute == attribute)
-        .unwrap_or_else(|| panic!("no {attribute} in {:?}", f.changes))
+    evaluate::finding(outcome(document))
 }
 
 fn reason<'f>(f: &'f Finding, text: &str) -> &'f str {

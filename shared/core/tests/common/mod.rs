@@ -6,6 +6,8 @@
 // Each test crate uses a subset of these helpers.
 #![allow(dead_code)]
 
+pub mod evaluate;
+
 use driftguard_core::config_item::ConfigChange;
 use driftguard_core::decode::{decode, DecodeError, Item, Position};
 use driftguard_core::record::ApiCall;
