@@ -1000,7 +1000,6 @@ fn credentials(
         .filter_map(|d| d.str_attr("id"))
         .map(str::to_owned)
         .collect();
-    let list = |set: BTreeSet<String>| Value::Array(set.into_iter().map(Value::String).collect());
     let text = |v: &Value, path: &str| value_at(v, path).and_then(Value::as_str).map(str::to_owned);
     match credential {
         Credential::KeyCreated | Credential::KeyDeleted => {
@@ -1022,8 +1021,8 @@ fn credentials(
             vec![change(
                 "access_keys".into(),
                 declared_in,
-                list(declared_keys),
-                list(found),
+                list_value(declared_keys),
+                list_value(found),
             )]
         }
         Credential::KeyStatus => {
@@ -1333,13 +1332,12 @@ fn sg_rules(direction: &str, add: bool, request: &Value, owners: &[&Declared]) -
     } else {
         expected.difference(&requested).cloned().collect()
     };
-    let to_value = |s: &BTreeSet<String>| Value::Array(s.iter().cloned().map(Value::String).collect());
     vec![AttributeChange {
         attribute: direction.to_owned(),
         declared_in: primary,
         drifted: expected != found,
-        expected: to_value(&expected),
-        found: to_value(&found),
+        expected: list_value(expected),
+        found: list_value(found),
     }]
 }
 
@@ -1361,10 +1359,6 @@ fn apply_entry(expected: &BTreeSet<String>, op: EntryOp, key: &str, entry: Optio
 /// The key of an entry text: its rule number (NACLs) or destination (routes).
 fn entry_key(entry: &str) -> &str {
     entry.split(' ').next().unwrap_or("")
-}
-
-fn set_value(set: BTreeSet<String>) -> Value {
-    Value::Array(set.into_iter().map(Value::String).collect())
 }
 
 fn nacl_text(rule_no: i64, action: &str, protocol: &str, from: Option<i64>, to: Option<i64>, cidr: &str) -> String {
@@ -1456,8 +1450,8 @@ fn nacl_entry(op: EntryOp, request: &Value, owners: &[&Declared]) -> Vec<Attribu
     vec![change(
         direction.to_owned(),
         declared_in,
-        set_value(expected),
-        set_value(found),
+        list_value(expected),
+        list_value(found),
     )]
 }
 
@@ -1516,8 +1510,8 @@ fn route(op: EntryOp, request: &Value, owners: &[&Declared]) -> Vec<AttributeCha
     vec![change(
         "routes".into(),
         declared_in,
-        set_value(expected),
-        set_value(found),
+        list_value(expected),
+        list_value(found),
     )]
 }
 
@@ -1542,8 +1536,8 @@ fn route_association(request: &Value, owners: &[&Declared]) -> Vec<AttributeChan
     vec![change(
         "associations".into(),
         declared_in,
-        set_value(expected),
-        set_value(found),
+        list_value(expected),
+        list_value(found),
     )]
 }
 
@@ -1696,10 +1690,15 @@ fn lambda_permission(add: bool, request: &Value, owners: &[&Declared]) -> Vec<At
         .copied()
         .find(|d| d.str_attr("statement_id") == Some(statement))
         .or_else(|| owners.first().copied());
-    let list = |set: BTreeSet<String>| Value::Array(set.into_iter().map(Value::String).collect());
-    vec![change("permissions".into(), declared_in, list(expected), list(found))]
+    vec![change(
+        "permissions".into(),
+        declared_in,
+        list_value(expected),
+        list_value(found),
+    )]
 }
 
+/// A set of texts as a JSON list (sorted, since the set is).
 fn list_value(set: BTreeSet<String>) -> Value {
     Value::Array(set.into_iter().map(Value::String).collect())
 }
@@ -2016,8 +2015,12 @@ fn sharing(share: Share, request: &Value, owners: &[&Declared]) -> Vec<Attribute
     for r in &removed {
         found.remove(r);
     }
-    let list = |set: BTreeSet<String>| Value::Array(set.into_iter().map(Value::String).collect());
-    vec![change(attribute.to_owned(), declared_in, list(expected), list(found))]
+    vec![change(
+        attribute.to_owned(),
+        declared_in,
+        list_value(expected),
+        list_value(found),
+    )]
 }
 
 #[cfg(test)]
