@@ -241,6 +241,14 @@ fn list_path<'a>(call: &ApiCall<'a>, path: IdPath) -> Option<(&'a RawValue, Vec<
     };
     let segments: Vec<&'static str> = p.split('.').collect();
     let at = segments.iter().position(|s| *s == "0")?;
+    // The common case names one resource: when the id's key (`"instanceId"`) appears only once in
+    // the text, there is no second element to parse for (a text search, not a JSON walk).
+    if let Some(key) = segments.last().filter(|k| !k.bytes().all(|b| b.is_ascii_digit())) {
+        let quoted = format!("\"{key}\"");
+        if raw.get().matches(quoted.as_str()).nth(1).is_none() {
+            return None;
+        }
+    }
     Some((raw, segments, at))
 }
 
