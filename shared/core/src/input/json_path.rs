@@ -1,5 +1,6 @@
-//! Reads one value out of raw JSON by a dot path (`ipPermissions.items.0.fromPort`) without
-//! building a `serde_json::Value`: the walk skips everything off the path.
+//! Reads one value (or, with a `*` segment, every list element's) out of raw JSON by a dot path
+//! (`ipPermissions.items.0.fromPort`) without building a `serde_json::Value`: the walk skips
+//! everything off the path.
 //!
 //! This keeps resource-id extraction on the hot path at the cost of one scan of the
 //! sub-document, with no allocation when the string has no escapes.
@@ -18,6 +19,108 @@ pub fn lookup_str<'a>(raw: &'a RawValue, path: &str) -> Option<Cow<'a, str>> {
         path.split('.').collect()
     };
     Walk { segments: &segments }.deserialize(&mut de).ok().flatten()
+}
+
+/// Every string (or number, as text) at `path` inside `raw`, where a `*` segment stands for
+/// each element of a list (`instancesSet.items.*.instanceId`), in document order; one scan.
+pub fn lookup_all_str<'a>(raw: &'a RawValue, path: &str) -> Vec<Cow<'a, str>> {
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    let segments: Vec<&str> = path.split('.').filter(|s| !s.is_empty()).collect();
+    let mut out = Vec::new();
+    let _ = WalkAll {
+        segments: &segments,
+        out: &mut out,
+    }
+    .deserialize(&mut de);
+    out
+}
+
+/// [`Walk`] with `*` segments, collecting every match.
+struct WalkAll<'p, 'o, 'de> {
+    segments: &'p [&'p str],
+    out: &'o mut Vec<Cow<'de, str>>,
+}
+
+impl<'de> DeserializeSeed<'de> for WalkAll<'_, '_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        if self.segments.is_empty() {
+            // A leaf: the scalar `Walk` reads with no segments left.
+            if let Some(v) = d.deserialize_any(Walk { segments: &[] })? {
+                self.out.push(v);
+            }
+            Ok(())
+        } else {
+            d.deserialize_any(self)
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for WalkAll<'_, '_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let (first, rest) = self.segments.split_first().unwrap_or((&"", &[]));
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if !first.is_empty() && key == *first {
+                map.next_value_seed(WalkAll {
+                    segments: rest,
+                    out: &mut *self.out,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let (first, rest) = self.segments.split_first().unwrap_or((&"", &[]));
+        let every = *first == "*";
+        let wanted = first.parse::<usize>().ok();
+        let mut index = 0;
+        loop {
+            let more = if every || wanted == Some(index) {
+                seq.next_element_seed(WalkAll {
+                    segments: rest,
+                    out: &mut *self.out,
+                })?
+                .is_some()
+            } else {
+                seq.next_element::<IgnoredAny>()?.is_some()
+            };
+            if !more {
+                break;
+            }
+            index += 1;
+        }
+        Ok(())
+    }
+
+    // Scalars where the path goes on: nothing to collect.
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
 }
 
 struct Walk<'p> {
@@ -127,6 +230,17 @@ mod tests {
         assert_eq!(lookup_str(&r, "n"), None);
         assert_eq!(lookup_str(&r, "arr.0"), None);
         assert_eq!(lookup_str(&r, "a.b.c"), None);
+    }
+
+    #[test]
+    fn a_star_collects_every_element_in_one_scan() {
+        let r = raw(r#"{"set":{"items":[{"id":"i-1"},{"other":"x"},{"id":"i-3","id2":"no"}]},"id":"top"}"#);
+        let all = super::lookup_all_str(&r, "set.items.*.id");
+        assert_eq!(all, ["i-1", "i-3"]);
+        assert_eq!(super::lookup_all_str(&r, "set.items.2.id"), ["i-3"]);
+        assert!(super::lookup_all_str(&r, "set.none.*.id").is_empty());
+        let list = raw(r#"{"instanceIds":["i-a","i-b"]}"#);
+        assert_eq!(super::lookup_all_str(&list, "instanceIds.*"), ["i-a", "i-b"]);
     }
 
     #[test]

@@ -188,18 +188,19 @@ impl Catalog {
             .find_map(|path| Some((*path, extract(call, *path)?)))
             .ok_or(Miss::NoId)?;
         let mut ids = vec![first];
-        // A path through element 0 of a list reads the other elements the same way.
+        // A path through element 0 of a list reads every element of it, in one scan.
         if let Some((raw, segments, at)) = list_path(call, path) {
-            for i in 1..MAX_TARGETS {
-                let nth: Vec<String> = segments
-                    .iter()
-                    .enumerate()
-                    .map(|(n, s)| if n == at { i.to_string() } else { (*s).to_owned() })
-                    .collect();
-                match crate::input::json_path::lookup_str(raw, &nth.join(".")).filter(|s| !s.is_empty()) {
-                    Some(id) if !ids.contains(&id) => ids.push(id),
-                    Some(_) => {}
-                    None => break,
+            let every: Vec<&str> = segments
+                .iter()
+                .enumerate()
+                .map(|(n, s)| if n == at { "*" } else { *s })
+                .collect();
+            for id in crate::input::json_path::lookup_all_str(raw, &every.join(".")) {
+                if ids.len() >= MAX_TARGETS {
+                    break;
+                }
+                if !id.is_empty() && !ids.contains(&id) {
+                    ids.push(id);
                 }
             }
         }
