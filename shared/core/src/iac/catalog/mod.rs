@@ -240,6 +240,10 @@ fn list_path<'a>(call: &ApiCall<'a>, path: IdPath) -> Option<(&'a RawValue, Vec<
         IdPath::Response(p) => (call.response?, p),
         IdPath::Resources(_) => return None,
     };
+    // Most id paths name no list: decide that without allocating.
+    if !p.split('.').any(|s| s == "0") {
+        return None;
+    }
     let segments: Vec<&'static str> = p.split('.').collect();
     let at = segments.iter().position(|s| *s == "0")?;
     // The common case names one resource: when the id's key (`"instanceId"`) appears only once in
