@@ -250,9 +250,7 @@ fn list_path<'a>(call: &ApiCall<'a>, path: IdPath) -> Option<(&'a RawValue, Vec<
     // the text, there is no second element to parse for (a text search, not a JSON walk).
     if let Some(key) = segments.last().filter(|k| !k.bytes().all(|b| b.is_ascii_digit())) {
         let quoted = format!("\"{key}\"");
-        if raw.get().matches(quoted.as_str()).nth(1).is_none() {
-            return None;
-        }
+        raw.get().matches(quoted.as_str()).nth(1)?;
     }
     Some((raw, segments, at))
 }
