@@ -138,6 +138,7 @@ impl Notifier {
             time: r.time,
             by: r.by,
             restores: Vec::new(),
+            finding: None,
         };
         self.rt
             .block_on(self.stack.store().apply(&[Change::Iac(change)]))

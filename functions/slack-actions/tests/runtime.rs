@@ -646,6 +646,7 @@ fn a_click_on_a_finding_not_shown_in_that_message_or_resolved_is_refused() {
         time: driftguard_core::time::Timestamp(resolved.call.time.0 + 60_000),
         by: "Terraform".into(),
         restores: Vec::new(),
+        finding: None,
     })]))
     .expect("resolve it");
     assert_eq!(

@@ -13,6 +13,7 @@ mod error;
 mod eventbridge;
 mod item;
 mod ledger;
+mod remediate;
 mod remediation;
 mod retry;
 mod s3_states;
@@ -24,6 +25,7 @@ pub use eventbridge::{
     detail_json, entry_size, EventBridgePublisher, EVENT_SOURCE, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES,
 };
 pub use ledger::DynamoLedger;
+pub use remediate::{execute, marker, plan_revert, Execution, Planned, Remediator};
 pub use s3_states::{get_object, get_object_within, Refresh, S3Location, S3States};
 pub use secrets::{read_secret, secret_from, SecretRef};
 

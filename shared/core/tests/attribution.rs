@@ -448,8 +448,8 @@ fn user_agents_name_the_tool() {
         ("c7n/0.9.40 Botocore/1.35.0", Automation, Channel::Automation, "agent.cloud-custodian", Some("Cloud Custodian")),
         ("aws-sdk-nodejs/2.1500.0 linux/v18.19.0 exec-env/AWS_Lambda_nodejs18.x", Automation, Channel::Automation, "agent.lambda-function", Some("Lambda function")),
         ("aws-sdk-go/1.44.260 (go1.20.4; linux; amd64) amazon-ssm-agent/3.2.1297.0", Automation, Channel::Automation, "agent.ssm-agent", Some("SSM Agent")),
-        ("driftguard/0.1 aws-sdk-rust/1.3.0 os/linux lang/rust/1.85.0", Automation, Channel::Automation, "agent.driftguard", Some("DriftGuard")),
-        ("DriftGuard/0.1.0 Boto3/1.35.0", Automation, Channel::Automation, "agent.driftguard", Some("DriftGuard")),
+        // The remediation marker from a role that is not DriftGuard's is anyone's user agent.
+        ("aws-sdk-rust/1.3.0 os/linux lang/rust/1.85.0 app/driftguard-remediation-dg-1500731b7ee4b0bc", Human, Channel::Sdk, "agent.sdk", None),
         ("AWS Internal", AwsService, Channel::Service, "agent.aws-internal", None),
         ("curl/8.4.0", Automation, Channel::Other, FALLBACK_RULE, None),
     ];

@@ -185,6 +185,7 @@ fn a_digest_shows_each_finding_once_in_its_latest_version() {
         time: Timestamp(300_000),
         by: "Terraform".into(),
         restores: Vec::new(),
+        finding: None,
     });
     let items = [
         DigestItem::new(&format!("{}:detected", a.id), &a, Timestamp(1)),
@@ -259,6 +260,7 @@ fn a_resolution_updates_the_original_message_and_replies_in_its_thread() {
         time: Timestamp(200_000),
         by: "Terraform".into(),
         restores: Vec::new(),
+        finding: None,
     });
     let target = MessageRef {
         channel: "C0SECURITY".into(),
@@ -300,15 +302,14 @@ fn a_resolution_updates_the_original_message_and_replies_in_its_thread() {
 #[test]
 fn a_remediation_result_updates_the_message_and_replies() {
     let f = finding("ev-rem", 100, Severity::Critical);
-    let result = RemediationResult {
-        schema_version: 1,
-        finding_id: f.id.clone(),
-        action: RemediationAction::Revert,
-        outcome: RemediationOutcome::Failed,
-        by: "driftguard-remediate".into(),
-        at: Timestamp(300_000),
-        message: Some("AccessDenied on RevokeSecurityGroupIngress".into()),
-    };
+    let result = RemediationResult::new(
+        &f.id,
+        RemediationAction::Revert,
+        RemediationOutcome::Failed,
+        "driftguard-remediate",
+        Timestamp(300_000),
+        Some("AccessDenied on RevokeSecurityGroupIngress".into()),
+    );
     let notice = Notice::Remediation {
         result: result.clone(),
         finding: Some(Box::new(f.clone())),
@@ -819,6 +820,7 @@ fn a_click_is_tied_to_its_message_and_the_findings_state() {
         time: Timestamp(200_000),
         by: "Terraform".into(),
         restores: Vec::new(),
+        finding: None,
     });
     assert_eq!(
         refused(Some(&resolved), Some(&here), &[]),
@@ -941,6 +943,7 @@ fn drift_events_are_checked_against_the_stored_finding() {
         time: Timestamp(200_000),
         by: "Terraform".into(),
         restores: Vec::new(),
+        finding: None,
     });
     let Notice::Drift(shown) = verified_drift(&event, Some(&later)).unwrap() else {
         panic!("a drift notice");

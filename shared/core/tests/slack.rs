@@ -54,6 +54,7 @@ fn resolved_findings_have_no_buttons() {
         time: f.call.time,
         by: "Terraform".into(),
         restores: Vec::new(),
+        finding: None,
     });
     let message = render(&f);
     assert!(message["blocks"]

@@ -215,13 +215,6 @@ pub static BUILTIN_RULES: &[Rule] = &[
     ),
     // Tier 4: userAgent patterns, most specific first.
     rule(
-        "agent.driftguard",
-        When::Any(&[(F::UserAgent, T::ContainsNoCase("driftguard/"))]),
-        K::Automation,
-        C::Automation,
-        Some("DriftGuard"),
-    ),
-    rule(
         "agent.cloud-custodian",
         When::Any(&[
             (F::UserAgent, T::Contains("CloudCustodian")),
@@ -398,6 +391,28 @@ pub struct AttributionConfig {
     /// Declared principals, tried in order before the built-in rules.
     #[serde(default)]
     pub principals: Vec<PrincipalRule>,
+    /// Globs on the roles DriftGuard's remediation runs as (the central function's role and the
+    /// member accounts' remediation roles). A call carrying the remediation marker in its user
+    /// agent counts as DriftGuard's own only from one of these roles: anyone can set a user agent.
+    #[serde(default)]
+    pub remediation_roles: Vec<String>,
+}
+
+/// The user-agent application name prefix of DriftGuard's remediation calls; the finding id
+/// follows (`app/driftguard-remediation-dg-1500731b7ee4b0bc` in CloudTrail's `userAgent`).
+pub const REMEDIATION_APP_PREFIX: &str = "driftguard-remediation-";
+
+/// The rule id of a call made by DriftGuard's remediation (marker and role both match).
+pub const REMEDIATION_RULE: &str = "driftguard.remediation";
+
+/// The finding a remediation call was made for, from its user agent.
+pub fn remediated_finding(user_agent: &str) -> Option<&str> {
+    let at = user_agent.find(REMEDIATION_APP_PREFIX)? + REMEDIATION_APP_PREFIX.len();
+    let rest = &user_agent[at..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .unwrap_or(rest.len());
+    Some(&rest[..end]).filter(|id| id.starts_with("dg-") && id.len() > 3)
 }
 
 /// The facts of a call that attribution reads.
@@ -516,6 +531,7 @@ impl PrincipalRule {
 #[derive(Debug, Clone, Default)]
 pub struct Attributor {
     principals: Vec<(String, PrincipalRule)>,
+    remediation_roles: Vec<String>,
 }
 
 impl Attributor {
@@ -527,14 +543,27 @@ impl Attributor {
             .enumerate()
             .map(|(i, p)| (p.id.clone().unwrap_or_else(|| format!("principal.{i}")), p.clone()))
             .collect();
-        Attributor { principals }
+        Attributor {
+            principals,
+            remediation_roles: config.remediation_roles.clone(),
+        }
     }
 
     /// Decides who made `call`.
     pub fn attribute(&self, call: &ApiCall<'_>) -> Actor {
         let facts = Facts::of(call);
+        let remediation = call.user_agent.as_deref().and_then(remediated_finding).is_some()
+            && !facts.role_arn.is_empty()
+            && self.remediation_roles.iter().any(|g| glob_match(g, facts.role_arn));
         let (kind, channel, tool, rule): (ActorKind, Channel, Option<String>, String) =
-            if let Some((id, p)) = self.principals.iter().find(|(_, p)| p.matches(&facts)) {
+            if remediation {
+                (
+                    ActorKind::Automation,
+                    Channel::Automation,
+                    Some("DriftGuard remediation".to_owned()),
+                    REMEDIATION_RULE.to_owned(),
+                )
+            } else if let Some((id, p)) = self.principals.iter().find(|(_, p)| p.matches(&facts)) {
                 let channel = match p.kind {
                     ActorKind::Iac => Channel::Iac,
                     ActorKind::AwsService => Channel::Service,

@@ -1183,7 +1183,7 @@ pub fn url_decode(s: &str) -> String {
 // ---- security group rules ----
 
 /// One rule in canonical text form: `tcp 22 0.0.0.0/0`, `tcp 5432 sg-0fedcba9876543210`, `all * 0.0.0.0/0`.
-fn rule_text(protocol: &str, from: Option<i64>, to: Option<i64>, peer: &str) -> String {
+pub fn rule_text(protocol: &str, from: Option<i64>, to: Option<i64>, peer: &str) -> String {
     let proto = match protocol.trim() {
         "-1" | "all" => "all",
         "6" | "tcp" => "tcp",
@@ -1654,7 +1654,7 @@ fn resource_policy(
 }
 
 /// `<statement id>: <principal>` of a Lambda permission.
-fn permission_entry(statement: &str, principal: &str) -> String {
+pub fn permission_entry(statement: &str, principal: &str) -> String {
     format!("{statement}: {principal}")
 }
 

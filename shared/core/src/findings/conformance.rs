@@ -87,6 +87,7 @@ pub fn sample_iac(event_id: &str, sg: &str, secs: i64) -> IacChange {
         time: Timestamp(secs * 1000),
         by: "Terraform".into(),
         restores: Vec::new(),
+        finding: None,
     }
 }
 

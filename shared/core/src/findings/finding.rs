@@ -199,6 +199,10 @@ pub struct IacChange {
     /// findings it undoes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub restores: Vec<Restore>,
+    /// Set for DriftGuard's own remediation calls: the one finding they were made for, the only
+    /// one they resolve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding: Option<String>,
 }
 
 /// One attribute a manual call put back to its declared value.
@@ -262,6 +266,10 @@ impl Finding {
             self.call.time.0
         };
         if iac.time.0 < since {
+            return false;
+        }
+        // A remediation settles only the finding it was made for.
+        if iac.finding.as_deref().is_some_and(|id| id != self.id) {
             return false;
         }
         // A manual restore settles only the findings it undoes.

@@ -4,7 +4,7 @@
 //! an [`Evaluation`] — the outcome plus everything `explain` shows. Stores and publishers act
 //! on outcomes elsewhere.
 
-use crate::actors::attribution::{Actor, ActorKind, AttributionConfig, Attributor, Channel};
+use crate::actors::attribution::{self, Actor, ActorKind, AttributionConfig, Attributor, Channel};
 use crate::drift::diff::{self, AttributeChange};
 use crate::drift::ignore::{IgnoreRules, Ignored, Subject};
 use crate::drift::score::Factor;
@@ -258,7 +258,10 @@ impl Pipeline {
         let owners = self.inventory.find(target.terraform, &target.id);
         let resource = resource_info(call, &target, canonical_owner(&owners, target.terraform));
         let owner = self.owner_of(&owners);
-        let resolving = actor.kind == ActorKind::Iac || actor.tool.as_deref() == Some("DriftGuard");
+        let remediation = (actor.rule == attribution::REMEDIATION_RULE)
+            .then(|| call.user_agent.as_deref().and_then(attribution::remediated_finding))
+            .flatten();
+        let resolving = actor.kind == ActorKind::Iac || remediation.is_some();
         let subject = subject_of(&resource, &owners);
         let mut ignored = Vec::new();
         let outcome = if resolving {
@@ -266,12 +269,16 @@ impl Pipeline {
                 resource_key: resource.key(),
                 event_id: call.event_id.to_string(),
                 time: call.time,
-                by: actor
-                    .tool
-                    .clone()
-                    .or_else(|| actor.principal.clone())
-                    .unwrap_or_else(|| actor.rule.clone()),
+                by: match remediation {
+                    Some(id) => format!("DriftGuard remediation of {id}"),
+                    None => actor
+                        .tool
+                        .clone()
+                        .or_else(|| actor.principal.clone())
+                        .unwrap_or_else(|| actor.rule.clone()),
+                },
                 restores: Vec::new(),
+                finding: remediation.map(str::to_owned),
             })
         } else if actor.kind == ActorKind::AwsService {
             Outcome::Skipped {
@@ -478,6 +485,7 @@ fn restore(call: &ApiCall<'_>, f: &Finding) -> IacChange {
         time: f.call.time,
         by: format!("{who} (by hand, back to the declared value)"),
         restores,
+        finding: None,
     }
 }
 

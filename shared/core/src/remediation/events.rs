@@ -115,9 +115,49 @@ pub struct RemediationResult {
     /// Details: what changed, or why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The request this answers ([`crate::remediation::safety::request_id`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Nothing was changed: the plan is what would have run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
+    /// The calls made (or that would be), with their parameters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<crate::remediation::plan::Call>,
+    /// The pipeline run a re-apply started, when the API gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_url: Option<String>,
+    /// The HCL that codifies an accepted change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hcl: Option<String>,
 }
 
 impl RemediationResult {
+    /// A result with no plan, run or HCL attached.
+    pub fn new(
+        finding_id: &str,
+        action: RemediationAction,
+        outcome: RemediationOutcome,
+        by: &str,
+        at: Timestamp,
+        message: Option<String>,
+    ) -> RemediationResult {
+        RemediationResult {
+            schema_version: 1,
+            finding_id: finding_id.to_owned(),
+            action,
+            outcome,
+            by: by.to_owned(),
+            at,
+            message,
+            request_id: None,
+            dry_run: false,
+            calls: Vec::new(),
+            run_url: None,
+            hcl: None,
+        }
+    }
+
     /// The idempotency key of the notification about this result: `<finding id>:<action>.<outcome>@<at>`.
     pub fn key(&self) -> String {
         format!(
