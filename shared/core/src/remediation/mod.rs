@@ -3,5 +3,7 @@
 //! that decides how to act comes next.
 
 mod events;
+mod reapply;
 
 pub use events::*;
+pub use reapply::*;
