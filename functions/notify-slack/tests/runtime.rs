@@ -139,6 +139,7 @@ impl Notifier {
             by: r.by,
             restores: Vec::new(),
             finding: None,
+            baseline: false,
         };
         self.rt
             .block_on(self.stack.store().apply(&[Change::Iac(change)]))

@@ -647,6 +647,7 @@ fn a_click_on_a_finding_not_shown_in_that_message_or_resolved_is_refused() {
         by: "Terraform".into(),
         restores: Vec::new(),
         finding: None,
+        baseline: false,
     })]))
     .expect("resolve it");
     assert_eq!(

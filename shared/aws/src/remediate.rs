@@ -3,7 +3,9 @@
 //! whose user agent carries the DriftGuard remediation marker, so that the CloudTrail records of
 //! its calls are attributed to DriftGuard and resolve the finding instead of raising new drift.
 //!
-//! [`plan_revert`] and [`execute`] are the code the remediate function and the CLI share.
+//! [`session_for`] gives the SDK configuration for a finding (its region, the marker, the member
+//! account's remediation role); [`plan_revert`] and [`execute`] are the code the remediate
+//! function and the CLI share.
 
 use crate::error::{classify, AwsError};
 use aws_sdk_ec2::types as ec2;
@@ -33,7 +35,7 @@ pub struct Remediator {
 
 impl Remediator {
     /// Clients from a configuration (credentials and region of the finding's account; see
-    /// [`config_for`]). `path_style` addresses S3 buckets in the path (for local endpoints).
+    /// [`session_for`]). `path_style` addresses S3 buckets in the path (for local endpoints).
     pub fn new(aws: &aws_config::SdkConfig, path_style: bool) -> Remediator {
         Remediator {
             ec2: aws_sdk_ec2::Client::new(aws),
@@ -774,4 +776,91 @@ pub async fn execute(remediator: &Remediator, finding: &Finding, plan: &Plan) ->
         ok: matches,
         error: error.or_else(|| (!matches).then(|| "the values read back differ from the plan".to_owned())),
     }
+}
+
+/// Why no session could be had in a finding's account.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The marker is not a valid user-agent application name.
+    #[error("the remediation marker {0:?} is not a valid user-agent application name")]
+    Marker(String),
+    /// The member account's remediation role could not be assumed.
+    #[error(
+        "remediation is not enabled in account {account}: DriftGuard could not assume {role} ({source}). \
+         Deploy infra/spoke.yaml in that account with EnableRemediation=true to allow it"
+    )]
+    NotEnabled {
+        /// The account.
+        account: String,
+        /// The role ARN.
+        role: String,
+        /// What STS said.
+        source: AwsError,
+    },
+}
+
+/// The SDK configuration for remediating a finding: its region, the remediation marker as the
+/// user-agent application name, and, for a finding in another account than `own_account`, the
+/// credentials of that account's remediation role (`member_role`, assumed through STS with the
+/// finding id as session name). Without the role there, remediation in that account is refused.
+pub async fn session_for(
+    base: &aws_config::SdkConfig,
+    own_account: &str,
+    member_role: &str,
+    finding: &Finding,
+) -> Result<aws_config::SdkConfig, SessionError> {
+    let name = marker(&finding.id);
+    let app = aws_config::AppName::new(name.clone()).map_err(|_| SessionError::Marker(name))?;
+    let mut builder = base.to_builder();
+    builder.set_app_name(Some(app));
+    if !finding.resource.region.is_empty() {
+        builder.set_region(Some(aws_config::Region::new(finding.resource.region.clone())));
+    }
+    let account = finding.resource.account.as_str();
+    if account.is_empty() || account == own_account {
+        return Ok(builder.build());
+    }
+    let role = format!("arn:aws:iam::{account}:role/{member_role}");
+    let sts = aws_sdk_sts::Client::new(base);
+    let assumed = sts
+        .assume_role()
+        .role_arn(&role)
+        .role_session_name(format!("driftguard-{}", finding.id))
+        .duration_seconds(900)
+        .send()
+        .await
+        .map_err(|e| SessionError::NotEnabled {
+            account: account.to_owned(),
+            role: role.clone(),
+            source: classify("STS", "AssumeRole", e),
+        })?;
+    let Some(c) = assumed.credentials() else {
+        return Err(SessionError::NotEnabled {
+            account: account.to_owned(),
+            role,
+            source: AwsError::Corrupt {
+                key: "AssumeRole".into(),
+                message: "the answer holds no credentials".into(),
+            },
+        });
+    };
+    let credentials = aws_sdk_sts::config::Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        std::time::SystemTime::try_from(*c.expiration()).ok(),
+        "driftguard-remediation-role",
+    );
+    builder.set_credentials_provider(Some(aws_sdk_sts::config::SharedCredentialsProvider::new(credentials)));
+    Ok(builder.build())
+}
+
+/// The account the function runs in (STS GetCallerIdentity).
+pub async fn own_account(base: &aws_config::SdkConfig) -> Result<String, AwsError> {
+    let out = aws_sdk_sts::Client::new(base)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| classify("STS", "GetCallerIdentity", e))?;
+    Ok(out.account().unwrap_or_default().to_owned())
 }

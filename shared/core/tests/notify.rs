@@ -186,6 +186,7 @@ fn a_digest_shows_each_finding_once_in_its_latest_version() {
         by: "Terraform".into(),
         restores: Vec::new(),
         finding: None,
+        baseline: false,
     });
     let items = [
         DigestItem::new(&format!("{}:detected", a.id), &a, Timestamp(1)),
@@ -261,6 +262,7 @@ fn a_resolution_updates_the_original_message_and_replies_in_its_thread() {
         by: "Terraform".into(),
         restores: Vec::new(),
         finding: None,
+        baseline: false,
     });
     let target = MessageRef {
         channel: "C0SECURITY".into(),
@@ -821,6 +823,7 @@ fn a_click_is_tied_to_its_message_and_the_findings_state() {
         by: "Terraform".into(),
         restores: Vec::new(),
         finding: None,
+        baseline: false,
     });
     assert_eq!(
         refused(Some(&resolved), Some(&here), &[]),
@@ -944,6 +947,7 @@ fn drift_events_are_checked_against_the_stored_finding() {
         by: "Terraform".into(),
         restores: Vec::new(),
         finding: None,
+        baseline: false,
     });
     let Notice::Drift(shown) = verified_drift(&event, Some(&later)).unwrap() else {
         panic!("a drift notice");

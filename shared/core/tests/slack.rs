@@ -55,6 +55,7 @@ fn resolved_findings_have_no_buttons() {
         by: "Terraform".into(),
         restores: Vec::new(),
         finding: None,
+        baseline: false,
     });
     let message = render(&f);
     assert!(message["blocks"]

@@ -88,6 +88,7 @@ pub fn sample_iac(event_id: &str, sg: &str, secs: i64) -> IacChange {
         by: "Terraform".into(),
         restores: Vec::new(),
         finding: None,
+        baseline: false,
     }
 }
 

@@ -203,6 +203,11 @@ pub struct IacChange {
     /// one they resolve.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finding: Option<String>,
+    /// An accepted change: `finding` is closed as intended, and `restores` holds the values it
+    /// found, now the baseline: a later finding that changes the resource to exactly those
+    /// values is stored resolved by this acceptance instead of alerting again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub baseline: bool,
 }
 
 /// One attribute a manual call put back to its declared value.
@@ -246,6 +251,51 @@ impl Restore {
 }
 
 impl Finding {
+    /// The values this finding found, as an accepted baseline: a value set, or the items a
+    /// set-valued change added and removed.
+    pub fn as_baseline(&self) -> Vec<Restore> {
+        self.changes
+            .iter()
+            .filter(|c| c.drifted)
+            .map(|c| match (&c.expected, &c.found) {
+                (serde_json::Value::Array(expected), serde_json::Value::Array(found)) => {
+                    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+                    Restore {
+                        attribute: c.attribute.clone(),
+                        value: None,
+                        added: found.iter().filter(|x| !expected.contains(x)).filter_map(text).collect(),
+                        removed: expected.iter().filter(|x| !found.contains(x)).filter_map(text).collect(),
+                    }
+                }
+                (_, found) => Restore {
+                    attribute: c.attribute.clone(),
+                    value: Some(found.clone()),
+                    added: Vec::new(),
+                    removed: Vec::new(),
+                },
+            })
+            .collect()
+    }
+
+    /// Whether every drifted change of this finding is one an accepted baseline already holds.
+    pub fn matches_baseline(&self, baseline: &[Restore]) -> bool {
+        let mine = self.as_baseline();
+        !mine.is_empty()
+            && mine.iter().all(|m| {
+                baseline.iter().any(|b| {
+                    b.attribute == m.attribute
+                        && match (&m.value, &b.value) {
+                            (Some(v), Some(accepted)) => v == accepted,
+                            (None, None) => {
+                                m.added.iter().all(|x| b.added.contains(x))
+                                    && m.removed.iter().all(|x| b.removed.contains(x))
+                            }
+                            _ => false,
+                        }
+                })
+            })
+    }
+
     /// Whether a manual restore undoes every drifted change of this finding.
     pub fn undone_by(&self, restores: &[Restore]) -> bool {
         let drifted: Vec<&AttributeChange> = self.changes.iter().filter(|c| c.drifted).collect();
@@ -258,6 +308,10 @@ impl Finding {
     /// resolves it; the resolution always names the earliest such change, whatever order the
     /// changes arrive in. Returns whether the status changed (open → resolved).
     pub fn resolve_with(&mut self, iac: &IacChange) -> bool {
+        // An accepted baseline settles its own finding, and any other that only repeats it.
+        if iac.baseline && iac.finding.as_deref() != Some(self.id.as_str()) {
+            return self.matches_baseline(&iac.restores) && self.settle(iac);
+        }
         // A Config-only finding may be the delayed effect of an IaC change up to a join window
         // before its capture (the state file was not refreshed yet).
         let since = if self.is_config_only() {
@@ -276,6 +330,11 @@ impl Finding {
         if !iac.restores.is_empty() && !self.undone_by(&iac.restores) {
             return false;
         }
+        self.settle(iac)
+    }
+
+    /// Resolves with `iac`, or moves the resolution to it when it is earlier.
+    fn settle(&mut self, iac: &IacChange) -> bool {
         let resolution = Resolution {
             event_id: iac.event_id.clone(),
             time: iac.time,

@@ -279,6 +279,7 @@ impl Pipeline {
                 },
                 restores: Vec::new(),
                 finding: remediation.map(str::to_owned),
+                baseline: false,
             })
         } else if actor.kind == ActorKind::AwsService {
             Outcome::Skipped {
@@ -486,6 +487,7 @@ fn restore(call: &ApiCall<'_>, f: &Finding) -> IacChange {
         by: format!("{who} (by hand, back to the declared value)"),
         restores,
         finding: None,
+        baseline: false,
     }
 }
 
