@@ -864,3 +864,17 @@ pub async fn own_account(base: &aws_config::SdkConfig) -> Result<String, AwsErro
         .map_err(|e| classify("STS", "GetCallerIdentity", e))?;
     Ok(out.account().unwrap_or_default().to_owned())
 }
+
+/// Whether the kill switch is on: the SSM parameter's value is `on`, `true`, `1` or `stop`
+/// (any case). A missing parameter is off; any other failure to read it is an error, and the
+/// caller refuses to execute (fail closed).
+pub async fn kill_switch(aws: &aws_config::SdkConfig, parameter: &str) -> Result<bool, AwsError> {
+    match aws_sdk_ssm::Client::new(aws).get_parameter().name(parameter).send().await {
+        Ok(out) => Ok(out
+            .parameter()
+            .and_then(|p| p.value())
+            .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "on" | "true" | "1" | "stop"))),
+        Err(e) if code_of(&e) == Some("ParameterNotFound") => Ok(false),
+        Err(e) => Err(classify("SSM", "GetParameter", e).about(parameter)),
+    }
+}

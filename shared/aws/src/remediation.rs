@@ -1,20 +1,33 @@
-//! `Remediation Requested` on the DriftGuard bus: [`EventBridgePublisher`] is also core's
-//! [`RemediationPublisher`]. The detail is the request itself (`events/schema/remediation-requested.v1.json`).
+//! Remediation events on the DriftGuard bus: [`EventBridgePublisher`] is also core's
+//! [`RemediationPublisher`] (`Remediation Requested`, `events/schema/remediation-requested.v1.json`)
+//! and publishes results ([`EventBridgePublisher::publish_result`]: `Remediation Completed` /
+//! `Remediation Failed`, `events/schema/remediation-result.v1.json`).
 
 use crate::error::{classify, AwsError};
 use crate::eventbridge::{EventBridgePublisher, EVENT_SOURCE};
 use crate::retry::{backoff, MAX_ATTEMPTS};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use driftguard_core::remediation::{RemediationPublisher, RemediationRequest, REQUESTED};
+use driftguard_core::remediation::{RemediationPublisher, RemediationRequest, RemediationResult, REQUESTED};
 use std::future::Future;
 
 impl EventBridgePublisher {
     async fn put_request(&self, request: &RemediationRequest) -> Result<(), AwsError> {
-        let (client, bus) = self.parts();
         let detail = serde_json::to_string(request).unwrap_or_default();
+        let label = format!("{}:{}", request.finding_id, request.action.as_str());
+        self.put_detail(REQUESTED, detail, &label).await
+    }
+
+    /// Publishes a remediation result (`Remediation Completed` / `Remediation Failed`).
+    pub async fn publish_result(&self, result: &RemediationResult) -> Result<(), AwsError> {
+        let detail = serde_json::to_string(result).unwrap_or_default();
+        self.put_detail(result.outcome.detail_type(), detail, &result.key()).await
+    }
+
+    async fn put_detail(&self, detail_type: &str, detail: String, label: &str) -> Result<(), AwsError> {
+        let (client, bus) = self.parts();
         let entry = PutEventsRequestEntry::builder()
             .source(EVENT_SOURCE)
-            .detail_type(REQUESTED)
+            .detail_type(detail_type)
             .detail(detail)
             .event_bus_name(bus)
             .build();
@@ -35,15 +48,11 @@ impl EventBridgePublisher {
                 .and_then(|r| r.error_code())
                 .unwrap_or("unknown")
                 .to_owned();
-            tracing::warn!(finding_id = %request.finding_id, attempt, code = %refused, "EventBridge refused the remediation request; retrying");
+            tracing::warn!(event = %label, attempt, code = %refused, "EventBridge refused the remediation event; retrying");
             tokio::time::sleep(backoff(attempt)).await;
         }
         Err(AwsError::PublishRejected {
-            failed: vec![format!(
-                "{}:{} ({refused})",
-                request.finding_id,
-                request.action.as_str()
-            )],
+            failed: vec![format!("{label} ({refused})")],
         })
     }
 }

@@ -14,6 +14,25 @@ pub const COMPLETED: &str = "Remediation Completed";
 /// `detail-type` of a failed remediation.
 pub const FAILED: &str = "Remediation Failed";
 
+/// `detail-type` of an approval of a request waiting for approvals.
+pub const APPROVED: &str = "Remediation Approved";
+
+/// The `detail` of `Remediation Approved`: someone approved a waiting request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemediationApproval {
+    /// Always 1.
+    pub schema_version: u32,
+    /// The finding.
+    pub finding_id: String,
+    /// The request approved ([`crate::remediation::safety::request_id`]).
+    pub request_id: String,
+    /// Who approved (a Slack user id, `cli:<name>`), checked against the approvers list.
+    pub approver: String,
+    /// When.
+    pub at: Timestamp,
+}
+
 /// What to do about a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,0 +1,30 @@
+//! The remediate Lambda: `Remediation Requested` (from Slack, the CLI or an automatic rule on
+//! `Drift Detected`) and `Remediation Approved` from the DriftGuard bus become a revert with the
+//! inverse API calls, a re-apply through the pipeline that owns the state, or an accepted
+//! baseline — a dry run unless enabled, after the approvals it needs, within the hourly cap,
+//! never with the kill switch on, once per request, every step on the finding's trail.
+//!
+//! Configuration is read once ([`Config::from_env`]); clients are built once.
+
+mod config;
+mod handler;
+
+use config::Config;
+use handler::App;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_current_span(false)
+        .with_target(false)
+        .without_time()
+        .init();
+    let config = Config::from_env()?;
+    let aws = aws_config::load_from_env().await;
+    let app = App::build(&aws, config).await?;
+    run(service_fn(|event: LambdaEvent<Value>| app.invoke(event))).await
+}
