@@ -137,11 +137,13 @@ impl RevertRow {
         type_matches && self.attribute.matches(attribute)
     }
 
-    /// Whether two changes are put back by one row invocation (the four public-access-block
-    /// settings are one call).
+    /// Changes with the same key are put back by one call: the four public-access-block settings
+    /// are one `PutPublicAccessBlock`, the algorithm and key one `PutBucketEncryption`.
     fn key(&self) -> &'static str {
-        match self.attribute {
-            Attr::Exact(a) | Attr::Prefix(a) => a,
+        match (self.inverse, self.attribute) {
+            (Inverse::PublicAccessBlock, _) => "public_access_block",
+            (Inverse::BucketEncryption, _) => "server_side_encryption",
+            (_, Attr::Exact(a) | Attr::Prefix(a)) => a,
         }
     }
 }
@@ -976,13 +978,12 @@ pub fn revert(finding: &Finding, live: &Live) -> Result<Plan, Refusal> {
     // Then the calls, one group per row (the public access block's four settings are one call).
     let mut done: BTreeSet<(&'static str, &'static str)> = BTreeSet::new();
     for (row, change) in &to_fix {
+        plan.after.insert(change.attribute.clone(), after_value(row.inverse, change, live));
         let group = (row.resource_type, row.key());
         if matches!(row.inverse, Inverse::PublicAccessBlock | Inverse::BucketEncryption) && !done.insert(group) {
             continue;
         }
-        let calls = inverse_calls(row, change, &id, finding, live)?;
-        plan.calls.extend(calls);
-        plan.after.insert(change.attribute.clone(), after_value(row.inverse, change, live));
+        plan.calls.extend(inverse_calls(row, change, &id, finding, live)?);
     }
     Ok(plan)
 }
