@@ -1122,21 +1122,29 @@ fn inverse_calls(
         Inverse::BucketEncryption => {
             const ALGORITHM: &str = "rule.0.apply_server_side_encryption_by_default.0.sse_algorithm";
             const KEY: &str = "rule.0.apply_server_side_encryption_by_default.0.kms_master_key_id";
+            // The declared value as the finding holds it (`Some(None)`: declared empty).
             let declared = |attribute: &str| {
                 finding
                     .changes
                     .iter()
                     .find(|c| c.attribute == attribute)
-                    .map(|c| c.expected.clone())
-                    .or_else(|| live.get(attribute).cloned())
-                    .and_then(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned))
+                    .map(|c| c.expected.as_str().filter(|s| !s.is_empty()).map(str::to_owned))
             };
-            let sse_algorithm = declared(ALGORITHM).ok_or_else(|| Refusal::NotDeclared {
+            // Live values are what the change left, never the declared ones: a KMS algorithm whose
+            // declared key the finding does not hold is refused, not put back with another key.
+            let sse_algorithm = declared(ALGORITHM).flatten().ok_or_else(|| Refusal::NotDeclared {
                 attribute: ALGORITHM.to_owned(),
             })?;
+            let kms_master_key_id = if sse_algorithm.starts_with("aws:kms") {
+                declared(KEY).ok_or_else(|| Refusal::NotDeclared {
+                    attribute: KEY.to_owned(),
+                })?
+            } else {
+                None
+            };
             calls.push(Call::PutBucketEncryption {
                 bucket: id.to_owned(),
-                kms_master_key_id: declared(KEY).filter(|_| sse_algorithm.starts_with("aws:kms")),
+                kms_master_key_id,
                 sse_algorithm,
             });
         }
