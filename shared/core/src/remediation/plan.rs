@@ -129,12 +129,15 @@ pub struct RevertRow {
 }
 
 impl RevertRow {
-    fn matches(&self, resource_type: &str, attribute: &str) -> bool {
-        let type_matches = match self.resource_type.strip_suffix('*') {
+    fn covers(&self, resource_type: &str) -> bool {
+        match self.resource_type.strip_suffix('*') {
             Some(prefix) => resource_type.starts_with(prefix),
             None => resource_type == self.resource_type,
-        };
-        type_matches && self.attribute.matches(attribute)
+        }
+    }
+
+    fn matches(&self, resource_type: &str, attribute: &str) -> bool {
+        self.covers(resource_type) && self.attribute.matches(attribute)
     }
 
     /// Changes with the same key are put back by one call: the four public-access-block settings
@@ -306,7 +309,7 @@ pub fn actions_for(resource_types: &[&str]) -> Vec<&'static str> {
     let all = resource_types.contains(&"*");
     let set: BTreeSet<&'static str> = REVERTS
         .iter()
-        .filter(|r| all || resource_types.contains(&r.resource_type))
+        .filter(|r| all || resource_types.iter().any(|t| r.covers(t)))
         .flat_map(|r| r.actions.iter().copied())
         .collect();
     set.into_iter().collect()
