@@ -730,11 +730,14 @@ impl fmt::Display for Refusal {
                 live,
             } => write!(
                 f,
-                "{attribute} changed again since the finding: it found {found}, it is now {live}; nothing was done"
+                "{attribute} changed again since the finding: it found {found}, it is now {live}; nothing was done: look at the newer change, or use reapply to restore what IaC declares"
             ),
             Refusal::AlreadyFixed => write!(f, "the resource already has the declared values: nothing to revert"),
             Refusal::Unreadable { attribute, value } => {
-                write!(f, "cannot revert {attribute}: {value:?} is not a value DriftGuard can put back")
+                write!(
+                    f,
+                    "cannot revert {attribute}: {value:?} is not a value DriftGuard can put back: use reapply"
+                )
             }
         }
     }
