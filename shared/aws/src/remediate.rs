@@ -13,7 +13,9 @@ use aws_sdk_iam::types as iam;
 use aws_sdk_s3::types as s3;
 use driftguard_core::finding::Finding;
 use driftguard_core::remediation::audit::Step;
-use driftguard_core::remediation::plan::{self, Call, Direction, Holder, Live, Peer, Plan, Read, Refusal, SgRule, Shared};
+use driftguard_core::remediation::plan::{
+    self, Call, Direction, Holder, Live, Peer, Plan, Read, Refusal, SgRule, Shared,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -61,7 +63,12 @@ impl Remediator {
                     (Direction::Ingress, group.map(|g| g.ip_permissions())),
                     (Direction::Egress, group.map(|g| g.ip_permissions_egress())),
                 ] {
-                    let texts = perms.unwrap_or_default().iter().flat_map(rule_texts).map(Value::from).collect();
+                    let texts = perms
+                        .unwrap_or_default()
+                        .iter()
+                        .flat_map(rule_texts)
+                        .map(Value::from)
+                        .collect();
                     live.insert(direction.as_str().into(), Value::Array(texts));
                 }
             }
@@ -142,12 +149,26 @@ impl Remediator {
                 name,
             } => {
                 let doc = match holder {
-                    Holder::Role => match self.iam.get_role_policy().role_name(principal).policy_name(name).send().await {
+                    Holder::Role => match self
+                        .iam
+                        .get_role_policy()
+                        .role_name(principal)
+                        .policy_name(name)
+                        .send()
+                        .await
+                    {
                         Ok(out) => Some(out.policy_document().to_owned()),
                         Err(e) if code_of(&e) == Some("NoSuchEntity") => None,
                         Err(e) => return Err(classify("IAM", "GetRolePolicy", e).about(principal)),
                     },
-                    Holder::User => match self.iam.get_user_policy().user_name(principal).policy_name(name).send().await {
+                    Holder::User => match self
+                        .iam
+                        .get_user_policy()
+                        .user_name(principal)
+                        .policy_name(name)
+                        .send()
+                        .await
+                    {
                         Ok(out) => Some(out.policy_document().to_owned()),
                         Err(e) if code_of(&e) == Some("NoSuchEntity") => None,
                         Err(e) => return Err(classify("IAM", "GetUserPolicy", e).about(principal)),
@@ -222,7 +243,11 @@ impl Remediator {
                             .map_err(|e| classify("EC2", "DescribeSnapshotAttribute", e).about(id))?;
                         out.create_volume_permissions()
                             .iter()
-                            .filter_map(|p| p.user_id().map(str::to_owned).or_else(|| p.group().map(|g| g.as_str().to_owned())))
+                            .filter_map(|p| {
+                                p.user_id()
+                                    .map(str::to_owned)
+                                    .or_else(|| p.group().map(|g| g.as_str().to_owned()))
+                            })
                             .collect()
                     }
                     Shared::Image => {
@@ -236,7 +261,11 @@ impl Remediator {
                             .map_err(|e| classify("EC2", "DescribeImageAttribute", e).about(id))?;
                         out.launch_permissions()
                             .iter()
-                            .filter_map(|p| p.user_id().map(str::to_owned).or_else(|| p.group().map(|g| g.as_str().to_owned())))
+                            .filter_map(|p| {
+                                p.user_id()
+                                    .map(str::to_owned)
+                                    .or_else(|| p.group().map(|g| g.as_str().to_owned()))
+                            })
                             .collect()
                     }
                 };
@@ -245,7 +274,10 @@ impl Remediator {
                     Shared::Snapshot => "create_volume_permission",
                     Shared::Image => "launch_permission",
                 };
-                live.insert(attribute.into(), Value::Array(shared.into_iter().map(Value::from).collect()));
+                live.insert(
+                    attribute.into(),
+                    Value::Array(shared.into_iter().map(Value::from).collect()),
+                );
             }
             Read::LambdaPermissions { function } => {
                 let policy = match self.lambda.get_policy().function_name(function).send().await {
@@ -558,7 +590,9 @@ impl Remediator {
                 Shared::Snapshot => {
                     let perm = |who: &String| {
                         if who == "all" {
-                            ec2::CreateVolumePermission::builder().group(ec2::PermissionGroup::All).build()
+                            ec2::CreateVolumePermission::builder()
+                                .group(ec2::PermissionGroup::All)
+                                .build()
                         } else {
                             ec2::CreateVolumePermission::builder().user_id(who).build()
                         }
@@ -581,7 +615,9 @@ impl Remediator {
                 Shared::Image => {
                     let perm = |who: &String| {
                         if who == "all" {
-                            ec2::LaunchPermission::builder().group(ec2::PermissionGroup::All).build()
+                            ec2::LaunchPermission::builder()
+                                .group(ec2::PermissionGroup::All)
+                                .build()
                         } else {
                             ec2::LaunchPermission::builder().user_id(who).build()
                         }
@@ -643,7 +679,10 @@ fn invalid(service: &'static str, operation: &'static str, e: impl std::fmt::Dis
 }
 
 fn attached(policies: &[iam::AttachedPolicy]) -> Vec<String> {
-    policies.iter().filter_map(|p| p.policy_arn().map(str::to_owned)).collect()
+    policies
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_owned))
+        .collect()
 }
 
 /// The rule texts of one EC2 permission (one per peer).

@@ -555,27 +555,26 @@ impl Attributor {
         let remediation = call.user_agent.as_deref().and_then(remediated_finding).is_some()
             && !facts.role_arn.is_empty()
             && self.remediation_roles.iter().any(|g| glob_match(g, facts.role_arn));
-        let (kind, channel, tool, rule): (ActorKind, Channel, Option<String>, String) =
-            if remediation {
-                (
-                    ActorKind::Automation,
-                    Channel::Automation,
-                    Some("DriftGuard remediation".to_owned()),
-                    REMEDIATION_RULE.to_owned(),
-                )
-            } else if let Some((id, p)) = self.principals.iter().find(|(_, p)| p.matches(&facts)) {
-                let channel = match p.kind {
-                    ActorKind::Iac => Channel::Iac,
-                    ActorKind::AwsService => Channel::Service,
-                    ActorKind::Automation => Channel::Automation,
-                    ActorKind::Human | ActorKind::Unknown => Channel::Other,
-                };
-                (p.kind, channel, p.tool.clone(), id.clone())
-            } else if let Some(r) = BUILTIN_RULES.iter().find(|r| r.applies(call, &facts)) {
-                (r.kind, r.channel, r.tool.map(str::to_owned), r.id.to_owned())
-            } else {
-                (ActorKind::Automation, Channel::Other, None, FALLBACK_RULE.to_owned())
+        let (kind, channel, tool, rule): (ActorKind, Channel, Option<String>, String) = if remediation {
+            (
+                ActorKind::Automation,
+                Channel::Automation,
+                Some("DriftGuard remediation".to_owned()),
+                REMEDIATION_RULE.to_owned(),
+            )
+        } else if let Some((id, p)) = self.principals.iter().find(|(_, p)| p.matches(&facts)) {
+            let channel = match p.kind {
+                ActorKind::Iac => Channel::Iac,
+                ActorKind::AwsService => Channel::Service,
+                ActorKind::Automation => Channel::Automation,
+                ActorKind::Human | ActorKind::Unknown => Channel::Other,
             };
+            (p.kind, channel, p.tool.clone(), id.clone())
+        } else if let Some(r) = BUILTIN_RULES.iter().find(|r| r.applies(call, &facts)) {
+            (r.kind, r.channel, r.tool.map(str::to_owned), r.id.to_owned())
+        } else {
+            (ActorKind::Automation, Channel::Other, None, FALLBACK_RULE.to_owned())
+        };
         let human = (kind == ActorKind::Human).then(|| human_behind(call, &facts)).flatten();
         Actor {
             kind,

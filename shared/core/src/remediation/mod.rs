@@ -3,9 +3,11 @@
 //! publisher port; `plan` turns a finding and the live values into the calls of a revert (or a
 //! refusal); `reapply` routes a finding's state to the pipeline that owns it and builds the
 //! dispatch, webhook and issue requests; `safety` decides whether a request runs, waits for
-//! approvals, is a dry run or is refused; `audit` is the trail stored under the finding.
+//! approvals, is a dry run or is refused; `audit` is the trail stored under the finding; `codify`
+//! writes the HCL that accepts a drift into its declaration.
 
 pub mod audit;
+pub mod codify;
 mod events;
 pub mod plan;
 mod reapply;

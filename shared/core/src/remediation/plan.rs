@@ -129,24 +129,34 @@ pub struct RevertRow {
 }
 
 impl RevertRow {
-    fn matches(&self, resource_type: &str, attribute: &str) -> bool {
-        let type_matches = match self.resource_type.strip_suffix('*') {
+    fn covers(&self, resource_type: &str) -> bool {
+        match self.resource_type.strip_suffix('*') {
             Some(prefix) => resource_type.starts_with(prefix),
             None => resource_type == self.resource_type,
-        };
-        type_matches && self.attribute.matches(attribute)
+        }
     }
 
-    /// Whether two changes are put back by one row invocation (the four public-access-block
-    /// settings are one call).
+    fn matches(&self, resource_type: &str, attribute: &str) -> bool {
+        self.covers(resource_type) && self.attribute.matches(attribute)
+    }
+
+    /// Changes with the same key are put back by one call: the four public-access-block settings
+    /// are one `PutPublicAccessBlock`, the algorithm and key one `PutBucketEncryption`.
     fn key(&self) -> &'static str {
-        match self.attribute {
-            Attr::Exact(a) | Attr::Prefix(a) => a,
+        match (self.inverse, self.attribute) {
+            (Inverse::PublicAccessBlock, _) => "public_access_block",
+            (Inverse::BucketEncryption, _) => "server_side_encryption",
+            (_, Attr::Exact(a) | Attr::Prefix(a)) => a,
         }
     }
 }
 
-const fn row(resource_type: &'static str, attribute: Attr, inverse: Inverse, actions: &'static [&'static str]) -> RevertRow {
+const fn row(
+    resource_type: &'static str,
+    attribute: Attr,
+    inverse: Inverse,
+    actions: &'static [&'static str],
+) -> RevertRow {
     RevertRow {
         resource_type,
         attribute,
@@ -185,9 +195,24 @@ pub static REVERTS: &[RevertRow] = &[
             "ec2:AuthorizeSecurityGroupEgress",
         ],
     ),
-    row("AWS::S3::Bucket", Exact("block_public_acls"), Inverse::PublicAccessBlock, PAB),
-    row("AWS::S3::Bucket", Exact("ignore_public_acls"), Inverse::PublicAccessBlock, PAB),
-    row("AWS::S3::Bucket", Exact("block_public_policy"), Inverse::PublicAccessBlock, PAB),
+    row(
+        "AWS::S3::Bucket",
+        Exact("block_public_acls"),
+        Inverse::PublicAccessBlock,
+        PAB,
+    ),
+    row(
+        "AWS::S3::Bucket",
+        Exact("ignore_public_acls"),
+        Inverse::PublicAccessBlock,
+        PAB,
+    ),
+    row(
+        "AWS::S3::Bucket",
+        Exact("block_public_policy"),
+        Inverse::PublicAccessBlock,
+        PAB,
+    ),
     row(
         "AWS::S3::Bucket",
         Exact("restrict_public_buckets"),
@@ -288,9 +313,24 @@ pub static REVERTS: &[RevertRow] = &[
         &["iam:ListAccessKeys", "iam:UpdateAccessKey"],
     ),
     row("AWS::EC2::Instance", Exact("instance_type"), Inverse::NeedsReapply, &[]),
-    row("AWS::RDS::DBInstance", Exact("engine_version"), Inverse::NeedsReapply, &[]),
-    row("AWS::RDS::DBInstance", Exact("instance_class"), Inverse::NeedsReapply, &[]),
-    row("AWS::RDS::DBCluster", Exact("engine_version"), Inverse::NeedsReapply, &[]),
+    row(
+        "AWS::RDS::DBInstance",
+        Exact("engine_version"),
+        Inverse::NeedsReapply,
+        &[],
+    ),
+    row(
+        "AWS::RDS::DBInstance",
+        Exact("instance_class"),
+        Inverse::NeedsReapply,
+        &[],
+    ),
+    row(
+        "AWS::RDS::DBCluster",
+        Exact("engine_version"),
+        Inverse::NeedsReapply,
+        &[],
+    ),
 ];
 
 /// The row that reverts `attribute` on a resource of `resource_type`.
@@ -304,7 +344,7 @@ pub fn actions_for(resource_types: &[&str]) -> Vec<&'static str> {
     let all = resource_types.contains(&"*");
     let set: BTreeSet<&'static str> = REVERTS
         .iter()
-        .filter(|r| all || resource_types.contains(&r.resource_type))
+        .filter(|r| all || resource_types.iter().any(|t| r.covers(t)))
         .flat_map(|r| r.actions.iter().copied())
         .collect();
     set.into_iter().collect()
@@ -563,8 +603,12 @@ impl Call {
             Call::DetachPolicy { holder: User, .. } => "iam:DetachUserPolicy",
             Call::CreateTags { .. } => "ec2:CreateTags",
             Call::DeleteTags { .. } => "ec2:DeleteTags",
-            Call::ModifySharing { what: Shared::Snapshot, .. } => "ec2:ModifySnapshotAttribute",
-            Call::ModifySharing { what: Shared::Image, .. } => "ec2:ModifyImageAttribute",
+            Call::ModifySharing {
+                what: Shared::Snapshot, ..
+            } => "ec2:ModifySnapshotAttribute",
+            Call::ModifySharing {
+                what: Shared::Image, ..
+            } => "ec2:ModifyImageAttribute",
             Call::RemovePermission { .. } => "lambda:RemovePermission",
             Call::UpdateAccessKey { .. } => "iam:UpdateAccessKey",
         }
@@ -725,11 +769,14 @@ impl fmt::Display for Refusal {
                 live,
             } => write!(
                 f,
-                "{attribute} changed again since the finding: it found {found}, it is now {live}; nothing was done"
+                "{attribute} changed again since the finding: it found {found}, it is now {live}; nothing was done: look at the newer change, or use reapply to restore what IaC declares"
             ),
             Refusal::AlreadyFixed => write!(f, "the resource already has the declared values: nothing to revert"),
             Refusal::Unreadable { attribute, value } => {
-                write!(f, "cannot revert {attribute}: {value:?} is not a value DriftGuard can put back")
+                write!(
+                    f,
+                    "cannot revert {attribute}: {value:?} is not a value DriftGuard can put back: use reapply"
+                )
             }
         }
     }
@@ -888,7 +935,11 @@ fn item_key(inverse: Inverse, item: &str) -> &str {
 
 fn set_standing(inverse: Inverse, added: &BTreeSet<String>, removed: &BTreeSet<String>, live: &Value) -> Standing {
     let live: BTreeSet<&str> = match live {
-        Value::Array(a) => a.iter().filter_map(Value::as_str).map(|s| item_key(inverse, s)).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|s| item_key(inverse, s))
+            .collect(),
         _ => BTreeSet::new(),
     };
     let has = |x: &String| live.contains(item_key(inverse, x));
@@ -976,13 +1027,13 @@ pub fn revert(finding: &Finding, live: &Live) -> Result<Plan, Refusal> {
     // Then the calls, one group per row (the public access block's four settings are one call).
     let mut done: BTreeSet<(&'static str, &'static str)> = BTreeSet::new();
     for (row, change) in &to_fix {
+        plan.after
+            .insert(change.attribute.clone(), after_value(row.inverse, change, live));
         let group = (row.resource_type, row.key());
         if matches!(row.inverse, Inverse::PublicAccessBlock | Inverse::BucketEncryption) && !done.insert(group) {
             continue;
         }
-        let calls = inverse_calls(row, change, &id, finding, live)?;
-        plan.calls.extend(calls);
-        plan.after.insert(change.attribute.clone(), after_value(row.inverse, change, live));
+        plan.calls.extend(inverse_calls(row, change, &id, finding, live)?);
     }
     Ok(plan)
 }
@@ -994,7 +1045,10 @@ pub fn matches_after(plan: &Plan, read_back: &BTreeMap<String, Value>) -> bool {
         let got = read_back.get(attribute).unwrap_or(&Value::Null);
         match (want, got) {
             (Value::Array(_), _) => strings(want) == strings(got),
-            _ if attribute == "policy" || attribute == "assume_role_policy" || attribute.starts_with("inline_policy.") => {
+            _ if attribute == "policy"
+                || attribute == "assume_role_policy"
+                || attribute.starts_with("inline_policy.") =>
+            {
                 same(got, want, true)
             }
             _ => same(got, want, false),
@@ -1121,21 +1175,29 @@ fn inverse_calls(
         Inverse::BucketEncryption => {
             const ALGORITHM: &str = "rule.0.apply_server_side_encryption_by_default.0.sse_algorithm";
             const KEY: &str = "rule.0.apply_server_side_encryption_by_default.0.kms_master_key_id";
+            // The declared value as the finding holds it (`Some(None)`: declared empty).
             let declared = |attribute: &str| {
                 finding
                     .changes
                     .iter()
                     .find(|c| c.attribute == attribute)
-                    .map(|c| c.expected.clone())
-                    .or_else(|| live.get(attribute).cloned())
-                    .and_then(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned))
+                    .map(|c| c.expected.as_str().filter(|s| !s.is_empty()).map(str::to_owned))
             };
-            let sse_algorithm = declared(ALGORITHM).ok_or_else(|| Refusal::NotDeclared {
+            // Live values are what the change left, never the declared ones: a KMS algorithm whose
+            // declared key the finding does not hold is refused, not put back with another key.
+            let sse_algorithm = declared(ALGORITHM).flatten().ok_or_else(|| Refusal::NotDeclared {
                 attribute: ALGORITHM.to_owned(),
             })?;
+            let kms_master_key_id = if sse_algorithm.starts_with("aws:kms") {
+                declared(KEY).ok_or_else(|| Refusal::NotDeclared {
+                    attribute: KEY.to_owned(),
+                })?
+            } else {
+                None
+            };
             calls.push(Call::PutBucketEncryption {
                 bucket: id.to_owned(),
-                kms_master_key_id: declared(KEY).filter(|_| sse_algorithm.starts_with("aws:kms")),
+                kms_master_key_id,
                 sse_algorithm,
             });
         }
@@ -1254,10 +1316,16 @@ mod tests {
     #[test]
     fn rule_texts_parse_into_the_parameters_ec2_takes() {
         let r = SgRule::parse("tcp 22 0.0.0.0/0").expect("parses");
-        assert_eq!((r.protocol.as_str(), r.from_port, r.to_port), ("tcp", Some(22), Some(22)));
+        assert_eq!(
+            (r.protocol.as_str(), r.from_port, r.to_port),
+            ("tcp", Some(22), Some(22))
+        );
         assert_eq!(r.peer, Peer::Ipv4("0.0.0.0/0".into()));
         let r = SgRule::parse("tcp 1024-2048 ::/0").expect("parses");
-        assert_eq!((r.from_port, r.to_port, r.peer), (Some(1024), Some(2048), Peer::Ipv6("::/0".into())));
+        assert_eq!(
+            (r.from_port, r.to_port, r.peer),
+            (Some(1024), Some(2048), Peer::Ipv6("::/0".into()))
+        );
         let r = SgRule::parse("all * sg-0fedcba9876543210").expect("parses");
         assert_eq!((r.protocol.as_str(), r.from_port), ("-1", None));
         assert_eq!(r.peer, Peer::Group("sg-0fedcba9876543210".into()));
@@ -1266,14 +1334,25 @@ mod tests {
         let r = SgRule::parse("icmp 8--1 pl-12345678").expect("parses");
         assert_eq!((r.from_port, r.to_port), (Some(8), Some(-1)));
         assert_eq!(r.peer, Peer::PrefixList("pl-12345678".into()));
-        for bad in ["", "tcp 22", "tcp x 0.0.0.0/0", "tcp 22 nowhere", "tcp 22 0.0.0.0/0 extra"] {
+        for bad in [
+            "",
+            "tcp 22",
+            "tcp x 0.0.0.0/0",
+            "tcp 22 nowhere",
+            "tcp 22 0.0.0.0/0 extra",
+        ] {
             assert_eq!(SgRule::parse(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn every_parsed_rule_prints_back_to_its_text() {
-        for text in ["tcp 22 0.0.0.0/0", "udp 53 10.0.0.0/8", "all * ::/0", "tcp 8000-8080 sg-1"] {
+        for text in [
+            "tcp 22 0.0.0.0/0",
+            "udp 53 10.0.0.0/8",
+            "all * ::/0",
+            "tcp 8000-8080 sg-1",
+        ] {
             let r = SgRule::parse(text).expect("parses");
             let again = crate::diff::rule_text(
                 &r.protocol,
@@ -1303,7 +1382,10 @@ mod tests {
         assert!(actions_for(&["AWS::S3::Bucket"]).iter().all(|a| a.starts_with("s3:")));
         assert_eq!(name_of("arn:aws:iam::123456789012:role/app/deployer"), "deployer");
         assert_eq!(name_of("my-bucket"), "my-bucket");
-        assert_eq!(row_for("AWS::EC2::Instance", "tags.Owner").map(|r| r.inverse), Some(Inverse::Ec2Tags));
+        assert_eq!(
+            row_for("AWS::EC2::Instance", "tags.Owner").map(|r| r.inverse),
+            Some(Inverse::Ec2Tags)
+        );
         assert!(row_for("AWS::EC2::Instance", "tags.").is_none());
         let _ = json!({});
     }

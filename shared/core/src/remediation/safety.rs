@@ -131,7 +131,8 @@ impl AutoRule {
             if self.added_any.is_empty() {
                 return true;
             }
-            let expected: Vec<&serde_json::Value> = c.expected.as_array().map(|a| a.iter().collect()).unwrap_or_default();
+            let expected: Vec<&serde_json::Value> =
+                c.expected.as_array().map(|a| a.iter().collect()).unwrap_or_default();
             let added = c
                 .found
                 .as_array()
@@ -273,7 +274,8 @@ pub fn gate(
 ) -> Gate {
     if counts.kill_switch {
         return Gate::Refuse {
-            reason: "the remediation kill switch is on (SSM parameter); nothing is executed until it is turned off".into(),
+            reason: "the remediation kill switch is on (SSM parameter); nothing is executed until it is turned off"
+                .into(),
         };
     }
     if request.dry_run {
