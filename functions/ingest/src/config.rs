@@ -57,7 +57,9 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// Reads variables through `get` (tests pass a map).
+    /// Reads variables through `get` (tests pass a map). `DRIFTGUARD_REMEDIATION_ROLES` lists,
+    /// comma-separated, globs on the roles DriftGuard's remediation runs as: only their calls
+    /// carrying the remediation marker count as DriftGuard's own.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env::new(get);
         let states = env
@@ -86,7 +88,10 @@ impl Config {
             table: env.required("DRIFTGUARD_TABLE")?,
             event_bus: env.required("DRIFTGUARD_EVENT_BUS")?,
             states,
-            attribution: AttributionConfig { principals },
+            attribution: AttributionConfig {
+                principals,
+                remediation_roles: list(env.optional("DRIFTGUARD_REMEDIATION_ROLES")),
+            },
             state_refresh: Duration::from_secs(env.number("DRIFTGUARD_STATE_REFRESH_SECONDS", 30)?),
             s3_path_style: env.flag("DRIFTGUARD_S3_PATH_STYLE"),
             config_bucket: env.optional("DRIFTGUARD_CONFIG_BUCKET").map(|b| b.trim().to_owned()),
@@ -111,6 +116,17 @@ impl Config {
             },
         })
     }
+}
+
+/// A comma-separated list, blanks dropped.
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[cfg(test)]

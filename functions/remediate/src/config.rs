@@ -17,7 +17,8 @@ pub struct Config {
     /// `DRIFTGUARD_EVENT_BUS`: where results (and `Drift Resolved` of an accepted finding) go.
     pub bus: String,
     /// `DRIFTGUARD_REMEDIATION_POLICY` (JSON): what executes, approvals, the cap, automatic
-    /// rules. Absent: everything is a dry run.
+    /// rules; `DRIFTGUARD_REVERT_TYPES` (comma-separated resource types, `none`) adds to the
+    /// types whose reverts execute. Absent: everything is a dry run.
     pub policy: SafetyPolicy,
     /// `DRIFTGUARD_KILL_SWITCH_PARAMETER`: the SSM parameter that stops every execution.
     pub kill_switch: Option<String>,
@@ -38,14 +39,21 @@ impl Config {
     /// Reads variables through `get` (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env::new(get);
-        let policy: SafetyPolicy = env.json("DRIFTGUARD_REMEDIATION_POLICY")?.unwrap_or_default();
+        let mut policy: SafetyPolicy = env.json("DRIFTGUARD_REMEDIATION_POLICY")?.unwrap_or_default();
+        // The template grants the remediation role the actions of exactly these types.
+        for t in env.optional("DRIFTGUARD_REVERT_TYPES").unwrap_or_default().split(',') {
+            let t = t.trim();
+            if !t.is_empty() && t != "none" && !policy.revert.iter().any(|x| x == t) {
+                policy.revert.push(t.to_owned());
+            }
+        }
         policy
             .validate()
             .map_err(|e| invalid("DRIFTGUARD_REMEDIATION_POLICY", e))?;
         let pipelines = match env.optional("DRIFTGUARD_PIPELINES") {
-            Some(json) => Some(
-                PipelineRoutes::from_json(&json).map_err(|e| invalid("DRIFTGUARD_PIPELINES", e.to_string()))?,
-            ),
+            Some(json) => {
+                Some(PipelineRoutes::from_json(&json).map_err(|e| invalid("DRIFTGUARD_PIPELINES", e.to_string()))?)
+            }
             None => None,
         };
         Ok(Config {

@@ -4,8 +4,8 @@
 
 use crate::config::Config;
 use driftguard_aws::{
-    execute, kill_switch, own_account, plan_revert, read_secret, session_for, AwsError, DynamoRemediations, DynamoStore,
-    EventBridgePublisher, Remediator, RequestState, Retry,
+    execute, kill_switch, own_account, plan_revert, read_secret, session_for, AwsError, DynamoRemediations,
+    DynamoStore, EventBridgePublisher, Remediator, RequestState, Retry,
 };
 use driftguard_core::finding::{Finding, IacChange};
 use driftguard_core::ports::{Change, DriftEvent, FindingStore};
@@ -174,7 +174,12 @@ impl App {
     async fn request(&self, request: RemediationRequest) -> Result<Value, RemediateError> {
         let id = safety::request_id(&request);
         let Some(finding) = self.store.get(&request.finding_id).await? else {
-            let result = self.result(&request, &id, RemediationOutcome::Failed, format!("finding {} is not in the table", request.finding_id));
+            let result = self.result(
+                &request,
+                &id,
+                RemediationOutcome::Failed,
+                format!("finding {} is not in the table", request.finding_id),
+            );
             self.publisher.publish_result(&result).await?;
             return Ok(json!({"status": "failed", "request_id": id, "message": result.message}));
         };
@@ -195,7 +200,13 @@ impl App {
             }
         }
         let job = Job { request, id, finding };
-        self.trail(&job, Step::Requested { request: job.request.clone() }).await?;
+        self.trail(
+            &job,
+            Step::Requested {
+                request: job.request.clone(),
+            },
+        )
+        .await?;
         self.decide(&job).await
     }
 
@@ -217,7 +228,10 @@ impl App {
             }));
         }
         let Some(finding) = self.store.get(&approval.finding_id).await? else {
-            return Err(RemediateError::InvalidInput(format!("finding {} is not in the table", approval.finding_id)));
+            return Err(RemediateError::InvalidInput(format!(
+                "finding {} is not in the table",
+                approval.finding_id
+            )));
         };
         let job = Job {
             request,
@@ -229,7 +243,13 @@ impl App {
             at: approval.at,
         };
         if self.ledger.approve(&job.finding.id, &job.id, &entry).await? {
-            self.trail(&job, Step::Approved { approver: entry.approver }).await?;
+            self.trail(
+                &job,
+                Step::Approved {
+                    approver: entry.approver,
+                },
+            )
+            .await?;
         }
         self.decide(&job).await
     }
@@ -244,7 +264,10 @@ impl App {
             }),
         };
         let counts = Counts {
-            executed_this_hour: self.ledger.executed_this_hour(&job.finding.resource.account, now()).await?,
+            executed_this_hour: self
+                .ledger
+                .executed_this_hour(&job.finding.resource.account, now())
+                .await?,
             kill_switch: kill,
         };
         let approvals = self.ledger.approvals(&job.finding.id, &job.id).await?;
@@ -258,16 +281,29 @@ impl App {
     }
 
     /// The gate's non-executing answers; `None` means execute (the cap already counted).
-    async fn hold(&self, job: &Job, gate: &Gate, calls: &[Call], dry_run_detail: String) -> Result<Option<Value>, RemediateError> {
+    async fn hold(
+        &self,
+        job: &Job,
+        gate: &Gate,
+        calls: &[Call],
+        dry_run_detail: String,
+    ) -> Result<Option<Value>, RemediateError> {
         match gate {
             Gate::DryRun { reason } => {
-                let mut result = self.result(&job.request, &job.id, RemediationOutcome::Completed, format!("dry run ({reason}). {dry_run_detail}"));
+                let mut result = self.result(
+                    &job.request,
+                    &job.id,
+                    RemediationOutcome::Completed,
+                    format!("dry run ({reason}). {dry_run_detail}"),
+                );
                 result.dry_run = true;
                 result.calls = calls.to_vec();
                 self.settle(job, result).await.map(Some)
             }
             Gate::AwaitApprovals { .. } => {
-                self.ledger.set_state(&job.finding.id, &job.id, RequestState::Awaiting).await?;
+                self.ledger
+                    .set_state(&job.finding.id, &job.id, RequestState::Awaiting)
+                    .await?;
                 Ok(Some(json!({
                     "status": "awaiting_approval",
                     "request_id": job.id,
@@ -281,14 +317,23 @@ impl App {
                 .map(Some),
             Gate::Execute => {
                 let cap = self.policy().hourly_cap;
-                if !self.ledger.count_execution(&job.finding.resource.account, now(), cap).await? {
+                if !self
+                    .ledger
+                    .count_execution(&job.finding.resource.account, now(), cap)
+                    .await?
+                {
                     let reason = format!(
                         "the cap of {cap} executed remediations per hour in account {} is reached; try again next hour or raise the cap",
                         job.finding.resource.account
                     );
-                    return self.finish(job, RemediationOutcome::Failed, reason, Vec::new()).await.map(Some);
+                    return self
+                        .finish(job, RemediationOutcome::Failed, reason, Vec::new())
+                        .await
+                        .map(Some);
                 }
-                self.ledger.set_state(&job.finding.id, &job.id, RequestState::Executing).await?;
+                self.ledger
+                    .set_state(&job.finding.id, &job.id, RequestState::Executing)
+                    .await?;
                 Ok(None)
             }
         }
@@ -296,11 +341,17 @@ impl App {
 
     async fn revert(&self, job: &Job, gate: Gate) -> Result<Value, RemediateError> {
         if let Gate::Refuse { reason } = &gate {
-            return self.finish(job, RemediationOutcome::Failed, reason.clone(), Vec::new()).await;
+            return self
+                .finish(job, RemediationOutcome::Failed, reason.clone(), Vec::new())
+                .await;
         }
         let session = match session_for(&self.aws, &self.own_account, &self.config.member_role, &job.finding).await {
             Ok(s) => s,
-            Err(e) => return self.finish(job, RemediationOutcome::Failed, e.to_string(), Vec::new()).await,
+            Err(e) => {
+                return self
+                    .finish(job, RemediationOutcome::Failed, e.to_string(), Vec::new())
+                    .await
+            }
         };
         let remediator = Remediator::new(&session, self.config.path_style);
         let planned = match plan_revert(&remediator, &job.finding).await {
@@ -308,7 +359,12 @@ impl App {
             Err(e) if e.retry() == Retry::Retryable => return Err(e.into()),
             Err(e) => {
                 return self
-                    .finish(job, RemediationOutcome::Failed, format!("reading the live values failed: {e}"), Vec::new())
+                    .finish(
+                        job,
+                        RemediationOutcome::Failed,
+                        format!("reading the live values failed: {e}"),
+                        Vec::new(),
+                    )
                     .await
             }
         };
@@ -316,13 +372,23 @@ impl App {
             Ok(plan) => plan,
             Err(refusal) => {
                 let message = refusal.to_string();
-                self.trail(job, Step::Refused { refusal, message: message.clone() }).await?;
+                self.trail(
+                    job,
+                    Step::Refused {
+                        refusal,
+                        message: message.clone(),
+                    },
+                )
+                .await?;
                 return self.finish(job, RemediationOutcome::Failed, message, Vec::new()).await;
             }
         };
         self.trail(job, Step::Planned { plan: plan.clone() }).await?;
         let described = describe(&plan.calls);
-        if let Some(held) = self.hold(job, &gate, &plan.calls, format!("Would make: {described}")).await? {
+        if let Some(held) = self
+            .hold(job, &gate, &plan.calls, format!("Would make: {described}"))
+            .await?
+        {
             return Ok(held);
         }
         let execution = execute(&remediator, &job.finding, &plan).await;
@@ -336,11 +402,17 @@ impl App {
                 .map(|(k, v)| format!("{k} is {v}"))
                 .collect::<Vec<_>>()
                 .join("; ");
-            self.finish(job, RemediationOutcome::Completed, format!("{described}; {after}, as IaC declares"), plan.calls.clone())
-                .await
+            self.finish(
+                job,
+                RemediationOutcome::Completed,
+                format!("{described}; {after}, as IaC declares"),
+                plan.calls.clone(),
+            )
+            .await
         } else {
             let error = execution.error.unwrap_or_else(|| "the revert did not complete".into());
-            self.finish(job, RemediationOutcome::Failed, error, plan.calls.clone()).await
+            self.finish(job, RemediationOutcome::Failed, error, plan.calls.clone())
+                .await
         }
     }
 
@@ -357,19 +429,42 @@ impl App {
         };
         let call = match routes.reapply_call(&job.finding, &job.request) {
             Ok(c) => c,
-            Err(refusal) => return self.finish(job, RemediationOutcome::Failed, refusal.to_string(), Vec::new()).await,
+            Err(refusal) => {
+                return self
+                    .finish(job, RemediationOutcome::Failed, refusal.to_string(), Vec::new())
+                    .await
+            }
         };
         let target = format!("{} {}", call.method, call.url);
-        if let Some(held) = self.hold(job, &gate, &[], format!("Would send {target} with {}", call.body)).await? {
+        if let Some(held) = self
+            .hold(job, &gate, &[], format!("Would send {target} with {}", call.body))
+            .await?
+        {
             return Ok(held);
         }
         let secret = match read_secret(&self.aws, call.secret_ref()).await {
             Ok(s) => s,
-            Err(e) => return self.finish(job, RemediationOutcome::Failed, format!("the pipeline credential could not be read: {e}"), Vec::new()).await,
+            Err(e) => {
+                return self
+                    .finish(
+                        job,
+                        RemediationOutcome::Failed,
+                        format!("the pipeline credential could not be read: {e}"),
+                        Vec::new(),
+                    )
+                    .await
+            }
         };
         match self.pipelines_client.execute(&call, &secret).await {
             Ok(Executed::Dispatched { run_url, .. }) => {
-                self.trail(job, Step::Dispatched { target: target.clone(), run_url: run_url.clone() }).await?;
+                self.trail(
+                    job,
+                    Step::Dispatched {
+                        target: target.clone(),
+                        run_url: run_url.clone(),
+                    },
+                )
+                .await?;
                 let mut result = self.result(
                     &job.request,
                     &job.id,
@@ -382,21 +477,47 @@ impl App {
                 result.run_url = run_url;
                 self.settle(job, result).await
             }
-            Ok(other) => self.finish(job, RemediationOutcome::Failed, format!("unexpected answer from the pipeline: {other:?}"), Vec::new()).await,
-            Err(e) => self.finish(job, RemediationOutcome::Failed, format!("the pipeline was not started: {e}"), Vec::new()).await,
+            Ok(other) => {
+                self.finish(
+                    job,
+                    RemediationOutcome::Failed,
+                    format!("unexpected answer from the pipeline: {other:?}"),
+                    Vec::new(),
+                )
+                .await
+            }
+            Err(e) => {
+                self.finish(
+                    job,
+                    RemediationOutcome::Failed,
+                    format!("the pipeline was not started: {e}"),
+                    Vec::new(),
+                )
+                .await
+            }
         }
     }
 
     async fn accept(&self, job: &Job, gate: Gate) -> Result<Value, RemediateError> {
-        let hcl: Option<String> = None; // codify lands next
+        let hcl = driftguard_core::remediation::codify::hcl(&job.finding);
         let baseline = job.finding.as_baseline();
         if baseline.is_empty() {
             return self
-                .finish(job, RemediationOutcome::Failed, "the finding compared no attribute, so there is no value to accept as the baseline".into(), Vec::new())
+                .finish(
+                    job,
+                    RemediationOutcome::Failed,
+                    "the finding compared no attribute, so there is no value to accept as the baseline".into(),
+                    Vec::new(),
+                )
                 .await;
         }
         if let Some(held) = self
-            .hold(job, &gate, &[], format!("Would accept {} as the baseline", describe_baseline(&job.finding)))
+            .hold(
+                job,
+                &gate,
+                &[],
+                format!("Would accept {} as the baseline", describe_baseline(&job.finding)),
+            )
             .await?
         {
             return Ok(held);
@@ -419,7 +540,12 @@ impl App {
             })?;
         let mut issue_url = None;
         let mut note = String::new();
-        if let Some(call) = self.config.pipelines.as_ref().and_then(|r| r.accept_issue_call(&job.finding, &job.request, hcl.as_deref()).ok()) {
+        if let Some(call) = self
+            .config
+            .pipelines
+            .as_ref()
+            .and_then(|r| r.accept_issue_call(&job.finding, &job.request, hcl.as_deref()).ok())
+        {
             match read_secret(&self.aws, call.secret_ref()).await {
                 Ok(secret) => match self.pipelines_client.execute(&call, &secret).await {
                     Ok(Executed::IssueOpened { html_url, .. }) => issue_url = Some(html_url),
@@ -429,7 +555,14 @@ impl App {
                 Err(e) => note = format!(" (the issue could not be opened: {e})"),
             }
         }
-        self.trail(job, Step::Accepted { hcl: hcl.clone(), issue_url: issue_url.clone() }).await?;
+        self.trail(
+            job,
+            Step::Accepted {
+                hcl: hcl.clone(),
+                issue_url: issue_url.clone(),
+            },
+        )
+        .await?;
         let mut result = self.result(
             &job.request,
             &job.id,
@@ -437,20 +570,42 @@ impl App {
             format!(
                 "accepted {} as the baseline: the same change will not alert again{}{note}",
                 describe_baseline(&job.finding),
-                issue_url.as_deref().map(|u| format!("; codify it: {u}")).unwrap_or_default()
+                issue_url
+                    .as_deref()
+                    .map(|u| format!("; codify it: {u}"))
+                    .unwrap_or_default()
             ),
         );
         result.hcl = hcl;
         self.settle(job, result).await
     }
 
-    fn result(&self, request: &RemediationRequest, id: &str, outcome: RemediationOutcome, message: String) -> RemediationResult {
-        let mut r = RemediationResult::new(&request.finding_id, request.action, outcome, WORKER, now(), Some(message));
+    fn result(
+        &self,
+        request: &RemediationRequest,
+        id: &str,
+        outcome: RemediationOutcome,
+        message: String,
+    ) -> RemediationResult {
+        let mut r = RemediationResult::new(
+            &request.finding_id,
+            request.action,
+            outcome,
+            WORKER,
+            now(),
+            Some(message),
+        );
         r.request_id = Some(id.to_owned());
         r
     }
 
-    async fn finish(&self, job: &Job, outcome: RemediationOutcome, message: String, calls: Vec<Call>) -> Result<Value, RemediateError> {
+    async fn finish(
+        &self,
+        job: &Job,
+        outcome: RemediationOutcome,
+        message: String,
+        calls: Vec<Call>,
+    ) -> Result<Value, RemediateError> {
         let mut result = self.result(&job.request, &job.id, outcome, message);
         result.calls = calls;
         self.settle(job, result).await
@@ -466,7 +621,9 @@ impl App {
             },
         )
         .await?;
-        self.ledger.set_state(&job.finding.id, &job.id, RequestState::Done).await?;
+        self.ledger
+            .set_state(&job.finding.id, &job.id, RequestState::Done)
+            .await?;
         self.publisher.publish_result(&result).await?;
         let status = match (result.outcome, result.dry_run) {
             (_, true) => "dry_run",
@@ -501,22 +658,38 @@ fn describe(calls: &[Call]) -> String {
         .iter()
         .map(|c| {
             let params = serde_json::to_value(c).unwrap_or(Value::Null);
-            let target = ["group_id", "bucket", "role", "principal", "resource", "id", "function", "user"]
-                .iter()
-                .find_map(|k| params.get(*k).and_then(Value::as_str))
-                .unwrap_or("");
+            let target = [
+                "group_id",
+                "bucket",
+                "role",
+                "principal",
+                "resource",
+                "id",
+                "function",
+                "user",
+            ]
+            .iter()
+            .find_map(|k| params.get(*k).and_then(Value::as_str))
+            .unwrap_or("");
             let detail = match c {
                 Call::RevokeSecurityGroupRules { rules, .. } | Call::AuthorizeSecurityGroupRules { rules, .. } => rules
                     .iter()
                     .map(|r| {
                         let peer = serde_json::to_value(&r.peer).unwrap_or(Value::Null);
-                        let peer = peer.as_object().and_then(|m| m.values().next()).and_then(Value::as_str).unwrap_or("").to_owned();
+                        let peer = peer
+                            .as_object()
+                            .and_then(|m| m.values().next())
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_owned();
                         driftguard_core::diff::rule_text(&r.protocol, r.from_port, r.to_port, &peer)
                     })
                     .collect::<Vec<_>>()
                     .join(", "),
                 Call::ModifySharing { remove, add, .. } => format!("remove {remove:?}, add {add:?}"),
-                Call::UpdateAccessKey { access_key_id, status, .. } => format!("{access_key_id} → {status}"),
+                Call::UpdateAccessKey {
+                    access_key_id, status, ..
+                } => format!("{access_key_id} → {status}"),
                 Call::RemovePermission { statement_id, .. } => statement_id.clone(),
                 Call::AttachPolicy { policy_arn, .. } | Call::DetachPolicy { policy_arn, .. } => policy_arn.clone(),
                 _ => String::new(),

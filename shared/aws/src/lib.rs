@@ -26,7 +26,9 @@ pub use eventbridge::{
     detail_json, entry_size, EventBridgePublisher, EVENT_SOURCE, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES,
 };
 pub use ledger::DynamoLedger;
-pub use remediate::{execute, kill_switch, marker, own_account, plan_revert, session_for, Execution, Planned, Remediator, SessionError};
+pub use remediate::{
+    execute, kill_switch, marker, own_account, plan_revert, session_for, Execution, Planned, Remediator, SessionError,
+};
 pub use remediation_ledger::{DynamoRemediations, RequestState};
 pub use s3_states::{get_object, get_object_within, Refresh, S3Location, S3States};
 pub use secrets::{read_secret, secret_from, SecretRef};

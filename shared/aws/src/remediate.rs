@@ -908,7 +908,12 @@ pub async fn own_account(base: &aws_config::SdkConfig) -> Result<String, AwsErro
 /// (any case). A missing parameter is off; any other failure to read it is an error, and the
 /// caller refuses to execute (fail closed).
 pub async fn kill_switch(aws: &aws_config::SdkConfig, parameter: &str) -> Result<bool, AwsError> {
-    match aws_sdk_ssm::Client::new(aws).get_parameter().name(parameter).send().await {
+    match aws_sdk_ssm::Client::new(aws)
+        .get_parameter()
+        .name(parameter)
+        .send()
+        .await
+    {
         Ok(out) => Ok(out
             .parameter()
             .and_then(|p| p.value())

@@ -20,7 +20,8 @@ impl EventBridgePublisher {
     /// Publishes a remediation result (`Remediation Completed` / `Remediation Failed`).
     pub async fn publish_result(&self, result: &RemediationResult) -> Result<(), AwsError> {
         let detail = serde_json::to_string(result).unwrap_or_default();
-        self.put_detail(result.outcome.detail_type(), detail, &result.key()).await
+        self.put_detail(result.outcome.detail_type(), detail, &result.key())
+            .await
     }
 
     async fn put_detail(&self, detail_type: &str, detail: String, label: &str) -> Result<(), AwsError> {

@@ -89,7 +89,11 @@ impl DynamoRemediations {
 
     /// Claims a request. `Ok(None)` when it is new (now claimed); otherwise the state an earlier
     /// delivery left it in.
-    pub async fn claim(&self, request_id: &str, request: &RemediationRequest) -> Result<Option<RequestState>, AwsError> {
+    pub async fn claim(
+        &self,
+        request_id: &str,
+        request: &RemediationRequest,
+    ) -> Result<Option<RequestState>, AwsError> {
         let key = pk(&request.finding_id);
         let sk = format!("REQUEST#{request_id}");
         let item: Item = HashMap::from([
@@ -207,11 +211,7 @@ impl DynamoRemediations {
             ("pk".to_owned(), s(pk(finding_id))),
             (
                 "sk".to_owned(),
-                s(format!(
-                    "TRAIL#{:013}#{}#{seq:04}",
-                    entry.at.0.max(0),
-                    entry.request_id
-                )),
+                s(format!("TRAIL#{:013}#{}#{seq:04}", entry.at.0.max(0), entry.request_id)),
             ),
             ("doc".to_owned(), s(serde_json::to_string(entry).unwrap_or_default())),
         ]);

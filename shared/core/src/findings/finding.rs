@@ -263,8 +263,16 @@ impl Finding {
                     Restore {
                         attribute: c.attribute.clone(),
                         value: None,
-                        added: found.iter().filter(|x| !expected.contains(x)).filter_map(text).collect(),
-                        removed: expected.iter().filter(|x| !found.contains(x)).filter_map(text).collect(),
+                        added: found
+                            .iter()
+                            .filter(|x| !expected.contains(x))
+                            .filter_map(text)
+                            .collect(),
+                        removed: expected
+                            .iter()
+                            .filter(|x| !found.contains(x))
+                            .filter_map(text)
+                            .collect(),
                     }
                 }
                 (_, found) => Restore {
