@@ -48,8 +48,24 @@ pub struct Rule {
     pub fault: Fault,
 }
 
+/// One request the proxy saw, as the client sent it.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    /// `POST`, `PUT`, ...
+    pub method: String,
+    /// The path and query.
+    pub target: String,
+    /// The `user-agent` header (what CloudTrail records as `userAgent`).
+    pub user_agent: String,
+    /// The `x-amz-user-agent` header, when sent.
+    pub amz_user_agent: String,
+    /// The body, as text.
+    pub body: String,
+}
+
 #[derive(Debug, Default)]
 struct Counters {
+    log: Vec<Logged>,
     seen: HashMap<String, usize>,
     injected: HashMap<String, usize>,
     /// Armed: requests still let through, whether any failed since.
@@ -121,6 +137,11 @@ impl FaultProxy {
         self
     }
 
+    /// Every request seen so far, in arrival order.
+    pub fn requests(&self) -> Vec<Logged> {
+        self.counters.lock().map(|c| c.log.clone()).unwrap_or_default()
+    }
+
     /// How many requests for `operation` got a fault.
     pub fn injected(&self, operation: &str) -> usize {
         self.counters
@@ -156,6 +177,13 @@ fn serve(conn: TcpStream, upstream: &str, rules: &Mutex<Vec<Rule>>, counters: &M
         let (fault, armed_fault) = {
             let Ok(mut c) = counters.lock() else { return };
             *c.seen.entry(operation.clone()).or_insert(0) += 1;
+            c.log.push(Logged {
+                method: request.method.clone(),
+                target: request.target.clone(),
+                user_agent: request.header("user-agent").unwrap_or("").to_owned(),
+                amz_user_agent: request.header("x-amz-user-agent").unwrap_or("").to_owned(),
+                body: String::from_utf8_lossy(&request.body).into_owned(),
+            });
             let armed_fault = match &mut c.armed {
                 Some((0, hit)) => {
                     *hit = true;

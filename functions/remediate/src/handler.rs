@@ -522,7 +522,7 @@ impl App {
         {
             return Ok(held);
         }
-        let event_id = format!("accept:{}", job.id);
+        let event_id = format!("{}{}", driftguard_core::finding::ACCEPT_PREFIX, job.id);
         let change = Change::Iac(IacChange {
             resource_key: job.finding.resource.key(),
             event_id: event_id.clone(),

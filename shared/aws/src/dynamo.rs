@@ -436,10 +436,7 @@ impl DynamoStore {
                 let Some(stored) = finding::merge_incoming(None, incoming.clone(), &record) else {
                     return Ok(());
                 };
-                let mut transitions = vec![Transition::Detected(Box::new(stored.clone()))];
-                if stored.status == Status::Resolved {
-                    transitions.push(Transition::Resolved(Box::new(stored.clone())));
-                }
+                let transitions = stored.arrival();
                 if self
                     .put_with_outbox(Self::finding_item(&stored), None, origin, &transitions)
                     .await?

@@ -588,29 +588,25 @@ impl Remediator {
                 .map_err(|e| classify("EC2", "DeleteTags", e)),
             Call::ModifySharing { what, id, remove, add } => match what {
                 Shared::Snapshot => {
-                    let perm = |who: &String| {
-                        if who == "all" {
-                            ec2::CreateVolumePermission::builder()
-                                .group(ec2::PermissionGroup::All)
-                                .build()
-                        } else {
-                            ec2::CreateVolumePermission::builder().user_id(who).build()
+                    // The operation-type form (`OperationType`, `UserId.N`, `UserGroup.N`): every
+                    // EC2 endpoint, moto's included, reads it the same way.
+                    for (operation, who) in [(ec2::OperationType::Remove, remove), (ec2::OperationType::Add, add)] {
+                        if who.is_empty() {
+                            continue;
                         }
-                    };
-                    self.ec2
-                        .modify_snapshot_attribute()
-                        .snapshot_id(id)
-                        .attribute(ec2::SnapshotAttributeName::CreateVolumePermission)
-                        .create_volume_permission(
-                            ec2::CreateVolumePermissionModifications::builder()
-                                .set_remove(Some(remove.iter().map(perm).collect()).filter(|v: &Vec<_>| !v.is_empty()))
-                                .set_add(Some(add.iter().map(perm).collect()).filter(|v: &Vec<_>| !v.is_empty()))
-                                .build(),
-                        )
-                        .send()
-                        .await
-                        .map(drop)
-                        .map_err(|e| classify("EC2", "ModifySnapshotAttribute", e))
+                        let (groups, users): (Vec<String>, Vec<String>) = who.iter().cloned().partition(|w| w == "all");
+                        self.ec2
+                            .modify_snapshot_attribute()
+                            .snapshot_id(id)
+                            .attribute(ec2::SnapshotAttributeName::CreateVolumePermission)
+                            .operation_type(operation)
+                            .set_user_ids(Some(users).filter(|u| !u.is_empty()))
+                            .set_group_names(Some(groups).filter(|g| !g.is_empty()))
+                            .send()
+                            .await
+                            .map_err(|e| classify("EC2", "ModifySnapshotAttribute", e))?;
+                    }
+                    Ok(())
                 }
                 Shared::Image => {
                     let perm = |who: &String| {

@@ -250,7 +250,33 @@ impl Restore {
     }
 }
 
+/// The event id prefix of an acceptance (`accept:<request id>`).
+pub const ACCEPT_PREFIX: &str = "accept:";
+
 impl Finding {
+    /// Whether this finding was settled by an accepted baseline: it repeats a change someone
+    /// accepted, so it is kept on record but announces nothing.
+    pub fn settled_by_baseline(&self) -> bool {
+        self.status == Status::Resolved
+            && self
+                .resolution
+                .as_ref()
+                .is_some_and(|r| r.event_id.starts_with(ACCEPT_PREFIX))
+    }
+
+    /// The transitions a newly stored finding announces: detected (and resolved, when a change
+    /// already known settled it), or none when an accepted baseline settled it.
+    pub fn arrival(&self) -> Vec<Transition> {
+        if self.settled_by_baseline() {
+            return Vec::new();
+        }
+        let mut out = vec![Transition::Detected(Box::new(self.clone()))];
+        if self.status == Status::Resolved {
+            out.push(Transition::Resolved(Box::new(self.clone())));
+        }
+        out
+    }
+
     /// The values this finding found, as an accepted baseline: a value set, or the items a
     /// set-valued change added and removed.
     pub fn as_baseline(&self) -> Vec<Restore> {
@@ -335,7 +361,7 @@ impl Finding {
             return false;
         }
         // A manual restore settles only the findings it undoes.
-        if !iac.restores.is_empty() && !self.undone_by(&iac.restores) {
+        if !iac.baseline && !iac.restores.is_empty() && !self.undone_by(&iac.restores) {
             return false;
         }
         self.settle(iac)

@@ -244,10 +244,7 @@ pub fn on_call(
         }
     }
     record.note_call(&incoming);
-    out.push(Transition::Detected(Box::new(incoming.clone())));
-    if incoming.status == Status::Resolved {
-        out.push(Transition::Resolved(Box::new(incoming.clone())));
-    }
+    out.extend(incoming.arrival());
     findings.insert(incoming.id.clone(), incoming);
 }
 
