@@ -11,6 +11,7 @@
 
 use driftguard_core::finding::{Finding, ResourceRecord, Transition};
 use driftguard_core::ports::{self, Change, DriftEvent, EventPublisher, FindingStore, Query};
+use driftguard_core::remediation::audit::AuditEntry;
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -23,6 +24,8 @@ const PUBLISHED: TableDefinition<&str, u64> = TableDefinition::new("published_ke
 const PROCESSED: TableDefinition<&str, ()> = TableDefinition::new("processed_events");
 /// `<origin>\n<event key>` → `[order, event]`.
 const UNPUBLISHED: TableDefinition<&str, &[u8]> = TableDefinition::new("unpublished");
+/// Remediation trails: `<finding id>#<entry number, 8 digits>` → the audit entry as JSON.
+const TRAIL: TableDefinition<&str, &[u8]> = TableDefinition::new("remediation_trail");
 
 fn unpublished_key(origin: &str, key: &str) -> String {
     format!("{origin}\n{key}")
@@ -93,8 +96,39 @@ impl EmbeddedStore {
         txn.open_table(PUBLISHED)?;
         txn.open_table(PROCESSED)?;
         txn.open_table(UNPUBLISHED)?;
+        txn.open_table(TRAIL)?;
         txn.commit()?;
         Ok(EmbeddedStore { db })
+    }
+
+    /// Appends an entry to a finding's remediation trail (the CLI's own remediations).
+    pub fn append_trail(&self, finding_id: &str, entry: &AuditEntry) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut trail = txn.open_table(TRAIL)?;
+            let prefix = format!("{finding_id}#");
+            let next = trail.range(prefix.as_str()..)?.filter_map(Result::ok).take_while(|(k, _)| k.value().starts_with(&prefix)).count();
+            let key = format!("{prefix}{next:08}");
+            trail.insert(key.as_str(), encode(entry).as_slice())?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// A finding's remediation trail, in order.
+    pub fn trail(&self, finding_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let trail = txn.open_table(TRAIL)?;
+        let prefix = format!("{finding_id}#");
+        let mut out = Vec::new();
+        for row in trail.range(prefix.as_str()..)? {
+            let (k, v) = row?;
+            if !k.value().starts_with(&prefix) {
+                break;
+            }
+            out.push(decode(k.value(), v.value())?);
+        }
+        Ok(out)
     }
 
     fn apply_sync(&self, batch: &[Change]) -> Result<Vec<Transition>, StoreError> {
