@@ -3,6 +3,7 @@
 //! provided.al2023 with JSON logs, and every environment variable the function's code reads is
 //! set in the template, and nothing more.
 
+use driftguard_core::remediation::plan::actions_for;
 use driftguard_tests::stack::workspace;
 use serde_yaml::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -834,8 +835,15 @@ const WRITES: [&str; 4] = [
 
 /// The key layout (ARCHITECTURE.md, "The DynamoDB table"): role, the partition-key prefixes it
 /// writes, and those it only reads.
-const OWNERS: [(&str, &[&str], &[&str]); 3] = [
+const OWNERS: [(&str, &[&str], &[&str]); 4] = [
     ("IngestRole", &["FINDING#", "RES#", "EVENT#", "INV#", "OUTBOX#"], &[]),
+    // Its requests, approvals and trail, the hourly cap; and, to accept a drift, what ingest's
+    // store code writes to resolve a finding (see SHARED_WRITES).
+    (
+        "RemediateRole",
+        &["REMEDIATION#", "REMCAP#", "FINDING#", "RES#", "EVENT#", "OUTBOX#"],
+        &[],
+    ),
     (
         "NotifySlackRole",
         &["SLACK#", "SLACKMSG#", "SLACKGROUP#", "DIGEST#"],
@@ -847,6 +855,15 @@ const OWNERS: [(&str, &[&str], &[&str]); 3] = [
         &["FINDING#", "SLACKMSG#"],
     ),
 ];
+
+/// The prefixes two roles both write, and why: remediate's accept resolves a finding through the
+/// same store code as ingest (`DynamoStore`: the finding, its resource record, the outbox, the
+/// processed marker). Any other overlap is a mistake.
+const SHARED_WRITES: [(&str, &str, &[&str]); 1] = [(
+    "IngestRole",
+    "RemediateRole",
+    &["FINDING#", "RES#", "EVENT#", "OUTBOX#"],
+)];
 
 /// Everything wrong with who may touch which keys of the table.
 fn table_problems(template: &Value) -> Vec<String> {
@@ -911,8 +928,10 @@ fn table_problems(template: &Value) -> Vec<String> {
                     out.push(format!("{role} may {action} {pk}, a key it does not own"));
                 }
             }
-            if owns && !may(&grants, role, "dynamodb:PutItem", &pk) {
-                out.push(format!("{role} may not PutItem {pk}, a key it owns"));
+            // Owning a key is writing it some way: the hourly cap (REMCAP#) is only ever counted
+            // up with a conditional UpdateItem, never put.
+            if owns && !WRITES.iter().any(|action| may(&grants, role, action, &pk)) {
+                out.push(format!("{role} may not write {pk}, a key it owns"));
             }
             let reads_it = owns || reads.contains(prefix);
             if may(&grants, role, "dynamodb:GetItem", &pk) != reads_it {
@@ -962,12 +981,30 @@ fn each_role_touches_only_the_table_keys_it_owns() {
     ));
     // A prefix is not a prefix of a longer one: SLACK#* does not reach SLACKREQ#.
     assert!(!may(&grants, "NotifySlackRole", "dynamodb:PutItem", "SLACKREQ#v0=abc"));
-    // No two roles write the same prefix.
+    // No two roles write the same prefix, but for the store's, which accept shares with ingest.
     for (i, (a, wa, _)) in OWNERS.iter().enumerate() {
         for (b, wb, _) in &OWNERS[i + 1..] {
-            assert!(wa.iter().all(|p| !wb.contains(p)), "{a} and {b} both write one prefix");
+            let both: Vec<&str> = wa.iter().filter(|p| wb.contains(*p)).copied().collect();
+            let allowed: &[&str] = SHARED_WRITES
+                .iter()
+                .find(|(x, y, _)| (x, y) == (a, b) || (y, x) == (a, b))
+                .map_or(&[] as &[&str], |(_, _, prefixes)| *prefixes);
+            assert_eq!(both, allowed, "{a} and {b} both write these prefixes");
         }
     }
+    // Remediation cannot forge a Slack decision, nor a Slack click a remediation record.
+    assert!(!may(
+        &grants,
+        "RemediateRole",
+        "dynamodb:PutItem",
+        "DECISION#dg-1500731b7ee4b0bc"
+    ));
+    assert!(!may(
+        &grants,
+        "SlackActionsRole",
+        "dynamodb:PutItem",
+        "REMEDIATION#dg-1500731b7ee4b0bc"
+    ));
 }
 
 #[test]
@@ -1000,4 +1037,494 @@ fn string_like_matches_as_iam_does() {
     assert!(!string_like("SLACK#*", "SLACKMSG#dg-1"));
     assert!(string_like("a?c*", "abcdef"));
     assert!(!string_like("a?c", "ac"));
+}
+
+// --- Remediation: the revert grants follow RevertResourceTypes, row by row of core's revert table
+// (`plan::REVERTS`), on the central remediate role and on the spokes' member role; the member role
+// trusts the central role only (infra/README.md, "Remediation").
+
+fn spoke(root: &Path) -> Value {
+    let text = std::fs::read_to_string(root.join("infra/spoke.yaml")).expect("infra/spoke.yaml");
+    serde_yaml::from_str(&text).expect("infra/spoke.yaml parses")
+}
+
+/// What CloudFormation computes while it decides conditions.
+#[derive(Debug, Clone, PartialEq)]
+enum Cfn {
+    Str(String),
+    List(Vec<String>),
+    Bool(bool),
+}
+
+/// The intrinsic function `v` calls, and its argument: `!Name arg`, `{Fn::Name: arg}`,
+/// `{Ref: arg}`, `{Condition: arg}`.
+fn intrinsic(v: &Value) -> Option<(String, &Value)> {
+    match v {
+        Value::Tagged(t) => Some((t.tag.to_string().trim_start_matches('!').to_owned(), &t.value)),
+        Value::Mapping(m) if m.len() == 1 => {
+            let (key, arg) = m.iter().next()?;
+            let key = key.as_str()?;
+            let name = match key.strip_prefix("Fn::") {
+                Some(name) => name,
+                None if key == "Ref" || key == "Condition" => key,
+                None => return None,
+            };
+            Some((name.to_owned(), arg))
+        }
+        _ => None,
+    }
+}
+
+/// One template's parameter values (defaults, then overrides) and conditions: enough to decide
+/// its conditions and the `!If`s of its resources as CloudFormation would.
+struct Eval<'t> {
+    params: BTreeMap<String, Cfn>,
+    conditions: Option<&'t Mapping>,
+}
+
+impl<'t> Eval<'t> {
+    fn new(template: &'t Value, overrides: &[(&str, Cfn)]) -> Self {
+        let mut params = BTreeMap::new();
+        for (name, p) in template
+            .get("Parameters")
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+        {
+            let default = match p.get("Default") {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                Some(Value::Bool(b)) => b.to_string(),
+                _ => String::new(),
+            };
+            // CloudFormation trims each member of a CommaDelimitedList.
+            let value = if str_of(p.get("Type")) == Some("CommaDelimitedList") {
+                Cfn::List(default.split(',').map(|s| s.trim().to_owned()).collect())
+            } else {
+                Cfn::Str(default)
+            };
+            params.insert(name.as_str().unwrap_or("?").to_owned(), value);
+        }
+        for (name, value) in overrides {
+            params.insert((*name).to_owned(), value.clone());
+        }
+        Eval {
+            params,
+            conditions: template.get("Conditions").and_then(Value::as_mapping),
+        }
+    }
+
+    /// Whether the condition `name` holds.
+    fn condition(&self, name: &str) -> Result<bool, String> {
+        let expr = self
+            .conditions
+            .and_then(|c| c.get(name))
+            .ok_or_else(|| format!("no condition {name}"))?;
+        self.truth(expr).map_err(|e| format!("{name}: {e}"))
+    }
+
+    fn truth(&self, v: &Value) -> Result<bool, String> {
+        match self.value(v)? {
+            Cfn::Bool(b) => Ok(b),
+            other => Err(format!("{other:?} is not a condition")),
+        }
+    }
+
+    fn string(&self, v: &Value) -> Result<String, String> {
+        match self.value(v)? {
+            Cfn::Str(s) => Ok(s),
+            other => Err(format!("{other:?} is not a string")),
+        }
+    }
+
+    fn list(&self, v: &Value) -> Result<Vec<String>, String> {
+        match self.value(v)? {
+            Cfn::List(l) => Ok(l),
+            other => Err(format!("{other:?} is not a list")),
+        }
+    }
+
+    /// The value of a condition function, or of the string functions conditions use.
+    fn value(&self, v: &Value) -> Result<Cfn, String> {
+        let Some((name, arg)) = intrinsic(v) else {
+            return match v {
+                Value::String(s) => Ok(Cfn::Str(s.clone())),
+                Value::Number(n) => Ok(Cfn::Str(n.to_string())),
+                Value::Sequence(items) => items
+                    .iter()
+                    .map(|i| self.string(i))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Cfn::List),
+                other => Err(format!("cannot evaluate {other:?}")),
+            };
+        };
+        let args: &[Value] = match arg.as_sequence() {
+            Some(items) => items.as_slice(),
+            None => &[],
+        };
+        match (name.as_str(), args) {
+            ("Ref", _) => {
+                let p = arg.as_str().ok_or("Ref of a non-string")?;
+                self.params.get(p).cloned().ok_or_else(|| format!("no parameter {p}"))
+            }
+            ("Condition", _) => self
+                .condition(arg.as_str().ok_or("Condition of a non-string")?)
+                .map(Cfn::Bool),
+            ("Not", [c]) => Ok(Cfn::Bool(!self.truth(c)?)),
+            ("And", cs) if !cs.is_empty() => {
+                let all = cs.iter().map(|c| self.truth(c)).collect::<Result<Vec<bool>, _>>()?;
+                Ok(Cfn::Bool(all.iter().all(|b| *b)))
+            }
+            ("Or", cs) if !cs.is_empty() => {
+                let all = cs.iter().map(|c| self.truth(c)).collect::<Result<Vec<bool>, _>>()?;
+                Ok(Cfn::Bool(all.iter().any(|b| *b)))
+            }
+            ("Equals", [a, b]) => Ok(Cfn::Bool(self.value(a)? == self.value(b)?)),
+            ("Join", [separator, items]) => Ok(Cfn::Str(self.list(items)?.join(self.string(separator)?.as_str()))),
+            ("Split", [separator, text]) => Ok(Cfn::List(
+                self.string(text)?
+                    .split(self.string(separator)?.as_str())
+                    .map(str::to_owned)
+                    .collect(),
+            )),
+            ("Select", [index, items]) => {
+                let i: usize = self.string(index)?.parse().map_err(|e| format!("Select index: {e}"))?;
+                let items = self.list(items)?;
+                items
+                    .get(i)
+                    .cloned()
+                    .map(Cfn::Str)
+                    .ok_or_else(|| format!("Select {i} of {items:?}"))
+            }
+            (other, _) => Err(format!("!{other} {arg:?} is not evaluated here")),
+        }
+    }
+
+    /// `v` with its `!If`s decided (the branch the condition picks); `None` for
+    /// `!Ref AWS::NoValue`.
+    fn resolve<'v>(&self, v: &'v Value) -> Result<Option<&'v Value>, String> {
+        if is_ref(v, "AWS::NoValue") {
+            return Ok(None);
+        }
+        match intrinsic(v) {
+            Some((name, arg)) if name == "If" => match arg.as_sequence().map(Vec::as_slice) {
+                Some([condition, yes, no]) => {
+                    let condition = condition.as_str().ok_or("!If names no condition")?;
+                    self.resolve(if self.condition(condition)? { yes } else { no })
+                }
+                _ => Err(format!("malformed !If {arg:?}")),
+            },
+            _ => Ok(Some(v)),
+        }
+    }
+}
+
+#[test]
+fn the_condition_evaluator_reads_list_membership_as_cloudformation_does() {
+    // The conditions split ",<types>," on ",<type>,": the first part is the whole text exactly
+    // when the type is not listed.
+    let template: Value = serde_yaml::from_str(
+        r#"
+Parameters:
+  Types: { Type: CommaDelimitedList, Default: none }
+Conditions:
+  All: !Not [!Equals [!Select [0, !Split [",*,", !Join ["", [",", !Join [",", !Ref Types], ","]]]], !Join ["", [",", !Join [",", !Ref Types], ","]]]]
+  Role: !Or
+    - !Condition All
+    - !Not [!Equals [!Select [0, !Split [",AWS::IAM::Role,", !Join ["", [",", !Join [",", !Ref Types], ","]]]], !Join ["", [",", !Join [",", !Ref Types], ","]]]]
+  Ec2: !Not [!Equals [!Select [0, !Split [",AWS::EC2::", !Join ["", [",", !Join [",", !Ref Types], ","]]]], !Join ["", [",", !Join [",", !Ref Types], ","]]]]
+"#,
+    )
+    .expect("yaml");
+    let holds = |types: &[&str], condition: &str| {
+        let list = Cfn::List(types.iter().map(|t| (*t).to_owned()).collect());
+        Eval::new(&template, &[("Types", list)]).condition(condition)
+    };
+    assert_eq!(holds(&["none"], "Role"), Ok(false));
+    assert_eq!(holds(&["AWS::IAM::Role"], "Role"), Ok(true));
+    assert_eq!(holds(&["AWS::S3::Bucket", "AWS::IAM::Role"], "Role"), Ok(true));
+    assert_eq!(
+        holds(&["AWS::IAM::RolePolicy"], "Role"),
+        Ok(false),
+        "a longer name is another type"
+    );
+    assert_eq!(holds(&["AWS::IAM::User"], "Role"), Ok(false));
+    assert_eq!(holds(&["*"], "Role"), Ok(true));
+    assert_eq!(holds(&["AWS::EC2::Instance"], "Ec2"), Ok(true));
+    assert_eq!(holds(&["AWS::S3::Bucket"], "Ec2"), Ok(false));
+    assert_eq!(holds(&["none"], "All"), Ok(false));
+    assert_eq!(holds(&["none"], "Missing"), Err("no condition Missing".to_owned()));
+}
+
+/// The services of the revert table's actions.
+const REVERT_SERVICES: [&str; 4] = ["ec2:", "s3:", "iam:", "lambda:"];
+
+/// The actions of the revert services that `role`'s inline policies allow under `eval`: the
+/// role's own condition and every `!If` on its policies and statements decided as CloudFormation
+/// would.
+fn revert_actions_granted(template: &Value, role: &str, eval: &Eval<'_>) -> Result<BTreeSet<String>, String> {
+    let resource = get(template, &["Resources", role]).ok_or_else(|| format!("no resource {role}"))?;
+    let mut out = BTreeSet::new();
+    if let Some(condition) = str_of(resource.get("Condition")) {
+        if !eval.condition(condition)? {
+            return Ok(out);
+        }
+    }
+    let Some(policies) = get(resource, &["Properties", "Policies"]) else {
+        return Ok(out);
+    };
+    let Some(policies) = eval.resolve(policies)? else {
+        return Ok(out);
+    };
+    for policy in policies.as_sequence().into_iter().flatten() {
+        let Some(policy) = eval.resolve(policy)? else {
+            continue;
+        };
+        let Some(statements) = get(policy, &["PolicyDocument", "Statement"]) else {
+            continue;
+        };
+        let Some(statements) = eval.resolve(statements)? else {
+            continue;
+        };
+        let listed: Vec<&Value> = match statements.as_sequence() {
+            Some(items) => items.iter().collect(),
+            None => vec![statements],
+        };
+        for statement in listed {
+            let Some(statement) = eval.resolve(statement)? else {
+                continue;
+            };
+            if str_of(statement.get("Effect")) != Some("Allow") {
+                continue;
+            }
+            out.extend(
+                strings(statement.get("Action"))
+                    .into_iter()
+                    .filter(|a| REVERT_SERVICES.iter().any(|s| a.starts_with(*s))),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The resource types `RevertResourceTypes` documents, each with its own condition.
+const REVERT_TYPES: [&str; 7] = [
+    "AWS::EC2::SecurityGroup",
+    "AWS::S3::Bucket",
+    "AWS::IAM::Role",
+    "AWS::IAM::User",
+    "AWS::EC2::Snapshot",
+    "AWS::EC2::Image",
+    "AWS::Lambda::Function",
+];
+
+/// Every case where `role` of `template` grants other revert actions than
+/// `plan::actions_for(listed types)`: nothing listed, each type alone, an EC2 type with only its
+/// tags to revert, a type with nothing to revert in place, two types, all of them, and `*`.
+/// `fixed` sets other parameters (the spoke's EnableRemediation).
+fn revert_grant_problems(template: &Value, role: &str, fixed: &[(&str, Cfn)]) -> Vec<String> {
+    let mut cases: Vec<Vec<&str>> = vec![vec!["none"]];
+    cases.extend(REVERT_TYPES.iter().map(|t| vec![*t]));
+    cases.push(vec!["AWS::EC2::Instance"]);
+    cases.push(vec!["AWS::RDS::DBInstance"]);
+    cases.push(vec!["AWS::S3::Bucket", "AWS::IAM::User"]);
+    cases.push(REVERT_TYPES.to_vec());
+    cases.push(vec!["*"]);
+    let mut out = Vec::new();
+    for types in cases {
+        let mut params: Vec<(&str, Cfn)> = fixed.to_vec();
+        params.push((
+            "RevertResourceTypes",
+            Cfn::List(types.iter().map(|t| (*t).to_owned()).collect()),
+        ));
+        let eval = Eval::new(template, &params);
+        let want: BTreeSet<String> = actions_for(&types).into_iter().map(str::to_owned).collect();
+        match revert_actions_granted(template, role, &eval) {
+            Err(e) => out.push(format!("{role} with RevertResourceTypes={}: {e}", types.join(","))),
+            Ok(got) if got != want => out.push(format!(
+                "{role} with RevertResourceTypes={}: grants {:?} beyond the rows' actions and lacks {:?}",
+                types.join(","),
+                got.difference(&want).collect::<Vec<_>>(),
+                want.difference(&got).collect::<Vec<_>>()
+            )),
+            Ok(_) => {}
+        }
+    }
+    out
+}
+
+/// `v` as it is when its `!If` holds, with that condition; `v` itself when it is no `!If`.
+fn when_true(v: &Value) -> (Option<String>, &Value) {
+    match intrinsic(v) {
+        Some((name, arg)) if name == "If" => match arg.as_sequence().map(Vec::as_slice) {
+            Some([condition, yes, _]) => (condition.as_str().map(str::to_owned), yes),
+            _ => (None, v),
+        },
+        _ => (None, v),
+    }
+}
+
+/// Every statement of `role`'s inline policies: the `!If` condition it is under (if any) and
+/// its actions. A policy list under `!If` is read as when its condition holds.
+fn role_statements(template: &Value, role: &str) -> Vec<(Option<String>, Vec<String>)> {
+    let mut out = Vec::new();
+    let policies = get(template, &["Resources", role, "Properties", "Policies"]).map(|p| when_true(p).1);
+    for policy in policies.and_then(Value::as_sequence).into_iter().flatten() {
+        let statements = get(when_true(policy).1, &["PolicyDocument", "Statement"]);
+        for statement in statements.and_then(Value::as_sequence).into_iter().flatten() {
+            let (condition, statement) = when_true(statement);
+            out.push((condition, strings(statement.get("Action"))));
+        }
+    }
+    out
+}
+
+#[test]
+fn remediation_role_grants_exactly_the_enabled_rows() {
+    let root = workspace();
+    let template = template(&root);
+    let spoke = spoke(&root);
+    let enabled = [("EnableRemediation", Cfn::Str("true".into()))];
+    for (file, doc, role, fixed) in [
+        ("template.yaml", &template, "RemediateRole", &[][..]),
+        ("spoke.yaml", &spoke, "RemediationRole", &enabled[..]),
+    ] {
+        let found = revert_grant_problems(doc, role, fixed);
+        assert!(found.is_empty(), "infra/{file}:\n{}", found.join("\n"));
+        // The tags row (type AWS::EC2::*) has its own statement under its own condition: listing
+        // any EC2 type grants its tags through it, never through that type's statement.
+        let statements = role_statements(doc, role);
+        let tags: Vec<&(Option<String>, Vec<String>)> = statements
+            .iter()
+            .filter(|(_, actions)| actions.iter().any(|a| a == "ec2:CreateTags"))
+            .collect();
+        assert_eq!(
+            tags.len(),
+            1,
+            "infra/{file}: one {role} statement grants the tags actions: {tags:?}"
+        );
+        let (condition, actions) = tags[0];
+        let want: BTreeSet<&str> = actions_for(&["AWS::EC2::*"]).into_iter().collect();
+        assert_eq!(
+            actions.iter().map(String::as_str).collect::<BTreeSet<_>>(),
+            want,
+            "infra/{file}"
+        );
+        let condition = condition.as_deref().expect("the tags statement is under !If");
+        let sharing = statements
+            .iter()
+            .filter(|(c, _)| c.as_deref() == Some(condition))
+            .count();
+        assert_eq!(
+            sharing, 1,
+            "infra/{file}: condition {condition} is not the tags row's own"
+        );
+    }
+
+    // The spoke's role exists only with EnableRemediation=true.
+    let eval = Eval::new(&spoke, &[("RevertResourceTypes", Cfn::List(vec!["*".into()]))]);
+    assert_eq!(
+        revert_actions_granted(&spoke, "RemediationRole", &eval),
+        Ok(BTreeSet::new())
+    );
+
+    // The function executes the reverts of the very list the grants follow.
+    let types = Cfn::List(vec!["AWS::EC2::SecurityGroup".into(), "AWS::S3::Bucket".into()]);
+    let eval = Eval::new(&template, &[("RevertResourceTypes", types)]);
+    let variable = get(
+        &template,
+        &[
+            "Resources",
+            "RemediateFunction",
+            "Properties",
+            "Environment",
+            "Variables",
+            "DRIFTGUARD_REVERT_TYPES",
+        ],
+    )
+    .expect("DRIFTGUARD_REVERT_TYPES");
+    assert_eq!(
+        eval.string(variable),
+        Ok("AWS::EC2::SecurityGroup,AWS::S3::Bucket".to_owned())
+    );
+
+    // The check can fail: an action no row needs, and a statement left unconditional.
+    let broken = |condition: &str, change: fn(&mut Value)| {
+        let mut broken = template.clone();
+        let statements = broken["Resources"]["RemediateRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+            ["Statement"]
+            .as_sequence_mut()
+            .expect("statements");
+        for statement in statements.iter_mut() {
+            if when_true(statement).0.as_deref() == Some(condition) {
+                change(statement);
+            }
+        }
+        revert_grant_problems(&broken, "RemediateRole", &[]).join("\n")
+    };
+    let found = broken("RevertRoles", |s| {
+        s[1]["Action"]
+            .as_sequence_mut()
+            .expect("actions")
+            .push("iam:PassRole".into())
+    });
+    let expected = "RemediateRole with RevertResourceTypes=AWS::IAM::Role: grants [\"iam:PassRole\"] beyond the rows' actions and lacks []";
+    assert!(found.contains(expected), "expected {expected:?} in:\n{found}");
+    let found = broken("RevertBuckets", |s| *s = s[1].clone());
+    let expected = "RemediateRole with RevertResourceTypes=none: grants [\"s3:DeleteBucketPolicy\",";
+    assert!(found.contains(expected), "expected {expected:?} in:\n{found}");
+}
+
+#[test]
+fn the_member_remediation_role_trusts_only_the_central_role() {
+    let root = workspace();
+    let spoke = spoke(&root);
+    let role = get(&spoke, &["Resources", "RemediationRole"]).expect("RemediationRole");
+    assert_eq!(str_of(role.get("Condition")), Some("RemediationEnabled"));
+    assert_eq!(
+        Eval::new(&spoke, &[]).condition("RemediationEnabled"),
+        Ok(false),
+        "off by default"
+    );
+    // The name the central function assumes (arn:aws:iam::<account>:role/<name>, no path).
+    assert!(is_ref(
+        get(role, &["Properties", "RoleName"]).expect("RoleName"),
+        "MemberRemediationRoleName"
+    ));
+    let trust = statements(get(role, &["Properties", "AssumeRolePolicyDocument", "Statement"]));
+    assert_eq!(trust.len(), 1, "{trust:?}");
+    assert_eq!(str_of(trust[0].get("Effect")), Some("Allow"));
+    let principal = trust[0]
+        .get("Principal")
+        .and_then(Value::as_mapping)
+        .expect("Principal");
+    assert_eq!(principal.len(), 1, "only the central role: {principal:?}");
+    assert!(is_ref(
+        principal.get("AWS").expect("Principal.AWS"),
+        "CentralRemediationRoleArn"
+    ));
+    assert_eq!(strings(trust[0].get("Action")), ["sts:AssumeRole"]);
+    assert!(trust[0].get("Condition").is_none(), "{trust:?}");
+
+    // Ingest counts the remediation marker only from the central role and that role name.
+    let template = template(&root);
+    let roles = get(
+        &template,
+        &[
+            "Resources",
+            "IngestFunction",
+            "Properties",
+            "Environment",
+            "Variables",
+            "DRIFTGUARD_REMEDIATION_ROLES",
+        ],
+    )
+    .expect("DRIFTGUARD_REMEDIATION_ROLES");
+    assert_eq!(
+        untag(roles),
+        (
+            Some("Sub".to_owned()),
+            &Value::from("${RemediateRole.Arn},arn:${AWS::Partition}:iam::*:role/${MemberRemediationRoleName}")
+        )
+    );
 }
