@@ -6,6 +6,7 @@
 
 mod bench;
 mod inputs;
+mod remediate;
 mod render;
 mod slack_post;
 
@@ -46,6 +47,8 @@ enum Command {
     /// Print which resource types and attributes DriftGuard compares, and which it only tracks
     /// as "changed out of band".
     Coverage(CoverageArgs),
+    /// Plan (and with --execute, carry out) a revert, re-apply or accept of a stored finding.
+    Remediate(remediate::RemediateArgs),
 }
 
 #[derive(Args)]
@@ -219,10 +222,12 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain(args),
         Command::Bench(args) => bench_cmd(args),
         Command::Coverage(args) => coverage(&args),
+        Command::Remediate(args) => remediate::run(args).map(|ok| if ok { Exit::Clean } else { Exit::Refused }),
     };
     match result {
         Ok(Exit::Clean) => ExitCode::SUCCESS,
         Ok(Exit::InputErrors) => ExitCode::from(2),
+        Ok(Exit::Refused) => ExitCode::from(3),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -234,6 +239,8 @@ fn main() -> ExitCode {
 enum Exit {
     Clean,
     InputErrors,
+    /// A remediation was refused or failed (exit status 3).
+    Refused,
 }
 
 fn load_pipeline(common: &Common) -> Result<Pipeline> {
@@ -453,7 +460,10 @@ fn findings(cmd: FindingsCommand) -> Result<Exit> {
                 return Ok(Exit::Clean);
             }
             match format {
-                Format::Table => render::finding_detail(&mut out, &f)?,
+                Format::Table => {
+                    render::finding_detail(&mut out, &f)?;
+                    remediate::print_trail(&mut out, &store.trail(&f.id)?)?;
+                }
                 Format::Json | Format::Jsonl => writeln!(out, "{}", serde_json::to_string_pretty(&f)?)?,
             }
         }

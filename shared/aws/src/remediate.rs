@@ -63,13 +63,13 @@ impl Remediator {
                     (Direction::Ingress, group.map(|g| g.ip_permissions())),
                     (Direction::Egress, group.map(|g| g.ip_permissions_egress())),
                 ] {
-                    let texts = perms
-                        .unwrap_or_default()
-                        .iter()
-                        .flat_map(rule_texts)
-                        .map(Value::from)
-                        .collect();
-                    live.insert(direction.as_str().into(), Value::Array(texts));
+                    let mut texts: Vec<String> = perms.unwrap_or_default().iter().flat_map(rule_texts).collect();
+                    texts.sort();
+                    texts.dedup();
+                    live.insert(
+                        direction.as_str().into(),
+                        Value::Array(texts.into_iter().map(Value::from).collect()),
+                    );
                 }
             }
             Read::PublicAccessBlock { bucket } => {

@@ -107,7 +107,11 @@ impl EmbeddedStore {
         {
             let mut trail = txn.open_table(TRAIL)?;
             let prefix = format!("{finding_id}#");
-            let next = trail.range(prefix.as_str()..)?.filter_map(Result::ok).take_while(|(k, _)| k.value().starts_with(&prefix)).count();
+            let next = trail
+                .range(prefix.as_str()..)?
+                .filter_map(Result::ok)
+                .take_while(|(k, _)| k.value().starts_with(&prefix))
+                .count();
             let key = format!("{prefix}{next:08}");
             trail.insert(key.as_str(), encode(entry).as_slice())?;
         }
