@@ -354,9 +354,20 @@ impl App {
             }
         };
         let remediator = Remediator::new(&session, self.config.path_style);
+        let mut assumed = "";
         let planned = match plan_revert(&remediator, &job.finding).await {
             Ok((planned, _)) => planned,
             Err(e) if e.retry() == Retry::Retryable => return Err(e.into()),
+            // A type not enabled has no grant to read either: the dry run plans against the
+            // values the finding found, and says so.
+            Err(e) if matches!(gate, Gate::DryRun { .. }) => {
+                tracing::info!(error = %e, "the live values could not be read for a dry run; planning against the finding");
+                assumed = " The live values could not be read (the role holds no grant for this type), so the plan assumes the resource is still as the finding found it.";
+                driftguard_core::remediation::plan::revert(
+                    &job.finding,
+                    &driftguard_core::remediation::plan::as_found(&job.finding),
+                )
+            }
             Err(e) => {
                 return self
                     .finish(
@@ -386,7 +397,7 @@ impl App {
         self.trail(job, Step::Planned { plan: plan.clone() }).await?;
         let described = describe(&plan.calls);
         if let Some(held) = self
-            .hold(job, &gate, &plan.calls, format!("Would make: {described}"))
+            .hold(job, &gate, &plan.calls, format!("Would make: {described}.{assumed}"))
             .await?
         {
             return Ok(held);

@@ -894,6 +894,25 @@ fn a_dry_run_changes_nothing_and_publishes_the_exact_plan() {
             .contains("ec2:RevokeSecurityGroupIngress"),
         "{result:#}"
     );
+
+    // The role of a type not enabled may not even read it: the dry run still shows the plan,
+    // computed from what the finding found, and says so.
+    r.proxy.add(driftguard_tests::fault::Rule {
+        operation: "",
+        times: 10,
+        fault: driftguard_tests::fault::Fault::Respond {
+            status: "403 Forbidden",
+            content_type: "text/xml;charset=UTF-8",
+            body: "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>5c8a2b1e-0d3f-4a6b-9c7e-1f2a3b4c5d6e</RequestID></Response>".into(),
+        },
+    });
+    let out = r.ask(&sg, "revert", "U0BOB");
+    assert_eq!(status(&out), "dry_run", "{out:#}");
+    assert_eq!(out["calls"][0]["call"], "RevokeSecurityGroupRules");
+    assert!(
+        message(&out).contains("the plan assumes the resource is still as the finding found it"),
+        "{out:#}"
+    );
 }
 
 #[test]

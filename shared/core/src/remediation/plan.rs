@@ -846,6 +846,16 @@ fn name_of(id: &str) -> String {
     }
 }
 
+/// The live values a finding implies: each compared attribute as the finding found it. A dry run
+/// that may not read the resource plans against these, and says so.
+pub fn as_found(finding: &Finding) -> Live {
+    finding
+        .changes
+        .iter()
+        .map(|c| (c.attribute.clone(), c.found.clone()))
+        .collect()
+}
+
 /// What to read before planning a revert of this finding, or why it cannot be reverted at all.
 pub fn reads(finding: &Finding) -> Result<Vec<Read>, Refusal> {
     let id = name_of(&finding.resource.id);
