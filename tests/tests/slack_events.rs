@@ -3,7 +3,7 @@
 //! schema; findings with IaC tags still match the drift schemas.
 
 use driftguard_core::interaction::{Action, Decision};
-use driftguard_core::remediation::{RemediationRequest, RemediationResult, Requester};
+use driftguard_core::remediation::{RemediationApproval, RemediationRequest, RemediationResult, Requester};
 use driftguard_core::time::Timestamp;
 use driftguard_tests::stack::workspace;
 use serde_json::{json, Value};
@@ -87,4 +87,34 @@ fn findings_with_tags_match_the_drift_schemas() {
     assert_eq!(errors(&detected, &event["detail"]), Vec::<String>::new());
     event["detail"]["finding"]["tags"] = json!({ "Environment": 1 });
     assert!(!detected.is_valid(&event["detail"]), "tag values are strings");
+}
+
+#[test]
+fn an_approval_matches_its_schema_and_reads_as_the_core_type() {
+    let approved = schema("remediation-approved.v1.json");
+    let event = sample("remediation-approved.json");
+    assert_eq!(event["detail-type"], driftguard_core::remediation::APPROVED);
+    assert_eq!(errors(&approved, &event["detail"]), Vec::<String>::new());
+    let approval: RemediationApproval = serde_json::from_value(event["detail"].clone()).expect("reads");
+    assert_eq!(
+        serde_json::to_value(&approval).expect("json"),
+        event["detail"],
+        "round-trips"
+    );
+    let mut bad = event["detail"].clone();
+    bad["request_id"] = json!("not-a-request");
+    assert!(!approved.is_valid(&bad));
+}
+
+#[test]
+fn a_dry_run_result_carries_its_plan_within_the_schema() {
+    let results = schema("remediation-result.v1.json");
+    let mut detail = sample("remediation-completed.revert.json")["detail"].clone();
+    detail["dry_run"] = json!(true);
+    assert_eq!(errors(&results, &detail), Vec::<String>::new());
+    let result: RemediationResult = serde_json::from_value(detail.clone()).expect("reads");
+    assert!(result.dry_run);
+    assert_eq!(result.calls.len(), 1);
+    detail["dry_run"] = json!(false);
+    assert!(!results.is_valid(&detail), "dry_run is omitted, never false");
 }

@@ -501,7 +501,12 @@ fn a_burst_button_decides_for_every_finding_in_it() {
     assert!(seen.buttons.is_empty(), "accepted: the buttons are gone");
     assert!(seen.texts.contains(&d.sentence()), "{seen:?}");
     assert!(d.sentence().starts_with("Change accepted by <@U0ALICE> at "));
-    assert!(a.events().is_empty(), "accepting requests no remediation");
+    let requested: Vec<Value> = a.events();
+    assert_eq!(requested.len(), 2, "one accept request per finding: {requested:#?}");
+    for e in &requested {
+        assert_eq!(e["detail-type"], "Remediation Requested");
+        assert_eq!(e["detail"]["action"], "accept");
+    }
     a.report(test);
 }
 

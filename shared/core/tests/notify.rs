@@ -708,7 +708,11 @@ fn decisions_are_recorded_once_and_revert_and_reapply_request_remediation() {
     assert_eq!(ack.remediation_request(), None);
     let mut accept = decisions[0].clone();
     accept.action = Action::Accept;
-    assert_eq!(accept.remediation_request(), None);
+    assert_eq!(
+        accept.remediation_request().map(|r| r.action),
+        Some(driftguard_core::remediation::RemediationAction::Accept),
+        "an accepted change goes to the remediate function, which records the baseline"
+    );
 
     let ledger = MemoryLedger::default();
     assert_eq!(pollster::block_on(ledger.record(&decisions[0])).unwrap(), Recorded::New);

@@ -60,12 +60,13 @@ impl Action {
         }
     }
 
-    /// The remediation this action requests (revert and re-apply only).
+    /// The remediation this action requests (all but acknowledge).
     pub fn remediation(self) -> Option<RemediationAction> {
         match self {
             Action::Revert => Some(RemediationAction::Revert),
             Action::Reapply => Some(RemediationAction::Reapply),
-            Action::Accept | Action::Acknowledge => None,
+            Action::Accept => Some(RemediationAction::Accept),
+            Action::Acknowledge => None,
         }
     }
 
