@@ -92,7 +92,7 @@ fn findings_with_tags_match_the_drift_schemas() {
 #[test]
 fn an_approval_matches_its_schema_and_reads_as_the_core_type() {
     let approved = schema("remediation-approved.v1.json");
-    let event = sample("remediation-approved.json");
+    let event = sample("remediation-approved.revert.json");
     assert_eq!(event["detail-type"], driftguard_core::remediation::APPROVED);
     assert_eq!(errors(&approved, &event["detail"]), Vec::<String>::new());
     let approval: RemediationApproval = serde_json::from_value(event["detail"].clone()).expect("reads");

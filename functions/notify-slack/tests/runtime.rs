@@ -509,8 +509,8 @@ fn a_remediation_result_updates_the_alert_and_replies_in_its_thread() {
     let summary = n.respond(&completed);
     assert_eq!(summary["status"], "updated", "{summary}");
     let note = ":white_check_mark: Revert completed by driftguard-remediate at 2026-11-20T09:59:11.804Z: \
-                RevokeSecurityGroupIngress removed tcp 22 from 0.0.0.0/0; the group matches \
-                module.network.aws_security_group.web again.";
+                ec2:RevokeSecurityGroupIngress on sg-0123456789abcdef0 (tcp 22 0.0.0.0/0); ingress is \
+                [\"tcp 443 0.0.0.0/0\"], as IaC declares";
     let updates = n.slack.requests_to(UPDATE);
     assert_eq!(
         target(&updates[0]),

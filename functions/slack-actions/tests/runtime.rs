@@ -410,7 +410,7 @@ fn each_action_is_authorised_against_its_own_allow_list() {
         ("U0ALICE", "reapply", false, false),
         ("U0CAROL", "reapply", true, true),
         ("U0CAROL", "accept", false, false),
-        ("U0BOB", "accept", true, false),
+        ("U0BOB", "accept", true, true),
         ("U0DAVE", "acknowledge", true, false),
     ];
     for (n, (user, action, allowed, remediation)) in cases.into_iter().enumerate() {
