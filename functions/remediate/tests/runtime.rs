@@ -907,6 +907,7 @@ fn a_dry_run_changes_nothing_and_publishes_the_exact_plan() {
         },
     });
     let out = r.ask(&sg, "revert", "U0BOB");
+    r.print_timings();
     assert_eq!(status(&out), "dry_run", "{out:#}");
     assert_eq!(out["calls"][0]["call"], "RevokeSecurityGroupRules");
     assert!(
@@ -1059,6 +1060,8 @@ fn a_reapply_dispatches_the_workflow_and_signs_the_webhook() {
         "a re-apply changes nothing itself"
     );
 
+    r.print_timings();
+
     // The same through a signed webhook.
     let hook = json!([{"state": "s3://acme-tf-states/*", "kind": "webhook", "url": receiver.url("/hooks/apply"), "secret": "/driftguard/ci-webhook"}]);
     let Some(mut r) = Remediate::start(
@@ -1164,4 +1167,55 @@ fn an_accepted_change_closes_its_finding_and_does_not_alert_again() {
         .filter(|e| e["detail-type"] == "Drift Detected")
         .count();
     assert_eq!(detected, 0, "the accepted change does not alert again");
+    r.print_timings();
+}
+
+#[test]
+fn a_member_account_without_the_remediation_role_is_refused_with_how_to_enable_it() {
+    let Some(mut r) = Remediate::start("a_member_account_without_the_role", enabled(), &[]) else {
+        return;
+    };
+    // The same change, seen in a member account (forwarded by its spoke).
+    let mut member = r.world.finding("ingress").clone();
+    member.id = "dg-00000000000000aa".into();
+    member.resource.account = "210987654321".into();
+    r.rt.block_on(r.stack.store().apply(&[Change::Finding(Box::new(member.clone()))]))
+        .expect("store");
+    // One request first, so the function's start-up calls are behind it.
+    let pab = r.world.finding("block_public").clone();
+    assert_eq!(status(&r.ask(&pab, "revert", "U0ALICE")), "completed");
+    // STS refuses the role, as it does where the spoke's remediation role is not deployed.
+    r.proxy.add(driftguard_tests::fault::Rule {
+        operation: "",
+        times: 1,
+        fault: driftguard_tests::fault::Fault::Respond {
+            status: "403 Forbidden",
+            content_type: "text/xml",
+            body: "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:sts::123456789012:assumed-role/driftguard-remediate/x is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::210987654321:role/DriftGuardRemediation</Message></Error><RequestId>6c1f0a3e-1d2b-4c5d-9e8f-0a1b2c3d4e5f</RequestId></ErrorResponse>".into(),
+        },
+    });
+    let out = r.ask(&member, "revert", "U0ALICE");
+    assert_eq!(status(&out), "failed", "{out:#}");
+    let said = message(&out);
+    assert!(
+        said.contains("remediation is not enabled in account 210987654321"),
+        "{said}"
+    );
+    assert!(
+        said.contains("arn:aws:iam::210987654321:role/DriftGuardRemediation"),
+        "{said}"
+    );
+    assert!(said.contains("EnableRemediation=true"), "{said}");
+    let assumed = r
+        .proxy
+        .requests()
+        .into_iter()
+        .filter(|q| q.body.contains("Action=AssumeRole"))
+        .count();
+    assert_eq!(assumed, 1, "the member account's role was asked for, once");
+    assert_eq!(
+        r.ingress(),
+        ["tcp 22 0.0.0.0/0", "tcp 443 0.0.0.0/0"],
+        "nothing was touched"
+    );
 }
