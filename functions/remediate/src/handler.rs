@@ -294,7 +294,7 @@ impl App {
                     &job.request,
                     &job.id,
                     RemediationOutcome::Completed,
-                    format!("dry run ({reason}). {dry_run_detail}"),
+                    format!("nothing changed ({reason}). {dry_run_detail}"),
                 );
                 result.dry_run = true;
                 result.calls = calls.to_vec();

@@ -195,7 +195,8 @@ impl RemediationResult {
             RemediationAction::Reapply => "Re-apply",
             RemediationAction::Accept => "Accept",
         };
-        let mut s = format!("{action} {} by {} at {}", self.outcome.as_str(), self.by, self.at);
+        let outcome = if self.dry_run { "dry run" } else { self.outcome.as_str() };
+        let mut s = format!("{action} {outcome} by {} at {}", self.by, self.at);
         if let Some(m) = self.message.as_deref().filter(|m| !m.trim().is_empty()) {
             s.push_str(": ");
             s.push_str(m.trim());
@@ -236,5 +237,28 @@ impl RemediationPublisher for MemoryRemediations {
                 .map_err(|_| crate::findings::ports::Poisoned)
                 .map(|mut r| r.push(request.clone())),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dry_run_says_so_instead_of_completed() {
+        let mut r = RemediationResult::new(
+            "dg-1500731b7ee4b0bc",
+            RemediationAction::Revert,
+            RemediationOutcome::Completed,
+            "driftguard-remediate",
+            Timestamp(1_795_165_337_000),
+            Some("nothing changed (revert is not enabled for AWS::EC2::SecurityGroup)".into()),
+        );
+        assert!(r.sentence().starts_with("Revert completed by driftguard-remediate at "));
+        r.dry_run = true;
+        assert_eq!(
+            r.sentence(),
+            "Revert dry run by driftguard-remediate at 2026-11-20T09:02:17Z: nothing changed (revert is not enabled for AWS::EC2::SecurityGroup)"
+        );
     }
 }
