@@ -593,3 +593,59 @@ fn public_corpora_attribute_under_known_rules() {
     }
     println!("{} Terraform calls, all IaC", terraform.len());
 }
+
+/// A call by `role` (an assumed-role session) with this user agent.
+fn by_role(role: &str, agent: &str) -> Value {
+    record(
+        "ec2.amazonaws.com",
+        "RevokeSecurityGroupIngress",
+        json!({
+            "userAgent": agent,
+            "sourceIPAddress": "3.250.1.20",
+            "userIdentity": {
+                "type": "AssumedRole",
+                "arn": format!("{}/session", role.replace(":iam::", ":sts::").replace(":role/", ":assumed-role/")),
+                "accountId": "123456789012",
+                "sessionContext": {"sessionIssuer": {"type": "Role", "arn": role, "accountId": "123456789012"}}
+            }
+        }),
+    )
+}
+
+#[test]
+fn the_remediation_marker_counts_only_from_a_remediation_role() {
+    let config: driftguard_core::attribution::AttributionConfig = serde_json::from_value(json!({
+        "remediation_roles": ["arn:aws:iam::*:role/driftguard-remediate"]
+    }))
+    .expect("config");
+    let attributor = Attributor::new(&config);
+    let marked = "aws-sdk-rust/1.3.0 os/linux lang/rust/1.85.0 app/driftguard-remediation-dg-1500731b7ee4b0bc";
+    let ours = actor(
+        &by_role("arn:aws:iam::123456789012:role/driftguard-remediate", marked),
+        &attributor,
+    );
+    assert_eq!(ours.rule, driftguard_core::attribution::REMEDIATION_RULE);
+    assert_eq!(ours.tool.as_deref(), Some("DriftGuard remediation"));
+    assert_eq!(
+        driftguard_core::attribution::remediated_finding(marked),
+        Some("dg-1500731b7ee4b0bc")
+    );
+    // The same marker from another role, or the remediation role without it, is not DriftGuard's.
+    let other = actor(
+        &by_role("arn:aws:iam::123456789012:role/ops-admin", marked),
+        &attributor,
+    );
+    assert_ne!(other.rule, driftguard_core::attribution::REMEDIATION_RULE);
+    let unmarked = actor(
+        &by_role(
+            "arn:aws:iam::123456789012:role/driftguard-remediate",
+            "aws-sdk-rust/1.3.0 os/linux",
+        ),
+        &attributor,
+    );
+    assert_ne!(unmarked.rule, driftguard_core::attribution::REMEDIATION_RULE);
+    assert_eq!(
+        driftguard_core::attribution::remediated_finding("app/driftguard-remediation-"),
+        None
+    );
+}
