@@ -395,7 +395,7 @@ impl App {
             }
         };
         self.trail(job, Step::Planned { plan: plan.clone() }).await?;
-        let described = describe(&plan.calls);
+        let described = driftguard_core::remediation::plan::describe(&plan.calls);
         if let Some(held) = self
             .hold(job, &gate, &plan.calls, format!("Would make: {described}.{assumed}"))
             .await?
@@ -661,58 +661,6 @@ impl App {
         self.ledger.append(&job.finding.id, &entry).await?;
         Ok(())
     }
-}
-
-/// The calls, for people: `ec2:RevokeSecurityGroupIngress on sg-… (tcp 22 0.0.0.0/0)`.
-fn describe(calls: &[Call]) -> String {
-    calls
-        .iter()
-        .map(|c| {
-            let params = serde_json::to_value(c).unwrap_or(Value::Null);
-            let target = [
-                "group_id",
-                "bucket",
-                "role",
-                "principal",
-                "resource",
-                "id",
-                "function",
-                "user",
-            ]
-            .iter()
-            .find_map(|k| params.get(*k).and_then(Value::as_str))
-            .unwrap_or("");
-            let detail = match c {
-                Call::RevokeSecurityGroupRules { rules, .. } | Call::AuthorizeSecurityGroupRules { rules, .. } => rules
-                    .iter()
-                    .map(|r| {
-                        let peer = serde_json::to_value(&r.peer).unwrap_or(Value::Null);
-                        let peer = peer
-                            .as_object()
-                            .and_then(|m| m.values().next())
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .to_owned();
-                        driftguard_core::diff::rule_text(&r.protocol, r.from_port, r.to_port, &peer)
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                Call::ModifySharing { remove, add, .. } => format!("remove {remove:?}, add {add:?}"),
-                Call::UpdateAccessKey {
-                    access_key_id, status, ..
-                } => format!("{access_key_id} → {status}"),
-                Call::RemovePermission { statement_id, .. } => statement_id.clone(),
-                Call::AttachPolicy { policy_arn, .. } | Call::DetachPolicy { policy_arn, .. } => policy_arn.clone(),
-                _ => String::new(),
-            };
-            if detail.is_empty() {
-                format!("{} on {target}", c.iam_action())
-            } else {
-                format!("{} on {target} ({detail})", c.iam_action())
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 fn describe_baseline(f: &Finding) -> String {

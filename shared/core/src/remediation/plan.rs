@@ -1318,10 +1318,81 @@ fn inverse_calls(
     Ok(calls)
 }
 
+/// The calls, for people: `ec2:RevokeSecurityGroupIngress on sg-… (tcp 22 0.0.0.0/0)`.
+pub fn describe(calls: &[Call]) -> String {
+    calls
+        .iter()
+        .map(|c| {
+            let params = serde_json::to_value(c).unwrap_or(Value::Null);
+            let target = [
+                "group_id",
+                "bucket",
+                "role",
+                "principal",
+                "resource",
+                "id",
+                "function",
+                "user",
+            ]
+            .iter()
+            .find_map(|k| params.get(*k).and_then(Value::as_str))
+            .unwrap_or("");
+            let detail = match c {
+                Call::RevokeSecurityGroupRules { rules, .. } | Call::AuthorizeSecurityGroupRules { rules, .. } => rules
+                    .iter()
+                    .map(|r| {
+                        let peer = serde_json::to_value(&r.peer).unwrap_or(Value::Null);
+                        let peer = peer
+                            .as_object()
+                            .and_then(|m| m.values().next())
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_owned();
+                        crate::drift::diff::rule_text(&r.protocol, r.from_port, r.to_port, &peer)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                Call::ModifySharing { remove, add, .. } => format!("remove {remove:?}, add {add:?}"),
+                Call::UpdateAccessKey {
+                    access_key_id, status, ..
+                } => format!("{access_key_id} → {status}"),
+                Call::RemovePermission { statement_id, .. } => statement_id.clone(),
+                Call::AttachPolicy { policy_arn, .. } | Call::DetachPolicy { policy_arn, .. } => policy_arn.clone(),
+                _ => String::new(),
+            };
+            if detail.is_empty() {
+                format!("{} on {target}", c.iam_action())
+            } else {
+                format!("{} on {target} ({detail})", c.iam_action())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn calls_are_described_for_people_with_their_target_and_detail() {
+        let revoke = Call::RevokeSecurityGroupRules {
+            group_id: "sg-0123456789abcdef0".into(),
+            direction: Direction::Ingress,
+            rules: vec![SgRule::parse("tcp 22 0.0.0.0/0").expect("rule")],
+        };
+        let key = Call::UpdateAccessKey {
+            user: "ci-deploy".into(),
+            access_key_id: "AKIAEXAMPLE000000001".into(),
+            status: "Inactive".into(),
+        };
+        assert_eq!(
+            describe(&[revoke, key]),
+            "ec2:RevokeSecurityGroupIngress on sg-0123456789abcdef0 (tcp 22 0.0.0.0/0); \
+             iam:UpdateAccessKey on ci-deploy (AKIAEXAMPLE000000001 → Inactive)"
+        );
+    }
 
     #[test]
     fn rule_texts_parse_into_the_parameters_ec2_takes() {
