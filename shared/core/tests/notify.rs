@@ -11,15 +11,18 @@ use driftguard_core::conformance::sample_finding;
 use driftguard_core::diff::AttributeChange;
 use driftguard_core::finding::{Finding, IacChange};
 use driftguard_core::interaction::{
-    check_target, parse_click, Action, ActionPolicy, AllowList, Decision, DecisionLedger, InteractionError, Origin,
-    Recorded, Refused,
+    approval_of, check_approval, check_target, parse_click, Action, ActionPolicy, AllowList, Decision, DecisionLedger,
+    InteractionError, Origin, Recorded, Refused, RequestStanding,
 };
 use driftguard_core::notify::{
     digest_due, digest_findings, group_key, plan, verified_drift, Claim, DigestItem, Group, Known, MemoryLedger,
     MessageRef, Notice, NotifyLedger, NotifyPolicy, Plan, Route, SkipReason, Untrusted,
 };
 use driftguard_core::ports::DriftEvent;
-use driftguard_core::remediation::{RemediationAction, RemediationOutcome, RemediationResult};
+use driftguard_core::remediation::plan::{Call, Direction, SgRule};
+use driftguard_core::remediation::{
+    RemediationAction, RemediationOutcome, RemediationPending, RemediationRequest, RemediationResult, Requester,
+};
 use driftguard_core::score::Severity;
 use driftguard_core::slack::{check_limits, render, render_digest, render_group, with_note};
 use driftguard_core::time::Timestamp;
@@ -222,6 +225,7 @@ fn a_burst_by_one_actor_on_one_resource_is_one_message_updated() {
     let known = Known {
         message: None,
         group: Some(group.clone()),
+        prompt: None,
     };
     match plan(&detected(&second), &p, &known, true) {
         Plan::Update {
@@ -271,6 +275,7 @@ fn a_resolution_updates_the_original_message_and_replies_in_its_thread() {
     let known = Known {
         message: Some(target.clone()),
         group: None,
+        prompt: None,
     };
     match plan(&resolved(&f), &policy(), &known, true) {
         Plan::Update {
@@ -323,6 +328,7 @@ fn a_remediation_result_updates_the_message_and_replies() {
             ts: "1.2".into(),
         }),
         group: None,
+        prompt: None,
     };
     let Plan::Update {
         message: Some(message),
@@ -362,6 +368,7 @@ fn a_new_revision_of_a_shown_finding_updates_its_message() {
     let known = Known {
         message: Some(target.clone()),
         group: None,
+        prompt: None,
     };
     f.revision = 2;
     f.summary = "AWS Config confirmed the live values".into();
@@ -381,6 +388,7 @@ fn a_new_revision_of_a_shown_finding_updates_its_message() {
     let fresh = Known {
         message: None,
         group: None,
+        prompt: None,
     };
     assert!(matches!(
         plan(&detected(&f), &policy(), &fresh, true),
@@ -601,7 +609,7 @@ fn every_rendered_button_is_a_click_driftguard_reads() {
                 click.action
             })
             .collect();
-        assert_eq!(actions, Action::ALL.to_vec());
+        assert_eq!(actions, Action::ALERT.to_vec());
     }
 }
 
@@ -957,4 +965,185 @@ fn drift_events_are_checked_against_the_stored_finding() {
         panic!("a drift notice");
     };
     assert_eq!(shown.finding, later);
+}
+
+fn pending(f: &Finding, approved_by: &[&str]) -> RemediationPending {
+    RemediationPending {
+        schema_version: 1,
+        finding_id: f.id.clone(),
+        request_id: "rq-00c0ffee00c0ffee".into(),
+        action: RemediationAction::Revert,
+        requested_by: Requester {
+            source: "slack".into(),
+            user: "U0ALICE".into(),
+        },
+        required: 2,
+        approved_by: approved_by.iter().map(|s| (*s).to_owned()).collect(),
+        calls: vec![Call::RevokeSecurityGroupRules {
+            group_id: "sg-0123456789abcdef0".into(),
+            direction: Direction::Ingress,
+            rules: vec![SgRule::parse("tcp 22 0.0.0.0/0").unwrap()],
+        }],
+        at: Timestamp(400_000),
+    }
+}
+
+/// The approval prompt's button, clicked by `user` on the prompt message `ts`.
+fn approve_click(prompt: &Value, user: &str, ts: &str) -> driftguard_core::interaction::Click {
+    let button = prompt["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "actions")
+        .expect("an actions block")["elements"][0]
+        .clone();
+    let mut payload = click_payload(
+        button["action_id"].as_str().unwrap(),
+        &serde_json::from_str(button["value"].as_str().unwrap()).unwrap(),
+    );
+    payload["user"]["id"] = json!(user);
+    payload["container"]["message_ts"] = json!(ts);
+    parse_click(&form(&payload)).unwrap()
+}
+
+#[test]
+fn a_waiting_request_gets_an_approve_prompt_in_the_alerts_thread() {
+    let f = finding("ev-approve", 100, Severity::Critical);
+    let notice = Notice::Approval {
+        pending: pending(&f, &["U0BOB"]),
+        finding: Box::new(f.clone()),
+    };
+    assert_eq!(notice.key(), format!("{}:approval.rq-00c0ffee00c0ffee.1", f.id));
+    let alert = MessageRef {
+        channel: "C0SECURITY".into(),
+        ts: "1700000000.000100".into(),
+    };
+    let known = Known {
+        message: Some(alert.clone()),
+        ..Known::default()
+    };
+    let Plan::Prompt {
+        channel,
+        thread,
+        existing,
+        request_id,
+        message,
+    } = plan(&notice, &policy(), &known, true)
+    else {
+        panic!("a prompt");
+    };
+    assert_eq!(
+        (channel.as_str(), thread.as_deref()),
+        ("C0SECURITY", Some("1700000000.000100"))
+    );
+    assert_eq!((existing, request_id.as_str()), (None, "rq-00c0ffee00c0ffee"));
+    assert_eq!(check_limits(&message), Vec::<String>::new());
+    let text = message.to_string();
+    assert!(text.contains("1 of 2 approvals (<@U0BOB>)"), "{text}");
+    assert!(text.contains("Requested by <@U0ALICE>"), "{text}");
+    assert!(
+        text.contains("ec2:RevokeSecurityGroupIngress"),
+        "the plan is shown: {text}"
+    );
+    // The button reads back as an approval of this request on this finding.
+    let click = approve_click(&message, "U0CAROL", "1700000000.000200");
+    assert_eq!(click.action, Action::Approve);
+    assert_eq!(click.finding_ids, vec![f.id.clone()]);
+    assert_eq!(click.request_id.as_deref(), Some("rq-00c0ffee00c0ffee"));
+    let approval = approval_of(&click, Timestamp(500_000)).unwrap();
+    assert_eq!(
+        serde_json::to_value(&approval).unwrap(),
+        json!({"schema_version": 1, "finding_id": f.id, "request_id": "rq-00c0ffee00c0ffee", "approver": "U0CAROL", "at": "1970-01-01T00:08:20Z"})
+    );
+    // A later count updates the prompt already posted.
+    let posted = MessageRef {
+        channel: "C0SECURITY".into(),
+        ts: "1700000000.000200".into(),
+    };
+    let known = Known {
+        message: Some(alert),
+        prompt: Some(posted.clone()),
+        ..Known::default()
+    };
+    assert!(matches!(plan(&notice, &policy(), &known, true), Plan::Prompt { existing: Some(p), .. } if p == posted));
+    // An incoming webhook cannot bind a click to its message: the prompt goes without a button.
+    let Plan::Post { message, .. } = plan(&notice, &policy(), &Known::default(), false) else {
+        panic!("a post");
+    };
+    assert!(!message.to_string().contains("driftguard.approve"), "{message}");
+    assert!(message.to_string().contains("bot token"), "{message}");
+}
+
+#[test]
+fn an_approval_is_checked_against_its_prompt_and_its_request_not_the_alerts_decision() {
+    let f = finding("ev-approve-check", 100, Severity::Critical);
+    let prompt_message = render_approval_of(&f);
+    let prompt = MessageRef {
+        channel: "C0SECURITY".into(),
+        ts: "1700000000.000200".into(),
+    };
+    let request = RemediationRequest {
+        schema_version: 1,
+        finding_id: f.id.clone(),
+        action: RemediationAction::Revert,
+        requested_by: Requester {
+            source: "slack".into(),
+            user: "U0ALICE".into(),
+        },
+        requested_at: Timestamp(300_000),
+        dry_run: false,
+        reason: None,
+    };
+    let waiting = RequestStanding::Awaiting(request);
+    let carol = approve_click(&prompt_message, "U0CAROL", "1700000000.000200");
+    // The alert's Revert decision settled the alert; the approval still passes.
+    assert_eq!(check_approval(&carol, Some(&f), Some(&prompt), &waiting), Ok(()));
+    // The requester cannot approve their own request.
+    let alice = approve_click(&prompt_message, "U0ALICE", "1700000000.000200");
+    let refused = check_approval(&alice, Some(&f), Some(&prompt), &waiting).unwrap_err();
+    assert_eq!(refused.reason(), "own_request");
+    assert!(
+        refused.user_text().contains("someone else must approve"),
+        "{}",
+        refused.user_text()
+    );
+    // A button replayed onto another message (the alert itself) is refused.
+    let elsewhere = approve_click(&prompt_message, "U0CAROL", "1700000000.000100");
+    assert_eq!(
+        check_approval(&elsewhere, Some(&f), Some(&prompt), &waiting)
+            .unwrap_err()
+            .reason(),
+        "not_on_message"
+    );
+    // A request that ran already, or that the ledger does not hold for this finding.
+    for standing in [RequestStanding::Other("done"), RequestStanding::Unknown] {
+        let refused = check_approval(&carol, Some(&f), Some(&prompt), &standing).unwrap_err();
+        assert_eq!(refused.reason(), "not_awaiting");
+        assert!(
+            refused.user_text().contains("rq-00c0ffee00c0ffee"),
+            "{}",
+            refused.user_text()
+        );
+    }
+    let mut resolved = f.clone();
+    resolved.status = driftguard_core::finding::Status::Resolved;
+    assert_eq!(
+        check_approval(&carol, Some(&resolved), Some(&prompt), &waiting)
+            .unwrap_err()
+            .reason(),
+        "resolved"
+    );
+    // Approve buttons must name one finding and a well-formed request.
+    for value in [
+        json!({"finding_id": f.id}),
+        json!({"finding_id": f.id, "request_id": "rq-nothex"}),
+        json!({"finding_ids": ["dg-1", "dg-2"], "request_id": "rq-00c0ffee00c0ffee"}),
+    ] {
+        let err = parse_click(&form(&click_payload("driftguard.approve", &value))).unwrap_err();
+        assert!(err.to_string().contains("approve button"), "{err}");
+    }
+}
+
+fn render_approval_of(f: &Finding) -> Value {
+    driftguard_core::slack::render_approval(&pending(f, &[]), "AWS::EC2::SecurityGroup sg-0123456789abcdef0")
 }

@@ -145,6 +145,13 @@ pub enum Notice {
         /// The finding it is about.
         finding: Option<Box<Finding>>,
     },
+    /// `Remediation Awaiting Approval`, with the stored finding.
+    Approval {
+        /// The waiting request.
+        pending: crate::remediation::RemediationPending,
+        /// The finding it is about.
+        finding: Box<Finding>,
+    },
 }
 
 impl Notice {
@@ -154,6 +161,7 @@ impl Notice {
         match self {
             Notice::Drift(e) => e.key.clone(),
             Notice::Remediation { result, .. } => result.key(),
+            Notice::Approval { pending, .. } => pending.key(),
         }
     }
 
@@ -162,6 +170,7 @@ impl Notice {
         match self {
             Notice::Drift(e) => Some(&e.finding),
             Notice::Remediation { finding, .. } => finding.as_deref(),
+            Notice::Approval { finding, .. } => Some(finding),
         }
     }
 
@@ -170,6 +179,7 @@ impl Notice {
         match self {
             Notice::Drift(e) => &e.finding.id,
             Notice::Remediation { result, .. } => &result.finding_id,
+            Notice::Approval { pending, .. } => &pending.finding_id,
         }
     }
 }
@@ -340,6 +350,9 @@ pub struct Known {
     pub message: Option<MessageRef>,
     /// The burst group of the finding's actor and resource.
     pub group: Option<Group>,
+    /// The approval prompt of the request a notice is about, when one was posted
+    /// ([`crate::notify::slack::prompt_key`]).
+    pub prompt: Option<MessageRef>,
 }
 
 /// Why a notice is not sent.
@@ -382,6 +395,21 @@ pub enum Plan {
         /// The burst group to start: its key and findings.
         group: Option<(String, Vec<Finding>)>,
     },
+    /// Post an approval prompt (in the alert's thread when `thread` is set) and remember it
+    /// under [`crate::notify::slack::prompt_key`]; or, when `existing` is set, update the prompt
+    /// already posted for the request.
+    Prompt {
+        /// Channel.
+        channel: String,
+        /// The alert's `ts`, to reply in its thread.
+        thread: Option<String>,
+        /// The prompt already posted for this request.
+        existing: Option<MessageRef>,
+        /// The request.
+        request_id: String,
+        /// `{"text", "blocks"}` with the Approve button.
+        message: Value,
+    },
     /// Update an existing message (`chat.update`) and/or reply in its thread.
     Update {
         /// The message.
@@ -406,6 +434,7 @@ pub fn plan(notice: &Notice, policy: &NotifyPolicy, known: &Known, can_update: b
                 DriftEventKind::Resolved => plan_resolved(f, policy, known, can_update),
             }
         }
+        Notice::Approval { pending, finding } => plan_approval(pending, finding, policy, known, can_update),
         Notice::Remediation { result, finding } => {
             let sentence = crate::notify::slack::escape(&result.sentence());
             let icon = match result.outcome {
@@ -439,6 +468,58 @@ pub fn plan(notice: &Notice, policy: &NotifyPolicy, known: &Known, can_update: b
             }
         }
     }
+}
+
+/// An approval prompt: a bot posts it with its Approve button in the alert's thread (or in the
+/// finding's channel when no alert was posted) and updates it as approvals arrive. An incoming
+/// webhook cannot tie a click to the message it posted, so it gets the prompt without the button,
+/// saying so.
+fn plan_approval(
+    pending: &crate::remediation::RemediationPending,
+    f: &Finding,
+    policy: &NotifyPolicy,
+    known: &Known,
+    can_update: bool,
+) -> Plan {
+    let subject = format!("{} {}", f.resource.resource_type, f.resource.id);
+    let message = crate::notify::slack::render_approval(pending, &subject);
+    let channel = known
+        .message
+        .as_ref()
+        .map(|m| m.channel.clone())
+        .or_else(|| policy.channel_for(f).map(str::to_owned))
+        .or_else(|| policy.default_channel.clone());
+    let Some(channel) = channel else {
+        return Plan::Skip(SkipReason::NoChannel);
+    };
+    if !can_update {
+        let message = crate::notify::slack::with_note(
+            crate::notify::slack::without_buttons(message),
+            "Approve buttons need DriftGuard's Slack bot token: with an incoming webhook, approvals arrive as `Remediation Approved` events.",
+            true,
+        );
+        return Plan::Post {
+            channel,
+            message,
+            group: None,
+        };
+    }
+    Plan::Prompt {
+        channel,
+        thread: known.message.as_ref().map(|m| m.ts.clone()),
+        existing: known.prompt.clone(),
+        request_id: pending.request_id.clone(),
+        message,
+    }
+}
+
+/// What an approval prompt becomes once its request ran or was refused: the outcome, no button.
+pub fn closed_prompt(result: &RemediationResult) -> Value {
+    crate::notify::slack::text_message(&format!(
+        ":lock: No more approvals needed for `{}`: {}",
+        result.request_id.as_deref().unwrap_or(""),
+        crate::notify::slack::escape(&result.sentence())
+    ))
 }
 
 /// The findings to show in the message at `target` with `f` replaced by its new version, and

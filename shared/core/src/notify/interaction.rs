@@ -23,11 +23,22 @@ pub enum Action {
     Accept,
     /// Seen; someone is on it.
     Acknowledge,
+    /// Approve a remediation request that waits for approvals (the button on its prompt).
+    Approve,
 }
 
 impl Action {
-    /// Every action, in button order.
-    pub const ALL: [Action; 4] = [Action::Revert, Action::Reapply, Action::Accept, Action::Acknowledge];
+    /// Every action.
+    pub const ALL: [Action; 5] = [
+        Action::Revert,
+        Action::Reapply,
+        Action::Accept,
+        Action::Acknowledge,
+        Action::Approve,
+    ];
+
+    /// The buttons on a drift alert, in order (approve lives on an approval prompt).
+    pub const ALERT: [Action; 4] = [Action::Revert, Action::Reapply, Action::Accept, Action::Acknowledge];
 
     /// From a button's `action_id` (`driftguard.revert`, ...).
     pub fn from_action_id(id: &str) -> Option<Action> {
@@ -36,6 +47,7 @@ impl Action {
             "reapply" => Some(Action::Reapply),
             "accept" => Some(Action::Accept),
             "acknowledge" => Some(Action::Acknowledge),
+            "approve" => Some(Action::Approve),
             _ => None,
         }
     }
@@ -47,6 +59,7 @@ impl Action {
             Action::Reapply => "reapply",
             Action::Accept => "accept",
             Action::Acknowledge => "acknowledge",
+            Action::Approve => "approve",
         }
     }
 
@@ -57,6 +70,7 @@ impl Action {
             Action::Reapply => "Re-apply requested",
             Action::Accept => "Change accepted",
             Action::Acknowledge => "Acknowledged",
+            Action::Approve => "Approved",
         }
     }
 
@@ -66,13 +80,14 @@ impl Action {
             Action::Revert => Some(RemediationAction::Revert),
             Action::Reapply => Some(RemediationAction::Reapply),
             Action::Accept => Some(RemediationAction::Accept),
-            Action::Acknowledge => None,
+            Action::Acknowledge | Action::Approve => None,
         }
     }
 
-    /// Whether the alert's buttons go away once it is taken (everything but acknowledge).
+    /// Whether the alert's buttons go away once it is taken (revert, re-apply and accept). An
+    /// approval acts on a request already decided, not on the alert.
     pub fn settles(self) -> bool {
-        self != Action::Acknowledge
+        matches!(self, Action::Revert | Action::Reapply | Action::Accept)
     }
 }
 
@@ -97,6 +112,8 @@ pub struct Click {
     pub team_id: Option<String>,
     /// The Slack app the click was sent to (`api_app_id`).
     pub api_app_id: Option<String>,
+    /// The remediation request an Approve button is about (`rq-` and 16 hex digits).
+    pub request_id: Option<String>,
 }
 
 /// Why a request cannot be read.
@@ -156,6 +173,14 @@ struct ButtonValue {
     finding_id: Option<String>,
     #[serde(default)]
     finding_ids: Vec<String>,
+    #[serde(default)]
+    request_id: Option<String>,
+}
+
+/// Whether `id` has the shape of a request id ([`crate::remediation::safety::request_id`]).
+pub fn is_request_id(id: &str) -> bool {
+    id.strip_prefix("rq-")
+        .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Reads a click from the request body Slack sends (`payload=<url-encoded JSON>`).
@@ -200,6 +225,15 @@ pub fn parse_click(body: &[u8]) -> Result<Click, InteractionError> {
     if finding_ids.is_empty() || finding_ids.iter().any(|id| id.is_empty() || id.len() > 64) {
         return Err(InteractionError::Malformed("button value names no finding".into()));
     }
+    let request_id = match (kind, value.request_id) {
+        (Action::Approve, Some(id)) if is_request_id(&id) && finding_ids.len() == 1 => Some(id),
+        (Action::Approve, _) => {
+            return Err(InteractionError::Malformed(
+                "an approve button names one finding and its request (rq-<16 hex digits>)".into(),
+            ))
+        }
+        _ => None,
+    };
     Ok(Click {
         user_id,
         user_name: text(&["user", "username"]).or_else(|| text(&["user", "name"])),
@@ -210,6 +244,7 @@ pub fn parse_click(body: &[u8]) -> Result<Click, InteractionError> {
         message_ts: text(&["container", "message_ts"]).or_else(|| text(&["message", "ts"])),
         team_id: text(&["team", "id"]).or_else(|| text(&["user", "team_id"])),
         api_app_id: text(&["api_app_id"]),
+        request_id,
     })
 }
 
@@ -243,6 +278,10 @@ pub struct ActionPolicy {
     /// Acknowledge.
     #[serde(default)]
     pub acknowledge: AllowList,
+    /// Approve a waiting remediation request. The remediate function counts only approvers on
+    /// its own list (`RemediationPolicy.approvers`); this list decides who may click.
+    #[serde(default)]
+    pub approve: AllowList,
 }
 
 /// A refused click.
@@ -263,6 +302,7 @@ impl ActionPolicy {
             Action::Reapply => &self.reapply,
             Action::Accept => &self.accept,
             Action::Acknowledge => &self.acknowledge,
+            Action::Approve => &self.approve,
         }
     }
 
@@ -377,6 +417,25 @@ pub enum Refused {
         /// The decision, as a sentence.
         decision: String,
     },
+    /// The request an Approve button names is not waiting for approvals (unknown, executed,
+    /// refused, or another finding's).
+    #[error("request {request_id} on finding {finding_id} is not waiting for approvals: {why}")]
+    NotAwaiting {
+        /// The finding.
+        finding_id: String,
+        /// The request.
+        request_id: String,
+        /// Where it stands.
+        why: String,
+    },
+    /// The requester clicked Approve on their own request.
+    #[error("<@{user}> requested {request_id} and cannot approve it")]
+    OwnRequest {
+        /// The user.
+        user: String,
+        /// The request.
+        request_id: String,
+    },
 }
 
 impl Refused {
@@ -388,6 +447,8 @@ impl Refused {
             Refused::NotOnMessage { .. } => "not_on_message",
             Refused::Resolved(_) => "resolved",
             Refused::Decided { .. } => "decided",
+            Refused::NotAwaiting { .. } => "not_awaiting",
+            Refused::OwnRequest { .. } => "own_request",
         }
     }
 
@@ -402,6 +463,12 @@ impl Refused {
             Refused::Resolved(id) => format!("Finding `{id}` is already resolved."),
             Refused::Decided { finding_id, decision } => {
                 format!("Finding `{finding_id}` is already decided: {decision}.")
+            }
+            Refused::NotAwaiting { request_id, why, .. } => {
+                format!("Request `{request_id}` is not waiting for approvals: {why}.")
+            }
+            Refused::OwnRequest { request_id, .. } => {
+                format!("You requested `{request_id}`; someone else must approve it.")
             }
         };
         format!(":warning: {what} Nothing was changed.")
@@ -445,6 +512,73 @@ pub fn check_target(
         });
     }
     Ok(())
+}
+
+/// Where a waiting request stands, as the remediation ledger says (read by the caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestStanding {
+    /// Not in the ledger under this finding.
+    Unknown,
+    /// Waiting for approvals; the request is who asked.
+    Awaiting(RemediationRequest),
+    /// Anything else (being decided, executing, done), named.
+    Other(&'static str),
+}
+
+/// Whether an Approve click may be passed on as `Remediation Approved`: the finding is stored
+/// and open, the click is on the approval prompt posted for this request (`prompt`, from the
+/// ledger), the request waits for approvals, and the clicking user did not request it. Settling
+/// decisions on the alert do not matter here: the request being approved is one of them.
+pub fn check_approval(
+    click: &Click,
+    finding: Option<&crate::findings::finding::Finding>,
+    prompt: Option<&crate::notify::slack::MessageRef>,
+    standing: &RequestStanding,
+) -> Result<(), Refused> {
+    let finding_id = click.finding_ids.first().map_or("", String::as_str);
+    let request_id = click.request_id.clone().unwrap_or_default();
+    let Some(finding) = finding else {
+        return Err(Refused::NotFound(finding_id.to_owned()));
+    };
+    let on_message = matches!(
+        (prompt, &click.channel, &click.message_ts),
+        (Some(m), Some(channel), Some(ts)) if &m.channel == channel && &m.ts == ts
+    );
+    if !on_message {
+        return Err(Refused::NotOnMessage {
+            finding_id: finding_id.to_owned(),
+            channel: click.channel.clone().unwrap_or_default(),
+            ts: click.message_ts.clone().unwrap_or_default(),
+        });
+    }
+    if finding.status == crate::findings::finding::Status::Resolved {
+        return Err(Refused::Resolved(finding_id.to_owned()));
+    }
+    let not_awaiting = |why: &str| Refused::NotAwaiting {
+        finding_id: finding_id.to_owned(),
+        request_id: request_id.clone(),
+        why: why.to_owned(),
+    };
+    match standing {
+        RequestStanding::Unknown => Err(not_awaiting("no such request on this finding")),
+        RequestStanding::Other(state) => Err(not_awaiting(state)),
+        RequestStanding::Awaiting(request) if request.requested_by.user == click.user_id => Err(Refused::OwnRequest {
+            user: click.user_id.clone(),
+            request_id,
+        }),
+        RequestStanding::Awaiting(_) => Ok(()),
+    }
+}
+
+/// The `Remediation Approved` detail an authorised, checked Approve click publishes.
+pub fn approval_of(click: &Click, at: Timestamp) -> Option<crate::remediation::RemediationApproval> {
+    (click.action == Action::Approve).then(|| crate::remediation::RemediationApproval {
+        schema_version: 1,
+        finding_id: click.finding_ids.first().cloned().unwrap_or_default(),
+        request_id: click.request_id.clone().unwrap_or_default(),
+        approver: click.user_id.clone(),
+        at,
+    })
 }
 
 /// A decision on a finding, taken in Slack.

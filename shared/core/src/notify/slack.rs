@@ -86,6 +86,12 @@ pub fn confirm_dialog(action_id: &str, subject: &str) -> Option<Value> {
             "Re-apply",
             "primary",
         ),
+        "driftguard.approve" => (
+            "Approve this remediation?",
+            format!("Your approval counts towards the request on {subject}; after the last one DriftGuard runs the plan shown. The approval is recorded under your name."),
+            "Approve",
+            "primary",
+        ),
         _ => return None,
     };
     let plain = |t: &str, max| json!({ "type": "plain_text", "text": clip(t, max) });
@@ -263,6 +269,70 @@ pub fn render(f: &Finding) -> Value {
     }
     blocks.truncate(limits::BLOCKS);
     let fallback = format!("{} {}: {}", severity_icon(f), title, f.summary);
+    json!({ "text": clip(&fallback, limits::FALLBACK_TEXT), "blocks": blocks })
+}
+
+/// The ledger key under which an approval prompt's message is remembered (beside the
+/// findings' messages, which are keyed by finding id): `approval:<request id>`.
+pub fn prompt_key(request_id: &str) -> String {
+    format!("approval:{request_id}")
+}
+
+/// How a requester or approver shows: a Slack user id as a mention, anything else as text.
+fn person(source: &str, user: &str) -> String {
+    if source == "slack" || (user.starts_with(['U', 'W']) && user.bytes().all(|b| b.is_ascii_alphanumeric())) {
+        format!("<@{}>", escape(user))
+    } else {
+        format!("`{}`", escape(user))
+    }
+}
+
+/// The approval prompt of a request that waits for approvals, posted in the alert's thread:
+/// what will run, who asked, who approved so far, and an Approve button bound to the request
+/// (`{"finding_id", "request_id"}`). `subject` names the resource.
+pub fn render_approval(pending: &crate::remediation::RemediationPending, subject: &str) -> Value {
+    let action = match pending.action {
+        crate::remediation::RemediationAction::Revert => "Revert",
+        crate::remediation::RemediationAction::Reapply => "Re-apply",
+        crate::remediation::RemediationAction::Accept => "Accept",
+    };
+    let so_far = if pending.approved_by.is_empty() {
+        String::new()
+    } else {
+        let who: Vec<String> = pending.approved_by.iter().map(|a| person("", a)).collect();
+        format!(" ({})", who.join(", "))
+    };
+    let head = format!(
+        ":raised_hand: *{action} of {} waits for approval*: {} of {} approvals{so_far}. Requested by {}.",
+        escape(subject),
+        pending.approved_by.len(),
+        pending.required,
+        person(&pending.requested_by.source, &pending.requested_by.user),
+    );
+    let mut blocks = vec![json!({ "type": "section", "text": mrkdwn(&head, limits::SECTION_TEXT) })];
+    if !pending.calls.is_empty() {
+        let mut plan = String::from("*Runs after the last approval*\n");
+        for line in crate::remediation::plan::describe(&pending.calls).lines() {
+            let _ = writeln!(plan, "• `{}`", escape(line));
+        }
+        blocks.push(json!({ "type": "section", "text": mrkdwn(&plan, limits::SECTION_TEXT) }));
+    }
+    blocks.push(json!({ "type": "context", "elements": [mrkdwn(
+        &format!("request `{}` · finding `{}` · the requester cannot approve their own request", pending.request_id, pending.finding_id),
+        300,
+    )] }));
+    let value = json!({ "finding_id": pending.finding_id, "request_id": pending.request_id });
+    let approve = button("driftguard.approve", "Approve", Some("primary"), &value, subject);
+    blocks.push(json!({
+        "type": "actions",
+        "block_id": clip(&format!("driftguard.approve.{}", pending.request_id), limits::ID),
+        "elements": [approve],
+    }));
+    let fallback = format!(
+        "{action} of {subject} waits for approval: {} of {}",
+        pending.approved_by.len(),
+        pending.required
+    );
     json!({ "text": clip(&fallback, limits::FALLBACK_TEXT), "blocks": blocks })
 }
 

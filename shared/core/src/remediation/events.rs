@@ -17,6 +17,55 @@ pub const FAILED: &str = "Remediation Failed";
 /// `detail-type` of an approval of a request waiting for approvals.
 pub const APPROVED: &str = "Remediation Approved";
 
+/// `detail-type` of a request that waits for approvals (published each time one is counted).
+pub const AWAITING_APPROVAL: &str = "Remediation Awaiting Approval";
+
+/// The `detail` of `Remediation Awaiting Approval`: a request passed every check but approvals,
+/// and waits for `required` distinct approvers; `calls` is the plan that runs after the last one
+/// (empty for a re-apply or accept, whose effect is the dispatch or the closing itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemediationPending {
+    /// Always 1.
+    pub schema_version: u32,
+    /// The finding.
+    pub finding_id: String,
+    /// The waiting request ([`crate::remediation::safety::request_id`]): what an approval names.
+    pub request_id: String,
+    /// What it will do.
+    pub action: RemediationAction,
+    /// Who asked (who may not approve it).
+    pub requested_by: Requester,
+    /// Distinct approvers needed in all.
+    pub required: u32,
+    /// Who approved so far (counted approvals only).
+    #[serde(default)]
+    pub approved_by: Vec<String>,
+    /// The calls a revert will make once approved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<crate::remediation::plan::Call>,
+    /// When this state was reached.
+    pub at: Timestamp,
+}
+
+impl RemediationPending {
+    /// The idempotency key of the notification about this state: one per request and count,
+    /// `<finding id>:approval.<request id>.<approvals so far>`.
+    pub fn key(&self) -> String {
+        format!(
+            "{}:approval.{}.{}",
+            self.finding_id,
+            self.request_id,
+            self.approved_by.len()
+        )
+    }
+
+    /// Approvals still missing.
+    pub fn missing(&self) -> u32 {
+        self.required.saturating_sub(self.approved_by.len() as u32)
+    }
+}
+
 /// The `detail` of `Remediation Approved`: someone approved a waiting request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -212,18 +261,27 @@ pub trait RemediationPublisher {
 
     /// Publishes one request.
     fn request(&self, request: &RemediationRequest) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// Publishes one approval of a waiting request.
+    fn approve(&self, approval: &RemediationApproval) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 
 /// An in-memory [`RemediationPublisher`] that keeps what it was given.
 #[derive(Debug, Default)]
 pub struct MemoryRemediations {
     requests: std::sync::Mutex<Vec<RemediationRequest>>,
+    approvals: std::sync::Mutex<Vec<RemediationApproval>>,
 }
 
 impl MemoryRemediations {
     /// Requests published so far.
     pub fn requests(&self) -> Vec<RemediationRequest> {
         self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Approvals published so far.
+    pub fn approvals(&self) -> Vec<RemediationApproval> {
+        self.approvals.lock().map(|r| r.clone()).unwrap_or_default()
     }
 }
 
@@ -236,6 +294,15 @@ impl RemediationPublisher for MemoryRemediations {
                 .lock()
                 .map_err(|_| crate::findings::ports::Poisoned)
                 .map(|mut r| r.push(request.clone())),
+        )
+    }
+
+    fn approve(&self, approval: &RemediationApproval) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        std::future::ready(
+            self.approvals
+                .lock()
+                .map_err(|_| crate::findings::ports::Poisoned)
+                .map(|mut r| r.push(approval.clone())),
         )
     }
 }
