@@ -454,6 +454,8 @@ pub struct Button {
     pub finding_ids: Vec<String>,
     /// The confirmation dialog's title, when it asks first.
     pub confirm: Option<String>,
+    /// Its value, parsed (what a click sends back).
+    pub value: Value,
 }
 
 impl Visible {
@@ -500,6 +502,7 @@ impl Visible {
                             action_id: e["action_id"].as_str().unwrap_or_default().to_owned(),
                             finding_ids: ids,
                             confirm: e["confirm"]["title"]["text"].as_str().map(str::to_owned),
+                            value,
                         });
                     }
                 }

@@ -3,7 +3,9 @@
 //! schema; findings with IaC tags still match the drift schemas.
 
 use driftguard_core::interaction::{Action, Decision};
-use driftguard_core::remediation::{RemediationApproval, RemediationRequest, RemediationResult, Requester};
+use driftguard_core::remediation::{
+    RemediationApproval, RemediationPending, RemediationRequest, RemediationResult, Requester,
+};
 use driftguard_core::time::Timestamp;
 use driftguard_tests::stack::workspace;
 use serde_json::{json, Value};
@@ -117,4 +119,32 @@ fn a_dry_run_result_carries_its_plan_within_the_schema() {
     assert_eq!(result.calls.len(), 1);
     detail["dry_run"] = json!(false);
     assert!(!results.is_valid(&detail), "dry_run is omitted, never false");
+}
+
+#[test]
+fn a_waiting_request_matches_its_schema_and_reads_as_the_core_type() {
+    let awaiting = schema("remediation-awaiting-approval.v1.json");
+    let event = sample("remediation-awaiting-approval.revert.json");
+    assert_eq!(event["detail-type"], driftguard_core::remediation::AWAITING_APPROVAL);
+    assert_eq!(errors(&awaiting, &event["detail"]), Vec::<String>::new());
+    let pending: RemediationPending = serde_json::from_value(event["detail"].clone()).expect("reads");
+    assert_eq!((pending.required, pending.missing()), (2, 2));
+    assert_eq!(
+        serde_json::to_value(&pending).expect("json"),
+        event["detail"],
+        "round-trips"
+    );
+    // The prompt rendered from it is within Slack's limits and carries the Approve button.
+    let prompt = driftguard_core::slack::render_approval(&pending, "AWS::EC2::SecurityGroup sg-0123456789abcdef0");
+    assert_eq!(driftguard_core::slack::check_limits(&prompt), Vec::<String>::new());
+    assert!(prompt.to_string().contains("driftguard.approve"));
+    for (field, value) in [
+        ("required", json!(0)),
+        ("approved_by", json!(["U0BOB", "U0BOB"])),
+        ("action", json!("delete")),
+    ] {
+        let mut bad = event["detail"].clone();
+        bad[field] = value;
+        assert!(!awaiting.is_valid(&bad), "{field}");
+    }
 }

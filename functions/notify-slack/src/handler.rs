@@ -5,11 +5,14 @@
 //! Slack client, remember what was posted, and map errors once.
 
 use crate::config::Config;
-use driftguard_aws::{secret_from, AwsError, DynamoClient, DynamoLedger, DynamoStore, Retry};
+use driftguard_aws::{
+    secret_from, AwsError, DynamoClient, DynamoLedger, DynamoRemediations, DynamoStore, RequestState, Retry,
+};
 use driftguard_core::finding::Finding;
 use driftguard_core::notify::{self, Claim, DigestItem, Group, MessageRef, Notice, NotifyLedger, NotifyPolicy, Plan};
 use driftguard_core::ports::{DriftEvent, DriftEventKind, FindingStore};
-use driftguard_core::remediation::{RemediationResult, COMPLETED, FAILED};
+use driftguard_core::remediation::{RemediationPending, RemediationResult, AWAITING_APPROVAL, COMPLETED, FAILED};
+use driftguard_core::slack::prompt_key;
 use driftguard_core::time::Timestamp;
 use driftguard_slack::{Delivery, Message, SlackClient, SlackError};
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -117,6 +120,8 @@ pub struct App {
     slack: SlackClient,
     ledger: DynamoLedger,
     store: DynamoStore,
+    /// The remediate function's requests, read to believe an approval prompt.
+    remediations: DynamoRemediations,
     policy: NotifyPolicy,
     /// Refused events by reason, since the container started (logged with each refusal).
     refused: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
@@ -149,6 +154,7 @@ impl App {
         Ok(App {
             slack,
             ledger: DynamoLedger::new(dynamo.clone(), &config.table),
+            remediations: DynamoRemediations::new(dynamo.clone(), &config.table),
             store: DynamoStore::new(dynamo, &config.table),
             policy: config.policy,
             refused: std::sync::Mutex::new(std::collections::BTreeMap::new()),
@@ -231,9 +237,37 @@ impl App {
                     finding: Some(Box::new(finding)),
                 }
             }
+            AWAITING_APPROVAL => {
+                let pending: RemediationPending = serde_json::from_value(envelope.detail)
+                    .map_err(|e| NotifyError::InvalidInput(format!("{detail_type} detail: {e}")))?;
+                let Some(finding) = self.store.get(&pending.finding_id).await? else {
+                    return Ok(Work::Refused(notify::Untrusted::NotStored(pending.finding_id)));
+                };
+                // A prompt is posted only for a request the remediate function holds, waiting,
+                // as the event describes it: an Approve button for anything else would be a lie.
+                let held = self
+                    .remediations
+                    .request(&pending.finding_id, &pending.request_id)
+                    .await?;
+                let believed = held.is_some_and(|(request, state)| {
+                    state == RequestState::Awaiting
+                        && request.action == pending.action
+                        && request.requested_by == pending.requested_by
+                });
+                if !believed {
+                    return Ok(Work::Refused(notify::Untrusted::Differs {
+                        id: pending.finding_id,
+                        field: "request",
+                    }));
+                }
+                Notice::Approval {
+                    pending,
+                    finding: Box::new(finding),
+                }
+            }
             other => {
                 return Err(NotifyError::InvalidInput(format!(
-                "unexpected detail-type {other:?} (expected Drift Detected, Drift Resolved, {COMPLETED} or {FAILED})"
+                "unexpected detail-type {other:?} (expected Drift Detected, Drift Resolved, {COMPLETED}, {FAILED} or {AWAITING_APPROVAL})"
             )))
             }
         };
@@ -279,7 +313,21 @@ impl App {
         if let Some(f) = notice.finding() {
             known.group = self.ledger.group(&notify::group_key(f)).await?;
         }
+        let request_id = match notice {
+            Notice::Approval { pending, .. } => Some(pending.request_id.as_str()),
+            Notice::Remediation { result, .. } => result.request_id.as_deref(),
+            Notice::Drift(_) => None,
+        };
+        if let Some(id) = request_id {
+            known.prompt = self.ledger.message(&prompt_key(id)).await?;
+        }
         let can_update = self.slack.delivery() == Delivery::Bot;
+        // A result closes its request's approval prompt: the Approve button goes.
+        if let (Notice::Remediation { result, .. }, Some(prompt), true) = (notice, &known.prompt, can_update) {
+            self.slack
+                .update_message(&prompt.channel, &prompt.ts, &message(&notify::closed_prompt(result))?)
+                .await?;
+        }
         let plan = notify::plan(notice, &self.policy, &known, can_update);
         match plan {
             Plan::Skip(reason) => {
@@ -331,6 +379,32 @@ impl App {
                 Ok(
                     json!({ "status": "posted", "key": key, "channel": posted.as_ref().map_or(channel.as_str(), |p| p.channel.as_str()), "ts": posted.as_ref().map(|p| p.ts.clone()) }),
                 )
+            }
+            Plan::Prompt {
+                channel,
+                thread,
+                existing,
+                request_id,
+                message: m,
+            } => {
+                let m = message(&m)?;
+                let at = match existing {
+                    Some(prompt) => {
+                        self.slack.update_message(&prompt.channel, &prompt.ts, &m).await?;
+                        prompt
+                    }
+                    None => {
+                        let p = self.slack.post_message(&channel, &m, thread.as_deref()).await?;
+                        let posted = MessageRef {
+                            channel: p.channel,
+                            ts: p.ts,
+                        };
+                        self.ledger.save_message(&prompt_key(&request_id), &posted).await?;
+                        posted
+                    }
+                };
+                tracing::info!(key = %key, request_id = %request_id, channel = %at.channel, ts = %at.ts, "Approval prompt shown");
+                Ok(json!({ "status": "prompted", "key": key, "channel": at.channel, "ts": at.ts }))
             }
             Plan::Update {
                 target,

@@ -664,3 +664,101 @@ fn bad_events_are_invalid_input_and_post_nothing() {
     assert!(n.slack.requests().is_empty());
     n.report(test);
 }
+
+/// Holds `pending`'s request in the remediation ledger as the remediate function does when it
+/// waits for approvals (claimed, then `awaiting`).
+fn hold_request(n: &Notifier, pending: &Value, state: driftguard_aws::RequestState) {
+    let request = driftguard_core::remediation::RemediationRequest {
+        schema_version: 1,
+        finding_id: pending["finding_id"].as_str().expect("finding id").into(),
+        action: serde_json::from_value(pending["action"].clone()).expect("action"),
+        requested_by: serde_json::from_value(pending["requested_by"].clone()).expect("requester"),
+        requested_at: driftguard_core::time::Timestamp(1_795_165_000_000),
+        dry_run: false,
+        reason: None,
+    };
+    let ledger = driftguard_aws::DynamoRemediations::new(aws_sdk_dynamodb::Client::new(&n.stack.sdk), TABLE);
+    let id = pending["request_id"].as_str().expect("request id");
+    n.rt.block_on(async {
+        ledger.claim(id, &request).await.expect("claim");
+        ledger.set_state(&request.finding_id, id, state).await.expect("state");
+    });
+}
+
+#[test]
+fn a_waiting_request_gets_an_approve_prompt_in_the_alerts_thread_updated_then_closed() {
+    let test = "a_waiting_request_gets_an_approve_prompt_in_the_alerts_thread_updated_then_closed";
+    let Some(mut n) = Notifier::start(test, true, &[]) else {
+        return;
+    };
+    let detected = sample("drift-detected.console-sg.json");
+    n.seed(&detected);
+    n.slack
+        .script(POST, [Reply::ok_posted("C0SECURITY", "1700000000.000100")]);
+    assert_eq!(n.respond(&detected)["status"], "posted");
+    let mut awaiting = sample("remediation-awaiting-approval.revert.json");
+    assert_eq!(awaiting["detail"]["finding_id"], json!(finding_of(&detected).id));
+    let request_id = awaiting["detail"]["request_id"].as_str().expect("request id").to_owned();
+
+    // A prompt for a request the remediate function does not hold waiting is never posted.
+    let out = n.respond(&awaiting);
+    assert_eq!((&out["status"], &out["reason"]), (&json!("refused"), &json!("differs")), "{out}");
+    hold_request(&n, &awaiting["detail"], driftguard_aws::RequestState::Done);
+    assert_eq!(n.respond(&awaiting)["status"], "refused", "a finished request gets no button");
+    hold_request(&n, &awaiting["detail"], driftguard_aws::RequestState::Awaiting);
+    assert_eq!(n.slack.requests_to(POST).len(), 1, "nothing posted for refused prompts");
+
+    // Held and waiting: the prompt goes into the alert's thread, with the plan and one button.
+    n.slack
+        .script(POST, [Reply::ok_posted("C0SECURITY", "1700000000.000200")]);
+    let out = n.respond(&awaiting);
+    assert_eq!(out["status"], "prompted", "{out}");
+    let posts = n.slack.requests_to(POST);
+    assert_eq!(
+        target(&posts[1]),
+        ("C0SECURITY".into(), None, Some("1700000000.000100".into()))
+    );
+    let prompt = Visible::of(&body(&posts[1]));
+    assert_eq!(prompt.button_labels(), ["Approve"]);
+    assert_eq!(prompt.buttons[0].action_id, "driftguard.approve");
+    assert!(prompt.says("0 of 2 approvals"), "{prompt:?}");
+    assert!(prompt.says("Requested by <@U0ALICE>"), "{prompt:?}");
+    assert!(
+        prompt.says("ec2:RevokeSecurityGroupIngress on sg-0123456789abcdef0"),
+        "the plan is shown: {prompt:?}"
+    );
+    assert_eq!(
+        n.stored_message(&format!("approval:{request_id}")),
+        Some(("C0SECURITY".into(), "1700000000.000200".into())),
+        "slack-actions binds Approve clicks to this message"
+    );
+    assert_eq!(n.respond(&awaiting)["status"], "duplicate");
+
+    // Bob's approval is counted: the same prompt is updated, nothing new is posted.
+    awaiting["detail"]["approved_by"] = json!(["U0BOB"]);
+    assert_eq!(n.respond(&awaiting)["status"], "prompted");
+    assert_eq!(n.slack.requests_to(POST).len(), 2);
+    let updates = n.slack.requests_to(UPDATE);
+    assert_eq!(
+        target(updates.last().expect("an update")),
+        ("C0SECURITY".into(), Some("1700000000.000200".into()), None)
+    );
+    let prompt = Visible::of(&body(updates.last().expect("an update")));
+    assert!(prompt.says("1 of 2 approvals (<@U0BOB>)"), "{prompt:?}");
+    assert_eq!(prompt.button_labels(), ["Approve"]);
+
+    // The result closes the prompt (no button) and replies in the alert's thread as before.
+    let completed = sample("remediation-completed.revert.json");
+    assert_eq!(completed["detail"]["request_id"], json!(request_id));
+    assert_eq!(n.respond(&completed)["status"], "updated");
+    let closed = n
+        .slack
+        .requests_to(UPDATE)
+        .into_iter()
+        .find(|u| target(u).1.as_deref() == Some("1700000000.000200") && body(u)["text"].as_str().is_some_and(|t| t.starts_with(":lock:")))
+        .expect("the prompt closed");
+    let closed = Visible::of(&body(&closed));
+    assert!(closed.buttons.is_empty(), "{closed:?}");
+    assert!(closed.says("Revert completed by driftguard-remediate"), "{closed:?}");
+    n.report(test);
+}

@@ -13,7 +13,7 @@ use driftguard_core::remediation::audit::{AuditEntry, Step};
 use driftguard_core::remediation::plan::Call;
 use driftguard_core::remediation::safety::{self, Approval, Counts, Gate, SafetyPolicy};
 use driftguard_core::remediation::{
-    RemediationAction, RemediationApproval, RemediationOutcome, RemediationRequest, RemediationResult, APPROVED,
+    RemediationAction, RemediationApproval, RemediationOutcome, RemediationPending, RemediationRequest, RemediationResult, APPROVED,
     REQUESTED,
 };
 use driftguard_core::time::Timestamp;
@@ -300,10 +300,24 @@ impl App {
                 result.calls = calls.to_vec();
                 self.settle(job, result).await.map(Some)
             }
-            Gate::AwaitApprovals { .. } => {
+            Gate::AwaitApprovals { required, approved_by } => {
                 self.ledger
                     .set_state(&job.finding.id, &job.id, RequestState::Awaiting)
                     .await?;
+                // notify-slack posts (then updates) the prompt with its Approve button; the same
+                // count published again is the same notification.
+                let pending = RemediationPending {
+                    schema_version: 1,
+                    finding_id: job.finding.id.clone(),
+                    request_id: job.id.clone(),
+                    action: job.request.action,
+                    requested_by: job.request.requested_by.clone(),
+                    required: *required,
+                    approved_by: approved_by.clone(),
+                    calls: calls.to_vec(),
+                    at: now(),
+                };
+                self.publisher.publish_pending(&pending).await?;
                 Ok(Some(json!({
                     "status": "awaiting_approval",
                     "request_id": job.id,

@@ -926,6 +926,22 @@ fn approvals_are_awaited_and_the_last_one_executes() {
     let out = r.ask(&sg, "revert", "U0ALICE");
     assert_eq!(status(&out), "awaiting_approval", "{out:#}");
     let request_id = out["request_id"].as_str().expect("request id").to_owned();
+    // notify-slack hears of the wait: the prompt it posts carries the plan and the request.
+    let waiting = |r: &Remediate| -> Vec<Value> {
+        r.events()
+            .into_iter()
+            .filter(|e| e["detail-type"] == "Remediation Awaiting Approval")
+            .map(|e| e["detail"].clone())
+            .collect()
+    };
+    let first = waiting(&r);
+    assert_eq!(first.len(), 1, "{first:#?}");
+    assert_eq!(
+        (&first[0]["request_id"], &first[0]["required"], &first[0]["approved_by"]),
+        (&json!(request_id), &json!(2), &json!([]))
+    );
+    assert_eq!(first[0]["requested_by"]["user"], "U0ALICE");
+    assert_eq!(first[0]["calls"][0]["call"], "RevokeSecurityGroupRules", "{:#}", first[0]);
     let approve = |who: &str| {
         Remediate::event(
             "Remediation Approved",
@@ -940,6 +956,8 @@ fn approvals_are_awaited_and_the_last_one_executes() {
     let out = r.respond("approve", &approve("U0BOB"));
     assert_eq!(status(&out), "awaiting_approval");
     assert!(message(&out).contains("1 of 2"), "{out:#}");
+    let counts: Vec<Value> = waiting(&r).iter().map(|d| d["approved_by"].clone()).collect();
+    assert!(counts.contains(&json!(["U0BOB"])), "the prompt is told of Bob's approval: {counts:?}");
     let out = r.respond("approve", &approve("U0BOB"));
     assert!(message(&out).contains("1 of 2"), "one person counts once: {out:#}");
     assert_eq!(

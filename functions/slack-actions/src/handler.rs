@@ -14,11 +14,13 @@ use crate::config::Config;
 use aws_lambda_events::http::{header::CONTENT_TYPE, HeaderValue};
 use aws_lambda_events::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
 use driftguard_aws::{
-    secret_from, AwsError, DynamoClient, DynamoLedger, DynamoStore, EventBridgeClient, EventBridgePublisher,
+    secret_from, AwsError, DynamoClient, DynamoLedger, DynamoRemediations, DynamoStore, EventBridgeClient,
+    EventBridgePublisher, RequestState,
 };
 use driftguard_core::finding::Finding;
 use driftguard_core::interaction::{
-    self, ActionPolicy, Click, Decision, DecisionLedger, InteractionError, Origin, Recorded, Refused,
+    self, Action, ActionPolicy, Click, Decision, DecisionLedger, InteractionError, Origin, Recorded, Refused,
+    RequestStanding,
 };
 use driftguard_core::notify::NotifyLedger;
 use driftguard_core::ports::FindingStore;
@@ -123,6 +125,8 @@ pub struct App {
     groups: Mutex<HashMap<String, (Instant, Vec<String>)>>,
     ledger: DynamoLedger,
     store: DynamoStore,
+    /// The remediate function's requests: what an Approve click names must be waiting.
+    remediations: DynamoRemediations,
     publisher: EventBridgePublisher,
     /// Refused clicks by reason, since the container started (logged with each refusal).
     refused: std::sync::Mutex<BTreeMap<&'static str, u64>>,
@@ -169,6 +173,7 @@ impl App {
             has_bot: token.is_some(),
             groups: Mutex::new(HashMap::new()),
             ledger: DynamoLedger::new(dynamo.clone(), &config.table),
+            remediations: DynamoRemediations::new(dynamo.clone(), &config.table),
             store: DynamoStore::new(dynamo, &config.table),
             publisher: EventBridgePublisher::new(EventBridgeClient::new(aws), &config.event_bus),
             refused: std::sync::Mutex::new(BTreeMap::new()),
@@ -301,6 +306,9 @@ impl App {
                 tell: Some((click, note(&text))),
             });
         }
+        if click.action == Action::Approve {
+            return self.approve(click, at).await;
+        }
         // Each finding re-read from the table: the button's value is only an id, checked against
         // where the finding was posted and its state.
         let mut findings: Vec<Finding> = Vec::new();
@@ -382,6 +390,54 @@ impl App {
                 }),
             ),
             tell: Some((click, message)),
+        })
+    }
+
+    /// An Approve click on an approval prompt: the finding re-read, the click tied to the prompt
+    /// posted for its request, the request waiting and not the clicker's own; then `Remediation
+    /// Approved` is published with the Slack user as approver. The remediate function counts it
+    /// (once per person, only from its approvers list) and runs the plan after the last one; the
+    /// prompt is updated from what it publishes. A repeated click publishes again, harmlessly.
+    async fn approve(&self, click: Click, at: Timestamp) -> Result<Reply, ActionsError> {
+        let finding_id = click.finding_ids[0].clone();
+        let request_id = click.request_id.clone().unwrap_or_default();
+        let finding = self.store.get(&finding_id).await?;
+        let prompt = self.ledger.message(&slack::prompt_key(&request_id)).await?;
+        let standing = match self.remediations.request(&finding_id, &request_id).await? {
+            None => RequestStanding::Unknown,
+            Some((request, RequestState::Awaiting)) => RequestStanding::Awaiting(request),
+            Some((_, RequestState::Claimed)) => RequestStanding::Other("it is being decided"),
+            Some((_, RequestState::Executing)) => RequestStanding::Other("it is running"),
+            Some((_, RequestState::Done)) => RequestStanding::Other("it has finished"),
+        };
+        if let Err(refused) = interaction::check_approval(&click, finding.as_ref(), prompt.as_ref(), &standing) {
+            return Ok(self.refused(click, &refused));
+        }
+        let Some(approval) = interaction::approval_of(&click, at) else {
+            return Ok(refuse(400, "not an approval").into());
+        };
+        let published = tokio::time::timeout(PUBLISH_BUDGET, self.publisher.approve(&approval)).await;
+        if let Err(e) = published
+            .map_err(|_| "timed out".to_owned())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+        {
+            tracing::error!(finding_id = %finding_id, request_id = %request_id, error = %e, "Could not publish Remediation Approved");
+            let text = ":x: DriftGuard could not pass your approval on just now; nothing was changed. Click Approve again to retry.";
+            return Ok(Reply {
+                response: answer(503, &json!({ "error": "approval not published", "action": "approve" })),
+                tell: Some((click, note(text))),
+            });
+        }
+        tracing::info!(finding_id = %finding_id, request_id = %request_id, user = %click.user_id, "Approval published");
+        let text = format!(
+            ":ballot_box_with_check: Your approval of `{request_id}` is recorded; this thread shows the count, and the result once the last approval is in."
+        );
+        Ok(Reply {
+            response: answer(
+                200,
+                &json!({ "status": "approved", "action": "approve", "findings": click.finding_ids, "request_id": request_id }),
+            ),
+            tell: Some((click, note(&text))),
         })
     }
 

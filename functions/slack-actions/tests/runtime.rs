@@ -34,7 +34,8 @@ const POLICY: &str = r#"{
     "revert": { "users": ["U0ALICE"], "groups": ["S0SRE"] },
     "reapply": { "groups": ["S0SRE"] },
     "accept": { "users": ["U0ALICE", "U0BOB"] },
-    "acknowledge": { "users": ["*"] }
+    "acknowledge": { "users": ["*"] },
+    "approve": { "users": ["U0ALICE", "U0BOB", "U0CAROL"] }
 }"#;
 
 struct Actions {
@@ -925,6 +926,110 @@ fn a_failed_or_slow_group_lookup_changes_nothing_and_says_so() {
         std::thread::sleep(Duration::from_millis(1100));
     }
     assert!(a.decisions(&f.id).is_empty());
+    assert!(a.events().is_empty());
+    a.report(test);
+}
+
+/// The approval prompt notify-slack posts in the alert's thread.
+const PROMPT_TS: &str = "1700000000.000200";
+
+/// The #11 loop from Slack: Alice's Revert waits for approvals; Bob clicks Approve on the prompt
+/// and `Remediation Approved` goes to the bus with him as approver, although the alert itself
+/// is already decided (by that very revert). The requester, someone off the list, a click on
+/// another message and a request no longer waiting are refused and publish nothing.
+#[test]
+fn an_approve_click_on_the_prompt_publishes_the_approval() {
+    let test = "an_approve_click_on_the_prompt_publishes_the_approval";
+    let Some(mut a) = Actions::start(test) else {
+        return;
+    };
+    let f = finding(700);
+    a.seed(&f);
+    let (_, answer) = a.call(&request(&click(&a.slack, "U0ALICE", "revert", &f.id), unix_now(), SECRET));
+    assert_eq!(answer["remediation_requested"], json!(1), "{answer}");
+    let requested = a.events().remove(0);
+    let request: driftguard_core::remediation::RemediationRequest =
+        serde_json::from_value(requested["detail"].clone()).expect("a request");
+    // What the remediate function and notify-slack leave behind: the request waiting, and the
+    // prompt (rendered by core, as notify-slack posts it) in the alert's thread.
+    let request_id = driftguard_core::remediation::safety::request_id(&request);
+    let remediations = driftguard_aws::DynamoRemediations::new(aws_sdk_dynamodb::Client::new(&a.stack.sdk), TABLE);
+    a.rt.block_on(async {
+        remediations.claim(&request_id, &request).await.expect("claim");
+        remediations
+            .set_state(&f.id, &request_id, driftguard_aws::RequestState::Awaiting)
+            .await
+            .expect("awaiting");
+    });
+    let pending = driftguard_core::remediation::RemediationPending {
+        schema_version: 1,
+        finding_id: f.id.clone(),
+        request_id: request_id.clone(),
+        action: request.action,
+        requested_by: request.requested_by.clone(),
+        required: 2,
+        approved_by: Vec::new(),
+        calls: Vec::new(),
+        at: request.requested_at,
+    };
+    let prompt = driftguard_core::slack::render_approval(&pending, "AWS::EC2::SecurityGroup sg-0123456789abcdef0");
+    let button = Visible::of(&prompt).buttons.remove(0);
+    assert_eq!(button.action_id, "driftguard.approve");
+    let value = button.value.clone();
+    assert_eq!(value["request_id"], json!(request_id));
+    a.rt.block_on(a.ledger().save_message(
+        &driftguard_core::slack::prompt_key(&request_id),
+        &MessageRef {
+            channel: CHANNEL.into(),
+            ts: PROMPT_TS.into(),
+        },
+    ))
+    .expect("the prompt's message");
+    let approve = |a: &Actions, user: &str, ts: &str| {
+        let mut payload = click_payload(&a.slack, user, "approve", &value);
+        payload["container"]["message_ts"] = json!(ts);
+        request(&form(&payload), unix_now(), SECRET)
+    };
+
+    let (status, answer) = a.call(&approve(&a, "U0BOB", PROMPT_TS));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer,
+        json!({ "status": "approved", "action": "approve", "findings": [f.id], "request_id": request_id })
+    );
+    let events = a.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["detail-type"], "Remediation Approved");
+    assert_eq!(events[0]["detail"]["approver"], "U0BOB");
+    assert_eq!(events[0]["detail"]["request_id"], json!(request_id));
+    assert_eq!(events[0]["detail"]["finding_id"], json!(f.id));
+    let told = a.answers().pop().expect("an answer").json.expect("JSON");
+    assert_eq!(told["response_type"], "ephemeral", "the prompt stays for the other approvers");
+    assert!(told["text"].as_str().is_some_and(|t| t.contains(&request_id)), "{told}");
+
+    // Refused, nothing published: the requester, someone off the list, the alert's message.
+    std::thread::sleep(Duration::from_millis(1100));
+    let (_, answer) = a.call(&approve(&a, "U0ALICE", PROMPT_TS));
+    assert_eq!(answer["reason"], "own_request", "{answer}");
+    let (_, answer) = a.call(&approve(&a, "U0MALLORY", PROMPT_TS));
+    assert_eq!(answer["status"], "denied", "{answer}");
+    let (_, answer) = a.call(&approve(&a, "U0CAROL", TS));
+    assert_eq!(answer["reason"], "not_on_message", "{answer}");
+    assert!(a.events().is_empty(), "nothing published for refused approvals");
+
+    // Once the request ran, the button is stale.
+    a.rt.block_on(remediations.set_state(&f.id, &request_id, driftguard_aws::RequestState::Done))
+        .expect("done");
+    std::thread::sleep(Duration::from_millis(1100));
+    let (_, answer) = a.call(&approve(&a, "U0CAROL", PROMPT_TS));
+    assert_eq!(answer["reason"], "not_awaiting", "{answer}");
+    let told = a.answers().pop().expect("an answer").json.expect("JSON");
+    assert_eq!(
+        told["text"],
+        json!(format!(
+            ":warning: Request `{request_id}` is not waiting for approvals: it has finished. Nothing was changed."
+        ))
+    );
     assert!(a.events().is_empty());
     a.report(test);
 }

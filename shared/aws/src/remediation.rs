@@ -1,13 +1,18 @@
 //! Remediation events on the DriftGuard bus: [`EventBridgePublisher`] is also core's
 //! [`RemediationPublisher`] (`Remediation Requested`, `events/schema/remediation-requested.v1.json`)
 //! and publishes results ([`EventBridgePublisher::publish_result`]: `Remediation Completed` /
-//! `Remediation Failed`, `events/schema/remediation-result.v1.json`).
+//! `Remediation Failed`, `events/schema/remediation-result.v1.json`), approvals (`Remediation
+//! Approved`) and waiting requests ([`EventBridgePublisher::publish_pending`]: `Remediation Awaiting
+//! Approval`, `events/schema/remediation-awaiting-approval.v1.json`).
 
 use crate::error::{classify, AwsError};
 use crate::eventbridge::{EventBridgePublisher, EVENT_SOURCE};
 use crate::retry::{backoff, MAX_ATTEMPTS};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use driftguard_core::remediation::{RemediationPublisher, RemediationRequest, RemediationResult, REQUESTED};
+use driftguard_core::remediation::{
+    RemediationApproval, RemediationPending, RemediationPublisher, RemediationRequest, RemediationResult, APPROVED,
+    AWAITING_APPROVAL, REQUESTED,
+};
 use std::future::Future;
 
 impl EventBridgePublisher {
@@ -22,6 +27,18 @@ impl EventBridgePublisher {
         let detail = serde_json::to_string(result).unwrap_or_default();
         self.put_detail(result.outcome.detail_type(), detail, &result.key())
             .await
+    }
+
+    async fn put_approval(&self, approval: &RemediationApproval) -> Result<(), AwsError> {
+        let detail = serde_json::to_string(approval).unwrap_or_default();
+        let label = format!("{}:{}:{}", approval.finding_id, approval.request_id, approval.approver);
+        self.put_detail(APPROVED, detail, &label).await
+    }
+
+    /// Publishes that a request waits for approvals (`Remediation Awaiting Approval`).
+    pub async fn publish_pending(&self, pending: &RemediationPending) -> Result<(), AwsError> {
+        let detail = serde_json::to_string(pending).unwrap_or_default();
+        self.put_detail(AWAITING_APPROVAL, detail, &pending.key()).await
     }
 
     async fn put_detail(&self, detail_type: &str, detail: String, label: &str) -> Result<(), AwsError> {
@@ -63,5 +80,9 @@ impl RemediationPublisher for EventBridgePublisher {
 
     fn request(&self, request: &RemediationRequest) -> impl Future<Output = Result<(), AwsError>> + Send {
         self.put_request(request)
+    }
+
+    fn approve(&self, approval: &RemediationApproval) -> impl Future<Output = Result<(), AwsError>> + Send {
+        self.put_approval(approval)
     }
 }
