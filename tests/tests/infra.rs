@@ -847,12 +847,14 @@ const OWNERS: [(&str, &[&str], &[&str]); 4] = [
     (
         "NotifySlackRole",
         &["SLACK#", "SLACKMSG#", "SLACKGROUP#", "DIGEST#"],
-        &["FINDING#"],
+        // The finding of every event; the request an approval prompt is for.
+        &["FINDING#", "REMEDIATION#"],
     ),
     (
         "SlackActionsRole",
         &["DECISION#", "SLACKREQ#"],
-        &["FINDING#", "SLACKMSG#"],
+        // The clicked finding and its message; for Approve, the prompt and the request.
+        &["FINDING#", "SLACKMSG#", "REMEDIATION#"],
     ),
 ];
 

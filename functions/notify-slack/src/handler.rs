@@ -309,6 +309,7 @@ impl App {
         let mut known = notify::Known {
             message: self.ledger.message(&finding_id).await?,
             group: None,
+            prompt: None,
         };
         if let Some(f) = notice.finding() {
             known.group = self.ledger.group(&notify::group_key(f)).await?;

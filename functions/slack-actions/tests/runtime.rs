@@ -945,17 +945,21 @@ fn an_approve_click_on_the_prompt_publishes_the_approval() {
     };
     let f = finding(700);
     a.seed(&f);
-    let (_, answer) = a.call(&request(&click(&a.slack, "U0ALICE", "revert", &f.id), unix_now(), SECRET));
+    let (_, answer) = a.call(&request(
+        &click(&a.slack, "U0ALICE", "revert", &f.id),
+        unix_now(),
+        SECRET,
+    ));
     assert_eq!(answer["remediation_requested"], json!(1), "{answer}");
     let requested = a.events().remove(0);
-    let request: driftguard_core::remediation::RemediationRequest =
+    let asked: driftguard_core::remediation::RemediationRequest =
         serde_json::from_value(requested["detail"].clone()).expect("a request");
     // What the remediate function and notify-slack leave behind: the request waiting, and the
     // prompt (rendered by core, as notify-slack posts it) in the alert's thread.
-    let request_id = driftguard_core::remediation::safety::request_id(&request);
+    let request_id = driftguard_core::remediation::safety::request_id(&asked);
     let remediations = driftguard_aws::DynamoRemediations::new(aws_sdk_dynamodb::Client::new(&a.stack.sdk), TABLE);
     a.rt.block_on(async {
-        remediations.claim(&request_id, &request).await.expect("claim");
+        remediations.claim(&request_id, &asked).await.expect("claim");
         remediations
             .set_state(&f.id, &request_id, driftguard_aws::RequestState::Awaiting)
             .await
@@ -965,12 +969,12 @@ fn an_approve_click_on_the_prompt_publishes_the_approval() {
         schema_version: 1,
         finding_id: f.id.clone(),
         request_id: request_id.clone(),
-        action: request.action,
-        requested_by: request.requested_by.clone(),
+        action: asked.action,
+        requested_by: asked.requested_by.clone(),
         required: 2,
         approved_by: Vec::new(),
         calls: Vec::new(),
-        at: request.requested_at,
+        at: asked.requested_at,
     };
     let prompt = driftguard_core::slack::render_approval(&pending, "AWS::EC2::SecurityGroup sg-0123456789abcdef0");
     let button = Visible::of(&prompt).buttons.remove(0);
@@ -1004,7 +1008,10 @@ fn an_approve_click_on_the_prompt_publishes_the_approval() {
     assert_eq!(events[0]["detail"]["request_id"], json!(request_id));
     assert_eq!(events[0]["detail"]["finding_id"], json!(f.id));
     let told = a.answers().pop().expect("an answer").json.expect("JSON");
-    assert_eq!(told["response_type"], "ephemeral", "the prompt stays for the other approvers");
+    assert_eq!(
+        told["response_type"], "ephemeral",
+        "the prompt stays for the other approvers"
+    );
     assert!(told["text"].as_str().is_some_and(|t| t.contains(&request_id)), "{told}");
 
     // Refused, nothing published: the requester, someone off the list, the alert's message.
