@@ -4,6 +4,7 @@
 //! composes with `jq` and friends. Exit status: 0 on success, 2 when some input could not be
 //! decoded (the rest was still processed), 1 on a fatal error.
 
+mod backfill;
 mod bench;
 mod inputs;
 mod remediate;
@@ -49,6 +50,9 @@ enum Command {
     Coverage(CoverageArgs),
     /// Plan (and with --execute, carry out) a revert, re-apply or accept of a stored finding.
     Remediate(remediate::RemediateArgs),
+    /// Read CloudTrail's event history (LookupEvents: the write calls of one account and region,
+    /// up to 90 days back) through the pipeline into the embedded store.
+    Backfill(backfill::BackfillArgs),
 }
 
 #[derive(Args)]
@@ -66,6 +70,13 @@ struct Common {
     /// Event files or folders (EventBridge events, CloudTrail log files (.json/.json.gz), SQS batches).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
+    #[command(flatten)]
+    setup: Setup,
+}
+
+/// What the pipeline is built from: the IaC states, the principals, the ignore rules.
+#[derive(Args)]
+struct Setup {
     /// Terraform / OpenTofu state files (format 4); repeat for several.
     #[arg(long = "state", value_name = "TFSTATE")]
     states: Vec<PathBuf>,
@@ -223,6 +234,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench_cmd(args),
         Command::Coverage(args) => coverage(&args),
         Command::Remediate(args) => remediate::run(args).map(|ok| if ok { Exit::Clean } else { Exit::Refused }),
+        Command::Backfill(args) => backfill::run(args),
     };
     match result {
         Ok(Exit::Clean) => ExitCode::SUCCESS,
@@ -243,7 +255,7 @@ enum Exit {
     Refused,
 }
 
-fn load_pipeline(common: &Common) -> Result<Pipeline> {
+fn load_pipeline(common: &Setup) -> Result<Pipeline> {
     let config = match &common.config {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -302,41 +314,50 @@ fn load_pipeline(common: &Common) -> Result<Pipeline> {
 /// Flushes to the store every this many changes: one write transaction per batch.
 const BATCH: usize = 2_000;
 
-fn replay(args: ReplayArgs) -> Result<Exit> {
-    let pipeline = load_pipeline(&args.common)?;
-    let files = inputs::collect(&args.common.paths)?;
-    let store = EmbeddedStore::open(&args.store.path)
-        .with_context(|| format!("opening store {}", args.store.path.display()))?;
-    let progress = inputs::progress(&files, args.no_progress);
-    let mut stats = Stats::default();
-    let mut pending: Vec<Change> = Vec::new();
-    let mut touched: Vec<String> = Vec::new();
-    let mut ignored: Vec<(String, String, Ignored)> = Vec::new();
-    let (mut new_findings, mut updated, mut resolved, mut published) = (0usize, 0usize, 0usize, 0usize);
-    let mut flush = |pending: &mut Vec<Change>| -> Result<()> {
-        if pending.is_empty() {
-            return Ok(());
+/// Events through the pipeline into the embedded store: what `replay` and `backfill` share.
+/// Changes are written in batches of [`BATCH`]; the store marks each event processed, so feeding
+/// the same event twice changes nothing.
+struct Ingest<'a> {
+    pipeline: &'a Pipeline,
+    store: &'a EmbeddedStore,
+    show_ignored: bool,
+    stats: Stats,
+    pending: Vec<Change>,
+    touched: Vec<String>,
+    ignored: Vec<(String, String, Ignored)>,
+    new_findings: usize,
+    updated: usize,
+    resolved: usize,
+    published: usize,
+}
+
+impl<'a> Ingest<'a> {
+    fn new(pipeline: &'a Pipeline, store: &'a EmbeddedStore, show_ignored: bool) -> Ingest<'a> {
+        Ingest {
+            pipeline,
+            store,
+            show_ignored,
+            stats: Stats::default(),
+            pending: Vec::new(),
+            touched: Vec::new(),
+            ignored: Vec::new(),
+            new_findings: 0,
+            updated: 0,
+            resolved: 0,
+            published: 0,
         }
-        let transitions = pollster::block_on(store.apply(pending)).context("writing to the store")?;
-        pending.clear();
-        let events: Vec<DriftEvent> = transitions.into_iter().map(DriftEvent::from).collect();
-        for e in &events {
-            match e.kind {
-                driftguard_core::ports::DriftEventKind::Detected if e.finding.revision > 1 => updated += 1,
-                driftguard_core::ports::DriftEventKind::Detected => new_findings += 1,
-                driftguard_core::ports::DriftEventKind::Resolved => resolved += 1,
-            }
-        }
-        published += pollster::block_on(store.publish(&events)).context("publishing to the outbox")?;
-        Ok(())
-    };
-    for file in &files {
-        let bytes = inputs::read(file)?;
-        let origin = file.display().to_string();
-        decode::decode(&bytes, &origin, &mut |_: &Position, item| match item {
+    }
+
+    /// Decodes one document and evaluates its items; decoding errors are counted and reported
+    /// through `report`, and the other items go on.
+    fn feed(&mut self, bytes: &[u8], origin: &str, report: &mut dyn FnMut(String)) -> Result<()> {
+        let (pipeline, show_ignored) = (self.pipeline, self.show_ignored);
+        let (stats, pending, touched, ignored) =
+            (&mut self.stats, &mut self.pending, &mut self.touched, &mut self.ignored);
+        decode::decode(bytes, origin, &mut |_: &Position, item| match item {
             Ok(item) => pipeline.evaluate_each(&item, &mut |ev| {
                 stats.count(&ev);
-                if args.show_ignored {
+                if show_ignored {
                     let what = ev
                         .resource
                         .as_ref()
@@ -363,42 +384,91 @@ fn replay(args: ReplayArgs) -> Result<Exit> {
             }),
             Err(e) => {
                 stats.errors += 1;
-                progress.suspend(|| eprintln!("error: {e}"));
+                report(format!("error: {e}"));
             }
         });
-        if pending.len() >= BATCH {
-            flush(&mut pending)?;
+        if self.pending.len() >= BATCH {
+            self.flush()?;
         }
+        Ok(())
+    }
+
+    /// Counts inputs that could not be read before they reached the decoder.
+    fn add_errors(&mut self, n: u64) {
+        self.stats.errors += n;
+    }
+
+    /// Writes the pending changes in one transaction and their transitions to the outbox.
+    fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let transitions = pollster::block_on(self.store.apply(&self.pending)).context("writing to the store")?;
+        self.pending.clear();
+        let events: Vec<DriftEvent> = transitions.into_iter().map(DriftEvent::from).collect();
+        for e in &events {
+            match e.kind {
+                driftguard_core::ports::DriftEventKind::Detected if e.finding.revision > 1 => self.updated += 1,
+                driftguard_core::ports::DriftEventKind::Detected => self.new_findings += 1,
+                driftguard_core::ports::DriftEventKind::Resolved => self.resolved += 1,
+            }
+        }
+        self.published += pollster::block_on(self.store.publish(&events)).context("publishing to the outbox")?;
+        Ok(())
+    }
+
+    /// Flushes, prints the findings the input touched (stdout) and the summaries (stderr).
+    fn finish(mut self, format: Format, inputs: &str, store_path: &Path) -> Result<Exit> {
+        self.flush()?;
+        self.touched.sort_unstable();
+        self.touched.dedup();
+        let mut shown = Vec::with_capacity(self.touched.len());
+        for id in &self.touched {
+            if let Some(f) = pollster::block_on(self.store.get(id))? {
+                shown.push(f);
+            }
+        }
+        shown.sort_by(|a, b| a.call.time.cmp(&b.call.time).then_with(|| a.id.cmp(&b.id)));
+        render::findings(&mut std::io::stdout().lock(), &shown, format)?;
+        if self.show_ignored {
+            render::ignored(&mut std::io::stdout().lock(), &self.ignored, format)?;
+        }
+        eprint!("{}", render::summary(&self.stats, inputs));
+        eprintln!(
+            "store: {} ({} new findings, {} already stored, {} updated by joined evidence, \
+             {} resolved; {} events to the outbox)",
+            store_path.display(),
+            self.new_findings,
+            shown.len().saturating_sub(self.new_findings),
+            self.updated,
+            self.resolved,
+            self.published,
+        );
+        Ok(if self.stats.errors > 0 {
+            Exit::InputErrors
+        } else {
+            Exit::Clean
+        })
+    }
+}
+
+fn replay(args: ReplayArgs) -> Result<Exit> {
+    let pipeline = load_pipeline(&args.common.setup)?;
+    let files = inputs::collect(&args.common.paths)?;
+    let store = EmbeddedStore::open(&args.store.path)
+        .with_context(|| format!("opening store {}", args.store.path.display()))?;
+    let progress = inputs::progress(&files, args.no_progress);
+    let mut ingest = Ingest::new(&pipeline, &store, args.show_ignored);
+    for file in &files {
+        let bytes = inputs::read(file)?;
+        ingest.feed(&bytes, &file.display().to_string(), &mut |line| {
+            progress.suspend(|| eprintln!("{line}"))
+        })?;
         progress.inc(bytes.len() as u64);
     }
-    flush(&mut pending)?;
     progress.finish_and_clear();
-
-    touched.sort_unstable();
-    touched.dedup();
-    let mut shown = Vec::with_capacity(touched.len());
-    for id in &touched {
-        if let Some(f) = pollster::block_on(store.get(id))? {
-            shown.push(f);
-        }
-    }
-    shown.sort_by(|a, b| a.call.time.cmp(&b.call.time).then_with(|| a.id.cmp(&b.id)));
-    render::findings(&mut std::io::stdout().lock(), &shown, args.format)?;
-    if args.show_ignored {
-        render::ignored(&mut std::io::stdout().lock(), &ignored, args.format)?;
-    }
-    eprint!("{}", render::summary(&stats, files.len()));
-    eprintln!(
-        "store: {} ({new_findings} new findings, {} already stored, {updated} updated by joined evidence, \
-         {resolved} resolved; {published} events to the outbox)",
-        args.store.path.display(),
-        shown.len().saturating_sub(new_findings)
-    );
-    Ok(if stats.errors > 0 {
-        Exit::InputErrors
-    } else {
-        Exit::Clean
-    })
+    let inputs = format!("{} files", files.len());
+    ingest.finish(args.format, &inputs, &args.store.path)
 }
 
 fn findings(cmd: FindingsCommand) -> Result<Exit> {
@@ -482,7 +552,7 @@ fn open_existing(path: &Path) -> Result<EmbeddedStore> {
 }
 
 fn bench_cmd(args: BenchArgs) -> Result<Exit> {
-    let pipeline = load_pipeline(&args.common)?;
+    let pipeline = load_pipeline(&args.common.setup)?;
     let files = inputs::collect(&args.common.paths)?;
     bench::run(&files, &pipeline, args.seconds)?;
     Ok(Exit::Clean)
@@ -495,7 +565,7 @@ fn coverage(args: &CoverageArgs) -> Result<Exit> {
 }
 
 fn explain(args: ExplainArgs) -> Result<Exit> {
-    let pipeline = load_pipeline(&args.common)?;
+    let pipeline = load_pipeline(&args.common.setup)?;
     let files = inputs::collect(&args.common.paths)?;
     let mut out = std::io::stdout().lock();
     let mut errors = 0u64;

@@ -204,8 +204,8 @@ fn severity_line(f: &Finding) -> String {
 }
 
 /// The run summary for stderr.
-pub fn summary(stats: &Stats, files: usize) -> String {
-    let mut s = format!("read {} events from {files} files", stats.events);
+pub fn summary(stats: &Stats, inputs: &str) -> String {
+    let mut s = format!("read {} events from {inputs}", stats.events);
     if stats.errors > 0 {
         let _ = write!(s, ", {} could not be decoded", stats.errors);
     }

@@ -70,9 +70,9 @@ fn replay_prints_findings_as_jsonl_and_a_summary_on_stderr() {
     assert_eq!(sg["severity"], "critical");
     assert_eq!(sg["status"], "resolved");
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("read 32 events from 26 files"), "{stderr}");
+    assert!(stderr.contains("read 33 events from 27 files"), "{stderr}");
     assert!(
-        stderr.contains("skipped 12: aws_service 1, failed_call 1, not_in_catalog 1, own_event 6, read_only 3"),
+        stderr.contains("skipped 13: aws_service 1, failed_call 1, not_in_catalog 1, own_event 7, read_only 3"),
         "{stderr}"
     );
     assert!(stderr.contains("12 new findings"), "{stderr}");
@@ -159,7 +159,7 @@ fn explain_traces_every_event_with_its_rule() {
     let out = driftguard(&args);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines = jsonl(&out);
-    assert_eq!(lines.len(), 32);
+    assert_eq!(lines.len(), 33);
     let console = lines
         .iter()
         .find(|l| l["call"] == "ec2.amazonaws.com:AuthorizeSecurityGroupIngress" && l["actor"]["channel"] == "console")

@@ -2,12 +2,14 @@
 //! DynamoDB table), [`EventBridgePublisher`] (an [`EventPublisher`] on a custom bus) and
 //! [`S3States`] (Terraform states read from S3, cached by ETag), [`DynamoLedger`] (what the Slack
 //! functions remember: deliveries, messages, bursts, digests, decisions) and secrets read by
-//! reference from Secrets Manager or SSM ([`read_secret`]). The publisher also sends
+//! reference from Secrets Manager or SSM ([`read_secret`]), and CloudTrail's event history
+//! ([`EventHistory`], `LookupEvents`). The publisher also sends
 //! `Remediation Requested` (core's `RemediationPublisher`).
 //!
 //! [`FindingStore`]: driftguard_core::ports::FindingStore
 //! [`EventPublisher`]: driftguard_core::ports::EventPublisher
 
+mod cloudtrail;
 mod dynamo;
 mod error;
 mod eventbridge;
@@ -20,6 +22,7 @@ mod retry;
 mod s3_states;
 mod secrets;
 
+pub use cloudtrail::{EventHistory, HistoryPage, LookupFilter, LookupSummary};
 pub use dynamo::{DynamoStore, MAX_FINDING_BYTES};
 pub use error::{AwsError, Retry};
 pub use eventbridge::{

@@ -1,0 +1,161 @@
+//! `driftguard backfill --since 24h`: CloudTrail's event history (`LookupEvents`, the write calls
+//! of one account and region, up to 90 days back) through the same pipeline as `replay`, into the
+//! embedded store, so findings exist from before DriftGuard listened. Each record keeps its
+//! `eventID`, so a backfill repeated, or overlapping events the live path already stored, changes
+//! nothing.
+
+use crate::{load_pipeline, Exit, Format, Ingest, Setup, StoreArg};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use driftguard_aws::{EventHistory, LookupFilter};
+use driftguard_core::time::Timestamp;
+use driftguard_redb::EmbeddedStore;
+use serde_json::value::RawValue;
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+/// CloudTrail keeps 90 days of management events.
+const HISTORY_DAYS: u64 = 90;
+
+#[derive(Args)]
+pub(crate) struct BackfillArgs {
+    /// How far back to read: a number and a unit, `m` (minutes), `h` (hours) or `d` (days), e.g.
+    /// `24h` or `7d`; at most 90 days, CloudTrail's history.
+    #[arg(long, value_parser = parse_since)]
+    since: Duration,
+    #[command(flatten)]
+    setup: Setup,
+    #[command(flatten)]
+    store: StoreArg,
+    /// AWS region to read (default: the AWS configuration's).
+    #[arg(long)]
+    region: Option<String>,
+    /// Send the calls to this endpoint instead of AWS (a local stand-in).
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// Seconds between `LookupEvents` calls: CloudTrail allows two a second per account and region.
+    #[arg(long, default_value_t = 0.5, value_name = "SECONDS")]
+    interval: f64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+/// Reads `24h`, `90m`, `7d`.
+fn parse_since(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a number and a unit (m, h or d), e.g. 24h"))?;
+    let seconds = match unit {
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("{text:?}: the unit must be m, h or d (e.g. 24h)")),
+    };
+    if seconds == 0 {
+        return Err(format!("{text:?}: the window is empty"));
+    }
+    if seconds > HISTORY_DAYS * 86_400 {
+        return Err(format!(
+            "{text:?}: CloudTrail's event history holds {HISTORY_DAYS} days; use at most {HISTORY_DAYS}d"
+        ));
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+pub(crate) fn run(args: BackfillArgs) -> Result<Exit> {
+    if !(args.interval.is_finite() && args.interval >= 0.0) {
+        bail!("--interval must be a number of seconds, 0 or more");
+    }
+    let pipeline = load_pipeline(&args.setup)?;
+    let store = EmbeddedStore::open(&args.store.path)
+        .with_context(|| format!("opening store {}", args.store.path.display()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let sdk = runtime.block_on(async {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(url) = &args.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if let Some(region) = &args.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        loader.load().await
+    });
+    let region = sdk
+        .region()
+        .map_or_else(|| "(no region)".to_owned(), ToString::to_string);
+    let history = EventHistory::new(&sdk).with_interval(Duration::from_secs_f64(args.interval));
+    let end = Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64),
+    );
+    let start = Timestamp(end.0 - args.since.as_millis() as i64);
+    eprintln!("backfill: write calls from {start} to {end} in {region} (LookupEvents)");
+
+    let mut ingest = Ingest::new(&pipeline, &store, false);
+    let mut unreadable = 0u64;
+    let mut failed = None;
+    let summary = runtime
+        .block_on(history.lookup(&LookupFilter::Writes, start, end, |page| {
+            let origin = format!("LookupEvents page {}", page.number);
+            for id in &page.without_record {
+                eprintln!("error: {origin}: event {id} came without its CloudTrailEvent");
+                unreadable += 1;
+            }
+            // Each record is checked alone, so one unreadable record does not hide its page.
+            let mut records: Vec<&str> = Vec::with_capacity(page.records.len());
+            for (i, record) in page.records.iter().enumerate() {
+                match serde_json::from_str::<&RawValue>(record) {
+                    Ok(_) => records.push(record),
+                    Err(e) => {
+                        eprintln!("error: {origin}, event {}: CloudTrailEvent is not JSON: {e}", i + 1);
+                        unreadable += 1;
+                    }
+                }
+            }
+            let document = format!("{{\"Records\":[{}]}}", records.join(","));
+            match ingest.feed(document.as_bytes(), &origin, &mut |line| eprintln!("{line}")) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
+                    failed = Some(e);
+                    ControlFlow::Break(())
+                }
+            }
+        }))
+        .context("reading CloudTrail's event history")?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    ingest.add_errors(unreadable);
+    let inputs = format!("{} LookupEvents pages ({} events)", summary.pages, summary.events);
+    ingest.finish(args.format, &inputs, &args.store.path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_read_as_people_write_them() {
+        assert_eq!(parse_since("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_since("90m"), Ok(Duration::from_secs(5_400)));
+        assert_eq!(parse_since("90d"), Ok(Duration::from_secs(90 * 86_400)));
+        for (bad, says) in [
+            ("91d", "holds 90 days"),
+            ("24", "the unit must be"),
+            ("h", "expected a number"),
+            ("0h", "empty"),
+            ("2w", "the unit must be"),
+        ] {
+            let err = parse_since(bad).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
+}
