@@ -154,7 +154,7 @@ mod tests {
             ("0h", "empty"),
             ("2w", "the unit must be"),
         ] {
-            let err = parse_since(bad).unwrap_err();
+            let err = parse_since(bad).expect_err("refused");
             assert!(err.contains(says), "{bad}: {err}");
         }
     }
