@@ -26,6 +26,9 @@ pub struct Config {
     /// `DRIFTGUARD_SLACK_DIGEST_SEVERITY`, `DRIFTGUARD_SLACK_DIGEST_MAX_ITEMS`,
     /// `DRIFTGUARD_SLACK_DIGEST_MAX_AGE_SECONDS`, `DRIFTGUARD_SLACK_GROUP_WINDOW_SECONDS`.
     pub policy: NotifyPolicy,
+    /// `DRIFTGUARD_SHADOW` (`true` / `false`): shadow mode, every notice planned and logged,
+    /// nothing posted.
+    pub shadow: bool,
 }
 
 pub use driftguard_core::env::EnvError as ConfigError;
@@ -97,6 +100,7 @@ impl Config {
                 )?,
                 group_window_seconds: number("DRIFTGUARD_SLACK_GROUP_WINDOW_SECONDS", defaults.group_window_seconds)?,
             },
+            shadow: env.boolean("DRIFTGUARD_SHADOW", false)?,
         })
     }
 }
@@ -109,6 +113,20 @@ mod tests {
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn shadow_mode_is_spelled_out_or_refused() {
+        let base = [
+            ("DRIFTGUARD_TABLE", "t"),
+            ("DRIFTGUARD_SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/x"),
+        ];
+        assert!(!config(&base).expect("valid").shadow);
+        let on = [base[0], base[1], ("DRIFTGUARD_SHADOW", "TRUE")];
+        assert!(config(&on).expect("valid").shadow);
+        let typo = [base[0], base[1], ("DRIFTGUARD_SHADOW", "yes")];
+        let err = config(&typo).expect_err("not true or false");
+        assert!(err.to_string().contains("DRIFTGUARD_SHADOW"), "{err}");
     }
 
     #[test]

@@ -123,7 +123,9 @@ pub struct App {
     /// The remediate function's requests, read to believe an approval prompt.
     remediations: DynamoRemediations,
     policy: NotifyPolicy,
-    /// Refused events by reason, since the container started (logged with each refusal).
+    /// Shadow mode: plan and log, never post (`DRIFTGUARD_SHADOW`).
+    shadow: bool,
+    /// Refused events (and, in shadow mode, notices not sent) by reason, since the container started (logged with each refusal).
     refused: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
 
@@ -157,6 +159,7 @@ impl App {
             remediations: DynamoRemediations::new(dynamo.clone(), &config.table),
             store: DynamoStore::new(dynamo, &config.table),
             policy: config.policy,
+            shadow: config.shadow,
             refused: std::sync::Mutex::new(std::collections::BTreeMap::new()),
         })
     }
@@ -164,6 +167,10 @@ impl App {
     /// One invocation.
     pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, NotifyError> {
         match self.read(event.payload).await? {
+            Work::Flush if self.shadow => {
+                tracing::info!("Shadow mode: digests are not flushed");
+                Ok(json!({ "status": "shadow", "digests_posted": 0 }))
+            }
             Work::Flush => {
                 let posted = self.flush_due(now()).await?;
                 Ok(json!({ "status": "flushed", "digests_posted": posted }))
@@ -275,6 +282,9 @@ impl App {
     }
 
     async fn notify(&self, notice: &Notice) -> Result<Value, NotifyError> {
+        if self.shadow {
+            return self.shadow(notice).await;
+        }
         let key = notice.key();
         let started = now();
         match self.ledger.begin(&key, started).await? {
@@ -304,10 +314,10 @@ impl App {
         }
     }
 
-    async fn carry_out(&self, notice: &Notice, key: &str, now: Timestamp) -> Result<Value, NotifyError> {
-        let finding_id = notice.finding_id().to_owned();
+    /// What the ledger knows that bears on a notice: its message, burst group, approval prompt.
+    async fn known_for(&self, notice: &Notice) -> Result<notify::Known, NotifyError> {
         let mut known = notify::Known {
-            message: self.ledger.message(&finding_id).await?,
+            message: self.ledger.message(notice.finding_id()).await?,
             group: None,
             prompt: None,
         };
@@ -322,6 +332,35 @@ impl App {
         if let Some(id) = request_id {
             known.prompt = self.ledger.message(&prompt_key(id)).await?;
         }
+        Ok(known)
+    }
+
+    /// Shadow mode: the notice is verified and planned as usual, and what would be sent is
+    /// logged and counted; nothing is posted, queued or remembered.
+    async fn shadow(&self, notice: &Notice) -> Result<Value, NotifyError> {
+        let key = notice.key();
+        let known = self.known_for(notice).await?;
+        let can_update = self.slack.delivery() == Delivery::Bot;
+        let (would, channel) = match notify::plan(notice, &self.policy, &known, can_update) {
+            Plan::Skip(reason) => (format!("skip ({})", reason.as_str()), None),
+            Plan::Digest { channel } => ("digest".to_owned(), Some(channel)),
+            Plan::Post { channel, .. } => ("post".to_owned(), Some(channel)),
+            Plan::Prompt { channel, .. } => ("prompt".to_owned(), Some(channel)),
+            Plan::Update { target, .. } => ("update".to_owned(), Some(target.channel)),
+        };
+        let total = {
+            let mut counts = self.refused.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let n = counts.entry("shadow").or_default();
+            *n += 1;
+            *n
+        };
+        tracing::info!(key = %key, would = %would, channel = channel.as_deref().unwrap_or(""), shadow_total = total, "Shadow mode: not sent to Slack");
+        Ok(json!({ "status": "shadow", "key": key, "would": would, "channel": channel }))
+    }
+
+    async fn carry_out(&self, notice: &Notice, key: &str, now: Timestamp) -> Result<Value, NotifyError> {
+        let finding_id = notice.finding_id().to_owned();
+        let known = self.known_for(notice).await?;
         let can_update = self.slack.delivery() == Delivery::Bot;
         // A result closes its request's approval prompt: the Approve button goes.
         if let (Notice::Remediation { result, .. }, Some(prompt), true) = (notice, &known.prompt, can_update) {

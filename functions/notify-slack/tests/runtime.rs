@@ -776,3 +776,38 @@ fn a_waiting_request_gets_an_approve_prompt_in_the_alerts_thread_updated_then_cl
     assert!(closed.says("Revert completed by driftguard-remediate"), "{closed:?}");
     n.report(test);
 }
+
+/// #17 item 4: in shadow mode an alert is verified and planned, and nothing reaches Slack.
+#[test]
+fn shadow_mode_plans_the_alert_and_posts_nothing() {
+    let test = "shadow_mode_plans_the_alert_and_posts_nothing";
+    let Some(mut n) = Notifier::start(test, true, &[("DRIFTGUARD_SHADOW", "true")]) else {
+        return;
+    };
+    let detected = sample("drift-detected.console-sg.json");
+    n.seed(&detected);
+    let out = n.respond(&detected);
+    assert_eq!(
+        (&out["status"], &out["would"], &out["channel"]),
+        (&json!("shadow"), &json!("post"), &json!("C0SECURITY")),
+        "{out}"
+    );
+    // A digest flush posts nothing either.
+    let flush = json!({"version": "0", "id": "f1", "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012", "time": "2026-11-20T10:00:00Z", "region": "eu-west-1", "resources": [], "detail": {}});
+    assert_eq!(n.respond(&flush)["status"], "shadow");
+    assert!(
+        n.slack.requests().is_empty(),
+        "nothing sent to Slack: {:?}",
+        n.slack.requests()
+    );
+    assert_eq!(
+        n.stored_message(&finding_of(&detected).id),
+        None,
+        "nothing remembered as posted"
+    );
+    assert!(
+        n.lambda.logs().contains("Shadow mode: not sent to Slack"),
+        "what it would have sent is logged"
+    );
+    n.report(test);
+}

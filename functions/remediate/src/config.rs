@@ -18,7 +18,8 @@ pub struct Config {
     pub bus: String,
     /// `DRIFTGUARD_REMEDIATION_POLICY` (JSON): what executes, approvals, the cap, automatic
     /// rules; `DRIFTGUARD_REVERT_TYPES` (comma-separated resource types, `none`) adds to the
-    /// types whose reverts execute. Absent: everything is a dry run.
+    /// types whose reverts execute. Absent: everything is a dry run. `DRIFTGUARD_SHADOW`
+    /// (`true` / `false`): shadow mode, every request a dry run whatever else is enabled.
     pub policy: SafetyPolicy,
     /// `DRIFTGUARD_KILL_SWITCH_PARAMETER`: the SSM parameter that stops every execution.
     pub kill_switch: Option<String>,
@@ -50,6 +51,7 @@ impl Config {
         policy
             .validate()
             .map_err(|e| invalid("DRIFTGUARD_REMEDIATION_POLICY", e))?;
+        policy.shadow = env.boolean("DRIFTGUARD_SHADOW", false)?;
         let pipelines = match env.optional("DRIFTGUARD_PIPELINES") {
             Some(json) => {
                 Some(PipelineRoutes::from_json(&json).map_err(|e| invalid("DRIFTGUARD_PIPELINES", e.to_string()))?)

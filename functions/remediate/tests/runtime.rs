@@ -916,6 +916,35 @@ fn a_dry_run_changes_nothing_and_publishes_the_exact_plan() {
     );
 }
 
+/// #17 item 4: with `ShadowMode=true` a revert that is enabled, needs no approval and is under
+/// the cap still changes nothing: it is planned against the live group and published as a dry
+/// run saying why.
+#[test]
+fn shadow_mode_plans_every_request_and_executes_none() {
+    let Some(mut r) = Remediate::start("shadow_mode", enabled(), &[("DRIFTGUARD_SHADOW", "true".into())]) else {
+        return;
+    };
+    let sg = r.world.finding("ingress").clone();
+    let out = r.ask(&sg, "revert", "U0ALICE");
+    assert_eq!(status(&out), "dry_run", "{out:#}");
+    assert!(message(&out).contains("shadow mode"), "{out:#}");
+    assert_eq!(
+        out["calls"][0]["call"], "RevokeSecurityGroupRules",
+        "the plan is still made"
+    );
+    assert_eq!(
+        r.ingress(),
+        ["tcp 22 0.0.0.0/0", "tcp 443 0.0.0.0/0"],
+        "nothing changed"
+    );
+    let result = r
+        .events()
+        .into_iter()
+        .find(|e| e["detail-type"] == "Remediation Completed")
+        .expect("the dry run's result");
+    assert_eq!(result["detail"]["dry_run"], json!(true));
+}
+
 #[test]
 fn approvals_are_awaited_and_the_last_one_executes() {
     let policy = json!({"revert": ["*"], "approvals": [{"min_severity": "major", "required": 2}], "approvers": ["U0BOB", "U0CAROL", "U0ALICE"]});

@@ -39,6 +39,10 @@ pub struct SafetyPolicy {
     /// Opt-in automatic remediations, evaluated on `Drift Detected`.
     #[serde(default)]
     pub auto: Vec<AutoRule>,
+    /// Shadow mode (`DRIFTGUARD_SHADOW`, the template's `ShadowMode`, not part of the JSON):
+    /// every request is planned, gated and recorded as a dry run; nothing executes.
+    #[serde(skip)]
+    pub shadow: bool,
 }
 
 fn default_cap() -> u32 {
@@ -55,6 +59,7 @@ impl Default for SafetyPolicy {
             approvers: Vec::new(),
             hourly_cap: default_cap(),
             auto: Vec::new(),
+            shadow: false,
         }
     }
 }
@@ -278,6 +283,11 @@ pub fn gate(
                 .into(),
         };
     }
+    if policy.shadow {
+        return Gate::DryRun {
+            reason: "shadow mode (ShadowMode=true): everything is evaluated and recorded, nothing is executed".into(),
+        };
+    }
     if request.dry_run {
         return Gate::DryRun {
             reason: "the request asked for a dry run".into(),
@@ -329,4 +339,56 @@ pub fn request_id(request: &RemediationRequest) -> String {
             &request.requested_at.to_string(),
         ])
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::conformance::sample_finding;
+    use crate::remediation::Requester;
+    use crate::util::time::Timestamp;
+
+    fn request(dry_run: bool) -> RemediationRequest {
+        RemediationRequest {
+            schema_version: 1,
+            finding_id: "dg-1".into(),
+            action: RemediationAction::Revert,
+            requested_by: Requester {
+                source: "slack".into(),
+                user: "U0ALICE".into(),
+            },
+            requested_at: Timestamp(1_795_165_337_000),
+            dry_run,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn shadow_mode_makes_every_request_a_dry_run_but_the_kill_switch_still_refuses() {
+        let finding = sample_finding("ev-shadow", "sg-0123456789abcdef0", 1_795_165_337, Severity::Critical);
+        let mut policy = SafetyPolicy {
+            revert: vec!["*".into()],
+            ..SafetyPolicy::default()
+        };
+        let counts = Counts {
+            executed_this_hour: 0,
+            kill_switch: false,
+        };
+        assert_eq!(gate(&policy, &request(false), &finding, &[], counts), Gate::Execute);
+        policy.shadow = true;
+        let Gate::DryRun { reason } = gate(&policy, &request(false), &finding, &[], counts) else {
+            panic!("a dry run in shadow mode");
+        };
+        assert!(reason.starts_with("shadow mode"), "{reason}");
+        let off = Counts {
+            kill_switch: true,
+            ..counts
+        };
+        assert!(matches!(
+            gate(&policy, &request(false), &finding, &[], off),
+            Gate::Refuse { .. }
+        ));
+        // Shadow mode is a deployment setting, never read from the policy JSON.
+        assert!(serde_json::from_str::<SafetyPolicy>(r#"{"shadow":true}"#).is_err());
+    }
 }

@@ -57,6 +57,19 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         })
     }
 
+    /// A switch that must be spelled out: `true` or `false` (any case); unset or empty gives
+    /// `default`; anything else is an error naming the variable, so a typo never flips a
+    /// safety setting silently.
+    pub fn boolean(&self, name: &'static str, default: bool) -> Result<bool, EnvError> {
+        match self.optional(name).map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) if v.is_empty() => Ok(default),
+            Some(v) if v == "true" => Ok(true),
+            Some(v) if v == "false" => Ok(false),
+            Some(v) => Err(invalid(name, format!("{v:?} is not true or false"))),
+        }
+    }
+
     /// `true` when the value is `true` (any case).
     pub fn flag(&self, name: &str) -> bool {
         self.optional(name)
@@ -86,6 +99,8 @@ mod tests {
                 "J" => Some(r#"[1,2]"#),
                 "BAD_J" => Some("[1,"),
                 "F" => Some("TRUE"),
+                "OFF" => Some(" false "),
+                "TYPO" => Some("ture"),
                 _ => None,
             }
             .map(str::to_owned)
@@ -106,5 +121,17 @@ mod tests {
             .to_string()
             .contains("BAD_J"));
         assert!(env.flag("F") && !env.flag("UNSET"));
+        assert_eq!(
+            (
+                env.boolean("F", false).ok(),
+                env.boolean("OFF", true).ok(),
+                env.boolean("UNSET", true).ok()
+            ),
+            (Some(true), Some(false), Some(true))
+        );
+        assert_eq!(
+            env.boolean("TYPO", false).expect_err("a typo").to_string(),
+            "environment variable TYPO is invalid: \"ture\" is not true or false"
+        );
     }
 }
