@@ -9,7 +9,6 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use driftguard_aws::{EventHistory, LookupFilter};
 use driftguard_core::time::Timestamp;
-use driftguard_redb::EmbeddedStore;
 use serde_json::value::RawValue;
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -71,8 +70,7 @@ pub(crate) fn run(args: BackfillArgs) -> Result<Exit> {
         bail!("--interval must be a number of seconds, 0 or more");
     }
     let pipeline = load_pipeline(&args.setup)?;
-    let store = EmbeddedStore::open(&args.store.path)
-        .with_context(|| format!("opening store {}", args.store.path.display()))?;
+    let store = crate::open_embedded(&args.store)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -10,6 +10,7 @@ mod inputs;
 mod remediate;
 mod render;
 mod slack_post;
+mod stores;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -123,6 +124,29 @@ struct StoreArg {
     path: PathBuf,
 }
 
+/// `--store`: where `findings` reads: the embedded store's file, or the deployed table as
+/// `dynamodb://TABLE` (with the AWS configuration's credentials and region, or these flags).
+#[derive(Args)]
+struct FindingsStoreArg {
+    /// The embedded store's file, or `dynamodb://TABLE` for the deployed stack's table.
+    #[arg(
+        long = "store",
+        value_name = "PATH|dynamodb://TABLE",
+        default_value = "driftguard.redb",
+        env = "DRIFTGUARD_STORE"
+    )]
+    location: String,
+    /// AWS region of the table (default: the AWS configuration's).
+    #[arg(long)]
+    region: Option<String>,
+    /// AWS profile to read the table with.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Send the table's calls to this endpoint (a local stand-in).
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+}
+
 #[derive(Args)]
 struct ExplainArgs {
     #[command(flatten)]
@@ -146,7 +170,7 @@ enum FindingsCommand {
     /// List stored findings, newest first.
     List {
         #[command(flatten)]
-        store: StoreArg,
+        store: FindingsStoreArg,
         /// Only findings with this status.
         #[arg(long, value_enum)]
         status: Option<StatusArg>,
@@ -168,7 +192,7 @@ enum FindingsCommand {
         /// Finding id (`dg-...`).
         id: String,
         #[command(flatten)]
-        store: StoreArg,
+        store: FindingsStoreArg,
         /// Print the Slack message (Block Kit JSON) DriftGuard would send for it.
         #[arg(long)]
         slack: bool,
@@ -452,11 +476,18 @@ impl<'a> Ingest<'a> {
     }
 }
 
+/// Opens (or creates) the embedded store that `replay` and `backfill` write.
+fn open_embedded(store: &StoreArg) -> Result<EmbeddedStore> {
+    if store.path.to_string_lossy().starts_with("dynamodb://") {
+        bail!("replay and backfill write to the embedded store (--store PATH); dynamodb://TABLE is for `findings list|show`");
+    }
+    EmbeddedStore::open(&store.path).with_context(|| format!("opening store {}", store.path.display()))
+}
+
 fn replay(args: ReplayArgs) -> Result<Exit> {
     let pipeline = load_pipeline(&args.common.setup)?;
     let files = inputs::collect(&args.common.paths)?;
-    let store = EmbeddedStore::open(&args.store.path)
-        .with_context(|| format!("opening store {}", args.store.path.display()))?;
+    let store = open_embedded(&args.store)?;
     let progress = inputs::progress(&files, args.no_progress);
     let mut ingest = Ingest::new(&pipeline, &store, args.show_ignored);
     for file in &files {
@@ -481,7 +512,7 @@ fn findings(cmd: FindingsCommand) -> Result<Exit> {
             limit,
             format,
         } => {
-            let store = open_existing(&store.path)?;
+            let store = stores::open(&store)?;
             let query = Query {
                 status: status.map(|s| match s {
                     StatusArg::Open => Status::Open,
@@ -500,7 +531,7 @@ fn findings(cmd: FindingsCommand) -> Result<Exit> {
                 }),
                 limit,
             };
-            let list = pollster::block_on(store.list(&query))?;
+            let list = store.list(&query)?;
             render::findings(&mut std::io::stdout().lock(), &list, format)?;
             eprintln!("{} findings", list.len());
         }
@@ -512,9 +543,9 @@ fn findings(cmd: FindingsCommand) -> Result<Exit> {
             post,
             webhook_url,
         } => {
-            let store = open_existing(&store.path)?;
-            let Some(f) = pollster::block_on(store.get(&id))? else {
-                bail!("no finding {id} in the store")
+            let store = stores::open(&store)?;
+            let Some(f) = store.get(&id)? else {
+                bail!("no finding {id} in {}", store.name())
             };
             let mut out = std::io::stdout().lock();
             if slack || post {
@@ -539,16 +570,6 @@ fn findings(cmd: FindingsCommand) -> Result<Exit> {
         }
     }
     Ok(Exit::Clean)
-}
-
-fn open_existing(path: &Path) -> Result<EmbeddedStore> {
-    if !path.exists() {
-        bail!(
-            "no store at {} (run `driftguard replay` first, or pass --store)",
-            path.display()
-        );
-    }
-    EmbeddedStore::open(path).with_context(|| format!("opening store {}", path.display()))
 }
 
 fn bench_cmd(args: BenchArgs) -> Result<Exit> {

@@ -1,0 +1,129 @@
+//! Where `findings list|show` read: the embedded store (`--store PATH`, the default) or the
+//! deployed stack's DynamoDB table (`--store dynamodb://TABLE`), through the same `FindingStore`
+//! port, so "why was this (not) flagged?" is asked the same way locally and in production.
+
+use crate::FindingsStoreArg;
+use anyhow::{bail, Context, Result};
+use driftguard_aws::{DynamoClient, DynamoRemediations, DynamoStore};
+use driftguard_core::finding::Finding;
+use driftguard_core::ports::{FindingStore, Query};
+use driftguard_core::remediation::audit::AuditEntry;
+use driftguard_redb::EmbeddedStore;
+use std::path::Path;
+
+/// The scheme of a table location.
+const DYNAMODB: &str = "dynamodb://";
+
+/// An open findings store.
+pub(crate) enum Findings {
+    /// The embedded store's file.
+    Embedded { store: EmbeddedStore, path: String },
+    /// The deployed table, with its remediation trail.
+    Table {
+        store: DynamoStore,
+        trail: DynamoRemediations,
+        table: String,
+        runtime: tokio::runtime::Runtime,
+    },
+}
+
+/// Opens the store `arg` names; an embedded store must exist (nothing is created by reading).
+pub(crate) fn open(arg: &FindingsStoreArg) -> Result<Findings> {
+    let Some(table) = arg.location.strip_prefix(DYNAMODB) else {
+        if arg.region.is_some() || arg.profile.is_some() || arg.endpoint_url.is_some() {
+            bail!("--region, --profile and --endpoint-url apply to --store dynamodb://TABLE only");
+        }
+        let path = Path::new(&arg.location);
+        if !path.exists() {
+            bail!(
+                "no store at {} (run `driftguard replay` first, or pass --store PATH or dynamodb://TABLE)",
+                path.display()
+            );
+        }
+        let store = EmbeddedStore::open(path).with_context(|| format!("opening store {}", path.display()))?;
+        return Ok(Findings::Embedded {
+            store,
+            path: arg.location.clone(),
+        });
+    };
+    let valid = (3..=255).contains(&table.len())
+        && table
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if !valid {
+        bail!(
+            "{:?} is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ - .)",
+            table
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let sdk = runtime.block_on(async {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(url) = &arg.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if let Some(region) = &arg.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(profile) = &arg.profile {
+            loader = loader.profile_name(profile);
+        }
+        loader.load().await
+    });
+    let client = DynamoClient::new(&sdk);
+    Ok(Findings::Table {
+        store: DynamoStore::new(client.clone(), table),
+        trail: DynamoRemediations::new(client, table),
+        table: table.to_owned(),
+        runtime,
+    })
+}
+
+impl Findings {
+    /// How the store is named in messages.
+    pub(crate) fn name(&self) -> String {
+        match self {
+            Findings::Embedded { path, .. } => format!("the store at {path}"),
+            Findings::Table { table, .. } => format!("table {table}"),
+        }
+    }
+
+    /// Findings matching `query`, newest first.
+    pub(crate) fn list(&self, query: &Query) -> Result<Vec<Finding>> {
+        match self {
+            Findings::Embedded { store, .. } => Ok(pollster::block_on(store.list(query))?),
+            Findings::Table {
+                store, table, runtime, ..
+            } => runtime
+                .block_on(store.list(query))
+                .with_context(|| format!("listing findings in table {table}")),
+        }
+    }
+
+    /// One finding.
+    pub(crate) fn get(&self, id: &str) -> Result<Option<Finding>> {
+        match self {
+            Findings::Embedded { store, .. } => Ok(pollster::block_on(store.get(id))?),
+            Findings::Table {
+                store, table, runtime, ..
+            } => runtime
+                .block_on(store.get(id))
+                .with_context(|| format!("reading finding {id} from table {table}")),
+        }
+    }
+
+    /// The remediation trail of a finding.
+    pub(crate) fn trail(&self, id: &str) -> Result<Vec<AuditEntry>> {
+        match self {
+            Findings::Embedded { store, .. } => Ok(store.trail(id)?),
+            Findings::Table {
+                trail, table, runtime, ..
+            } => runtime
+                .block_on(trail.trail(id))
+                .with_context(|| format!("reading the remediation trail of {id} from table {table}")),
+        }
+    }
+}
