@@ -14,6 +14,7 @@ mod stores;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use driftguard_aws::{S3Location, S3States};
 use driftguard_core::attribution::AttributionConfig;
 use driftguard_core::decode::{self, Position};
 use driftguard_core::finding::{FindingKind, Status};
@@ -78,8 +79,10 @@ struct Common {
 /// What the pipeline is built from: the IaC states, the principals, the ignore rules.
 #[derive(Args)]
 struct Setup {
-    /// Terraform / OpenTofu state files (format 4); repeat for several.
-    #[arg(long = "state", value_name = "TFSTATE")]
+    /// Terraform / OpenTofu state files (format 4), or `s3://bucket/prefix` for every `.tfstate`
+    /// under a prefix (your AWS credentials; `AWS_ENDPOINT_URL` and `DRIFTGUARD_S3_PATH_STYLE=true`
+    /// for a local stand-in); repeat for several.
+    #[arg(long = "state", value_name = "TFSTATE|s3://BUCKET/PREFIX")]
     states: Vec<PathBuf>,
     /// TOML file declaring IaC principals (see README).
     #[arg(long, value_name = "FILE")]
@@ -288,10 +291,22 @@ fn load_pipeline(common: &Setup) -> Result<Pipeline> {
         None => AttributionConfig::default(),
     };
     let mut inventory = Inventory::new();
+    let mut buckets = Vec::new();
     for path in &common.states {
+        let name = path.to_string_lossy();
+        if name.starts_with("s3://") {
+            buckets.push(S3Location::parse(&name).with_context(|| format!("{name} is not s3://bucket/prefix"))?);
+            continue;
+        }
         let bytes = std::fs::read(path).with_context(|| format!("reading state {}", path.display()))?;
         let bytes = decode::plain(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         inventory.add_state(&path.display().to_string(), &bytes)?;
+    }
+    if !buckets.is_empty() {
+        for (url, bytes) in &s3_states(buckets)? {
+            let bytes = decode::plain(bytes).map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+            inventory.add_state(url, &bytes)?;
+        }
     }
     let default_ignore = Path::new(".driftignore");
     let ignore_path = common
@@ -333,6 +348,40 @@ fn load_pipeline(common: &Setup) -> Result<Pipeline> {
         }
     }
     Ok(pipeline)
+}
+
+/// Every `.tfstate` under the S3 locations, fetched with the AWS configuration's credentials
+/// (path-style addressing with `DRIFTGUARD_S3_PATH_STYLE=true`, as the functions read it). An
+/// object that cannot be read fails the command, named.
+fn s3_states(locations: Vec<S3Location>) -> Result<Vec<(String, Vec<u8>)>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let path_style = std::env::var("DRIFTGUARD_S3_PATH_STYLE").is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let named: Vec<String> = locations
+        .iter()
+        .map(|l| format!("s3://{}/{}", l.bucket, l.prefix))
+        .collect();
+    let files = runtime.block_on(async {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let mut states = S3States::new(driftguard_aws::s3_client(&sdk, path_style), locations);
+        let refresh = states
+            .refresh()
+            .await
+            .with_context(|| format!("listing {}", named.join(", ")))?;
+        if let Some(e) = refresh.unreadable.first() {
+            bail!("{e}");
+        }
+        Ok::<_, anyhow::Error>(
+            states
+                .files()
+                .map(|(url, bytes)| (url.to_owned(), bytes.to_vec()))
+                .collect::<Vec<_>>(),
+        )
+    })?;
+    eprintln!("states: {} .tfstate objects under {}", files.len(), named.join(", "));
+    Ok(files)
 }
 
 /// Flushes to the store every this many changes: one write transaction per batch.

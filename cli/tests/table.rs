@@ -1,6 +1,7 @@
-//! `driftguard findings list|show --store dynamodb://TABLE`: the CLI reads the deployed stack's
-//! table (moto's DynamoDB, through the real SDK), with the same filters, views and remediation
-//! trail as on the embedded store.
+//! The CLI against the deployed stack's resources on moto, through the real SDK:
+//! `findings list|show --store dynamodb://TABLE` reads the table (the same filters, views and
+//! remediation trail as on the embedded store), and `--state s3://bucket/prefix` reads the
+//! Terraform states from their bucket.
 
 use driftguard_aws::DynamoRemediations;
 use driftguard_core::conformance::sample_finding;
@@ -152,5 +153,90 @@ fn a_bad_table_location_is_a_clear_error() {
         text(&out.stderr).contains("apply to --store dynamodb://TABLE only"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+#[test]
+fn states_are_read_from_their_bucket() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let Some(moto) = driftguard_tests::moto::MotoServer::start_or_skip("states_are_read_from_their_bucket") else {
+        return;
+    };
+    let endpoint = moto.endpoint();
+    let sdk = rt.block_on(driftguard_tests::stack::sdk_config(&endpoint));
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    rt.block_on(async {
+        s3.create_bucket()
+            .bucket("tf-states")
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("bucket");
+        for (key, file) in [
+            ("prod/network/terraform.tfstate", "events/terraform/network.tfstate"),
+            ("prod/data/terraform.tfstate", "events/terraform/data.tfstate"),
+            ("prod/README.md", "README.md"),
+        ] {
+            let body = std::fs::read(root.join(file)).expect("read");
+            s3.put_object()
+                .bucket("tf-states")
+                .key(key)
+                .body(body.into())
+                .send()
+                .await
+                .expect("put");
+        }
+    });
+    let run = |state: &str, store: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_driftguard"))
+            .args(["replay", "events/", "--format", "jsonl", "--state", state, "--store"])
+            .arg(store)
+            .current_dir(&root)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "eu-west-1")
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("DRIFTGUARD_S3_PATH_STYLE", "true")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .expect("run driftguard")
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = run("s3://tf-states/prod/", &dir.path().join("s3.redb"));
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("states: 2 .tfstate objects under s3://tf-states/prod/"),
+        "only the .tfstate objects: {stderr}"
+    );
+    assert!(
+        stderr.contains("inventory: 15 managed resources from 2 state files"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("12 new findings"),
+        "the same findings as from local files: {stderr}"
+    );
+    let owners: Vec<String> = jsonl(&out)
+        .iter()
+        .filter_map(|f| f["owner"]["state"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        owners
+            .iter()
+            .any(|s| s == "s3://tf-states/prod/network/terraform.tfstate"),
+        "findings name the state object: {owners:?}"
+    );
+    let missing = run("s3://no-such-bucket/prod/", &dir.path().join("x.redb"));
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing.stderr).contains("listing s3://no-such-bucket/prod/"),
+        "{}",
+        text(&missing.stderr)
     );
 }

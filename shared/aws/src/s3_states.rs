@@ -167,6 +167,12 @@ impl S3States {
         loaded
     }
 
+    /// The cached state files, `(s3://bucket/key, bytes)`, in key order: what the last
+    /// [`S3States::refresh`] fetched (or kept).
+    pub fn files(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.cache.iter().map(|(url, c)| (url.as_str(), c.bytes.as_slice()))
+    }
+
     /// How many state files are cached.
     pub fn len(&self) -> usize {
         self.cache.len()
