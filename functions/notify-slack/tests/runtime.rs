@@ -698,13 +698,24 @@ fn a_waiting_request_gets_an_approve_prompt_in_the_alerts_thread_updated_then_cl
     assert_eq!(n.respond(&detected)["status"], "posted");
     let mut awaiting = sample("remediation-awaiting-approval.revert.json");
     assert_eq!(awaiting["detail"]["finding_id"], json!(finding_of(&detected).id));
-    let request_id = awaiting["detail"]["request_id"].as_str().expect("request id").to_owned();
+    let request_id = awaiting["detail"]["request_id"]
+        .as_str()
+        .expect("request id")
+        .to_owned();
 
     // A prompt for a request the remediate function does not hold waiting is never posted.
     let out = n.respond(&awaiting);
-    assert_eq!((&out["status"], &out["reason"]), (&json!("refused"), &json!("differs")), "{out}");
+    assert_eq!(
+        (&out["status"], &out["reason"]),
+        (&json!("refused"), &json!("differs")),
+        "{out}"
+    );
     hold_request(&n, &awaiting["detail"], driftguard_aws::RequestState::Done);
-    assert_eq!(n.respond(&awaiting)["status"], "refused", "a finished request gets no button");
+    assert_eq!(
+        n.respond(&awaiting)["status"],
+        "refused",
+        "a finished request gets no button"
+    );
     hold_request(&n, &awaiting["detail"], driftguard_aws::RequestState::Awaiting);
     assert_eq!(n.slack.requests_to(POST).len(), 1, "nothing posted for refused prompts");
 
@@ -755,7 +766,10 @@ fn a_waiting_request_gets_an_approve_prompt_in_the_alerts_thread_updated_then_cl
         .slack
         .requests_to(UPDATE)
         .into_iter()
-        .find(|u| target(u).1.as_deref() == Some("1700000000.000200") && body(u)["text"].as_str().is_some_and(|t| t.starts_with(":lock:")))
+        .find(|u| {
+            target(u).1.as_deref() == Some("1700000000.000200")
+                && body(u)["text"].as_str().is_some_and(|t| t.starts_with(":lock:"))
+        })
         .expect("the prompt closed");
     let closed = Visible::of(&body(&closed));
     assert!(closed.buttons.is_empty(), "{closed:?}");

@@ -13,8 +13,8 @@ use driftguard_core::remediation::audit::{AuditEntry, Step};
 use driftguard_core::remediation::plan::Call;
 use driftguard_core::remediation::safety::{self, Approval, Counts, Gate, SafetyPolicy};
 use driftguard_core::remediation::{
-    RemediationAction, RemediationApproval, RemediationOutcome, RemediationPending, RemediationRequest, RemediationResult, APPROVED,
-    REQUESTED,
+    RemediationAction, RemediationApproval, RemediationOutcome, RemediationPending, RemediationRequest,
+    RemediationResult, APPROVED, REQUESTED,
 };
 use driftguard_core::time::Timestamp;
 use driftguard_pipelines::{Executed, PipelineClient};

@@ -941,7 +941,11 @@ fn approvals_are_awaited_and_the_last_one_executes() {
         (&json!(request_id), &json!(2), &json!([]))
     );
     assert_eq!(first[0]["requested_by"]["user"], "U0ALICE");
-    assert_eq!(first[0]["calls"][0]["call"], "RevokeSecurityGroupRules", "{:#}", first[0]);
+    assert_eq!(
+        first[0]["calls"][0]["call"], "RevokeSecurityGroupRules",
+        "{:#}",
+        first[0]
+    );
     let approve = |who: &str| {
         Remediate::event(
             "Remediation Approved",
@@ -957,7 +961,10 @@ fn approvals_are_awaited_and_the_last_one_executes() {
     assert_eq!(status(&out), "awaiting_approval");
     assert!(message(&out).contains("1 of 2"), "{out:#}");
     let counts: Vec<Value> = waiting(&r).iter().map(|d| d["approved_by"].clone()).collect();
-    assert!(counts.contains(&json!(["U0BOB"])), "the prompt is told of Bob's approval: {counts:?}");
+    assert!(
+        counts.contains(&json!(["U0BOB"])),
+        "the prompt is told of Bob's approval: {counts:?}"
+    );
     let out = r.respond("approve", &approve("U0BOB"));
     assert!(message(&out).contains("1 of 2"), "one person counts once: {out:#}");
     assert_eq!(

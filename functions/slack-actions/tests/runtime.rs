@@ -945,7 +945,11 @@ fn an_approve_click_on_the_prompt_publishes_the_approval() {
     };
     let f = finding(700);
     a.seed(&f);
-    let (_, answer) = a.call(&request(&click(&a.slack, "U0ALICE", "revert", &f.id), unix_now(), SECRET));
+    let (_, answer) = a.call(&request(
+        &click(&a.slack, "U0ALICE", "revert", &f.id),
+        unix_now(),
+        SECRET,
+    ));
     assert_eq!(answer["remediation_requested"], json!(1), "{answer}");
     let requested = a.events().remove(0);
     let request: driftguard_core::remediation::RemediationRequest =
@@ -1004,7 +1008,10 @@ fn an_approve_click_on_the_prompt_publishes_the_approval() {
     assert_eq!(events[0]["detail"]["request_id"], json!(request_id));
     assert_eq!(events[0]["detail"]["finding_id"], json!(f.id));
     let told = a.answers().pop().expect("an answer").json.expect("JSON");
-    assert_eq!(told["response_type"], "ephemeral", "the prompt stays for the other approvers");
+    assert_eq!(
+        told["response_type"], "ephemeral",
+        "the prompt stays for the other approvers"
+    );
     assert!(told["text"].as_str().is_some_and(|t| t.contains(&request_id)), "{told}");
 
     // Refused, nothing published: the requester, someone off the list, the alert's message.
