@@ -316,3 +316,19 @@ fn associating_the_declared_account_again_changes_nothing() {
     };
     assert_eq!(iac.restores[0].attribute, "principals");
 }
+
+#[test]
+fn the_declared_ram_share_deleted_by_hand_is_critical_and_missing() {
+    let f = finding(&ram_event(
+        "DeleteResourceShare",
+        json!({"resourceShareArn": SHARE}),
+        json!({"returnValue": true}),
+    ));
+    assert_eq!(f.kind, driftguard_core::finding::FindingKind::Missing);
+    assert_eq!(
+        f.owner.as_ref().map(|o| o.address.as_str()),
+        Some("aws_ram_resource_share.subnets")
+    );
+    assert_eq!(f.severity, Severity::Critical);
+    reason(&f, "a managed resource deleted by hand");
+}
