@@ -623,6 +623,44 @@ const SAMPLE_CASES: &[RealCase] = &[
 /// must name: the resource's id as Terraform states record it, read here from the record.
 const DOC_RECORDS: &[(&str, &str, &str)] = &[
     (
+        // AWS RAM User Guide, CloudTrail log entry for CreateResourceShare: the new share's ARN
+        // is only in the response.
+        r#"{"eventVersion": "1.05",
+            "userIdentity": {"type": "IAMUser", "principalId": "NOPIOSFODNN7EXAMPLE",
+                "arn": "arn:aws:iam::111122223333:user/admin", "accountId": "111122223333",
+                "accessKeyId": "BCDIOSFODNN7EXAMPLE", "userName": "admin"},
+            "eventTime": "2018-11-03T04:23:19Z", "eventSource": "ram.amazonaws.com",
+            "eventName": "CreateResourceShare", "awsRegion": "us-east-1", "sourceIPAddress": "192.0.1.0",
+            "userAgent": "aws-cli/1.16.2 Python/2.7.10 Darwin/16.7.0 botocore/1.11.2",
+            "requestParameters": {"name": "foo"},
+            "responseElements": {"resourceShare": {"allowExternalPrincipals": true, "name": "foo",
+                "owningAccountId": "111122223333",
+                "resourceShareArn": "arn:aws:ram:us-east-1:111122223333:resource-share/EXAMPLE0-1234-abcd-1212-987656789098",
+                "status": "ACTIVE"}},
+            "requestID": "EXAMPLE0-abcd-1234-mnop-987654567876", "eventID": "EXAMPLE0-1234-abcd-hijk-543234565434",
+            "readOnly": false, "eventType": "AwsApiCall", "recipientAccountId": "111122223333"}"#,
+        "AWS::RAM::ResourceShare",
+        "arn:aws:ram:us-east-1:111122223333:resource-share/EXAMPLE0-1234-abcd-1212-987656789098",
+    ),
+    (
+        // AWS CloudTrail User Guide, sign-in events: a root user's MFA changed (EnableMFADevice
+        // names the user and the device in the request, and returns nothing).
+        r#"{"eventVersion": "1.05",
+            "userIdentity": {"type": "Root", "principalId": "AIDACKCEVSQ6C2EXAMPLE",
+                "arn": "arn:aws:iam::111122223333:root", "accountId": "111122223333", "accessKeyId": "EXAMPLE",
+                "sessionContext": {"sessionIssuer": {}, "webIdFederationData": {},
+                    "attributes": {"mfaAuthenticated": "false", "creationDate": "2020-10-13T21:05:40Z"}}},
+            "eventTime": "2020-10-13T21:19:09Z", "eventSource": "iam.amazonaws.com", "eventName": "EnableMFADevice",
+            "awsRegion": "us-east-1", "sourceIPAddress": "192.0.2.0", "userAgent": "Coral/Netty4",
+            "requestParameters": {"userName": "AWS ROOT USER",
+                "serialNumber": "arn:aws:iam::111122223333:mfa/root-account-mfa-device"},
+            "responseElements": null, "requestID": "EXAMPLE4-2cf7-4a44-af00-f61f0EXAMPLE",
+            "eventID": "EXAMPLEb-7dae-48cb-895f-20e86EXAMPLE", "readOnly": false, "eventType": "AwsApiCall",
+            "recipientAccountId": "111122223333"}"#,
+        "AWS::IAM::User",
+        "AWS ROOT USER",
+    ),
+    (
         // Amazon ECS Developer Guide, CloudTrail log entry for CreateCluster.
         r#"{"eventVersion": "1.04",
             "userIdentity": {"type": "AssumedRole", "principalId": "AIDACKCEVSQ6C2EXAMPLE:account_name",

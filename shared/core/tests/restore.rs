@@ -181,3 +181,244 @@ fn a_different_value_is_still_drift_and_resolves_nothing() {
     apply(&store, again);
     assert_eq!(stored(&store, &id).status, Status::Open);
 }
+
+// ---- set-valued attributes: what a call added or took away, whatever the attribute ----------
+
+const SNAPSHOT: &str = "snap-0a1b2c3d4e5f60718";
+const SHARE: &str = "arn:aws:ram:eu-west-1:123456789012:resource-share/7ab63972-b505-4ff3-8bd6-3a1b2c4d5e6f";
+
+/// The sharing, network and identity states together.
+fn sets_pipeline() -> Pipeline {
+    pipeline_over(&[
+        "shared/core/tests/data/sharing/backups.tfstate",
+        "shared/core/tests/data/sharing/ram.tfstate",
+        "shared/core/tests/data/network/vpc.tfstate",
+        "shared/core/tests/data/credentials/identity.tfstate",
+    ])
+}
+
+/// A manual CLI call of `source` / `name` by `user` at `time`.
+fn manual(user: &str, id: &str, time: &str, (source, name): (&str, &str), request: Value, response: Value) -> Vec<u8> {
+    cli_call_by(
+        user,
+        source,
+        name,
+        request,
+        response,
+        json!({"eventID": id, "eventTime": time, "awsRegion": "eu-west-1"}),
+    )
+}
+
+/// Who resolved a stored finding, or why not.
+fn resolved_by(store: &MemoryStore, id: &str) -> String {
+    let f = stored(store, id);
+    assert_eq!(f.status, Status::Resolved, "still open: {:?}", f.changes);
+    f.resolution.map(|r| r.by).unwrap_or_default()
+}
+
+fn snapshot_permission(change: &str, accounts: &[&str]) -> Value {
+    let items: Vec<Value> = accounts.iter().map(|a| json!({"userId": a})).collect();
+    json!({
+        "snapshotId": SNAPSHOT,
+        "attributeType": "CREATE_VOLUME_PERMISSION",
+        "createVolumePermission": {change: {"items": items}}
+    })
+}
+
+const MODIFY_SNAPSHOT: (&str, &str) = ("ec2.amazonaws.com", "ModifySnapshotAttribute");
+
+#[test]
+fn a_hand_made_share_then_a_hand_made_unshare_resolves_the_finding_in_either_order() {
+    let p = sets_pipeline();
+    let shared = changes(
+        &p,
+        &manual(
+            "bob",
+            "b0b00000-0000-4000-8000-00000000a001",
+            "2026-11-20T09:00:00Z",
+            MODIFY_SNAPSHOT,
+            snapshot_permission("add", &["111122223333"]),
+            json!({"_return": true}),
+        ),
+    );
+    let id = finding_id(&shared);
+    let unshared = changes(
+        &p,
+        &manual(
+            "carol",
+            "ca401000-0000-4000-8000-00000000a002",
+            "2026-11-20T09:20:00Z",
+            MODIFY_SNAPSHOT,
+            snapshot_permission("remove", &["111122223333"]),
+            json!({"_return": true}),
+        ),
+    );
+    assert!(
+        matches!(unshared.as_slice(), [Change::Iac(i)] if i.restores[0].removed == ["111122223333"]),
+        "taking the hand-made share away is manual activity naming what it removed: {unshared:?}"
+    );
+    for batches in [[shared.clone(), unshared.clone()], [unshared.clone(), shared.clone()]] {
+        let store = MemoryStore::default();
+        for batch in batches {
+            apply(&store, batch);
+        }
+        let by = resolved_by(&store, &id);
+        assert!(by.starts_with("carol"), "resolved by {by}");
+    }
+}
+
+#[test]
+fn a_partial_unshare_resolves_nothing() {
+    let p = sets_pipeline();
+    let store = MemoryStore::default();
+    let shared = changes(
+        &p,
+        &manual(
+            "bob",
+            "b0b00000-0000-4000-8000-00000000a011",
+            "2026-11-20T09:00:00Z",
+            MODIFY_SNAPSHOT,
+            snapshot_permission("add", &["111122223333", "444455556666"]),
+            json!({"_return": true}),
+        ),
+    );
+    let id = finding_id(&shared);
+    apply(&store, shared);
+    let partly = changes(
+        &p,
+        &manual(
+            "carol",
+            "ca401000-0000-4000-8000-00000000a012",
+            "2026-11-20T09:20:00Z",
+            MODIFY_SNAPSHOT,
+            snapshot_permission("remove", &["111122223333"]),
+            json!({"_return": true}),
+        ),
+    );
+    assert!(matches!(partly.as_slice(), [Change::Iac(_)]), "{partly:?}");
+    apply(&store, partly);
+    assert_eq!(
+        stored(&store, &id).status,
+        Status::Open,
+        "444455556666 still has the snapshot"
+    );
+}
+
+#[test]
+fn disassociating_a_hand_made_ram_principal_resolves_that_finding() {
+    let p = sets_pipeline();
+    let store = MemoryStore::default();
+    let associate = ("ram.amazonaws.com", "AssociateResourceShare");
+    let disassociate = ("ram.amazonaws.com", "DisassociateResourceShare");
+    let shared = changes(
+        &p,
+        &manual(
+            "bob",
+            "b0b00000-0000-4000-8000-00000000a021",
+            "2026-11-20T09:00:00Z",
+            associate,
+            json!({"resourceShareArn": SHARE, "principals": ["111122223333"]}),
+            json!({"resourceShareAssociations": [{"resourceShareArn": SHARE, "associatedEntity": "111122223333", "associationType": "PRINCIPAL", "status": "ASSOCIATING", "external": true}]}),
+        ),
+    );
+    let id = finding_id(&shared);
+    apply(&store, shared);
+    let undone = changes(
+        &p,
+        &manual(
+            "carol",
+            "ca401000-0000-4000-8000-00000000a022",
+            "2026-11-20T09:20:00Z",
+            disassociate,
+            json!({"resourceShareArn": SHARE, "principals": ["111122223333"]}),
+            json!({"resourceShareAssociations": [{"resourceShareArn": SHARE, "associatedEntity": "111122223333", "associationType": "PRINCIPAL", "status": "DISASSOCIATING", "external": true}]}),
+        ),
+    );
+    apply(&store, undone);
+    assert!(resolved_by(&store, &id).starts_with("carol"));
+}
+
+#[test]
+fn deleting_a_hand_made_route_resolves_it_by_destination() {
+    let p = sets_pipeline();
+    let store = MemoryStore::default();
+    let table = "rtb-0c1d2e3f4a5b6c7d8";
+    let created = changes(
+        &p,
+        &manual(
+            "bob",
+            "b0b00000-0000-4000-8000-00000000a031",
+            "2026-11-20T09:00:00Z",
+            ("ec2.amazonaws.com", "CreateRoute"),
+            json!({"routeTableId": table, "destinationCidrBlock": "192.168.0.0/16", "gatewayId": "vgw-0a9b8c7d6e5f40312"}),
+            json!({"_return": true}),
+        ),
+    );
+    let id = finding_id(&created);
+    apply(&store, created);
+    // DeleteRoute names only the destination: the route goes whatever its target was.
+    let deleted = changes(
+        &p,
+        &manual(
+            "carol",
+            "ca401000-0000-4000-8000-00000000a032",
+            "2026-11-20T09:20:00Z",
+            ("ec2.amazonaws.com", "DeleteRoute"),
+            json!({"routeTableId": table, "destinationCidrBlock": "192.168.0.0/16"}),
+            json!({"_return": true}),
+        ),
+    );
+    apply(&store, deleted);
+    assert!(resolved_by(&store, &id).starts_with("carol"));
+}
+
+#[test]
+fn deleting_a_hand_made_access_key_resolves_the_critical_finding_and_only_it() {
+    let p = sets_pipeline();
+    let store = MemoryStore::default();
+    let key = |id: &str| json!({"accessKey": {"accessKeyId": id, "status": "Active", "userName": "ci-deploy", "createDate": "Nov 20, 2026 9:58:02 AM"}});
+    let first = changes(
+        &p,
+        &manual(
+            "bob",
+            "b0b00000-0000-4000-8000-00000000a041",
+            "2026-11-20T09:00:00Z",
+            ("iam.amazonaws.com", "CreateAccessKey"),
+            json!({"userName": "ci-deploy"}),
+            key("AKIAI44QH8DHBEXAMPLE"),
+        ),
+    );
+    let first_id = finding_id(&first);
+    apply(&store, first);
+    let second = changes(
+        &p,
+        &manual(
+            "bob",
+            "b0b00000-0000-4000-8000-00000000a042",
+            "2026-11-20T09:05:00Z",
+            ("iam.amazonaws.com", "CreateAccessKey"),
+            json!({"userName": "ci-deploy"}),
+            key("AKIAJ55RI9EICEXAMPLE"),
+        ),
+    );
+    let second_id = finding_id(&second);
+    apply(&store, second);
+    let deleted = changes(
+        &p,
+        &manual(
+            "carol",
+            "ca401000-0000-4000-8000-00000000a043",
+            "2026-11-20T09:20:00Z",
+            ("iam.amazonaws.com", "DeleteAccessKey"),
+            json!({"userName": "ci-deploy", "accessKeyId": "AKIAI44QH8DHBEXAMPLE"}),
+            Value::Null,
+        ),
+    );
+    apply(&store, deleted);
+    assert!(resolved_by(&store, &first_id).starts_with("carol"));
+    assert_eq!(
+        stored(&store, &second_id).status,
+        Status::Open,
+        "the other hand-made key is still there"
+    );
+}

@@ -71,10 +71,11 @@ pub fn coverage(catalog: &Catalog) -> Vec<TypeCoverage> {
             Compare::RouteAssociation => vec!["associations".to_owned()],
             Compare::Sharing(Share::Ec2 { attribute, .. }) => vec![(*attribute).to_owned()],
             Compare::Sharing(Share::Rds) => vec!["shared_accounts".to_owned()],
-            Compare::Credentials(Credential::KeyCreated | Credential::KeyDeleted | Credential::KeyStatus) => {
-                vec!["access_keys".to_owned()]
-            }
+            Compare::Credentials(
+                Credential::Added(set) | Credential::Removed(set) | Credential::Status(set) | Credential::Reset(set),
+            ) => vec![set.attribute.to_owned()],
             Compare::Credentials(_) => vec!["login_profile".to_owned()],
+            Compare::RamShare { .. } => vec!["principals".to_owned(), "resource_arns".to_owned()],
         };
         let t = by_type.entry(entry.resource_type.to_owned()).or_default();
         for a in attributes {

@@ -4,6 +4,7 @@
 //! Comparisons run only for calls on IaC-managed resources, so the request is parsed into a
 //! `serde_json::Value` only then.
 
+use crate::iac::catalog::IdPath;
 use crate::iac::inventory::Declared;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -22,6 +23,78 @@ pub struct AttributeChange {
     pub found: Value,
     /// Whether found differs from expected.
     pub drifted: bool,
+}
+
+/// What a call did to one set-valued attribute, item by item, in the attribute's text form
+/// (`tcp 22 0.0.0.0/0`, an account id, a policy ARN): how a later manual call that puts the
+/// declared items back is known to undo the change a finding reports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SetDelta {
+    /// The attribute, as the change names it.
+    pub attribute: String,
+    /// Items the call put in.
+    pub added: Vec<String>,
+    /// Items the call took out.
+    pub removed: Vec<String>,
+    /// Entries the call took out by key whatever their value, each as the entry text up to and
+    /// including its key (`100 ` for a network ACL rule number, `AllowS3: ` for a Lambda
+    /// statement, `0.0.0.0/0 via ` for a route).
+    pub removed_keys: Vec<String>,
+    /// The call replaced the whole set with `added` (a bucket ACL's grants, lifecycle rules).
+    pub whole: bool,
+}
+
+impl SetDelta {
+    fn adding(items: impl IntoIterator<Item = String>) -> Self {
+        SetDelta {
+            added: items.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+    fn removing(items: impl IntoIterator<Item = String>) -> Self {
+        SetDelta {
+            removed: items.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+    /// Adds (`true`) or removes the items.
+    fn of(add: bool, items: impl IntoIterator<Item = String>) -> Self {
+        if add {
+            Self::adding(items)
+        } else {
+            Self::removing(items)
+        }
+    }
+}
+
+/// A comparison's result: the compared attributes, and for set-valued ones what the call added
+/// and removed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Comparison {
+    /// The compared attributes.
+    pub changes: Vec<AttributeChange>,
+    /// One delta per set-valued change, named by its attribute.
+    pub deltas: Vec<SetDelta>,
+}
+
+impl From<Vec<AttributeChange>> for Comparison {
+    fn from(changes: Vec<AttributeChange>) -> Self {
+        Comparison {
+            changes,
+            deltas: Vec::new(),
+        }
+    }
+}
+
+impl Comparison {
+    /// One set-valued change and its delta.
+    fn set(change: AttributeChange, mut delta: SetDelta) -> Self {
+        delta.attribute.clone_from(&change.attribute);
+        Comparison {
+            changes: vec![change],
+            deltas: vec![delta],
+        }
+    }
 }
 
 /// How a value is normalised before comparing.
@@ -167,9 +240,18 @@ pub enum Compare {
     /// A subnet associated with a route table (`associations`: subnet ids, declared by
     /// `aws_route_table_association`).
     RouteAssociation,
-    /// Credentials on an IAM user: access keys and the console login profile, declared by
-    /// `aws_iam_access_key` / `aws_iam_user_login_profile` children of the user.
+    /// Credentials on an IAM user: access keys, SSH public keys, service-specific credentials,
+    /// MFA devices and the console login profile, declared by children of the user
+    /// (`aws_iam_access_key`, `aws_iam_user_ssh_key`, `aws_iam_service_specific_credential`,
+    /// `aws_iam_virtual_mfa_device`, `aws_iam_user_login_profile`).
     Credentials(Credential),
+    /// Principals (`principals`) and resources (`resource_arns`) associated with (or
+    /// disassociated from) a RAM resource share, declared by `aws_ram_principal_association` /
+    /// `aws_ram_resource_association` children of the share.
+    RamShare {
+        /// Associated (`true`) or disassociated.
+        add: bool,
+    },
 }
 
 /// What a call does to one entry of a keyed list (NACL entries by rule number and direction,
@@ -187,18 +269,77 @@ pub enum EntryOp {
 /// What a credential call does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credential {
-    /// `CreateAccessKey`: a key id joins `access_keys` (from `responseElements.accessKey`).
-    KeyCreated,
-    /// `DeleteAccessKey`: the key id in `accessKeyId` leaves `access_keys`.
-    KeyDeleted,
-    /// `UpdateAccessKey`: `access_keys.<id>.status` becomes `status`.
-    KeyStatus,
+    /// A credential joins the user's set (`CreateAccessKey`, `UploadSSHPublicKey`,
+    /// `CreateServiceSpecificCredential`, `EnableMFADevice`).
+    Added(CredentialSet),
+    /// The credential named by [`CredentialSet::id_at`] leaves the set (`DeleteAccessKey`,
+    /// `DeleteSSHPublicKey`, `DeleteServiceSpecificCredential`, `DeactivateMFADevice`).
+    Removed(CredentialSet),
+    /// `<attribute>.<id>.status` becomes the request's `status` (`UpdateAccessKey`,
+    /// `UpdateSSHPublicKey`, `UpdateServiceSpecificCredential`).
+    Status(CredentialSet),
+    /// `<attribute>.<id>.password` is reset to a new secret (`ResetServiceSpecificCredential`).
+    Reset(CredentialSet),
     /// `CreateLoginProfile` (`true`) / `DeleteLoginProfile` (`false`): `login_profile` present or
     /// absent.
     LoginProfile(bool),
     /// `UpdateLoginProfile`: `login_profile.password_reset_required`.
     LoginProfileUpdated,
 }
+
+/// One kind of credential a user holds several of, and where calls and declarations name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialSet {
+    /// The compared attribute (`access_keys`).
+    pub attribute: &'static str,
+    /// The Terraform type declaring one credential (`aws_iam_access_key`).
+    pub child: &'static str,
+    /// The child's attribute holding the credential's id (`id`).
+    pub child_id: &'static str,
+    /// Where a new credential's id is (`responseElements.accessKey.accessKeyId`).
+    pub added_at: IdPath,
+    /// The request field naming an existing credential (`accessKeyId`).
+    pub id_at: &'static str,
+}
+
+/// Access keys (`CreateAccessKey` returns the new key only in `responseElements.accessKey`).
+pub const ACCESS_KEYS: CredentialSet = CredentialSet {
+    attribute: "access_keys",
+    child: "aws_iam_access_key",
+    child_id: "id",
+    added_at: IdPath::Response("accessKey.accessKeyId"),
+    id_at: "accessKeyId",
+};
+
+/// SSH public keys for CodeCommit. CloudTrail lower-cases only the first letter of IAM member
+/// names, so `SSHPublicKeyId` is recorded as `sSHPublicKeyId` (as EC2 Instance Connect's
+/// `SSHPublicKey` is recorded as `sSHPublicKey`).
+pub const SSH_KEYS: CredentialSet = CredentialSet {
+    attribute: "ssh_public_keys",
+    child: "aws_iam_user_ssh_key",
+    child_id: "ssh_public_key_id",
+    added_at: IdPath::Response("sSHPublicKey.sSHPublicKeyId"),
+    id_at: "sSHPublicKeyId",
+};
+
+/// Service-specific credentials (CodeCommit, Keyspaces, Bedrock passwords and API keys).
+pub const SERVICE_CREDENTIALS: CredentialSet = CredentialSet {
+    attribute: "service_specific_credentials",
+    child: "aws_iam_service_specific_credential",
+    child_id: "service_specific_credential_id",
+    added_at: IdPath::Response("serviceSpecificCredential.serviceSpecificCredentialId"),
+    id_at: "serviceSpecificCredentialId",
+};
+
+/// MFA devices enabled for the user, by serial number (a virtual device's serial number is its
+/// ARN), declared by `aws_iam_virtual_mfa_device` whose `user_name` is the user.
+pub const MFA_DEVICES: CredentialSet = CredentialSet {
+    attribute: "mfa_devices",
+    child: "aws_iam_virtual_mfa_device",
+    child_id: "arn",
+    added_at: IdPath::Request("serialNumber"),
+    id_at: "serialNumber",
+};
 
 /// How a sharing call names what it adds and removes, and where IaC declares the sharing.
 #[derive(Debug, Clone, Copy)]
@@ -816,17 +957,86 @@ pub static DIFF_RULES: &[(&str, &str, Compare)] = &[
     (
         "iam.amazonaws.com",
         "CreateAccessKey",
-        Compare::Credentials(Credential::KeyCreated),
+        Compare::Credentials(Credential::Added(ACCESS_KEYS)),
     ),
     (
         "iam.amazonaws.com",
         "DeleteAccessKey",
-        Compare::Credentials(Credential::KeyDeleted),
+        Compare::Credentials(Credential::Removed(ACCESS_KEYS)),
     ),
     (
         "iam.amazonaws.com",
         "UpdateAccessKey",
-        Compare::Credentials(Credential::KeyStatus),
+        Compare::Credentials(Credential::Status(ACCESS_KEYS)),
+    ),
+    (
+        "iam.amazonaws.com",
+        "UploadSSHPublicKey",
+        Compare::Credentials(Credential::Added(SSH_KEYS)),
+    ),
+    (
+        "iam.amazonaws.com",
+        "DeleteSSHPublicKey",
+        Compare::Credentials(Credential::Removed(SSH_KEYS)),
+    ),
+    (
+        "iam.amazonaws.com",
+        "UpdateSSHPublicKey",
+        Compare::Credentials(Credential::Status(SSH_KEYS)),
+    ),
+    (
+        "iam.amazonaws.com",
+        "CreateServiceSpecificCredential",
+        Compare::Credentials(Credential::Added(SERVICE_CREDENTIALS)),
+    ),
+    (
+        "iam.amazonaws.com",
+        "DeleteServiceSpecificCredential",
+        Compare::Credentials(Credential::Removed(SERVICE_CREDENTIALS)),
+    ),
+    (
+        "iam.amazonaws.com",
+        "UpdateServiceSpecificCredential",
+        Compare::Credentials(Credential::Status(SERVICE_CREDENTIALS)),
+    ),
+    (
+        "iam.amazonaws.com",
+        "ResetServiceSpecificCredential",
+        Compare::Credentials(Credential::Reset(SERVICE_CREDENTIALS)),
+    ),
+    (
+        "iam.amazonaws.com",
+        "EnableMFADevice",
+        Compare::Credentials(Credential::Added(MFA_DEVICES)),
+    ),
+    (
+        "iam.amazonaws.com",
+        "DeactivateMFADevice",
+        Compare::Credentials(Credential::Removed(MFA_DEVICES)),
+    ),
+    // RAM resource shares.
+    (
+        "ram.amazonaws.com",
+        "AssociateResourceShare",
+        Compare::RamShare { add: true },
+    ),
+    (
+        "ram.amazonaws.com",
+        "DisassociateResourceShare",
+        Compare::RamShare { add: false },
+    ),
+    (
+        "ram.amazonaws.com",
+        "UpdateResourceShare",
+        Compare::Fields(&[
+            f(
+                "allowExternalPrincipals",
+                "aws_ram_resource_share",
+                "allow_external_principals",
+                Bool,
+            ),
+            f("name", "aws_ram_resource_share", "name", Text),
+        ]),
     ),
     (
         "iam.amazonaws.com",
@@ -901,19 +1111,19 @@ pub fn rule_for(source: &str, name: &str) -> Option<Compare> {
 /// resource (primary first); `request` is `requestParameters`.
 /// `response` is `responseElements`, read only for comparisons that need it
 /// ([`Compare::reads_response`]).
-pub fn compare(rule: Compare, request: &Value, response: Option<&Value>, owners: &[&Declared]) -> Vec<AttributeChange> {
+pub fn compare(rule: Compare, request: &Value, response: Option<&Value>, owners: &[&Declared]) -> Comparison {
     match rule {
-        Compare::Fields(maps) => fields(maps, request, owners),
+        Compare::Fields(maps) => fields(maps, request, owners).into(),
         Compare::SgRules { direction, add } => sg_rules(direction, add, request, owners),
-        Compare::Ec2Tags { set } => ec2_tags(set, request, owners),
+        Compare::Ec2Tags { set } => ec2_tags(set, request, owners).into(),
         Compare::InlinePolicy {
             standalone,
             parent,
             delete,
-        } => inline_policy(standalone, parent, delete, request, owners),
+        } => inline_policy(standalone, parent, delete, request, owners).into(),
         Compare::PolicyAttachment { parent, child, add } => policy_attachment(parent, child, add, request, owners),
         Compare::GroupMember { add } => group_member(add, request, owners),
-        Compare::S3Logging => s3_logging(request, owners),
+        Compare::S3Logging => s3_logging(request, owners).into(),
         Compare::S3Acl => s3_acl(request, owners),
         Compare::S3Lifecycle { delete } => s3_lifecycle(delete, request, owners),
         Compare::Flag {
@@ -925,17 +1135,17 @@ pub fn compare(rule: Compare, request: &Value, response: Option<&Value>, owners:
             let expected = owner
                 .and_then(|d| attribute_at(&d.attributes, attribute))
                 .map_or(Value::Null, |v| normalise(v, Norm::Bool));
-            vec![change(attribute.to_owned(), owner, expected, Value::Bool(value))]
+            vec![change(attribute.to_owned(), owner, expected, Value::Bool(value))].into()
         }
         Compare::ResourcePolicy {
             request: at,
             when,
             declared,
-        } => resource_policy(at, when, declared, request, owners),
+        } => resource_policy(at, when, declared, request, owners).into(),
         Compare::LambdaPermission { add } => lambda_permission(add, request, owners),
         Compare::CodeHash => {
             let Some(found) = response.and_then(|r| r.get("codeSha256")).cloned() else {
-                return Vec::new();
+                return Comparison::default();
             };
             let function = owners.iter().copied().find(|d| d.tf_type == "aws_lambda_function");
             let expected = function
@@ -943,7 +1153,7 @@ pub fn compare(rule: Compare, request: &Value, response: Option<&Value>, owners:
                 .filter(|v| v.as_str().is_some_and(|h| !h.is_empty()))
                 .cloned()
                 .unwrap_or(Value::Null);
-            vec![change("source_code_hash".into(), function, expected, found)]
+            vec![change("source_code_hash".into(), function, expected, found)].into()
         }
         Compare::Text {
             tf_type,
@@ -961,6 +1171,7 @@ pub fn compare(rule: Compare, request: &Value, response: Option<&Value>, owners:
                 expected,
                 Value::String(value.to_owned()),
             )]
+            .into()
         }
         Compare::DbRoles { child, add } => db_roles(child, add, request, owners),
         Compare::Sharing(share) => sharing(share, request, owners),
@@ -968,78 +1179,116 @@ pub fn compare(rule: Compare, request: &Value, response: Option<&Value>, owners:
         Compare::Route(op) => route(op, request, owners),
         Compare::RouteAssociation => route_association(request, owners),
         Compare::Credentials(credential) => credentials(credential, request, response, owners),
+        Compare::RamShare { add } => ram_share(add, request, owners),
     }
 }
 
 impl Compare {
     /// Whether the comparison reads `responseElements` (a new access key's id exists only there).
     pub fn reads_response(&self) -> bool {
-        matches!(self, Compare::Credentials(Credential::KeyCreated) | Compare::CodeHash)
+        match self {
+            Compare::Credentials(Credential::Added(set)) => matches!(set.added_at, IdPath::Response(_)),
+            Compare::CodeHash => true,
+            _ => false,
+        }
     }
 }
 
+/// The text at a dot path.
+fn text_at(v: &Value, path: &str) -> Option<String> {
+    value_at(v, path).and_then(Value::as_str).map(str::to_owned)
+}
+
 /// Compares a credential call with the user's declared credentials.
-fn credentials(
-    credential: Credential,
-    request: &Value,
-    response: Option<&Value>,
-    owners: &[&Declared],
-) -> Vec<AttributeChange> {
+fn credentials(credential: Credential, request: &Value, response: Option<&Value>, owners: &[&Declared]) -> Comparison {
     let user = owners.iter().copied().find(|d| d.tf_type == "aws_iam_user");
-    let keys: Vec<&Declared> = owners
-        .iter()
-        .copied()
-        .filter(|d| d.tf_type == "aws_iam_access_key")
-        .collect();
+    let declared = |set: &CredentialSet| -> Vec<&Declared> {
+        owners
+            .iter()
+            .copied()
+            .filter(|d| d.tf_type == set.child)
+            .filter(|d| d.str_attr(set.child_id).is_some_and(|id| !id.is_empty()))
+            .collect()
+    };
     let profile = owners
         .iter()
         .copied()
         .find(|d| d.tf_type == "aws_iam_user_login_profile");
-    let declared_keys: BTreeSet<String> = keys
-        .iter()
-        .filter_map(|d| d.str_attr("id"))
-        .map(str::to_owned)
-        .collect();
-    let text = |v: &Value, path: &str| value_at(v, path).and_then(Value::as_str).map(str::to_owned);
     match credential {
-        Credential::KeyCreated | Credential::KeyDeleted => {
-            let (id, add) = if credential == Credential::KeyCreated {
-                (response.and_then(|r| text(r, "accessKey.accessKeyId")), true)
-            } else {
-                (text(request, "accessKeyId"), false)
+        Credential::Added(set) | Credential::Removed(set) => {
+            let add = matches!(credential, Credential::Added(_));
+            let id = match (add, set.added_at) {
+                (true, IdPath::Response(path)) => response.and_then(|r| text_at(r, path)),
+                (true, IdPath::Request(path)) => text_at(request, path),
+                (true, IdPath::Resources(_)) => None,
+                (false, _) => text_at(request, set.id_at),
             };
-            let Some(id) = id else {
-                return Vec::new();
+            let Some(id) = id.filter(|id| !id.is_empty()) else {
+                return Comparison::default();
             };
-            let mut found = declared_keys.clone();
+            let children = declared(&set);
+            let expected: BTreeSet<String> = children
+                .iter()
+                .filter_map(|d| d.str_attr(set.child_id))
+                .map(str::to_owned)
+                .collect();
+            let mut found = expected.clone();
             if add {
-                found.insert(id);
+                found.insert(id.clone());
             } else {
                 found.remove(&id);
             }
-            let declared_in = keys.first().copied().or(user);
-            vec![change(
-                "access_keys".into(),
-                declared_in,
-                list_value(declared_keys),
-                list_value(found),
-            )]
+            let declared_in = children
+                .iter()
+                .copied()
+                .find(|d| d.str_attr(set.child_id) == Some(id.as_str()))
+                .or_else(|| children.first().copied())
+                .or(user);
+            Comparison::set(
+                change(
+                    set.attribute.to_owned(),
+                    declared_in,
+                    list_value(expected),
+                    list_value(found),
+                ),
+                SetDelta::of(add, [id]),
+            )
         }
-        Credential::KeyStatus => {
-            let (Some(id), Some(status)) = (text(request, "accessKeyId"), text(request, "status")) else {
-                return Vec::new();
+        Credential::Status(set) => {
+            let (Some(id), Some(status)) = (text_at(request, set.id_at), text_at(request, "status")) else {
+                return Comparison::default();
             };
-            let key = keys.iter().copied().find(|d| d.str_attr("id") == Some(id.as_str()));
-            // A key no declaration holds is a hand-made key: its expected status is "absent".
-            let expected = key.map_or(Value::String("absent".into()), |d| {
+            let child = declared(&set)
+                .into_iter()
+                .find(|d| d.str_attr(set.child_id) == Some(id.as_str()));
+            // A credential no declaration holds is hand-made: its expected status is "absent".
+            let expected = child.map_or(Value::String("absent".into()), |d| {
                 Value::String(d.str_attr("status").unwrap_or("Active").to_owned())
             });
             vec![change(
-                format!("access_keys.{id}.status"),
-                key.or(user),
+                format!("{}.{id}.status", set.attribute),
+                child.or(user),
                 expected,
                 Value::String(status),
             )]
+            .into()
+        }
+        Credential::Reset(set) => {
+            let Some(id) = text_at(request, set.id_at) else {
+                return Comparison::default();
+            };
+            let child = declared(&set)
+                .into_iter()
+                .find(|d| d.str_attr(set.child_id) == Some(id.as_str()));
+            // The secret itself never shows: the change says a new one replaced the declared one.
+            let expected = Value::String(if child.is_some() { "declared" } else { "absent" }.into());
+            vec![change(
+                format!("{}.{id}.password", set.attribute),
+                child.or(user),
+                expected,
+                Value::String("reset".into()),
+            )]
+            .into()
         }
         Credential::LoginProfile(present) => {
             let state = |p: bool| Value::String(if p { "present" } else { "absent" }.into());
@@ -1049,10 +1298,11 @@ fn credentials(
                 state(profile.is_some()),
                 state(present),
             )]
+            .into()
         }
         Credential::LoginProfileUpdated => {
             let Some(found) = request.get("passwordResetRequired").map(|v| normalise(v, Norm::Bool)) else {
-                return Vec::new();
+                return Comparison::default();
             };
             let expected = profile
                 .and_then(|d| d.attributes.get("password_reset_required"))
@@ -1063,8 +1313,63 @@ fn credentials(
                 expected,
                 found,
             )]
+            .into()
         }
     }
+}
+
+/// Principals and resources associated with (or disassociated from) a RAM resource share,
+/// against the declared association children. A call may name both lists: one change each.
+fn ram_share(add: bool, request: &Value, owners: &[&Declared]) -> Comparison {
+    let share = owners.iter().copied().find(|d| d.tf_type == "aws_ram_resource_share");
+    let mut out = Comparison::default();
+    for (request_key, attribute, child, child_attr) in [
+        ("principals", "principals", "aws_ram_principal_association", "principal"),
+        (
+            "resourceArns",
+            "resource_arns",
+            "aws_ram_resource_association",
+            "resource_arn",
+        ),
+    ] {
+        let named = strings(request.get(request_key));
+        if named.is_empty() {
+            continue;
+        }
+        let children: Vec<&Declared> = owners.iter().copied().filter(|d| d.tf_type == child).collect();
+        let expected: BTreeSet<String> = children
+            .iter()
+            .filter_map(|d| d.str_attr(child_attr))
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let mut found = expected.clone();
+        for item in &named {
+            if add {
+                found.insert(item.clone());
+            } else {
+                found.remove(item);
+            }
+        }
+        let declared_in = children
+            .iter()
+            .copied()
+            .find(|d| d.str_attr(child_attr).is_some_and(|v| named.iter().any(|n| n == v)))
+            .or(share)
+            .or_else(|| owners.first().copied());
+        let one = Comparison::set(
+            change(
+                attribute.to_owned(),
+                declared_in,
+                list_value(expected),
+                list_value(found),
+            ),
+            SetDelta::of(add, named),
+        );
+        out.changes.extend(one.changes);
+        out.deltas.extend(one.deltas);
+    }
+    out
 }
 
 /// The value at a dot path (numeric segments index arrays).
@@ -1321,10 +1626,10 @@ pub fn declared_sg_rules(direction: &str, owners: &[&Declared]) -> (BTreeSet<Str
     (out, primary)
 }
 
-fn sg_rules(direction: &str, add: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+fn sg_rules(direction: &str, add: bool, request: &Value, owners: &[&Declared]) -> Comparison {
     let requested = request_sg_rules(request);
     if requested.is_empty() {
-        return Vec::new();
+        return Comparison::default();
     }
     let (expected, primary) = declared_sg_rules(direction, owners);
     let found: BTreeSet<String> = if add {
@@ -1332,13 +1637,16 @@ fn sg_rules(direction: &str, add: bool, request: &Value, owners: &[&Declared]) -
     } else {
         expected.difference(&requested).cloned().collect()
     };
-    vec![AttributeChange {
-        attribute: direction.to_owned(),
-        declared_in: primary,
-        drifted: expected != found,
-        expected: list_value(expected),
-        found: list_value(found),
-    }]
+    Comparison::set(
+        AttributeChange {
+            attribute: direction.to_owned(),
+            declared_in: primary,
+            drifted: expected != found,
+            expected: list_value(expected),
+            found: list_value(found),
+        },
+        SetDelta::of(add, requested),
+    )
 }
 
 // ---- network ACL entries, routes, route table associations ----
@@ -1356,6 +1664,21 @@ fn apply_entry(expected: &BTreeSet<String>, op: EntryOp, key: &str, entry: Optio
     found
 }
 
+/// What an entry call does to the set: a create adds the entry, a replace takes out whatever the
+/// key held and adds the entry, a delete takes out whatever the key held (`key` is the entry
+/// text up to and including its key).
+fn entry_delta(op: EntryOp, key: &str, entry: Option<String>) -> SetDelta {
+    SetDelta {
+        added: entry.into_iter().collect(),
+        removed_keys: if op == EntryOp::Create {
+            Vec::new()
+        } else {
+            vec![key.to_owned()]
+        },
+        ..SetDelta::default()
+    }
+}
+
 /// The key of an entry text: its rule number (NACLs) or destination (routes).
 fn entry_key(entry: &str) -> &str {
     entry.split(' ').next().unwrap_or("")
@@ -1369,9 +1692,9 @@ fn nacl_text(rule_no: i64, action: &str, protocol: &str, from: Option<i64>, to: 
     )
 }
 
-fn nacl_entry(op: EntryOp, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+fn nacl_entry(op: EntryOp, request: &Value, owners: &[&Declared]) -> Comparison {
     let Some(rule_no) = as_int(request.get("ruleNumber")) else {
-        return Vec::new();
+        return Comparison::default();
     };
     let egress = request.get("egress").is_some_and(|v| v == true || v == "true");
     let direction = if egress { "egress" } else { "ingress" };
@@ -1440,6 +1763,7 @@ fn nacl_entry(op: EntryOp, request: &Value, owners: &[&Declared]) -> Vec<Attribu
             cidr,
         )
     });
+    let delta = entry_delta(op, &format!("{rule_no} "), entry.clone());
     let found = apply_entry(&expected, op, &rule_no.to_string(), entry);
     let declared_in = rules
         .iter()
@@ -1447,12 +1771,15 @@ fn nacl_entry(op: EntryOp, request: &Value, owners: &[&Declared]) -> Vec<Attribu
         .find(|d| as_int(d.attributes.get("rule_number")) == Some(rule_no))
         .or(acl)
         .or_else(|| owners.first().copied());
-    vec![change(
-        direction.to_owned(),
-        declared_in,
-        list_value(expected),
-        list_value(found),
-    )]
+    Comparison::set(
+        change(
+            direction.to_owned(),
+            declared_in,
+            list_value(expected),
+            list_value(found),
+        ),
+        delta,
+    )
 }
 
 /// The route destinations and targets, CloudTrail's request names first, then Terraform's.
@@ -1484,10 +1811,10 @@ fn declared_route(attrs: &serde_json::Map<String, Value>) -> Option<String> {
     Some(format!("{destination} via {target}"))
 }
 
-fn route(op: EntryOp, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+fn route(op: EntryOp, request: &Value, owners: &[&Declared]) -> Comparison {
     let text = |k: &str| request.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
     let Some(destination) = ROUTE_DESTINATIONS.iter().find_map(|(req, _)| text(req)) else {
-        return Vec::new();
+        return Comparison::default();
     };
     let table = owners.iter().copied().find(|d| d.tf_type == "aws_route_table");
     let mut expected = BTreeSet::new();
@@ -1500,6 +1827,7 @@ fn route(op: EntryOp, request: &Value, owners: &[&Declared]) -> Vec<AttributeCha
         let target = ROUTE_TARGETS.iter().find_map(|(req, _)| text(req)).unwrap_or("local");
         format!("{destination} via {target}")
     });
+    let delta = entry_delta(op, &format!("{destination} via "), entry.clone());
     let found = apply_entry(&expected, op, destination, entry);
     let declared_in = routes
         .iter()
@@ -1507,17 +1835,15 @@ fn route(op: EntryOp, request: &Value, owners: &[&Declared]) -> Vec<AttributeCha
         .find(|d| declared_route(&d.attributes).is_some_and(|r| entry_key(&r) == destination))
         .or(table)
         .or_else(|| owners.first().copied());
-    vec![change(
-        "routes".into(),
-        declared_in,
-        list_value(expected),
-        list_value(found),
-    )]
+    Comparison::set(
+        change("routes".into(), declared_in, list_value(expected), list_value(found)),
+        delta,
+    )
 }
 
-fn route_association(request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+fn route_association(request: &Value, owners: &[&Declared]) -> Comparison {
     let Some(subnet) = request.get("subnetId").and_then(Value::as_str) else {
-        return Vec::new();
+        return Comparison::default();
     };
     let associations: Vec<&Declared> = owners
         .iter()
@@ -1533,12 +1859,15 @@ fn route_association(request: &Value, owners: &[&Declared]) -> Vec<AttributeChan
     let mut found = expected.clone();
     found.insert(subnet.to_owned());
     let declared_in = associations.first().copied().or_else(|| owners.first().copied());
-    vec![change(
-        "associations".into(),
-        declared_in,
-        list_value(expected),
-        list_value(found),
-    )]
+    Comparison::set(
+        change(
+            "associations".into(),
+            declared_in,
+            list_value(expected),
+            list_value(found),
+        ),
+        SetDelta::adding([subnet.to_owned()]),
+    )
 }
 
 // ---- tags ----
@@ -1658,9 +1987,9 @@ pub fn permission_entry(statement: &str, principal: &str) -> String {
     format!("{statement}: {principal}")
 }
 
-fn lambda_permission(add: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+fn lambda_permission(add: bool, request: &Value, owners: &[&Declared]) -> Comparison {
     let Some(statement) = request.get("statementId").and_then(Value::as_str) else {
-        return Vec::new();
+        return Comparison::default();
     };
     let children: Vec<&Declared> = owners
         .iter()
@@ -1681,21 +2010,31 @@ fn lambda_permission(add: bool, request: &Value, owners: &[&Declared]) -> Vec<At
         .filter(|e| e.split(": ").next() != Some(statement))
         .cloned()
         .collect();
-    if add {
+    let delta = if add {
         let principal = request.get("principal").and_then(Value::as_str).unwrap_or("?");
-        found.insert(permission_entry(statement, principal));
-    }
+        let entry = permission_entry(statement, principal);
+        found.insert(entry.clone());
+        SetDelta::adding([entry])
+    } else {
+        SetDelta {
+            removed_keys: vec![permission_entry(statement, "")],
+            ..SetDelta::default()
+        }
+    };
     let declared_in = children
         .iter()
         .copied()
         .find(|d| d.str_attr("statement_id") == Some(statement))
         .or_else(|| owners.first().copied());
-    vec![change(
-        "permissions".into(),
-        declared_in,
-        list_value(expected),
-        list_value(found),
-    )]
+    Comparison::set(
+        change(
+            "permissions".into(),
+            declared_in,
+            list_value(expected),
+            list_value(found),
+        ),
+        delta,
+    )
 }
 
 /// A set of texts as a JSON list (sorted, since the set is).
@@ -1703,15 +2042,9 @@ fn list_value(set: BTreeSet<String>) -> Value {
     Value::Array(set.into_iter().map(Value::String).collect())
 }
 
-fn policy_attachment(
-    parent: &str,
-    child: &str,
-    add: bool,
-    request: &Value,
-    owners: &[&Declared],
-) -> Vec<AttributeChange> {
+fn policy_attachment(parent: &str, child: &str, add: bool, request: &Value, owners: &[&Declared]) -> Comparison {
     let Some(arn) = request.get("policyArn").and_then(Value::as_str) else {
-        return Vec::new();
+        return Comparison::default();
     };
     let parent_decl = owners.iter().copied().find(|d| d.tf_type == parent);
     let children: Vec<&Declared> = owners.iter().copied().filter(|d| d.tf_type == child).collect();
@@ -1736,17 +2069,20 @@ fn policy_attachment(
         .find(|d| d.str_attr("policy_arn") == Some(arn))
         .or(parent_decl)
         .or_else(|| owners.first().copied());
-    vec![change(
-        "managed_policy_arns".into(),
-        declared_in,
-        list_value(expected),
-        list_value(found),
-    )]
+    Comparison::set(
+        change(
+            "managed_policy_arns".into(),
+            declared_in,
+            list_value(expected),
+            list_value(found),
+        ),
+        SetDelta::of(add, [arn.to_owned()]),
+    )
 }
 
-fn db_roles(child: &str, add: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+fn db_roles(child: &str, add: bool, request: &Value, owners: &[&Declared]) -> Comparison {
     let Some(role) = request.get("roleArn").and_then(Value::as_str) else {
-        return Vec::new();
+        return Comparison::default();
     };
     let children: Vec<&Declared> = owners.iter().copied().filter(|d| d.tf_type == child).collect();
     let mut expected: BTreeSet<String> = children
@@ -1766,17 +2102,20 @@ fn db_roles(child: &str, add: bool, request: &Value, owners: &[&Declared]) -> Ve
         .copied()
         .find(|d| d.str_attr("role_arn") == Some(role))
         .or_else(|| owners.first().copied());
-    vec![change(
-        "associated_roles".into(),
-        declared_in,
-        list_value(expected),
-        list_value(found),
-    )]
+    Comparison::set(
+        change(
+            "associated_roles".into(),
+            declared_in,
+            list_value(expected),
+            list_value(found),
+        ),
+        SetDelta::of(add, [role.to_owned()]),
+    )
 }
 
-fn group_member(add: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+fn group_member(add: bool, request: &Value, owners: &[&Declared]) -> Comparison {
     let Some(user) = request.get("userName").and_then(Value::as_str) else {
-        return Vec::new();
+        return Comparison::default();
     };
     let membership = owners.iter().copied().find(|d| d.tf_type == "aws_iam_group_membership");
     let expected: BTreeSet<String> = strings(membership.and_then(|d| d.attributes.get("users")))
@@ -1789,12 +2128,10 @@ fn group_member(add: bool, request: &Value, owners: &[&Declared]) -> Vec<Attribu
         found.remove(user);
     }
     let declared_in = membership.or_else(|| owners.first().copied());
-    vec![change(
-        "users".into(),
-        declared_in,
-        list_value(expected),
-        list_value(found),
-    )]
+    Comparison::set(
+        change("users".into(), declared_in, list_value(expected), list_value(found)),
+        SetDelta::of(add, [user.to_owned()]),
+    )
 }
 
 fn s3_logging(request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
@@ -1833,7 +2170,7 @@ fn grantee(g: &Value) -> String {
     format!("user {id}")
 }
 
-fn s3_acl(request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+fn s3_acl(request: &Value, owners: &[&Declared]) -> Comparison {
     let canned = value_at(request, "x-amz-acl.0")
         .or_else(|| request.get("x-amz-acl"))
         .and_then(Value::as_str)
@@ -1844,7 +2181,7 @@ fn s3_acl(request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
             let grants = match value_at(request, "AccessControlPolicy.AccessControlList.Grant") {
                 Some(Value::Array(a)) => a.iter().collect(),
                 Some(one @ Value::Object(_)) => vec![one],
-                _ => return Vec::new(),
+                _ => return Comparison::default(),
             };
             let set: BTreeSet<String> = grants
                 .into_iter()
@@ -1883,7 +2220,17 @@ fn s3_acl(request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
         (None, Some(b)) => (Some(b), declared_acl(b).unwrap_or(Value::Null)),
         (None, None) => (owners.first().copied(), Value::Null),
     };
-    vec![change("acl".into(), declared_in, expected, found)]
+    // A request sets the whole ACL: the grants it holds replace any others.
+    let delta = found.as_array().map(|grants| SetDelta {
+        added: grants.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        whole: true,
+        ..SetDelta::default()
+    });
+    let c = change("acl".into(), declared_in, expected, found);
+    match delta {
+        Some(delta) => Comparison::set(c, delta),
+        None => vec![c].into(),
+    }
 }
 
 /// `<id> <Enabled|Disabled>[ expire <n>d]`.
@@ -1895,14 +2242,14 @@ fn lifecycle_entry(id: &str, enabled: bool, days: Option<i64>) -> String {
     }
 }
 
-fn s3_lifecycle(delete: bool, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+fn s3_lifecycle(delete: bool, request: &Value, owners: &[&Declared]) -> Comparison {
     let found: BTreeSet<String> = if delete {
         BTreeSet::new()
     } else {
         let rules = match value_at(request, "LifecycleConfiguration.Rule") {
             Some(Value::Array(a)) => a.iter().collect(),
             Some(one @ Value::Object(_)) => vec![one],
-            _ => return Vec::new(),
+            _ => return Comparison::default(),
         };
         rules
             .into_iter()
@@ -1947,12 +2294,21 @@ fn s3_lifecycle(delete: bool, request: &Value, owners: &[&Declared]) -> Vec<Attr
             (bucket, entries.collect())
         }
     };
-    vec![change(
-        "lifecycle_rules".into(),
-        declared_in,
-        list_value(expected),
-        list_value(found),
-    )]
+    // A request sets (or deletes) the whole configuration.
+    let delta = SetDelta {
+        added: found.iter().cloned().collect(),
+        whole: true,
+        ..SetDelta::default()
+    };
+    Comparison::set(
+        change(
+            "lifecycle_rules".into(),
+            declared_in,
+            list_value(expected),
+            list_value(found),
+        ),
+        delta,
+    )
 }
 
 /// The accounts (or `all`) a list of EC2 permission items names (`{"items": [..]}`), each item
@@ -1965,7 +2321,7 @@ fn ec2_share_items(v: Option<&Value>) -> Vec<String> {
         .collect()
 }
 
-fn sharing(share: Share, request: &Value, owners: &[&Declared]) -> Vec<AttributeChange> {
+fn sharing(share: Share, request: &Value, owners: &[&Declared]) -> Comparison {
     let (attribute, added, removed, declared_in, expected) = match share {
         Share::Ec2 {
             permission,
@@ -1973,7 +2329,7 @@ fn sharing(share: Share, request: &Value, owners: &[&Declared]) -> Vec<Attribute
             child,
         } => {
             let Some(p) = request.get(permission) else {
-                return Vec::new();
+                return Comparison::default();
             };
             let children: Vec<&Declared> = owners.iter().copied().filter(|d| d.tf_type == child).collect();
             let expected: BTreeSet<String> = children
@@ -1992,7 +2348,7 @@ fn sharing(share: Share, request: &Value, owners: &[&Declared]) -> Vec<Attribute
         }
         Share::Rds => {
             if request.get("attributeName").and_then(Value::as_str) != Some("restore") {
-                return Vec::new();
+                return Comparison::default();
             }
             let snapshot = owners.first().copied();
             let expected = strings(snapshot.and_then(|d| d.attributes.get("shared_accounts")))
@@ -2008,19 +2364,26 @@ fn sharing(share: Share, request: &Value, owners: &[&Declared]) -> Vec<Attribute
         }
     };
     if added.is_empty() && removed.is_empty() {
-        return Vec::new();
+        return Comparison::default();
     }
     let mut found = expected.clone();
-    found.extend(added);
+    found.extend(added.iter().cloned());
     for r in &removed {
         found.remove(r);
     }
-    vec![change(
-        attribute.to_owned(),
-        declared_in,
-        list_value(expected),
-        list_value(found),
-    )]
+    Comparison::set(
+        change(
+            attribute.to_owned(),
+            declared_in,
+            list_value(expected),
+            list_value(found),
+        ),
+        SetDelta {
+            added,
+            removed,
+            ..SetDelta::default()
+        },
+    )
 }
 
 #[cfg(test)]

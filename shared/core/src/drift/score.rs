@@ -177,6 +177,7 @@ pub static TYPE_SEVERITY: &[(&str, Severity)] = &[
     ("AWS::ElasticLoadBalancingV2::LoadBalancer", Severity::Major),
     ("AWS::ElasticLoadBalancingV2::Listener", Severity::Major),
     ("AWS::SecretsManager::Secret", Severity::Major),
+    ("AWS::RAM::ResourceShare", Severity::Major),
 ];
 
 /// Canned S3 ACLs that open a bucket beyond its account.
@@ -320,14 +321,24 @@ pub static PROTECTIONS: &[Protection] = &[
     },
 ];
 
+/// Set-valued attributes each of whose items is a protection: a declared item taken away turns
+/// that protection off (at least [`Severity::Major`]), with what it means.
+pub static SET_PROTECTIONS: &[(&str, &str)] = &[("mfa_devices", "MFA device deactivated")];
+
 /// The first protection a change turns off: a drifted attribute of [`PROTECTIONS`] whose found
-/// value is off while the declared one is not.
+/// value is off while the declared one is not, or a declared item of a [`SET_PROTECTIONS`]
+/// attribute taken away.
 pub fn protection_off(changes: &[AttributeChange]) -> Option<String> {
     changes.iter().filter(|c| c.drifted).find_map(|c| {
-        PROTECTIONS
+        let scalar = PROTECTIONS
             .iter()
             .find(|p| p.attribute == c.attribute && (p.off)(&c.found) && !(p.off)(&c.expected))
-            .map(|p| format!("{}: {} (at least major)", c.attribute, p.what))
+            .map(|p| format!("{}: {} (at least major)", c.attribute, p.what));
+        scalar.or_else(|| {
+            let (_, what) = SET_PROTECTIONS.iter().find(|(a, _)| *a == c.attribute)?;
+            let gone = new_items(&c.found, &c.expected).into_iter().next()?;
+            Some(format!("{}: {what}: {gone} (at least major)", c.attribute))
+        })
     })
 }
 
@@ -385,8 +396,10 @@ pub fn severity(resource_type: &str, e: &Evidence<'_>, environment: Option<&str>
 
 /// A change that exposes the resource: open ingress on a sensitive port, a bucket's public
 /// access block turned off, a wildcard IAM grant, a snapshot or image shared publicly or with an
-/// account IaC does not declare, new credentials on a user (an access key, a console password, a
-/// key activated), logging or detection turned down ([`LOGGING`]).
+/// account IaC does not declare (EC2 and RDS snapshots, AMIs, RAM resource shares, or a share
+/// opened to external principals), new credentials on a user (an access key, an SSH key, a
+/// service-specific credential or its reset, a console password, a key activated), logging or
+/// detection turned down ([`LOGGING`]).
 pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
     for c in changes.iter().filter(|c| c.drifted) {
         match c.attribute.as_str() {
@@ -498,10 +511,43 @@ pub fn exposure(changes: &[AttributeChange]) -> Option<String> {
                     return Some(format!("new access key {key} on the user, which IaC does not declare"));
                 }
             }
+            "ssh_public_keys" => {
+                if let Some(key) = new_items(&c.expected, &c.found).first() {
+                    return Some(format!(
+                        "new SSH public key {key} on the user, which IaC does not declare"
+                    ));
+                }
+            }
+            "service_specific_credentials" => {
+                if let Some(id) = new_items(&c.expected, &c.found).first() {
+                    return Some(format!(
+                        "new service-specific credential {id} on the user, which IaC does not declare"
+                    ));
+                }
+            }
+            a if a.starts_with("service_specific_credentials.") && a.ends_with(".password") && c.found == "reset" => {
+                return Some(format!("{a} reset by hand: a new secret for the user"));
+            }
+            "principals" => {
+                // A RAM share's principals: an account, an IAM role or user, a service, or an
+                // organization / OU of the caller's own organization.
+                let inside_org = |p: &str| p.starts_with("arn:aws:organizations::");
+                if let Some(p) = new_items(&c.expected, &c.found).into_iter().find(|p| !inside_org(p)) {
+                    return Some(format!("resource share shared with {p}, which IaC does not declare"));
+                }
+            }
+            "allow_external_principals" if c.found == true && c.expected != true => {
+                return Some("resource share opened to principals outside the organization".to_owned());
+            }
             "login_profile" if c.found == "present" => {
                 return Some("console password (login profile) created by hand".to_owned());
             }
-            a if a.starts_with("access_keys.") && a.ends_with(".status") && c.found == "Active" => {
+            a if (a.starts_with("access_keys.")
+                || a.starts_with("ssh_public_keys.")
+                || a.starts_with("service_specific_credentials."))
+                && a.ends_with(".status")
+                && c.found == "Active" =>
+            {
                 return Some(format!("{a} activated by hand"));
             }
             "create_volume_permission" | "launch_permission" | "shared_accounts" => {

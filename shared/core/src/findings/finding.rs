@@ -224,6 +224,13 @@ pub struct Restore {
     /// Items of a set-valued attribute the call took away.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<String>,
+    /// Entries the call took away by key, whatever their value (each the entry text up to and
+    /// including its key: `100 `, `AllowS3: `).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed_keys: Vec<String>,
+    /// The call set the whole set to `added`: anything else in it was taken away.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub whole: bool,
 }
 
 impl Restore {
@@ -237,13 +244,23 @@ impl Restore {
         match (&self.value, &c.expected, &c.found) {
             (Some(v), expected, _) if !expected.is_array() => v == expected,
             (None, serde_json::Value::Array(expected), serde_json::Value::Array(found)) => {
-                let added = found.iter().filter(|x| !expected.contains(x));
-                let removed = expected.iter().filter(|x| !found.contains(x));
-                let has =
-                    |list: &[String], x: &serde_json::Value| x.as_str().is_some_and(|s| list.iter().any(|i| i == s));
-                (!self.added.is_empty() || !self.removed.is_empty())
-                    && added.clone().all(|x| has(&self.removed, x))
-                    && removed.clone().all(|x| has(&self.added, x))
+                let mut added = found
+                    .iter()
+                    .filter(|x| !expected.contains(x))
+                    .filter_map(|x| x.as_str());
+                let mut removed = expected
+                    .iter()
+                    .filter(|x| !found.contains(x))
+                    .filter_map(|x| x.as_str());
+                let put_back = |x: &str| self.added.iter().any(|i| i == x);
+                let taken_away = |x: &str| {
+                    self.removed.iter().any(|i| i == x)
+                        || self.removed_keys.iter().any(|k| x.starts_with(k.as_str()))
+                        || (self.whole && !put_back(x))
+                };
+                let acts =
+                    !self.added.is_empty() || !self.removed.is_empty() || !self.removed_keys.is_empty() || self.whole;
+                acts && added.all(taken_away) && removed.all(put_back)
             }
             _ => false,
         }
@@ -299,6 +316,8 @@ impl Finding {
                             .filter(|x| !found.contains(x))
                             .filter_map(text)
                             .collect(),
+                        removed_keys: Vec::new(),
+                        whole: false,
                     }
                 }
                 (_, found) => Restore {
@@ -306,6 +325,8 @@ impl Finding {
                     value: Some(found.clone()),
                     added: Vec::new(),
                     removed: Vec::new(),
+                    removed_keys: Vec::new(),
+                    whole: false,
                 },
             })
             .collect()

@@ -313,8 +313,8 @@ impl Pipeline {
                 &mut ignored,
             );
             match f {
-                Some(f) if is_proven_no_op(&f) => Outcome::Iac(restore(call, &f)),
-                Some(f) => Outcome::Finding(Box::new(f)),
+                Some((f, deltas)) if is_proven_no_op(&f) => Outcome::Iac(restore(&f, &deltas)),
+                Some((f, _)) => Outcome::Finding(Box::new(f)),
                 None => Outcome::Skipped { reason: Skip::Ignored },
             }
         };
@@ -372,8 +372,8 @@ impl Pipeline {
         resource: ResourceInfo,
         owner: Option<IacOwner>,
         ignored: &mut Vec<Ignored>,
-    ) -> Option<Finding> {
-        let mut changes: Vec<AttributeChange> = match (
+    ) -> Option<(Finding, Vec<diff::SetDelta>)> {
+        let diff::Comparison { mut changes, deltas } = match (
             owners.is_empty(),
             diff::rule_for(&call.source, &call.name),
             call.request,
@@ -386,9 +386,9 @@ impl Pipeline {
                         .and_then(|raw| serde_json::from_str(raw.get()).ok());
                     diff::compare(rule, &request, response.as_ref(), owners)
                 }
-                Err(_) => Vec::new(),
+                Err(_) => diff::Comparison::default(),
             },
-            _ => Vec::new(),
+            _ => diff::Comparison::default(),
         };
         if !self.drop_ignored(&subject_of(&resource, owners), &mut changes, ignored) {
             return None;
@@ -437,7 +437,7 @@ impl Pipeline {
         };
         f.summary = finding::summarise(&f);
         f.fix = finding::suggest_fix(&f);
-        Some(f)
+        Some((f, deltas))
     }
 }
 
@@ -448,37 +448,37 @@ fn is_proven_no_op(f: &Finding) -> bool {
     f.kind == FindingKind::Drift && !f.changes.is_empty() && f.changes.iter().all(|c| !c.drifted)
 }
 
-/// The manual activity a proven no-op is recorded as: who, and what it put back.
-fn restore(call: &ApiCall<'_>, f: &Finding) -> IacChange {
+/// The manual activity a proven no-op is recorded as: who, and what it put back: a value set
+/// back, or for a set-valued attribute the items the call added and took away (the
+/// comparison's delta), so that it resolves exactly the findings it undoes.
+fn restore(f: &Finding, deltas: &[diff::SetDelta]) -> IacChange {
     let who = f.who().unwrap_or("someone");
-    // For security-group rules, the rules the call added or took away.
-    let rule_delta = match (diff::rule_for(&call.source, &call.name), call.request) {
-        (Some(diff::Compare::SgRules { add, .. }), Some(raw)) => serde_json::from_str(raw.get())
-            .ok()
-            .map(|request: serde_json::Value| (add, diff::request_sg_rules(&request))),
-        _ => None,
-    };
     let restores = f
         .changes
         .iter()
-        .map(|c| {
-            let (value, added, removed) = match (&c.found, &rule_delta) {
-                (serde_json::Value::Array(_), Some((true, rules))) => {
-                    (None, rules.iter().cloned().collect(), Vec::new())
+        .map(
+            |c| match (&c.found, deltas.iter().find(|d| d.attribute == c.attribute)) {
+                (serde_json::Value::Array(_), delta) => {
+                    let delta = delta.cloned().unwrap_or_default();
+                    finding::Restore {
+                        attribute: c.attribute.clone(),
+                        value: None,
+                        added: delta.added,
+                        removed: delta.removed,
+                        removed_keys: delta.removed_keys,
+                        whole: delta.whole,
+                    }
                 }
-                (serde_json::Value::Array(_), Some((false, rules))) => {
-                    (None, Vec::new(), rules.iter().cloned().collect())
-                }
-                (serde_json::Value::Array(_), None) => (None, Vec::new(), Vec::new()),
-                (v, _) => (Some(v.clone()), Vec::new(), Vec::new()),
-            };
-            finding::Restore {
-                attribute: c.attribute.clone(),
-                value,
-                added,
-                removed,
-            }
-        })
+                (v, _) => finding::Restore {
+                    attribute: c.attribute.clone(),
+                    value: Some(v.clone()),
+                    added: Vec::new(),
+                    removed: Vec::new(),
+                    removed_keys: Vec::new(),
+                    whole: false,
+                },
+            },
+        )
         .collect();
     IacChange {
         resource_key: f.resource.key(),

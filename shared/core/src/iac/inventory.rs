@@ -46,6 +46,16 @@ pub static KEY_ATTRIBUTES: &[&str] = &[
     "db_cluster_identifier",
 ];
 
+/// Naming attributes indexed for one Terraform type only: a child that names its parent by an
+/// attribute too generic to index everywhere (`username` is also an RDS master user name).
+pub static TYPE_KEY_ATTRIBUTES: &[(&str, &str)] = &[
+    ("aws_iam_user_ssh_key", "username"),
+    ("aws_iam_service_specific_credential", "user_name"),
+    ("aws_iam_virtual_mfa_device", "user_name"),
+    ("aws_ram_resource_association", "resource_share_arn"),
+    ("aws_ram_principal_association", "resource_share_arn"),
+];
+
 /// Attribute names that are always redacted, even in states written before Terraform recorded
 /// `sensitive_attributes`.
 /// They are redacted at any depth (`user[0].password` of an MQ broker, say).
@@ -247,7 +257,11 @@ impl Inventory {
             self.by_arn.entry(arn.to_owned()).or_default().push(i);
         }
         let keys = self.by_key.entry(d.tf_type.clone()).or_default();
-        for attr in KEY_ATTRIBUTES {
+        let own = TYPE_KEY_ATTRIBUTES
+            .iter()
+            .filter(|(t, _)| *t == d.tf_type)
+            .map(|(_, a)| a);
+        for attr in KEY_ATTRIBUTES.iter().chain(own) {
             if let Some(v) = d.str_attr(attr).filter(|v| !v.is_empty()) {
                 let slot = keys.entry(v.to_owned()).or_default();
                 if !slot.contains(&i) {

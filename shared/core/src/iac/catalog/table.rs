@@ -84,6 +84,7 @@ const ES: &str = "es.amazonaws.com";
 const EFS: &str = "elasticfilesystem.amazonaws.com";
 const CODEBUILD: &str = "codebuild.amazonaws.com";
 const EVENTS: &str = "events.amazonaws.com";
+const RAM: &str = "ram.amazonaws.com";
 
 // ---- resource types ----
 const T_SG: &str = "AWS::EC2::SecurityGroup";
@@ -173,6 +174,7 @@ const T_MOUNT_TARGET: &str = "AWS::EFS::MountTarget";
 const T_FILE_SYSTEM: &str = "AWS::EFS::FileSystem";
 const T_PROJECT: &str = "AWS::CodeBuild::Project";
 const T_EVENT_RULE: &str = "AWS::Events::Rule";
+const T_RESOURCE_SHARE: &str = "AWS::RAM::ResourceShare";
 
 // ---- Terraform type lists (primary first, then the types that declare a piece separately) ----
 const TF_SG: &[&str] = &["aws_security_group"];
@@ -265,6 +267,9 @@ const TF_USER_ATTACH: &[&str] = &[
 ];
 const TF_USER_LOGIN: &[&str] = &["aws_iam_user", "aws_iam_user_login_profile"];
 const TF_USER_KEY: &[&str] = &["aws_iam_user", "aws_iam_access_key"];
+const TF_USER_SSH_KEY: &[&str] = &["aws_iam_user", "aws_iam_user_ssh_key"];
+const TF_USER_SERVICE_CREDENTIAL: &[&str] = &["aws_iam_user", "aws_iam_service_specific_credential"];
+const TF_USER_MFA: &[&str] = &["aws_iam_user", "aws_iam_virtual_mfa_device"];
 const TF_GROUP: &[&str] = &["aws_iam_group"];
 const TF_GROUP_INLINE: &[&str] = &["aws_iam_group", "aws_iam_group_policy"];
 const TF_GROUP_ATTACH: &[&str] = &[
@@ -417,6 +422,11 @@ const TF_FILE_SYSTEM_POLICY: &[&str] = &["aws_efs_file_system", "aws_efs_file_sy
 const TF_PROJECT: &[&str] = &["aws_codebuild_project"];
 const TF_EVENT_RULE: &[&str] = &["aws_cloudwatch_event_rule"];
 const TF_EVENT_TARGET: &[&str] = &["aws_cloudwatch_event_rule", "aws_cloudwatch_event_target"];
+const TF_RESOURCE_SHARE: &[&str] = &[
+    "aws_ram_resource_share",
+    "aws_ram_resource_association",
+    "aws_ram_principal_association",
+];
 
 // ---- id paths shared by many rows ----
 const ID_GROUP: &[IdPath] = &[Request("groupId")];
@@ -623,6 +633,17 @@ pub static ENTRIES: &[Entry] = &[
     e(IAM, "CreateAccessKey", T_USER, TF_USER_KEY, Update, &[Request("userName"), Response("accessKey.userName")]),
     e(IAM, "UpdateAccessKey", T_USER, TF_USER_KEY, Update, ID_USER),
     e(IAM, "DeleteAccessKey", T_USER, TF_USER_KEY, Update, ID_USER),
+    // SSH keys (CodeCommit), service-specific credentials and MFA devices on a user. CloudTrail
+    // spells IAM members with their first letter lower-cased (`SSHPublicKey` → `sSHPublicKey`).
+    e(IAM, "UploadSSHPublicKey", T_USER, TF_USER_SSH_KEY, Update, &[Request("userName"), Response("sSHPublicKey.userName")]),
+    e(IAM, "UpdateSSHPublicKey", T_USER, TF_USER_SSH_KEY, Update, ID_USER),
+    e(IAM, "DeleteSSHPublicKey", T_USER, TF_USER_SSH_KEY, Update, ID_USER),
+    e(IAM, "CreateServiceSpecificCredential", T_USER, TF_USER_SERVICE_CREDENTIAL, Update, &[Request("userName"), Response("serviceSpecificCredential.userName")]),
+    e(IAM, "UpdateServiceSpecificCredential", T_USER, TF_USER_SERVICE_CREDENTIAL, Update, ID_USER),
+    e(IAM, "ResetServiceSpecificCredential", T_USER, TF_USER_SERVICE_CREDENTIAL, Update, &[Request("userName"), Response("serviceSpecificCredential.userName")]),
+    e(IAM, "DeleteServiceSpecificCredential", T_USER, TF_USER_SERVICE_CREDENTIAL, Update, ID_USER),
+    e(IAM, "EnableMFADevice", T_USER, TF_USER_MFA, Update, ID_USER),
+    e(IAM, "DeactivateMFADevice", T_USER, TF_USER_MFA, Update, ID_USER),
 
     // ---- IAM: groups ----
     e(IAM, "CreateGroup", T_GROUP, TF_GROUP, Create, &[Request("groupName"), Response("group.groupName")]),
@@ -1033,6 +1054,15 @@ pub static ENTRIES: &[Entry] = &[
     e(EVENTS, "DisableRule", T_EVENT_RULE, TF_EVENT_RULE, Update, &[Request("name")]),
     e(EVENTS, "PutTargets", T_EVENT_RULE, TF_EVENT_TARGET, Update, &[Request("rule")]),
     e(EVENTS, "RemoveTargets", T_EVENT_RULE, TF_EVENT_TARGET, Update, &[Request("rule")]),
+
+    // ---- RAM: resource shares (principals and resources are associations of the share) ----
+    e(RAM, "CreateResourceShare", T_RESOURCE_SHARE, TF_RESOURCE_SHARE, Create, &[Response("resourceShare.resourceShareArn")]),
+    e(RAM, "UpdateResourceShare", T_RESOURCE_SHARE, TF_RESOURCE_SHARE, Update, &[Request("resourceShareArn"), Response("resourceShare.resourceShareArn")]),
+    e(RAM, "DeleteResourceShare", T_RESOURCE_SHARE, TF_RESOURCE_SHARE, Delete, &[Request("resourceShareArn")]),
+    e(RAM, "AssociateResourceShare", T_RESOURCE_SHARE, TF_RESOURCE_SHARE, Update, &[Request("resourceShareArn"), Response("resourceShareAssociations.0.resourceShareArn")]),
+    e(RAM, "DisassociateResourceShare", T_RESOURCE_SHARE, TF_RESOURCE_SHARE, Update, &[Request("resourceShareArn"), Response("resourceShareAssociations.0.resourceShareArn")]),
+    e(RAM, "AssociateResourceSharePermission", T_RESOURCE_SHARE, TF_RESOURCE_SHARE, Update, &[Request("resourceShareArn")]),
+    e(RAM, "DisassociateResourceSharePermission", T_RESOURCE_SHARE, TF_RESOURCE_SHARE, Update, &[Request("resourceShareArn")]),
 ];
 
 #[cfg(test)]
