@@ -136,6 +136,40 @@ pub(crate) fn run(args: BackfillArgs) -> Result<Exit> {
     ingest.finish(args.format, &inputs, &args.store.path)
 }
 
+/// One event's record from CloudTrail's event history, by `EventId`; `None` when the history
+/// does not hold it.
+pub(crate) fn lookup_event(id: &str, region: Option<&str>, endpoint_url: Option<&str>) -> Result<Option<String>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(url) = endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if let Some(region) = region {
+            loader = loader.region(aws_config::Region::new(region.to_owned()));
+        }
+        let sdk = loader.load().await;
+        let end = Timestamp(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64),
+        );
+        let start = Timestamp(end.0 - (HISTORY_DAYS * 86_400_000) as i64);
+        let mut found = None;
+        EventHistory::new(&sdk)
+            .lookup(&LookupFilter::EventId(id.to_owned()), start, end, |page| {
+                found = page.records.into_iter().next();
+                ControlFlow::Break(())
+            })
+            .await
+            .with_context(|| format!("looking up event {id} in CloudTrail's event history"))?;
+        Ok(found)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -152,8 +152,20 @@ struct FindingsStoreArg {
 
 #[derive(Args)]
 struct ExplainArgs {
+    /// Event files or folders (EventBridge events, CloudTrail log files (.json/.json.gz), SQS batches).
+    paths: Vec<PathBuf>,
     #[command(flatten)]
-    common: Common,
+    setup: Setup,
+    /// Fetch these events from CloudTrail's event history (`LookupEvents` by `EventId`, with your
+    /// AWS credentials) and explain them too; repeat for several.
+    #[arg(long = "event-id", value_name = "ID")]
+    event_ids: Vec<String>,
+    /// AWS region of `--event-id` (default: the AWS configuration's).
+    #[arg(long)]
+    region: Option<String>,
+    /// Send `--event-id` lookups to this endpoint (a local stand-in).
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = TraceFormat::Text)]
     format: TraceFormat,
@@ -635,15 +647,33 @@ fn coverage(args: &CoverageArgs) -> Result<Exit> {
 }
 
 fn explain(args: ExplainArgs) -> Result<Exit> {
-    let pipeline = load_pipeline(&args.common.setup)?;
-    let files = inputs::collect(&args.common.paths)?;
-    let mut out = std::io::stdout().lock();
-    let mut errors = 0u64;
-    let mut io_result = Ok(());
+    if args.paths.is_empty() && args.event_ids.is_empty() {
+        bail!("name event files or folders, or --event-id ID (CloudTrail's event history)");
+    }
+    let pipeline = load_pipeline(&args.setup)?;
+    let files = if args.paths.is_empty() {
+        Vec::new()
+    } else {
+        inputs::collect(&args.paths)?
+    };
+    let mut documents: Vec<(String, Vec<u8>)> = Vec::with_capacity(files.len() + args.event_ids.len());
     for file in &files {
-        let bytes = inputs::read(file)?;
-        let origin = file.display().to_string();
-        decode::decode(&bytes, &origin, &mut |pos: &Position, item| {
+        documents.push((file.display().to_string(), inputs::read(file)?));
+    }
+    let mut errors = 0u64;
+    for id in &args.event_ids {
+        match backfill::lookup_event(id, args.region.as_deref(), args.endpoint_url.as_deref())? {
+            Some(record) => documents.push((format!("LookupEvents {id}"), record.into_bytes())),
+            None => {
+                errors += 1;
+                eprintln!("error: event {id} is not in CloudTrail's event history (90 days, this account and region)");
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let mut io_result = Ok(());
+    for (origin, bytes) in &documents {
+        decode::decode(bytes, origin, &mut |pos: &Position, item| {
             if io_result.is_err() {
                 return;
             }

@@ -214,3 +214,64 @@ fn a_window_past_cloudtrails_history_is_refused_before_any_call() {
     assert_eq!(out.status.code(), Some(2), "a usage error");
     assert!(text(&out.stderr).contains("holds 90 days"), "{}", text(&out.stderr));
 }
+
+/// #17 item 3: "why was this (not) flagged?" for an event in production: `explain --event-id`
+/// fetches the record from the event history and traces it like a local file.
+#[test]
+fn explain_fetches_an_event_by_id_and_traces_it() {
+    let event: Value = serde_json::from_slice(
+        &std::fs::read(root().join("events/cloudtrail/ec2-authorize-security-group-ingress.console-sso.json"))
+            .expect("read"),
+    )
+    .expect("JSON");
+    let id = event["detail"]["eventID"].as_str().expect("eventID").to_owned();
+    let listed = history_events()
+        .into_iter()
+        .find(|e| e["EventId"] == json!(id))
+        .expect("the console event among the history");
+    let history = SlackReceiver::start();
+    history.script("/", [page(&[listed], None), page(&[], None)]);
+    let endpoint = history.url("");
+    let mut args = vec![
+        "explain",
+        "--event-id",
+        id.as_str(),
+        "--event-id",
+        "00000000-0000-4000-8000-00000000dead",
+        "--endpoint-url",
+        endpoint.as_str(),
+        "--region",
+        "eu-west-1",
+        "--format",
+        "jsonl",
+    ];
+    args.extend(STATES);
+    let out = driftguard(&args);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "one id was not found:\n{stderr}");
+    assert!(
+        stderr.contains("event 00000000-0000-4000-8000-00000000dead is not in CloudTrail's event history"),
+        "{stderr}"
+    );
+    let traces: Vec<Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON trace"))
+        .collect();
+    assert_eq!(traces.len(), 1, "{traces:?}");
+    assert_eq!(traces[0]["event_id"], json!(id));
+    assert_eq!(traces[0]["actor"]["kind"], "human");
+    assert_eq!(traces[0]["actor"]["rule"], "session.console-credential");
+    assert_eq!(traces[0]["resource"]["id"], "sg-0123456789abcdef0");
+    let asked: Vec<Value> = history
+        .requests_to("/")
+        .iter()
+        .map(|r| r.json.clone().expect("JSON")["LookupAttributes"].clone())
+        .collect();
+    assert_eq!(
+        asked,
+        [
+            json!([{ "AttributeKey": "EventId", "AttributeValue": id }]),
+            json!([{ "AttributeKey": "EventId", "AttributeValue": "00000000-0000-4000-8000-00000000dead" }]),
+        ]
+    );
+}

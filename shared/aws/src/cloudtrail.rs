@@ -25,6 +25,8 @@ pub enum LookupFilter {
     Writes,
     /// Every call naming one resource (`ResourceName`): who changed it.
     Resource(String),
+    /// One event (`EventId`): `explain --event-id`.
+    EventId(String),
 }
 
 /// One page of history.
@@ -83,6 +85,7 @@ impl EventHistory {
         let (key, value) = match filter {
             LookupFilter::Writes => (LookupAttributeKey::ReadOnly, "false"),
             LookupFilter::Resource(name) => (LookupAttributeKey::ResourceName, name.as_str()),
+            LookupFilter::EventId(id) => (LookupAttributeKey::EventId, id.as_str()),
         };
         let attribute = LookupAttribute::builder()
             .attribute_key(key)
