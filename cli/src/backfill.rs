@@ -4,6 +4,7 @@
 //! `eventID`, so a backfill repeated, or overlapping events the live path already stored, changes
 //! nothing.
 
+use crate::aws::{self, AwsFlags};
 use crate::{load_pipeline, Exit, Format, Ingest, Setup, StoreArg};
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -71,20 +72,12 @@ pub(crate) fn run(args: BackfillArgs) -> Result<Exit> {
     }
     let pipeline = load_pipeline(&args.setup)?;
     let store = crate::open_embedded(&args.store)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let sdk = runtime.block_on(async {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(url) = &args.endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        if let Some(region) = &args.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        loader.load().await
-    });
+    let runtime = aws::runtime()?;
+    let sdk = runtime.block_on(aws::sdk(AwsFlags {
+        region: args.region.as_deref(),
+        endpoint_url: args.endpoint_url.as_deref(),
+        ..AwsFlags::default()
+    }));
     let region = sdk
         .region()
         .map_or_else(|| "(no region)".to_owned(), ToString::to_string);
@@ -139,19 +132,13 @@ pub(crate) fn run(args: BackfillArgs) -> Result<Exit> {
 /// One event's record from CloudTrail's event history, by `EventId`; `None` when the history
 /// does not hold it.
 pub(crate) fn lookup_event(id: &str, region: Option<&str>, endpoint_url: Option<&str>) -> Result<Option<String>> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(url) = endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        if let Some(region) = region {
-            loader = loader.region(aws_config::Region::new(region.to_owned()));
-        }
-        let sdk = loader.load().await;
+    aws::runtime()?.block_on(async {
+        let sdk = aws::sdk(AwsFlags {
+            region,
+            endpoint_url,
+            ..AwsFlags::default()
+        })
+        .await;
         let end = Timestamp(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

@@ -4,6 +4,7 @@
 //! composes with `jq` and friends. Exit status: 0 on success, 2 when some input could not be
 //! decoded (the rest was still processed), 1 on a fatal error.
 
+mod aws;
 mod backfill;
 mod bench;
 mod inputs;
@@ -366,17 +367,14 @@ fn load_pipeline(common: &Setup) -> Result<Pipeline> {
 /// (path-style addressing with `DRIFTGUARD_S3_PATH_STYLE=true`, as the functions read it). An
 /// object that cannot be read fails the command, named.
 fn s3_states(locations: Vec<S3Location>) -> Result<Vec<(String, Vec<u8>)>> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = aws::runtime()?;
     let path_style = std::env::var("DRIFTGUARD_S3_PATH_STYLE").is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
     let named: Vec<String> = locations
         .iter()
         .map(|l| format!("s3://{}/{}", l.bucket, l.prefix))
         .collect();
     let files = runtime.block_on(async {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let sdk = aws::sdk(aws::AwsFlags::default()).await;
         let mut states = S3States::new(driftguard_aws::s3_client(&sdk, path_style), locations);
         let refresh = states
             .refresh()

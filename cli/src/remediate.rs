@@ -149,11 +149,11 @@ fn finish(trail: &Trail<'_>, out: &mut impl Write, ok: bool, message: String) ->
 }
 
 async fn sdk(args: &RemediateArgs) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(url) = &args.endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    loader.load().await
+    crate::aws::sdk(crate::aws::AwsFlags {
+        endpoint_url: args.endpoint_url.as_deref(),
+        ..crate::aws::AwsFlags::default()
+    })
+    .await
 }
 
 async fn revert(args: &RemediateArgs, finding: &Finding, trail: &Trail<'_>, out: &mut impl Write) -> Result<bool> {

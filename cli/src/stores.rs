@@ -56,23 +56,12 @@ pub(crate) fn open(arg: &FindingsStoreArg) -> Result<Findings> {
             table
         );
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let sdk = runtime.block_on(async {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(url) = &arg.endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        if let Some(region) = &arg.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        if let Some(profile) = &arg.profile {
-            loader = loader.profile_name(profile);
-        }
-        loader.load().await
-    });
+    let runtime = crate::aws::runtime()?;
+    let sdk = runtime.block_on(crate::aws::sdk(crate::aws::AwsFlags {
+        region: arg.region.as_deref(),
+        profile: arg.profile.as_deref(),
+        endpoint_url: arg.endpoint_url.as_deref(),
+    }));
     let client = DynamoClient::new(&sdk);
     Ok(Findings::Table {
         store: DynamoStore::new(client.clone(), table),

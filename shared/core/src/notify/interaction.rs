@@ -487,6 +487,25 @@ pub fn check_target(
     posted: Option<&crate::notify::slack::MessageRef>,
     decisions: &[Decision],
 ) -> Result<(), Refused> {
+    open_on_message(click, finding_id, finding, posted)?;
+    let same = |d: &&Decision| d.action == click.action && d.by.user == click.user_id;
+    if let Some(d) = decisions.iter().filter(|d| !same(d)).find(|d| d.action.settles()) {
+        return Err(Refused::Decided {
+            finding_id: finding_id.to_owned(),
+            decision: d.sentence(),
+        });
+    }
+    Ok(())
+}
+
+/// What every click needs: the finding is stored and open, and the click came from the message
+/// the ledger says the button was posted in (`posted`).
+fn open_on_message(
+    click: &Click,
+    finding_id: &str,
+    finding: Option<&crate::findings::finding::Finding>,
+    posted: Option<&crate::notify::slack::MessageRef>,
+) -> Result<(), Refused> {
     let Some(finding) = finding else {
         return Err(Refused::NotFound(finding_id.to_owned()));
     };
@@ -503,13 +522,6 @@ pub fn check_target(
     }
     if finding.status == crate::findings::finding::Status::Resolved {
         return Err(Refused::Resolved(finding_id.to_owned()));
-    }
-    let same = |d: &&Decision| d.action == click.action && d.by.user == click.user_id;
-    if let Some(d) = decisions.iter().filter(|d| !same(d)).find(|d| d.action.settles()) {
-        return Err(Refused::Decided {
-            finding_id: finding_id.to_owned(),
-            decision: d.sentence(),
-        });
     }
     Ok(())
 }
@@ -537,23 +549,7 @@ pub fn check_approval(
 ) -> Result<(), Refused> {
     let finding_id = click.finding_ids.first().map_or("", String::as_str);
     let request_id = click.request_id.clone().unwrap_or_default();
-    let Some(finding) = finding else {
-        return Err(Refused::NotFound(finding_id.to_owned()));
-    };
-    let on_message = matches!(
-        (prompt, &click.channel, &click.message_ts),
-        (Some(m), Some(channel), Some(ts)) if &m.channel == channel && &m.ts == ts
-    );
-    if !on_message {
-        return Err(Refused::NotOnMessage {
-            finding_id: finding_id.to_owned(),
-            channel: click.channel.clone().unwrap_or_default(),
-            ts: click.message_ts.clone().unwrap_or_default(),
-        });
-    }
-    if finding.status == crate::findings::finding::Status::Resolved {
-        return Err(Refused::Resolved(finding_id.to_owned()));
-    }
+    open_on_message(click, finding_id, finding, prompt)?;
     let not_awaiting = |why: &str| Refused::NotAwaiting {
         finding_id: finding_id.to_owned(),
         request_id: request_id.clone(),
