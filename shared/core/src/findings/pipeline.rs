@@ -44,6 +44,9 @@ pub enum Skip {
     OwnEvent,
     /// Interactive access to an instance, with access reporting turned off.
     AccessNotReported,
+    /// A resource a CloudFormation stack owns (CDK and SAM included) that no Terraform state
+    /// declares: IaC-managed, never unmanaged.
+    CloudFormationOwned,
 }
 
 impl Skip {
@@ -60,6 +63,7 @@ impl Skip {
             Skip::ConfigOversized => "config_oversized",
             Skip::OwnEvent => "own_event",
             Skip::AccessNotReported => "access_not_reported",
+            Skip::CloudFormationOwned => "cloudformation_owned",
         }
     }
 }
@@ -599,6 +603,12 @@ impl Pipeline {
         }
         let kind = change.kind();
         let managed = !owners.is_empty();
+        if !managed && change.cloudformation_stack().is_some() {
+            ev.outcome = Outcome::Skipped {
+                reason: Skip::CloudFormationOwned,
+            };
+            return ev;
+        }
         let tf_main: &[&str] = tf_types.get(..1).unwrap_or_default();
         if !self.in_scope(
             managed,

@@ -201,7 +201,21 @@ impl ConfigChange {
             self.resource_type, self.resource_id, self.capture_time
         )
     }
+
+    /// The CloudFormation stack that owns the resource: the `aws:cloudformation:stack-name` tag
+    /// CloudFormation puts on what it creates (CDK and SAM deploy through it), as Config records
+    /// it in the item's `tags`.
+    pub fn cloudformation_stack(&self) -> Option<&str> {
+        self.item
+            .get("tags")
+            .and_then(|t| t.get(CLOUDFORMATION_STACK_TAG))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
 }
+
+/// The tag CloudFormation puts on the resources of a stack.
+pub const CLOUDFORMATION_STACK_TAG: &str = "aws:cloudformation:stack-name";
 
 #[cfg(test)]
 mod tests {
