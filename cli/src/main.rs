@@ -1,4 +1,5 @@
-//! `driftguard`: replay CloudTrail / Config events against Terraform state, locally.
+//! `driftguard`: replay CloudTrail / Config events against Terraform state on an embedded store;
+//! backfill from CloudTrail's event history; read findings locally or from the deployed table.
 //!
 //! Data goes to stdout (findings, traces), progress and summaries to stderr, so the command
 //! composes with `jq` and friends. Exit status: 0 on success, 2 when some input could not be

@@ -125,7 +125,9 @@ pub struct App {
     policy: NotifyPolicy,
     /// Shadow mode: plan and log, never post (`DRIFTGUARD_SHADOW`).
     shadow: bool,
-    /// Refused events (and, in shadow mode, notices not sent) by reason, since the container started (logged with each refusal).
+    /// Notices planned and not sent in shadow mode, since the container started (logged).
+    shadowed: std::sync::atomic::AtomicU64,
+    /// Refused events by reason, since the container started (logged with each refusal).
     refused: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
 
@@ -160,6 +162,7 @@ impl App {
             store: DynamoStore::new(dynamo, &config.table),
             policy: config.policy,
             shadow: config.shadow,
+            shadowed: std::sync::atomic::AtomicU64::new(0),
             refused: std::sync::Mutex::new(std::collections::BTreeMap::new()),
         })
     }
@@ -348,12 +351,7 @@ impl App {
             Plan::Prompt { channel, .. } => ("prompt".to_owned(), Some(channel)),
             Plan::Update { target, .. } => ("update".to_owned(), Some(target.channel)),
         };
-        let total = {
-            let mut counts = self.refused.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let n = counts.entry("shadow").or_default();
-            *n += 1;
-            *n
-        };
+        let total = self.shadowed.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         tracing::info!(key = %key, would = %would, channel = channel.as_deref().unwrap_or(""), shadow_total = total, "Shadow mode: not sent to Slack");
         Ok(json!({ "status": "shadow", "key": key, "would": would, "channel": channel }))
     }
