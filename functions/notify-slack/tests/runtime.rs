@@ -805,9 +805,16 @@ fn shadow_mode_plans_the_alert_and_posts_nothing() {
         None,
         "nothing remembered as posted"
     );
+    let logs = n.lambda.logs();
     assert!(
-        n.lambda.logs().contains("Shadow mode: not sent to Slack"),
+        logs.contains("Shadow mode: not sent to Slack"),
         "what it would have sent is logged"
+    );
+    assert!(
+        logs.lines().any(|l| l.contains("\"Starting\"")
+            && l.contains(&format!("\"version\":\"{}\"", env!("CARGO_PKG_VERSION")))
+            && l.contains("driftguard-notify-slack")),
+        "the function logs its name and version at start: {logs}"
     );
     n.report(test);
 }

@@ -23,6 +23,11 @@ async fn main() -> Result<(), Error> {
         .with_target(false)
         .without_time()
         .init();
+    tracing::info!(
+        function = env!("CARGO_BIN_NAME"),
+        version = env!("CARGO_PKG_VERSION"),
+        "Starting"
+    );
     let config = Config::from_env()?;
     let aws = aws_config::load_from_env().await;
     let app = App::build(&aws, config).await?;
