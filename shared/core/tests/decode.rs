@@ -517,3 +517,60 @@ fn gunzip_reserves_about_what_it_needs() {
         compressed.len()
     );
 }
+
+/// JSON nested 100,000 deep, as a whole document, inside a record and inside a Terraform state's
+/// attributes: each is one clear error naming where it was, never a stack overflow, and the
+/// good records beside it still decode.
+#[test]
+fn json_nested_100000_deep_is_a_clear_error() {
+    let depth = 100_000;
+    let deep = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    let mut errors = Vec::new();
+    let mut items = 0;
+    driftguard_core::decode::decode(deep.as_bytes(), "deep.json", &mut |_, item| match item {
+        Ok(_) => items += 1,
+        Err(e) => errors.push(e.to_string()),
+    });
+    assert_eq!((items, errors.len()), (0, 1), "{errors:?}");
+    assert!(errors[0].contains("deep.json"), "{}", errors[0]);
+    assert!(errors[0].contains("nested more than 8 levels deep"), "{}", errors[0]);
+
+    // A record whose request parameters nest that deep (CloudTrail passes them through): it
+    // decodes beside its neighbour, and evaluating both ends without a stack overflow.
+    let good = common::record(
+        "ec2.amazonaws.com",
+        "CreateTags",
+        json!({"requestParameters": {"resourcesSet": {"items": [{"resourceId": "sg-0123456789abcdef0"}]}}}),
+    );
+    let mut deep = common::record("ec2.amazonaws.com", "CreateTags", json!({})).to_string();
+    deep.pop();
+    let deep_record = format!(
+        "{deep},\"requestParameters\":{{\"resourcesSet\":{}1{}}}}}",
+        "{\"a\":".repeat(depth),
+        "}".repeat(depth)
+    );
+    let log = format!("{{\"Records\":[{good},{deep_record}]}}");
+    let mut items = 0;
+    driftguard_core::decode::decode(log.as_bytes(), "trail.json", &mut |_, item| {
+        if item.is_ok() {
+            items += 1;
+        }
+    });
+    assert_eq!(items, 2, "both records decode");
+    let pipeline = common::evaluate::pipeline_over(&["events/terraform/network.tfstate"]);
+    let outcomes = common::evaluate::outcomes(&pipeline, log.as_bytes());
+    assert!(!outcomes.is_empty());
+
+    // A state file whose attributes nest that deep is refused, named, not loaded in part.
+    let state = format!(
+        "{{\"version\":4,\"terraform_version\":\"1.9.0\",\"serial\":1,\"lineage\":\"x\",\"outputs\":{{}},\"resources\":[{{\"mode\":\"managed\",\"type\":\"aws_s3_bucket\",\"name\":\"b\",\"provider\":\"provider[\\\"registry.terraform.io/hashicorp/aws\\\"]\",\"instances\":[{{\"attributes\":{{\"id\":\"b\",\"tags\":{}1{}}}}}]}}]}}",
+        "{\"a\":".repeat(depth),
+        "}".repeat(depth)
+    );
+    let mut inventory = driftguard_core::inventory::Inventory::new();
+    let err = inventory
+        .add_state("deep.tfstate", state.as_bytes())
+        .expect_err("too deep to load");
+    assert!(err.to_string().contains("deep.tfstate"), "{err}");
+    assert_eq!(inventory.len(), 0);
+}

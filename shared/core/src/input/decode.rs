@@ -25,6 +25,11 @@ pub const CLOUDTRAIL_DETAIL_TYPES: [&str; 4] = [
     "AWS Console Sign In via CloudTrail",
 ];
 
+/// How deep documents may sit inside documents (a JSON array of documents, an SQS body holding a
+/// batch): real inputs use two levels; past this the input is refused, so nesting never grows the
+/// call stack without bound.
+pub const MAX_NESTING: usize = 8;
+
 /// `source` of the events DriftGuard publishes.
 pub const OWN_SOURCE: &str = "driftguard";
 
@@ -98,6 +103,12 @@ pub enum DecodeErrorKind {
         /// The limit.
         limit: usize,
     },
+    /// Documents inside documents (arrays of documents, SQS bodies) past [`MAX_NESTING`].
+    #[error("documents nested more than {limit} levels deep (arrays of documents, SQS message bodies)")]
+    TooDeep {
+        /// The limit.
+        limit: usize,
+    },
     /// Not JSON, or truncated.
     #[error("malformed JSON: {0}")]
     Json(#[source] serde_json::Error),
@@ -148,7 +159,7 @@ where
         ..Position::default()
     };
     match plain_within(bytes, limit) {
-        Ok(plain) => decode_json(&plain, at, sink),
+        Ok(plain) => decode_json(&plain, at, 0, sink),
         Err(e) => fail(at, e, sink),
     }
 }
@@ -191,10 +202,13 @@ where
     sink(&at.clone(), Err(DecodeError { at, kind: kind.into() }));
 }
 
-fn decode_json<F>(bytes: &[u8], at: Position, sink: &mut F)
+fn decode_json<F>(bytes: &[u8], at: Position, depth: usize, sink: &mut F)
 where
     F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
 {
+    if depth > MAX_NESTING {
+        return fail(at, DecodeErrorKind::TooDeep { limit: MAX_NESTING }, sink);
+    }
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(_) => {
@@ -207,14 +221,14 @@ where
         }
     };
     if text.trim_start().starts_with('[') {
-        return decode_array(text, at, sink);
+        return decode_array(text, at, depth, sink);
     }
     let top: Top<'_> = match serde_json::from_str(text) {
         Ok(top) => top,
         Err(e) => return fail(at, DecodeErrorKind::Json(e), sink),
     };
     if let Some(records) = top.records.filter(|r| r.get().starts_with('[')) {
-        decode_records(records.get(), at, sink);
+        decode_records(records.get(), at, depth, sink);
     } else if let (Some(detail_type), Some(detail)) = (raw_str(top.detail_type), top.detail) {
         decode_envelope(detail_type, raw_str(top.source).unwrap_or_default(), detail, at, sink);
     } else if raw_str(top.event_version).is_some() || raw_str(top.event_name).is_some() {
@@ -276,7 +290,7 @@ fn decode_envelope<'a, F>(
 }
 
 /// A `Records` array: CloudTrail records, or SQS messages whose bodies are documents.
-fn decode_records<F>(records: &str, at: Position, sink: &mut F)
+fn decode_records<F>(records: &str, at: Position, depth: usize, sink: &mut F)
 where
     F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
 {
@@ -301,11 +315,11 @@ where
             index: Some(i),
             ..at.clone()
         };
-        decode_element(element.get(), pos, sink);
+        decode_element(element.get(), pos, depth, sink);
     }
 }
 
-fn decode_element<F>(text: &str, pos: Position, sink: &mut F)
+fn decode_element<F>(text: &str, pos: Position, depth: usize, sink: &mut F)
 where
     F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
 {
@@ -329,7 +343,7 @@ where
                     index: pos.index,
                     origin: pos.origin,
                 };
-                decode_json(body.as_bytes(), pos, sink);
+                decode_json(body.as_bytes(), pos, depth + 1, sink);
             }
             Ok(_) => fail(pos, RecordError::Missing("body"), sink),
             Err(e) => fail(pos, DecodeErrorKind::Json(e), sink),
@@ -343,7 +357,7 @@ where
 }
 
 /// A top-level JSON array: each element is a document of its own.
-fn decode_array<F>(text: &str, at: Position, sink: &mut F)
+fn decode_array<F>(text: &str, at: Position, depth: usize, sink: &mut F)
 where
     F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
 {
@@ -356,7 +370,7 @@ where
             index: Some(i),
             ..at.clone()
         };
-        decode_json(element.get().as_bytes(), pos, sink);
+        decode_json(element.get().as_bytes(), pos, depth + 1, sink);
     }
 }
 
