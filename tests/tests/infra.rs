@@ -179,7 +179,8 @@ fn string_literals(src: &str) -> Vec<String> {
 /// The environment variables a source file reads: every `"DRIFTGUARD_..."` literal, any other
 /// upper-case literal passed straight to `env::var` / `env::var_os`, and `RUST_LOG` when the
 /// tracing filter comes from the environment (`EnvFilter::from_default_env` and friends).
-/// Variables Lambda itself sets (`AWS_*`, `LAMBDA_*`, `_HANDLER`) are not the template's to set.
+/// Variables Lambda itself sets (`AWS_*`, `LAMBDA_*`, `_HANDLER`) and those Cargo sets at build
+/// time (`CARGO_*`) are not the template's to set.
 fn env_reads(src: &str) -> BTreeSet<String> {
     let is_name = |s: &str| {
         s.len() > 1
@@ -204,7 +205,10 @@ fn env_reads(src: &str) -> BTreeSet<String> {
     if src.contains("from_default_env") {
         reads.insert("RUST_LOG".to_owned());
     }
-    reads.retain(|v| !(v.starts_with("AWS_") || v.starts_with("LAMBDA_") || v.starts_with('_')));
+    // Cargo sets `CARGO_*` when it compiles (`env!("CARGO_PKG_VERSION")`): nothing to deploy.
+    reads.retain(|v| {
+        !(v.starts_with("AWS_") || v.starts_with("LAMBDA_") || v.starts_with('_') || v.starts_with("CARGO_"))
+    });
     reads
 }
 
