@@ -5,10 +5,9 @@
 //! Slack client, remember what was posted, and map errors once.
 
 use crate::config::Config;
-use driftguard_aws::{
-    secret_from, AwsError, DynamoClient, DynamoLedger, DynamoRemediations, DynamoStore, RequestState, Retry,
-};
+use driftguard_aws::{secret_from, AwsError, DynamoClient, DynamoLedger, DynamoRemediations, DynamoStore, Retry};
 use driftguard_core::finding::Finding;
+use driftguard_core::interaction::RequestStanding;
 use driftguard_core::notify::{self, Claim, DigestItem, Group, MessageRef, Notice, NotifyLedger, NotifyPolicy, Plan};
 use driftguard_core::ports::{DriftEvent, DriftEventKind, FindingStore};
 use driftguard_core::remediation::{RemediationPending, RemediationResult, AWAITING_APPROVAL, COMPLETED, FAILED};
@@ -255,15 +254,12 @@ impl App {
                 };
                 // A prompt is posted only for a request the remediate function holds, waiting,
                 // as the event describes it: an Approve button for anything else would be a lie.
-                let held = self
+                let standing = self
                     .remediations
-                    .request(&pending.finding_id, &pending.request_id)
+                    .standing(&pending.finding_id, &pending.request_id)
                     .await?;
-                let believed = held.is_some_and(|(request, state)| {
-                    state == RequestState::Awaiting
-                        && request.action == pending.action
-                        && request.requested_by == pending.requested_by
-                });
+                let believed = matches!(standing, RequestStanding::Awaiting(request)
+                    if request.action == pending.action && request.requested_by == pending.requested_by);
                 if !believed {
                     return Ok(Work::Refused(notify::Untrusted::Differs {
                         id: pending.finding_id,
@@ -344,15 +340,10 @@ impl App {
         let key = notice.key();
         let known = self.known_for(notice).await?;
         let can_update = self.slack.delivery() == Delivery::Bot;
-        let (would, channel) = match notify::plan(notice, &self.policy, &known, can_update) {
-            Plan::Skip(reason) => (format!("skip ({})", reason.as_str()), None),
-            Plan::Digest { channel } => ("digest".to_owned(), Some(channel)),
-            Plan::Post { channel, .. } => ("post".to_owned(), Some(channel)),
-            Plan::Prompt { channel, .. } => ("prompt".to_owned(), Some(channel)),
-            Plan::Update { target, .. } => ("update".to_owned(), Some(target.channel)),
-        };
+        let plan = notify::plan(notice, &self.policy, &known, can_update);
+        let (would, channel) = plan.summary();
         let total = self.shadowed.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        tracing::info!(key = %key, would = %would, channel = channel.as_deref().unwrap_or(""), shadow_total = total, "Shadow mode: not sent to Slack");
+        tracing::info!(key = %key, would = %would, channel = channel.unwrap_or(""), shadow_total = total, "Shadow mode: not sent to Slack");
         Ok(json!({ "status": "shadow", "key": key, "would": would, "channel": channel }))
     }
 
@@ -360,10 +351,9 @@ impl App {
         let finding_id = notice.finding_id().to_owned();
         let known = self.known_for(notice).await?;
         let can_update = self.slack.delivery() == Delivery::Bot;
-        // A result closes its request's approval prompt: the Approve button goes.
-        if let (Notice::Remediation { result, .. }, Some(prompt), true) = (notice, &known.prompt, can_update) {
+        if let Some((prompt, closed)) = notify::prompt_to_close(notice, &known, can_update) {
             self.slack
-                .update_message(&prompt.channel, &prompt.ts, &message(&notify::closed_prompt(result))?)
+                .update_message(&prompt.channel, &prompt.ts, &message(&closed)?)
                 .await?;
         }
         let plan = notify::plan(notice, &self.policy, &known, can_update);

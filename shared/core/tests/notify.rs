@@ -1072,6 +1072,49 @@ fn a_waiting_request_gets_an_approve_prompt_in_the_alerts_thread() {
     };
     assert!(!message.to_string().contains("driftguard.approve"), "{message}");
     assert!(message.to_string().contains("bot token"), "{message}");
+
+    // The request's result closes the prompt (no button), when there is one and it can be updated.
+    let mut result = RemediationResult::new(
+        &f.id,
+        RemediationAction::Revert,
+        RemediationOutcome::Completed,
+        "driftguard-remediate",
+        Timestamp(600_000),
+        None,
+    );
+    result.request_id = Some("rq-00c0ffee00c0ffee".into());
+    let done = Notice::Remediation {
+        result,
+        finding: Some(Box::new(f.clone())),
+    };
+    let with_prompt = Known {
+        prompt: Some(posted.clone()),
+        ..Known::default()
+    };
+    let (target, closed) = driftguard_core::notify::prompt_to_close(&done, &with_prompt, true).expect("closed");
+    assert_eq!(target, posted);
+    assert!(
+        closed
+            .to_string()
+            .contains("No more approvals needed for `rq-00c0ffee00c0ffee`"),
+        "{closed}"
+    );
+    assert!(!closed.to_string().contains("driftguard.approve"));
+    assert_eq!(
+        driftguard_core::notify::prompt_to_close(&done, &with_prompt, false),
+        None,
+        "a webhook cannot update"
+    );
+    assert_eq!(
+        driftguard_core::notify::prompt_to_close(&done, &Known::default(), true),
+        None,
+        "no prompt"
+    );
+    assert_eq!(
+        driftguard_core::notify::prompt_to_close(&notice, &with_prompt, true),
+        None,
+        "only results close it"
+    );
 }
 
 #[test]

@@ -513,13 +513,32 @@ fn plan_approval(
     }
 }
 
-/// What an approval prompt becomes once its request ran or was refused: the outcome, no button.
-pub fn closed_prompt(result: &RemediationResult) -> Value {
-    crate::notify::slack::text_message(&format!(
+/// The approval prompt a notice closes, and what it becomes: a remediation result ends its
+/// request's prompt (the outcome, no button), when one was posted and the delivery can update it.
+pub fn prompt_to_close(notice: &Notice, known: &Known, can_update: bool) -> Option<(MessageRef, Value)> {
+    let (Notice::Remediation { result, .. }, Some(prompt), true) = (notice, &known.prompt, can_update) else {
+        return None;
+    };
+    let closed = crate::notify::slack::text_message(&format!(
         ":lock: No more approvals needed for `{}`: {}",
         result.request_id.as_deref().unwrap_or(""),
         crate::notify::slack::escape(&result.sentence())
-    ))
+    ));
+    Some((prompt.clone(), closed))
+}
+
+impl Plan {
+    /// What the plan would do and in which channel, for logs (shadow mode): `post`, `update`,
+    /// `prompt`, `digest`, or `skip (<reason>)`.
+    pub fn summary(&self) -> (String, Option<&str>) {
+        match self {
+            Plan::Skip(reason) => (format!("skip ({})", reason.as_str()), None),
+            Plan::Digest { channel } => ("digest".into(), Some(channel)),
+            Plan::Post { channel, .. } => ("post".into(), Some(channel)),
+            Plan::Prompt { channel, .. } => ("prompt".into(), Some(channel)),
+            Plan::Update { target, .. } => ("update".into(), Some(&target.channel)),
+        }
+    }
 }
 
 /// The findings to show in the message at `target` with `f` replaced by its new version, and
