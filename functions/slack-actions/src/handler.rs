@@ -15,12 +15,11 @@ use aws_lambda_events::http::{header::CONTENT_TYPE, HeaderValue};
 use aws_lambda_events::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
 use driftguard_aws::{
     secret_from, AwsError, DynamoClient, DynamoLedger, DynamoRemediations, DynamoStore, EventBridgeClient,
-    EventBridgePublisher, RequestState,
+    EventBridgePublisher,
 };
 use driftguard_core::finding::Finding;
 use driftguard_core::interaction::{
     self, Action, ActionPolicy, Click, Decision, DecisionLedger, InteractionError, Origin, Recorded, Refused,
-    RequestStanding,
 };
 use driftguard_core::notify::NotifyLedger;
 use driftguard_core::ports::FindingStore;
@@ -403,13 +402,7 @@ impl App {
         let request_id = click.request_id.clone().unwrap_or_default();
         let finding = self.store.get(&finding_id).await?;
         let prompt = self.ledger.message(&slack::prompt_key(&request_id)).await?;
-        let standing = match self.remediations.request(&finding_id, &request_id).await? {
-            None => RequestStanding::Unknown,
-            Some((request, RequestState::Awaiting)) => RequestStanding::Awaiting(request),
-            Some((_, RequestState::Claimed)) => RequestStanding::Other("it is being decided"),
-            Some((_, RequestState::Executing)) => RequestStanding::Other("it is running"),
-            Some((_, RequestState::Done)) => RequestStanding::Other("it has finished"),
-        };
+        let standing = self.remediations.standing(&finding_id, &request_id).await?;
         if let Err(refused) = interaction::check_approval(&click, finding.as_ref(), prompt.as_ref(), &standing) {
             return Ok(self.refused(click, &refused));
         }

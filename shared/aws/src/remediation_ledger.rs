@@ -17,6 +17,7 @@ use crate::error::{classify, AwsError};
 use crate::item::{self, get_n, get_s, n, s, Item};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
+use driftguard_core::interaction::RequestStanding;
 use driftguard_core::remediation::audit::AuditEntry;
 use driftguard_core::remediation::safety::Approval;
 use driftguard_core::remediation::RemediationRequest;
@@ -148,6 +149,18 @@ impl DynamoRemediations {
             .and_then(RequestState::parse)
             .ok_or_else(|| corrupt(&at, "no valid state"))?;
         Ok(Some((request, state)))
+    }
+
+    /// Where a request stands, as core's Slack checks read it: unknown under this finding,
+    /// waiting for approvals (with the request), or anything else, named.
+    pub async fn standing(&self, finding_id: &str, request_id: &str) -> Result<RequestStanding, AwsError> {
+        Ok(match self.request(finding_id, request_id).await? {
+            None => RequestStanding::Unknown,
+            Some((request, RequestState::Awaiting)) => RequestStanding::Awaiting(request),
+            Some((_, RequestState::Claimed)) => RequestStanding::Other("it is being decided"),
+            Some((_, RequestState::Executing)) => RequestStanding::Other("it is running"),
+            Some((_, RequestState::Done)) => RequestStanding::Other("it has finished"),
+        })
     }
 
     /// Records an approval; `false` when this person had approved already.
