@@ -102,11 +102,9 @@ impl EventHistory {
         let mut token: Option<String> = None;
         let mut last_call: Option<Instant> = None;
         loop {
-            if let Some(at) = last_call {
-                let since = at.elapsed();
-                if since < self.interval {
-                    tokio::time::sleep(self.interval - since).await;
-                }
+            let wait = wait_before(last_call, Instant::now(), self.interval);
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
             }
             last_call = Some(Instant::now());
             let out = self
@@ -143,5 +141,38 @@ impl EventHistory {
                 return Ok(summary);
             }
         }
+    }
+}
+
+/// How long to wait before a call so that calls are at least `interval` apart, given when the
+/// last one started.
+fn wait_before(last: Option<Instant>, now: Instant, interval: Duration) -> Duration {
+    last.map_or(Duration::ZERO, |at| {
+        interval.saturating_sub(now.saturating_duration_since(at))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_are_spaced_by_the_interval() {
+        let t0 = Instant::now();
+        let interval = Duration::from_millis(500);
+        assert_eq!(
+            wait_before(None, t0, interval),
+            Duration::ZERO,
+            "the first call goes at once"
+        );
+        assert_eq!(wait_before(Some(t0), t0, interval), interval);
+        assert_eq!(
+            wait_before(Some(t0), t0 + Duration::from_millis(200), interval),
+            Duration::from_millis(300)
+        );
+        assert_eq!(
+            wait_before(Some(t0), t0 + Duration::from_secs(2), interval),
+            Duration::ZERO
+        );
     }
 }
