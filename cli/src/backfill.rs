@@ -10,7 +10,6 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use driftguard_aws::{EventHistory, LookupFilter};
 use driftguard_core::time::Timestamp;
-use serde_json::value::RawValue;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
@@ -82,11 +81,7 @@ pub(crate) fn run(args: BackfillArgs) -> Result<Exit> {
         .region()
         .map_or_else(|| "(no region)".to_owned(), ToString::to_string);
     let history = EventHistory::new(&sdk).with_interval(Duration::from_secs_f64(args.interval));
-    let end = Timestamp(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64),
-    );
+    let end = crate::now();
     let start = Timestamp(end.0 - args.since.as_millis() as i64);
     eprintln!("backfill: write calls from {start} to {end} in {region} (LookupEvents)");
 
@@ -100,25 +95,16 @@ pub(crate) fn run(args: BackfillArgs) -> Result<Exit> {
                 eprintln!("error: {origin}: event {id} came without its CloudTrailEvent");
                 unreadable += 1;
             }
-            // Each record is checked alone, so one unreadable record does not hide its page.
-            let mut records: Vec<&str> = Vec::with_capacity(page.records.len());
+            // Each record is its own document: an unreadable one is an error of its own, named by
+            // page and position, and the others still count.
             for (i, record) in page.records.iter().enumerate() {
-                match serde_json::from_str::<&RawValue>(record) {
-                    Ok(_) => records.push(record),
-                    Err(e) => {
-                        eprintln!("error: {origin}, event {}: CloudTrailEvent is not JSON: {e}", i + 1);
-                        unreadable += 1;
-                    }
-                }
-            }
-            let document = format!("{{\"Records\":[{}]}}", records.join(","));
-            match ingest.feed(document.as_bytes(), &origin, &mut |line| eprintln!("{line}")) {
-                Ok(()) => ControlFlow::Continue(()),
-                Err(e) => {
+                let at = format!("{origin}, event {}", i + 1);
+                if let Err(e) = ingest.feed(record.as_bytes(), &at, &mut |line| eprintln!("{line}")) {
                     failed = Some(e);
-                    ControlFlow::Break(())
+                    return ControlFlow::Break(());
                 }
             }
+            ControlFlow::Continue(())
         }))
         .context("reading CloudTrail's event history")?;
     if let Some(e) = failed {
@@ -139,11 +125,7 @@ pub(crate) fn lookup_event(id: &str, region: Option<&str>, endpoint_url: Option<
             ..AwsFlags::default()
         })
         .await;
-        let end = Timestamp(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64),
-        );
+        let end = crate::now();
         let start = Timestamp(end.0 - (HISTORY_DAYS * 86_400_000) as i64);
         let mut found = None;
         EventHistory::new(&sdk)
