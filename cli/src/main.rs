@@ -288,6 +288,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// The wall clock, as the domain's timestamp (core reads no clock).
+pub(crate) fn now() -> driftguard_core::time::Timestamp {
+    driftguard_core::time::Timestamp(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64),
+    )
+}
+
 /// How a command ended when it did not fail outright.
 enum Exit {
     Clean,

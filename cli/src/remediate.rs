@@ -4,6 +4,7 @@
 //! `execute`, core's planner and the pipelines client). Every step goes on the finding's trail in
 //! the embedded store, which `driftguard findings show` prints.
 
+use crate::now;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use driftguard_core::finding::{Finding, IacChange, ACCEPT_PREFIX};
@@ -12,7 +13,6 @@ use driftguard_core::remediation::audit::{AuditEntry, Step};
 use driftguard_core::remediation::{
     safety, PipelineRoutes, RemediationAction, RemediationOutcome, RemediationRequest, Requester,
 };
-use driftguard_core::time::Timestamp;
 use driftguard_redb::EmbeddedStore;
 use std::io::Write;
 use std::path::PathBuf;
@@ -59,14 +59,6 @@ pub struct RemediateArgs {
     /// Print the plan as JSON.
     #[arg(long)]
     json: bool,
-}
-
-fn now() -> Timestamp {
-    Timestamp(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64),
-    )
 }
 
 struct Trail<'s> {

@@ -1,39 +1,11 @@
 //! The compiled `driftguard` command on the sample events: what a user types, what they see.
 
+mod common;
+
+use common::{driftguard, jsonl, text, STATES};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Runs `driftguard` in the workspace root with `args`.
-fn driftguard(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_driftguard"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run driftguard")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn jsonl(out: &Output) -> Vec<Value> {
-    text(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}")))
-        .collect()
-}
-
-const STATES: [&str; 4] = [
-    "--state",
-    "events/terraform/network.tfstate",
-    "--state",
-    "events/terraform/data.tfstate",
-];
+use std::path::Path;
+use std::process::Output;
 
 fn replay(store: &Path, extra: &[&str]) -> Output {
     let store = store.to_str().expect("utf-8 path");

@@ -12,32 +12,10 @@ use driftguard_core::remediation::{RemediationAction, RemediationRequest, Reques
 use driftguard_core::score::Severity;
 use driftguard_core::time::Timestamp;
 use driftguard_tests::stack::{Stack, TABLE};
+mod common;
+
+use common::{driftguard, jsonl, root, text};
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn driftguard(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_driftguard"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env_remove("AWS_PROFILE")
-        .env_remove("DRIFTGUARD_STORE")
-        .output()
-        .expect("run driftguard")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn jsonl(out: &Output) -> Vec<Value> {
-    text(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect()
-}
 
 #[test]
 fn findings_are_listed_and_shown_from_the_deployed_table() {
@@ -165,7 +143,7 @@ fn states_are_read_from_their_bucket() {
     let endpoint = moto.endpoint();
     let sdk = rt.block_on(driftguard_tests::stack::sdk_config(&endpoint));
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = root();
     rt.block_on(async {
         s3.create_bucket()
             .bucket("tf-states")
@@ -192,17 +170,12 @@ fn states_are_read_from_their_bucket() {
                 .expect("put");
         }
     });
-    let run = |state: &str, store: &Path| {
-        Command::new(env!("CARGO_BIN_EXE_driftguard"))
-            .args(["replay", "events/", "--format", "jsonl", "--state", state, "--store"])
+    let run = |state: &str, store: &std::path::Path| {
+        common::command(&["replay", "events/", "--format", "jsonl", "--state", state, "--store"])
             .arg(store)
-            .current_dir(&root)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "eu-west-1")
             .env("AWS_ENDPOINT_URL", &endpoint)
             .env("DRIFTGUARD_S3_PATH_STYLE", "true")
-            .env_remove("AWS_PROFILE")
             .output()
             .expect("run driftguard")
     };
