@@ -6,7 +6,7 @@ use std::process::Command;
 
 /// `shared/core/src`'s folders, in the order data flows through them. A folder may import the
 /// ones before it, never one after it.
-const STAGES: [&str; 8] = [
+const STAGES: [&str; 9] = [
     "util",
     "input",
     "actors",
@@ -15,6 +15,7 @@ const STAGES: [&str; 8] = [
     "findings",
     "remediation",
     "notify",
+    "learn",
 ];
 
 /// The `.rs` files under `dir`, recursively, sorted.

@@ -12,6 +12,8 @@
 //!    [`ports`], [`service`], [`conformance`]).
 //! 6. [`remediation`]: requests and results of acting on a finding.
 //! 7. [`notify`]: Slack messages and button clicks ([`slack`], [`interaction`]).
+//! 8. [`learn`]: labels from decisions, evaluation, fitted weights, drift hotspots ([`label`],
+//!    [`eval`], [`fit`], [`hotspot`]).
 //!
 //! [`util`] holds what every stage may use. Nothing here performs IO: callers hand in bytes. The
 //! modules are re-exported at the root under their own names, so adapters write
@@ -22,6 +24,7 @@ pub mod drift;
 pub mod findings;
 pub mod iac;
 pub mod input;
+pub mod learn;
 pub mod notify;
 pub mod remediation;
 pub mod util;
@@ -31,5 +34,6 @@ pub use drift::{config_map, coverage, diff, ignore, score};
 pub use findings::{conformance, finding, join, pipeline, ports, service};
 pub use iac::{catalog, inventory};
 pub use input::{config_item, decode, json_path, record};
+pub use learn::{eval, fit, hotspot, label};
 pub use notify::{interaction, slack};
 pub use util::{env, fnv, secret, time};

@@ -90,9 +90,64 @@ pub fn from_factors(factors: &[Factor]) -> f64 {
     (p * 1000.0).round() / 1000.0
 }
 
-/// The weight of a factor.
+/// The hand-set weight of a factor ([`WEIGHTS`]; 0 for a name it does not list).
 pub fn weight(name: &str) -> f64 {
     WEIGHTS.iter().find(|(n, _)| *n == name).map_or(0.0, |(_, w)| *w)
+}
+
+/// The version name of the hand-set weights.
+pub const DEFAULT_WEIGHTS: &str = "default";
+
+/// A set of weights the likelihood is computed with: the hand-set ones ([`PRIOR`], [`WEIGHTS`],
+/// version [`DEFAULT_WEIGHTS`]) or a version fitted from labelled findings. Every finding names
+/// the version that scored it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Weights {
+    /// `default`, or `v<n>` for the n-th fitted version of an installation.
+    pub version: String,
+    /// The prior log-odds.
+    pub prior: f64,
+    /// Factor name → log-odds weight; a factor not listed weighs its hand-set value.
+    pub factors: std::collections::BTreeMap<String, f64>,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            version: DEFAULT_WEIGHTS.to_owned(),
+            prior: PRIOR,
+            factors: WEIGHTS.iter().map(|(n, w)| ((*n).to_owned(), *w)).collect(),
+        }
+    }
+}
+
+impl Weights {
+    /// The weight of a factor (`prior` is the prior).
+    pub fn weight(&self, name: &str) -> f64 {
+        if name == "prior" {
+            return self.prior;
+        }
+        self.factors.get(name).copied().unwrap_or_else(|| weight(name))
+    }
+
+    /// A factor with its weight.
+    pub fn factor(&self, name: &str) -> Factor {
+        Factor {
+            name: name.to_owned(),
+            weight: self.weight(name),
+        }
+    }
+
+    /// The likelihood of a set of factor names (the prior included whether named or not).
+    pub fn likelihood_of<'n>(&self, names: impl IntoIterator<Item = &'n str>) -> f64 {
+        let logit: f64 = self.prior
+            + names
+                .into_iter()
+                .filter(|n| *n != "prior")
+                .map(|n| self.weight(n))
+                .sum::<f64>();
+        1.0 / (1.0 + (-logit).exp())
+    }
 }
 
 /// What scoring reads about a change.
@@ -112,8 +167,13 @@ pub struct Evidence<'e> {
     pub account: &'e str,
 }
 
-/// Likelihood in [0, 1] and the factors behind it.
+/// Likelihood in [0, 1] and the factors behind it, with the hand-set weights.
 pub fn likelihood(e: &Evidence<'_>) -> (f64, Vec<Factor>) {
+    likelihood_with(e, &Weights::default())
+}
+
+/// Likelihood in [0, 1] and the factors behind it, with the given weights.
+pub fn likelihood_with(e: &Evidence<'_>, weights: &Weights) -> (f64, Vec<Factor>) {
     let mut names: Vec<&'static str> = Vec::new();
     names.push(match e.actor {
         ActorKind::Human => "actor.human",
@@ -146,14 +206,8 @@ pub fn likelihood(e: &Evidence<'_>) -> (f64, Vec<Factor>) {
         crate::iac::catalog::Op::Access => names.push("op.access"),
         _ => {}
     }
-    let mut factors = vec![Factor {
-        name: "prior".into(),
-        weight: PRIOR,
-    }];
-    factors.extend(names.into_iter().map(|n| Factor {
-        name: n.to_owned(),
-        weight: weight(n),
-    }));
+    let mut factors = vec![weights.factor("prior")];
+    factors.extend(names.into_iter().map(|n| weights.factor(n)));
     (from_factors(&factors), factors)
 }
 

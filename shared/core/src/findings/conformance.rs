@@ -62,6 +62,7 @@ pub fn sample_finding(event_id: &str, sg: &str, secs: i64, severity: Severity) -
         revision: 1,
         config: None,
         tags: Default::default(),
+        weights_version: crate::drift::score::DEFAULT_WEIGHTS.into(),
     }
 }
 
@@ -122,6 +123,7 @@ pub fn sample_observation(sg: &str, secs: i64, drifted: bool) -> ConfigObservati
         changed_properties: Vec::new(),
         severity: if drifted { Severity::Critical } else { Severity::Major },
         severity_reasons: Vec::new(),
+        factor_weight: None,
     };
     let finding = drifted.then(|| {
         let mut f = sample_finding(&observation, sg, secs, Severity::Critical);

@@ -43,6 +43,10 @@ pub struct ConfigEvidence {
     pub changed_properties: Vec<String>,
     /// The severity the live state alone warrants.
     pub severity: Severity,
+    /// The weight [`ConfigEvidence::factor`] had in the weights that judged the item (absent in
+    /// findings stored before weights were versioned: the hand-set weight then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor_weight: Option<f64>,
     /// Why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub severity_reasons: Vec<String>,

@@ -155,10 +155,18 @@ pub struct Finding {
     /// Tags IaC declares on the resource (`tags` and provider default tags); Slack routing reads them.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub tags: std::collections::BTreeMap<String, String>,
+    /// The version of the weights that scored it ([`crate::drift::score::Weights`]): `default`
+    /// for the hand-set ones, `v<n>` for a fitted version.
+    #[serde(default = "default_weights_version")]
+    pub weights_version: String,
 }
 
 fn first_revision() -> u32 {
     1
+}
+
+fn default_weights_version() -> String {
+    crate::drift::score::DEFAULT_WEIGHTS.to_owned()
 }
 
 /// The environment a set of tags names (`Environment`, `env` or `stage`, any case).

@@ -78,7 +78,7 @@ impl Finding {
         if self.resource.arn.is_none() {
             self.resource.arn.clone_from(&evidence.arn);
         }
-        self.set_config_factor(evidence.factor());
+        self.set_config_factor(evidence.factor(), evidence.factor_weight);
         if evidence.severity > self.severity {
             self.severity = evidence.severity;
             self.severity_reasons.clone_from(&evidence.severity_reasons);
@@ -118,10 +118,11 @@ impl Finding {
             self.resolution = None;
             self.status = Status::Open;
         }
-        let config_factor = self.config.as_ref().map(ConfigEvidence::factor);
+        let config_factor = self.config.as_ref().map(|c| (c.factor(), c.factor_weight));
         self.factors.clone_from(&call.factors);
-        if let Some(f) = config_factor {
-            self.set_config_factor(f);
+        self.weights_version.clone_from(&call.weights_version);
+        if let Some((f, w)) = config_factor {
+            self.set_config_factor(f, w);
         }
         if call.severity >= self.severity {
             self.severity = call.severity;
@@ -133,11 +134,11 @@ impl Finding {
 
     /// Replaces the `config.*` factor with `name` (one of [`ConfigEvidence::factor`]) and
     /// recomputes the likelihood.
-    fn set_config_factor(&mut self, name: &str) {
+    fn set_config_factor(&mut self, name: &str, weight: Option<f64>) {
         self.factors.retain(|f| !f.name.starts_with("config."));
         self.factors.push(Factor {
             name: name.to_owned(),
-            weight: score::weight(name),
+            weight: weight.unwrap_or_else(|| score::weight(name)),
         });
         self.likelihood = score::from_factors(&self.factors);
     }

@@ -7,7 +7,6 @@
 use crate::actors::attribution::{self, Actor, ActorKind, AttributionConfig, Attributor, Channel};
 use crate::drift::diff::{self, AttributeChange};
 use crate::drift::ignore::{IgnoreRules, Ignored, Subject};
-use crate::drift::score::Factor;
 use crate::drift::score::{self, Evidence};
 use crate::findings::finding::{self, CallInfo, Finding, FindingKind, IacChange, IacOwner, ResourceInfo, Status};
 use crate::findings::join::{ConfigEvidence, ConfigObservation, CONFIG_SOURCE};
@@ -116,6 +115,7 @@ pub struct Pipeline {
     inventory: Inventory,
     ignore: IgnoreRules,
     report_access: bool,
+    weights: score::Weights,
 }
 
 impl Pipeline {
@@ -127,7 +127,19 @@ impl Pipeline {
             inventory,
             ignore: IgnoreRules::builtin(),
             report_access: true,
+            weights: score::Weights::default(),
         }
+    }
+
+    /// Scores with these weights (a fitted version; the hand-set ones by default).
+    pub fn with_weights(mut self, weights: score::Weights) -> Self {
+        self.weights = weights;
+        self
+    }
+
+    /// The weights findings are scored with.
+    pub fn weights(&self) -> &score::Weights {
+        &self.weights
     }
 
     /// Whether interactive access to managed instances (SSM commands and sessions, EC2 Instance
@@ -405,7 +417,7 @@ impl Pipeline {
             changes: &changes,
             account: &resource.account,
         };
-        let (likelihood, factors) = score::likelihood(&evidence);
+        let (likelihood, factors) = score::likelihood_with(&evidence, &self.weights);
         let tags = crate::iac::inventory::declared_tags(owners);
         let (severity, severity_reasons) =
             score::severity(&resource.resource_type, &evidence, finding::environment_of(&tags));
@@ -438,6 +450,7 @@ impl Pipeline {
             revision: 1,
             config: None,
             tags,
+            weights_version: self.weights.version.clone(),
         };
         f.summary = finding::summarise(&f);
         f.fix = finding::suggest_fix(&f);
@@ -659,7 +672,7 @@ impl Pipeline {
             "cfg-{:016x}",
             crate::util::fnv::hash_parts(&[&resource.key(), &change.capture_time.to_string()])
         );
-        let evidence = ConfigEvidence {
+        let mut evidence = ConfigEvidence {
             observation: observation.clone(),
             capture_time: change.capture_time,
             arn: resource.arn.clone(),
@@ -673,18 +686,19 @@ impl Pipeline {
             },
             severity,
             severity_reasons: severity_reasons.clone(),
+            factor_weight: None,
         };
+        evidence.factor_weight = Some(self.weights.weight(evidence.factor()));
         let finding = evidence.shows_drift().then(|| {
             // Scored without the diff factors: the Config factor carries that evidence.
-            let (_, mut factors) = score::likelihood(&Evidence {
-                changes: &[],
-                ..scoring
-            });
-            let name = evidence.factor();
-            factors.push(Factor {
-                name: name.to_owned(),
-                weight: score::weight(name),
-            });
+            let (_, mut factors) = score::likelihood_with(
+                &Evidence {
+                    changes: &[],
+                    ..scoring
+                },
+                &self.weights,
+            );
+            factors.push(self.weights.factor(evidence.factor()));
             let mut f = Finding {
                 id: finding::finding_id(&observation, &resource.resource_type, &resource.id),
                 kind: match (managed, kind) {
@@ -723,6 +737,7 @@ impl Pipeline {
                 revision: 1,
                 config: Some(evidence.clone()),
                 tags,
+                weights_version: self.weights.version.clone(),
             };
             f.summary = finding::summarise(&f);
             f.fix = finding::suggest_fix(&f);

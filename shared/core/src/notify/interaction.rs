@@ -25,20 +25,29 @@ pub enum Action {
     Acknowledge,
     /// Approve a remediation request that waits for approvals (the button on its prompt).
     Approve,
+    /// Not drift: a false alarm (a label for learning; changes nothing in AWS).
+    NotDrift,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 5] = [
+    pub const ALL: [Action; 6] = [
         Action::Revert,
         Action::Reapply,
         Action::Accept,
         Action::Acknowledge,
         Action::Approve,
+        Action::NotDrift,
     ];
 
     /// The buttons on a drift alert, in order (approve lives on an approval prompt).
-    pub const ALERT: [Action; 4] = [Action::Revert, Action::Reapply, Action::Accept, Action::Acknowledge];
+    pub const ALERT: [Action; 5] = [
+        Action::Revert,
+        Action::Reapply,
+        Action::Accept,
+        Action::Acknowledge,
+        Action::NotDrift,
+    ];
 
     /// From a button's `action_id` (`driftguard.revert`, ...).
     pub fn from_action_id(id: &str) -> Option<Action> {
@@ -48,6 +57,7 @@ impl Action {
             "accept" => Some(Action::Accept),
             "acknowledge" => Some(Action::Acknowledge),
             "approve" => Some(Action::Approve),
+            "not_drift" => Some(Action::NotDrift),
             _ => None,
         }
     }
@@ -60,6 +70,7 @@ impl Action {
             Action::Accept => "accept",
             Action::Acknowledge => "acknowledge",
             Action::Approve => "approve",
+            Action::NotDrift => "not_drift",
         }
     }
 
@@ -71,6 +82,7 @@ impl Action {
             Action::Accept => "Change accepted",
             Action::Acknowledge => "Acknowledged",
             Action::Approve => "Approved",
+            Action::NotDrift => "Marked not drift",
         }
     }
 
@@ -80,7 +92,7 @@ impl Action {
             Action::Revert => Some(RemediationAction::Revert),
             Action::Reapply => Some(RemediationAction::Reapply),
             Action::Accept => Some(RemediationAction::Accept),
-            Action::Acknowledge | Action::Approve => None,
+            Action::Acknowledge | Action::Approve | Action::NotDrift => None,
         }
     }
 
@@ -282,6 +294,9 @@ pub struct ActionPolicy {
     /// its own list (`RemediationPolicy.approvers`); this list decides who may click.
     #[serde(default)]
     pub approve: AllowList,
+    /// Not drift (a label: changes nothing, so it may be as open as acknowledge).
+    #[serde(default)]
+    pub not_drift: AllowList,
 }
 
 /// A refused click.
@@ -303,6 +318,7 @@ impl ActionPolicy {
             Action::Accept => &self.accept,
             Action::Acknowledge => &self.acknowledge,
             Action::Approve => &self.approve,
+            Action::NotDrift => &self.not_drift,
         }
     }
 

@@ -67,6 +67,7 @@ pub static ACTIONS: &[(&str, &str, Option<&str>)] = &[
     ("driftguard.reapply", "Re-apply IaC", Some("primary")),
     ("driftguard.accept", "Accept change", None),
     ("driftguard.acknowledge", "Acknowledge", None),
+    ("driftguard.not_drift", "Not drift", None),
 ];
 
 /// The confirmation dialog (Block Kit's `confirm` object) a destructive button carries: Slack
