@@ -105,6 +105,7 @@ fn destructive_buttons_ask_for_confirmation() {
             ("Re-apply IaC", "driftguard.reapply"),
             ("Accept change", "driftguard.accept"),
             ("Acknowledge", "driftguard.acknowledge"),
+            ("Not drift", "driftguard.not_drift"),
         ]
     );
     for (_, action_id, value, _) in &got {
@@ -124,8 +125,8 @@ fn destructive_buttons_ask_for_confirmation() {
     assert_eq!(got[1].3["confirm"], plain("Re-apply"));
     assert_eq!(got[1].3["style"], "primary");
     assert!(
-        got[2].3.is_null() && got[3].3.is_null(),
-        "accept and acknowledge do not ask"
+        got[2].3.is_null() && got[3].3.is_null() && got[4].3.is_null(),
+        "accept, acknowledge and not drift do not ask"
     );
     // A burst's buttons ask too, naming how many changes they act on.
     let mut second = f.clone();
