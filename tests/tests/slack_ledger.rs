@@ -218,3 +218,41 @@ async fn the_dynamodb_ledger_behaves_like_the_memory_ledger() {
         "the Slack items' partition keys"
     );
 }
+
+/// Labels and fitted weights on the table keep the learning store's contract, like the
+/// embedded and in-memory stores; labels sit with the finding's decisions, weights under their
+/// own partition.
+#[tokio::test]
+async fn the_dynamodb_table_keeps_labels_and_weights_versions() {
+    let Some(stack) = Stack::start("the_dynamodb_table_keeps_labels_and_weights_versions").await else {
+        return;
+    };
+    let ledger = DynamoLedger::new(aws_sdk_dynamodb::Client::new(&stack.sdk), TABLE);
+    driftguard_core::learn::ports::check_learning_store(&ledger).await;
+    let scan = aws_sdk_dynamodb::Client::new(&stack.sdk)
+        .scan()
+        .table_name(TABLE)
+        .send()
+        .await
+        .expect("scan");
+    let mut keys: Vec<String> = scan
+        .items()
+        .iter()
+        .map(|i| {
+            let get = |k: &str| i.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            format!("{} {}", get("pk"), get("sk"))
+        })
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "DECISION#dg-a LABEL#slack:U1",
+            "DECISION#dg-a LABEL#slack:U2",
+            "DECISION#dg-b LABEL#slack:U1",
+            "WEIGHTS CURRENT",
+            "WEIGHTS V#000001",
+            "WEIGHTS V#000002",
+        ]
+    );
+}

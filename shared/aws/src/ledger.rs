@@ -56,6 +56,14 @@ fn to_doc(value: &impl serde::Serialize) -> AttributeValue {
 }
 
 impl DynamoLedger {
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(crate) fn table(&self) -> &str {
+        &self.table
+    }
+
     /// A ledger on `table` (the table [`crate::DynamoStore`] creates).
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoLedger {
@@ -96,7 +104,7 @@ impl DynamoLedger {
     }
 
     /// Every item of a partition whose sort key starts with `prefix` (all pages).
-    async fn query(&self, pk: &str, prefix: Option<&str>) -> Result<Vec<Item>, AwsError> {
+    pub(crate) async fn query(&self, pk: &str, prefix: Option<&str>) -> Result<Vec<Item>, AwsError> {
         let mut out = Vec::new();
         let mut start: Option<Item> = None;
         loop {

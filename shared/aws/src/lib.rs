@@ -14,6 +14,7 @@ mod dynamo;
 mod error;
 mod eventbridge;
 mod item;
+mod learning;
 mod ledger;
 mod remediate;
 mod remediation;

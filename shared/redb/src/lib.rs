@@ -8,8 +8,12 @@
 //! written in the same transaction, until they are marked published) and `outbox` (where this
 //! store, as the CLI's [`EventPublisher`], puts what it publishes; publishing an event also takes
 //! it out of `unpublished`).
+//!
+//! It also keeps the labels and fitted weights versions of the learning stage ([`LearningStore`]).
 
 use driftguard_core::finding::{Finding, ResourceRecord, Transition};
+use driftguard_core::label::Label;
+use driftguard_core::learn::ports::{version_name, LearningStore, WeightsVersion};
 use driftguard_core::ports::{self, Change, DriftEvent, EventPublisher, FindingStore, Query};
 use driftguard_core::remediation::audit::AuditEntry;
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -26,6 +30,12 @@ const PROCESSED: TableDefinition<&str, ()> = TableDefinition::new("processed_eve
 const UNPUBLISHED: TableDefinition<&str, &[u8]> = TableDefinition::new("unpublished");
 /// Remediation trails: `<finding id>#<entry number, 8 digits>` → the audit entry as JSON.
 const TRAIL: TableDefinition<&str, &[u8]> = TableDefinition::new("remediation_trail");
+/// `<finding id>\n<source>:<user>` → the label.
+const LABELS: TableDefinition<&str, &[u8]> = TableDefinition::new("labels");
+/// Version number → the fitted weights.
+const WEIGHTS: TableDefinition<u32, &[u8]> = TableDefinition::new("weights");
+/// `current` → the current weights version (0: the hand-set weights).
+const WEIGHTS_CURRENT: TableDefinition<&str, u32> = TableDefinition::new("weights_current");
 
 fn unpublished_key(origin: &str, key: &str) -> String {
     format!("{origin}\n{key}")
@@ -53,6 +63,9 @@ pub enum StoreError {
         /// Parse error.
         source: serde_json::Error,
     },
+    /// A record that was asked for is not there.
+    #[error("embedded store: {0}")]
+    NotFound(String),
 }
 
 macro_rules! from_redb {
@@ -97,6 +110,9 @@ impl EmbeddedStore {
         txn.open_table(PROCESSED)?;
         txn.open_table(UNPUBLISHED)?;
         txn.open_table(TRAIL)?;
+        txn.open_table(LABELS)?;
+        txn.open_table(WEIGHTS)?;
+        txn.open_table(WEIGHTS_CURRENT)?;
         txn.commit()?;
         Ok(EmbeddedStore { db })
     }
@@ -275,6 +291,108 @@ impl EmbeddedStore {
     }
 }
 
+impl EmbeddedStore {
+    fn put_label_sync(&self, label: &Label) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut labels = txn.open_table(LABELS)?;
+            let key = format!("{}\n{}", label.finding_id, label.key());
+            labels.insert(key.as_str(), encode(label).as_slice())?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn labels_sync(&self, finding_id: Option<&str>) -> Result<Vec<Label>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let labels = txn.open_table(LABELS)?;
+        let prefix = finding_id.map(|f| format!("{f}\n")).unwrap_or_default();
+        let mut out = Vec::new();
+        for row in labels.range(prefix.as_str()..)? {
+            let (k, v) = row?;
+            if !k.value().starts_with(&prefix) {
+                break;
+            }
+            out.push(decode(k.value(), v.value())?);
+        }
+        Ok(out)
+    }
+
+    fn weights_sync(&self) -> Result<(Vec<WeightsVersion>, u32), StoreError> {
+        let txn = self.db.begin_read()?;
+        let versions = txn.open_table(WEIGHTS)?;
+        let mut out = Vec::new();
+        for row in versions.iter()? {
+            let (k, v) = row?;
+            out.push(decode(&format!("weights v{}", k.value()), v.value())?);
+        }
+        let current = txn.open_table(WEIGHTS_CURRENT)?.get("current")?.map_or(0, |v| v.value());
+        Ok((out, current))
+    }
+
+    fn add_weights_sync(&self, mut version: WeightsVersion) -> Result<WeightsVersion, StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut versions = txn.open_table(WEIGHTS)?;
+            version.number = versions.last()?.map_or(1, |(k, _)| k.value() + 1);
+            version.weights.version = version_name(version.number);
+            versions.insert(version.number, encode(&version).as_slice())?;
+            txn.open_table(WEIGHTS_CURRENT)?.insert("current", version.number)?;
+        }
+        txn.commit()?;
+        Ok(version)
+    }
+
+    fn use_weights_sync(&self, number: Option<u32>) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            if let Some(n) = number {
+                if txn.open_table(WEIGHTS)?.get(n)?.is_none() {
+                    return Err(StoreError::NotFound(format!("no weights version v{n}")));
+                }
+            }
+            txn.open_table(WEIGHTS_CURRENT)?.insert("current", number.unwrap_or(0))?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+}
+
+impl LearningStore for EmbeddedStore {
+    type Error = StoreError;
+
+    fn put_label(&self, label: &Label) -> impl Future<Output = Result<(), StoreError>> + Send {
+        std::future::ready(self.put_label_sync(label))
+    }
+
+    fn labels_of(&self, finding_id: &str) -> impl Future<Output = Result<Vec<Label>, StoreError>> + Send {
+        std::future::ready(self.labels_sync(Some(finding_id)))
+    }
+
+    fn all_labels(&self) -> impl Future<Output = Result<Vec<Label>, StoreError>> + Send {
+        std::future::ready(self.labels_sync(None))
+    }
+
+    fn add_weights(&self, version: WeightsVersion) -> impl Future<Output = Result<WeightsVersion, StoreError>> + Send {
+        std::future::ready(self.add_weights_sync(version))
+    }
+
+    fn current_weights(&self) -> impl Future<Output = Result<Option<WeightsVersion>, StoreError>> + Send {
+        let r = self
+            .weights_sync()
+            .map(|(versions, current)| versions.into_iter().find(|v| v.number == current));
+        std::future::ready(r)
+    }
+
+    fn weights_history(&self) -> impl Future<Output = Result<Vec<WeightsVersion>, StoreError>> + Send {
+        std::future::ready(self.weights_sync().map(|(versions, _)| versions))
+    }
+
+    fn use_weights(&self, number: Option<u32>) -> impl Future<Output = Result<(), StoreError>> + Send {
+        std::future::ready(self.use_weights_sync(number))
+    }
+}
+
 impl FindingStore for EmbeddedStore {
     type Error = StoreError;
 
@@ -358,6 +476,22 @@ mod tests {
     use super::*;
     use driftguard_core::conformance::{check_recovery, check_store, sample_finding, sample_iac, NoFaults};
     use driftguard_core::score::Severity;
+
+    #[test]
+    fn keeps_labels_and_weights_versions() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("s.redb");
+        pollster::block_on(driftguard_core::learn::ports::check_learning_store(
+            &EmbeddedStore::open(&path).expect("open"),
+        ));
+        // They survive reopening.
+        let store = EmbeddedStore::open(&path).expect("reopen");
+        assert_eq!(pollster::block_on(store.all_labels()).expect("labels").len(), 3);
+        assert_eq!(
+            pollster::block_on(store.current_weights()).expect("weights").map(|v| v.weights.version),
+            Some("v1".to_owned())
+        );
+    }
 
     #[test]
     fn conforms_to_the_store_contract() {
