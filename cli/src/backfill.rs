@@ -69,8 +69,9 @@ pub(crate) fn run(args: BackfillArgs) -> Result<Exit> {
     if !(args.interval.is_finite() && args.interval >= 0.0) {
         bail!("--interval must be a number of seconds, 0 or more");
     }
-    let pipeline = load_pipeline(&args.setup)?;
     let store = crate::open_embedded(&args.store)?;
+    let weights = pollster::block_on(driftguard_core::learn::ports::LearningStore::current_weights(&store))?;
+    let pipeline = load_pipeline(&args.setup)?.with_weights(driftguard_core::learn::ports::scoring_weights(weights));
     let runtime = aws::runtime()?;
     let sdk = runtime.block_on(aws::sdk(AwsFlags {
         region: args.region.as_deref(),

@@ -9,6 +9,7 @@ mod aws;
 mod backfill;
 mod bench;
 mod inputs;
+mod learn;
 mod remediate;
 mod render;
 mod slack_post;
@@ -57,6 +58,17 @@ enum Command {
     /// Read CloudTrail's event history (LookupEvents: the write calls of one account and region,
     /// up to 90 days back) through the pipeline into the embedded store.
     Backfill(backfill::BackfillArgs),
+    /// Export or import labels (verdicts on findings: drift, intended, not drift).
+    #[command(subcommand)]
+    Labels(learn::LabelsCommand),
+    /// Replay events and measure the findings against a label file: precision, recall, F1,
+    /// Brier score, log loss, reliability; with --fit-split, before and after fitting.
+    Eval(learn::EvalArgs),
+    /// Fit the likelihood's weights from labels, show them, reset them to the hand-set ones.
+    #[command(subcommand)]
+    Weights(learn::WeightsCommand),
+    /// Rank the resources, types and teams most likely to be changed by hand next.
+    Hotspots(learn::HotspotsArgs),
 }
 
 #[derive(Args)]
@@ -223,6 +235,9 @@ enum FindingsCommand {
         #[arg(long, env = "DRIFTGUARD_SLACK_WEBHOOK_URL", hide_env_values = true)]
         webhook_url: Option<String>,
     },
+    /// Label a finding: drift, intended (real but kept) or not-drift (a false alarm). The
+    /// label is kept with the finding; `labels export` and `weights fit` read it.
+    Label(learn::LabelArgs),
 }
 
 /// Output format for findings.
@@ -276,6 +291,10 @@ fn main() -> ExitCode {
         Command::Coverage(args) => coverage(&args),
         Command::Remediate(args) => remediate::run(args).map(|ok| if ok { Exit::Clean } else { Exit::Refused }),
         Command::Backfill(args) => backfill::run(args),
+        Command::Labels(cmd) => learn::labels(cmd).map(|()| Exit::Clean),
+        Command::Eval(args) => learn::eval(args),
+        Command::Weights(cmd) => learn::weights(cmd).map(|()| Exit::Clean),
+        Command::Hotspots(args) => learn::hotspots(args).map(|()| Exit::Clean),
     };
     match result {
         Ok(Exit::Clean) => ExitCode::SUCCESS,
@@ -407,12 +426,12 @@ fn s3_states(locations: Vec<S3Location>) -> Result<Vec<(String, Vec<u8>)>> {
 /// Flushes to the store every this many changes: one write transaction per batch.
 const BATCH: usize = 2_000;
 
-/// Events through the pipeline into the embedded store: what `replay` and `backfill` share.
-/// Changes are written in batches of [`BATCH`]; the store marks each event processed, so feeding
-/// the same event twice changes nothing.
-struct Ingest<'a> {
+/// Events through the pipeline into a store (the embedded one; `eval` an in-memory one): what
+/// `replay`, `backfill` and `eval` share. Changes are written in batches of [`BATCH`]; the store
+/// marks each event processed, so feeding the same event twice changes nothing.
+struct Ingest<'a, S = EmbeddedStore> {
     pipeline: &'a Pipeline,
-    store: &'a EmbeddedStore,
+    store: &'a S,
     show_ignored: bool,
     stats: Stats,
     pending: Vec<Change>,
@@ -424,8 +443,8 @@ struct Ingest<'a> {
     published: usize,
 }
 
-impl<'a> Ingest<'a> {
-    fn new(pipeline: &'a Pipeline, store: &'a EmbeddedStore, show_ignored: bool) -> Ingest<'a> {
+impl<'a, S: FindingStore + EventPublisher> Ingest<'a, S> {
+    fn new(pipeline: &'a Pipeline, store: &'a S, show_ignored: bool) -> Ingest<'a, S> {
         Ingest {
             pipeline,
             store,
@@ -496,7 +515,9 @@ impl<'a> Ingest<'a> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let transitions = pollster::block_on(self.store.apply(&self.pending)).context("writing to the store")?;
+        let transitions = pollster::block_on(self.store.apply(&self.pending))
+            .map_err(anyhow::Error::new)
+            .context("writing to the store")?;
         self.pending.clear();
         let events: Vec<DriftEvent> = transitions.into_iter().map(DriftEvent::from).collect();
         for e in &events {
@@ -506,7 +527,9 @@ impl<'a> Ingest<'a> {
                 driftguard_core::ports::DriftEventKind::Resolved => self.resolved += 1,
             }
         }
-        self.published += pollster::block_on(self.store.publish(&events)).context("publishing to the outbox")?;
+        self.published += pollster::block_on(self.store.publish(&events))
+            .map_err(anyhow::Error::new)
+            .context("publishing to the outbox")?;
         Ok(())
     }
 
@@ -517,7 +540,7 @@ impl<'a> Ingest<'a> {
         self.touched.dedup();
         let mut shown = Vec::with_capacity(self.touched.len());
         for id in &self.touched {
-            if let Some(f) = pollster::block_on(self.store.get(id))? {
+            if let Some(f) = pollster::block_on(self.store.get(id)).map_err(anyhow::Error::new)? {
                 shown.push(f);
             }
         }
@@ -554,9 +577,12 @@ fn open_embedded(store: &StoreArg) -> Result<EmbeddedStore> {
 }
 
 fn replay(args: ReplayArgs) -> Result<Exit> {
-    let pipeline = load_pipeline(&args.common.setup)?;
     let files = inputs::collect(&args.common.paths)?;
     let store = open_embedded(&args.store)?;
+    // Scored with the store's current weights (`driftguard weights`), as the functions score
+    // with the table's.
+    let weights = pollster::block_on(driftguard_core::learn::ports::LearningStore::current_weights(&store))?;
+    let pipeline = load_pipeline(&args.common.setup)?.with_weights(driftguard_core::learn::ports::scoring_weights(weights));
     let progress = inputs::progress(&files, args.no_progress);
     let mut ingest = Ingest::new(&pipeline, &store, args.show_ignored);
     for file in &files {
@@ -637,6 +663,7 @@ fn findings(cmd: FindingsCommand) -> Result<Exit> {
                 Format::Json | Format::Jsonl => writeln!(out, "{}", serde_json::to_string_pretty(&f)?)?,
             }
         }
+        FindingsCommand::Label(args) => learn::label(args)?,
     }
     Ok(Exit::Clean)
 }

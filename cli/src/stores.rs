@@ -4,8 +4,10 @@
 
 use crate::FindingsStoreArg;
 use anyhow::{bail, Context, Result};
-use driftguard_aws::{DynamoClient, DynamoRemediations, DynamoStore};
+use driftguard_aws::{DynamoClient, DynamoLedger, DynamoRemediations, DynamoStore};
 use driftguard_core::finding::Finding;
+use driftguard_core::label::Label;
+use driftguard_core::learn::ports::{LearningStore, WeightsVersion};
 use driftguard_core::ports::{FindingStore, Query};
 use driftguard_core::remediation::audit::AuditEntry;
 use driftguard_redb::EmbeddedStore;
@@ -22,6 +24,7 @@ pub(crate) enum Findings {
     Table {
         store: DynamoStore,
         trail: DynamoRemediations,
+        learning: DynamoLedger,
         table: String,
         runtime: tokio::runtime::Runtime,
     },
@@ -65,7 +68,8 @@ pub(crate) fn open(arg: &FindingsStoreArg) -> Result<Findings> {
     let client = DynamoClient::new(&sdk);
     Ok(Findings::Table {
         store: DynamoStore::new(client.clone(), table),
-        trail: DynamoRemediations::new(client, table),
+        trail: DynamoRemediations::new(client.clone(), table),
+        learning: DynamoLedger::new(client, table),
         table: table.to_owned(),
         runtime,
     })
@@ -114,5 +118,62 @@ impl Findings {
                 .block_on(trail.trail(id))
                 .with_context(|| format!("reading the remediation trail of {id} from table {table}")),
         }
+    }
+
+    /// Runs a learning-store call on whichever store this is.
+    fn learning<'s, T, E1, E2, F1, F2>(
+        &'s self,
+        what: &str,
+        embedded: impl FnOnce(&'s EmbeddedStore) -> F1,
+        table: impl FnOnce(&'s DynamoLedger) -> F2,
+    ) -> Result<T>
+    where
+        F1: std::future::Future<Output = Result<T, E1>>,
+        F2: std::future::Future<Output = Result<T, E2>>,
+        E1: std::error::Error + Send + Sync + 'static,
+        E2: std::error::Error + Send + Sync + 'static,
+    {
+        match self {
+            Findings::Embedded { store, .. } => Ok(pollster::block_on(embedded(store))?),
+            Findings::Table {
+                learning,
+                table: name,
+                runtime,
+                ..
+            } => runtime
+                .block_on(table(learning))
+                .with_context(|| format!("{what} in table {name}")),
+        }
+    }
+
+    /// Records a label.
+    pub(crate) fn put_label(&self, label: &Label) -> Result<()> {
+        self.learning("writing a label", |s| s.put_label(label), |t| t.put_label(label))
+    }
+
+    /// Every label.
+    pub(crate) fn all_labels(&self) -> Result<Vec<Label>> {
+        self.learning("reading labels", |s| s.all_labels(), |t| t.all_labels())
+    }
+
+    /// Stores a fitted version and makes it current.
+    pub(crate) fn add_weights(&self, version: WeightsVersion) -> Result<WeightsVersion> {
+        let copy = version.clone();
+        self.learning("storing weights", |s| s.add_weights(version), |t| t.add_weights(copy))
+    }
+
+    /// The current weights version (`None`: the hand-set weights).
+    pub(crate) fn current_weights(&self) -> Result<Option<WeightsVersion>> {
+        self.learning("reading the current weights", |s| s.current_weights(), |t| t.current_weights())
+    }
+
+    /// Every fitted version.
+    pub(crate) fn weights_history(&self) -> Result<Vec<WeightsVersion>> {
+        self.learning("reading the weights versions", |s| s.weights_history(), |t| t.weights_history())
+    }
+
+    /// Makes a version current (`None`: the hand-set weights).
+    pub(crate) fn use_weights(&self, number: Option<u32>) -> Result<()> {
+        self.learning("choosing the weights", |s| s.use_weights(number), |t| t.use_weights(number))
     }
 }
