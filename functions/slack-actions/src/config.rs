@@ -23,7 +23,7 @@ pub struct Config {
     /// `DRIFTGUARD_SLACK_API_BASE` (default `https://slack.com/api/`).
     pub api_base: String,
     /// `DRIFTGUARD_SLACK_ALLOW`: who may take each action, as JSON
-    /// (`{"revert": {"users": [...], "groups": [...]}, "reapply": ..., "accept": ..., "acknowledge": ..., "approve": ...}`; `approve` is the Approve button on a
+    /// (`{"revert": {"users": [...], "groups": [...]}, "reapply": ..., "accept": ..., "acknowledge": ..., "approve": ..., "not_drift": ...}`; `approve` is the Approve button on a
     /// remediation's approval prompt).
     pub policy: ActionPolicy,
     /// `DRIFTGUARD_SLACK_RESPONSE_URL_PREFIX` (default `https://hooks.slack.com/`): answers go

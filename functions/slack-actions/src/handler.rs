@@ -21,6 +21,8 @@ use driftguard_core::finding::Finding;
 use driftguard_core::interaction::{
     self, Action, ActionPolicy, Click, Decision, DecisionLedger, InteractionError, Origin, Recorded, Refused,
 };
+use driftguard_core::label::Label;
+use driftguard_core::learn::ports::LearningStore;
 use driftguard_core::notify::NotifyLedger;
 use driftguard_core::ports::FindingStore;
 use driftguard_core::remediation::RemediationPublisher;
@@ -331,6 +333,11 @@ impl App {
                 Recorded::New => {
                     recorded += 1;
                     tracing::info!(finding_id = %decision.finding_id, action, user = %decision.by.user, "Decision recorded");
+                    // The decision is also a label for learning (revert, re-apply, acknowledge:
+                    // drift; accept: intended; not drift: a false alarm).
+                    if let Some(label) = Label::from_decision(&decision) {
+                        self.ledger.put_label(&label).await?;
+                    }
                     if decision.finding_id == click.finding_ids[0] {
                         history.push(decision.clone());
                     }

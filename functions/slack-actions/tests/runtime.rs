@@ -13,6 +13,8 @@ use driftguard_core::finding::{Finding, IacChange};
 use driftguard_core::interaction::{Decision, DecisionLedger};
 use driftguard_core::notify::{MessageRef, NotifyLedger};
 use driftguard_core::ports::{Change, FindingStore};
+use driftguard_core::label::Verdict;
+use driftguard_core::learn::ports::LearningStore;
 use driftguard_core::score::Severity;
 use driftguard_core::slack::sign;
 use driftguard_tests::runtime_api::{Invocation, LambdaProcess, RuntimeApi};
@@ -35,7 +37,8 @@ const POLICY: &str = r#"{
     "reapply": { "groups": ["S0SRE"] },
     "accept": { "users": ["U0ALICE", "U0BOB"] },
     "acknowledge": { "users": ["*"] },
-    "approve": { "users": ["U0ALICE", "U0BOB", "U0CAROL"] }
+    "approve": { "users": ["U0ALICE", "U0BOB", "U0CAROL"] },
+    "not_drift": { "users": ["U0BOB", "U0CAROL"] }
 }"#;
 
 struct Actions {
@@ -312,6 +315,46 @@ fn a_signed_revert_is_recorded_published_and_the_alert_updated() {
     assert!(seen.says(&format!("finding `{}`", f.id)), "{seen:?}");
     assert_eq!(seen.texts.last().map(|t| t == &d.sentence()), Some(true), "{seen:?}");
     assert!(d.sentence().starts_with("Revert requested by <@U0ALICE> at "));
+    a.report(test);
+}
+
+#[test]
+fn a_not_drift_click_labels_the_finding_and_changes_nothing_in_aws() {
+    let test = "a_not_drift_click_labels_the_finding_and_changes_nothing_in_aws";
+    let Some(mut a) = Actions::start(test) else {
+        return;
+    };
+    let f = finding(11);
+    a.seed(&f);
+    let body = click(&a.slack, "U0BOB", "not_drift", &f.id);
+    let (status, answer) = a.call(&request(&body, unix_now(), SECRET));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer,
+        json!({ "status": "recorded", "action": "not_drift", "findings": [f.id], "remediation_requested": 0 })
+    );
+    assert!(a.events().is_empty(), "a label publishes nothing");
+    let labels = a.rt.block_on(a.ledger().labels_of(&f.id)).expect("labels");
+    assert_eq!(labels.len(), 1, "{labels:?}");
+    assert_eq!(labels[0].verdict, Verdict::NotDrift);
+    assert_eq!((labels[0].by.source.as_str(), labels[0].by.user.as_str()), ("slack", "U0BOB"));
+    assert_eq!(labels[0].via, "slack:not_drift");
+    // The alert says so and keeps its buttons: a label settles nothing.
+    let said = a.answers()[0].json.clone().expect("JSON");
+    let seen = Visible::of(&said);
+    assert!(seen.says("Marked not drift by <@U0BOB>"), "{seen:?}");
+    assert!(!seen.buttons.is_empty(), "{seen:?}");
+    // Someone off the not-drift list is refused and labels nothing.
+    let body = click(&a.slack, "U0ALICE", "not_drift", &f.id);
+    let (status, answer) = a.call(&request(&body, unix_now(), SECRET));
+    assert_eq!((status, &answer["status"]), (200, &json!("denied")), "{answer}");
+    // A revert is a label too: drift, from its clicker; the two people's labels stand side by side.
+    let body = click(&a.slack, "U0ALICE", "revert", &f.id);
+    let (status, _) = a.call(&request(&body, unix_now(), SECRET));
+    assert_eq!(status, 200);
+    let labels = a.rt.block_on(a.ledger().labels_of(&f.id)).expect("labels");
+    let verdicts: Vec<(&str, Verdict)> = labels.iter().map(|l| (l.by.user.as_str(), l.verdict)).collect();
+    assert_eq!(verdicts, [("U0ALICE", Verdict::Drift), ("U0BOB", Verdict::NotDrift)]);
     a.report(test);
 }
 

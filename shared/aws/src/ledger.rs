@@ -7,7 +7,7 @@
 //! | Slack message of a finding | `SLACKMSG#<finding id>` | `MESSAGE` | `channel`, `ts` |
 //! | burst group | `SLACKGROUP#<group key>` | `GROUP` | `doc` (channel, ts, findings), `expires_at` (TTL, 1 day) |
 //! | digest entry | `DIGEST#<channel>` | `<finding id>:<version>` | `doc`, `queued_at` |
-//! | decision on a finding | `DECISION#<finding id>` | `SETTLED` (the one revert, re-apply or accept) or `ACK#<user>` | `action`, `user`, `at`, `published` (its remediation request went out), `doc` |
+//! | decision on a finding | `DECISION#<finding id>` | `SETTLED` (the one revert, re-apply or accept), `ACK#<user>` or `NOT_DRIFT#<user>` | `action`, `user`, `at`, `published` (its remediation request went out), `doc` |
 //! | signed Slack request | `SLACKREQ#v0=<lower-case hex signature>` | `REQUEST` | `expires_at` (TTL) |
 //!
 //! No Slack item sits under a finding's partition (`FINDING#`), so the Slack functions' roles
@@ -21,7 +21,7 @@ use crate::error::{classify, AwsError};
 use crate::item::{self, get_s, n, s, Item};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use driftguard_core::interaction::{Decision, DecisionLedger, Recorded};
+use driftguard_core::interaction::{Action, Decision, DecisionLedger, Recorded};
 use driftguard_core::notify::{Claim, DigestItem, Group, MessageRef, NotifyLedger, CLAIM_LEASE_SECONDS};
 use driftguard_core::time::Timestamp;
 use std::collections::HashMap;
@@ -275,6 +275,8 @@ impl DynamoLedger {
             .query(&pk, None)
             .await?
             .iter()
+            // Labels share the partition (`LABEL#…`, the learning store's); they are not decisions.
+            .filter(|i| !get_s(i, "sk").is_some_and(|sk| sk.starts_with("LABEL#")))
             .map(|i| doc(&pk, i))
             .collect::<Result<_, _>>()?;
         out.sort_by_key(|d| (d.at, d.key()));
@@ -301,12 +303,13 @@ impl DynamoLedger {
 }
 
 /// A decision's sort key: every settling decision of a finding competes for `SETTLED` (the first
-/// wins, atomically); acknowledgements are one per user.
+/// wins, atomically); acknowledgements (`ACK#`) and not-drift marks (`NOT_DRIFT#`) are one per
+/// user each.
 fn decision_sk(d: &Decision) -> String {
-    if d.action.settles() {
-        "SETTLED".to_owned()
-    } else {
-        format!("ACK#{}", d.by.user)
+    match d.action {
+        a if a.settles() => "SETTLED".to_owned(),
+        Action::Acknowledge => format!("ACK#{}", d.by.user),
+        other => format!("{}#{}", other.as_str().to_ascii_uppercase(), d.by.user),
     }
 }
 
