@@ -840,7 +840,8 @@ const WRITES: [&str; 4] = [
 /// The key layout (ARCHITECTURE.md, "The DynamoDB table"): role, the partition-key prefixes it
 /// writes, and those it only reads.
 const OWNERS: [(&str, &[&str], &[&str]); 4] = [
-    ("IngestRole", &["FINDING#", "RES#", "EVENT#", "INV#", "OUTBOX#"], &[]),
+    // The current likelihood weights (`driftguard weights` writes them, from the CLI).
+    ("IngestRole", &["FINDING#", "RES#", "EVENT#", "INV#", "OUTBOX#"], &["WEIGHTS#"]),
     // Its requests, approvals and trail, the hourly cap; and, to accept a drift, what ingest's
     // store code writes to resolve a finding (see SHARED_WRITES).
     (

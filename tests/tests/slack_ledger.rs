@@ -250,9 +250,9 @@ async fn the_dynamodb_table_keeps_labels_and_weights_versions() {
             "DECISION#dg-a LABEL#slack:U1",
             "DECISION#dg-a LABEL#slack:U2",
             "DECISION#dg-b LABEL#slack:U1",
-            "WEIGHTS CURRENT",
-            "WEIGHTS V#000001",
-            "WEIGHTS V#000002",
+            "WEIGHTS#likelihood CURRENT",
+            "WEIGHTS#likelihood V#000001",
+            "WEIGHTS#likelihood V#000002",
         ]
     );
 }

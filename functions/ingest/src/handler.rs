@@ -4,10 +4,12 @@
 use crate::config::Config;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use driftguard_aws::{
-    AwsError, DynamoClient, DynamoStore, EventBridgeClient, EventBridgePublisher, Retry, S3Client, S3States,
+    AwsError, DynamoClient, DynamoLedger, DynamoStore, EventBridgeClient, EventBridgePublisher, Retry, S3Client, S3States,
 };
 use driftguard_core::config_item::ConfigChange;
 use driftguard_core::decode::{self, Item, Position};
+use driftguard_core::learn::ports::{scoring_weights, LearningStore};
+use driftguard_core::score::Weights;
 use driftguard_core::inventory::Inventory;
 use driftguard_core::pipeline::{Evaluation, Outcome, Pipeline};
 use driftguard_core::service::{self, ServiceError};
@@ -108,6 +110,15 @@ pub struct App {
     s3: S3Client,
     pipeline: RwLock<Arc<Pipeline>>,
     config: Config,
+    /// Where the current likelihood weights are (`driftguard weights fit` stores them).
+    learning: DynamoLedger,
+    weights: tokio::sync::Mutex<WeightsCheck>,
+}
+
+/// The weights findings are scored with, and when the table was last asked for the current ones.
+struct WeightsCheck {
+    current: Weights,
+    checked: Option<Instant>,
 }
 
 impl App {
@@ -137,7 +148,37 @@ impl App {
             states,
             s3: driftguard_aws::s3_client(aws, config.s3_path_style),
             pipeline,
+            learning: DynamoLedger::new(DynamoClient::new(aws), &config.table),
             config,
+            weights: tokio::sync::Mutex::new(WeightsCheck {
+                current: Weights::default(),
+                checked: None,
+            }),
+        }
+    }
+
+    /// The current weights when they changed since the last check (checked as often as the
+    /// states). A failed read keeps the weights in use: scoring never stops over it.
+    async fn changed_weights(&self) -> Option<Weights> {
+        let mut check = self.weights.lock().await;
+        if check.checked.is_some_and(|t| t.elapsed() < self.config.state_refresh) {
+            return None;
+        }
+        check.checked = Some(Instant::now());
+        match self.learning.current_weights().await {
+            Ok(current) => {
+                let weights = scoring_weights(current);
+                if weights == check.current {
+                    return None;
+                }
+                tracing::info!(from = %check.current.version, to = %weights.version, "Weights changed");
+                check.current = weights.clone();
+                Some(weights)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, version = %check.current.version, "Could not read the current weights; scoring with the ones in use");
+                None
+            }
         }
     }
 
@@ -146,14 +187,24 @@ impl App {
     /// its last good version) still load; while no state at all can be read, the invocation
     /// fails as retryable, so no event is judged against an empty inventory.
     async fn pipeline(&self) -> Result<Arc<Pipeline>, IngestError> {
+        let new_weights = self.changed_weights().await;
+        let weights = self.weights.lock().await.current.clone();
+        if let (None, Some(weights)) = (&self.states, &new_weights) {
+            self.install(
+                Pipeline::new(&self.config.attribution, Inventory::new())
+                    .with_ignore(self.config.ignore.clone())
+                    .with_access_findings(self.config.access_findings)
+                    .with_weights(weights.clone()),
+            );
+        }
         if let Some(states) = &self.states {
             let mut st = states.lock().await;
             let loaded = st.checked.is_some();
-            if st.checked.is_none_or(|t| t.elapsed() >= self.config.state_refresh) {
+            if new_weights.is_some() || st.checked.is_none_or(|t| t.elapsed() >= self.config.state_refresh) {
                 match st.s3.refresh().await {
                     Ok(refresh) => {
                         let mut bad: Vec<String> = refresh.unreadable.iter().map(ToString::to_string).collect();
-                        if refresh.changed || !loaded {
+                        if refresh.changed || !loaded || new_weights.is_some() {
                             let fresh = st.s3.inventory();
                             for failure in &fresh.failed {
                                 tracing::error!(error = %failure.error, kept_last_good = failure.kept_last_good,
@@ -186,14 +237,12 @@ impl App {
                                 unreadable = fresh.failed.len(),
                                 "Inventory loaded"
                             );
-                            let pipeline = Arc::new(
+                            self.install(
                                 Pipeline::new(&self.config.attribution, fresh.inventory)
                                     .with_ignore(self.config.ignore.clone())
-                                    .with_access_findings(self.config.access_findings),
+                                    .with_access_findings(self.config.access_findings)
+                                    .with_weights(weights),
                             );
-                            if let Ok(mut slot) = self.pipeline.write() {
-                                *slot = pipeline;
-                            }
                         } else {
                             // Unchanged objects keep their verdict.
                             bad.extend(st.unparsable.iter().cloned());
@@ -214,6 +263,12 @@ impl App {
             .read()
             .map(|p| p.clone())
             .map_err(|_| IngestError::NotRetryable("pipeline lock poisoned".into()))
+    }
+
+    fn install(&self, pipeline: Pipeline) {
+        if let Ok(mut slot) = self.pipeline.write() {
+            *slot = Arc::new(pipeline);
+        }
     }
 
     /// One invocation.

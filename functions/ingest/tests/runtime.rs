@@ -6,7 +6,7 @@ use driftguard_core::finding::{Finding, Status};
 use driftguard_core::ports::{FindingStore, Query};
 use driftguard_tests::fault::{Fault, FaultProxy, Rule};
 use driftguard_tests::runtime_api::{Invocation, LambdaProcess, RuntimeApi};
-use driftguard_tests::stack::{workspace, Stack};
+use driftguard_tests::stack::{workspace, Stack, TABLE};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -529,6 +529,66 @@ fn a_changed_state_object_is_read_again() {
         driftguard_core::finding::FindingKind::Drift,
         "the first state was used before"
     );
+}
+
+/// A fitted weights version made current in the table (as `driftguard weights fit` does) scores
+/// the next findings, which name it; a reset goes back to the hand-set weights.
+#[test]
+fn findings_are_scored_with_the_current_weights_and_name_them() {
+    use driftguard_core::learn::ports::{LearningStore, WeightsVersion};
+    let Some(mut ingest) = Ingest::start_with(
+        "findings_are_scored_with_the_current_weights_and_name_them",
+        &[("DRIFTGUARD_STATE_REFRESH_SECONDS", "0")],
+    ) else {
+        return;
+    };
+    let ledger = driftguard_aws::DynamoLedger::new(aws_sdk_dynamodb::Client::new(&ingest.stack.sdk), TABLE);
+    ingest.respond(&event("cloudtrail/ec2-authorize-security-group-ingress.console-sso.json"));
+    let mut weights = driftguard_core::score::Weights::default();
+    weights.prior = -4.0;
+    weights.factors.insert("actor.automation".into(), -1.0);
+    let report = driftguard_core::fit::FitReport {
+        labels: 80,
+        positives: 20,
+        brier_before: 0.3,
+        brier_after: 0.2,
+        log_loss_before: 0.9,
+        log_loss_after: 0.6,
+        brier_cross_validated: Some(0.21),
+        iterations: 6,
+        moved: Vec::new(),
+    };
+    let stored = ingest
+        .rt
+        .block_on(ledger.add_weights(WeightsVersion {
+            number: 0,
+            weights: weights.clone(),
+            fitted_at: driftguard_core::time::Timestamp(1_795_000_000_000),
+            fitted_by: "cli:test".into(),
+            options: driftguard_core::fit::FitOptions::default(),
+            report,
+        }))
+        .expect("store weights");
+    assert_eq!(stored.weights.version, "v1");
+    ingest.respond(&event("cloudtrail/ec2-authorize-security-group-ingress.cloud-custodian.json"));
+    let findings = ingest.findings();
+    let by_id = |id: &str| findings.iter().find(|f| f.resource.id == id).expect("finding");
+    let (before, after) = (by_id("sg-0123456789abcdef0"), by_id("sg-0fedcba9876543210"));
+    assert_eq!(before.weights_version, "default", "scored before the fit");
+    assert_eq!(after.weights_version, "v1", "scored after the fit");
+    let prior = after.factors.iter().find(|f| f.name == "prior").expect("prior factor");
+    assert_eq!(prior.weight, -4.0);
+    let automation = after.factors.iter().find(|f| f.name == "actor.automation").expect("actor factor");
+    assert_eq!(automation.weight, -1.0);
+    let expected = weights.likelihood_of(after.factors.iter().map(|f| f.name.as_str()));
+    assert!((after.likelihood - expected).abs() < 0.001, "{} vs {expected}", after.likelihood);
+    // A reset: the next finding is scored with the hand-set weights again.
+    ingest.rt.block_on(ledger.use_weights(None)).expect("reset");
+    ingest.respond(&event("cloudtrail/lambda-update-function-configuration.console-sso.json"));
+    let findings = ingest.findings();
+    let lambda = findings.iter().find(|f| f.resource.id == "orders-api").expect("lambda finding");
+    assert_eq!(lambda.weights_version, "default");
+    assert!(ingest.lambda.logs().contains("Weights changed"), "{}", ingest.lambda.logs());
 }
 
 impl Ingest {

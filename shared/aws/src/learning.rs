@@ -3,8 +3,8 @@
 //! | item | pk | sk | attributes |
 //! |---|---|---|---|
 //! | a label | `DECISION#<finding id>` | `LABEL#<source>:<user>` | `verdict`, `at`, `doc` (the label) |
-//! | a fitted weights version | `WEIGHTS` | `V#<number, 6 digits>` | `doc` (the version, with its fit report) |
-//! | the current version | `WEIGHTS` | `CURRENT` | `number` (0: the hand-set weights) |
+//! | a fitted weights version | `WEIGHTS#likelihood` | `V#<number, 6 digits>` | `doc` (the version, with its fit report) |
+//! | the current version | `WEIGHTS#likelihood` | `CURRENT` | `number` (0: the hand-set weights) |
 //!
 //! Labels sit with the finding's decisions (slack-actions' `DECISION#` prefix); the weights under
 //! their own partition, written by `driftguard weights` and read by the functions that score.
@@ -16,7 +16,8 @@ use driftguard_core::label::Label;
 use driftguard_core::learn::ports::{version_name, LearningStore, WeightsVersion};
 use std::future::Future;
 
-const WEIGHTS_PK: &str = "WEIGHTS";
+/// The weights' partition (`WEIGHTS#*` in IAM conditions; one model so far: the likelihood).
+const WEIGHTS_PK: &str = "WEIGHTS#likelihood";
 
 fn version_sk(number: u32) -> String {
     format!("V#{number:06}")
