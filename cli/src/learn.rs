@@ -7,9 +7,9 @@ use crate::{load_pipeline, stores, FindingsStoreArg, Ingest, Setup};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use driftguard_core::eval::{self, Calibration, Report};
-use driftguard_core::finding::{Finding, FindingKind};
+use driftguard_core::finding::Finding;
 use driftguard_core::fit::{self, Example, FitOptions, FitReport};
-use driftguard_core::hotspot::{self, Activity, Ranking, SplitReport};
+use driftguard_core::hotspot::{self, Ranking, SplitReport};
 use driftguard_core::label::{self, Label, LabelLine, Verdict};
 use driftguard_core::learn::ports::WeightsVersion;
 use driftguard_core::ports::{FindingStore, MemoryStore, Query};
@@ -644,46 +644,6 @@ fn print_fit(out: &mut impl Write, r: &FitReport) -> Result<()> {
     Ok(())
 }
 
-/// What happened to resources, from findings: each finding is a manual change at its call's
-/// time; a resolution is an IaC apply (or a restore) at its time.
-pub(crate) fn activity(findings: &[Finding]) -> Vec<hotspot::Event> {
-    let mut out = Vec::new();
-    for f in findings {
-        let team = f
-            .tags
-            .iter()
-            .find(|(k, _)| matches!(k.to_ascii_lowercase().as_str(), "team" | "owner"))
-            .map(|(_, v)| v.clone())
-            .or_else(|| f.owner.as_ref().map(|o| o.state.clone()));
-        let base = hotspot::Event {
-            resource: f.resource.key(),
-            resource_type: f.resource.resource_type.clone(),
-            team,
-            trail: format!("{}/{}", f.resource.account, f.resource.region),
-            at: f.call.time,
-            activity: Activity::Manual {
-                actor: f
-                    .actor
-                    .human
-                    .clone()
-                    .or_else(|| f.actor.principal.clone())
-                    .unwrap_or_else(|| "unknown".into()),
-            },
-        };
-        if let Some(r) = &f.resolution {
-            out.push(hotspot::Event {
-                at: r.time,
-                activity: Activity::Apply,
-                ..base.clone()
-            });
-        }
-        if f.kind != FindingKind::Access || f.owner.is_some() {
-            out.push(base);
-        }
-    }
-    out
-}
-
 /// `hotspots`.
 pub(crate) fn hotspots(args: HotspotsArgs) -> Result<()> {
     let findings = if args.events.is_empty() {
@@ -695,7 +655,7 @@ pub(crate) fn hotspots(args: HotspotsArgs) -> Result<()> {
         half_life_days: args.half_life_days,
         horizon_days: args.horizon_days,
     };
-    let events = activity(&findings);
+    let events = hotspot::activity(&findings);
     let mut out = std::io::stdout().lock();
     if let Some(fraction) = args.split {
         if !(fraction > 0.0 && fraction < 1.0) {

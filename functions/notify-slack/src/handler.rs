@@ -7,6 +7,7 @@
 use crate::config::Config;
 use driftguard_aws::{secret_from, AwsError, DynamoClient, DynamoLedger, DynamoRemediations, DynamoStore, Retry};
 use driftguard_core::finding::Finding;
+use driftguard_core::hotspot;
 use driftguard_core::interaction::RequestStanding;
 use driftguard_core::notify::{self, Claim, DigestItem, Group, MessageRef, Notice, NotifyLedger, NotifyPolicy, Plan};
 use driftguard_core::ports::{DriftEvent, DriftEventKind, FindingStore};
@@ -88,10 +89,19 @@ struct DriftDetail {
     finding: Finding,
 }
 
+/// The input of the weekly schedule that asks for the hotspot digest:
+/// `{"driftguard": "hotspot-digest"}`.
+pub const HOTSPOT_DIGEST_INPUT: &str = "hotspot-digest";
+
+/// The resources listed in the hotspot digest.
+const HOTSPOT_TOP: usize = 10;
+
 /// What an event asks for.
 enum Work {
     Notice(Box<Notice>),
     Flush,
+    /// The weekly hotspot digest (the schedule's input: [`HOTSPOT_DIGEST_INPUT`]).
+    Hotspots,
     /// An event whose finding is not the stored one.
     Refused(notify::Untrusted),
 }
@@ -177,6 +187,11 @@ impl App {
                 let posted = self.flush_due(now()).await?;
                 Ok(json!({ "status": "flushed", "digests_posted": posted }))
             }
+            Work::Hotspots if self.shadow => {
+                tracing::info!("Shadow mode: the hotspot digest is not posted");
+                Ok(json!({ "status": "shadow", "hotspot_digest": false }))
+            }
+            Work::Hotspots => self.hotspots(now()).await,
             Work::Notice(notice) => self.notify(&notice).await,
             Work::Refused(untrusted) => {
                 let total = {
@@ -197,6 +212,9 @@ impl App {
     }
 
     async fn read(&self, event: Value) -> Result<Work, NotifyError> {
+        if event.get("driftguard").and_then(Value::as_str) == Some(HOTSPOT_DIGEST_INPUT) {
+            return Ok(Work::Hotspots);
+        }
         let envelope: Envelope = serde_json::from_value(event)
             .map_err(|e| NotifyError::InvalidInput(format!("not an EventBridge event: {e}")))?;
         let detail_type = envelope.detail_type.as_deref().unwrap_or("");
@@ -461,6 +479,45 @@ impl App {
     }
 
     /// Posts every channel's digest that is due.
+    /// Posts the week's hotspot digest to the default channel (or the webhook's), once per week
+    /// (claimed on the week), ranked from every finding in the table.
+    async fn hotspots(&self, now: Timestamp) -> Result<Value, NotifyError> {
+        let channel = match (self.slack.delivery(), &self.policy.default_channel) {
+            (Delivery::Webhook, _) => None,
+            (Delivery::Bot, Some(c)) => Some(c.clone()),
+            (Delivery::Bot, None) => {
+                tracing::warn!("No default channel (DRIFTGUARD_SLACK_CHANNEL): the hotspot digest has nowhere to go");
+                return Ok(json!({ "status": "skipped", "reason": "no default channel" }));
+            }
+        };
+        const WEEK_MS: i64 = 7 * 86_400_000;
+        let claim = format!("hotspots:{}", now.0.div_euclid(WEEK_MS));
+        match self.ledger.begin(&claim, now).await? {
+            Claim::Fresh => {}
+            Claim::Done | Claim::Busy => return Ok(json!({ "status": "already posted", "claim": claim })),
+        }
+        let findings = match self.store.list(&driftguard_core::ports::Query::default()).await {
+            Ok(f) => f,
+            Err(e) => {
+                self.ledger.release(&claim).await?;
+                return Err(e.into());
+            }
+        };
+        let ranking = hotspot::rank(&hotspot::activity(&findings), now, &hotspot::Options::default());
+        let m = message(&hotspot::render_digest(&ranking, HOTSPOT_TOP))?;
+        let sent = match &channel {
+            None => self.slack.send_webhook(&m).await,
+            Some(c) => self.slack.post_message(c, &m, None).await.map(|_| ()),
+        };
+        if let Err(e) = sent {
+            self.ledger.release(&claim).await?;
+            return Err(e.into());
+        }
+        self.ledger.finish(&claim, now).await?;
+        tracing::info!(resources = ranking.resources.len(), findings = findings.len(), "Hotspot digest posted");
+        Ok(json!({ "status": "posted", "resources": ranking.resources.len() }))
+    }
+
     async fn flush_due(&self, now: Timestamp) -> Result<usize, NotifyError> {
         let mut posted = 0;
         for channel in self.policy.channels() {

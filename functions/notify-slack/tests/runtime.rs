@@ -174,7 +174,7 @@ fn body(r: &Received) -> Value {
 
 const OPEN_HEADER: &str = "CRITICAL drift: AWS::EC2::SecurityGroup sg-0123456789abcdef0";
 const RESOLVED_HEADER: &str = "resolved: AWS::EC2::SecurityGroup sg-0123456789abcdef0";
-const BUTTONS: [&str; 4] = ["Revert", "Re-apply IaC", "Accept change", "Acknowledge"];
+const BUTTONS: [&str; 5] = ["Revert", "Re-apply IaC", "Accept change", "Acknowledge", "Not drift"];
 
 /// Where a chat.postMessage / chat.update went: `(channel, ts, thread_ts)`.
 fn target(r: &Received) -> (String, Option<String>, Option<String>) {
@@ -471,6 +471,56 @@ fn minor_findings_are_batched_into_a_digest() {
     let tick = json!({"version": "0", "id": "t", "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012", "time": "2026-11-20T10:00:00Z", "region": "eu-west-1", "resources": [], "detail": {}});
     assert_eq!(n.respond(&tick)["digests_posted"], json!(0));
     assert_eq!(n.slack.requests().len(), 1);
+    n.report(test);
+}
+
+/// The weekly schedule's input asks for the hotspot digest: every finding in the table ranked,
+/// posted to the default channel once per week.
+#[test]
+fn the_weekly_hotspot_digest_ranks_the_resource_changed_most_by_hand_first() {
+    let test = "the_weekly_hotspot_digest_ranks_the_resource_changed_most_by_hand_first";
+    let Some(mut n) = Notifier::start(test, true, &[]) else {
+        return;
+    };
+    // One security group changed by hand on each of the last ten days, one other once.
+    let base = finding_of(&sample("drift-detected.console-sg.json"));
+    let day = 86_400_000;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let mut changes = Vec::new();
+    for d in 0..10 {
+        let mut f = base.clone();
+        f.id = format!("dg-00000000000d{d:04}");
+        f.call.event_id = format!("ev-daily-{d}");
+        f.call.time = driftguard_core::time::Timestamp(now - d * day);
+        changes.push(Change::Finding(Box::new(f)));
+    }
+    let mut once = base.clone();
+    once.id = "dg-0000000000000001".into();
+    once.call.event_id = "ev-once".into();
+    once.call.time = driftguard_core::time::Timestamp(now - 5 * day);
+    once.resource.id = "sg-0aaaaaaaaaaaaaaaa".into();
+    changes.push(Change::Finding(Box::new(once)));
+    n.rt.block_on(n.stack.store().apply(&changes)).expect("seed findings");
+
+    let ask = json!({ "driftguard": "hotspot-digest" });
+    assert_eq!(n.respond(&ask)["status"], json!("posted"));
+    let posts = n.slack.requests_to(POST);
+    assert_eq!(posts.len(), 1);
+    assert_eq!(target(&posts[0]), ("C0DEFAULT".into(), None, None));
+    let digest = Visible::of(&body(&posts[0]));
+    assert_eq!(digest.header.as_deref(), Some("Drift hotspots: the next 7 days"));
+    let listing = digest.texts.first().cloned().unwrap_or_default();
+    let (daily, other) = (
+        listing.find("sg-0123456789abcdef0").expect("the daily one is listed"),
+        listing.find("sg-0aaaaaaaaaaaaaaaa").expect("the other one is listed"),
+    );
+    assert!(daily < other, "ranked first: {listing}");
+    assert!(listing.contains("10 manual changes on 10 days"), "{listing}");
+    // Once a week: a second run of the schedule posts nothing.
+    assert_eq!(n.respond(&ask)["status"], json!("already posted"));
+    assert_eq!(n.slack.requests_to(POST).len(), 1);
     n.report(test);
 }
 

@@ -374,6 +374,100 @@ pub fn evaluate_split(events: &[Event], fraction: f64, options: &Options) -> Spl
     report
 }
 
+/// What happened to resources, from findings: each finding is a manual change at its call's
+/// time (interactive access counts only on a managed resource); a resolution is an IaC apply (or
+/// a restore) at its time. The team is a `team` / `owner` tag, else the declaring state file.
+pub fn activity(findings: &[crate::findings::finding::Finding]) -> Vec<Event> {
+    use crate::findings::finding::FindingKind;
+    let mut out = Vec::new();
+    for f in findings {
+        let team = f
+            .tags
+            .iter()
+            .find(|(k, _)| matches!(k.to_ascii_lowercase().as_str(), "team" | "owner"))
+            .map(|(_, v)| v.clone())
+            .or_else(|| f.owner.as_ref().map(|o| o.state.clone()));
+        let base = Event {
+            resource: f.resource.key(),
+            resource_type: f.resource.resource_type.clone(),
+            team,
+            trail: format!("{}/{}", f.resource.account, f.resource.region),
+            at: f.call.time,
+            activity: Activity::Manual {
+                actor: f
+                    .actor
+                    .human
+                    .clone()
+                    .or_else(|| f.actor.principal.clone())
+                    .unwrap_or_else(|| "unknown".into()),
+            },
+        };
+        if let Some(r) = &f.resolution {
+            out.push(Event {
+                at: r.time,
+                activity: Activity::Apply,
+                ..base.clone()
+            });
+        }
+        if f.kind != FindingKind::Access || f.owner.is_some() {
+            out.push(base);
+        }
+    }
+    out
+}
+
+/// The weekly hotspot digest (Block Kit): the top resources with their chance of a manual
+/// change, the types and teams expected to drift most, and how to see more.
+pub fn render_digest(r: &Ranking, top: usize) -> serde_json::Value {
+    use crate::notify::slack::{clip, escape, limits, mrkdwn};
+    use std::fmt::Write as _;
+    let title = format!("Drift hotspots: the next {} days", r.options.horizon_days);
+    let mut blocks = vec![serde_json::json!({
+        "type": "header",
+        "text": { "type": "plain_text", "text": clip(&title, limits::HEADER_TEXT), "emoji": true }
+    })];
+    if r.resources.is_empty() {
+        blocks.push(serde_json::json!({ "type": "section", "text": mrkdwn("No manual change on record: nothing to rank.", limits::SECTION_TEXT) }));
+    } else {
+        let mut lines = String::new();
+        for h in r.resources.iter().take(top) {
+            let _ = writeln!(
+                lines,
+                "• *{:.0}%* {} `{}` — {} manual change{} on {} day{}, {} {}",
+                h.propensity * 100.0,
+                escape(&h.resource_type),
+                clip(&escape(h.resource.rsplit('/').next().unwrap_or(&h.resource)), 120),
+                h.manual_changes,
+                if h.manual_changes == 1 { "" } else { "s" },
+                h.days_changed,
+                if h.days_changed == 1 { "" } else { "s" },
+                h.actors,
+                if h.actors == 1 { "person" } else { "people" },
+            );
+        }
+        blocks.push(serde_json::json!({ "type": "section", "text": mrkdwn(&lines, limits::SECTION_TEXT) }));
+        for (title, groups) in [("Types", &r.types), ("Teams", &r.teams)] {
+            if groups.is_empty() {
+                continue;
+            }
+            let mut text = format!("*{title}* (resources expected to be changed by hand):\n");
+            for g in groups.iter().take(5) {
+                let _ = writeln!(text, "• {:.1} of {} — {}", g.expected_drifting, g.resources, escape(&g.name));
+            }
+            blocks.push(serde_json::json!({ "type": "section", "text": mrkdwn(&text, limits::SECTION_TEXT) }));
+        }
+    }
+    blocks.push(serde_json::json!({ "type": "context", "elements": [mrkdwn(
+        &format!(
+            "From the manual changes on record since {} (a day's history counts half after {} days). `driftguard hotspots --store dynamodb://TABLE` ranks them all.",
+            r.since.map_or_else(|| "-".to_owned(), |t| t.to_string()),
+            r.options.half_life_days
+        ),
+        300,
+    )] }));
+    serde_json::json!({ "text": clip(&title, limits::FALLBACK_TEXT), "blocks": blocks })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,6 +500,20 @@ mod tests {
         assert_eq!(daily.days_changed, 30);
         assert_eq!(ranking.types.len(), 1);
         assert_eq!(ranking.types[0].resources, 3);
+    }
+
+    #[test]
+    fn the_digest_names_the_top_resources_within_slacks_limits() {
+        let mut events: Vec<Event> = (0..30).map(|d| manual("sg-daily", d, "alice")).collect();
+        events.extend((0..200).map(|i| manual(&format!("sg-{i}"), i % 30, "bob")));
+        let ranking = rank(&events, Timestamp(30 * DAY_MS), &Options::default());
+        let message = render_digest(&ranking, 10);
+        assert_eq!(crate::notify::slack::check_limits(&message), Vec::<String>::new());
+        let text = message.to_string();
+        assert!(text.contains("sg-daily"), "{text}");
+        assert!(text.contains("30 manual changes on 30 days, 1 person"), "{text}");
+        let empty = render_digest(&rank(&[], Timestamp(0), &Options::default()), 10);
+        assert!(empty.to_string().contains("nothing to rank"));
     }
 
     #[test]

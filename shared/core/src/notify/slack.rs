@@ -143,7 +143,7 @@ pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
-fn mrkdwn(text: &str, max: usize) -> Value {
+pub(crate) fn mrkdwn(text: &str, max: usize) -> Value {
     json!({ "type": "mrkdwn", "text": clip(text, max) })
 }
 
