@@ -285,7 +285,11 @@ pub(crate) fn labels(cmd: LabelsCommand) -> Result<()> {
             }
             eprintln!("{recorded} labels recorded in {}", store.name());
             if !unmatched.is_empty() {
-                eprintln!("{} lines name no stored finding: {}", unmatched.len(), unmatched.join(", "));
+                eprintln!(
+                    "{} lines name no stored finding: {}",
+                    unmatched.len(),
+                    unmatched.join(", ")
+                );
             }
         }
     }
@@ -353,7 +357,10 @@ pub(crate) fn eval(args: EvalArgs) -> Result<crate::Exit> {
         Some(fraction) => Some(fit_on_split(&findings, &labels, fraction, args.fit.options())),
         None => None,
     };
-    let output = EvalOutput { report: &report, fit_split };
+    let output = EvalOutput {
+        report: &report,
+        fit_split,
+    };
     let mut out = std::io::stdout().lock();
     match args.format {
         ReportFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&output)?)?,
@@ -423,7 +430,11 @@ fn print_eval(out: &mut impl Write, o: &EvalOutput<'_>) -> Result<()> {
         "{} labels, {} findings raised ({} unlabelled, left out)",
         r.labels, r.findings, r.unlabelled_findings
     )?;
-    writeln!(out, "{:<10} {:>4} {:>4} {:>4} {:>4}  {:>9} {:>6} {:>6}", "level", "TP", "FP", "FN", "TN", "precision", "recall", "F1")?;
+    writeln!(
+        out,
+        "{:<10} {:>4} {:>4} {:>4} {:>4}  {:>9} {:>6} {:>6}",
+        "level", "TP", "FP", "FN", "TN", "precision", "recall", "F1"
+    )?;
     for (name, c) in [("finding", r.finding_level), ("resource", r.resource_level)] {
         writeln!(
             out,
@@ -445,7 +456,10 @@ fn print_eval(out: &mut impl Write, o: &EvalOutput<'_>) -> Result<()> {
         figure(r.calibration.brier),
         figure(r.calibration.log_loss)
     )?;
-    writeln!(out, "reliability  (likelihood bin: findings, mean predicted, observed real)")?;
+    writeln!(
+        out,
+        "reliability  (likelihood bin: findings, mean predicted, observed real)"
+    )?;
     for b in r.reliability.iter().filter(|b| b.n > 0) {
         writeln!(
             out,
@@ -594,7 +608,12 @@ pub(crate) fn weights(cmd: WeightsCommand) -> Result<()> {
                 writeln!(
                     out,
                     "{}  {}  {}  {} labels  Brier {:.3} → {:.3}",
-                    v.weights.version, v.fitted_at, v.fitted_by, v.report.labels, v.report.brier_before, v.report.brier_after
+                    v.weights.version,
+                    v.fitted_at,
+                    v.fitted_by,
+                    v.report.labels,
+                    v.report.brier_before,
+                    v.report.brier_after
                 )?;
             }
         }
@@ -668,7 +687,11 @@ pub(crate) fn hotspots(args: HotspotsArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let now = events.iter().map(|e| e.at).max().map_or_else(crate::now, |latest| latest.max(crate::now()));
+    let now = events
+        .iter()
+        .map(|e| e.at)
+        .max()
+        .map_or_else(crate::now, |latest| latest.max(crate::now()));
     let ranking = hotspot::rank(&events, now, &options);
     match args.format {
         ReportFormat::Json => {

@@ -582,7 +582,8 @@ fn replay(args: ReplayArgs) -> Result<Exit> {
     // Scored with the store's current weights (`driftguard weights`), as the functions score
     // with the table's.
     let weights = pollster::block_on(driftguard_core::learn::ports::LearningStore::current_weights(&store))?;
-    let pipeline = load_pipeline(&args.common.setup)?.with_weights(driftguard_core::learn::ports::scoring_weights(weights));
+    let pipeline =
+        load_pipeline(&args.common.setup)?.with_weights(driftguard_core::learn::ports::scoring_weights(weights));
     let progress = inputs::progress(&files, args.no_progress);
     let mut ingest = Ingest::new(&pipeline, &store, args.show_ignored);
     for file in &files {

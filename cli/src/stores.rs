@@ -164,16 +164,28 @@ impl Findings {
 
     /// The current weights version (`None`: the hand-set weights).
     pub(crate) fn current_weights(&self) -> Result<Option<WeightsVersion>> {
-        self.learning("reading the current weights", |s| s.current_weights(), |t| t.current_weights())
+        self.learning(
+            "reading the current weights",
+            |s| s.current_weights(),
+            |t| t.current_weights(),
+        )
     }
 
     /// Every fitted version.
     pub(crate) fn weights_history(&self) -> Result<Vec<WeightsVersion>> {
-        self.learning("reading the weights versions", |s| s.weights_history(), |t| t.weights_history())
+        self.learning(
+            "reading the weights versions",
+            |s| s.weights_history(),
+            |t| t.weights_history(),
+        )
     }
 
     /// Makes a version current (`None`: the hand-set weights).
     pub(crate) fn use_weights(&self, number: Option<u32>) -> Result<()> {
-        self.learning("choosing the weights", |s| s.use_weights(number), |t| t.use_weights(number))
+        self.learning(
+            "choosing the weights",
+            |s| s.use_weights(number),
+            |t| t.use_weights(number),
+        )
     }
 }

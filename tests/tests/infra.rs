@@ -841,7 +841,11 @@ const WRITES: [&str; 4] = [
 /// writes, and those it only reads.
 const OWNERS: [(&str, &[&str], &[&str]); 4] = [
     // The current likelihood weights (`driftguard weights` writes them, from the CLI).
-    ("IngestRole", &["FINDING#", "RES#", "EVENT#", "INV#", "OUTBOX#"], &["WEIGHTS#"]),
+    (
+        "IngestRole",
+        &["FINDING#", "RES#", "EVENT#", "INV#", "OUTBOX#"],
+        &["WEIGHTS#"],
+    ),
     // Its requests, approvals and trail, the hourly cap; and, to accept a drift, what ingest's
     // store code writes to resolve a finding (see SHARED_WRITES).
     (
@@ -884,7 +888,10 @@ fn table_problems(template: &Value) -> Vec<String> {
         let at = format!("{}/{}", g.role, g.sid);
         if READ_ONLY_SCANS.contains(&(g.role.as_str(), g.sid.as_str())) {
             if g.actions != ["dynamodb:Scan"] {
-                out.push(format!("{at}: a scan grant holds {:?}, not only dynamodb:Scan", g.actions));
+                out.push(format!(
+                    "{at}: a scan grant holds {:?}, not only dynamodb:Scan",
+                    g.actions
+                ));
             }
             continue;
         }

@@ -4,14 +4,15 @@
 use crate::config::Config;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use driftguard_aws::{
-    AwsError, DynamoClient, DynamoLedger, DynamoStore, EventBridgeClient, EventBridgePublisher, Retry, S3Client, S3States,
+    AwsError, DynamoClient, DynamoLedger, DynamoStore, EventBridgeClient, EventBridgePublisher, Retry, S3Client,
+    S3States,
 };
 use driftguard_core::config_item::ConfigChange;
 use driftguard_core::decode::{self, Item, Position};
-use driftguard_core::learn::ports::{scoring_weights, LearningStore};
-use driftguard_core::score::Weights;
 use driftguard_core::inventory::Inventory;
+use driftguard_core::learn::ports::{scoring_weights, LearningStore};
 use driftguard_core::pipeline::{Evaluation, Outcome, Pipeline};
+use driftguard_core::score::Weights;
 use driftguard_core::service::{self, ServiceError};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;

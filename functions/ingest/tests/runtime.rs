@@ -543,7 +543,9 @@ fn findings_are_scored_with_the_current_weights_and_name_them() {
         return;
     };
     let ledger = driftguard_aws::DynamoLedger::new(aws_sdk_dynamodb::Client::new(&ingest.stack.sdk), TABLE);
-    ingest.respond(&event("cloudtrail/ec2-authorize-security-group-ingress.console-sso.json"));
+    ingest.respond(&event(
+        "cloudtrail/ec2-authorize-security-group-ingress.console-sso.json",
+    ));
     let mut weights = driftguard_core::score::Weights::default();
     weights.prior = -4.0;
     weights.factors.insert("actor.automation".into(), -1.0);
@@ -570,7 +572,9 @@ fn findings_are_scored_with_the_current_weights_and_name_them() {
         }))
         .expect("store weights");
     assert_eq!(stored.weights.version, "v1");
-    ingest.respond(&event("cloudtrail/ec2-authorize-security-group-ingress.cloud-custodian.json"));
+    ingest.respond(&event(
+        "cloudtrail/ec2-authorize-security-group-ingress.cloud-custodian.json",
+    ));
     let findings = ingest.findings();
     let by_id = |id: &str| findings.iter().find(|f| f.resource.id == id).expect("finding");
     let (before, after) = (by_id("sg-0123456789abcdef0"), by_id("sg-0fedcba9876543210"));
@@ -578,17 +582,34 @@ fn findings_are_scored_with_the_current_weights_and_name_them() {
     assert_eq!(after.weights_version, "v1", "scored after the fit");
     let prior = after.factors.iter().find(|f| f.name == "prior").expect("prior factor");
     assert_eq!(prior.weight, -4.0);
-    let automation = after.factors.iter().find(|f| f.name == "actor.automation").expect("actor factor");
+    let automation = after
+        .factors
+        .iter()
+        .find(|f| f.name == "actor.automation")
+        .expect("actor factor");
     assert_eq!(automation.weight, -1.0);
     let expected = weights.likelihood_of(after.factors.iter().map(|f| f.name.as_str()));
-    assert!((after.likelihood - expected).abs() < 0.001, "{} vs {expected}", after.likelihood);
+    assert!(
+        (after.likelihood - expected).abs() < 0.001,
+        "{} vs {expected}",
+        after.likelihood
+    );
     // A reset: the next finding is scored with the hand-set weights again.
     ingest.rt.block_on(ledger.use_weights(None)).expect("reset");
-    ingest.respond(&event("cloudtrail/lambda-update-function-configuration.console-sso.json"));
+    ingest.respond(&event(
+        "cloudtrail/lambda-update-function-configuration.console-sso.json",
+    ));
     let findings = ingest.findings();
-    let lambda = findings.iter().find(|f| f.resource.id == "orders-api").expect("lambda finding");
+    let lambda = findings
+        .iter()
+        .find(|f| f.resource.id == "orders-api")
+        .expect("lambda finding");
     assert_eq!(lambda.weights_version, "default");
-    assert!(ingest.lambda.logs().contains("Weights changed"), "{}", ingest.lambda.logs());
+    assert!(
+        ingest.lambda.logs().contains("Weights changed"),
+        "{}",
+        ingest.lambda.logs()
+    );
 }
 
 impl Ingest {

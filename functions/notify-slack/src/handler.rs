@@ -514,7 +514,11 @@ impl App {
             return Err(e.into());
         }
         self.ledger.finish(&claim, now).await?;
-        tracing::info!(resources = ranking.resources.len(), findings = findings.len(), "Hotspot digest posted");
+        tracing::info!(
+            resources = ranking.resources.len(),
+            findings = findings.len(),
+            "Hotspot digest posted"
+        );
         Ok(json!({ "status": "posted", "resources": ranking.resources.len() }))
     }
 

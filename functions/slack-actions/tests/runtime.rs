@@ -11,10 +11,10 @@ use driftguard_aws::DynamoLedger;
 use driftguard_core::conformance::sample_finding;
 use driftguard_core::finding::{Finding, IacChange};
 use driftguard_core::interaction::{Decision, DecisionLedger};
-use driftguard_core::notify::{MessageRef, NotifyLedger};
-use driftguard_core::ports::{Change, FindingStore};
 use driftguard_core::label::Verdict;
 use driftguard_core::learn::ports::LearningStore;
+use driftguard_core::notify::{MessageRef, NotifyLedger};
+use driftguard_core::ports::{Change, FindingStore};
 use driftguard_core::score::Severity;
 use driftguard_core::slack::sign;
 use driftguard_tests::runtime_api::{Invocation, LambdaProcess, RuntimeApi};
@@ -337,7 +337,10 @@ fn a_not_drift_click_labels_the_finding_and_changes_nothing_in_aws() {
     let labels = a.rt.block_on(a.ledger().labels_of(&f.id)).expect("labels");
     assert_eq!(labels.len(), 1, "{labels:?}");
     assert_eq!(labels[0].verdict, Verdict::NotDrift);
-    assert_eq!((labels[0].by.source.as_str(), labels[0].by.user.as_str()), ("slack", "U0BOB"));
+    assert_eq!(
+        (labels[0].by.source.as_str(), labels[0].by.user.as_str()),
+        ("slack", "U0BOB")
+    );
     assert_eq!(labels[0].via, "slack:not_drift");
     // The alert says so and keeps its buttons: a label settles nothing.
     let said = a.answers()[0].json.clone().expect("JSON");

@@ -112,7 +112,15 @@ impl DynamoLedger {
                 ("sk".into(), s(version_sk(version.number))),
                 ("doc".into(), s(serde_json::to_string(&version).unwrap_or_default())),
             ]);
-            if item::put(self.client(), self.table(), item, Some("attribute_not_exists(pk)"), None).await? {
+            if item::put(
+                self.client(),
+                self.table(),
+                item,
+                Some("attribute_not_exists(pk)"),
+                None,
+            )
+            .await?
+            {
                 self.set_current(version.number).await?;
                 return Ok(version);
             }
@@ -137,7 +145,10 @@ impl DynamoLedger {
 
     async fn use_version(&self, number: Option<u32>) -> Result<(), AwsError> {
         if let Some(n) = number {
-            if item::get(self.client(), self.table(), WEIGHTS_PK, &version_sk(n)).await?.is_none() {
+            if item::get(self.client(), self.table(), WEIGHTS_PK, &version_sk(n))
+                .await?
+                .is_none()
+            {
                 return Err(AwsError::Corrupt {
                     key: format!("{WEIGHTS_PK}/{}", version_sk(n)),
                     message: format!("no weights version v{n}"),

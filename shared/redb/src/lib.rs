@@ -326,7 +326,10 @@ impl EmbeddedStore {
             let (k, v) = row?;
             out.push(decode(&format!("weights v{}", k.value()), v.value())?);
         }
-        let current = txn.open_table(WEIGHTS_CURRENT)?.get("current")?.map_or(0, |v| v.value());
+        let current = txn
+            .open_table(WEIGHTS_CURRENT)?
+            .get("current")?
+            .map_or(0, |v| v.value());
         Ok((out, current))
     }
 
@@ -351,7 +354,8 @@ impl EmbeddedStore {
                     return Err(StoreError::NotFound(format!("no weights version v{n}")));
                 }
             }
-            txn.open_table(WEIGHTS_CURRENT)?.insert("current", number.unwrap_or(0))?;
+            txn.open_table(WEIGHTS_CURRENT)?
+                .insert("current", number.unwrap_or(0))?;
         }
         txn.commit()?;
         Ok(())
@@ -488,7 +492,9 @@ mod tests {
         let store = EmbeddedStore::open(&path).expect("reopen");
         assert_eq!(pollster::block_on(store.all_labels()).expect("labels").len(), 3);
         assert_eq!(
-            pollster::block_on(store.current_weights()).expect("weights").map(|v| v.weights.version),
+            pollster::block_on(store.current_weights())
+                .expect("weights")
+                .map(|v| v.weights.version),
             Some("v1".to_owned())
         );
     }

@@ -17,8 +17,9 @@ use std::collections::BTreeMap;
 /// are rounded to three decimals, so 1.0 occurs).
 pub const EPSILON: f64 = 1e-6;
 
-/// Confusion counts and the figures drawn from them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+/// Confusion counts and the figures drawn from them (serialised with `precision`, `recall` and
+/// `f1`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Confusion {
     /// Raised, real.
     pub true_positives: usize,
@@ -57,6 +58,21 @@ impl Confusion {
     }
 }
 
+impl Serialize for Confusion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("Confusion", 7)?;
+        out.serialize_field("true_positives", &self.true_positives)?;
+        out.serialize_field("false_positives", &self.false_positives)?;
+        out.serialize_field("false_negatives", &self.false_negatives)?;
+        out.serialize_field("true_negatives", &self.true_negatives)?;
+        out.serialize_field("precision", &self.precision())?;
+        out.serialize_field("recall", &self.recall())?;
+        out.serialize_field("f1", &self.f1())?;
+        out.end()
+    }
+}
+
 fn ratio(a: usize, b: usize) -> Option<f64> {
     (b > 0).then(|| a as f64 / b as f64)
 }
@@ -78,7 +94,11 @@ pub fn calibration(scored: &[(f64, bool)]) -> Calibration {
         return Calibration::default();
     }
     let n = scored.len() as f64;
-    let brier = scored.iter().map(|(p, y)| (p - f64::from(u8::from(*y))).powi(2)).sum::<f64>() / n;
+    let brier = scored
+        .iter()
+        .map(|(p, y)| (p - f64::from(u8::from(*y))).powi(2))
+        .sum::<f64>()
+        / n;
     let log_loss = scored
         .iter()
         .map(|(p, y)| {
@@ -199,7 +219,10 @@ pub fn evaluate(findings: &[Finding], labels: &[LabelLine]) -> Report {
             entry.0 = true;
             entry.1 |= real;
             scored.push((f.likelihood, real));
-            by_kind.entry(f.kind.as_str().to_owned()).or_default().push((f.likelihood, real));
+            by_kind
+                .entry(f.kind.as_str().to_owned())
+                .or_default()
+                .push((f.likelihood, real));
             by_severity
                 .entry(f.severity.as_str().to_owned())
                 .or_default()
@@ -223,7 +246,10 @@ pub fn evaluate(findings: &[Finding], labels: &[LabelLine]) -> Report {
     Report {
         labels: labels.len(),
         findings: findings.len(),
-        unlabelled_findings: findings.iter().filter(|f| !labelled_ids.contains(f.id.as_str())).count(),
+        unlabelled_findings: findings
+            .iter()
+            .filter(|f| !labelled_ids.contains(f.id.as_str()))
+            .count(),
         finding_level,
         resource_level,
         calibration: calibration(&scored),

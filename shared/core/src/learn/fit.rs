@@ -102,10 +102,16 @@ pub enum FitError {
 /// carries `base`'s version; the caller names the new one.
 pub fn fit(base: &Weights, examples: &[Example], options: &FitOptions) -> Result<(Weights, FitReport), FitError> {
     if !(options.lambda > 0.0 && options.lambda.is_finite()) {
-        return Err(FitError::Options(format!("lambda must be positive, not {}", options.lambda)));
+        return Err(FitError::Options(format!(
+            "lambda must be positive, not {}",
+            options.lambda
+        )));
     }
     if !(options.bound >= 0.0 && options.bound.is_finite()) {
-        return Err(FitError::Options(format!("bound must be zero or more, not {}", options.bound)));
+        return Err(FitError::Options(format!(
+            "bound must be zero or more, not {}",
+            options.bound
+        )));
     }
     if examples.len() < options.min_labels.max(1) {
         return Err(FitError::TooFewLabels {
@@ -234,7 +240,11 @@ impl Model {
             .map(|&i| {
                 let z: f64 = self.rows[i].iter().map(|&j| w[j]).sum();
                 // log(1 + e^z) − y·z, computed without overflow.
-                let softplus = if z > 0.0 { z + (-z).exp().ln_1p() } else { z.exp().ln_1p() };
+                let softplus = if z > 0.0 {
+                    z + (-z).exp().ln_1p()
+                } else {
+                    z.exp().ln_1p()
+                };
                 softplus - self.targets[i] * z
             })
             .sum();
@@ -381,14 +391,27 @@ mod tests {
         };
         let (fitted, report) = fit(&Weights::default(), &examples, &options).expect("enough labels");
         // Tolerance 0.15 log-odds: the sampling error of 20,000 labels is about 0.04 per weight.
-        for name in ["prior", "actor.human", "channel.console", "diff.confirmed", "op.tag_only"] {
+        for name in [
+            "prior",
+            "actor.human",
+            "channel.console",
+            "diff.confirmed",
+            "op.tag_only",
+        ] {
             let (got, want) = (fitted.weight(name), truth().weight(name));
-            assert!((got - want).abs() < 0.15, "{name}: fitted {got:.3}, generated with {want}");
+            assert!(
+                (got - want).abs() < 0.15,
+                "{name}: fitted {got:.3}, generated with {want}"
+            );
         }
         assert!(report.brier_after < report.brier_before, "{report:?}");
         assert!(report.log_loss_after < report.log_loss_before, "{report:?}");
         let cv = report.brier_cross_validated.expect("enough labels for folds");
-        assert!((cv - report.brier_after).abs() < 0.01, "cross-validated {cv} vs in-sample {}", report.brier_after);
+        assert!(
+            (cv - report.brier_after).abs() < 0.01,
+            "cross-validated {cv} vs in-sample {}",
+            report.brier_after
+        );
         // A factor no label exercises keeps its hand-set weight.
         assert_eq!(fitted.weight("op.access"), Weights::default().weight("op.access"));
     }
@@ -409,9 +432,17 @@ mod tests {
         };
         let base = Weights::default();
         let (fitted, report) = fit(&base, &examples, &options).expect("enough labels");
-        for (name, value) in fitted.factors.iter().map(|(n, v)| (n.as_str(), *v)).chain([("prior", fitted.prior)]) {
+        for (name, value) in fitted
+            .factors
+            .iter()
+            .map(|(n, v)| (n.as_str(), *v))
+            .chain([("prior", fitted.prior)])
+        {
             let start = base.weight(name);
-            assert!((value - start).abs() <= 1.0 + 1e-9, "{name} moved from {start} to {value}");
+            assert!(
+                (value - start).abs() <= 1.0 + 1e-9,
+                "{name} moved from {start} to {value}"
+            );
         }
         assert!(fitted.weight("actor.human") < base.weight("actor.human"));
         assert!(report.moved.iter().any(|m| m.at_bound), "{report:?}");
@@ -427,6 +458,9 @@ mod tests {
             lambda: 0.0,
             ..FitOptions::default()
         };
-        assert!(matches!(fit(&Weights::default(), &examples, &bad), Err(FitError::Options(_))));
+        assert!(matches!(
+            fit(&Weights::default(), &examples, &bad),
+            Err(FitError::Options(_))
+        ));
     }
 }

@@ -169,7 +169,16 @@ pub fn rank(events: &[Event], now: Timestamp, options: &Options) -> Ranking {
     }
     let priors: BTreeMap<&str, (f64, f64)> = by_type
         .iter()
-        .map(|(t, rates)| (*t, if rates.len() >= 3 { moments(rates).or(global) } else { global }))
+        .map(|(t, rates)| {
+            (
+                *t,
+                if rates.len() >= 3 {
+                    moments(rates).or(global)
+                } else {
+                    global
+                },
+            )
+        })
         .map(|(t, prior)| (t, prior.unwrap_or((0.1, 10.0))))
         .collect();
     let days_before = |t: Option<Timestamp>| t.map(|t| (now.0 - t.0) as f64 / DAY_MS as f64);
@@ -225,7 +234,11 @@ fn groups(resources: &[Hotspot], name: impl Fn(&Hotspot) -> Option<String>) -> V
         g.manual_changes += h.manual_changes;
     }
     let mut out: Vec<GroupRank> = out.into_values().collect();
-    out.sort_by(|a, b| b.expected_drifting.total_cmp(&a.expected_drifting).then_with(|| a.name.cmp(&b.name)));
+    out.sort_by(|a, b| {
+        b.expected_drifting
+            .total_cmp(&a.expected_drifting)
+            .then_with(|| a.name.cmp(&b.name))
+    });
     out
 }
 
@@ -345,12 +358,20 @@ pub fn evaluate_split(events: &[Event], fraction: f64, options: &Options) -> Spl
         ));
         return report;
     }
-    scored.sort_by(|(a, _), (b, _)| b.propensity.total_cmp(&a.propensity).then_with(|| a.resource.cmp(&b.resource)));
+    scored.sort_by(|(a, _), (b, _)| {
+        b.propensity
+            .total_cmp(&a.propensity)
+            .then_with(|| a.resource.cmp(&b.resource))
+    });
     let mut baseline: Vec<&(Hotspot, bool)> = scored.iter().collect();
     baseline.sort_by(|(a, _), (b, _)| {
         b.manual_changes
             .cmp(&a.manual_changes)
-            .then(a.days_since_manual.unwrap_or(f64::MAX).total_cmp(&b.days_since_manual.unwrap_or(f64::MAX)))
+            .then(
+                a.days_since_manual
+                    .unwrap_or(f64::MAX)
+                    .total_cmp(&b.days_since_manual.unwrap_or(f64::MAX)),
+            )
             .then_with(|| a.resource.cmp(&b.resource))
     });
     for k in [5, 10, 20].into_iter().filter(|k| *k <= scored.len()) {
@@ -452,7 +473,13 @@ pub fn render_digest(r: &Ranking, top: usize) -> serde_json::Value {
             }
             let mut text = format!("*{title}* (resources expected to be changed by hand):\n");
             for g in groups.iter().take(5) {
-                let _ = writeln!(text, "• {:.1} of {} — {}", g.expected_drifting, g.resources, escape(&g.name));
+                let _ = writeln!(
+                    text,
+                    "• {:.1} of {} — {}",
+                    g.expected_drifting,
+                    g.resources,
+                    escape(&g.name)
+                );
             }
             blocks.push(serde_json::json!({ "type": "section", "text": mrkdwn(&text, limits::SECTION_TEXT) }));
         }
@@ -529,7 +556,10 @@ mod tests {
     fn a_short_corpus_says_so_instead_of_a_number() {
         let events: Vec<Event> = (0..3).map(|d| manual("sg-1", d, "alice")).collect();
         let report = evaluate_split(&events, 0.7, &Options::default());
-        assert!(report.too_short.as_deref().is_some_and(|s| s.contains("too short")), "{report:?}");
+        assert!(
+            report.too_short.as_deref().is_some_and(|s| s.contains("too short")),
+            "{report:?}"
+        );
         assert_eq!(report.brier, None);
         assert!(report.precision_at.is_empty());
     }

@@ -106,7 +106,9 @@ impl Label {
 
 /// The label that stands on a finding: the latest (ties broken by key, so every store agrees).
 pub fn standing(labels: &[Label]) -> Option<&Label> {
-    labels.iter().max_by(|a, b| a.at.cmp(&b.at).then_with(|| a.key().cmp(&b.key())))
+    labels
+        .iter()
+        .max_by(|a, b| a.at.cmp(&b.at).then_with(|| a.key().cmp(&b.key())))
 }
 
 /// What an export line says about the finding, for people and spreadsheets (readers ignore it).
@@ -200,9 +202,10 @@ impl LabelLine {
             return false;
         };
         *event == f.call.event_id
-            && self.resource.as_deref().is_none_or(|r| {
-                r == f.resource.id || r == f.resource.key() || f.resource.arn.as_deref() == Some(r)
-            })
+            && self
+                .resource
+                .as_deref()
+                .is_none_or(|r| r == f.resource.id || r == f.resource.key() || f.resource.arn.as_deref() == Some(r))
     }
 
     /// The resource the line names without a finding: its `resource`, or its event.

@@ -121,7 +121,10 @@ impl LearningStore for MemoryLearning {
         std::future::ready(self.with(|s| Ok(s.labels.values().cloned().collect())))
     }
 
-    fn add_weights(&self, mut version: WeightsVersion) -> impl Future<Output = Result<WeightsVersion, LearningError>> + Send {
+    fn add_weights(
+        &self,
+        mut version: WeightsVersion,
+    ) -> impl Future<Output = Result<WeightsVersion, LearningError>> + Send {
         let r = self.with(|s| {
             version.number = s.versions.last().map_or(1, |v| v.number + 1);
             version.weights.version = version_name(version.number);
@@ -133,7 +136,10 @@ impl LearningStore for MemoryLearning {
     }
 
     fn current_weights(&self) -> impl Future<Output = Result<Option<WeightsVersion>, LearningError>> + Send {
-        let r = self.with(|s| Ok(s.current.and_then(|n| s.versions.iter().find(|v| v.number == n).cloned())));
+        let r = self.with(|s| {
+            Ok(s.current
+                .and_then(|n| s.versions.iter().find(|v| v.number == n).cloned()))
+        });
         std::future::ready(r)
     }
 
@@ -172,11 +178,27 @@ pub async fn check_learning_store<S: LearningStore>(store: &S) {
         via: "slack:not_drift".into(),
         reason: None,
     };
-    assert_eq!(store.current_weights().await.expect("read"), None, "no fit yet: hand-set weights");
-    store.put_label(&label("dg-a", "U1", Verdict::Drift, 10)).await.expect("put");
-    store.put_label(&label("dg-a", "U1", Verdict::NotDrift, 20)).await.expect("put");
-    store.put_label(&label("dg-a", "U2", Verdict::Intended, 15)).await.expect("put");
-    store.put_label(&label("dg-b", "U1", Verdict::Drift, 30)).await.expect("put");
+    assert_eq!(
+        store.current_weights().await.expect("read"),
+        None,
+        "no fit yet: hand-set weights"
+    );
+    store
+        .put_label(&label("dg-a", "U1", Verdict::Drift, 10))
+        .await
+        .expect("put");
+    store
+        .put_label(&label("dg-a", "U1", Verdict::NotDrift, 20))
+        .await
+        .expect("put");
+    store
+        .put_label(&label("dg-a", "U2", Verdict::Intended, 15))
+        .await
+        .expect("put");
+    store
+        .put_label(&label("dg-b", "U1", Verdict::Drift, 30))
+        .await
+        .expect("put");
     let on_a = store.labels_of("dg-a").await.expect("read");
     assert_eq!(on_a.len(), 2, "one label per person: {on_a:?}");
     assert_eq!(
@@ -186,7 +208,10 @@ pub async fn check_learning_store<S: LearningStore>(store: &S) {
     );
     let all = store.all_labels().await.expect("read");
     assert_eq!(all.len(), 3, "{all:?}");
-    assert!(all.contains(&label("dg-b", "U1", Verdict::Drift, 30)), "round trip: {all:?}");
+    assert!(
+        all.contains(&label("dg-b", "U1", Verdict::Drift, 30)),
+        "round trip: {all:?}"
+    );
 
     let fitted = |prior: f64| {
         let mut weights = Weights::default();
@@ -218,11 +243,18 @@ pub async fn check_learning_store<S: LearningStore>(store: &S) {
     assert_eq!(current, v2, "the latest fit is current, stored whole");
     assert_eq!(store.weights_history().await.expect("read").len(), 2);
     store.use_weights(None).await.expect("reset");
-    assert_eq!(store.current_weights().await.expect("read"), None, "a reset returns to the defaults");
+    assert_eq!(
+        store.current_weights().await.expect("read"),
+        None,
+        "a reset returns to the defaults"
+    );
     assert_eq!(scoring_weights(None).version, DEFAULT_WEIGHTS);
     store.use_weights(Some(1)).await.expect("use v1");
     assert_eq!(store.current_weights().await.expect("read").map(|v| v.number), Some(1));
-    assert!(store.use_weights(Some(9)).await.is_err(), "an unknown version is refused");
+    assert!(
+        store.use_weights(Some(9)).await.is_err(),
+        "an unknown version is refused"
+    );
     assert_eq!(store.current_weights().await.expect("read").map(|v| v.number), Some(1));
 }
 
