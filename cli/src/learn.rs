@@ -197,7 +197,8 @@ pub(crate) struct HotspotsArgs {
     #[arg(long, default_value_t = hotspot::Options::default().horizon_days)]
     horizon_days: f64,
     /// Instead of ranking now, measure the ranking: fit on the first FRACTION of each trail's
-    /// time span, check against the manual changes of the rest.
+    /// time span, check against the manual changes of the rest, for each half-life tried (the
+    /// one with the lowest held-out Brier score is the calibrated choice).
     #[arg(long, value_name = "FRACTION")]
     split: Option<f64>,
     /// Output format.
@@ -680,10 +681,45 @@ pub(crate) fn hotspots(args: HotspotsArgs) -> Result<()> {
         if !(fraction > 0.0 && fraction < 1.0) {
             bail!("--split is a fraction between 0 and 1, not {fraction}");
         }
-        let report = hotspot::evaluate_split(&events, fraction, &options);
+        let (reports, best) = hotspot::calibrate(&events, fraction, &options);
         match args.format {
-            ReportFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
-            ReportFormat::Table => print_split(&mut out, &report)?,
+            ReportFormat::Json => writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "half_life_days": best, "splits": reports }))?
+            )?,
+            ReportFormat::Table => {
+                // The first report holds what every candidate shares (spans, counts, too short).
+                if let Some(first) = reports.first() {
+                    print_split(&mut out, first)?;
+                }
+                if reports.iter().all(|r| r.too_short.is_none()) {
+                    writeln!(out, "half-life  precision@5  @10  @20   Brier  skill")?;
+                    for r in &reports {
+                        let at = |k: usize| {
+                            r.precision_at
+                                .iter()
+                                .find(|p| p.k == k)
+                                .map_or_else(|| "-".to_owned(), |p| format!("{:.2}", p.precision))
+                        };
+                        writeln!(
+                            out,
+                            "{:>7}d  {:>11}  {:>3}  {:>3}  {:>6}  {:>5}{}",
+                            r.half_life_days,
+                            at(5),
+                            at(10),
+                            at(20),
+                            figure(r.brier),
+                            figure(r.brier_skill),
+                            if Some(r.half_life_days) == best {
+                                "  <- lowest held-out Brier"
+                            } else {
+                                ""
+                            }
+                        )?;
+                    }
+                }
+            }
         }
         return Ok(());
     }
@@ -777,11 +813,5 @@ fn print_split(out: &mut impl Write, r: &SplitReport) -> Result<()> {
             p.k, p.precision, p.baseline
         )?;
     }
-    writeln!(
-        out,
-        "Brier {} (skill against the base rate: {})",
-        figure(r.brier),
-        figure(r.brier_skill)
-    )?;
     Ok(())
 }

@@ -546,8 +546,10 @@ fn findings_are_scored_with_the_current_weights_and_name_them() {
     ingest.respond(&event(
         "cloudtrail/ec2-authorize-security-group-ingress.console-sso.json",
     ));
-    let mut weights = driftguard_core::score::Weights::default();
-    weights.prior = -4.0;
+    let mut weights = driftguard_core::score::Weights {
+        prior: -4.0,
+        ..driftguard_core::score::Weights::default()
+    };
     weights.factors.insert("actor.automation".into(), -1.0);
     let report = driftguard_core::fit::FitReport {
         labels: 80,

@@ -315,15 +315,17 @@ fn solve_linear(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
         }
         a.swap(col, pivot);
         b.swap(col, pivot);
-        for row in col + 1..n {
-            let factor = a[row][col] / a[col][col];
+        let (upper, lower) = a.split_at_mut(col + 1);
+        let pivot_row = &upper[col];
+        for (offset, row) in lower.iter_mut().enumerate() {
+            let factor = row[col] / pivot_row[col];
             if factor == 0.0 {
                 continue;
             }
-            for c in col..n {
-                a[row][c] -= factor * a[col][c];
+            for (cell, above) in row.iter_mut().zip(pivot_row).skip(col) {
+                *cell -= factor * above;
             }
-            b[row] -= factor * b[col];
+            b[col + 1 + offset] -= factor * b[col];
         }
     }
     let mut x = vec![0.0; n];
@@ -372,8 +374,10 @@ mod tests {
     }
 
     fn truth() -> Weights {
-        let mut t = Weights::default();
-        t.prior = -0.5;
+        let mut t = Weights {
+            prior: -0.5,
+            ..Weights::default()
+        };
         t.factors.insert("actor.human".into(), 1.5);
         t.factors.insert("channel.console".into(), 1.2);
         t.factors.insert("diff.confirmed".into(), 0.2);

@@ -274,6 +274,8 @@ pub struct AtK {
 pub struct SplitReport {
     /// The share of each trail's time span fitted on.
     pub fraction: f64,
+    /// The half-life evaluated.
+    pub half_life_days: f64,
     /// Trails (each split at its own cutoff).
     pub trails: usize,
     /// Days fitted on, summed over trails.
@@ -340,6 +342,7 @@ pub fn evaluate_split(events: &[Event], fraction: f64, options: &Options) -> Spl
     let drifted = scored.iter().filter(|(_, d)| *d).count();
     let mut report = SplitReport {
         fraction,
+        half_life_days: options.half_life_days,
         trails: trails.len(),
         fit_days,
         held_out_days,
@@ -495,6 +498,35 @@ pub fn render_digest(r: &Ranking, top: usize) -> serde_json::Value {
     serde_json::json!({ "text": clip(&title, limits::FALLBACK_TEXT), "blocks": blocks })
 }
 
+/// The half-lives [`calibrate`] tries, in days.
+pub const HALF_LIVES: [f64; 6] = [7.0, 14.0, 30.0, 60.0, 120.0, 365.0];
+
+/// Calibrates the half-life on a time split: each of [`HALF_LIVES`] evaluated with
+/// [`evaluate_split`], and the one with the lowest held-out Brier score (`None` when the split is
+/// too short to say). Returns every candidate's report and the chosen half-life.
+pub fn calibrate(events: &[Event], fraction: f64, options: &Options) -> (Vec<SplitReport>, Option<f64>) {
+    let reports: Vec<SplitReport> = HALF_LIVES
+        .iter()
+        .map(|h| {
+            evaluate_split(
+                events,
+                fraction,
+                &Options {
+                    half_life_days: *h,
+                    ..*options
+                },
+            )
+        })
+        .collect();
+    let best = HALF_LIVES
+        .iter()
+        .zip(&reports)
+        .filter_map(|(h, r)| r.brier.map(|b| (*h, b)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(h, _)| h);
+    (reports, best)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -582,5 +614,14 @@ mod tests {
         // Better than always predicting the base rate (the quiet ones share the busy ones' type
         // prior, so they keep some propensity: about 0.48 here).
         assert!(report.brier_skill.expect("base rate in (0, 1)") > 0.25, "{report:?}");
+        // Calibration picks a half-life from the held-out Brier scores.
+        let (reports, best) = calibrate(&events, 0.7, &Options::default());
+        assert_eq!(reports.len(), HALF_LIVES.len());
+        let best = best.expect("long enough to choose");
+        let lowest = reports.iter().filter_map(|r| r.brier).fold(f64::MAX, f64::min);
+        let chosen = reports.iter().find(|r| r.half_life_days == best).and_then(|r| r.brier);
+        assert_eq!(chosen, Some(lowest));
+        // Too short to say: nothing is chosen.
+        assert_eq!(calibrate(&events[..3], 0.7, &Options::default()).1, None);
     }
 }

@@ -214,8 +214,10 @@ pub async fn check_learning_store<S: LearningStore>(store: &S) {
     );
 
     let fitted = |prior: f64| {
-        let mut weights = Weights::default();
-        weights.prior = prior;
+        let weights = Weights {
+            prior,
+            ..Weights::default()
+        };
         WeightsVersion {
             number: 0,
             weights,
