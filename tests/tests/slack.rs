@@ -100,7 +100,7 @@ async fn webhook_posts_exactly_the_rendered_message() {
     assert!(seen.says("finding `dg-"), "{seen:?}");
     assert_eq!(
         seen.button_labels(),
-        ["Revert", "Re-apply IaC", "Accept change", "Acknowledge"]
+        ["Revert", "Re-apply IaC", "Accept change", "Acknowledge", "Not drift"]
     );
     assert_eq!(request.header("content-type"), Some("application/json; charset=utf-8"));
     assert_eq!(request.header("authorization"), None, "the URL is the credential");

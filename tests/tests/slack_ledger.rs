@@ -223,6 +223,10 @@ async fn the_dynamodb_ledger_behaves_like_the_memory_ledger() {
 /// embedded and in-memory stores; labels sit with the finding's decisions, weights under their
 /// own partition.
 #[tokio::test]
+#[cfg_attr(
+    driftguard_no_moto,
+    ignore = "needs moto_server (pip install \"moto[server]\"), which is not installed"
+)]
 async fn the_dynamodb_table_keeps_labels_and_weights_versions() {
     let Some(stack) = Stack::start("the_dynamodb_table_keeps_labels_and_weights_versions").await else {
         return;

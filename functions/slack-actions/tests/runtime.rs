@@ -811,7 +811,7 @@ fn a_repeat_click_publishes_nothing_new_and_a_decided_finding_takes_no_other_act
     let seen = Visible::of(&a.answers().pop().expect("an answer").json.expect("JSON"));
     assert_eq!(
         seen.button_labels(),
-        ["Revert", "Re-apply IaC", "Accept change", "Acknowledge"]
+        ["Revert", "Re-apply IaC", "Accept change", "Acknowledge", "Not drift"]
     );
     assert_eq!(seen.buttons[0].confirm.as_deref(), Some("Revert this change?"));
     assert!(
