@@ -122,6 +122,9 @@ pub fn sample_observation(sg: &str, secs: i64, drifted: bool) -> ConfigObservati
         changed_properties: Vec::new(),
         severity: if drifted { Severity::Critical } else { Severity::Major },
         severity_reasons: Vec::new(),
+        origin: crate::findings::evidence::Origin::Event,
+        in_line: Vec::new(),
+        who: None,
     };
     let finding = drifted.then(|| {
         let mut f = sample_finding(&observation, sg, secs, Severity::Critical);
