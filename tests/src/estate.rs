@@ -201,3 +201,90 @@ pub fn config_rewrites() -> Vec<crate::fault::Rewrite> {
         })
         .collect()
 }
+
+/// A loopback stand-in for CloudTrail's `LookupEvents` (moto has no event history): it answers
+/// each request by the `ResourceName` lookup attribute, in the API's wire shape (AWS JSON 1.1:
+/// `Events[]` with `EventId`, `EventName`, `ReadOnly`, `EventTime` in epoch seconds,
+/// `EventSource`, `Username`, `Resources`, and `CloudTrailEvent` holding the record as text),
+/// newest first, and records the resource names asked for.
+#[derive(Debug)]
+pub struct HistoryStandIn {
+    port: u16,
+    asked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl HistoryStandIn {
+    /// Starts the stand-in over `history`: resource name → its CloudTrail records (any order).
+    pub fn start(history: std::collections::HashMap<String, Vec<Value>>) -> HistoryStandIn {
+        use std::io::{BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the history stand-in");
+        let port = listener.local_addr().expect("local addr").port();
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (history, shared) = (std::sync::Arc::new(history), asked.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let (history, asked) = (history.clone(), shared.clone());
+                std::thread::spawn(move || {
+                    let Ok(mut writer) = conn.try_clone() else { return };
+                    let mut reader = BufReader::new(conn);
+                    while let Ok(Some(request)) = crate::runtime_api::read_request(&mut reader, &mut writer) {
+                        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+                        let name = body["LookupAttributes"][0]["AttributeValue"].as_str().unwrap_or("").to_owned();
+                        if let Ok(mut a) = asked.lock() {
+                            a.push(name.clone());
+                        }
+                        let mut records = history.get(&name).cloned().unwrap_or_default();
+                        records.sort_by(|a, b| b["eventTime"].as_str().cmp(&a["eventTime"].as_str()));
+                        let events: Vec<Value> = records.iter().map(lookup_event).collect();
+                        let body = json!({ "Events": events }).to_string();
+                        let response = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-requestid: history-stand-in\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if writer.write_all(response.as_bytes()).is_err() || request.wants_close() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        HistoryStandIn { port, asked }
+    }
+
+    /// The endpoint URL (`AWS_ENDPOINT_URL_CLOUDTRAIL`).
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The resource names asked for, in order.
+    pub fn asked(&self) -> Vec<String> {
+        self.asked.lock().map(|a| a.clone()).unwrap_or_default()
+    }
+}
+
+/// One record as a `LookupEvents` event.
+fn lookup_event(record: &Value) -> Value {
+    let seconds = record["eventTime"]
+        .as_str()
+        .and_then(driftguard_core::time::Timestamp::parse)
+        .map_or(0, |t| t.0 / 1000);
+    let resources: Vec<Value> = record["resources"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .map(|r| json!({"ResourceType": r["type"], "ResourceName": r["ARN"]}))
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({
+        "EventId": record["eventID"],
+        "EventName": record["eventName"],
+        "ReadOnly": if record["readOnly"] == json!(true) { "true" } else { "false" },
+        "AccessKeyId": record["userIdentity"]["accessKeyId"],
+        "EventTime": seconds,
+        "EventSource": record["eventSource"],
+        "Username": record["userIdentity"]["userName"],
+        "Resources": resources,
+        "CloudTrailEvent": record.to_string(),
+    })
+}

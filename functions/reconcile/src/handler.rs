@@ -149,6 +149,9 @@ fn now() -> Timestamp {
     )
 }
 
+/// How close to the invocation's end no history lookup starts.
+const LOOKUP_RESERVE: Duration = Duration::from_secs(10);
+
 /// Per invocation: the history lookups left and the answers cached per resource.
 struct Lookups {
     left: u64,
@@ -223,6 +226,8 @@ impl App {
         // The Runtime API's deadline (ms since the epoch), less the margin for one page.
         let left_ms = (event.context.deadline as i64 - now().0).max(0) as u64;
         let deadline = Instant::now() + Duration::from_millis(left_ms).saturating_sub(self.config.margin);
+        // History lookups within a page go on past the page deadline, never this close to the end.
+        let lookup_deadline = Instant::now() + Duration::from_millis(left_ms).saturating_sub(LOOKUP_RESERVE);
         let pipeline = self.pipeline().await?;
         let (own, scopes) = self.scopes().await?;
         let counting = Counting {
@@ -237,7 +242,7 @@ impl App {
         let mut answer = Answer { scopes: Vec::new() };
         for scope in scopes {
             if let Some(run) = self
-                .sweep_scope(&pipeline, &own, &scope, action, deadline, &counting, &mut lookups)
+                .sweep_scope(&pipeline, &own, &scope, action, (deadline, lookup_deadline), &counting, &mut lookups)
                 .await?
             {
                 answer.scopes.push(run);
@@ -253,7 +258,7 @@ impl App {
         own: &str,
         scope: &Scope,
         action: Action,
-        deadline: Instant,
+        (deadline, lookup_deadline): (Instant, Instant),
         counting: &Counting<'_>,
         lookups: &mut Lookups,
     ) -> Result<Option<ScopeRun>, ReconcileError> {
@@ -337,7 +342,7 @@ impl App {
                 }
             }
             for ev in evaluations {
-                self.handle(pipeline, &history, ev, &mut run.report, counting, lookups, deadline)
+                self.handle(pipeline, &history, ev, &mut run.report, counting, lookups, lookup_deadline)
                     .await?;
             }
             run.report.detected += counting.detected.load(Ordering::Relaxed) - detected;
