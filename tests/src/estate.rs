@@ -57,9 +57,11 @@ pub fn state(fillers_n: usize) -> Value {
         bucket_resource(DELETED, "backup"),
     ];
     for (name, instance) in [(DRIFTED, "logs"), (REPORTED, "data")] {
-        resources.push(json!({"mode": "managed", "type": "aws_s3_bucket_policy", "name": instance,
+        resources.push(
+            json!({"mode": "managed", "type": "aws_s3_bucket_policy", "name": instance,
             "instances": [{"schema_version": 0, "attributes": {"id": name, "bucket": name,
-                "policy": declared_policy(name).to_string()}}]}));
+                "policy": declared_policy(name).to_string()}}]}),
+        );
     }
     resources.push(json!({"mode": "managed", "type": "aws_iam_role", "name": "runner",
         "instances": [{"schema_version": 0, "attributes": {"id": ROLE, "name": ROLE, "arn": format!("arn:aws:iam::{ACCOUNT_ID}:role/{ROLE}"),
@@ -179,8 +181,14 @@ pub fn config_times_as_epoch_seconds(body: &mut Value) {
     for list in ["baseConfigurationItems", "configurationItems", "BaseConfigurationItems"] {
         if let Some(items) = body.get_mut(list).and_then(Value::as_array_mut) {
             for item in items {
-                for field in ["configurationItemCaptureTime", "resourceCreationTime", "configurationItemDeliveryTime"] {
-                    let Some(text) = item.get(field).and_then(Value::as_str) else { continue };
+                for field in [
+                    "configurationItemCaptureTime",
+                    "resourceCreationTime",
+                    "configurationItemDeliveryTime",
+                ] {
+                    let Some(text) = item.get(field).and_then(Value::as_str) else {
+                        continue;
+                    };
                     let iso = text.replacen(' ', "T", 1);
                     if let Some(t) = driftguard_core::time::Timestamp::parse(&iso) {
                         item[field] = json!(t.0 as f64 / 1000.0);
@@ -193,13 +201,17 @@ pub fn config_times_as_epoch_seconds(body: &mut Value) {
 
 /// The rewrites a proxy in front of moto needs for the sweep's Config calls.
 pub fn config_rewrites() -> Vec<crate::fault::Rewrite> {
-    ["BatchGetResourceConfig", "GetResourceConfigHistory", "BatchGetAggregateResourceConfig"]
-        .into_iter()
-        .map(|operation| crate::fault::Rewrite {
-            operation,
-            apply: config_times_as_epoch_seconds,
-        })
-        .collect()
+    [
+        "BatchGetResourceConfig",
+        "GetResourceConfigHistory",
+        "BatchGetAggregateResourceConfig",
+    ]
+    .into_iter()
+    .map(|operation| crate::fault::Rewrite {
+        operation,
+        apply: config_times_as_epoch_seconds,
+    })
+    .collect()
 }
 
 /// A loopback stand-in for CloudTrail's `LookupEvents` (moto has no event history): it answers
@@ -229,7 +241,10 @@ impl HistoryStandIn {
                     let mut reader = BufReader::new(conn);
                     while let Ok(Some(request)) = crate::runtime_api::read_request(&mut reader, &mut writer) {
                         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
-                        let name = body["LookupAttributes"][0]["AttributeValue"].as_str().unwrap_or("").to_owned();
+                        let name = body["LookupAttributes"][0]["AttributeValue"]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_owned();
                         if let Ok(mut a) = asked.lock() {
                             a.push(name.clone());
                         }

@@ -842,7 +842,11 @@ const WRITES: [&str; 4] = [
 const OWNERS: [(&str, &[&str], &[&str]); 5] = [
     ("IngestRole", &["FINDING#", "RES#", "EVENT#", "INV#", "OUTBOX#"], &[]),
     // The sweep stores through the same store code as ingest, and keeps its runs (SWEEP#).
-    ("ReconcileRole", &["FINDING#", "RES#", "EVENT#", "OUTBOX#", "SWEEP#"], &[]),
+    (
+        "ReconcileRole",
+        &["FINDING#", "RES#", "EVENT#", "OUTBOX#", "SWEEP#"],
+        &[],
+    ),
     // Its requests, approvals and trail, the hourly cap; and, to accept a drift, what ingest's
     // store code writes to resolve a finding (see SHARED_WRITES).
     (
@@ -868,10 +872,22 @@ const OWNERS: [(&str, &[&str], &[&str]); 5] = [
 /// same store code as ingest (`DynamoStore`: the finding, its resource record, the outbox, the
 /// processed marker). Any other overlap is a mistake.
 const SHARED_WRITES: [(&str, &str, &[&str]); 3] = [
-    ("IngestRole", "RemediateRole", &["FINDING#", "RES#", "EVENT#", "OUTBOX#"]),
+    (
+        "IngestRole",
+        "RemediateRole",
+        &["FINDING#", "RES#", "EVENT#", "OUTBOX#"],
+    ),
     // The sweep's findings go through the same store code as ingest's.
-    ("IngestRole", "ReconcileRole", &["FINDING#", "RES#", "EVENT#", "OUTBOX#"]),
-    ("RemediateRole", "ReconcileRole", &["FINDING#", "RES#", "EVENT#", "OUTBOX#"]),
+    (
+        "IngestRole",
+        "ReconcileRole",
+        &["FINDING#", "RES#", "EVENT#", "OUTBOX#"],
+    ),
+    (
+        "RemediateRole",
+        "ReconcileRole",
+        &["FINDING#", "RES#", "EVENT#", "OUTBOX#"],
+    ),
 ];
 
 /// Everything wrong with who may touch which keys of the table.

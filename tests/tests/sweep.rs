@@ -10,7 +10,9 @@ use driftguard_tests::stack::Stack;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_config_reader_pages_through_more_buckets_than_a_page_and_reads_each_item() {
-    let Some(stack) = Stack::start("the_config_reader_pages_through_more_buckets_than_a_page_and_reads_each_item").await else {
+    let Some(stack) =
+        Stack::start("the_config_reader_pages_through_more_buckets_than_a_page_and_reads_each_item").await
+    else {
         return;
     };
     estate::build(&stack.sdk, 120).await.expect("estate");
@@ -52,5 +54,10 @@ async fn the_config_reader_pages_through_more_buckets_than_a_page_and_reads_each
         .expect("app-logs item");
     assert_eq!(logs.account, ACCOUNT_ID);
     let policy = &logs.item["supplementaryConfiguration"]["BucketPolicy"]["policyText"];
-    assert!(policy.as_str().is_some_and(|p| p.contains("\"Principal\":\"*\"") || p.contains("\"Principal\": \"*\"")), "{policy}");
+    assert!(
+        policy
+            .as_str()
+            .is_some_and(|p| p.contains("\"Principal\":\"*\"") || p.contains("\"Principal\": \"*\"")),
+        "{policy}"
+    );
 }

@@ -138,8 +138,15 @@ mod tests {
     #[test]
     fn scopes_are_account_slash_region_and_a_bad_one_is_named() {
         let base = [("DRIFTGUARD_TABLE", "t"), ("DRIFTGUARD_EVENT_BUS", "b")];
-        let c = config(&[base[0], base[1], ("DRIFTGUARD_SWEEP_SCOPES", "123456789012/eu-west-1, 210987654321/us-east-1")])
-            .expect("valid");
+        let c = config(&[
+            base[0],
+            base[1],
+            (
+                "DRIFTGUARD_SWEEP_SCOPES",
+                "123456789012/eu-west-1, 210987654321/us-east-1",
+            ),
+        ])
+        .expect("valid");
         assert_eq!(c.scopes.len(), 2);
         assert_eq!(c.scopes[1].key(), "210987654321/us-east-1");
         assert_eq!(c.margin, Duration::from_secs(60));

@@ -66,7 +66,9 @@ fn from_aws(context: &str, e: &AwsError) -> ReconcileError {
 impl From<ServiceError<AwsError, AwsError>> for ReconcileError {
     fn from(e: ServiceError<AwsError, AwsError>) -> Self {
         match &e {
-            ServiceError::Store { source, .. } | ServiceError::Publish { source, .. } => from_aws(&e.to_string(), source),
+            ServiceError::Store { source, .. } | ServiceError::Publish { source, .. } => {
+                from_aws(&e.to_string(), source)
+            }
         }
     }
 }
@@ -195,10 +197,7 @@ impl App {
                 "no Terraform state could be read, so nothing can be swept against it".into(),
             ));
         }
-        Ok(
-            Pipeline::new(&self.config.attribution, loaded.inventory)
-                .with_ignore(self.config.ignore.clone()),
-        )
+        Ok(Pipeline::new(&self.config.attribution, loaded.inventory).with_ignore(self.config.ignore.clone()))
     }
 
     async fn scopes(&self) -> Result<(String, Vec<Scope>), ReconcileError> {
@@ -242,7 +241,15 @@ impl App {
         let mut answer = Answer { scopes: Vec::new() };
         for scope in scopes {
             if let Some(run) = self
-                .sweep_scope(&pipeline, &own, &scope, action, (deadline, lookup_deadline), &counting, &mut lookups)
+                .sweep_scope(
+                    &pipeline,
+                    &own,
+                    &scope,
+                    action,
+                    (deadline, lookup_deadline),
+                    &counting,
+                    &mut lookups,
+                )
                 .await?
             {
                 answer.scopes.push(run);
@@ -300,7 +307,10 @@ impl App {
                 break;
             }
             let started = Instant::now();
-            let (detected, resolved) = (counting.detected.load(Ordering::Relaxed), counting.resolved.load(Ordering::Relaxed));
+            let (detected, resolved) = (
+                counting.detected.load(Ordering::Relaxed),
+                counting.resolved.load(Ordering::Relaxed),
+            );
             let page = reader
                 .list(&resource_type, run.next_token.clone())
                 .await
@@ -314,19 +324,20 @@ impl App {
                 .items(&fetch)
                 .await
                 .map_err(|e| from_aws(&format!("reading {resource_type} items in {at}"), &e))?;
-            *run
-                .report
-                .calls
-                .entry("config:BatchGetResourceConfig".to_owned())
-                .or_insert(0) += read.calls;
+            *run.report.calls.entry(reader.batch_operation().to_owned()).or_insert(0) += read.calls;
             let mut evaluations: Vec<Evaluation> = Vec::with_capacity(read.items.len());
             for change in read.items {
                 let change = if sweep.wants_full_item(&change) {
-                    run.report.call("config:GetResourceConfigHistory");
+                    run.report.call(reader.full_item_operation());
                     match reader.full_item(&change).await {
                         Ok(Some(full)) => full,
                         Ok(None) => change,
-                        Err(e) => return Err(from_aws(&format!("reading {} {}", change.resource_type, change.resource_id), &e)),
+                        Err(e) => {
+                            return Err(from_aws(
+                                &format!("reading {} {}", change.resource_type, change.resource_id),
+                                &e,
+                            ))
+                        }
                     }
                 } else {
                     change
@@ -342,8 +353,16 @@ impl App {
                 }
             }
             for ev in evaluations {
-                self.handle(pipeline, &history, ev, &mut run.report, counting, lookups, lookup_deadline)
-                    .await?;
+                self.handle(
+                    pipeline,
+                    &history,
+                    ev,
+                    &mut run.report,
+                    counting,
+                    lookups,
+                    lookup_deadline,
+                )
+                .await?;
             }
             run.report.detected += counting.detected.load(Ordering::Relaxed) - detected;
             run.report.resolved += counting.resolved.load(Ordering::Relaxed) - resolved;
@@ -415,11 +434,17 @@ impl App {
                 .await
                 .map_err(|e| from_aws("reading the processed marker", &e))?
         {
-            let name = ev.resource.as_ref().map(|r| sweep::lookup_name(r).to_owned()).unwrap_or_default();
+            let name = ev
+                .resource
+                .as_ref()
+                .map(|r| sweep::lookup_name(r).to_owned())
+                .unwrap_or_default();
             let who = match lookups.cache.get(&name) {
                 Some(known) => known.clone(),
                 None => {
-                    let who = self.last_writer(pipeline, history, &name, report, lookups, deadline).await;
+                    let who = self
+                        .last_writer(pipeline, history, &name, report, lookups, deadline)
+                        .await;
                     lookups.cache.insert(name, who.clone());
                     who
                 }
@@ -487,7 +512,10 @@ mod tests {
     #[test]
     fn the_action_is_start_unless_continue_and_a_typo_is_refused() {
         assert_eq!(action(&serde_json::json!({})).ok(), Some(Action::Start));
-        assert_eq!(action(&serde_json::json!({"action": "continue"})).ok(), Some(Action::Continue));
+        assert_eq!(
+            action(&serde_json::json!({"action": "continue"})).ok(),
+            Some(Action::Continue)
+        );
         let err = action(&serde_json::json!({"action": "contnue"})).expect_err("typo");
         assert_eq!(err.error_type(), "InvalidInput");
         assert!(err.to_string().contains("contnue"), "{err}");

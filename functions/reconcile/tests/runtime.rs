@@ -78,7 +78,8 @@ impl Reconcile {
     fn start_with(test: &str, fillers: usize, margin: &str) -> Option<Reconcile> {
         let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
         let stack = rt.block_on(Stack::start(test))?;
-        rt.block_on(estate::build(&stack.sdk, fillers)).expect("the estate on moto");
+        rt.block_on(estate::build(&stack.sdk, fillers))
+            .expect("the estate on moto");
         let proxy = FaultProxy::start(&stack.moto.endpoint(), Vec::new());
         for r in estate::config_rewrites() {
             proxy.rewrite(r);
@@ -121,7 +122,10 @@ impl Reconcile {
     fn sweep(&mut self) -> Vec<Value> {
         let mut answers = vec![self.invoke(json!({"action": "start"}))];
         for _ in 0..8 {
-            if answers.last().is_some_and(|a| a["scopes"][0]["report"]["complete"] == json!(true)) {
+            if answers
+                .last()
+                .is_some_and(|a| a["scopes"][0]["report"]["complete"] == json!(true))
+            {
                 return answers;
             }
             answers.push(self.invoke(json!({"action": "continue"})));
@@ -146,7 +150,10 @@ impl Reconcile {
     fn ingest(&self, record: &Value) {
         let mut inventory = driftguard_core::inventory::Inventory::new();
         inventory
-            .add_state("s3://acme-tfstate/sweep/estate.tfstate", estate::state(FILLERS).to_string().as_bytes())
+            .add_state(
+                "s3://acme-tfstate/sweep/estate.tfstate",
+                estate::state(FILLERS).to_string().as_bytes(),
+            )
             .expect("the estate's state");
         let pipeline = driftguard_core::pipeline::Pipeline::new(&Default::default(), inventory);
         let mut evaluations = Vec::new();
@@ -169,7 +176,10 @@ fn kinds(events: &[Value]) -> Vec<(String, String)> {
         .map(|e| {
             (
                 e["detail-type"].as_str().unwrap_or("").to_owned(),
-                e["detail"]["finding"]["resource"]["id"].as_str().unwrap_or("").to_owned(),
+                e["detail"]["finding"]["resource"]["id"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned(),
             )
         })
         .collect();
@@ -197,8 +207,15 @@ fn a_sweep_raises_drift_missing_and_unmanaged_once_resumes_across_invocations_an
     assert_eq!(answers.len(), 3, "{answers:#?}");
     let first = &answers[0]["scopes"][0];
     assert_eq!(first["report"]["complete"], json!(false), "{first:#}");
-    assert_eq!(first["continues_at"], json!("AWS::S3::Bucket after page 1"), "{first:#}");
-    assert!(first["stopped"].as_str().is_some_and(|s| s.contains("deadline")), "{first:#}");
+    assert_eq!(
+        first["continues_at"],
+        json!("AWS::S3::Bucket after page 1"),
+        "{first:#}"
+    );
+    assert!(
+        first["stopped"].as_str().is_some_and(|s| s.contains("deadline")),
+        "{first:#}"
+    );
     assert_eq!(answers[1]["scopes"][0]["resumed"], json!(true));
     let report = &answers[2]["scopes"][0]["report"];
     assert_eq!(report["invocations"], json!(3), "{report:#}");
@@ -210,7 +227,11 @@ fn a_sweep_raises_drift_missing_and_unmanaged_once_resumes_across_invocations_an
     assert_eq!(coverage["managed"], json!(FILLERS + 3), "{report:#}");
     assert_eq!(coverage["unmanaged"], json!(1), "{report:#}");
     assert_eq!(coverage["missing"], json!(1), "{report:#}");
-    assert_eq!(report["coverage"]["123456789012/AWS::IAM::Role"]["managed"], json!(1), "{report:#}");
+    assert_eq!(
+        report["coverage"]["123456789012/AWS::IAM::Role"]["managed"],
+        json!(1),
+        "{report:#}"
+    );
     let calls = report["calls"].clone();
     eprintln!(
         "sweep of {} resources: {took:?} wall clock over 3 invocations, {} ms in pages, calls {calls}",
@@ -223,21 +244,36 @@ fn a_sweep_raises_drift_missing_and_unmanaged_once_resumes_across_invocations_an
     assert_eq!(logs.len(), 1, "{logs:#?}");
     assert_eq!(logs[0].kind, FindingKind::Drift);
     assert_eq!(logs[0].status, Status::Open);
-    assert!(logs[0].changes.iter().any(|c| c.attribute == "policy" && c.drifted), "{:#?}", logs[0].changes);
+    assert!(
+        logs[0].changes.iter().any(|c| c.attribute == "policy" && c.drifted),
+        "{:#?}",
+        logs[0].changes
+    );
     assert!(logs[0].summary.contains("reconcile sweep"), "{}", logs[0].summary);
-    assert!(logs[0].summary.contains("names alice as the last writer"), "{}", logs[0].summary);
+    assert!(
+        logs[0].summary.contains("names alice as the last writer"),
+        "{}",
+        logs[0].summary
+    );
     // The event's finding is the finding: no second one, the live values joined to it.
     let data = t.on(estate::REPORTED);
     assert_eq!(data.len(), 1, "no duplicate of the event's finding: {data:#?}");
     assert_eq!(data[0].id, reported[0].id);
     assert_eq!(data[0].who(), Some("bob"), "{:#?}", data[0].actor);
-    assert!(data[0].config.is_some(), "the sweep's evidence joined the event's finding");
+    assert!(
+        data[0].config.is_some(),
+        "the sweep's evidence joined the event's finding"
+    );
     assert_eq!(data[0].revision, 2);
     // Deleted by hand: missing; the history holds only Terraform's calls, and says so.
     let backup = t.on(estate::DELETED);
     assert_eq!(backup.len(), 1, "{backup:#?}");
     assert_eq!(backup[0].kind, FindingKind::Missing);
-    assert!(backup[0].summary.contains("Nobody could be named"), "{}", backup[0].summary);
+    assert!(
+        backup[0].summary.contains("Nobody could be named"),
+        "{}",
+        backup[0].summary
+    );
     // Created by hand: unmanaged.
     let hand = t.on(estate::HAND_MADE);
     assert_eq!(hand.len(), 1, "{hand:#?}");
@@ -268,14 +304,21 @@ fn a_sweep_raises_drift_missing_and_unmanaged_once_resumes_across_invocations_an
     assert_eq!(t.findings().len(), 4);
 
     // The policy put back by hand: the next run resolves the drift.
-    t.rt.block_on(estate::put_policy(&t.stack.sdk, estate::DRIFTED, &estate::declared_policy(estate::DRIFTED)))
-        .expect("put the declared policy back");
+    t.rt.block_on(estate::put_policy(
+        &t.stack.sdk,
+        estate::DRIFTED,
+        &estate::declared_policy(estate::DRIFTED),
+    ))
+    .expect("put the declared policy back");
     let back = t.sweep();
     let report = &back.last().expect("an answer")["scopes"][0]["report"];
     assert_eq!(report["resolved"], json!(1), "{report:#}");
     let logs = t.on(estate::DRIFTED);
     assert_eq!(logs[0].status, Status::Resolved, "{:#?}", logs[0]);
-    assert!(logs[0].resolution.as_ref().is_some_and(|r| r.by.contains("reconcile sweep")));
+    assert!(logs[0]
+        .resolution
+        .as_ref()
+        .is_some_and(|r| r.by.contains("reconcile sweep")));
     assert_eq!(
         kinds(&t.rt.block_on(t.stack.drain_events())),
         [("Drift Resolved".to_owned(), estate::DRIFTED.to_owned())]
@@ -286,8 +329,11 @@ fn a_sweep_raises_drift_missing_and_unmanaged_once_resumes_across_invocations_an
 /// `duration_ms` is the time spent in pages, the proxy counts every SDK call the function made).
 #[test]
 fn a_sweep_of_a_thousand_buckets_takes_ten_pages_of_each_config_call() {
-    let Some(mut t) = Reconcile::start_with("a_sweep_of_a_thousand_buckets_takes_ten_pages_of_each_config_call", 996, "5")
-    else {
+    let Some(mut t) = Reconcile::start_with(
+        "a_sweep_of_a_thousand_buckets_takes_ten_pages_of_each_config_call",
+        996,
+        "5",
+    ) else {
         return;
     };
     let before = t.proxy.requests().len();
@@ -296,10 +342,31 @@ fn a_sweep_of_a_thousand_buckets_takes_ten_pages_of_each_config_call() {
     let wall = started.elapsed();
     let report = &answers.last().expect("an answer")["scopes"][0]["report"];
     // 996 fillers, the state bucket, app-logs, app-data, the hand-made one.
-    assert_eq!(report["coverage"]["123456789012/AWS::S3::Bucket"]["managed"], json!(999), "{report:#}");
-    assert_eq!(report["calls"]["config:ListDiscoveredResources"], json!(11), "10 bucket pages, 1 role page: {report:#}");
-    assert_eq!(report["calls"]["config:BatchGetResourceConfig"], json!(11), "{report:#}");
-    let ops = ["GetItem", "PutItem", "TransactWriteItems", "Query", "DeleteItem", "PutEvents", "GetCallerIdentity", "no X-Amz-Target (S3, STS)"];
+    assert_eq!(
+        report["coverage"]["123456789012/AWS::S3::Bucket"]["managed"],
+        json!(999),
+        "{report:#}"
+    );
+    assert_eq!(
+        report["calls"]["config:ListDiscoveredResources"],
+        json!(11),
+        "10 bucket pages, 1 role page: {report:#}"
+    );
+    assert_eq!(
+        report["calls"]["config:BatchGetResourceConfig"],
+        json!(11),
+        "{report:#}"
+    );
+    let ops = [
+        "GetItem",
+        "PutItem",
+        "TransactWriteItems",
+        "Query",
+        "DeleteItem",
+        "PutEvents",
+        "GetCallerIdentity",
+        "no X-Amz-Target (S3, STS)",
+    ];
     let counts: Vec<String> = ops
         .iter()
         .map(|op| format!("{op} {}", t.proxy.seen(if op.starts_with("no ") { "" } else { op })))

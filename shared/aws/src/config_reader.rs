@@ -13,7 +13,7 @@
 
 use crate::error::{classify, AwsError, Retry};
 use crate::retry::{backoff, MAX_ATTEMPTS};
-use aws_sdk_config::types::{AggregateResourceIdentifier, ResourceCountFilters, ResourceFilters, ResourceKey, ResourceType};
+use aws_sdk_config::types::{AggregateResourceIdentifier, ResourceFilters, ResourceKey, ResourceType};
 use driftguard_core::config_item::ConfigChange;
 use driftguard_core::sweep::{Listed, Scope};
 use driftguard_core::time::Timestamp;
@@ -84,6 +84,24 @@ impl ConfigReader {
         }
     }
 
+    /// The batch read's operation name, for counting.
+    pub fn batch_operation(&self) -> &'static str {
+        if self.aggregator.is_some() {
+            "config:BatchGetAggregateResourceConfig"
+        } else {
+            "config:BatchGetResourceConfig"
+        }
+    }
+
+    /// The full item's operation name, for counting.
+    pub fn full_item_operation(&self) -> &'static str {
+        if self.aggregator.is_some() {
+            "config:GetAggregateResourceConfig"
+        } else {
+            "config:GetResourceConfigHistory"
+        }
+    }
+
     /// One page of the listing of `resource_type`, from `token`.
     pub async fn list(&self, resource_type: &str, token: Option<String>) -> Result<ListedPage, AwsError> {
         let rt = ResourceType::from(resource_type);
@@ -108,7 +126,9 @@ impl ConfigReader {
                                 resource_type: r.resource_type()?.as_str().to_owned(),
                                 resource_id: r.resource_id()?.to_owned(),
                                 resource_name: r.resource_name().map(str::to_owned),
-                                deleted_at: r.resource_deletion_time().map(|t| Timestamp(t.to_millis().unwrap_or(0))),
+                                deleted_at: r
+                                    .resource_deletion_time()
+                                    .map(|t| Timestamp(t.to_millis().unwrap_or(0))),
                             })
                         })
                         .collect(),
@@ -189,8 +209,7 @@ impl ConfigReader {
             }
             pending = out.unprocessed_resource_keys().to_vec();
             if pending.is_empty() {
-                read.absent
-                    .extend(wanted.into_iter().filter(|id| !got.contains(id)));
+                read.absent.extend(wanted.into_iter().filter(|id| !got.contains(id)));
                 return Ok(());
             }
             tracing::debug!(unprocessed = pending.len(), attempt, "Retrying unprocessed Config keys");
@@ -200,7 +219,10 @@ impl ConfigReader {
             service: "Config",
             operation: "BatchGetResourceConfig",
             code: "unprocessed".into(),
-            message: format!("{} resource keys left unprocessed after {MAX_ATTEMPTS} attempts", pending.len()),
+            message: format!(
+                "{} resource keys left unprocessed after {MAX_ATTEMPTS} attempts",
+                pending.len()
+            ),
             retry: Retry::Retryable,
         })
     }
@@ -262,7 +284,12 @@ impl ConfigReader {
                     .await;
                 match out {
                     Ok(out) => out.configuration_items().first().map(BaseItem::from),
-                    Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_discovered_exception()) => None,
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_resource_not_discovered_exception()) =>
+                    {
+                        None
+                    }
                     Err(e) => return Err(classify("Config", "GetResourceConfigHistory", e)),
                 }
             }
@@ -284,51 +311,17 @@ impl ConfigReader {
                     .await;
                 match out {
                     Ok(out) => out.configuration_item().map(BaseItem::from),
-                    Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_discovered_exception()) => None,
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_resource_not_discovered_exception()) =>
+                    {
+                        None
+                    }
                     Err(e) => return Err(classify("Config", "GetAggregateResourceConfig", e)),
                 }
             }
         };
         item.map(|i| self.change(i)).transpose()
-    }
-
-    /// How many resources of each type Config holds in the scope (`GetDiscoveredResourceCounts`,
-    /// or the aggregate counts): for the run's estimate.
-    pub async fn counts(&self) -> Result<Vec<(String, i64)>, AwsError> {
-        let mut out = Vec::new();
-        match &self.aggregator {
-            None => {
-                let r = self
-                    .client
-                    .get_discovered_resource_counts()
-                    .send()
-                    .await
-                    .map_err(|e| classify("Config", "GetDiscoveredResourceCounts", e))?;
-                for c in r.resource_counts() {
-                    if let Some(t) = c.resource_type() {
-                        out.push((t.as_str().to_owned(), c.count()));
-                    }
-                }
-            }
-            Some(aggregator) => {
-                let filters = ResourceCountFilters::builder()
-                    .account_id(&self.scope.account)
-                    .region(&self.scope.region)
-                    .build();
-                let r = self
-                    .client
-                    .get_aggregate_discovered_resource_counts()
-                    .configuration_aggregator_name(aggregator)
-                    .filters(filters)
-                    .send()
-                    .await
-                    .map_err(|e| classify("Config", "GetAggregateDiscoveredResourceCounts", e))?;
-                for c in r.grouped_resource_counts() {
-                    out.push((c.group_name().to_owned(), c.resource_count()));
-                }
-            }
-        }
-        Ok(out)
     }
 
     /// A base item as core's [`ConfigChange`]: JSON texts decoded, the scope's account and
@@ -337,9 +330,12 @@ impl ConfigReader {
         let resource_type = item
             .resource_type
             .ok_or_else(|| invalid("BatchGetResourceConfig", "an item without resourceType".into()))?;
-        let resource_id = item
-            .resource_id
-            .ok_or_else(|| invalid("BatchGetResourceConfig", format!("a {resource_type} item without resourceId")))?;
+        let resource_id = item.resource_id.ok_or_else(|| {
+            invalid(
+                "BatchGetResourceConfig",
+                format!("a {resource_type} item without resourceId"),
+            )
+        })?;
         let capture_time = item.capture_time.ok_or_else(|| {
             invalid(
                 "BatchGetResourceConfig",
@@ -368,11 +364,7 @@ impl ConfigReader {
             "configuration".into(),
             item.configuration.as_deref().map_or(Value::Null, decoded),
         );
-        let supplementary: Map<String, Value> = item
-            .supplementary
-            .into_iter()
-            .map(|(k, v)| (k, decoded(&v)))
-            .collect();
+        let supplementary: Map<String, Value> = item.supplementary.into_iter().map(|(k, v)| (k, decoded(&v))).collect();
         json.insert("supplementaryConfiguration".into(), Value::Object(supplementary));
         if let Some(tags) = item.tags {
             json.insert(

@@ -55,7 +55,12 @@ impl DynamoSweeps {
 
     /// Saves the run (created when `expected` is `None`, else only over that version). Returns
     /// the new version, or `None` when another invocation moved the run on meanwhile.
-    pub async fn save(&self, scope: &Scope, run: &Continuation, expected: Option<i64>) -> Result<Option<i64>, AwsError> {
+    pub async fn save(
+        &self,
+        scope: &Scope,
+        run: &Continuation,
+        expected: Option<i64>,
+    ) -> Result<Option<i64>, AwsError> {
         let doc = serde_json::to_string(run).map_err(|e| corrupt(&Self::pk(scope), e))?;
         if doc.len() > 350 * 1024 {
             return Err(corrupt(

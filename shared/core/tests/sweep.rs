@@ -83,15 +83,26 @@ fn only_undeclared_resources_without_a_cloudformation_tag_are_unmanaged() {
     let p = pipeline();
     let sweep = Sweep::new(&p, scope());
     let (mut progress, mut report) = (TypeProgress::default(), SweepReport::default());
-    let stack = bucket("cdk-assets", None, Some(json!({"aws:cloudformation:stack-name": "CDKToolkit"})), 1_000);
+    let stack = bucket(
+        "cdk-assets",
+        None,
+        Some(json!({"aws:cloudformation:stack-name": "CDKToolkit"})),
+        1_000,
+    );
     let hand = bucket("exports", None, Some(json!({})), 1_000);
     let untagged = bucket("exports", None, None, 1_000);
     assert!(sweep.wants_full_item(&untagged), "tags decide: read the full item");
     assert!(!sweep.wants_full_item(&hand));
     let skipped = sweep.live(&mut progress, &mut report, &stack);
-    assert!(matches!(skipped.outcome, Outcome::Skipped { .. }), "{:?}", skipped.outcome);
+    assert!(
+        matches!(skipped.outcome, Outcome::Skipped { .. }),
+        "{:?}",
+        skipped.outcome
+    );
     let ev = sweep.live(&mut progress, &mut report, &hand);
-    let Outcome::Config(obs) = &ev.outcome else { panic!("{:?}", ev.outcome) };
+    let Outcome::Config(obs) = &ev.outcome else {
+        panic!("{:?}", ev.outcome)
+    };
     assert_eq!(obs.finding.as_ref().map(|f| f.kind), Some(FindingKind::Unmanaged));
     let coverage = report.coverage[&format!("{ACCOUNT}/AWS::S3::Bucket")];
     assert_eq!((coverage.unmanaged, coverage.cloudformation), (1, 1));
@@ -105,22 +116,43 @@ fn missing_is_judged_only_where_config_listed_the_type() {
     let mut report = SweepReport::default();
     let nothing_listed = TypeProgress::default();
     assert!(
-        sweep.missing("AWS::S3::Bucket", &nothing_listed, Timestamp(5_000), &mut report).is_empty(),
+        sweep
+            .missing("AWS::S3::Bucket", &nothing_listed, Timestamp(5_000), &mut report)
+            .is_empty(),
         "a recorder that skips buckets lists none: nothing is missing"
     );
     let mut progress = TypeProgress::default();
     let page = [listed("logs")];
     let fetch = sweep.listed(&mut progress, &page);
     assert_eq!(fetch.len(), 1);
-    sweep.live(&mut progress, &mut report, &bucket("logs", Some(policy(json!({"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}))), None, 1_000));
+    sweep.live(
+        &mut progress,
+        &mut report,
+        &bucket(
+            "logs",
+            Some(policy(json!({"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}))),
+            None,
+            1_000,
+        ),
+    );
     let missing = sweep.missing("AWS::S3::Bucket", &progress, Timestamp(5_000), &mut report);
     assert_eq!(missing.len(), 1, "gone is declared and Config does not hold it");
-    let Outcome::Config(obs) = &missing[0].outcome else { panic!() };
+    let Outcome::Config(obs) = &missing[0].outcome else {
+        panic!()
+    };
     assert_eq!(obs.resource.id, "gone");
     assert_eq!(obs.finding.as_ref().map(|f| f.kind), Some(FindingKind::Missing));
     // Another account's sweep judges nothing of this state.
-    let elsewhere = Sweep::new(&p, Scope { account: "444455556666".into(), region: REGION.into() });
-    assert!(elsewhere.missing("AWS::S3::Bucket", &progress, Timestamp(5_000), &mut report).is_empty());
+    let elsewhere = Sweep::new(
+        &p,
+        Scope {
+            account: "444455556666".into(),
+            region: REGION.into(),
+        },
+    );
+    assert!(elsewhere
+        .missing("AWS::S3::Bucket", &progress, Timestamp(5_000), &mut report)
+        .is_empty());
 }
 
 #[test]
@@ -130,7 +162,11 @@ fn a_sweep_joins_the_event_finding_reads_nothing_new_twice_and_resolves_when_bac
     let store = MemoryStore::default();
     let (mut progress, mut report) = (TypeProgress::default(), SweepReport::default());
     let open = policy(json!("*"));
-    let drifted = sweep.live(&mut progress, &mut report, &bucket("logs", Some(open.clone()), None, 1_000_000));
+    let drifted = sweep.live(
+        &mut progress,
+        &mut report,
+        &bucket("logs", Some(open.clone()), None, 1_000_000),
+    );
     let key = drifted.event_id.clone();
     assert!(key.starts_with("sweep:cfg-"), "{key}");
     pollster::block_on(service::handle_all(&store, &store, vec![drifted])).expect("store");
@@ -144,12 +180,19 @@ fn a_sweep_joins_the_event_finding_reads_nothing_new_twice_and_resolves_when_bac
     assert!(all[0].summary.contains("reconcile sweep"), "{}", all[0].summary);
     // Put back (a new capture): the finding resolves, named after the sweep.
     let declared = policy(json!({"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}));
-    let back = sweep.live(&mut progress, &mut report, &bucket("logs", Some(declared), None, 2_000_000));
+    let back = sweep.live(
+        &mut progress,
+        &mut report,
+        &bucket("logs", Some(declared), None, 2_000_000),
+    );
     pollster::block_on(service::handle_all(&store, &store, vec![back])).expect("store");
     let all = pollster::block_on(store.list(&Query::default())).expect("list");
     assert_eq!(all.len(), 1, "no new finding");
     assert_eq!(all[0].status, Status::Resolved);
-    assert!(all[0].resolution.as_ref().is_some_and(|r| r.by.contains("reconcile sweep")));
+    assert!(all[0]
+        .resolution
+        .as_ref()
+        .is_some_and(|r| r.by.contains("reconcile sweep")));
     let kinds: Vec<String> = store.published().iter().map(|e| e.key.clone()).collect();
     assert_eq!(kinds.len(), 2, "detected, then resolved: {kinds:?}");
 }
@@ -166,9 +209,27 @@ fn record(user_agent: &str, user: &str, id: &str, time: &str, identity_type: &st
 #[test]
 fn the_last_writer_is_the_newest_write_neither_iac_nor_an_aws_service_made() {
     let p = pipeline();
-    let terraform = record("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.70.0", "ci", "e-3", "2026-11-30T10:00:00Z", "IAMUser");
-    let carol = record("aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/linux#6.8 md/arch#x86_64 lang/python#3.11.9", "carol", "e-2", "2026-11-29T10:00:00Z", "IAMUser");
-    let old = record("aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/linux#6.8 md/arch#x86_64 lang/python#3.11.9", "dave", "e-1", "2026-11-01T10:00:00Z", "IAMUser");
+    let terraform = record(
+        "APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.70.0",
+        "ci",
+        "e-3",
+        "2026-11-30T10:00:00Z",
+        "IAMUser",
+    );
+    let carol = record(
+        "aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/linux#6.8 md/arch#x86_64 lang/python#3.11.9",
+        "carol",
+        "e-2",
+        "2026-11-29T10:00:00Z",
+        "IAMUser",
+    );
+    let old = record(
+        "aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/linux#6.8 md/arch#x86_64 lang/python#3.11.9",
+        "dave",
+        "e-1",
+        "2026-11-01T10:00:00Z",
+        "IAMUser",
+    );
     match driftguard_core::sweep::last_writer(&p, &[terraform.clone(), carol, old, "not json".into()]) {
         LastWriter::Named { who, event_id, .. } => assert_eq!((who.as_str(), event_id.as_str()), ("carol", "e-2")),
         other => panic!("{other:?}"),
@@ -186,7 +247,10 @@ fn a_continuation_moves_type_by_type_and_says_when_it_is_complete() {
     assert_eq!(run.current_type(), Some("AWS::S3::Bucket"));
     run.next_token = Some("t".into());
     run.next();
-    assert_eq!((run.current_type(), run.next_token.as_deref(), run.report.complete), (Some("AWS::IAM::Role"), None, false));
+    assert_eq!(
+        (run.current_type(), run.next_token.as_deref(), run.report.complete),
+        (Some("AWS::IAM::Role"), None, false)
+    );
     run.next();
     assert_eq!(run.current_type(), None);
     assert!(run.report.complete);

@@ -586,13 +586,22 @@ pub fn summarise(f: &Finding) -> String {
             Some(crate::input::config_item::ChangeType::Create) => "the creation",
             _ => "a change",
         };
-        match f.config.as_ref().filter(|c| c.origin == crate::findings::evidence::Origin::Sweep) {
+        match f
+            .config
+            .as_ref()
+            .filter(|c| c.origin == crate::findings::evidence::Origin::Sweep)
+        {
             Some(c) => {
                 let what = match c.change {
-                    crate::input::config_item::ChangeType::Delete => "absent from AWS Config's inventory (deleted or never recorded)".to_owned(),
+                    crate::input::config_item::ChangeType::Delete => {
+                        "absent from AWS Config's inventory (deleted or never recorded)".to_owned()
+                    }
                     crate::input::config_item::ChangeType::Create => "existing".to_owned(),
                     crate::input::config_item::ChangeType::Update => {
-                        format!("different from its declaration in AWS Config's item captured at {}", c.capture_time)
+                        format!(
+                            "different from its declaration in AWS Config's item captured at {}",
+                            c.capture_time
+                        )
                     }
                 };
                 format!(
@@ -664,7 +673,12 @@ pub fn summarise(f: &Finding) -> String {
             }
         }
     }
-    if let Some(who) = f.config.as_ref().and_then(|c| c.who.as_ref()).filter(|_| f.is_config_only()) {
+    if let Some(who) = f
+        .config
+        .as_ref()
+        .and_then(|c| c.who.as_ref())
+        .filter(|_| f.is_config_only())
+    {
         let _ = write!(s, " {}", who.sentence());
     }
     let _ = write!(

@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub use crate::findings::evidence::{
-    in_window, ConfigEvidence, LastWriter, Origin, Pending, Side, CONFIG_SOURCE, PENDING_MAX, PENDING_TTL_MS, SKEW_MS, WINDOW_MS,
+    in_window, ConfigEvidence, LastWriter, Origin, Pending, Side, CONFIG_SOURCE, PENDING_MAX, PENDING_TTL_MS, SKEW_MS,
+    WINDOW_MS,
 };
 
 /// One Config item change, evaluated: the resource, the evidence, and the finding that stands

@@ -229,9 +229,8 @@ impl<'p> Sweep<'p> {
             .map(|m| m.resource_type)
             .filter(|t| {
                 let tf = catalog.terraform_for(t);
-                tf.first().is_some_and(|main| {
-                    inventory.has_neighbours(&[main], &self.scope.account, &self.scope.region)
-                })
+                tf.first()
+                    .is_some_and(|main| inventory.has_neighbours(&[main], &self.scope.account, &self.scope.region))
             })
             .map(str::to_owned)
             .collect()
@@ -270,11 +269,16 @@ impl<'p> Sweep<'p> {
                     change.arn.as_deref(),
                 )
                 .is_empty()
-            && self.pipeline.catalog().terraform_for(&change.resource_type).first().is_some_and(|main| {
-                self.pipeline
-                    .inventory()
-                    .has_neighbours(&[main], &change.account, &change.region)
-            })
+            && self
+                .pipeline
+                .catalog()
+                .terraform_for(&change.resource_type)
+                .first()
+                .is_some_and(|main| {
+                    self.pipeline
+                        .inventory()
+                        .has_neighbours(&[main], &change.account, &change.region)
+                })
     }
 
     /// Evaluates one live item (see [`Pipeline::evaluate_live`]), noting the declarations it
@@ -301,7 +305,9 @@ impl<'p> Sweep<'p> {
                 report.compared += 1;
                 coverage.managed += 1;
             }
-            Outcome::Config(obs) if ev.owner.is_some() || obs.evidence.change == crate::input::config_item::ChangeType::Delete => {
+            Outcome::Config(obs)
+                if ev.owner.is_some() || obs.evidence.change == crate::input::config_item::ChangeType::Delete =>
+            {
                 coverage.managed += 1;
             }
             Outcome::Config(_) => coverage.unmanaged += 1,
