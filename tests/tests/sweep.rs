@@ -9,6 +9,7 @@ use driftguard_tests::runtime_api::{ACCOUNT_ID, REGION};
 use driftguard_tests::stack::Stack;
 
 #[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(driftguard_no_moto, ignore = "needs moto_server (pip install moto[server]), absent")]
 async fn the_config_reader_pages_through_more_buckets_than_a_page_and_reads_each_item() {
     let Some(stack) =
         Stack::start("the_config_reader_pages_through_more_buckets_than_a_page_and_reads_each_item").await
