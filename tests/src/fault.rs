@@ -80,6 +80,16 @@ pub struct FaultProxy {
     port: u16,
     counters: Arc<Mutex<Counters>>,
     rules: Arc<Mutex<Vec<Rule>>>,
+    rewrites: Arc<Mutex<Vec<Rewrite>>>,
+}
+
+/// A change made to the JSON body of a forwarded answer to one operation.
+#[derive(Debug, Clone, Copy)]
+pub struct Rewrite {
+    /// The operation (as in [`Rule::operation`]).
+    pub operation: &'static str,
+    /// What is done to the answer's body.
+    pub apply: fn(&mut Value),
 }
 
 impl FaultProxy {
@@ -90,15 +100,30 @@ impl FaultProxy {
         let port = listener.local_addr().expect("local addr").port();
         let counters = Arc::new(Mutex::new(Counters::default()));
         let rules = Arc::new(Mutex::new(rules));
-        let (shared_rules, shared) = (rules.clone(), counters.clone());
+        let rewrites: Arc<Mutex<Vec<Rewrite>>> = Arc::new(Mutex::new(Vec::new()));
+        let (shared_rules, shared, shared_rewrites) = (rules.clone(), counters.clone(), rewrites.clone());
         thread::spawn(move || {
             let rules = shared_rules;
             for conn in listener.incoming().flatten() {
-                let (rules, counters, upstream) = (rules.clone(), shared.clone(), upstream.clone());
-                thread::spawn(move || serve(conn, &upstream, &rules, &counters));
+                let (rules, counters, upstream, rewrites) =
+                    (rules.clone(), shared.clone(), upstream.clone(), shared_rewrites.clone());
+                thread::spawn(move || serve(conn, &upstream, &rules, &counters, &rewrites));
             }
         });
-        FaultProxy { port, counters, rules }
+        FaultProxy {
+            port,
+            counters,
+            rules,
+            rewrites,
+        }
+    }
+
+    /// Rewrites the JSON body of every forwarded answer to `rewrite.operation` (a stand-in whose
+    /// answers stray from the API's wire shape is put back in it).
+    pub fn rewrite(&self, rewrite: Rewrite) {
+        if let Ok(mut r) = self.rewrites.lock() {
+            r.push(rewrite);
+        }
     }
 
     /// Drops every rule: from now on requests are forwarded (unless armed).
@@ -165,7 +190,13 @@ impl driftguard_core::conformance::StoreFaults for FaultProxy {
     }
 }
 
-fn serve(conn: TcpStream, upstream: &str, rules: &Mutex<Vec<Rule>>, counters: &Mutex<Counters>) {
+fn serve(
+    conn: TcpStream,
+    upstream: &str,
+    rules: &Mutex<Vec<Rule>>,
+    counters: &Mutex<Counters>,
+    rewrites: &Mutex<Vec<Rewrite>>,
+) {
     let Ok(mut writer) = conn.try_clone() else { return };
     let mut reader = BufReader::new(conn);
     while let Ok(Some(request)) = read_request(&mut reader, &mut writer) {
@@ -225,7 +256,16 @@ fn serve(conn: TcpStream, upstream: &str, rules: &Mutex<Vec<Rule>>, counters: &M
             }
             (Some(f), None) => fault_response(&f, &request.body),
             (None, None) => match forward(upstream, &request) {
-                Ok(bytes) => bytes,
+                Ok(bytes) => {
+                    let rewrite = rewrites
+                        .lock()
+                        .ok()
+                        .and_then(|r| r.iter().find(|r| r.operation == operation).copied());
+                    match rewrite {
+                        Some(r) => rewritten(bytes, r.apply),
+                        None => bytes,
+                    }
+                }
                 Err(_) => return,
             },
         };
@@ -272,6 +312,30 @@ fn fault_response(fault: &Fault, request_body: &[u8]) -> Vec<u8> {
             )
         }
     }
+}
+
+/// A whole HTTP response with its JSON body passed through `apply` (left alone when the body
+/// is not JSON).
+fn rewritten(response: Vec<u8>, apply: fn(&mut Value)) -> Vec<u8> {
+    let Some(split) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return response;
+    };
+    let (head, body) = (&response[..split], &response[split + 4..]);
+    let Ok(mut value) = serde_json::from_slice::<Value>(body) else {
+        return response;
+    };
+    apply(&mut value);
+    let body = value.to_string();
+    let head = String::from_utf8_lossy(head);
+    let mut out = String::new();
+    for line in head.split("\r\n") {
+        if !line.to_ascii_lowercase().starts_with("content-length:") {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len()));
+    out.into_bytes()
 }
 
 /// Sends the request upstream on a fresh connection and returns the whole response.

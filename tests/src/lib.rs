@@ -16,6 +16,7 @@
 //! libtest cannot hide.
 
 pub mod corpora;
+pub mod estate;
 pub mod fault;
 pub mod moto;
 pub mod runtime_api;

@@ -839,11 +839,18 @@ const WRITES: [&str; 4] = [
 
 /// The key layout (ARCHITECTURE.md, "The DynamoDB table"): role, the partition-key prefixes it
 /// writes, and those it only reads.
-const OWNERS: [(&str, &[&str], &[&str]); 4] = [
+const OWNERS: [(&str, &[&str], &[&str]); 5] = [
     // The current likelihood weights (`driftguard weights` writes them, from the CLI).
     (
         "IngestRole",
         &["FINDING#", "RES#", "EVENT#", "INV#", "OUTBOX#"],
+        &["WEIGHTS#"],
+    ),
+    // The sweep stores through the same store code as ingest, and keeps its runs (SWEEP#); it
+    // scores with the current weights too.
+    (
+        "ReconcileRole",
+        &["FINDING#", "RES#", "EVENT#", "OUTBOX#", "SWEEP#"],
         &["WEIGHTS#"],
     ),
     // Its requests, approvals and trail, the hourly cap; and, to accept a drift, what ingest's
@@ -870,11 +877,24 @@ const OWNERS: [(&str, &[&str], &[&str]); 4] = [
 /// The prefixes two roles both write, and why: remediate's accept resolves a finding through the
 /// same store code as ingest (`DynamoStore`: the finding, its resource record, the outbox, the
 /// processed marker). Any other overlap is a mistake.
-const SHARED_WRITES: [(&str, &str, &[&str]); 1] = [(
-    "IngestRole",
-    "RemediateRole",
-    &["FINDING#", "RES#", "EVENT#", "OUTBOX#"],
-)];
+const SHARED_WRITES: [(&str, &str, &[&str]); 3] = [
+    (
+        "IngestRole",
+        "RemediateRole",
+        &["FINDING#", "RES#", "EVENT#", "OUTBOX#"],
+    ),
+    // The sweep's findings go through the same store code as ingest's.
+    (
+        "IngestRole",
+        "ReconcileRole",
+        &["FINDING#", "RES#", "EVENT#", "OUTBOX#"],
+    ),
+    (
+        "RemediateRole",
+        "ReconcileRole",
+        &["FINDING#", "RES#", "EVENT#", "OUTBOX#"],
+    ),
+];
 
 /// The one statement allowed a Scan (which no partition-key condition can limit): notify-slack's
 /// weekly hotspot digest reads every finding. Read-only, and only `dynamodb:Scan`.

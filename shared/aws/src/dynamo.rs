@@ -507,7 +507,11 @@ impl DynamoStore {
             let (record, version) = self.load_resource(&key).await?;
             let mut findings = BTreeMap::new();
             let mut versions = BTreeMap::new();
-            for id in record.join_candidates(time).into_iter().chain(own.clone()) {
+            let candidates = match change {
+                Change::Config(o) => driftguard_core::join::candidates(&record, o),
+                _ => record.join_candidates(time),
+            };
+            for id in candidates.into_iter().chain(own.clone()) {
                 if let Some((f, v)) = self.load_finding(&id).await? {
                     versions.insert(id.clone(), v);
                     // The change's own finding is left out, so the lifecycle sees it as new even
@@ -521,7 +525,8 @@ impl DynamoStore {
             let mut resources = BTreeMap::from([(key.clone(), record.clone())]);
             let transitions = ports::apply_to_maps(&mut findings, &mut resources, std::slice::from_ref(change));
             let updated = resources.remove(&key).unwrap_or_default();
-            if updated == record {
+            // A sweep may resolve findings without touching the record.
+            if updated == record && findings == before {
                 return Ok(());
             }
             // Each transition's event goes with the write of its finding: when a later write

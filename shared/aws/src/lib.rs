@@ -3,13 +3,15 @@
 //! [`S3States`] (Terraform states read from S3, cached by ETag), [`DynamoLedger`] (what the Slack
 //! functions remember: deliveries, messages, bursts, digests, decisions) and secrets read by
 //! reference from Secrets Manager or SSM ([`read_secret`]), and CloudTrail's event history
-//! ([`EventHistory`], `LookupEvents`). The publisher also sends
+//! ([`EventHistory`], `LookupEvents`), and AWS Config's view of live resources for the reconcile
+//! sweep ([`ConfigReader`]). The publisher also sends
 //! `Remediation Requested` (core's `RemediationPublisher`).
 //!
 //! [`FindingStore`]: driftguard_core::ports::FindingStore
 //! [`EventPublisher`]: driftguard_core::ports::EventPublisher
 
 mod cloudtrail;
+mod config_reader;
 mod dynamo;
 mod error;
 mod eventbridge;
@@ -22,8 +24,10 @@ mod remediation_ledger;
 mod retry;
 mod s3_states;
 mod secrets;
+mod sweep_ledger;
 
 pub use cloudtrail::{EventHistory, HistoryPage, LookupFilter, LookupSummary};
+pub use config_reader::{read_session, ConfigReader, ItemsRead, ListedPage, MAX_KEYS};
 pub use dynamo::{DynamoStore, MAX_FINDING_BYTES};
 pub use error::{AwsError, Retry};
 pub use eventbridge::{
@@ -36,6 +40,7 @@ pub use remediate::{
 pub use remediation_ledger::{DynamoRemediations, RequestState};
 pub use s3_states::{get_object, get_object_within, Refresh, S3Location, S3States};
 pub use secrets::{read_secret, secret_from, SecretRef};
+pub use sweep_ledger::DynamoSweeps;
 
 /// The SDK clients the adapters take, re-exported so functions need no SDK dependency of their own.
 pub use aws_sdk_dynamodb::Client as DynamoClient;

@@ -124,6 +124,9 @@ pub fn sample_observation(sg: &str, secs: i64, drifted: bool) -> ConfigObservati
         severity: if drifted { Severity::Critical } else { Severity::Major },
         severity_reasons: Vec::new(),
         factor_weight: None,
+        origin: crate::findings::evidence::Origin::Event,
+        in_line: Vec::new(),
+        who: None,
     };
     let finding = drifted.then(|| {
         let mut f = sample_finding(&observation, sg, secs, Severity::Critical);

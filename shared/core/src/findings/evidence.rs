@@ -50,6 +50,92 @@ pub struct ConfigEvidence {
     /// Why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub severity_reasons: Vec<String>,
+    /// Who read the item: an item change event, or the reconcile sweep.
+    #[serde(default, skip_serializing_if = "Origin::is_event")]
+    pub origin: Origin,
+    /// For a sweep: the compared attributes whose live value matches the declaration (what a
+    /// resource back in line resolves).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_line: Vec<String>,
+    /// For a sweep finding: who CloudTrail's event history names as the last writer, or why
+    /// nobody is named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub who: Option<LastWriter>,
+}
+
+/// How a Config item reached DriftGuard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// A "Config Configuration Item Change" event.
+    #[default]
+    Event,
+    /// The reconcile sweep read it (`BatchGetResourceConfig`), or found the declared resource
+    /// absent from Config's inventory.
+    Sweep,
+}
+
+impl Origin {
+    /// Whether the item came from an event (the default, not serialised).
+    pub fn is_event(&self) -> bool {
+        *self == Origin::Event
+    }
+}
+
+/// What CloudTrail's event history (`LookupEvents` by resource name) says about who last
+/// changed a resource a sweep found drifted or missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum LastWriter {
+    /// The last write not made by IaC (nor by an AWS service) in the history.
+    Named {
+        /// Who, for display (person, tool or principal).
+        who: String,
+        /// The attribution rule that decided.
+        rule: String,
+        /// `eventSource:eventName`.
+        call: String,
+        /// The CloudTrail `eventID`.
+        event_id: String,
+        /// `eventTime`.
+        time: Timestamp,
+    },
+    /// The history (the last `days` days) holds no write on the resource by anyone but IaC or
+    /// AWS services.
+    NobodyNamed {
+        /// How far back the history was read.
+        days: u32,
+        /// Write events read on the resource.
+        events: u32,
+    },
+    /// Not looked up: the run's budget of history calls was spent.
+    BudgetSpent,
+    /// The lookup failed (the error, for the record).
+    LookupFailed {
+        /// What went wrong.
+        error: String,
+    },
+}
+
+impl LastWriter {
+    /// One sentence for the finding's summary.
+    pub fn sentence(&self) -> String {
+        match self {
+            LastWriter::Named { who, call, time, .. } => {
+                format!("CloudTrail's event history names {who} as the last writer ({call} at {time}).")
+            }
+            LastWriter::NobodyNamed { days, events } => format!(
+                "Nobody could be named: CloudTrail's event history of the last {days} days holds {events} write(s) on it, none by hand."
+            ),
+            LastWriter::BudgetSpent => {
+                "Nobody was named: the run's budget of CloudTrail LookupEvents calls was spent before this resource."
+                    .to_owned()
+            }
+            LastWriter::LookupFailed { error } => {
+                format!("Nobody could be named: CloudTrail's event history could not be read ({error}).")
+            }
+        }
+    }
 }
 
 impl ConfigEvidence {

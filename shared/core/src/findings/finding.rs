@@ -594,10 +594,34 @@ pub fn summarise(f: &Finding) -> String {
             Some(crate::input::config_item::ChangeType::Create) => "the creation",
             _ => "a change",
         };
-        format!(
-            "AWS Config recorded {what} of {} {} at {}, and no CloudTrail call explains it yet",
-            f.resource.resource_type, f.resource.id, f.call.time
-        )
+        match f
+            .config
+            .as_ref()
+            .filter(|c| c.origin == crate::findings::evidence::Origin::Sweep)
+        {
+            Some(c) => {
+                let what = match c.change {
+                    crate::input::config_item::ChangeType::Delete => {
+                        "absent from AWS Config's inventory (deleted or never recorded)".to_owned()
+                    }
+                    crate::input::config_item::ChangeType::Create => "existing".to_owned(),
+                    crate::input::config_item::ChangeType::Update => {
+                        format!(
+                            "different from its declaration in AWS Config's item captured at {}",
+                            c.capture_time
+                        )
+                    }
+                };
+                format!(
+                    "The reconcile sweep found {} {} {what}, and no CloudTrail call explains it yet",
+                    f.resource.resource_type, f.resource.id
+                )
+            }
+            None => format!(
+                "AWS Config recorded {what} of {} {} at {}, and no CloudTrail call explains it yet",
+                f.resource.resource_type, f.resource.id, f.call.time
+            ),
+        }
     } else {
         format!(
             "{who} called {} {} on {} {} at {}",
@@ -656,6 +680,14 @@ pub fn summarise(f: &Finding) -> String {
                 let _ = write!(s, " AWS Config recorded the change at {}.", c.capture_time);
             }
         }
+    }
+    if let Some(who) = f
+        .config
+        .as_ref()
+        .and_then(|c| c.who.as_ref())
+        .filter(|_| f.is_config_only())
+    {
+        let _ = write!(s, " {}", who.sentence());
     }
     let _ = write!(
         s,

@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub use crate::findings::evidence::{
-    in_window, ConfigEvidence, Pending, Side, CONFIG_SOURCE, PENDING_MAX, PENDING_TTL_MS, SKEW_MS, WINDOW_MS,
+    in_window, ConfigEvidence, LastWriter, Origin, Pending, Side, CONFIG_SOURCE, PENDING_MAX, PENDING_TTL_MS, SKEW_MS,
+    WINDOW_MS,
 };
 
 /// One Config item change, evaluated: the resource, the evidence, and the finding that stands
@@ -259,6 +260,9 @@ pub fn on_config(
     out: &mut Vec<Transition>,
 ) {
     let ev = &obs.evidence;
+    if ev.origin == Origin::Sweep {
+        return on_sweep(findings, record, obs, out);
+    }
     if record
         .pending
         .iter()
@@ -311,4 +315,171 @@ pub fn on_config(
         findings.insert(f.id.clone(), f);
     }
     record.remember_pending(entry);
+}
+
+/// The finding ids a store loads for a change on `record` besides the change's own finding: the
+/// join candidates around the change's time, and for a sweep observation every finding on the
+/// resource (a sweep resolves or stands in for any of them).
+pub fn candidates(record: &ResourceRecord, obs: &ConfigObservation) -> Vec<String> {
+    if obs.evidence.origin == Origin::Sweep {
+        record.findings.clone()
+    } else {
+        record.join_candidates(obs.evidence.capture_time)
+    }
+}
+
+/// Whether a stored finding already stands for what a sweep observation shows: open (or
+/// settled by an accepted change) and of the same kind, and for drift naming every drifted
+/// attribute.
+fn stands_for(f: &Finding, obs: &ConfigObservation) -> bool {
+    use crate::findings::finding::FindingKind;
+    let ev = &obs.evidence;
+    if f.status != Status::Open && !f.settled_by_baseline() {
+        return false;
+    }
+    let Some(mine) = obs.finding.as_deref() else {
+        return false;
+    };
+    match (mine.kind, f.kind) {
+        (FindingKind::Missing, FindingKind::Missing) | (FindingKind::Unmanaged, FindingKind::Unmanaged) => true,
+        (FindingKind::Drift, FindingKind::Drift) => {
+            let resource_type = &f.resource.resource_type;
+            !ev.drifted.is_empty()
+                && ev.drifted.iter().all(|d| {
+                    f.changes
+                        .iter()
+                        .any(|c| c.drifted && same_attribute(resource_type, &c.attribute, &d.attribute))
+                })
+        }
+        _ => false,
+    }
+}
+
+/// Whether a sweep observation shows a stored open finding undone: a missing resource that
+/// exists again, an unmanaged one now declared, or drift whose every attribute the sweep
+/// compared and found as declared. Only findings on changes no later than the item.
+fn undone_by_sweep(f: &Finding, obs: &ConfigObservation) -> bool {
+    use crate::findings::finding::FindingKind;
+    use crate::input::config_item::ChangeType;
+    let ev = &obs.evidence;
+    if f.status != Status::Open || f.call.time.0 > ev.capture_time.0 || ev.change == ChangeType::Delete {
+        return false;
+    }
+    match f.kind {
+        FindingKind::Missing => true,
+        FindingKind::Unmanaged => ev.compared,
+        FindingKind::Drift => {
+            let resource_type = &f.resource.resource_type;
+            let drifted: Vec<_> = f.changes.iter().filter(|c| c.drifted).collect();
+            !drifted.is_empty()
+                && drifted.iter().all(|c| {
+                    ev.in_line
+                        .iter()
+                        .any(|a| same_attribute(resource_type, &c.attribute, a))
+                })
+        }
+        FindingKind::Access => false,
+    }
+}
+
+/// A sweep observation meets the record. In order:
+/// 1. every open finding the live item shows undone is resolved (named after the sweep);
+/// 2. drift, a missing or an unmanaged resource that a stored finding already stands for
+///    ([`stands_for`]) adds nothing: the event-raised finding is the finding (a call-only one
+///    gains the live values, as a join would), so no duplicate;
+/// 3. otherwise the item joins a call waiting within the window, or its finding is stored (an
+///    IaC change just before it explains it, as for an event).
+///
+/// The item is remembered as a Config side only when it joined or raised a finding, so a sweep
+/// of a steady estate writes nothing. Replays change nothing.
+fn on_sweep(
+    findings: &mut BTreeMap<String, Finding>,
+    record: &mut ResourceRecord,
+    obs: &ConfigObservation,
+    out: &mut Vec<Transition>,
+) {
+    let ev = &obs.evidence;
+    for id in &record.findings {
+        let Some(f) = findings.get_mut(id) else { continue };
+        if undone_by_sweep(f, obs) {
+            let back = crate::findings::finding::IacChange {
+                resource_key: obs.resource.key(),
+                event_id: format!("sweep:{}", ev.observation),
+                time: ev.capture_time,
+                by: "the reconcile sweep (AWS Config shows it as declared)".to_owned(),
+                restores: Vec::new(),
+                finding: Some(id.clone()),
+                baseline: false,
+            };
+            if f.resolve_with(&back) {
+                out.push(Transition::Resolved(Box::new(f.clone())));
+            }
+        }
+    }
+    if !ev.shows_drift() || obs.finding.is_none() {
+        return;
+    }
+    let standing = record
+        .findings
+        .iter()
+        .find(|id| findings.get(*id).is_some_and(|f| stands_for(f, obs)))
+        .cloned();
+    if let Some(f) = standing.and_then(|id| findings.get_mut(&id)) {
+        if f.config.is_none() && f.status == Status::Open && f.attach_config(ev) {
+            out.push(Transition::Detected(Box::new(f.clone())));
+        }
+        return;
+    }
+    if record
+        .pending
+        .iter()
+        .any(|p| p.side == Side::Config && p.event == ev.observation && p.finding.is_some())
+    {
+        return; // this very item raised or joined a finding already
+    }
+    let call = record
+        .pending
+        .iter_mut()
+        .filter(|p| p.side == Side::Call && p.joined.is_none() && in_window(p.time, ev.capture_time))
+        .max_by_key(|p| p.time);
+    let mut entry = Pending {
+        side: Side::Config,
+        time: ev.capture_time,
+        event: ev.observation.clone(),
+        finding: None,
+        joined: None,
+        evidence: Some(ev.clone()),
+    };
+    if let Some(call) = call {
+        call.joined = Some(ev.observation.clone());
+        entry.joined = Some(call.event.clone());
+        entry.finding.clone_from(&call.finding);
+        if let Some(f) = call.finding.as_ref().and_then(|id| findings.get_mut(id)) {
+            if f.attach_config(ev) && f.status == Status::Open {
+                out.push(Transition::Detected(Box::new(f.clone())));
+            }
+        }
+        record.remember_pending(entry);
+        return;
+    }
+    let explained_by_iac = record
+        .iac
+        .iter()
+        .any(|i| i.time.0 <= ev.capture_time.0 && ev.capture_time.0 - i.time.0 <= WINDOW_MS);
+    if explained_by_iac {
+        return;
+    }
+    if let Some(f) = obs.finding.as_deref() {
+        let mut f = f.clone();
+        for iac in &record.iac {
+            f.resolve_with(iac);
+        }
+        entry.finding = Some(f.id.clone());
+        if !record.findings.contains(&f.id) {
+            record.findings.push(f.id.clone());
+        }
+        out.extend(f.arrival());
+        findings.insert(f.id.clone(), f);
+        record.remember_pending(entry);
+    }
 }

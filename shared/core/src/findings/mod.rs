@@ -10,3 +10,4 @@ pub mod join;
 pub mod pipeline;
 pub mod ports;
 pub mod service;
+pub mod sweep;

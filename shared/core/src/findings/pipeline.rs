@@ -9,7 +9,7 @@ use crate::drift::diff::{self, AttributeChange};
 use crate::drift::ignore::{IgnoreRules, Ignored, Subject};
 use crate::drift::score::{self, Evidence};
 use crate::findings::finding::{self, CallInfo, Finding, FindingKind, IacChange, IacOwner, ResourceInfo, Status};
-use crate::findings::join::{ConfigEvidence, ConfigObservation, CONFIG_SOURCE};
+use crate::findings::join::{ConfigEvidence, ConfigObservation, Origin, CONFIG_SOURCE};
 use crate::iac::catalog::{Catalog, Miss, Op, Target};
 use crate::iac::inventory::{Declared, Inventory};
 use crate::input::config_item::{ChangeType, ConfigChange};
@@ -567,6 +567,25 @@ impl Pipeline {
     /// (attribute maps in [`crate::drift::config_map`]) and returns the observation the store joins with
     /// the call that caused it.
     pub fn evaluate_config(&self, change: &ConfigChange) -> Evaluation {
+        self.evaluate_config_as(change, Origin::Event)
+    }
+
+    /// Evaluates a configuration item the reconcile sweep read (or, for a declared resource
+    /// Config does not hold, the stand-in [`crate::findings::sweep`] builds): the whole item is
+    /// compared with the declaration, whatever changed last; a resource no state declares is
+    /// unmanaged whenever it exists next to managed ones of its type (not only when created);
+    /// attributes read at `tags` are left out when the item carries no tags
+    /// (`BatchGetResourceConfig` returns none); the evidence lists the compared attributes that
+    /// match the declaration, so that the store resolves what a resource back in line undoes.
+    /// The evaluation's `event_id` is `sweep:<observation>:<digest of the outcome>`: a later
+    /// sweep reading the same item with the same outcome is a duplicate, one with a new
+    /// declaration is not.
+    pub fn evaluate_live(&self, change: &ConfigChange) -> Evaluation {
+        self.evaluate_config_as(change, Origin::Sweep)
+    }
+
+    fn evaluate_config_as(&self, change: &ConfigChange, origin: Origin) -> Evaluation {
+        let sweep = origin == Origin::Sweep;
         let tf_types = self.catalog.terraform_for(&change.resource_type);
         let owners = [
             Some(change.resource_id.as_str()),
@@ -614,8 +633,13 @@ impl Pipeline {
             ev.outcome = Outcome::Skipped { reason: Skip::Ignored };
             return ev;
         }
-        let kind = change.kind();
         let managed = !owners.is_empty();
+        let kind = match (sweep, change.kind(), managed) {
+            (true, ChangeType::Delete, _) => ChangeType::Delete,
+            (true, _, true) => ChangeType::Update,
+            (true, _, false) => ChangeType::Create,
+            (false, kind, _) => kind,
+        };
         if !managed && change.cloudformation_stack().is_some() {
             ev.outcome = Outcome::Skipped {
                 reason: Skip::CloudFormationOwned,
@@ -635,12 +659,17 @@ impl Pipeline {
             };
             return ev;
         }
-        let compared = match (managed, kind) {
+        let mut compared = match (managed, kind) {
             (true, ChangeType::Update | ChangeType::Create) => {
                 crate::drift::config_map::compare(&change.resource_type, &change.item, &owners)
             }
             _ => None,
         };
+        if sweep && change.item.get("tags").is_none() {
+            if let Some(compared) = compared.as_mut() {
+                compared.retain(|c| !reads_tags(&change.resource_type, &c.attribute));
+            }
+        }
         // An item is compared whole, but it records one change: keep the drift in what this item
         // changed (older drift belongs to the item or call that made it).
         let changed = change.changed_property_names();
@@ -652,6 +681,16 @@ impl Pipeline {
             .collect();
         // An item whose drift is all ignored is, for the join, an item that matches IaC.
         let _ = self.drop_ignored(&subject, &mut drifted, &mut ev.ignored);
+        let in_line: Vec<String> = if sweep {
+            compared
+                .iter()
+                .flatten()
+                .filter(|c| !c.drifted || !drifted.iter().any(|d| d.attribute == c.attribute))
+                .map(|c| c.attribute.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
         let op = match kind {
             ChangeType::Create => Op::Create,
             ChangeType::Update => Op::Update,
@@ -687,8 +726,16 @@ impl Pipeline {
             severity,
             severity_reasons: severity_reasons.clone(),
             factor_weight: None,
+            origin,
+            in_line,
+            who: None,
         };
         evidence.factor_weight = Some(self.weights.weight(evidence.factor()));
+        if sweep {
+            ev.event_id = sweep_key(&evidence, owner.as_ref());
+            ev.detail_type = Some(SWEEP_DETAIL_TYPE.to_owned());
+            ev.call = format!("sweep:{}", if change.status.is_empty() { "OK" } else { &change.status });
+        }
         let finding = evidence.shows_drift().then(|| {
             // Scored without the diff factors: the Config factor carries that evidence.
             let (_, mut factors) = score::likelihood_with(
@@ -719,12 +766,12 @@ impl Pipeline {
                     human: None,
                     source_ip: None,
                     user_agent: None,
-                    rule: "config.no-cloudtrail-call".into(),
+                    rule: if sweep { SWEEP_RULE } else { "config.no-cloudtrail-call" }.into(),
                 },
                 call: CallInfo {
                     event_id: observation.clone(),
                     source: CONFIG_SOURCE.into(),
-                    name: "ConfigurationItemChange".into(),
+                    name: if sweep { SWEEP_CALL } else { "ConfigurationItemChange" }.into(),
                     time: change.capture_time,
                 },
                 changes: evidence.drifted.clone(),
@@ -750,6 +797,33 @@ impl Pipeline {
         }));
         ev
     }
+}
+
+/// The detail-type of a sweep's evaluations.
+pub const SWEEP_DETAIL_TYPE: &str = "Reconcile Sweep";
+/// The attribution rule of a sweep finding before anyone is named.
+pub const SWEEP_RULE: &str = "sweep.no-cloudtrail-call";
+/// The call name of a sweep finding (its source is [`CONFIG_SOURCE`]).
+pub const SWEEP_CALL: &str = "ReconcileSweep";
+
+/// Whether an attribute of a mapped type is read from the item's `tags`.
+fn reads_tags(resource_type: &str, attribute: &str) -> bool {
+    crate::drift::config_map::map_for(resource_type)
+        .into_iter()
+        .flat_map(|m| m.attributes.iter())
+        .any(|row| row.attribute == attribute && row.config_path.split('.').next() == Some("tags"))
+}
+
+/// A sweep evaluation's idempotency key: the observation and what it concluded (the drifted
+/// values, the attributes in line, the declaration it was judged against), so that reading the
+/// same item again is a duplicate and judging it against a new declaration is not.
+fn sweep_key(evidence: &ConfigEvidence, owner: Option<&IacOwner>) -> String {
+    let drifted = serde_json::to_string(&evidence.drifted).unwrap_or_default();
+    let in_line = evidence.in_line.join(",");
+    let owner = owner.map_or(String::new(), |o| format!("{}#{}", o.state, o.address));
+    let change = format!("{:?}", evidence.change);
+    let digest = crate::util::fnv::hash_parts(&[&drifted, &in_line, &owner, &change]);
+    format!("sweep:{}:{digest:016x}", evidence.observation)
 }
 
 /// Whether attribute `attribute` of a mapped type is among the properties a Config item reports

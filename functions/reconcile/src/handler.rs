@@ -1,0 +1,545 @@
+//! The invocation: load the states, then for each scope start a run (or go on with the saved
+//! one), page through AWS Config type by type, hand each live item to core's sweep and each
+//! evaluation to the same service step as ingest (store, outbox, bus), save the run after
+//! every page, and stop before the deadline. Errors map once to a stable type.
+
+use crate::config::Config;
+use driftguard_aws::{
+    read_session, AwsError, ConfigReader, DynamoClient, DynamoLedger, DynamoStore, DynamoSweeps, EventBridgeClient,
+    EventBridgePublisher, EventHistory, LookupFilter, Retry, S3States,
+};
+use driftguard_core::join::LastWriter;
+use driftguard_core::learn::ports::{scoring_weights, LearningStore};
+use driftguard_core::pipeline::{Evaluation, Outcome, Pipeline};
+use driftguard_core::ports::{DriftEvent, DriftEventKind, EventPublisher, FindingStore};
+use driftguard_core::score::Weights;
+use driftguard_core::service::{self, ServiceError};
+use driftguard_core::sweep::{self, Continuation, Scope, Sweep, SweepReport, HISTORY_DAYS};
+use driftguard_core::time::Timestamp;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How an invocation failed; the error type Lambda reports.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// The invocation's input cannot be read: retrying will not help.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// Throttling, 5xx, timeouts, contention: retry (the run is saved up to its last page).
+    #[error("{0}")]
+    Retryable(String),
+    /// Anything else that will fail again (permissions, a missing table, a corrupt item).
+    #[error("{0}")]
+    NotRetryable(String),
+}
+
+impl ReconcileError {
+    /// The stable error type reported to Lambda.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            ReconcileError::InvalidInput(_) => "InvalidInput",
+            ReconcileError::Retryable(_) => "Retryable",
+            ReconcileError::NotRetryable(_) => "NotRetryable",
+        }
+    }
+}
+
+impl From<ReconcileError> for Diagnostic {
+    fn from(e: ReconcileError) -> Self {
+        Diagnostic {
+            error_type: e.error_type().to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+fn from_aws(context: &str, e: &AwsError) -> ReconcileError {
+    match e.retry() {
+        Retry::Retryable => ReconcileError::Retryable(format!("{context}: {e}")),
+        Retry::NotRetryable => ReconcileError::NotRetryable(format!("{context}: {e}")),
+    }
+}
+
+impl From<ServiceError<AwsError, AwsError>> for ReconcileError {
+    fn from(e: ServiceError<AwsError, AwsError>) -> Self {
+        match &e {
+            ServiceError::Store { source, .. } | ServiceError::Publish { source, .. } => {
+                from_aws(&e.to_string(), source)
+            }
+        }
+    }
+}
+
+/// What an invocation is asked: start a run (continuing one in progress), or only continue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Start,
+    Continue,
+}
+
+fn action(payload: &Value) -> Result<Action, ReconcileError> {
+    match payload.get("action").and_then(Value::as_str) {
+        None | Some("start") => Ok(Action::Start),
+        Some("continue") => Ok(Action::Continue),
+        Some(other) => Err(ReconcileError::InvalidInput(format!(
+            "action {other:?}: expected \"start\" or \"continue\""
+        ))),
+    }
+}
+
+/// The publisher, counting what it published by kind.
+struct Counting<'p> {
+    inner: &'p EventBridgePublisher,
+    detected: AtomicU64,
+    resolved: AtomicU64,
+}
+
+impl EventPublisher for Counting<'_> {
+    type Error = AwsError;
+
+    async fn publish(&self, events: &[DriftEvent]) -> Result<usize, AwsError> {
+        let n = self.inner.publish(events).await?;
+        for e in events {
+            match e.kind {
+                DriftEventKind::Detected => self.detected.fetch_add(1, Ordering::Relaxed),
+                DriftEventKind::Resolved => self.resolved.fetch_add(1, Ordering::Relaxed),
+            };
+        }
+        Ok(n)
+    }
+}
+
+/// One scope's outcome in the invocation's answer.
+#[derive(Debug, Serialize)]
+pub struct ScopeRun {
+    scope: String,
+    /// Whether the run was already in progress when this invocation began.
+    resumed: bool,
+    /// Why the invocation stopped before the run's end (the deadline, a concurrent run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped: Option<String>,
+    /// Where the next invocation goes on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    continues_at: Option<String>,
+    report: SweepReport,
+}
+
+/// The invocation's answer.
+#[derive(Debug, Serialize)]
+pub struct Answer {
+    scopes: Vec<ScopeRun>,
+}
+
+/// Everything built once per container.
+pub struct App {
+    aws: aws_config::SdkConfig,
+    store: DynamoStore,
+    publisher: EventBridgePublisher,
+    sweeps: DynamoSweeps,
+    states: tokio::sync::Mutex<S3States>,
+    config: Config,
+    /// The current likelihood weights' home, and the last ones read (kept when a read fails).
+    learning: DynamoLedger,
+    weights: tokio::sync::Mutex<Weights>,
+}
+
+fn now() -> Timestamp {
+    Timestamp(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64),
+    )
+}
+
+/// How close to the invocation's end no history lookup starts.
+const LOOKUP_RESERVE: Duration = Duration::from_secs(10);
+
+/// Per invocation: the history lookups left and the answers cached per resource.
+struct Lookups {
+    left: u64,
+    cache: HashMap<String, LastWriter>,
+}
+
+impl App {
+    /// Builds the clients.
+    pub fn new(aws: aws_config::SdkConfig, config: Config) -> Self {
+        let dynamo = DynamoClient::new(&aws);
+        App {
+            store: DynamoStore::new(dynamo.clone(), &config.table),
+            publisher: EventBridgePublisher::new(EventBridgeClient::new(&aws), &config.event_bus),
+            sweeps: DynamoSweeps::new(dynamo.clone(), &config.table),
+            learning: DynamoLedger::new(dynamo, &config.table),
+            weights: tokio::sync::Mutex::new(Weights::default()),
+            states: tokio::sync::Mutex::new(S3States::new(
+                driftguard_aws::s3_client(&aws, config.s3_path_style),
+                config.states.clone(),
+            )),
+            aws,
+            config,
+        }
+    }
+
+    /// The pipeline over the states as they are now. No readable state: a retryable failure,
+    /// never a sweep that would call every live resource unmanaged or every declared one missing.
+    async fn pipeline(&self) -> Result<Pipeline, ReconcileError> {
+        let mut states = self.states.lock().await;
+        let refresh = states
+            .refresh()
+            .await
+            .map_err(|e| from_aws("reading the Terraform states", &e))?;
+        for bad in &refresh.unreadable {
+            tracing::error!(state_error = %bad, "Terraform state unreadable");
+        }
+        let loaded = states.inventory();
+        for failure in &loaded.failed {
+            tracing::error!(error = %failure.error, kept_last_good = failure.kept_last_good, "Terraform state unreadable");
+        }
+        if loaded.inventory.states().is_empty() {
+            return Err(ReconcileError::Retryable(
+                "no Terraform state could be read, so nothing can be swept against it".into(),
+            ));
+        }
+        Ok(Pipeline::new(&self.config.attribution, loaded.inventory)
+            .with_ignore(self.config.ignore.clone())
+            .with_weights(self.current_weights().await))
+    }
+
+    /// The table's current likelihood weights (as ingest scores with); a failed read keeps the
+    /// last ones read.
+    async fn current_weights(&self) -> Weights {
+        let mut kept = self.weights.lock().await;
+        match self.learning.current_weights().await {
+            Ok(current) => *kept = scoring_weights(current),
+            Err(e) => {
+                tracing::warn!(error = %e, version = %kept.version, "Could not read the current weights; scoring with the last ones read")
+            }
+        }
+        kept.clone()
+    }
+
+    async fn scopes(&self) -> Result<(String, Vec<Scope>), ReconcileError> {
+        let own = driftguard_aws::own_account(&self.aws)
+            .await
+            .map_err(|e| from_aws("reading the function's account", &e))?;
+        if !self.config.scopes.is_empty() {
+            return Ok((own, self.config.scopes.clone()));
+        }
+        let region = self
+            .aws
+            .region()
+            .map(|r| r.as_ref().to_owned())
+            .ok_or_else(|| ReconcileError::NotRetryable("no AWS region configured (AWS_REGION)".into()))?;
+        let scope = Scope {
+            account: own.clone(),
+            region,
+        };
+        Ok((own, vec![scope]))
+    }
+
+    /// One invocation.
+    pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, ReconcileError> {
+        let action = action(&event.payload)?;
+        // The Runtime API's deadline (ms since the epoch), less the margin for one page.
+        let left_ms = (event.context.deadline as i64 - now().0).max(0) as u64;
+        let deadline = Instant::now() + Duration::from_millis(left_ms).saturating_sub(self.config.margin);
+        // History lookups within a page go on past the page deadline, never this close to the end.
+        let lookup_deadline = Instant::now() + Duration::from_millis(left_ms).saturating_sub(LOOKUP_RESERVE);
+        let pipeline = self.pipeline().await?;
+        let (own, scopes) = self.scopes().await?;
+        let counting = Counting {
+            inner: &self.publisher,
+            detected: AtomicU64::new(0),
+            resolved: AtomicU64::new(0),
+        };
+        let mut lookups = Lookups {
+            left: self.config.lookups,
+            cache: HashMap::new(),
+        };
+        let mut answer = Answer { scopes: Vec::new() };
+        for scope in scopes {
+            if let Some(run) = self
+                .sweep_scope(
+                    &pipeline,
+                    &own,
+                    &scope,
+                    action,
+                    (deadline, lookup_deadline),
+                    &counting,
+                    &mut lookups,
+                )
+                .await?
+            {
+                answer.scopes.push(run);
+            }
+        }
+        Ok(serde_json::to_value(answer).unwrap_or(Value::Null))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn sweep_scope(
+        &self,
+        pipeline: &Pipeline,
+        own: &str,
+        scope: &Scope,
+        action: Action,
+        (deadline, lookup_deadline): (Instant, Instant),
+        counting: &Counting<'_>,
+        lookups: &mut Lookups,
+    ) -> Result<Option<ScopeRun>, ReconcileError> {
+        let at = scope.key();
+        let sweep = Sweep::new(pipeline, scope.clone());
+        let saved = self
+            .sweeps
+            .load(scope)
+            .await
+            .map_err(|e| from_aws(&format!("reading the sweep of {at}"), &e))?;
+        let resumed = saved.is_some();
+        let (mut run, mut version) = match saved {
+            Some((run, v)) => (run, Some(v)),
+            None if action == Action::Continue => return Ok(None),
+            None => (Continuation::start(now(), sweep.types()), None),
+        };
+        if run.types.is_empty() {
+            run.report.complete = true;
+        }
+        run.report.invocations += 1;
+        let session = if self.config.aggregator.is_some() {
+            let mut b = self.aws.to_builder();
+            b.set_region(Some(aws_config::Region::new(scope.region.clone())));
+            b.build()
+        } else {
+            read_session(&self.aws, own, self.config.member_role.as_deref(), scope)
+                .await
+                .map_err(|e| from_aws(&format!("reading {at}"), &e))?
+        };
+        let reader = ConfigReader::new(&session, scope.clone(), self.config.aggregator.clone());
+        let history = EventHistory::new(&session).with_interval(self.config.lookup_interval);
+        tracing::info!(scope = %at, resumed, types = run.types.len(), next_type = run.next_type, "Sweep");
+        let mut stopped = None;
+        let mut pages_here = 0u64;
+        while let Some(resource_type) = run.current_type().map(str::to_owned) {
+            // At least one page per invocation, so every invocation moves the run on.
+            if pages_here > 0 && Instant::now() >= deadline {
+                stopped = Some("the invocation's deadline (less the margin) was reached".to_owned());
+                break;
+            }
+            let started = Instant::now();
+            let (detected, resolved) = (
+                counting.detected.load(Ordering::Relaxed),
+                counting.resolved.load(Ordering::Relaxed),
+            );
+            let page = reader
+                .list(&resource_type, run.next_token.clone())
+                .await
+                .map_err(|e| from_aws(&format!("listing {resource_type} in {at}"), &e))?;
+            run.report.call(reader.list_operation());
+            run.report.pages += 1;
+            pages_here += 1;
+            run.report.listed += page.resources.len() as u64;
+            let fetch = sweep.listed(&mut run.progress, &page.resources);
+            let read = reader
+                .items(&fetch)
+                .await
+                .map_err(|e| from_aws(&format!("reading {resource_type} items in {at}"), &e))?;
+            *run.report.calls.entry(reader.batch_operation().to_owned()).or_insert(0) += read.calls;
+            let mut evaluations: Vec<Evaluation> = Vec::with_capacity(read.items.len());
+            for change in read.items {
+                let change = if sweep.wants_full_item(&change) {
+                    run.report.call(reader.full_item_operation());
+                    match reader.full_item(&change).await {
+                        Ok(Some(full)) => full,
+                        Ok(None) => change,
+                        Err(e) => {
+                            return Err(from_aws(
+                                &format!("reading {} {}", change.resource_type, change.resource_id),
+                                &e,
+                            ))
+                        }
+                    }
+                } else {
+                    change
+                };
+                evaluations.push(sweep.live(&mut run.progress, &mut run.report, &change));
+            }
+            match page.next_token {
+                Some(token) => run.next_token = Some(token),
+                None => {
+                    let started_at = run.started;
+                    evaluations.extend(sweep.missing(&resource_type, &run.progress, started_at, &mut run.report));
+                    run.next();
+                }
+            }
+            for ev in evaluations {
+                self.handle(
+                    pipeline,
+                    &history,
+                    ev,
+                    &mut run.report,
+                    counting,
+                    lookups,
+                    lookup_deadline,
+                )
+                .await?;
+            }
+            run.report.detected += counting.detected.load(Ordering::Relaxed) - detected;
+            run.report.resolved += counting.resolved.load(Ordering::Relaxed) - resolved;
+            run.report.duration_ms += started.elapsed().as_millis() as u64;
+            match self
+                .sweeps
+                .save(scope, &run, version)
+                .await
+                .map_err(|e| from_aws(&format!("saving the sweep of {at}"), &e))?
+            {
+                Some(v) => version = Some(v),
+                None => {
+                    stopped = Some("another invocation moved this run on; it goes on there".to_owned());
+                    break;
+                }
+            }
+        }
+        let continues_at = run
+            .current_type()
+            .filter(|_| !run.report.complete)
+            .map(|t| format!("{t} after page {}", run.report.pages));
+        if run.current_type().is_none() {
+            run.report.complete = true;
+            self.sweeps
+                .finish(scope, &run.report, &now().to_string())
+                .await
+                .map_err(|e| from_aws(&format!("recording the sweep of {at}"), &e))?;
+        }
+        let report = run.report;
+        if report.complete {
+            tracing::info!(scope = %at, listed = report.listed, read = report.read, compared = report.compared,
+                detected = report.detected, resolved = report.resolved, pages = report.pages,
+                calls = report.total_calls(), invocations = report.invocations, duration_ms = report.duration_ms,
+                coverage = %serde_json::to_string(&report.coverage).unwrap_or_default(), "Sweep complete");
+        } else {
+            tracing::warn!(scope = %at, listed = report.listed, pages = report.pages,
+                continues_at = continues_at.as_deref().unwrap_or(""), stopped = stopped.as_deref().unwrap_or(""),
+                "Sweep incomplete; the next invocation goes on");
+        }
+        Ok(Some(ScopeRun {
+            scope: at,
+            resumed,
+            stopped,
+            continues_at,
+            report,
+        }))
+    }
+
+    /// One evaluation through the service step, after asking the history who made a new
+    /// drift or missing finding.
+    #[allow(clippy::too_many_arguments)]
+    async fn handle(
+        &self,
+        pipeline: &Pipeline,
+        history: &EventHistory,
+        mut ev: Evaluation,
+        report: &mut SweepReport,
+        counting: &Counting<'_>,
+        lookups: &mut Lookups,
+        deadline: Instant,
+    ) -> Result<(), ReconcileError> {
+        if matches!(ev.outcome, Outcome::Skipped { .. }) {
+            return Ok(());
+        }
+        if sweep::wants_writer(&ev)
+            && !self
+                .store
+                .processed(&ev.event_id)
+                .await
+                .map_err(|e| from_aws("reading the processed marker", &e))?
+        {
+            let name = ev
+                .resource
+                .as_ref()
+                .map(|r| sweep::lookup_name(r).to_owned())
+                .unwrap_or_default();
+            let who = match lookups.cache.get(&name) {
+                Some(known) => known.clone(),
+                None => {
+                    let who = self
+                        .last_writer(pipeline, history, &name, report, lookups, deadline)
+                        .await;
+                    lookups.cache.insert(name, who.clone());
+                    who
+                }
+            };
+            if !sweep::name_writer(&mut ev, who) {
+                report.unnamed += 1;
+            }
+        }
+        for handled in service::handle_all(&self.store, counting, vec![ev]).await? {
+            report.unchanged += u64::from(handled.duplicate);
+        }
+        Ok(())
+    }
+
+    /// `LookupEvents` by resource name over the history, a few pages at most, within the
+    /// invocation's budget and deadline.
+    async fn last_writer(
+        &self,
+        pipeline: &Pipeline,
+        history: &EventHistory,
+        name: &str,
+        report: &mut SweepReport,
+        lookups: &mut Lookups,
+        deadline: Instant,
+    ) -> LastWriter {
+        const MAX_PAGES: u64 = 3;
+        if lookups.left == 0 || Instant::now() >= deadline {
+            return LastWriter::BudgetSpent;
+        }
+        let end = now();
+        let start = Timestamp(end.0 - i64::from(HISTORY_DAYS) * 86_400_000);
+        let mut records: Vec<String> = Vec::new();
+        let mut pages = 0u64;
+        let mut found: Option<LastWriter> = None;
+        let left = lookups.left;
+        let result = history
+            .lookup(&LookupFilter::Resource(name.to_owned()), start, end, |page| {
+                pages += 1;
+                records.extend(page.records);
+                let who = sweep::last_writer(pipeline, &records);
+                if matches!(who, LastWriter::Named { .. }) {
+                    found = Some(who);
+                    return ControlFlow::Break(());
+                }
+                if pages >= MAX_PAGES.min(left) {
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            })
+            .await;
+        lookups.left = lookups.left.saturating_sub(pages.max(1));
+        report.lookups += pages.max(1);
+        *report.calls.entry("cloudtrail:LookupEvents".to_owned()).or_insert(0) += pages.max(1);
+        match result {
+            Err(e) => LastWriter::LookupFailed { error: e.to_string() },
+            Ok(_) => found.unwrap_or_else(|| sweep::last_writer(pipeline, &records)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_action_is_start_unless_continue_and_a_typo_is_refused() {
+        assert_eq!(action(&serde_json::json!({})).ok(), Some(Action::Start));
+        assert_eq!(
+            action(&serde_json::json!({"action": "continue"})).ok(),
+            Some(Action::Continue)
+        );
+        let err = action(&serde_json::json!({"action": "contnue"})).expect_err("typo");
+        assert_eq!(err.error_type(), "InvalidInput");
+        assert!(err.to_string().contains("contnue"), "{err}");
+    }
+}

@@ -1,0 +1,34 @@
+//! The reconcile Lambda: on a schedule, AWS Config's live configuration items against the
+//! Terraform states, through the same evaluation, store and bus as ingest, so the events'
+//! findings and the sweep's are one set (see `driftguard_core::sweep`).
+//!
+//! Configuration is read once at init ([`Config::from_env`]); clients are built once; each
+//! invocation starts a run or continues the saved one, and stops before the deadline.
+
+mod config;
+mod handler;
+
+use config::Config;
+use handler::App;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_current_span(false)
+        .with_target(false)
+        .without_time()
+        .init();
+    tracing::info!(
+        function = env!("CARGO_BIN_NAME"),
+        version = env!("CARGO_PKG_VERSION"),
+        "Starting"
+    );
+    let config = Config::from_env()?;
+    let aws = aws_config::load_from_env().await;
+    let app = App::new(aws, config);
+    run(service_fn(|event: LambdaEvent<Value>| app.invoke(event))).await
+}

@@ -1,0 +1,382 @@
+//! The compiled reconcile Lambda, run as Lambda runs it (through the Runtime API on loopback),
+//! against moto's AWS Config, S3, IAM, DynamoDB, EventBridge and SQS, with CloudTrail's event
+//! history answered by a loopback stand-in in the API's wire shape (moto has none). moto's
+//! Config item times are put back in the API's wire shape by a proxy (see `estate.rs`).
+//!
+//! The estate (tests/src/estate.rs): a bucket whose policy was changed by hand (drift), one whose
+//! change an event already reported (no duplicate), one declared and deleted (missing), one
+//! created by hand (unmanaged), a declared role, and 120 declared buckets, so the bucket listing
+//! takes two pages. A margin as long as the Runtime API's deadline makes every invocation stop
+//! after one page: the run is resumed from its saved continuation.
+
+use driftguard_core::finding::{Finding, FindingKind, Status};
+use driftguard_core::ports::{FindingStore, Query};
+use driftguard_tests::estate::{self, HistoryStandIn};
+use driftguard_tests::fault::FaultProxy;
+use driftguard_tests::runtime_api::{Invocation, LambdaProcess, RuntimeApi};
+use driftguard_tests::stack::{Stack, BUCKET, BUS, TABLE};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+const FILLERS: usize = 120;
+
+struct Reconcile {
+    stack: Stack,
+    lambda: LambdaProcess,
+    rt: tokio::runtime::Runtime,
+    history: HistoryStandIn,
+    proxy: FaultProxy,
+}
+
+/// The history: Terraform applied the declared policy on app-logs a day ago, alice replaced it
+/// two hours ago; bob's change on app-data is the one the event path already reported; the
+/// deleted bucket's history holds nothing by hand.
+fn history() -> HashMap<String, Vec<Value>> {
+    let mut terraform = estate::put_policy_record(
+        estate::DRIFTED,
+        &estate::declared_policy(estate::DRIFTED),
+        "terraform",
+        "6c1e0d4a-0a5b-4c2e-9f2a-000000000001",
+        24 * 60,
+    );
+    terraform["userAgent"] = json!("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.70.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.32.2 os/linux lang/go#1.22.8 md/GOOS#linux md/GOARCH#amd64 api/s3#1.65.3");
+    let alice = estate::put_policy_record(
+        estate::DRIFTED,
+        &estate::public_policy(estate::DRIFTED),
+        "alice",
+        "6c1e0d4a-0a5b-4c2e-9f2a-000000000002",
+        120,
+    );
+    let mut deleted_by_terraform = terraform.clone();
+    deleted_by_terraform["eventID"] = json!("6c1e0d4a-0a5b-4c2e-9f2a-000000000003");
+    deleted_by_terraform["requestParameters"]["bucketName"] = json!(estate::DELETED);
+    HashMap::from([
+        (estate::DRIFTED.to_owned(), vec![terraform, alice]),
+        (estate::REPORTED.to_owned(), vec![bob_record()]),
+        (estate::DELETED.to_owned(), vec![deleted_by_terraform]),
+    ])
+}
+
+fn bob_record() -> Value {
+    estate::put_policy_record(
+        estate::REPORTED,
+        &estate::public_policy(estate::REPORTED),
+        "bob",
+        "6c1e0d4a-0a5b-4c2e-9f2a-0000000000b0",
+        3,
+    )
+}
+
+impl Reconcile {
+    fn start(test: &str) -> Option<Reconcile> {
+        Self::start_with(test, FILLERS, "30")
+    }
+
+    /// `fillers` declared buckets; `margin`: `DRIFTGUARD_SWEEP_MARGIN_SECONDS`.
+    fn start_with(test: &str, fillers: usize, margin: &str) -> Option<Reconcile> {
+        let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+        let stack = rt.block_on(Stack::start(test))?;
+        rt.block_on(estate::build(&stack.sdk, fillers))
+            .expect("the estate on moto");
+        let proxy = FaultProxy::start(&stack.moto.endpoint(), Vec::new());
+        for r in estate::config_rewrites() {
+            proxy.rewrite(r);
+        }
+        let history = HistoryStandIn::start(history());
+        let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_driftguard-reconcile"));
+        let api = RuntimeApi::start_named("driftguard-reconcile");
+        let states = format!("s3://{BUCKET}/{}", estate::STATE_PREFIX);
+        let (endpoint, history_endpoint) = (proxy.endpoint(), history.endpoint());
+        let env: Vec<(&str, &str)> = vec![
+            ("AWS_ENDPOINT_URL", &endpoint),
+            ("AWS_ENDPOINT_URL_CLOUDTRAIL", &history_endpoint),
+            ("DRIFTGUARD_TABLE", TABLE),
+            ("DRIFTGUARD_EVENT_BUS", BUS),
+            ("DRIFTGUARD_STATE_LOCATIONS", &states),
+            ("DRIFTGUARD_S3_PATH_STYLE", "true"),
+            // As long as the Runtime API's deadline: one page per invocation.
+            ("DRIFTGUARD_SWEEP_MARGIN_SECONDS", margin),
+            ("DRIFTGUARD_LOOKUP_INTERVAL_MS", "20"),
+            ("RUST_LOG", "info"),
+        ];
+        let lambda = LambdaProcess::spawn(&binary, &api, &env);
+        Some(Reconcile {
+            stack,
+            lambda,
+            rt,
+            history,
+            proxy,
+        })
+    }
+
+    fn invoke(&mut self, event: Value) -> Value {
+        match self.lambda.invoke(event.to_string().as_bytes(), TIMEOUT) {
+            Invocation::Response(v) => v,
+            other => panic!("expected a response, got {other:?}\nlogs:\n{}", self.lambda.logs()),
+        }
+    }
+
+    /// Starts a run and continues it until complete; returns every invocation's answer.
+    fn sweep(&mut self) -> Vec<Value> {
+        let mut answers = vec![self.invoke(json!({"action": "start"}))];
+        for _ in 0..8 {
+            if answers
+                .last()
+                .is_some_and(|a| a["scopes"][0]["report"]["complete"] == json!(true))
+            {
+                return answers;
+            }
+            answers.push(self.invoke(json!({"action": "continue"})));
+        }
+        panic!("the run did not complete: {answers:#?}\nlogs:\n{}", self.lambda.logs());
+    }
+
+    fn findings(&self) -> Vec<Finding> {
+        self.rt
+            .block_on(self.stack.store().list(&Query::default()))
+            .expect("list findings")
+    }
+
+    fn on(&self, bucket: &str) -> Vec<Finding> {
+        self.findings()
+            .into_iter()
+            .filter(|f| f.resource.id == bucket)
+            .collect()
+    }
+
+    /// What ingest does with one CloudTrail record: the same pipeline and service step.
+    fn ingest(&self, record: &Value) {
+        let mut inventory = driftguard_core::inventory::Inventory::new();
+        inventory
+            .add_state(
+                "s3://acme-tfstate/sweep/estate.tfstate",
+                estate::state(FILLERS).to_string().as_bytes(),
+            )
+            .expect("the estate's state");
+        let pipeline = driftguard_core::pipeline::Pipeline::new(&Default::default(), inventory);
+        let mut evaluations = Vec::new();
+        driftguard_core::decode::decode(record.to_string().as_bytes(), "record", &mut |_, item| {
+            pipeline.evaluate_each(&item.expect("a record"), &mut |e| evaluations.push(e));
+        });
+        self.rt
+            .block_on(driftguard_core::service::handle_all(
+                &self.stack.store(),
+                &self.stack.publisher(),
+                evaluations,
+            ))
+            .expect("ingest the record");
+    }
+}
+
+fn kinds(events: &[Value]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["detail-type"].as_str().unwrap_or("").to_owned(),
+                e["detail"]["finding"]["resource"]["id"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_sweep_raises_drift_missing_and_unmanaged_once_resumes_across_invocations_and_resolves_what_is_back() {
+    let Some(mut t) = Reconcile::start(
+        "a_sweep_raises_drift_missing_and_unmanaged_once_resumes_across_invocations_and_resolves_what_is_back",
+    ) else {
+        return;
+    };
+    // The event path saw bob's change on app-data first.
+    t.ingest(&bob_record());
+    let reported = t.on(estate::REPORTED);
+    assert_eq!(reported.len(), 1, "{reported:#?}");
+    let _ = t.rt.block_on(t.stack.drain_events());
+
+    let started = Instant::now();
+    let answers = t.sweep();
+    let took = started.elapsed();
+    // One page per invocation: the buckets' two pages, then the role's.
+    assert_eq!(answers.len(), 3, "{answers:#?}");
+    let first = &answers[0]["scopes"][0];
+    assert_eq!(first["report"]["complete"], json!(false), "{first:#}");
+    assert_eq!(
+        first["continues_at"],
+        json!("AWS::S3::Bucket after page 1"),
+        "{first:#}"
+    );
+    assert!(
+        first["stopped"].as_str().is_some_and(|s| s.contains("deadline")),
+        "{first:#}"
+    );
+    assert_eq!(answers[1]["scopes"][0]["resumed"], json!(true));
+    let report = &answers[2]["scopes"][0]["report"];
+    assert_eq!(report["invocations"], json!(3), "{report:#}");
+    assert_eq!(report["pages"], json!(3), "{report:#}");
+    // The state bucket, app-logs, app-data, the hand-made bucket, 120 fillers, the role.
+    assert_eq!(report["listed"], json!(FILLERS + 5), "{report:#}");
+    assert_eq!(report["read"], json!(FILLERS + 5), "{report:#}");
+    let coverage = &report["coverage"]["123456789012/AWS::S3::Bucket"];
+    assert_eq!(coverage["managed"], json!(FILLERS + 3), "{report:#}");
+    assert_eq!(coverage["unmanaged"], json!(1), "{report:#}");
+    assert_eq!(coverage["missing"], json!(1), "{report:#}");
+    assert_eq!(
+        report["coverage"]["123456789012/AWS::IAM::Role"]["managed"],
+        json!(1),
+        "{report:#}"
+    );
+    let calls = report["calls"].clone();
+    eprintln!(
+        "sweep of {} resources: {took:?} wall clock over 3 invocations, {} ms in pages, calls {calls}",
+        FILLERS + 5,
+        report["duration_ms"]
+    );
+
+    // Drift, named after the last writer by hand (alice, not Terraform's earlier apply).
+    let logs = t.on(estate::DRIFTED);
+    assert_eq!(logs.len(), 1, "{logs:#?}");
+    assert_eq!(logs[0].kind, FindingKind::Drift);
+    assert_eq!(logs[0].status, Status::Open);
+    assert!(
+        logs[0].changes.iter().any(|c| c.attribute == "policy" && c.drifted),
+        "{:#?}",
+        logs[0].changes
+    );
+    assert!(logs[0].summary.contains("reconcile sweep"), "{}", logs[0].summary);
+    assert!(
+        logs[0].summary.contains("names alice as the last writer"),
+        "{}",
+        logs[0].summary
+    );
+    // The event's finding is the finding: no second one, the live values joined to it.
+    let data = t.on(estate::REPORTED);
+    assert_eq!(data.len(), 1, "no duplicate of the event's finding: {data:#?}");
+    assert_eq!(data[0].id, reported[0].id);
+    assert_eq!(data[0].who(), Some("bob"), "{:#?}", data[0].actor);
+    assert!(
+        data[0].config.is_some(),
+        "the sweep's evidence joined the event's finding"
+    );
+    assert_eq!(data[0].revision, 2);
+    // Deleted by hand: missing; the history holds only Terraform's calls, and says so.
+    let backup = t.on(estate::DELETED);
+    assert_eq!(backup.len(), 1, "{backup:#?}");
+    assert_eq!(backup[0].kind, FindingKind::Missing);
+    assert!(
+        backup[0].summary.contains("Nobody could be named"),
+        "{}",
+        backup[0].summary
+    );
+    // Created by hand: unmanaged.
+    let hand = t.on(estate::HAND_MADE);
+    assert_eq!(hand.len(), 1, "{hand:#?}");
+    assert_eq!(hand[0].kind, FindingKind::Unmanaged);
+    assert_eq!(t.findings().len(), 4, "nothing else: {:#?}", t.findings());
+    let mut asked = t.history.asked();
+    asked.sort();
+    let mut expected = vec![estate::DELETED, estate::DRIFTED, estate::REPORTED];
+    expected.sort();
+    assert_eq!(asked, expected, "one lookup per resource found drifted or missing");
+    let events = t.rt.block_on(t.stack.drain_events());
+    assert_eq!(
+        kinds(&events),
+        [
+            ("Drift Detected", estate::DELETED),
+            ("Drift Detected", estate::REPORTED),
+            ("Drift Detected", estate::DRIFTED),
+            ("Drift Detected", estate::HAND_MADE),
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+
+    // A second run over the same estate raises nothing new.
+    let again = t.sweep();
+    let report = &again.last().expect("an answer")["scopes"][0]["report"];
+    assert_eq!(report["detected"], json!(0), "{report:#}");
+    assert!(t.rt.block_on(t.stack.drain_events()).is_empty());
+    assert_eq!(t.findings().len(), 4);
+
+    // The policy put back by hand: the next run resolves the drift.
+    t.rt.block_on(estate::put_policy(
+        &t.stack.sdk,
+        estate::DRIFTED,
+        &estate::declared_policy(estate::DRIFTED),
+    ))
+    .expect("put the declared policy back");
+    let back = t.sweep();
+    let report = &back.last().expect("an answer")["scopes"][0]["report"];
+    assert_eq!(report["resolved"], json!(1), "{report:#}");
+    let logs = t.on(estate::DRIFTED);
+    assert_eq!(logs[0].status, Status::Resolved, "{:#?}", logs[0]);
+    assert!(logs[0]
+        .resolution
+        .as_ref()
+        .is_some_and(|r| r.by.contains("reconcile sweep")));
+    assert_eq!(
+        kinds(&t.rt.block_on(t.stack.drain_events())),
+        [("Drift Resolved".to_owned(), estate::DRIFTED.to_owned())]
+    );
+}
+
+/// The figures: time and calls for a sweep of 1,000 buckets (moto, loopback; the answer's
+/// `duration_ms` is the time spent in pages, the proxy counts every SDK call the function made).
+#[test]
+fn a_sweep_of_a_thousand_buckets_takes_ten_pages_of_each_config_call() {
+    let Some(mut t) = Reconcile::start_with(
+        "a_sweep_of_a_thousand_buckets_takes_ten_pages_of_each_config_call",
+        996,
+        "5",
+    ) else {
+        return;
+    };
+    let before = t.proxy.requests().len();
+    let started = Instant::now();
+    let answers = t.sweep();
+    let wall = started.elapsed();
+    let report = &answers.last().expect("an answer")["scopes"][0]["report"];
+    // 996 fillers, the state bucket, app-logs, app-data, the hand-made one.
+    assert_eq!(
+        report["coverage"]["123456789012/AWS::S3::Bucket"]["managed"],
+        json!(999),
+        "{report:#}"
+    );
+    assert_eq!(
+        report["calls"]["config:ListDiscoveredResources"],
+        json!(11),
+        "10 bucket pages, 1 role page: {report:#}"
+    );
+    assert_eq!(
+        report["calls"]["config:BatchGetResourceConfig"],
+        json!(11),
+        "{report:#}"
+    );
+    let ops = [
+        "GetItem",
+        "PutItem",
+        "TransactWriteItems",
+        "Query",
+        "DeleteItem",
+        "PutEvents",
+        "GetCallerIdentity",
+        "no X-Amz-Target (S3, STS)",
+    ];
+    let counts: Vec<String> = ops
+        .iter()
+        .map(|op| format!("{op} {}", t.proxy.seen(if op.starts_with("no ") { "" } else { op })))
+        .collect();
+    eprintln!(
+        "FIGURES sweep of 1,001 resources (1,000 buckets, 1 role): wall {wall:?} over {} invocation(s), {} ms in pages; Config/CloudTrail calls {}; every SDK call through the proxy: {} ({})",
+        answers.len(),
+        report["duration_ms"],
+        report["calls"],
+        t.proxy.requests().len() - before,
+        counts.join(", ")
+    );
+}
