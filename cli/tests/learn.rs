@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{driftguard, jsonl, root, text, STATES};
+use common::{driftguard, jsonl, text, STATES};
 use driftguard_tests::stack::{Stack, TABLE};
 use serde_json::Value;
 use std::path::Path;
@@ -315,7 +315,6 @@ fn weights_fit_score_the_next_findings_and_reset_to_the_defaults() {
     assert!(history.contains("v1  "), "{history}");
     let out = on(&store, &["weights", "use", "v1"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let _ = root();
 }
 
 #[test]

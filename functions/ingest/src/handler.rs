@@ -189,7 +189,6 @@ impl App {
     /// fails as retryable, so no event is judged against an empty inventory.
     async fn pipeline(&self) -> Result<Arc<Pipeline>, IngestError> {
         let new_weights = self.changed_weights().await;
-        let weights = self.weights.lock().await.current.clone();
         if let (None, Some(weights)) = (&self.states, &new_weights) {
             self.install(
                 Pipeline::new(&self.config.attribution, Inventory::new())
@@ -242,7 +241,10 @@ impl App {
                                 Pipeline::new(&self.config.attribution, fresh.inventory)
                                     .with_ignore(self.config.ignore.clone())
                                     .with_access_findings(self.config.access_findings)
-                                    .with_weights(weights),
+                                    .with_weights(match &new_weights {
+                                        Some(w) => w.clone(),
+                                        None => self.weights.lock().await.current.clone(),
+                                    }),
                             );
                         } else {
                             // Unchanged objects keep their verdict.
