@@ -3,6 +3,7 @@
 //! under one set of rules; the ports say what a store and a publisher do, and the conformance suite
 //! holds every store to them.
 
+pub mod codified;
 pub mod conformance;
 pub mod evidence;
 pub mod finding;
