@@ -76,3 +76,37 @@ pub(crate) async fn put(
         Err(e) => Err(classify("DynamoDB", "PutItem", e)),
     }
 }
+
+/// Writes `requests` with `BatchWriteItem`, 25 at a time, retrying unprocessed items with
+/// jittered backoff ([`crate::retry::MAX_ATTEMPTS`] times, then a contention error).
+pub(crate) async fn batch_write(
+    client: &Client,
+    table: &str,
+    requests: Vec<aws_sdk_dynamodb::types::WriteRequest>,
+) -> Result<(), AwsError> {
+    for chunk in requests.chunks(25) {
+        let mut pending = chunk.to_vec();
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            if attempt == crate::retry::MAX_ATTEMPTS {
+                return Err(AwsError::Contention(format!("{} unprocessed batch items", pending.len())));
+            }
+            let out = client
+                .batch_write_item()
+                .request_items(table, pending)
+                .send()
+                .await
+                .map_err(|e| classify("DynamoDB", "BatchWriteItem", e))?;
+            pending = out
+                .unprocessed_items
+                .and_then(|mut m| m.remove(table))
+                .unwrap_or_default();
+            if !pending.is_empty() {
+                tracing::debug!(unprocessed = pending.len(), attempt, "Retrying unprocessed items");
+                tokio::time::sleep(crate::retry::backoff(attempt)).await;
+            }
+            attempt += 1;
+        }
+    }
+    Ok(())
+}

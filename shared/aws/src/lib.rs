@@ -4,7 +4,7 @@
 //! functions remember: deliveries, messages, bursts, digests, decisions) and secrets read by
 //! reference from Secrets Manager or SSM ([`read_secret`]), and CloudTrail's event history
 //! ([`EventHistory`], `LookupEvents`), and AWS Config's view of live resources for the reconcile
-//! sweep ([`ConfigReader`]). The publisher also sends
+//! sweep ([`ConfigReader`]), and the declared state kept fresh in the table ([`DynamoInventory`]). The publisher also sends
 //! `Remediation Requested` (core's `RemediationPublisher`).
 //!
 //! [`FindingStore`]: driftguard_core::ports::FindingStore
@@ -15,6 +15,7 @@ mod config_reader;
 mod dynamo;
 mod error;
 mod eventbridge;
+mod iac_inventory;
 mod item;
 mod learning;
 mod ledger;
@@ -33,6 +34,7 @@ pub use error::{AwsError, Retry};
 pub use eventbridge::{
     detail_json, entry_size, EventBridgePublisher, EVENT_SOURCE, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES,
 };
+pub use iac_inventory::{DynamoInventory, STATES_PK, VERSION_PK};
 pub use ledger::DynamoLedger;
 pub use remediate::{
     execute, kill_switch, marker, own_account, plan_revert, session_for, Execution, Planned, Remediator, SessionError,
