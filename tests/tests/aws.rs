@@ -190,7 +190,8 @@ async fn the_declared_state_is_recorded_by_revision_and_an_older_serial_is_refus
     use driftguard_core::inventory::Inventory;
     use driftguard_core::sync::{delta, judge, Revision, Verdict};
 
-    let Some(stack) = Stack::start("the_declared_state_is_recorded_by_revision_and_an_older_serial_is_refused").await else {
+    let Some(stack) = Stack::start("the_declared_state_is_recorded_by_revision_and_an_older_serial_is_refused").await
+    else {
         return;
     };
     let inventory = DynamoInventory::new(aws_sdk_dynamodb::Client::new(&stack.sdk), TABLE);
@@ -207,7 +208,11 @@ async fn the_declared_state_is_recorded_by_revision_and_an_older_serial_is_refus
         Revision::of(&inv, origin, etag, None).expect("the state is there")
     };
 
-    assert_eq!(inventory.version().await.expect("version"), None, "nothing recorded yet");
+    assert_eq!(
+        inventory.version().await.expect("version"),
+        None,
+        "nothing recorded yet"
+    );
     let first = revision(10, false, "e10");
     assert_eq!(judge(None, &first), Verdict::First);
     assert!(inventory.record(&first, None).await.expect("record"));
@@ -229,16 +234,25 @@ async fn the_declared_state_is_recorded_by_revision_and_an_older_serial_is_refus
     let d = delta(&inventory.digests(origin).await.expect("digests"), &newer);
     assert_eq!((d.added.len(), d.changed.len(), d.removed.len()), (0, 0, 1), "{d:?}");
     inventory.apply_delta(&newer, &d).await.expect("resources written");
-    assert_eq!(inventory.digests(origin).await.expect("digests").len(), newer.resources.len());
+    assert_eq!(
+        inventory.digests(origin).await.expect("digests").len(),
+        newer.resources.len()
+    );
     assert_eq!(inventory.version().await.expect("version"), Some(2));
 
     // A writer that judged against the old record loses the race and must judge again.
-    assert!(!inventory.record(&revision(12, false, "e12"), Some(&on_record)).await.expect("conditional"));
+    assert!(!inventory
+        .record(&revision(12, false, "e12"), Some(&on_record))
+        .await
+        .expect("conditional"));
     // An older serial arriving late is refused by the rule, before any write.
     let now = inventory.recorded(origin).await.expect("read").expect("recorded");
     assert_eq!(
         judge(Some(&now), &revision(9, false, "e9")),
-        Verdict::Older { recorded: 11, written: 9 }
+        Verdict::Older {
+            recorded: 11,
+            written: 9
+        }
     );
     let states = inventory.states().await.expect("states");
     assert_eq!(states.len(), 1);

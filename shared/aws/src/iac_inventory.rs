@@ -91,7 +91,12 @@ impl DynamoInventory {
             .query(&format!("INV#{origin}"))
             .await?
             .iter()
-            .filter_map(|i| Some((get_s(i, "sk")?.to_owned(), get_s(i, "digest").unwrap_or_default().to_owned())))
+            .filter_map(|i| {
+                Some((
+                    get_s(i, "sk")?.to_owned(),
+                    get_s(i, "digest").unwrap_or_default().to_owned(),
+                ))
+            })
             .collect())
     }
 
@@ -132,7 +137,10 @@ impl DynamoInventory {
             .expression_attribute_values(":prior", s(&prior.etag))
             .build()
             .map_err(|e| build_err("TransactWriteItems", e))?;
-        if !self.transact(TransactWriteItem::builder().delete(delete).build()).await? {
+        if !self
+            .transact(TransactWriteItem::builder().delete(delete).build())
+            .await?
+        {
             return Ok(false);
         }
         let removed: Vec<String> = self.digests(origin).await?.into_keys().collect();
@@ -153,7 +161,8 @@ impl DynamoInventory {
     /// removed.
     pub async fn apply_delta(&self, revision: &Revision, delta: &Delta) -> Result<(), AwsError> {
         let resources = revision.resources.iter().map(|(a, d)| (a.clone(), d.clone())).collect();
-        self.write_resources(&revision.origin, revision.serial, &resources, delta).await
+        self.write_resources(&revision.origin, revision.serial, &resources, delta)
+            .await
     }
 
     async fn write_resources(

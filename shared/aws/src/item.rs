@@ -89,7 +89,10 @@ pub(crate) async fn batch_write(
         let mut attempt = 0;
         while !pending.is_empty() {
             if attempt == crate::retry::MAX_ATTEMPTS {
-                return Err(AwsError::Contention(format!("{} unprocessed batch items", pending.len())));
+                return Err(AwsError::Contention(format!(
+                    "{} unprocessed batch items",
+                    pending.len()
+                )));
             }
             let out = client
                 .batch_write_item()

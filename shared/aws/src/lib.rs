@@ -40,7 +40,10 @@ pub use remediate::{
     execute, kill_switch, marker, own_account, plan_revert, session_for, Execution, Planned, Remediator, SessionError,
 };
 pub use remediation_ledger::{DynamoRemediations, RequestState};
-pub use s3_states::{get_object, get_object_within, Refresh, S3Location, S3States};
+pub use s3_states::{
+    get_object, get_object_version_within, get_object_within, list_states, ListedState, Pin, Refresh, S3Location,
+    S3States,
+};
 pub use secrets::{read_secret, secret_from, SecretRef};
 pub use sweep_ledger::DynamoSweeps;
 
