@@ -25,8 +25,10 @@ use std::time::Duration;
 const TIMEOUT: Duration = Duration::from_secs(60);
 const PREFIX: &str = "env/synced/";
 const KEY: &str = "env/synced/web.tfstate";
-/// The template's rule pattern (infra/template.yaml, `IacSyncFunction`'s S3 event).
-const PATTERN: &str = r#"{"source":["aws.s3"],"detail-type":["Object Created","Object Deleted"],"detail":{"object":{"key":[{"suffix":".tfstate"}]}}}"#;
+/// The template's rule pattern (infra/template.yaml, `IacSyncFunction`'s `StateWritten` event),
+/// with its parameters filled in.
+const PATTERN: &str = r#"{"source":["aws.s3"],"account":["123456789012"],"detail-type":["Object Created","Object Deleted"],
+  "detail":{"bucket":{"name":["acme-tfstate"]},"object":{"key":[{"wildcard":"env/synced/*.tfstate"}]}}}"#;
 
 struct Sync {
     stack: Stack,
@@ -353,10 +355,13 @@ fn a_state_rewrite_reaches_iac_sync_updates_the_inventory_resolves_codified_drif
             .expect("on record");
     assert_eq!(recorded.serial, Some(6));
 
-    // A state outside the configured locations is not read, whoever announces it.
+    // A state outside the configured locations: the rule does not deliver it, and were it
+    // handed over anyway (a broader rule, an invocation by hand), it is not read.
     t.put("scratch/other.tfstate", state(1, "private", false));
-    let outside = t.delivered();
-    let answer = t.lambda.invoke(outside[0].to_string().as_bytes(), TIMEOUT);
+    assert!(t.delivered().is_empty(), "the rule matches the state locations only");
+    let mut outside = again[0].clone();
+    outside["detail"]["object"]["key"] = json!("scratch/other.tfstate");
+    let answer = t.lambda.invoke(outside.to_string().as_bytes(), TIMEOUT);
     assert_eq!(t.answer(answer)["verdict"], json!("ignored"));
 
     // The state file deleted: its resources go, and the version says so. (Every version is

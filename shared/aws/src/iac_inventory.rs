@@ -11,13 +11,13 @@
 //! A revision is recorded with its version bump in one `TransactWriteItems` call, conditional on
 //! the record it was judged against (its ETag, or its absence): two writers racing on one state
 //! cannot both win, and the loser judges again against the winner's record. The resource items
-//! follow (`BatchWriteItem`); writing them is idempotent, so a retry after a failure part-way
+//! follow (`PutItem` / `DeleteItem`, sixteen at a time); writing them is idempotent, so a retry after a failure part-way
 //! puts them right.
 
 use crate::error::{classify, AwsError};
 use crate::item::{self, get_n, get_s, n, s, Item};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Delete, DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use driftguard_core::sync::{Delta, Recorded, Revision};
 use std::collections::BTreeMap;
@@ -173,7 +173,7 @@ impl DynamoInventory {
         delta: &Delta,
     ) -> Result<(), AwsError> {
         let pk = format!("INV#{origin}");
-        let mut requests = Vec::with_capacity(delta.added.len() + delta.changed.len() + delta.removed.len());
+        let mut writes = Vec::with_capacity(delta.added.len() + delta.changed.len() + delta.removed.len());
         for address in delta.added.iter().chain(&delta.changed) {
             let Some(r) = resources.get(address) else { continue };
             let mut it = Item::from([
@@ -190,21 +190,33 @@ impl DynamoInventory {
             if let Some(serial) = serial {
                 it.insert("serial".into(), n(serial as i64));
             }
-            let put = PutRequest::builder()
-                .set_item(Some(it))
-                .build()
-                .map_err(|e| build_err("BatchWriteItem", e))?;
-            requests.push(WriteRequest::builder().put_request(put).build());
+            writes.push(Write::Put(it));
         }
-        for address in &delta.removed {
-            let delete = DeleteRequest::builder()
-                .key("pk", s(&pk))
-                .key("sk", s(address))
-                .build()
-                .map_err(|e| build_err("BatchWriteItem", e))?;
-            requests.push(WriteRequest::builder().delete_request(delete).build());
+        writes.extend(delta.removed.iter().map(|a| Write::Delete(a.clone())));
+        // One PutItem / DeleteItem per item, WRITERS at a time: item writes can be limited to
+        // the INV# keys by IAM, batch writes cannot (infra/README.md, "Trust model").
+        let mut pending = writes.into_iter();
+        let mut running = tokio::task::JoinSet::new();
+        loop {
+            while running.len() < WRITERS {
+                let Some(write) = pending.next() else { break };
+                let (client, table, pk) = (self.client.clone(), self.table.clone(), pk.clone());
+                running.spawn(async move { write.send(&client, &table, &pk).await });
+            }
+            match running.join_next().await {
+                Some(Ok(result)) => result?,
+                Some(Err(e)) => {
+                    return Err(AwsError::Call {
+                        service: "DynamoDB",
+                        operation: "PutItem",
+                        code: "task".into(),
+                        message: e.to_string(),
+                        retry: crate::Retry::Retryable,
+                    })
+                }
+                None => return Ok(()),
+            }
         }
-        item::batch_write(&self.client, &self.table, requests).await
     }
 
     /// Runs `write` with the version bump in one transaction; `Ok(false)` when its condition
@@ -263,6 +275,39 @@ impl DynamoInventory {
             if start.is_none() {
                 return Ok(out);
             }
+        }
+    }
+}
+
+/// How many resource item writes run at once.
+const WRITERS: usize = 16;
+
+/// One resource item write.
+enum Write {
+    Put(Item),
+    Delete(String),
+}
+
+impl Write {
+    async fn send(self, client: &Client, table: &str, pk: &str) -> Result<(), AwsError> {
+        match self {
+            Write::Put(it) => client
+                .put_item()
+                .table_name(table)
+                .set_item(Some(it))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("DynamoDB", "PutItem", e)),
+            Write::Delete(address) => client
+                .delete_item()
+                .table_name(table)
+                .key("pk", s(pk))
+                .key("sk", s(address))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("DynamoDB", "DeleteItem", e)),
         }
     }
 }
