@@ -104,6 +104,8 @@ struct States {
     /// The table's inventory version (iac-sync's) the states were last refreshed at: while it
     /// stays the same, a check is one `GetItem` instead of listing every state location.
     version: Option<u64>,
+    /// When the locations were last listed.
+    listed: Option<Instant>,
 }
 
 /// Everything built once per container.
@@ -142,6 +144,7 @@ impl App {
                 checked: None,
                 unparsable: Vec::new(),
                 version: None,
+                listed: None,
             })
         });
         let pipeline = RwLock::new(Arc::new(
@@ -223,7 +226,8 @@ impl App {
             } else {
                 None
             };
-            if loaded && due && new_weights.is_none() && version.is_some() && version == st.version {
+            let list_due = st.listed.is_none_or(|t| t.elapsed() >= self.config.state_list);
+            if loaded && due && !list_due && new_weights.is_none() && version.is_some() && version == st.version {
                 st.checked = Some(Instant::now());
                 let bad = st.unparsable.clone();
                 report_bad_states(&bad);
@@ -298,6 +302,7 @@ impl App {
                         }
                         report_bad_states(&bad);
                         st.checked = Some(Instant::now());
+                        st.listed = st.checked;
                         st.version = version;
                     }
                     Err(e) if !loaded => {
