@@ -4,7 +4,7 @@
 //! functions remember: deliveries, messages, bursts, digests, decisions) and secrets read by
 //! reference from Secrets Manager or SSM ([`read_secret`]), and CloudTrail's event history
 //! ([`EventHistory`], `LookupEvents`), and AWS Config's view of live resources for the reconcile
-//! sweep ([`ConfigReader`]). The publisher also sends
+//! sweep ([`ConfigReader`]), and the sweep itself, page by page, on any store ([`ScopeSweep`]). The publisher also sends
 //! `Remediation Requested` (core's `RemediationPublisher`).
 //!
 //! [`FindingStore`]: driftguard_core::ports::FindingStore
@@ -24,6 +24,7 @@ mod remediation_ledger;
 mod retry;
 mod s3_states;
 mod secrets;
+mod sweep_driver;
 mod sweep_ledger;
 
 pub use cloudtrail::{EventHistory, HistoryPage, LookupFilter, LookupSummary};
@@ -40,6 +41,7 @@ pub use remediate::{
 pub use remediation_ledger::{DynamoRemediations, RequestState};
 pub use s3_states::{get_object, get_object_within, Refresh, S3Location, S3States};
 pub use secrets::{read_secret, secret_from, SecretRef};
+pub use sweep_driver::{Lookups, PageDone, ScopeSweep, SweepError};
 pub use sweep_ledger::DynamoSweeps;
 
 /// The SDK clients the adapters take, re-exported so functions need no SDK dependency of their own.
