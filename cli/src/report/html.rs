@@ -26,11 +26,11 @@ const CSS: &str = r#"
 :root{--ink:#1d2330;--muted:#5b6474;--line:#dde1e8;--bg:#f6f7f9;--card:#fff;--crit:#c62828;--major:#ef6c00;--minor:#c9a400;--ok:#2e7d32;--cfn:#5c6bc0;--miss:#8d6e63}
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:var(--ink);background:var(--bg)}
-header{background:#18202e;color:#fff;padding:20px 32px}
+header{background:#18202e;color:#fff;padding:14px 32px}
 header h1{margin:0;font-size:22px}
 header p{margin:4px 0 0;color:#c5cbd6}
 main{max-width:1200px;margin:0 auto;padding:16px 32px 48px}
-section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:16px 20px;margin:16px 0}
+section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:14px 20px;margin:14px 0}
 h2{margin:0 0 12px;font-size:18px}
 h3{margin:16px 0 8px;font-size:15px}
 table{border-collapse:collapse;width:100%}
@@ -48,11 +48,12 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .finding.sev-critical{border-left-color:var(--crit)}.finding.sev-major{border-left-color:var(--major)}.finding.sev-minor{border-left-color:var(--minor)}
 .finding .res{font-weight:600;word-break:break-all}
 .meta{color:var(--muted);font-size:13px}
-.summary{margin:6px 0 0;font-size:13px}
 code,.v{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-break:break-all;white-space:pre-wrap}
 .exp{color:var(--ok)}.fnd{color:var(--crit)}
 .empty{color:var(--muted);font-style:italic}
 svg text{font:11px system-ui,sans-serif;fill:var(--muted)}
+details.summary{margin:6px 0 0;font-size:13px}
+details.summary summary{color:var(--muted);cursor:pointer}
 footer{color:var(--muted);font-size:12px;text-align:center;margin-top:24px}
 "#;
 
@@ -102,7 +103,7 @@ fn cards(h: &mut String, r: &Report) {
          <div class=\"card\"><b style=\"color:var(--major)\">{}</b><span>major</span></div>\
          <div class=\"card\"><b style=\"color:var(--minor)\">{}</b><span>minor</span></div>\
          <div class=\"card\"><b>{}</b><span>resolved</span></div>\
-         <div class=\"card\"><b>{}</b><span>live resources owned by IaC ({} of {})</span></div></div>\n",
+         <div class=\"card\"><b>{}</b><span>owned by IaC ({} of {})</span></div></div>\n",
         r.totals.open,
         sev("critical"),
         sev("major"),
@@ -166,7 +167,7 @@ fn coverage(h: &mut String, r: &Report) {
                 s.compared,
                 s.detected,
                 s.resolved,
-                calls.join("<br>"),
+                calls.join(", "),
                 s.duration_ms as f64 / 1000.0
             );
         }
@@ -235,7 +236,7 @@ fn finding(h: &mut String, f: &FindingRow) {
         h,
         "<div class=\"finding sev-{sev}\" id=\"{id}\"><div><span class=\"badge kind\">{kind}</span> \
          <span class=\"res\">{rt} {rid}</span></div>\
-         <div class=\"meta\">{id} · {who} {how} · {when} · account {account} {region} · likelihood {lk:.0}%{addr}</div>",
+         <div class=\"meta\">{id} · {who} ({how}) · {when} · account {account} {region} · likelihood {lk:.0}%{addr}</div>",
         sev = esc(&f.severity),
         id = esc(&f.id),
         kind = esc(&f.kind),
@@ -265,7 +266,12 @@ fn finding(h: &mut String, f: &FindingRow) {
         }
         h.push_str("</tbody></table>");
     }
-    let _ = writeln!(h, "<p class=\"summary\">{}</p></div>", esc(&f.summary));
+    let _ = writeln!(
+        h,
+        "<details class=\"summary\"><summary>Summary and fix</summary><p>{}</p><p><b>Fix:</b> {}</p></details></div>",
+        esc(&f.summary),
+        esc(&f.fix)
+    );
 }
 
 fn hotspots(h: &mut String, r: &Report) {
@@ -288,10 +294,15 @@ fn hotspots(h: &mut String, r: &Report) {
             s.findings,
             s.open,
             esc(&s.kinds.join(", ")),
-            esc(&s.last)
+            esc(&minute(&s.last))
         );
     }
     h.push_str("</tbody></table></section>\n");
+}
+
+/// `2026-11-20T09:20:09.123Z` as `2026-11-20 09:20`.
+fn minute(t: &str) -> String {
+    t.get(..16).unwrap_or(t).replacen('T', " ", 1)
 }
 
 fn actors(h: &mut String, r: &Report) {
@@ -310,13 +321,13 @@ fn actors(h: &mut String, r: &Report) {
         let _ = writeln!(
             h,
             "<tr><td><b>{}</b></td><td class=\"meta\">{}</td><td class=\"n\">{}</td>\
-             <td><svg width=\"160\" height=\"10\" viewBox=\"0 0 160 10\" role=\"img\"><rect width=\"{w:.1}\" height=\"10\" fill=\"#455a64\"/></svg></td>\
+             <td><svg width=\"100\" height=\"10\" viewBox=\"0 0 160 10\" preserveAspectRatio=\"none\" role=\"img\"><rect width=\"{w:.1}\" height=\"10\" fill=\"#455a64\"/></svg></td>\
              <td class=\"n\">{}</td><td>{}</td></tr>",
             esc(&a.who),
             esc(&a.how.join("; ")),
             a.changes,
             a.resources,
-            esc(&a.last)
+            esc(&minute(&a.last))
         );
     }
     h.push_str("</tbody></table></section>\n");
@@ -330,7 +341,7 @@ fn timeline(h: &mut String, days: &[Day]) {
         return;
     }
     const W: f64 = 1100.0;
-    const H: f64 = 240.0;
+    const H: f64 = 150.0;
     const LEFT: f64 = 40.0;
     const BOTTOM: f64 = 28.0;
     const TOP: f64 = 12.0;

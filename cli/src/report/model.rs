@@ -158,6 +158,8 @@ pub struct FindingRow {
     pub changes: Vec<Attribute>,
     /// The one-paragraph summary.
     pub summary: String,
+    /// The suggested fix.
+    pub fix: String,
 }
 
 /// A resource with findings.
@@ -296,6 +298,7 @@ fn row(f: &Finding) -> FindingRow {
         when: f.call.time.to_string(),
         changes,
         summary: f.summary.clone(),
+        fix: f.fix.clone(),
     }
 }
 
