@@ -103,7 +103,7 @@ fn cards(h: &mut String, r: &Report) {
          <div class=\"card\"><b style=\"color:var(--major)\">{}</b><span>major</span></div>\
          <div class=\"card\"><b style=\"color:var(--minor)\">{}</b><span>minor</span></div>\
          <div class=\"card\"><b>{}</b><span>resolved</span></div>\
-         <div class=\"card\"><b>{}</b><span>owned by IaC ({} of {})</span></div></div>\n",
+         <div class=\"card\"><b>{}</b><span>owned by IaC ({} of {})</span></div></div>",
         r.totals.open,
         sev("critical"),
         sev("major"),
@@ -113,6 +113,7 @@ fn cards(h: &mut String, r: &Report) {
         owned,
         live
     );
+    h.push('\n');
 }
 
 fn coverage(h: &mut String, r: &Report) {

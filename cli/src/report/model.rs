@@ -216,6 +216,15 @@ impl Day {
     }
 }
 
+/// One actor's changes, while counting.
+#[derive(Default)]
+struct Tally {
+    changes: u64,
+    how: BTreeMap<String, u64>,
+    resources: BTreeSet<String>,
+    last: String,
+}
+
 /// Who a finding names: the call's actor, else who CloudTrail's history named for a sweep
 /// finding.
 pub fn who(f: &Finding) -> Option<String> {
@@ -364,7 +373,7 @@ pub fn build(findings: &[Finding], sweeps: &[SweepInput<'_>], source: &str, now:
         .collect();
 
     let mut spots: BTreeMap<(String, String, String), Hotspot> = BTreeMap::new();
-    let mut actors: BTreeMap<String, (u64, BTreeMap<String, u64>, BTreeSet<String>, String)> = BTreeMap::new();
+    let mut actors: BTreeMap<String, Tally> = BTreeMap::new();
     let mut days: BTreeMap<String, Day> = BTreeMap::new();
     for (f, r) in findings.iter().map(|f| (f, row(f))) {
         let key = (r.account.clone(), r.resource_type.clone(), r.resource_id.clone());
@@ -388,11 +397,11 @@ pub fn build(findings: &[Finding], sweeps: &[SweepInput<'_>], source: &str, now:
         }
         if let Some(w) = &r.who {
             let a = actors.entry(w.clone()).or_default();
-            a.0 += 1;
-            *a.1.entry(r.how.clone()).or_insert(0) += 1;
-            a.2.insert(format!("{} {}", r.resource_type, r.resource_id));
-            if r.when > a.3 {
-                a.3.clone_from(&r.when);
+            a.changes += 1;
+            *a.how.entry(r.how.clone()).or_insert(0) += 1;
+            a.resources.insert(format!("{} {}", r.resource_type, r.resource_id));
+            if r.when > a.last {
+                a.last.clone_from(&r.when);
             }
         }
         // Every finding is a manual change (a resource made by hand included).
@@ -417,7 +426,13 @@ pub fn build(findings: &[Finding], sweeps: &[SweepInput<'_>], source: &str, now:
     hotspots.truncate(HOTSPOTS);
     let mut actors: Vec<ActorRow> = actors
         .into_iter()
-        .map(|(who, (changes, how, resources, last))| {
+        .map(|(who, t)| {
+            let Tally {
+                changes,
+                how,
+                resources,
+                last,
+            } = t;
             let mut how: Vec<(String, u64)> = how.into_iter().collect();
             how.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             ActorRow {
