@@ -589,7 +589,7 @@ impl<'a, S: FindingStore + EventPublisher> Ingest<'a, S> {
 /// Opens (or creates) the embedded store that `replay` and `backfill` write.
 fn open_embedded(store: &StoreArg) -> Result<EmbeddedStore> {
     if store.path.to_string_lossy().starts_with("dynamodb://") {
-        bail!("replay and backfill write to the embedded store (--store PATH); dynamodb://TABLE is for `findings list|show`");
+        bail!("replay, backfill and scan write to the embedded store (--store PATH); dynamodb://TABLE is for `findings list|show`");
     }
     EmbeddedStore::open(&store.path).with_context(|| format!("opening store {}", store.path.display()))
 }

@@ -22,6 +22,9 @@ pub fn esc(text: &str) -> String {
     out
 }
 
+/// Open findings drawn per severity; the JSON report holds them all.
+const MAX_SHOWN: usize = 200;
+
 const CSS: &str = r#"
 :root{--ink:#1d2330;--muted:#5b6474;--line:#dde1e8;--bg:#f6f7f9;--card:#fff;--crit:#c62828;--major:#ef6c00;--minor:#c9a400;--ok:#2e7d32;--cfn:#5c6bc0;--miss:#8d6e63}
 *{box-sizing:border-box}
@@ -217,8 +220,15 @@ fn findings(h: &mut String, r: &Report) {
             "<h3><span class=\"badge {sev}\">{sev}</span> {} open</h3>",
             these.len()
         );
-        for f in these {
+        for f in these.iter().take(MAX_SHOWN) {
             finding(h, f);
+        }
+        if these.len() > MAX_SHOWN {
+            let _ = writeln!(
+                h,
+                "<p class=\"meta\">… and {} more {sev} finding(s), all in the JSON report (<code>--json</code>).</p>",
+                these.len() - MAX_SHOWN
+            );
         }
     }
     let resolved = r.findings.len() - open.len();

@@ -494,3 +494,113 @@ fn timeline(days: BTreeMap<String, Day>) -> Vec<Day> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use driftguard_core::conformance::sample_finding;
+    use driftguard_core::finding::FindingKind;
+    use driftguard_core::sweep::Coverage;
+
+    const DAY: i64 = 86_400;
+    /// 2026-11-20T00:00:00Z.
+    const T0: i64 = 1_795_132_800;
+
+    #[test]
+    fn a_report_counts_ranks_and_fills_the_days_between() {
+        let mut findings = vec![
+            sample_finding("e1", "sg-1", T0 + 3600, Severity::Critical),
+            sample_finding("e2", "sg-1", T0 + 2 * DAY, Severity::Major),
+            sample_finding("e3", "sg-2", T0 + 3 * DAY, Severity::Minor),
+        ];
+        findings[1].actor.human = Some("bob".into());
+        findings[2].status = Status::Resolved;
+        findings[2].kind = FindingKind::Unmanaged;
+        // A sweep finding: no call actor, the history named carol.
+        let mut swept = sample_finding("e4", "sg-3", T0 + 3 * DAY, Severity::Critical);
+        swept.actor.human = None;
+        swept.config = Some(serde_json::from_value(serde_json::json!({
+            "observation": "cfg-1", "capture_time": "2026-11-23T00:00:00Z", "change": "update",
+            "compared": true, "severity": "critical", "origin": "sweep",
+            "who": {"status": "named", "who": "carol", "rule": "r", "call": "ec2.amazonaws.com:AuthorizeSecurityGroupIngress",
+                "event_id": "x", "time": "2026-11-22T10:00:00Z"}
+        })).expect("evidence"));
+        findings.push(swept);
+
+        let scope = Scope {
+            account: "123456789012".into(),
+            region: "eu-west-1".into(),
+        };
+        let mut sweep = SweepReport::default();
+        sweep.coverage.insert(
+            "123456789012/AWS::EC2::SecurityGroup".into(),
+            Coverage {
+                managed: 6,
+                unmanaged: 1,
+                missing: 2,
+                cloudformation: 1,
+                ignored: 0,
+            },
+        );
+        let inputs = [SweepInput {
+            scope: &scope,
+            finished_at: Timestamp(T0 * 1000),
+            report: &sweep,
+        }];
+        let r = build(&findings, &inputs, "s.redb", Timestamp(T0 * 1000));
+
+        assert_eq!((r.totals.findings, r.totals.open, r.totals.resolved), (4, 3, 1));
+        assert_eq!(r.totals.open_by_kind.get("drift"), Some(&3));
+        assert_eq!(r.totals.open_by_severity.get("critical"), Some(&2));
+        let c = &r.coverage[0];
+        assert_eq!(
+            (c.account.as_str(), c.resource_type.as_str()),
+            ("123456789012", "AWS::EC2::SecurityGroup")
+        );
+        assert_eq!(c.iac_share, Some(7.0 / 8.0));
+        // Open first, most severe first, newest first.
+        let order: Vec<(&str, &str)> = r
+            .findings
+            .iter()
+            .map(|f| (f.status.as_str(), f.severity.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("open", "critical"),
+                ("open", "critical"),
+                ("open", "major"),
+                ("resolved", "minor")
+            ]
+        );
+        assert_eq!(r.findings[0].resource_id, "sg-3", "the newer critical one first");
+        assert_eq!(r.findings[0].who.as_deref(), Some("carol"));
+        assert!(
+            r.findings[0].how.contains("CloudTrail's history"),
+            "{}",
+            r.findings[0].how
+        );
+        assert_eq!(r.hotspots[0].resource_id, "sg-1");
+        assert_eq!(r.hotspots[0].findings, 2);
+        let who: Vec<(&str, u64)> = r.actors.iter().map(|a| (a.who.as_str(), a.changes)).collect();
+        assert_eq!(who, [("alice", 2), ("bob", 1), ("carol", 1)]);
+        // 20, 21 (nothing), 22, 23.
+        let days: Vec<(&str, u64)> = r.timeline.iter().map(|d| (d.day.as_str(), d.total())).collect();
+        assert_eq!(
+            days,
+            [
+                ("2026-11-20", 1),
+                ("2026-11-21", 0),
+                ("2026-11-22", 1),
+                ("2026-11-23", 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn nothing_stored_is_an_empty_report() {
+        let r = build(&[], &[], "s.redb", Timestamp(0));
+        assert_eq!(r.totals.findings, 0);
+        assert!(r.coverage.is_empty() && r.timeline.is_empty() && r.hotspots.is_empty());
+    }
+}
