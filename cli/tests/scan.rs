@@ -13,7 +13,6 @@ use driftguard_tests::fault::FaultProxy;
 use driftguard_tests::runtime_api::{ACCOUNT_ID, REGION};
 use driftguard_tests::stack::{Stack, BUCKET};
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::Output;
 use std::time::Instant;
@@ -23,40 +22,6 @@ mod common;
 use common::{chromium, command, text};
 
 const FILLERS: usize = 120;
-
-/// Terraform applied the declared policy on app-logs a day ago, alice replaced it two hours
-/// ago; bob's change on app-data is the one the event path reported first.
-fn history() -> HashMap<String, Vec<Value>> {
-    let mut terraform = estate::put_policy_record(
-        estate::DRIFTED,
-        &estate::declared_policy(estate::DRIFTED),
-        "terraform",
-        "7d2f1e5b-1b6c-4d3f-8a3b-000000000001",
-        24 * 60,
-    );
-    terraform["userAgent"] = json!("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.70.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.32.2 os/linux lang/go#1.22.8 md/GOOS#linux md/GOARCH#amd64 api/s3#1.65.3");
-    let alice = estate::put_policy_record(
-        estate::DRIFTED,
-        &estate::public_policy(estate::DRIFTED),
-        "alice",
-        "7d2f1e5b-1b6c-4d3f-8a3b-000000000002",
-        120,
-    );
-    HashMap::from([
-        (estate::DRIFTED.to_owned(), vec![terraform, alice]),
-        (estate::REPORTED.to_owned(), vec![bob_record()]),
-    ])
-}
-
-fn bob_record() -> Value {
-    estate::put_policy_record(
-        estate::REPORTED,
-        &estate::public_policy(estate::REPORTED),
-        "bob",
-        "7d2f1e5b-1b6c-4d3f-8a3b-0000000000b0",
-        3,
-    )
-}
 
 /// A moto stack with the estate, the proxy in front of it and the history stand-in.
 struct Estate {
@@ -78,7 +43,7 @@ fn estate(test: &str, fillers: usize) -> Option<Estate> {
     Some(Estate {
         stack,
         proxy,
-        history: HistoryStandIn::start(history()),
+        history: HistoryStandIn::start(estate::history()),
         _rt: rt,
     })
 }
@@ -134,7 +99,7 @@ fn a_scan_of_the_estate_reports_drift_missing_and_unmanaged_once_and_renders_the
 
     // The event path saw bob's change first (replay reads the same state from the bucket).
     let record = dir.path().join("bob.json");
-    std::fs::write(&record, bob_record().to_string()).expect("write the record");
+    std::fs::write(&record, estate::bob_record().to_string()).expect("write the record");
     let states = states();
     let replayed = command(&[
         "replay",

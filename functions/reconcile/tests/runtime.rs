@@ -16,7 +16,6 @@ use driftguard_tests::fault::FaultProxy;
 use driftguard_tests::runtime_api::{Invocation, LambdaProcess, RuntimeApi};
 use driftguard_tests::stack::{Stack, BUCKET, BUS, TABLE};
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -28,45 +27,6 @@ struct Reconcile {
     rt: tokio::runtime::Runtime,
     history: HistoryStandIn,
     proxy: FaultProxy,
-}
-
-/// The history: Terraform applied the declared policy on app-logs a day ago, alice replaced it
-/// two hours ago; bob's change on app-data is the one the event path already reported; the
-/// deleted bucket's history holds nothing by hand.
-fn history() -> HashMap<String, Vec<Value>> {
-    let mut terraform = estate::put_policy_record(
-        estate::DRIFTED,
-        &estate::declared_policy(estate::DRIFTED),
-        "terraform",
-        "6c1e0d4a-0a5b-4c2e-9f2a-000000000001",
-        24 * 60,
-    );
-    terraform["userAgent"] = json!("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.70.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.32.2 os/linux lang/go#1.22.8 md/GOOS#linux md/GOARCH#amd64 api/s3#1.65.3");
-    let alice = estate::put_policy_record(
-        estate::DRIFTED,
-        &estate::public_policy(estate::DRIFTED),
-        "alice",
-        "6c1e0d4a-0a5b-4c2e-9f2a-000000000002",
-        120,
-    );
-    let mut deleted_by_terraform = terraform.clone();
-    deleted_by_terraform["eventID"] = json!("6c1e0d4a-0a5b-4c2e-9f2a-000000000003");
-    deleted_by_terraform["requestParameters"]["bucketName"] = json!(estate::DELETED);
-    HashMap::from([
-        (estate::DRIFTED.to_owned(), vec![terraform, alice]),
-        (estate::REPORTED.to_owned(), vec![bob_record()]),
-        (estate::DELETED.to_owned(), vec![deleted_by_terraform]),
-    ])
-}
-
-fn bob_record() -> Value {
-    estate::put_policy_record(
-        estate::REPORTED,
-        &estate::public_policy(estate::REPORTED),
-        "bob",
-        "6c1e0d4a-0a5b-4c2e-9f2a-0000000000b0",
-        3,
-    )
 }
 
 impl Reconcile {
@@ -84,7 +44,7 @@ impl Reconcile {
         for r in estate::config_rewrites() {
             proxy.rewrite(r);
         }
-        let history = HistoryStandIn::start(history());
+        let history = HistoryStandIn::start(estate::history());
         let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_driftguard-reconcile"));
         let api = RuntimeApi::start_named("driftguard-reconcile");
         let states = format!("s3://{BUCKET}/{}", estate::STATE_PREFIX);
@@ -195,7 +155,7 @@ fn a_sweep_raises_drift_missing_and_unmanaged_once_resumes_across_invocations_an
         return;
     };
     // The event path saw bob's change on app-data first.
-    t.ingest(&bob_record());
+    t.ingest(&estate::bob_record());
     let reported = t.on(estate::REPORTED);
     assert_eq!(reported.len(), 1, "{reported:#?}");
     let _ = t.rt.block_on(t.stack.drain_events());
