@@ -93,10 +93,13 @@ fn cards(h: &mut String, r: &Report) {
         .map(|c| c.managed + c.unmanaged + c.cloudformation)
         .sum();
     let owned: u64 = r.coverage.iter().map(|c| c.managed + c.cloudformation).sum();
-    let share = if live > 0 {
-        format!("{:.0}%", owned as f64 * 100.0 / live as f64)
+    let (share, of) = if live > 0 {
+        (
+            format!("{:.0}%", owned as f64 * 100.0 / live as f64),
+            format!("{owned} of {live}"),
+        )
     } else {
-        "–".to_owned()
+        ("–".to_owned(), "no sweep yet".to_owned())
     };
     let _ = write!(
         h,
@@ -106,15 +109,14 @@ fn cards(h: &mut String, r: &Report) {
          <div class=\"card\"><b style=\"color:var(--major)\">{}</b><span>major</span></div>\
          <div class=\"card\"><b style=\"color:var(--minor)\">{}</b><span>minor</span></div>\
          <div class=\"card\"><b>{}</b><span>resolved</span></div>\
-         <div class=\"card\"><b>{}</b><span>owned by IaC ({} of {})</span></div></div>",
+         <div class=\"card\"><b>{}</b><span>owned by IaC ({})</span></div></div>",
         r.totals.open,
         sev("critical"),
         sev("major"),
         sev("minor"),
         r.totals.resolved,
         share,
-        owned,
-        live
+        esc(&of)
     );
     h.push('\n');
 }
