@@ -211,6 +211,10 @@ fn a_scan_of_the_estate_reports_drift_missing_and_unmanaged_once_and_renders_the
         assert!(page.contains(needle), "the page lacks {needle}");
     }
 
+    // The first scan's page is the one shown (and kept with DRIFTGUARD_REPORT_PNG).
+    let first = dir.path().join("first.html");
+    std::fs::copy(&html, &first).expect("keep the first page");
+
     // A second scan finds the same estate: nothing new.
     let again = scan(&e, &store, &json_path, &html);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
@@ -224,7 +228,7 @@ fn a_scan_of_the_estate_reports_drift_missing_and_unmanaged_once_and_renders_the
     if !chromium::available(test) {
         return;
     }
-    let dom = chromium::dump_dom(&html);
+    let dom = chromium::dump_dom(&first);
     for needle in [
         "Open findings by severity",
         estate::DRIFTED,
@@ -235,7 +239,7 @@ fn a_scan_of_the_estate_reports_drift_missing_and_unmanaged_once_and_renders_the
         assert!(dom.contains(needle), "the rendered page lacks {needle}");
     }
     let png = dir.path().join("report.png");
-    chromium::screenshot(&html, &png);
+    chromium::screenshot(&first, &png);
     let bytes = std::fs::read(&png).expect("the screenshot");
     assert_eq!(chromium::png_size(&bytes), (1280, 2000));
     if let Ok(keep) = std::env::var("DRIFTGUARD_REPORT_PNG") {
