@@ -4,7 +4,8 @@
 //! functions remember: deliveries, messages, bursts, digests, decisions) and secrets read by
 //! reference from Secrets Manager or SSM ([`read_secret`]), and CloudTrail's event history
 //! ([`EventHistory`], `LookupEvents`), and AWS Config's view of live resources for the reconcile
-//! sweep ([`ConfigReader`]), and the declared state kept fresh in the table ([`DynamoInventory`]). The publisher also sends
+//! sweep ([`ConfigReader`]), and the sweep itself, page by page, on any store ([`ScopeSweep`]),
+//! and the declared state kept fresh in the table ([`DynamoInventory`]). The publisher also sends
 //! `Remediation Requested` (core's `RemediationPublisher`).
 //!
 //! [`FindingStore`]: driftguard_core::ports::FindingStore
@@ -25,6 +26,7 @@ mod remediation_ledger;
 mod retry;
 mod s3_states;
 mod secrets;
+mod sweep_driver;
 mod sweep_ledger;
 
 pub use cloudtrail::{EventHistory, HistoryPage, LookupFilter, LookupSummary};
@@ -45,6 +47,7 @@ pub use s3_states::{
     S3States,
 };
 pub use secrets::{read_secret, secret_from, SecretRef};
+pub use sweep_driver::{Lookups, PageDone, ScopeSweep, SweepError};
 pub use sweep_ledger::DynamoSweeps;
 
 /// The SDK clients the adapters take, re-exported so functions need no SDK dependency of their own.
