@@ -249,9 +249,10 @@ fn serve(conn: TcpStream, held: &Held, seen: &Mutex<Seen>) {
             "ListDiscoveredResources" | "GetResourceConfigHistory" => {
                 body["resourceType"].as_str().is_some_and(|t| held.holds(t))
             }
-            "BatchGetResourceConfig" => body["resourceKeys"]
-                .as_array()
-                .is_some_and(|keys| keys.iter().any(|k| k["resourceType"].as_str().is_some_and(|t| held.holds(t)))),
+            "BatchGetResourceConfig" => body["resourceKeys"].as_array().is_some_and(|keys| {
+                keys.iter()
+                    .any(|k| k["resourceType"].as_str().is_some_and(|t| held.holds(t)))
+            }),
             _ => false,
         };
         let response = if here {
@@ -295,22 +296,24 @@ fn list(held: &Held, body: &Value) -> Vec<u8> {
         .items
         .iter()
         .filter(|i| i["resourceType"] == json!(resource_type))
-        .filter(|i| ids.as_ref().is_none_or(|ids| ids.contains(&i["resourceId"].as_str().unwrap_or_default())))
+        .filter(|i| {
+            ids.as_ref()
+                .is_none_or(|ids| ids.contains(&i["resourceId"].as_str().unwrap_or_default()))
+        })
         .filter(|i| name.is_none_or(|n| i["resourceName"].as_str() == Some(n)))
         .collect();
-    let start = match body["nextToken"].as_str() {
-        None => 0,
-        Some(token) => match token.strip_prefix("page-").and_then(|n| n.parse::<usize>().ok()) {
-            Some(n) if n <= matching.len() => n,
-            _ => {
-                return http(
+    let start =
+        match body["nextToken"].as_str() {
+            None => 0,
+            Some(token) => match token.strip_prefix("page-").and_then(|n| n.parse::<usize>().ok()) {
+                Some(n) if n <= matching.len() => n,
+                _ => return http(
                     "400 Bad Request",
                     &json!({"__type": "InvalidNextTokenException", "message": "The specified next token is invalid."})
                         .to_string(),
-                )
-            }
-        },
-    };
+                ),
+            },
+        };
     let end = (start + limit.min(held.page_size)).min(matching.len());
     let identifiers: Vec<Value> = matching[start..end]
         .iter()
@@ -383,7 +386,12 @@ fn batch(held: &Held, request: &Request, body: &Value, seen: &Mutex<Seen>) -> Op
         let split = bytes.windows(4).position(|w| w == b"\r\n\r\n")?;
         let answer: Value = serde_json::from_slice(&bytes[split + 4..]).ok()?;
         items.extend(answer["baseConfigurationItems"].as_array().cloned().unwrap_or_default());
-        unprocessed.extend(answer["unprocessedResourceKeys"].as_array().cloned().unwrap_or_default());
+        unprocessed.extend(
+            answer["unprocessedResourceKeys"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        );
     }
     Some(http(
         "200 OK",

@@ -14,9 +14,9 @@ use driftguard_core::ports::{FindingStore, Query};
 use driftguard_tests::config_standin::{self, ConfigStandIn};
 use driftguard_tests::corpora::shared_data;
 use driftguard_tests::estate::{self, HistoryStandIn};
-use driftguard_tests::runtime_api::{ACCOUNT_ID, REGION};
 use driftguard_tests::fault::FaultProxy;
 use driftguard_tests::runtime_api::{Invocation, LambdaProcess, RuntimeApi};
+use driftguard_tests::runtime_api::{ACCOUNT_ID, REGION};
 use driftguard_tests::stack::{Stack, BUCKET, BUS, TABLE};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -514,16 +514,16 @@ fn network_state() -> Value {
     };
     let provider = "provider[\"registry.terraform.io/hashicorp/aws\"]";
     json!({"version": 4, "terraform_version": "1.9.8", "serial": 3, "lineage": "7a4d2c1e-network", "outputs": {},
-        "resources": [
-            {"mode": "managed", "type": "aws_security_group", "name": "ssh", "provider": provider,
-                "instances": [group(SG, "launch-wizard-7", "launch-wizard-7 created 2016-05-26T14:26:12.992-07:00", "10.0.0.0/8")]},
-            {"mode": "managed", "type": "aws_security_group", "name": "bastion", "provider": provider,
-                "instances": [group(SG_GONE, "bastion", "bastion hosts", "10.0.0.0/8")]},
-            {"mode": "managed", "type": "aws_db_instance", "name": "main", "provider": provider,
-                "instances": [instance(DB, "myrdstest", "db.m3.large")]},
-            {"mode": "managed", "type": "aws_db_instance", "name": "replica", "provider": provider,
-                "instances": [instance(DB_GONE, "reports-replica", "db.m3.xlarge")]},
-        ]})
+    "resources": [
+        {"mode": "managed", "type": "aws_security_group", "name": "ssh", "provider": provider,
+            "instances": [group(SG, "launch-wizard-7", "launch-wizard-7 created 2016-05-26T14:26:12.992-07:00", "10.0.0.0/8")]},
+        {"mode": "managed", "type": "aws_security_group", "name": "bastion", "provider": provider,
+            "instances": [group(SG_GONE, "bastion", "bastion hosts", "10.0.0.0/8")]},
+        {"mode": "managed", "type": "aws_db_instance", "name": "main", "provider": provider,
+            "instances": [instance(DB, "myrdstest", "db.m3.large")]},
+        {"mode": "managed", "type": "aws_db_instance", "name": "replica", "provider": provider,
+            "instances": [instance(DB_GONE, "reports-replica", "db.m3.xlarge")]},
+    ]})
 }
 
 /// What the stand-in holds: the RDK's group and instance (moved into the test's account and
@@ -550,7 +550,10 @@ fn network_items(data: &std::path::Path) -> Vec<Value> {
 #[test]
 fn the_sweep_reads_security_groups_and_db_instances_from_real_config_items_beside_moto() {
     let test = "the_sweep_reads_security_groups_and_db_instances_from_real_config_items_beside_moto";
-    let Some(data) = shared_data(test, "the sweep of the RDK's security group and DB instance items is not run") else {
+    let Some(data) = shared_data(
+        test,
+        "the sweep of the RDK's security group and DB instance items is not run",
+    ) else {
         return;
     };
     let held = (network_state(), network_items(&data), 1);
@@ -562,7 +565,11 @@ fn the_sweep_reads_security_groups_and_db_instances_from_real_config_items_besid
     // One page per invocation: the groups' two pages, the buckets', the role's, the
     // instances' two.
     assert_eq!(answers.len(), 6, "{answers:#?}");
-    assert_eq!(answers[0]["scopes"][0]["continues_at"], json!("AWS::EC2::SecurityGroup after page 1"), "{answers:#?}");
+    assert_eq!(
+        answers[0]["scopes"][0]["continues_at"],
+        json!("AWS::EC2::SecurityGroup after page 1"),
+        "{answers:#?}"
+    );
     let coverage = |t: &str| report["coverage"][format!("{ACCOUNT_ID}/{t}")].clone();
     assert_eq!(
         coverage("AWS::EC2::SecurityGroup"),
@@ -574,7 +581,11 @@ fn the_sweep_reads_security_groups_and_db_instances_from_real_config_items_besid
         json!({"managed": 1, "unmanaged": 1, "missing": 1, "cloudformation": 0, "ignored": 0}),
         "{report:#}"
     );
-    assert_eq!(coverage("AWS::S3::Bucket")["unmanaged"], json!(1), "moto's estate, forwarded: {report:#}");
+    assert_eq!(
+        coverage("AWS::S3::Bucket")["unmanaged"],
+        json!(1),
+        "moto's estate, forwarded: {report:#}"
+    );
     let calls = &report["calls"];
     assert_eq!(calls["config:ListDiscoveredResources"], json!(6), "{report:#}");
     assert_eq!(calls["config:BatchGetResourceConfig"], json!(6), "{report:#}");
@@ -584,7 +595,11 @@ fn the_sweep_reads_security_groups_and_db_instances_from_real_config_items_besid
     assert_eq!(config.answered("ListDiscoveredResources"), 4);
     assert_eq!(config.answered("BatchGetResourceConfig"), 4);
     assert_eq!(config.answered("GetResourceConfigHistory"), 2);
-    assert_eq!(config.forwarded("ListDiscoveredResources"), 2, "the buckets and the role");
+    assert_eq!(
+        config.forwarded("ListDiscoveredResources"),
+        2,
+        "the buckets and the role"
+    );
     assert_eq!(config.forwarded("BatchGetResourceConfig"), 2);
     assert_eq!(config.forwarded("GetResourceConfigHistory"), 1);
 
@@ -605,7 +620,11 @@ fn the_sweep_reads_security_groups_and_db_instances_from_real_config_items_besid
     let sg = one(SG, FindingKind::Drift);
     assert_eq!(
         drifted(&sg),
-        [("ingress".to_owned(), json!(["tcp 22 10.0.0.0/8"]), json!(["tcp 22 0.0.0.0/0"]))],
+        [(
+            "ingress".to_owned(),
+            json!(["tcp 22 10.0.0.0/8"]),
+            json!(["tcp 22 0.0.0.0/0"])
+        )],
         "{:#?}",
         sg.changes
     );
