@@ -52,10 +52,8 @@ pub fn rdk_item(data: &Path, file: &str, account: &str, region: &str) -> Result<
 /// Replaces [`RDK_ACCOUNT`] and [`RDK_REGION`] in every string of `value`.
 pub fn rehome(value: &mut Value, account: &str, region: &str) {
     match value {
-        Value::String(s) => {
-            if s.contains(RDK_ACCOUNT) || s.contains(RDK_REGION) {
-                *s = s.replace(RDK_ACCOUNT, account).replace(RDK_REGION, region);
-            }
+        Value::String(s) if s.contains(RDK_ACCOUNT) || s.contains(RDK_REGION) => {
+            *s = s.replace(RDK_ACCOUNT, account).replace(RDK_REGION, region);
         }
         Value::Array(list) => list.iter_mut().for_each(|v| rehome(v, account, region)),
         Value::Object(map) => map.values_mut().for_each(|v| rehome(v, account, region)),
