@@ -8,6 +8,10 @@
 //! created by hand (unmanaged), a declared role, and 120 declared buckets, so the bucket listing
 //! takes two pages. A margin as long as the Runtime API's deadline makes every invocation stop
 //! after one page: the run is resumed from its saved continuation.
+//!
+//! Security groups and DB instances, which moto's Config does not serve, are swept through a
+//! Config stand-in in front of moto (tests/src/config_standin.rs) holding the AWS Config RDK's
+//! example items from `../shared/data`.
 
 use driftguard_core::finding::{Finding, FindingKind, Status};
 use driftguard_core::ports::{FindingStore, Query};
