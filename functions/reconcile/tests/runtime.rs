@@ -647,6 +647,12 @@ fn the_sweep_reads_security_groups_and_db_instances_from_real_config_items_besid
         one(id, FindingKind::Unmanaged);
     }
     let before = t.findings().len();
+    assert_eq!(
+        before,
+        10,
+        "these six and the estate's four (app-logs, app-data, app-backup, the hand-made bucket): {:#?}",
+        t.findings()
+    );
     let _ = t.rt.block_on(t.stack.drain_events());
 
     // A second run over the same items raises nothing new.
