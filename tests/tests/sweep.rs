@@ -82,6 +82,9 @@ async fn the_config_stand_in_serves_the_rdk_items_in_the_api_shapes_the_reader_r
     let sg = rdk_item(&data, "AWS_EC2_SecurityGroup.json", ACCOUNT_ID, REGION).expect("the RDK's group");
     let db = rdk_item(&data, "AWS_RDS_DBInstance.json", ACCOUNT_ID, REGION).expect("the RDK's instance");
     let copy = renamed(&db, "db-7KQW2M4XZ3N5P6R8T0V2Y4A6C8", Some("scratch-copy"));
+    // One of the two items that are not JSON upstream (the folder's SOURCE.md): refused, named.
+    let bad = rdk_item(&data, "AWS_EC2_NetworkInterface.json", ACCOUNT_ID, REGION).expect_err("malformed upstream");
+    assert!(bad.contains("AWS_EC2_NetworkInterface.json"), "{bad}");
     let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
     let upstream = format!("http://{}", dead.local_addr().expect("addr"));
     drop(dead);
