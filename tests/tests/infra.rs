@@ -202,7 +202,8 @@ fn env_reads(src: &str) -> BTreeSet<String> {
             }
         }
     }
-    if src.contains("from_default_env") {
+    // `driftguard_aws::start_logging` reads the log filter from RUST_LOG.
+    if src.contains("from_default_env") || src.contains("start_logging(") {
         reads.insert("RUST_LOG".to_owned());
     }
     // Cargo sets `CARGO_*` when it compiles (`env!("CARGO_PKG_VERSION")`): nothing to deploy.

@@ -31,21 +31,8 @@ impl Config {
     /// Reads variables through `get` (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env::new(get);
-        let states = env
-            .optional("DRIFTGUARD_STATE_LOCATIONS")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|url| {
-                S3Location::parse(url).ok_or_else(|| {
-                    invalid(
-                        "DRIFTGUARD_STATE_LOCATIONS",
-                        format!("{url:?} is not an s3://bucket/prefix URL"),
-                    )
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let states = S3Location::parse_list(&env.optional("DRIFTGUARD_STATE_LOCATIONS").unwrap_or_default())
+            .map_err(|e| invalid("DRIFTGUARD_STATE_LOCATIONS", e))?;
         if states.is_empty() {
             return Err(invalid(
                 "DRIFTGUARD_STATE_LOCATIONS",

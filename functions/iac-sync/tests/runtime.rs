@@ -250,6 +250,14 @@ fn a_state_rewrite_reaches_iac_sync_updates_the_inventory_resolves_codified_drif
         "{first:#}"
     );
     assert_eq!(t.version(), Some(1));
+    let logs = t.lambda.logs();
+    let starting = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["fields"]["message"] == json!("Starting"))
+        .unwrap_or_else(|| panic!("no Starting line in\n{logs}"));
+    assert_eq!(starting["fields"]["function"], json!("driftguard-iac-sync"));
+    assert_eq!(starting["fields"]["version"], json!(env!("CARGO_PKG_VERSION")));
 
     // alice made the bucket public-read by hand; the finding is open.
     let mut finding = sample_finding(

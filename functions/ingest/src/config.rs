@@ -66,21 +66,8 @@ impl Config {
     /// carrying the remediation marker count as DriftGuard's own.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env::new(get);
-        let states = env
-            .optional("DRIFTGUARD_STATE_LOCATIONS")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|url| {
-                S3Location::parse(url).ok_or_else(|| {
-                    invalid(
-                        "DRIFTGUARD_STATE_LOCATIONS",
-                        format!("{url:?} is not an s3://bucket/prefix URL"),
-                    )
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let states = S3Location::parse_list(&env.optional("DRIFTGUARD_STATE_LOCATIONS").unwrap_or_default())
+            .map_err(|e| invalid("DRIFTGUARD_STATE_LOCATIONS", e))?;
         let principals: Vec<PrincipalRule> = env.json("DRIFTGUARD_IAC_PRINCIPALS")?.unwrap_or_default();
         let ignore_text = env
             .optional("DRIFTGUARD_IGNORE_RULES")

@@ -16,18 +16,7 @@ use serde_json::value::RawValue;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_current_span(false)
-        .with_target(false)
-        .without_time()
-        .init();
-    tracing::info!(
-        function = env!("CARGO_BIN_NAME"),
-        version = env!("CARGO_PKG_VERSION"),
-        "Starting"
-    );
+    driftguard_aws::start_logging(env!("CARGO_BIN_NAME"), env!("CARGO_PKG_VERSION"));
     let config = Config::from_env()?;
     let aws = aws_config::load_from_env().await;
     let app = App::new(&aws, config);

@@ -59,17 +59,8 @@ impl Config {
     /// Reads variables through `get` (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env::new(get);
-        let states = list(env.optional("DRIFTGUARD_STATE_LOCATIONS"))
-            .into_iter()
-            .map(|url| {
-                S3Location::parse(&url).ok_or_else(|| {
-                    invalid(
-                        "DRIFTGUARD_STATE_LOCATIONS",
-                        format!("{url:?} is not an s3://bucket/prefix URL"),
-                    )
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let states = S3Location::parse_list(&env.optional("DRIFTGUARD_STATE_LOCATIONS").unwrap_or_default())
+            .map_err(|e| invalid("DRIFTGUARD_STATE_LOCATIONS", e))?;
         let scopes = list(env.optional("DRIFTGUARD_SWEEP_SCOPES"))
             .into_iter()
             .map(|s| match s.split_once('/') {

@@ -17,7 +17,7 @@
 //! `apply` that fails part-way keeps the events of the writes it made.
 
 use crate::error::{classify, AwsError};
-use crate::item::{self, get_n, get_s, n, s, Item};
+use crate::item::{self, build_err, get_n, get_s, n, now_secs, s, Item};
 use crate::retry::{backoff, MAX_ATTEMPTS};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -47,26 +47,10 @@ pub struct DynamoStore {
     idempotency_ttl: Duration,
 }
 
-fn build_err(what: &'static str, e: impl std::fmt::Display) -> AwsError {
-    AwsError::Call {
-        service: "DynamoDB",
-        operation: what,
-        code: "build".into(),
-        message: e.to_string(),
-        retry: crate::Retry::NotRetryable,
-    }
-}
-
 fn now_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
-}
-
-fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 impl DynamoStore {

@@ -15,7 +15,7 @@
 //! puts them right.
 
 use crate::error::{classify, AwsError};
-use crate::item::{self, get_n, get_s, n, s, Item};
+use crate::item::{self, build_err, get_n, get_s, n, now_secs, s, Item};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
@@ -26,22 +26,6 @@ use std::collections::BTreeMap;
 pub const STATES_PK: &str = "IAC#STATES";
 /// The inventory version's key.
 pub const VERSION_PK: &str = "IAC#VERSION";
-
-fn build_err(what: &'static str, e: impl std::fmt::Display) -> AwsError {
-    AwsError::Call {
-        service: "DynamoDB",
-        operation: what,
-        code: "build".into(),
-        message: e.to_string(),
-        retry: crate::Retry::NotRetryable,
-    }
-}
-
-fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
 
 /// The declared state on one DynamoDB table.
 #[derive(Debug, Clone)]

@@ -76,3 +76,21 @@ pub(crate) async fn put(
         Err(e) => Err(classify("DynamoDB", "PutItem", e)),
     }
 }
+
+/// A request DriftGuard could not build (a missing required field): not retryable.
+pub(crate) fn build_err(operation: &'static str, e: impl std::fmt::Display) -> AwsError {
+    AwsError::Call {
+        service: "DynamoDB",
+        operation,
+        code: "build".into(),
+        message: e.to_string(),
+        retry: crate::Retry::NotRetryable,
+    }
+}
+
+/// Seconds since the epoch.
+pub(crate) fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}

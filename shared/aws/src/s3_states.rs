@@ -31,6 +31,16 @@ impl S3Location {
             prefix: prefix.to_owned(),
         })
     }
+
+    /// Parses a comma-separated list of locations (blank entries skipped); the error names the
+    /// first entry that is not an `s3://bucket/prefix` URL.
+    pub fn parse_list(text: &str) -> Result<Vec<Self>, String> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|url| Self::parse(url).ok_or_else(|| format!("{url:?} is not an s3://bucket/prefix URL")))
+            .collect()
+    }
 }
 
 #[derive(Debug)]
@@ -318,5 +328,9 @@ mod tests {
         assert_eq!(S3Location::parse("s3://b").map(|l| l.prefix), Some(String::new()));
         assert_eq!(S3Location::parse("https://b/x"), None);
         assert_eq!(S3Location::parse("s3:///x"), None);
+        let list = S3Location::parse_list(" s3://a/x/, ,s3://b ").expect("two locations");
+        assert_eq!(list.len(), 2);
+        let err = S3Location::parse_list("s3://a/x/, https://b").expect_err("not s3");
+        assert!(err.contains("\"https://b\""), "{err}");
     }
 }
