@@ -261,6 +261,7 @@ impl<'p> Sweep<'p> {
     /// created by hand.
     pub fn wants_full_item(&self, change: &ConfigChange) -> bool {
         change.item.get("tags").is_none()
+            && change.cloudformation_stack().is_none()
             && self
                 .declarations(
                     &change.resource_type,
