@@ -4,12 +4,14 @@
 //! functions remember: deliveries, messages, bursts, digests, decisions) and secrets read by
 //! reference from Secrets Manager or SSM ([`read_secret`]), and CloudTrail's event history
 //! ([`EventHistory`], `LookupEvents`), and AWS Config's view of live resources for the reconcile
-//! sweep ([`ConfigReader`]). The publisher also sends
+//! sweep ([`ConfigReader`]), and CloudFormation's stacks ([`CloudFormationStacks`]: who owns a
+//! resource, its drift). The publisher also sends
 //! `Remediation Requested` (core's `RemediationPublisher`).
 //!
 //! [`FindingStore`]: driftguard_core::ports::FindingStore
 //! [`EventPublisher`]: driftguard_core::ports::EventPublisher
 
+mod cloudformation;
 mod cloudtrail;
 mod config_reader;
 mod dynamo;
@@ -26,6 +28,7 @@ mod s3_states;
 mod secrets;
 mod sweep_ledger;
 
+pub use cloudformation::{CloudFormationStacks, CLOUDFORMATION_ACTIONS};
 pub use cloudtrail::{EventHistory, HistoryPage, LookupFilter, LookupSummary};
 pub use config_reader::{read_session, ConfigReader, ItemsRead, ListedPage, MAX_KEYS};
 pub use dynamo::{DynamoStore, MAX_FINDING_BYTES};
