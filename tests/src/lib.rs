@@ -3,6 +3,8 @@
 //!
 //! - [`runtime_api`]: a Lambda Runtime API on loopback and a runner for compiled Lambda binaries, so a
 //!   test invokes a function the way AWS Lambda does.
+//! - [`cloudformation`]: CloudFormation's owner lookup and drift detection on loopback (moto
+//!   serves neither).
 //! - [`moto`]: a moto server on loopback (DynamoDB, EventBridge, SQS wire protocols) for adapter and
 //!   end-to-end tests.
 //!
@@ -15,6 +17,7 @@
 //! reason. Where that cfg is not available, [`moto`] and [`corpora`] print a [`notice`] that
 //! libtest cannot hide.
 
+pub mod cloudformation;
 pub mod corpora;
 pub mod estate;
 pub mod fault;

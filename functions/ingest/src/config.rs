@@ -34,6 +34,11 @@ pub struct Config {
     /// runs): the largest document read into memory at once is a quarter of it
     /// ([`Config::document_limit`]).
     pub memory_mb: u64,
+    /// `DRIFTGUARD_CFN_DRIFT_CHECKS` (default 20): CloudFormation drift checks
+    /// (`DetectStackResourceDrift`) one invocation may make for manual changes on stack
+    /// resources no Terraform state declares; past it such a change is a finding that says drift
+    /// was not checked. `0` turns the CloudFormation lookups off.
+    pub cfn_drift_checks: u32,
 }
 
 /// The memory assumed when `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` is unset: the template's default
@@ -110,6 +115,8 @@ impl Config {
                     ))
                 }
             },
+            cfn_drift_checks: u32::try_from(env.number("DRIFTGUARD_CFN_DRIFT_CHECKS", 20)?)
+                .map_err(|_| invalid("DRIFTGUARD_CFN_DRIFT_CHECKS", "more than a u32 holds"))?,
             memory_mb: match env.number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", DEFAULT_MEMORY_MB)? {
                 0 => return Err(invalid("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0 MB")),
                 mb => mb,

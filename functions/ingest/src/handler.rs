@@ -4,7 +4,7 @@
 use crate::config::Config;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use driftguard_aws::{
-    AwsError, DynamoClient, DynamoLedger, DynamoStore, EventBridgeClient, EventBridgePublisher, Retry, S3Client,
+    AwsError, CloudFormationStacks, DynamoClient, DynamoLedger, DynamoStore, EventBridgeClient, EventBridgePublisher, Retry, S3Client,
     S3States,
 };
 use driftguard_core::config_item::ConfigChange;
@@ -14,6 +14,7 @@ use driftguard_core::learn::ports::{scoring_weights, LearningStore};
 use driftguard_core::pipeline::{Evaluation, Outcome, Pipeline};
 use driftguard_core::score::Weights;
 use driftguard_core::service::{self, ServiceError};
+use driftguard_core::stack;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -91,6 +92,19 @@ pub struct Summary {
     published: usize,
     duplicates: usize,
     skipped: BTreeMap<&'static str, usize>,
+    /// Manual changes on resources outside Terraform that CloudFormation was asked about.
+    #[serde(skip_serializing_if = "is_zero")]
+    cloudformation_asked: usize,
+    /// Of those, owned by a stack.
+    #[serde(skip_serializing_if = "is_zero")]
+    cloudformation_owned: usize,
+    /// CloudFormation calls that failed (each logged at error level).
+    #[serde(skip_serializing_if = "is_zero")]
+    cloudformation_errors: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 struct States {
@@ -114,6 +128,8 @@ pub struct App {
     /// Where the current likelihood weights are (`driftguard weights fit` stores them).
     learning: DynamoLedger,
     weights: tokio::sync::Mutex<WeightsCheck>,
+    /// CloudFormation, for manual changes on stack resources no Terraform state declares.
+    stacks: CloudFormationStacks,
 }
 
 /// The weights findings are scored with, and when the table was last asked for the current ones.
@@ -150,6 +166,7 @@ impl App {
             s3: driftguard_aws::s3_client(aws, config.s3_path_style),
             pipeline,
             learning: DynamoLedger::new(DynamoClient::new(aws), &config.table),
+            stacks: CloudFormationStacks::new(aws),
             config,
             weights: tokio::sync::Mutex::new(WeightsCheck {
                 current: Weights::default(),
@@ -321,13 +338,21 @@ impl App {
         let mut evaluations: Vec<Evaluation> = Vec::new();
         let mut errors: Vec<String> = Vec::new();
         let mut oversized: Vec<Box<ConfigChange>> = Vec::new();
+        // Manual changes on resources no state declares: CloudFormation may own them.
+        let mut ask: Vec<(usize, stack::StackQuery)> = Vec::new();
+        let asking = self.config.cfn_drift_checks > 0;
         decode::decode_within(
             bytes,
             origin,
             self.config.document_limit(),
             &mut |_: &Position, item| match item {
                 Ok(Item::Config(c)) if c.is_oversized() && self.config.config_bucket.is_some() => oversized.push(c),
-                Ok(item) => pipeline.evaluate_each(&item, &mut |e| evaluations.push(e)),
+                Ok(item) => pipeline.evaluate_each(&item, &mut |e| {
+                    if let Some(q) = stack::query(pipeline, &item, &e).filter(|_| asking) {
+                        ask.push((evaluations.len(), q));
+                    }
+                    evaluations.push(e)
+                }),
                 Err(e) => errors.push(e.to_string()),
             },
         );
@@ -336,6 +361,34 @@ impl App {
             evaluations.push(pipeline.evaluate_config(&full));
         }
         let mut summary = Summary::default();
+        let mut budget = stack::Budget {
+            drift_checks: self.config.cfn_drift_checks,
+        };
+        for (i, q) in ask {
+            let Some(evaluation) = evaluations.get_mut(i) else { continue };
+            summary.cloudformation_asked += 1;
+            let answer = stack::check(&self.stacks, &q, &mut budget).await;
+            match &answer {
+                stack::StackAnswer::Unknown { error } => {
+                    summary.cloudformation_errors += 1;
+                    tracing::error!(event_id = %q.call.event_id, resource = %q.physical_id, error = %error,
+                        "CloudFormation ownership lookup failed; the change stays outside IaC");
+                }
+                stack::StackAnswer::Unchecked { stack, reason } => {
+                    summary.cloudformation_owned += 1;
+                    summary.cloudformation_errors += usize::from(!reason.contains("budget"));
+                    tracing::error!(event_id = %q.call.event_id, resource = %q.physical_id, stack = %stack.stack_name,
+                        logical_id = %stack.logical_id, reason = %reason, "CloudFormation drift not checked; reported as changed out of band");
+                }
+                stack::StackAnswer::Checked { stack, drift } => {
+                    summary.cloudformation_owned += 1;
+                    tracing::info!(event_id = %q.call.event_id, resource = %q.physical_id, stack = %stack.stack_name,
+                        logical_id = %stack.logical_id, drift = drift.status.as_str(), "CloudFormation drift checked");
+                }
+                stack::StackAnswer::NotOwned => {}
+            }
+            stack::apply(pipeline, evaluation, &q, answer);
+        }
         // The evaluations of one item (one per resource a call names) are stored together.
         let mut groups: Vec<Vec<Evaluation>> = Vec::new();
         for evaluation in evaluations {
