@@ -14,7 +14,7 @@ use driftguard_core::learn::ports::{scoring_weights, LearningStore};
 use driftguard_core::pipeline::{Evaluation, Outcome, Pipeline};
 use driftguard_core::score::Weights;
 use driftguard_core::service::{self, ServiceError};
-use driftguard_core::stack;
+use driftguard_core::stack::{self, StackOwnership};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -340,6 +340,8 @@ impl App {
         let mut oversized: Vec<Box<ConfigChange>> = Vec::new();
         // Manual changes on resources no state declares: CloudFormation may own them.
         let mut ask: Vec<(usize, stack::StackQuery)> = Vec::new();
+        // Resources that look unmanaged: a stack may have created them without tags.
+        let mut unmanaged: Vec<usize> = Vec::new();
         let asking = self.config.cfn_drift_checks > 0;
         decode::decode_within(
             bytes,
@@ -350,6 +352,9 @@ impl App {
                 Ok(item) => pipeline.evaluate_each(&item, &mut |e| {
                     if let Some(q) = stack::query(pipeline, &item, &e).filter(|_| asking) {
                         ask.push((evaluations.len(), q));
+                    }
+                    if stack::unmanaged_candidate(&e).is_some() && asking {
+                        unmanaged.push(evaluations.len());
                     }
                     evaluations.push(e)
                 }),
@@ -388,6 +393,23 @@ impl App {
                 stack::StackAnswer::NotOwned => {}
             }
             stack::apply(pipeline, evaluation, &q, answer);
+        }
+        for i in unmanaged {
+            let Some(evaluation) = evaluations.get_mut(i) else { continue };
+            let Some(id) = stack::unmanaged_candidate(evaluation).map(str::to_owned) else { continue };
+            summary.cloudformation_asked += 1;
+            match self.stacks.stack_of(&id).await {
+                Ok(Some(owner)) => {
+                    summary.cloudformation_owned += 1;
+                    stack::owned_by_stack(evaluation, &owner);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    summary.cloudformation_errors += 1;
+                    tracing::error!(event_id = %evaluation.event_id, resource = %id, error = %e,
+                        "CloudFormation ownership lookup failed; the resource is reported unmanaged");
+                }
+            }
         }
         // The evaluations of one item (one per resource a call names) are stored together.
         let mut groups: Vec<Vec<Evaluation>> = Vec::new();

@@ -340,3 +340,26 @@ fn cloudformations_own_change_gives_nothing_and_asks_nothing() {
     assert!(ingest.findings().is_empty());
     assert!(ingest.cfn.asked().is_empty(), "{:?}", ingest.cfn.asked());
 }
+
+#[test]
+fn an_untagged_resource_a_stack_created_is_not_unmanaged() {
+    // AWS Config records a bucket no state declares, next to Terraform-managed ones, without the
+    // stack's tags: CloudFormation says which stack created it.
+    let resources = HashMap::from([(
+        "acme-tmp-export".to_owned(),
+        owned(
+            "ExportBucket",
+            "AWS::S3::Bucket",
+            drift("ExportBucket", "AWS::S3::Bucket", "IN_SYNC", json!([])),
+        ),
+    )]);
+    let Some(mut ingest) = Ingest::start("an_untagged_resource_a_stack_created_is_not_unmanaged", resources) else {
+        return;
+    };
+    let item = std::fs::read(workspace().join("events/config/s3-bucket.created-unmanaged.json")).expect("item");
+    let summary = ingest.respond(&item);
+    assert_eq!(summary["skipped"]["cloudformation_owned"], json!(1), "{summary}");
+    assert!(ingest.findings().is_empty(), "{:?}", ingest.findings());
+    assert_eq!(ingest.cfn.count("DescribeStackResources"), 1);
+    assert_eq!(ingest.cfn.count("DetectStackResourceDrift"), 0, "ownership only: nothing changed by hand");
+}

@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use driftguard_aws::{
-    read_session, AwsError, ConfigReader, DynamoClient, DynamoLedger, DynamoStore, DynamoSweeps, EventBridgeClient,
+    read_session, AwsError, CloudFormationStacks, ConfigReader, DynamoClient, DynamoLedger, DynamoStore, DynamoSweeps, EventBridgeClient,
     EventBridgePublisher, EventHistory, LookupFilter, Retry, S3States,
 };
 use driftguard_core::join::LastWriter;
@@ -14,6 +14,7 @@ use driftguard_core::pipeline::{Evaluation, Outcome, Pipeline};
 use driftguard_core::ports::{DriftEvent, DriftEventKind, EventPublisher, FindingStore};
 use driftguard_core::score::Weights;
 use driftguard_core::service::{self, ServiceError};
+use driftguard_core::stack::{self, StackOwnership};
 use driftguard_core::sweep::{self, Continuation, Scope, Sweep, SweepReport, HISTORY_DAYS};
 use driftguard_core::time::Timestamp;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -319,6 +320,13 @@ impl App {
         };
         let reader = ConfigReader::new(&session, scope.clone(), self.config.aggregator.clone());
         let history = EventHistory::new(&session).with_interval(self.config.lookup_interval);
+        // Who owns an undeclared resource without CloudFormation's tags (IAM roles carry none):
+        // asked in the scope's own account (not through an aggregator, whose session is ours).
+        let stacks = self
+            .config
+            .aggregator
+            .is_none()
+            .then(|| CloudFormationStacks::new(&session));
         tracing::info!(scope = %at, resumed, types = run.types.len(), next_type = run.next_type, "Sweep");
         let mut stopped = None;
         let mut pages_here = 0u64;
@@ -364,7 +372,20 @@ impl App {
                 } else {
                     change
                 };
-                evaluations.push(sweep.live(&mut run.progress, &mut run.report, &change));
+                let mut ev = sweep.live(&mut run.progress, &mut run.report, &change);
+                if let (Some(stacks), Some(id)) = (&stacks, stack::unmanaged_candidate(&ev).map(str::to_owned)) {
+                    let (asked, _) = stacks.calls();
+                    match stacks.stack_of(&id).await {
+                        Ok(Some(owner)) => sweep.owned_by_stack(&mut run.report, &mut ev, &owner),
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(scope = %at, resource = %id, error = %e,
+                            "CloudFormation ownership lookup failed; the resource stays unmanaged"),
+                    }
+                    if stacks.calls().0 > asked {
+                        run.report.call("cloudformation:DescribeStackResources");
+                    }
+                }
+                evaluations.push(ev);
             }
             match page.next_token {
                 Some(token) => run.next_token = Some(token),

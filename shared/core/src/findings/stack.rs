@@ -567,3 +567,35 @@ impl StackOwnership for MemoryStacks {
         })
     }
 }
+
+/// The physical id to ask CloudFormation about, for an evaluation that would report an
+/// unmanaged resource (a Config item, or a live item the sweep read, of a resource no state
+/// declares next to managed ones): a stack may have created it without tags (IAM roles and
+/// policies carry none), and a stack's resource is IaC-owned, never unmanaged.
+pub fn unmanaged_candidate(ev: &Evaluation) -> Option<&str> {
+    match &ev.outcome {
+        Outcome::Config(obs)
+            if obs
+                .finding
+                .as_deref()
+                .is_some_and(|f| f.kind == FindingKind::Unmanaged) =>
+        {
+            Some(obs.resource.id.as_str()).filter(|id| !id.is_empty())
+        }
+        _ => None,
+    }
+}
+
+/// A stack owns the resource an unmanaged-looking evaluation is about: it is skipped as
+/// [`Skip::CloudFormationOwned`], its owner naming the stack (drift is not asked: nothing
+/// changed by hand is known).
+pub fn owned_by_stack(ev: &mut Evaluation, stack: &StackResource) {
+    ev.owner = Some(owner_of(
+        stack,
+        "UNCHECKED",
+        Some("created by CloudFormation; no manual change to check".into()),
+    ));
+    ev.outcome = Outcome::Skipped {
+        reason: Skip::CloudFormationOwned,
+    };
+}
