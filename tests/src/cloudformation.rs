@@ -145,8 +145,20 @@ fn answer(
                     "ValidationError",
                     &format!("Resource {logical} does not exist for stack {stack}"),
                 ),
-                Some((_, Owned { drift: DriftAnswer::Error(status, code, message), .. })) => error(status, code, message),
-                Some((physical, Owned { drift: DriftAnswer::Drift(d), .. })) => (
+                Some((
+                    _,
+                    Owned {
+                        drift: DriftAnswer::Error(status, code, message),
+                        ..
+                    },
+                )) => error(status, code, message),
+                Some((
+                    physical,
+                    Owned {
+                        drift: DriftAnswer::Drift(d),
+                        ..
+                    },
+                )) => (
                     "200 OK",
                     format!(
                         "<DetectStackResourceDriftResponse xmlns=\"{NS}\"><DetectStackResourceDriftResult>{}\
@@ -157,7 +169,11 @@ fn answer(
                 ),
             }
         }
-        other => error("400 Bad Request", "InvalidAction", &format!("the stand-in does not serve {other}")),
+        other => error(
+            "400 Bad Request",
+            "InvalidAction",
+            &format!("the stand-in does not serve {other}"),
+        ),
     }
 }
 

@@ -1613,8 +1613,15 @@ fn ingest_and_reconcile_may_make_the_cloudformation_calls_their_code_makes() {
     );
     // DetectStackResourceDrift reads the resource with ingest's credentials: the reads of the
     // types whose drift the tests check are granted, and no data read is.
-    for read in ["ec2:DescribeSecurityGroups", "s3:GetBucketVersioning", "lambda:GetFunction"] {
-        assert!(!role_allows(&template, "IngestRole", read).is_empty(), "IngestRole lacks {read}");
+    for read in [
+        "ec2:DescribeSecurityGroups",
+        "s3:GetBucketVersioning",
+        "lambda:GetFunction",
+    ] {
+        assert!(
+            !role_allows(&template, "IngestRole", read).is_empty(),
+            "IngestRole lacks {read}"
+        );
     }
     for data in ["s3:GetObject", "secretsmanager:GetSecretValue", "ssm:GetParameter"] {
         assert!(
@@ -1624,9 +1631,8 @@ fn ingest_and_reconcile_may_make_the_cloudformation_calls_their_code_makes() {
     }
     // A role without the grant is caught.
     let mut broken = template.clone();
-    if let Some(statements) = broken["Resources"]["IngestRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-        ["Statement"]
-        .as_sequence_mut()
+    if let Some(statements) =
+        broken["Resources"]["IngestRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].as_sequence_mut()
     {
         statements.retain(|s| str_of(s.get("Sid")) != Some("CloudFormationDrift"));
     }

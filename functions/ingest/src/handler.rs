@@ -4,8 +4,8 @@
 use crate::config::Config;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use driftguard_aws::{
-    AwsError, CloudFormationStacks, DynamoClient, DynamoLedger, DynamoStore, EventBridgeClient, EventBridgePublisher, Retry, S3Client,
-    S3States,
+    AwsError, CloudFormationStacks, DynamoClient, DynamoLedger, DynamoStore, EventBridgeClient, EventBridgePublisher,
+    Retry, S3Client, S3States,
 };
 use driftguard_core::config_item::ConfigChange;
 use driftguard_core::decode::{self, Item, Position};
@@ -370,7 +370,9 @@ impl App {
             drift_checks: self.config.cfn_drift_checks,
         };
         for (i, q) in ask {
-            let Some(evaluation) = evaluations.get_mut(i) else { continue };
+            let Some(evaluation) = evaluations.get_mut(i) else {
+                continue;
+            };
             summary.cloudformation_asked += 1;
             let answer = stack::check(&self.stacks, &q, &mut budget).await;
             match &answer {
@@ -395,8 +397,12 @@ impl App {
             stack::apply(pipeline, evaluation, &q, answer);
         }
         for i in unmanaged {
-            let Some(evaluation) = evaluations.get_mut(i) else { continue };
-            let Some(id) = stack::unmanaged_candidate(evaluation).map(str::to_owned) else { continue };
+            let Some(evaluation) = evaluations.get_mut(i) else {
+                continue;
+            };
+            let Some(id) = stack::unmanaged_candidate(evaluation).map(str::to_owned) else {
+                continue;
+            };
             summary.cloudformation_asked += 1;
             match self.stacks.stack_of(&id).await {
                 Ok(Some(owner)) => {

@@ -63,7 +63,13 @@ impl Ingest {
         self.findings()
             .into_iter()
             .find(|f| f.resource.id == id)
-            .unwrap_or_else(|| panic!("no finding on {id}: {:?}\nlogs:\n{}", self.findings(), self.lambda.logs()))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no finding on {id}: {:?}\nlogs:\n{}",
+                    self.findings(),
+                    self.lambda.logs()
+                )
+            })
     }
 }
 
@@ -83,7 +89,10 @@ fn console_sg_change() -> Vec<u8> {
         SG,
     ))
     .expect("utf-8")
-    .replace("0a10d948-2ac6-465c-ab05-178f67a41c39", "0a10d948-2ac6-465c-ab05-0000000cf001")
+    .replace(
+        "0a10d948-2ac6-465c-ab05-178f67a41c39",
+        "0a10d948-2ac6-465c-ab05-0000000cf001",
+    )
     .into_bytes()
 }
 
@@ -157,7 +166,8 @@ fn a_console_change_on_a_stack_resource_is_a_finding_with_cloudformations_differ
         "the documented Lambda drift output is left out",
     )
     .map(|dir| {
-        let path = dir.join("cfn-drift-and-api-outputs-awscli-examples/cloudformation__detect-stack-resource-drift__1.json");
+        let path =
+            dir.join("cfn-drift-and-api-outputs-awscli-examples/cloudformation__detect-stack-resource-drift__1.json");
         let v: Value = serde_json::from_slice(&std::fs::read(&path).expect("the documented output")).expect("JSON");
         v["StackResourceDrift"].clone()
     });
@@ -202,7 +212,12 @@ fn a_console_change_on_a_stack_resource_is_a_finding_with_cloudformations_differ
     );
     let st = f.owner.as_ref().and_then(|o| o.stack.clone()).expect("the stack named");
     assert_eq!(
-        (st.name.as_str(), st.logical_id.as_str(), st.id.as_str(), st.drift.as_str()),
+        (
+            st.name.as_str(),
+            st.logical_id.as_str(),
+            st.id.as_str(),
+            st.drift.as_str()
+        ),
         ("web", "WebSecurityGroup", STACK_ID, "MODIFIED")
     );
     assert_eq!(f.actor.human.as_deref(), Some("alice@example.com"));
@@ -210,7 +225,10 @@ fn a_console_change_on_a_stack_resource_is_a_finding_with_cloudformations_differ
     assert_eq!(published.len(), 1);
     assert_eq!(published[0]["detail"]["finding"]["owner"]["stack"]["name"], "web");
     assert_eq!(
-        (ingest.cfn.count("DescribeStackResources"), ingest.cfn.count("DetectStackResourceDrift")),
+        (
+            ingest.cfn.count("DescribeStackResources"),
+            ingest.cfn.count("DetectStackResourceDrift")
+        ),
         (1, 1),
         "one owner lookup and one drift check per manual change"
     );
@@ -222,23 +240,45 @@ fn a_console_change_on_a_stack_resource_is_a_finding_with_cloudformations_differ
     assert_eq!(ingest.cfn.count("DescribeStackResources"), 1, "owner cached");
 
     // A bucket's versioning suspended with the CLI: NOT_EQUAL, expected vs found.
-    ingest.respond(&event("s3-put-bucket-versioning.cli-user.json", "acme-prod-artifacts", BUCKET));
+    ingest.respond(&event(
+        "s3-put-bucket-versioning.cli-user.json",
+        "acme-prod-artifacts",
+        BUCKET,
+    ));
     let b = ingest.finding_on(BUCKET);
     assert_eq!(
-        (b.changes[0].attribute.as_str(), &b.changes[0].expected, &b.changes[0].found),
-        ("/VersioningConfiguration/Status", &json!("Enabled"), &json!("Suspended"))
+        (
+            b.changes[0].attribute.as_str(),
+            &b.changes[0].expected,
+            &b.changes[0].found
+        ),
+        (
+            "/VersioningConfiguration/Status",
+            &json!("Enabled"),
+            &json!("Suspended")
+        )
     );
     assert_eq!(b.actor.human.as_deref(), Some("bob"));
 
     if let Some(d) = documented {
         let physical = d["PhysicalResourceId"].as_str().expect("id");
-        ingest.respond(&event("lambda-update-function-configuration.console-sso.json", "orders-api", physical));
+        ingest.respond(&event(
+            "lambda-update-function-configuration.console-sso.json",
+            "orders-api",
+            physical,
+        ));
         let l = ingest.finding_on(physical);
-        let changes: Vec<(&str, &Value, &Value)> =
-            l.changes.iter().map(|c| (c.attribute.as_str(), &c.expected, &c.found)).collect();
+        let changes: Vec<(&str, &Value, &Value)> = l
+            .changes
+            .iter()
+            .map(|c| (c.attribute.as_str(), &c.expected, &c.found))
+            .collect();
         assert_eq!(
             changes,
-            [("/MemorySize", &json!(128), &json!(256)), ("/Timeout", &json!(900), &json!(22))]
+            [
+                ("/MemorySize", &json!(128), &json!(256)),
+                ("/Timeout", &json!(900), &json!(22))
+            ]
         );
         assert_eq!(l.owner.as_ref().map(|o| o.address.as_str()), Some("MyFunction"));
     }
@@ -259,7 +299,11 @@ fn an_in_sync_answer_gives_no_finding() {
     };
     let summary = ingest.respond(&console_sg_change());
     assert_eq!(
-        (summary["findings"].clone(), summary["iac_changes"].clone(), summary["cloudformation_owned"].clone()),
+        (
+            summary["findings"].clone(),
+            summary["iac_changes"].clone(),
+            summary["cloudformation_owned"].clone()
+        ),
         (json!(0), json!(1), json!(1)),
         "recorded as manual activity that matches the template: {summary}"
     );
@@ -292,7 +336,8 @@ fn a_failed_drift_check_is_a_finding_saying_so_and_the_batchs_other_findings_sta
     let mut batch: Value =
         serde_json::from_slice(&std::fs::read(workspace().join("events/sqs/batch.two-records.json")).expect("batch"))
             .expect("JSON");
-    let managed = String::from_utf8(event("ec2-authorize-security-group-ingress.console-sso.json", SG, SG)).expect("utf-8");
+    let managed =
+        String::from_utf8(event("ec2-authorize-security-group-ingress.console-sso.json", SG, SG)).expect("utf-8");
     let on_stack = String::from_utf8(console_sg_change()).expect("utf-8");
     let records = batch["Records"].as_array_mut().expect("records");
     records.truncate(1);
@@ -313,11 +358,15 @@ fn a_failed_drift_check_is_a_finding_saying_so_and_the_batchs_other_findings_sta
         st.not_checked
     );
     assert!(
-        f.summary.contains("Changed out of band on stack web; drift not checked"),
+        f.summary
+            .contains("Changed out of band on stack web; drift not checked"),
         "{}",
         f.summary
     );
-    assert!(ingest.findings().iter().any(|f| f.resource.id == "sg-0123456789abcdef0"));
+    assert!(ingest
+        .findings()
+        .iter()
+        .any(|f| f.resource.id == "sg-0123456789abcdef0"));
     assert!(
         ingest.lambda.logs().contains("CloudFormation drift not checked"),
         "the failure is logged:\n{}",
@@ -361,5 +410,9 @@ fn an_untagged_resource_a_stack_created_is_not_unmanaged() {
     assert_eq!(summary["skipped"]["cloudformation_owned"], json!(1), "{summary}");
     assert!(ingest.findings().is_empty(), "{:?}", ingest.findings());
     assert_eq!(ingest.cfn.count("DescribeStackResources"), 1);
-    assert_eq!(ingest.cfn.count("DetectStackResourceDrift"), 0, "ownership only: nothing changed by hand");
+    assert_eq!(
+        ingest.cfn.count("DetectStackResourceDrift"),
+        0,
+        "ownership only: nothing changed by hand"
+    );
 }

@@ -5,8 +5,8 @@
 
 use crate::config::Config;
 use driftguard_aws::{
-    read_session, AwsError, CloudFormationStacks, ConfigReader, DynamoClient, DynamoLedger, DynamoStore, DynamoSweeps, EventBridgeClient,
-    EventBridgePublisher, EventHistory, LookupFilter, Retry, S3States,
+    read_session, AwsError, CloudFormationStacks, ConfigReader, DynamoClient, DynamoLedger, DynamoStore, DynamoSweeps,
+    EventBridgeClient, EventBridgePublisher, EventHistory, LookupFilter, Retry, S3States,
 };
 use driftguard_core::join::LastWriter;
 use driftguard_core::learn::ports::{scoring_weights, LearningStore};

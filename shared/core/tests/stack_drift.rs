@@ -70,7 +70,12 @@ fn drift(status: &str, differences: Value) -> StackResourceDrift {
 
 /// Evaluates a document and, for each evaluation CloudFormation should be asked about, asks
 /// `stacks` and applies the answer; returns the evaluations and the physical ids asked.
-fn run(pipeline: &Pipeline, document: &[u8], stacks: &MemoryStacks, budget: &mut Budget) -> (Vec<Evaluation>, Vec<String>) {
+fn run(
+    pipeline: &Pipeline,
+    document: &[u8],
+    stacks: &MemoryStacks,
+    budget: &mut Budget,
+) -> (Vec<Evaluation>, Vec<String>) {
     let mut pending = Vec::new();
     decode(document, "test", &mut |_: &Position, item: Result<Item<'_>, _>| {
         let item = item.expect("decodes");
@@ -118,17 +123,32 @@ fn a_console_change_on_a_stack_function_shows_cloudformations_differences() {
     let cli = &cli["StackResourceDrift"];
     let physical = cli["PhysicalResourceId"].as_str().unwrap();
     let pipeline = pipeline_over(&STATES);
-    let document = event("lambda-update-function-configuration.console-sso.json", "orders-api", physical);
+    let document = event(
+        "lambda-update-function-configuration.console-sso.json",
+        "orders-api",
+        physical,
+    );
 
     // No stack owns it: asked once, out of scope as before.
     let (ev, asked) = one(&pipeline, &document, &MemoryStacks::default());
     assert_eq!(asked, [physical]);
-    assert!(matches!(ev.outcome, Outcome::Skipped { reason: Skip::OutsideIac }));
+    assert!(matches!(
+        ev.outcome,
+        Outcome::Skipped {
+            reason: Skip::OutsideIac
+        }
+    ));
     assert!(ev.owner.is_none());
 
     let mut stacks = MemoryStacks::default();
-    let owned = stack_resource(physical, cli["LogicalResourceId"].as_str().unwrap(), "AWS::Lambda::Function");
-    stacks.resources.insert(physical.into(), (owned, Ok(drift_from_cli(cli))));
+    let owned = stack_resource(
+        physical,
+        cli["LogicalResourceId"].as_str().unwrap(),
+        "AWS::Lambda::Function",
+    );
+    stacks
+        .resources
+        .insert(physical.into(), (owned, Ok(drift_from_cli(cli))));
     let (ev, _) = one(&pipeline, &document, &stacks);
     let f = finding_of(&ev);
     assert_eq!(f.kind, FindingKind::Drift);
@@ -146,7 +166,10 @@ fn a_console_change_on_a_stack_function_shows_cloudformations_differences() {
     );
     let owner = f.owner.as_ref().unwrap();
     let st = owner.stack.as_ref().unwrap();
-    assert_eq!((st.name.as_str(), st.logical_id.as_str(), st.id.as_str()), ("web", "MyFunction", STACK_ID));
+    assert_eq!(
+        (st.name.as_str(), st.logical_id.as_str(), st.id.as_str()),
+        ("web", "MyFunction", STACK_ID)
+    );
     assert_eq!(st.drift, "MODIFIED");
     assert_eq!(owner.address, "MyFunction");
     assert_eq!(f.actor.human.as_deref(), Some("alice@example.com"));
@@ -222,12 +245,21 @@ fn in_sync_is_no_finding_and_settles_the_resource() {
     let (ev, _) = one(&pipeline, &document, &stacks);
     match &ev.outcome {
         Outcome::Iac(change) => {
-            assert!(change.restores.is_empty(), "an in-sync resource settles every open finding");
+            assert!(
+                change.restores.is_empty(),
+                "an in-sync resource settles every open finding"
+            );
             assert!(change.by.contains("in sync with its template"), "{}", change.by);
         }
         other => panic!("expected manual activity, got {other:?}"),
     }
-    assert_eq!(ev.owner.as_ref().and_then(|o| o.stack.as_ref()).map(|s| s.drift.as_str()), Some("IN_SYNC"));
+    assert_eq!(
+        ev.owner
+            .as_ref()
+            .and_then(|o| o.stack.as_ref())
+            .map(|s| s.drift.as_str()),
+        Some("IN_SYNC")
+    );
 }
 
 #[test]
@@ -251,18 +283,27 @@ fn unchecked_drift_is_a_finding_that_says_why() {
         let st = f.owner.as_ref().unwrap().stack.as_ref().unwrap();
         assert!(st.not_checked.as_deref().unwrap_or("").contains(why), "{st:?}");
         assert!(
-            f.summary.contains("Changed out of band on stack web; drift not checked"),
+            f.summary
+                .contains("Changed out of band on stack web; drift not checked"),
             "{}",
             f.summary
         );
         st.drift.clone()
     };
     assert_eq!(
-        check(Ok(drift("NOT_CHECKED", json!([]))), 5, "does not check drift for AWS::EC2::SecurityGroup"),
+        check(
+            Ok(drift("NOT_CHECKED", json!([]))),
+            5,
+            "does not check drift for AWS::EC2::SecurityGroup"
+        ),
         "NOT_CHECKED"
     );
     assert_eq!(
-        check(Err("Rate exceeded".into()), 5, "DetectStackResourceDrift on WebSecurityGroup in stack web failed: Rate exceeded"),
+        check(
+            Err("Rate exceeded".into()),
+            5,
+            "DetectStackResourceDrift on WebSecurityGroup in stack web failed: Rate exceeded"
+        ),
         "UNCHECKED"
     );
     assert_eq!(check(Ok(drift("MODIFIED", json!([]))), 0, "budget"), "UNCHECKED");
@@ -281,7 +322,10 @@ fn a_deletion_cloudformation_reports_is_missing_and_critical() {
     let mut stacks = MemoryStacks::default();
     stacks.resources.insert(
         id.into(),
-        (stack_resource(id, "Worker", "AWS::EC2::Instance"), Ok(drift("DELETED", json!([])))),
+        (
+            stack_resource(id, "Worker", "AWS::EC2::Instance"),
+            Ok(drift("DELETED", json!([]))),
+        ),
     );
     let (ev, _) = one(&pipeline, &document, &stacks);
     let f = finding_of(&ev);

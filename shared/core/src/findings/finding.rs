@@ -689,7 +689,9 @@ pub fn summarise(f: &Finding) -> String {
             s,
             " Changed out of band on stack {}; drift not checked: {}.",
             st.name,
-            st.not_checked.as_deref().unwrap_or("CloudFormation reported no property difference")
+            st.not_checked
+                .as_deref()
+                .unwrap_or("CloudFormation reported no property difference")
         );
     } else if f.owner.is_some() && f.config.as_ref().is_none_or(|c| !c.compared) {
         s.push_str(

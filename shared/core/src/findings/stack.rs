@@ -192,7 +192,13 @@ pub struct StackQuery {
 /// outside IaC, that is not a creation (nothing created by hand is a stack's resource).
 pub fn query(pipeline: &Pipeline, item: &Item<'_>, ev: &Evaluation) -> Option<StackQuery> {
     let Item::Api { call, .. } = item else { return None };
-    if !matches!(ev.outcome, Outcome::Skipped { reason: Skip::OutsideIac }) || ev.owner.is_some() {
+    if !matches!(
+        ev.outcome,
+        Outcome::Skipped {
+            reason: Skip::OutsideIac
+        }
+    ) || ev.owner.is_some()
+    {
         return None;
     }
     let actor = ev.actor.as_ref()?;
@@ -449,7 +455,9 @@ pub fn apply(pipeline: &Pipeline, ev: &mut Evaluation, query: &StackQuery, answe
             };
             (stack, drift.status, changes, not_checked)
         }
-        StackAnswer::Unchecked { stack, reason } => (stack, DriftStatus::Other("UNCHECKED".into()), Vec::new(), Some(reason)),
+        StackAnswer::Unchecked { stack, reason } => {
+            (stack, DriftStatus::Other("UNCHECKED".into()), Vec::new(), Some(reason))
+        }
     };
     let owner = owner_of(&stack, status.as_str(), not_checked);
     ev.owner = Some(owner.clone());
@@ -474,8 +482,14 @@ pub fn apply(pipeline: &Pipeline, ev: &mut Evaluation, query: &StackQuery, answe
         });
         return;
     }
-    let op = if status == DriftStatus::Deleted { Op::Delete } else { query.op };
-    ev.outcome = Outcome::Finding(Box::new(finding_for(pipeline, resource, actor, owner, query, op, changes)));
+    let op = if status == DriftStatus::Deleted {
+        Op::Delete
+    } else {
+        query.op
+    };
+    ev.outcome = Outcome::Finding(Box::new(finding_for(
+        pipeline, resource, actor, owner, query, op, changes,
+    )));
 }
 
 fn finding_for(
@@ -574,12 +588,7 @@ impl StackOwnership for MemoryStacks {
 /// policies carry none), and a stack's resource is IaC-owned, never unmanaged.
 pub fn unmanaged_candidate(ev: &Evaluation) -> Option<&str> {
     match &ev.outcome {
-        Outcome::Config(obs)
-            if obs
-                .finding
-                .as_deref()
-                .is_some_and(|f| f.kind == FindingKind::Unmanaged) =>
-        {
+        Outcome::Config(obs) if obs.finding.as_deref().is_some_and(|f| f.kind == FindingKind::Unmanaged) => {
             Some(obs.resource.id.as_str()).filter(|id| !id.is_empty())
         }
         _ => None,

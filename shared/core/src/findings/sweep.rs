@@ -325,7 +325,12 @@ impl<'p> Sweep<'p> {
     /// A stack owns the resource of a live evaluation that looked unmanaged (see
     /// [`crate::findings::stack::unmanaged_candidate`]): it is skipped as CloudFormation's, and
     /// counted so in the coverage instead of unmanaged.
-    pub fn owned_by_stack(&self, report: &mut SweepReport, ev: &mut Evaluation, stack: &crate::findings::stack::StackResource) {
+    pub fn owned_by_stack(
+        &self,
+        report: &mut SweepReport,
+        ev: &mut Evaluation,
+        stack: &crate::findings::stack::StackResource,
+    ) {
         let was_unmanaged = crate::findings::stack::unmanaged_candidate(ev).is_some();
         crate::findings::stack::owned_by_stack(ev, stack);
         if let Some(resource) = ev.resource.as_ref() {

@@ -295,7 +295,11 @@ mod tests {
             serde_json::json!({"supplementaryConfiguration": {"BucketTaggingConfiguration": {"tagSets": [{"tags": {"aws:cloudformation:stack-name": "data"}}]}}}),
             Some("data"),
         );
-        check(&mut change, serde_json::json!({"tags": {"aws:cloudformation:stack-name": ""}}), None);
+        check(
+            &mut change,
+            serde_json::json!({"tags": {"aws:cloudformation:stack-name": ""}}),
+            None,
+        );
     }
 
     #[test]
