@@ -207,4 +207,14 @@ mod tests {
         .expect_err("bad json");
         assert!(json.to_string().contains("DRIFTGUARD_IAC_PRINCIPALS"), "{json}");
     }
+
+    #[test]
+    fn the_cloudformation_drift_budget_defaults_to_twenty_and_is_a_number() {
+        let base = [("DRIFTGUARD_TABLE", "t"), ("DRIFTGUARD_EVENT_BUS", "b")];
+        assert_eq!(config(&base).expect("valid").cfn_drift_checks, 20);
+        let off = config(&[base[0], base[1], ("DRIFTGUARD_CFN_DRIFT_CHECKS", "0")]).expect("valid");
+        assert_eq!(off.cfn_drift_checks, 0);
+        let wrong = config(&[base[0], base[1], ("DRIFTGUARD_CFN_DRIFT_CHECKS", "lots")]).expect_err("not a number");
+        assert!(wrong.to_string().contains("DRIFTGUARD_CFN_DRIFT_CHECKS"), "{wrong}");
+    }
 }

@@ -381,11 +381,16 @@ impl App {
                     tracing::error!(event_id = %q.call.event_id, resource = %q.physical_id, error = %error,
                         "CloudFormation ownership lookup failed; the change stays outside IaC");
                 }
-                stack::StackAnswer::Unchecked { stack, reason } => {
+                stack::StackAnswer::Unchecked { stack, reason, failed } => {
                     summary.cloudformation_owned += 1;
-                    summary.cloudformation_errors += usize::from(!reason.contains("budget"));
-                    tracing::error!(event_id = %q.call.event_id, resource = %q.physical_id, stack = %stack.stack_name,
-                        logical_id = %stack.logical_id, reason = %reason, "CloudFormation drift not checked; reported as changed out of band");
+                    summary.cloudformation_errors += usize::from(*failed);
+                    if *failed {
+                        tracing::error!(event_id = %q.call.event_id, resource = %q.physical_id, stack = %stack.stack_name,
+                            logical_id = %stack.logical_id, reason = %reason, "CloudFormation drift not checked; reported as changed out of band");
+                    } else {
+                        tracing::warn!(event_id = %q.call.event_id, resource = %q.physical_id, stack = %stack.stack_name,
+                            logical_id = %stack.logical_id, reason = %reason, "CloudFormation drift not checked (budget spent); reported as changed out of band");
+                    }
                 }
                 stack::StackAnswer::Checked { stack, drift } => {
                     summary.cloudformation_owned += 1;

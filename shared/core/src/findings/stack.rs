@@ -260,6 +260,8 @@ pub enum StackAnswer {
         stack: StackResource,
         /// Why (the error, or the spent budget).
         reason: String,
+        /// The drift call failed (rather than the budget being spent).
+        failed: bool,
     },
 }
 
@@ -278,6 +280,7 @@ pub async fn check<P: StackOwnership>(port: &P, query: &StackQuery, budget: &mut
         return StackAnswer::Unchecked {
             stack,
             reason: "this invocation's budget of CloudFormation drift checks is spent".into(),
+            failed: false,
         };
     }
     budget.drift_checks -= 1;
@@ -289,6 +292,7 @@ pub async fn check<P: StackOwnership>(port: &P, query: &StackQuery, budget: &mut
                 stack.logical_id, stack.stack_name
             ),
             stack,
+            failed: true,
         },
     }
 }
@@ -455,7 +459,7 @@ pub fn apply(pipeline: &Pipeline, ev: &mut Evaluation, query: &StackQuery, answe
             };
             (stack, drift.status, changes, not_checked)
         }
-        StackAnswer::Unchecked { stack, reason } => {
+        StackAnswer::Unchecked { stack, reason, .. } => {
             (stack, DriftStatus::Other("UNCHECKED".into()), Vec::new(), Some(reason))
         }
     };
