@@ -42,6 +42,7 @@ pub struct Owned {
 pub struct CloudFormationStandIn {
     port: u16,
     asked: Arc<Mutex<Vec<(String, String)>>>,
+    refused: Arc<Mutex<Vec<String>>>,
 }
 
 impl CloudFormationStandIn {
@@ -51,17 +52,36 @@ impl CloudFormationStandIn {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the CloudFormation stand-in");
         let port = listener.local_addr().expect("local addr").port();
         let asked = Arc::new(Mutex::new(Vec::new()));
-        let (owned, shared) = (Arc::new(owned), asked.clone());
+        let refused: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+        let (owned, shared, shared_refused) = (Arc::new(owned), asked.clone(), refused.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
-                let (owned, asked) = (owned.clone(), shared.clone());
+                let (owned, asked, refused) = (owned.clone(), shared.clone(), shared_refused.clone());
                 std::thread::spawn(move || {
                     let Ok(mut writer) = conn.try_clone() else { return };
                     let mut reader = BufReader::new(conn);
                     while let Ok(Some(request)) = crate::runtime_api::read_request(&mut reader, &mut writer) {
                         let form = form(&String::from_utf8_lossy(&request.body));
                         let action = form.get("Action").cloned().unwrap_or_default();
-                        let (status, body) = answer(&owned, &action, &form, &asked);
+                        let refuse = action == "DescribeStackResources"
+                            && refused
+                                .lock()
+                                .is_ok_and(|r| r.iter().any(|id| form.get("PhysicalResourceId") == Some(id)));
+                        let (status, body) = if refuse {
+                            if let Ok(mut a) = asked.lock() {
+                                a.push((
+                                    action.clone(),
+                                    form.get("PhysicalResourceId").cloned().unwrap_or_default(),
+                                ));
+                            }
+                            error(
+                                "403 Forbidden",
+                                "AccessDenied",
+                                "User is not authorized to perform: cloudformation:DescribeStackResources",
+                            )
+                        } else {
+                            answer(&owned, &action, &form, &asked)
+                        };
                         let response = format!(
                             "HTTP/1.1 {status}\r\ncontent-type: text/xml\r\nx-amzn-requestid: cfn-stand-in\r\ncontent-length: {}\r\n\r\n{body}",
                             body.len()
@@ -73,7 +93,15 @@ impl CloudFormationStandIn {
                 });
             }
         });
-        CloudFormationStandIn { port, asked }
+        CloudFormationStandIn { port, asked, refused }
+    }
+
+    /// From now on, `DescribeStackResources` for `physical_id` is refused (`AccessDenied`, as
+    /// for a role without the grant).
+    pub fn refuse_lookups_of(&self, physical_id: &str) {
+        if let Ok(mut r) = self.refused.lock() {
+            r.push(physical_id.to_owned());
+        }
     }
 
     /// The endpoint URL (`AWS_ENDPOINT_URL_CLOUDFORMATION`).

@@ -130,6 +130,8 @@ pub struct App {
     weights: tokio::sync::Mutex<WeightsCheck>,
     /// CloudFormation, for manual changes on stack resources no Terraform state declares.
     stacks: CloudFormationStacks,
+    /// Drift checks this invocation may still make (reset at each invocation).
+    drift_budget: tokio::sync::Mutex<stack::Budget>,
 }
 
 /// The weights findings are scored with, and when the table was last asked for the current ones.
@@ -167,6 +169,9 @@ impl App {
             pipeline,
             learning: DynamoLedger::new(DynamoClient::new(aws), &config.table),
             stacks: CloudFormationStacks::new(aws),
+            drift_budget: tokio::sync::Mutex::new(stack::Budget {
+                drift_checks: config.cfn_drift_checks,
+            }),
             config,
             weights: tokio::sync::Mutex::new(WeightsCheck {
                 current: Weights::default(),
@@ -294,6 +299,7 @@ impl App {
     /// One invocation.
     pub async fn invoke(&self, event: LambdaEvent<Box<RawValue>>) -> Result<Value, IngestError> {
         let pipeline = self.pipeline().await?;
+        self.drift_budget.lock().await.drift_checks = self.config.cfn_drift_checks;
         let payload = event.payload.get();
         match serde_json::from_str::<SqsEvent>(payload) {
             Ok(batch)
@@ -366,9 +372,7 @@ impl App {
             evaluations.push(pipeline.evaluate_config(&full));
         }
         let mut summary = Summary::default();
-        let mut budget = stack::Budget {
-            drift_checks: self.config.cfn_drift_checks,
-        };
+        let mut budget = self.drift_budget.lock().await;
         for (i, q) in ask {
             let Some(evaluation) = evaluations.get_mut(i) else {
                 continue;
@@ -401,6 +405,7 @@ impl App {
             }
             stack::apply(pipeline, evaluation, &q, answer);
         }
+        drop(budget);
         for i in unmanaged {
             let Some(evaluation) = evaluations.get_mut(i) else {
                 continue;

@@ -34,6 +34,10 @@ impl Ingest {
     /// moto with the stack, the stand-in over `owned`, and the compiled function; `None` when
     /// moto is not installed (the stack's start says so).
     fn start(test: &str, owned: HashMap<String, Owned>) -> Option<Ingest> {
+        Self::start_with(test, owned, &[])
+    }
+
+    fn start_with(test: &str, owned: HashMap<String, Owned>, extra_env: &[(&str, &str)]) -> Option<Ingest> {
         let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
         let stack = rt.block_on(Stack::start(test))?;
         let cfn = CloudFormationStandIn::start(owned);
@@ -41,7 +45,8 @@ impl Ingest {
         let api = RuntimeApi::start_named("driftguard-ingest");
         let mut env = stack.ingest_env();
         env.push(("AWS_ENDPOINT_URL_CLOUDFORMATION".into(), cfn.endpoint()));
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        env.extend_from_slice(extra_env);
         let lambda = LambdaProcess::spawn(&binary, &api, &env);
         Some(Ingest { stack, lambda, rt, cfn })
     }
@@ -414,5 +419,87 @@ fn an_untagged_resource_a_stack_created_is_not_unmanaged() {
         ingest.cfn.count("DetectStackResourceDrift"),
         0,
         "ownership only: nothing changed by hand"
+    );
+}
+
+/// An SQS batch of these EventBridge events (as text), one message each.
+fn batch(bodies: &[String]) -> Vec<u8> {
+    let mut batch: Value =
+        serde_json::from_slice(&std::fs::read(workspace().join("events/sqs/batch.two-records.json")).expect("batch"))
+            .expect("JSON");
+    let template = batch["Records"][0].clone();
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let mut r = template.clone();
+            r["messageId"] = json!(format!("0f1e2d3c-0000-4000-8000-0000000cf1{i:02}"));
+            r["body"] = json!(body);
+            r
+        })
+        .collect();
+    batch["Records"] = json!(records);
+    serde_json::to_vec(&batch).expect("JSON")
+}
+
+#[test]
+fn the_drift_budget_and_a_refused_owner_lookup_degrade_as_documented() {
+    let other = "sg-0feedc0ffee000002";
+    let resources = HashMap::from([(SG.to_owned(), sg_opened()), (other.to_owned(), sg_opened())]);
+    let Some(mut ingest) = Ingest::start_with(
+        "the_drift_budget_and_a_refused_owner_lookup_degrade_as_documented",
+        resources,
+        &[("DRIFTGUARD_CFN_DRIFT_CHECKS", "1")],
+    ) else {
+        return;
+    };
+    let second = String::from_utf8(console_sg_change())
+        .expect("utf-8")
+        .replace(SG, other)
+        .replace(
+            "0a10d948-2ac6-465c-ab05-0000000cf001",
+            "0a10d948-2ac6-465c-ab05-0000000cf002",
+        );
+    let first = String::from_utf8(console_sg_change()).expect("utf-8");
+    // One invocation, one drift check: the first change is checked, the second is reported
+    // changed out of band with the spent budget as the reason.
+    let response = ingest.respond(&batch(&[first, second]));
+    assert_eq!(response, json!({ "batchItemFailures": [] }));
+    assert_eq!(ingest.cfn.count("DetectStackResourceDrift"), 1);
+    assert_eq!(ingest.finding_on(SG).changes.len(), 1);
+    let spent = ingest.finding_on(other);
+    assert!(spent.changes.is_empty());
+    let st = spent
+        .owner
+        .as_ref()
+        .and_then(|o| o.stack.clone())
+        .expect("the stack named");
+    assert!(st.not_checked.as_deref().unwrap_or("").contains("budget"), "{st:?}");
+
+    // A refused ownership lookup: nothing says which stack owns it, so the change stays outside
+    // IaC, logged at error level and counted; the invocation succeeds.
+    let third = "sg-0feedc0ffee000003";
+    ingest.cfn.refuse_lookups_of(third);
+    let refused = String::from_utf8(console_sg_change())
+        .expect("utf-8")
+        .replace(SG, third)
+        .replace(
+            "0a10d948-2ac6-465c-ab05-0000000cf001",
+            "0a10d948-2ac6-465c-ab05-0000000cf003",
+        );
+    let summary = ingest.respond(refused.as_bytes());
+    assert_eq!(
+        (
+            summary["cloudformation_errors"].clone(),
+            summary["skipped"]["outside_iac"].clone()
+        ),
+        (json!(1), json!(1)),
+        "{summary}"
+    );
+    assert!(ingest.findings().iter().all(|f| f.resource.id != third));
+    assert!(
+        ingest.lambda.logs().contains("CloudFormation ownership lookup failed"),
+        "{}",
+        ingest.lambda.logs()
     );
 }
