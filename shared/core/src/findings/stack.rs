@@ -166,8 +166,7 @@ impl StackOwnership for NoStacks {
         std::future::ready(Ok(None))
     }
 
-    fn detect_drift(&self, r: &StackResource) -> impl Future<Output = Result<StackResourceDrift, Self::Error>> + Send {
-        let _ = r;
+    fn detect_drift(&self, _: &StackResource) -> impl Future<Output = Result<StackResourceDrift, Self::Error>> + Send {
         std::future::ready(Ok(StackResourceDrift {
             status: DriftStatus::NotChecked,
             differences: Vec::new(),
@@ -189,7 +188,8 @@ pub struct StackQuery {
 
 /// The change to ask CloudFormation about, for an evaluation of `item`: a manual (neither IaC
 /// nor an AWS service) successful write on a resource no Terraform state declares, skipped as
-/// outside IaC, that is not a creation (nothing created by hand is a stack's resource).
+/// outside IaC, that is not a creation (nothing created by hand is a stack's resource) nor
+/// interactive access (an SSM command changes nothing a template declares).
 pub fn query(pipeline: &Pipeline, item: &Item<'_>, ev: &Evaluation) -> Option<StackQuery> {
     let Item::Api { call, .. } = item else { return None };
     if !matches!(
@@ -213,7 +213,7 @@ pub fn query(pipeline: &Pipeline, item: &Item<'_>, ev: &Evaluation) -> Option<St
         .into_iter()
         .find(|t| t.id == resource.id && t.resource_type == resource.resource_type)
         .map_or(Op::Update, |t| t.entry.op);
-    if op == Op::Create || resource.id.is_empty() {
+    if matches!(op, Op::Create | Op::Access) || resource.id.is_empty() {
         return None;
     }
     Some(StackQuery {
@@ -531,7 +531,6 @@ fn finding_for(
         id: finding::finding_id(&query.call.event_id, &resource.resource_type, &resource.id),
         kind: match op {
             Op::Delete => FindingKind::Missing,
-            Op::Access => FindingKind::Access,
             _ => FindingKind::Drift,
         },
         status: Status::Open,
