@@ -248,7 +248,10 @@ fn a_console_change_on_a_stack_resource_is_a_finding_with_cloudformations_differ
         2,
         "judged again before the store sees the duplicate"
     );
-    assert!(ingest.rt.block_on(ingest.stack.drain_events()).is_empty(), "nothing published twice");
+    assert!(
+        ingest.rt.block_on(ingest.stack.drain_events()).is_empty(),
+        "nothing published twice"
+    );
 
     // A bucket's versioning suspended with the CLI: NOT_EQUAL, expected vs found.
     ingest.respond(&event(
