@@ -215,7 +215,9 @@ pub fn config_rewrites() -> Vec<crate::fault::Rewrite> {
 }
 
 /// A loopback stand-in for CloudTrail's `LookupEvents` (moto has no event history): it answers
-/// each request by the `ResourceName` lookup attribute, in the API's wire shape (AWS JSON 1.1:
+/// each request by its lookup attribute's value (a resource name; `"false"` for the backfill's
+/// `ReadOnly` = `false`), within the request's `StartTime` / `EndTime` when given, in the API's
+/// wire shape (AWS JSON 1.1:
 /// `Events[]` with `EventId`, `EventName`, `ReadOnly`, `EventTime` in epoch seconds,
 /// `EventSource`, `Username`, `Resources`, and `CloudTrailEvent` holding the record as text),
 /// newest first, and records the resource names asked for.
@@ -248,7 +250,21 @@ impl HistoryStandIn {
                         if let Ok(mut a) = asked.lock() {
                             a.push(name.clone());
                         }
-                        let mut records = history.get(&name).cloned().unwrap_or_default();
+                        let within = |r: &Value| {
+                            let at = r["eventTime"]
+                                .as_str()
+                                .and_then(driftguard_core::time::Timestamp::parse)
+                                .map_or(0.0, |t| t.0 as f64 / 1000.0);
+                            body["StartTime"].as_f64().is_none_or(|s| at >= s)
+                                && body["EndTime"].as_f64().is_none_or(|e| at <= e)
+                        };
+                        let mut records: Vec<Value> = history
+                            .get(&name)
+                            .into_iter()
+                            .flatten()
+                            .filter(|r| within(r))
+                            .cloned()
+                            .collect();
                         records.sort_by(|a, b| b["eventTime"].as_str().cmp(&a["eventTime"].as_str()));
                         let events: Vec<Value> = records.iter().map(lookup_event).collect();
                         let body = json!({ "Events": events }).to_string();

@@ -185,37 +185,84 @@ async fn schemas_reject_what_they_should() {
     driftguard_no_moto,
     ignore = "needs moto_server (pip install \"moto[server]\"), which is not installed"
 )]
-async fn inventory_is_batch_written() {
-    let Some(stack) = Stack::start("inventory_is_batch_written").await else {
+async fn the_declared_state_is_recorded_by_revision_and_an_older_serial_is_refused() {
+    use driftguard_aws::DynamoInventory;
+    use driftguard_core::inventory::Inventory;
+    use driftguard_core::sync::{delta, judge, Revision, Verdict};
+
+    let Some(stack) = Stack::start("the_declared_state_is_recorded_by_revision_and_an_older_serial_is_refused").await
+    else {
         return;
     };
-    let mut inv = driftguard_core::inventory::Inventory::new();
-    for s in ["network.tfstate", "data.tfstate"] {
-        let bytes = std::fs::read(workspace().join("events/terraform").join(s)).expect("state");
-        inv.add_state(s, &bytes).expect("valid");
-    }
-    assert_eq!(stack.store().put_inventory(&inv).await.expect("batch write"), inv.len());
-    let dynamo = aws_sdk_dynamodb::Client::new(&stack.sdk);
-    let out = dynamo
-        .query()
-        .table_name(driftguard_tests::stack::TABLE)
-        .key_condition_expression("pk = :p")
-        .expression_attribute_values(
-            ":p",
-            aws_sdk_dynamodb::types::AttributeValue::S("INV#network.tfstate".into()),
-        )
-        .send()
-        .await
-        .expect("query");
-    let addresses: Vec<&str> = out
-        .items()
-        .iter()
-        .filter_map(|i| i.get("sk")?.as_s().ok().map(String::as_str))
-        .collect();
-    assert!(
-        addresses.contains(&"module.network.aws_security_group.web"),
-        "{addresses:?}"
+    let inventory = DynamoInventory::new(aws_sdk_dynamodb::Client::new(&stack.sdk), TABLE);
+    let origin = "s3://acme-tfstate/network.tfstate";
+    let original = std::fs::read(workspace().join("events/terraform/network.tfstate")).expect("state");
+    let revision = |serial: u64, drop_one: bool, etag: &str| {
+        let mut state: Value = serde_json::from_slice(&original).expect("state is JSON");
+        state["serial"] = json!(serial);
+        if drop_one {
+            state["resources"].as_array_mut().expect("resources").pop();
+        }
+        let mut inv = Inventory::new();
+        inv.add_state(origin, state.to_string().as_bytes()).expect("loads");
+        Revision::of(&inv, origin, etag, None).expect("the state is there")
+    };
+
+    assert_eq!(
+        inventory.version().await.expect("version"),
+        None,
+        "nothing recorded yet"
     );
+    let first = revision(10, false, "e10");
+    assert_eq!(judge(None, &first), Verdict::First);
+    assert!(inventory.record(&first, None).await.expect("record"));
+    let added = delta(&inventory.digests(origin).await.expect("digests"), &first);
+    assert_eq!(added.added.len(), first.resources.len());
+    inventory.apply_delta(&first, &added).await.expect("resources written");
+    assert_eq!(inventory.version().await.expect("version"), Some(1));
+    assert_eq!(
+        inventory.digests(origin).await.expect("digests").len(),
+        first.resources.len(),
+        "one item per declared instance"
+    );
+
+    // A newer serial that drops a resource: recorded, and the resource item goes.
+    let on_record = inventory.recorded(origin).await.expect("read").expect("recorded");
+    let newer = revision(11, true, "e11");
+    assert_eq!(judge(Some(&on_record), &newer), Verdict::Newer { was: 10 });
+    assert!(inventory.record(&newer, Some(&on_record)).await.expect("record"));
+    let d = delta(&inventory.digests(origin).await.expect("digests"), &newer);
+    assert_eq!((d.added.len(), d.changed.len(), d.removed.len()), (0, 0, 1), "{d:?}");
+    inventory.apply_delta(&newer, &d).await.expect("resources written");
+    assert_eq!(
+        inventory.digests(origin).await.expect("digests").len(),
+        newer.resources.len()
+    );
+    assert_eq!(inventory.version().await.expect("version"), Some(2));
+
+    // A writer that judged against the old record loses the race and must judge again.
+    assert!(!inventory
+        .record(&revision(12, false, "e12"), Some(&on_record))
+        .await
+        .expect("conditional"));
+    // An older serial arriving late is refused by the rule, before any write.
+    let now = inventory.recorded(origin).await.expect("read").expect("recorded");
+    assert_eq!(
+        judge(Some(&now), &revision(9, false, "e9")),
+        Verdict::Older {
+            recorded: 11,
+            written: 9
+        }
+    );
+    let states = inventory.states().await.expect("states");
+    assert_eq!(states.len(), 1);
+    assert_eq!((states[0].0.as_str(), states[0].1.serial), (origin, Some(11)));
+
+    // A deleted state file takes its resources with it.
+    assert!(inventory.forget(origin, &now).await.expect("forget"));
+    assert!(inventory.states().await.expect("states").is_empty());
+    assert!(inventory.digests(origin).await.expect("digests").is_empty());
+    assert_eq!(inventory.version().await.expect("version"), Some(3));
 }
 
 #[tokio::test(flavor = "multi_thread")]

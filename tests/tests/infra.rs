@@ -611,9 +611,21 @@ fn member_accounts_may_put_only_cloudtrail_and_config_events_on_the_bus() {
     let template = template(&workspace());
     let found = bus_policy_problems(&template);
     assert!(found.is_empty(), "{}", found.join("\n"));
-    // The rules forward exactly what the policy admits.
+    // The rules forward exactly what the policy admits; the one rule on S3's events (iac-sync's
+    // state writes) takes this account's object events only.
     for (name, pattern) in event_patterns(&template) {
-        if aws_sources_only(pattern) {
+        if strings(pattern.get("source")) == ["aws.s3"] {
+            assert_eq!(
+                strings(pattern.get("detail-type")),
+                ["Object Created", "Object Deleted"],
+                "{name}"
+            );
+            let accounts = pattern.get("account").and_then(Value::as_sequence);
+            assert!(
+                accounts.is_some_and(|a| a.len() == 1 && is_ref(&a[0], "AWS::AccountId")),
+                "{name}: S3 events from any account"
+            );
+        } else if aws_sources_only(pattern) {
             let mut types = strings(pattern.get("detail-type"));
             types.sort();
             let mut want = CHANGE_DETAIL_TYPES.to_vec();
@@ -839,12 +851,20 @@ const WRITES: [&str; 4] = [
 
 /// The key layout (ARCHITECTURE.md, "The DynamoDB table"): role, the partition-key prefixes it
 /// writes, and those it only reads.
-const OWNERS: [(&str, &[&str], &[&str]); 5] = [
-    // The current likelihood weights (`driftguard weights` writes them, from the CLI).
+const OWNERS: [(&str, &[&str], &[&str]); 6] = [
+    // The current likelihood weights (`driftguard weights` writes them, from the CLI); the
+    // inventory version and state records iac-sync keeps.
     (
         "IngestRole",
-        &["FINDING#", "RES#", "EVENT#", "INV#", "OUTBOX#"],
-        &["WEIGHTS#"],
+        &["FINDING#", "RES#", "EVENT#", "OUTBOX#"],
+        &["WEIGHTS#", "IAC#"],
+    ),
+    // State records and the version (IAC#), resource items (INV#); and, to resolve a codified
+    // finding, what ingest's store code writes (see SHARED_WRITES).
+    (
+        "IacSyncRole",
+        &["IAC#", "INV#", "FINDING#", "RES#", "EVENT#", "OUTBOX#"],
+        &[],
     ),
     // The sweep stores through the same store code as ingest, and keeps its runs (SWEEP#); it
     // scores with the current weights too.
@@ -877,7 +897,7 @@ const OWNERS: [(&str, &[&str], &[&str]); 5] = [
 /// The prefixes two roles both write, and why: remediate's accept resolves a finding through the
 /// same store code as ingest (`DynamoStore`: the finding, its resource record, the outbox, the
 /// processed marker). Any other overlap is a mistake.
-const SHARED_WRITES: [(&str, &str, &[&str]); 3] = [
+const SHARED_WRITES: [(&str, &str, &[&str]); 6] = [
     (
         "IngestRole",
         "RemediateRole",
@@ -894,7 +914,24 @@ const SHARED_WRITES: [(&str, &str, &[&str]); 3] = [
         "ReconcileRole",
         &["FINDING#", "RES#", "EVENT#", "OUTBOX#"],
     ),
+    // A codified finding is resolved through the same store code too.
+    ("IngestRole", "IacSyncRole", &["FINDING#", "RES#", "EVENT#", "OUTBOX#"]),
+    (
+        "RemediateRole",
+        "IacSyncRole",
+        &["FINDING#", "RES#", "EVENT#", "OUTBOX#"],
+    ),
+    (
+        "ReconcileRole",
+        "IacSyncRole",
+        &["FINDING#", "RES#", "EVENT#", "OUTBOX#"],
+    ),
 ];
+
+/// The one statement allowed to query an index: iac-sync reads the open findings (GSI1, whose
+/// partitions are `OPEN#<severity>`) to find those a new declaration codifies. Read-only: only
+/// `dynamodb:Query`, only on `gsi1`, only `OPEN#*` partitions.
+const READ_ONLY_INDEX_QUERIES: [(&str, &str); 1] = [("IacSyncRole", "OpenFindings")];
 
 /// The one statement allowed a Scan (which no partition-key condition can limit): notify-slack's
 /// weekly hotspot digest reads every finding. Read-only, and only `dynamodb:Scan`.
@@ -911,6 +948,16 @@ fn table_problems(template: &Value) -> Vec<String> {
                 out.push(format!(
                     "{at}: a scan grant holds {:?}, not only dynamodb:Scan",
                     g.actions
+                ));
+            }
+            continue;
+        }
+        if READ_ONLY_INDEX_QUERIES.contains(&(g.role.as_str(), g.sid.as_str())) {
+            let open_only = g.leading.as_ref().is_some_and(|p| p == &["OPEN#*".to_owned()]);
+            if g.actions != ["dynamodb:Query"] || !open_only || g.resources != ["!Sub ${Table.Arn}/index/gsi1"] {
+                out.push(format!(
+                    "{at}: an index grant holds {:?} on {:?} for {:?}, not only dynamodb:Query on gsi1's OPEN#* partitions",
+                    g.actions, g.resources, g.leading
                 ));
             }
             continue;

@@ -19,6 +19,10 @@ pub struct Config {
     pub attribution: AttributionConfig,
     /// `DRIFTGUARD_STATE_REFRESH_SECONDS` (default 30): how often states are checked for changes.
     pub state_refresh: Duration,
+    /// `DRIFTGUARD_STATE_LIST_SECONDS` (default 900): while iac-sync's inventory version stands,
+    /// a check is one `GetItem`; the state locations are still listed this often, in case a
+    /// bucket's notifications never reach iac-sync.
+    pub state_list: Duration,
     /// `DRIFTGUARD_S3_PATH_STYLE` (`true` for local S3 endpoints such as moto).
     pub s3_path_style: bool,
     /// `DRIFTGUARD_CONFIG_BUCKET`: the AWS Config delivery bucket; oversized Config items are read
@@ -98,6 +102,7 @@ impl Config {
                 remediation_roles: list(env.optional("DRIFTGUARD_REMEDIATION_ROLES")),
             },
             state_refresh: Duration::from_secs(env.number("DRIFTGUARD_STATE_REFRESH_SECONDS", 30)?),
+            state_list: Duration::from_secs(env.number("DRIFTGUARD_STATE_LIST_SECONDS", 900)?),
             s3_path_style: env.flag("DRIFTGUARD_S3_PATH_STYLE"),
             config_bucket: env.optional("DRIFTGUARD_CONFIG_BUCKET").map(|b| b.trim().to_owned()),
             ignore,

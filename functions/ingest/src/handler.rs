@@ -4,8 +4,8 @@
 use crate::config::Config;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use driftguard_aws::{
-    AwsError, CloudFormationStacks, DynamoClient, DynamoLedger, DynamoStore, EventBridgeClient, EventBridgePublisher,
-    Retry, S3Client, S3States,
+    AwsError, CloudFormationStacks, DynamoClient, DynamoInventory, DynamoLedger, DynamoStore, EventBridgeClient,
+    EventBridgePublisher, Pin, Retry, S3Client, S3States,
 };
 use driftguard_core::config_item::ConfigChange;
 use driftguard_core::decode::{self, Item, Position};
@@ -115,6 +115,11 @@ struct States {
     /// States that did not parse at the last inventory build (reported at every check until
     /// they load).
     unparsable: Vec<String>,
+    /// The table's inventory version (iac-sync's) the states were last refreshed at: while it
+    /// stays the same, a check is one `GetItem` instead of listing every state location.
+    version: Option<u64>,
+    /// When the locations were last listed.
+    listed: Option<Instant>,
 }
 
 /// Everything built once per container.
@@ -127,6 +132,8 @@ pub struct App {
     config: Config,
     /// Where the current likelihood weights are (`driftguard weights fit` stores them).
     learning: DynamoLedger,
+    /// The inventory version iac-sync keeps.
+    iac: DynamoInventory,
     weights: tokio::sync::Mutex<WeightsCheck>,
     /// CloudFormation, for manual changes on stack resources no Terraform state declares.
     stacks: CloudFormationStacks,
@@ -154,6 +161,8 @@ impl App {
                 .with_limit(config.document_limit()),
                 checked: None,
                 unparsable: Vec::new(),
+                version: None,
+                listed: None,
             })
         });
         let pipeline = RwLock::new(Arc::new(
@@ -168,6 +177,7 @@ impl App {
             s3: driftguard_aws::s3_client(aws, config.s3_path_style),
             pipeline,
             learning: DynamoLedger::new(DynamoClient::new(aws), &config.table),
+            iac: DynamoInventory::new(DynamoClient::new(aws), &config.table),
             stacks: CloudFormationStacks::new(aws),
             drift_budget: tokio::sync::Mutex::new(stack::Budget {
                 drift_checks: config.cfn_drift_checks,
@@ -222,7 +232,47 @@ impl App {
         if let Some(states) = &self.states {
             let mut st = states.lock().await;
             let loaded = st.checked.is_some();
-            if new_weights.is_some() || st.checked.is_none_or(|t| t.elapsed() >= self.config.state_refresh) {
+            let due = st.checked.is_none_or(|t| t.elapsed() >= self.config.state_refresh);
+            // iac-sync bumps the inventory version with every state revision it records: an
+            // unchanged version means no state changed, and the listing is skipped. Without a
+            // version (iac-sync has recorded nothing yet) or when it cannot be read, the
+            // locations are listed as before.
+            let version = if due || new_weights.is_some() {
+                match self.iac.version().await {
+                    Ok(v) => v,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "Could not read the inventory version; listing the state locations");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            let list_due = st.listed.is_none_or(|t| t.elapsed() >= self.config.state_list);
+            if loaded && due && !list_due && new_weights.is_none() && version.is_some() && version == st.version {
+                st.checked = Some(Instant::now());
+                let bad = st.unparsable.clone();
+                report_bad_states(&bad);
+            } else if new_weights.is_some() || due {
+                if version.is_some() && version != st.version {
+                    match self.iac.states().await {
+                        Ok(records) => st.s3.set_pins(
+                            records
+                                .into_iter()
+                                .map(|(origin, r)| {
+                                    (
+                                        origin,
+                                        Pin {
+                                            etag: r.etag,
+                                            version_id: r.version_id,
+                                        },
+                                    )
+                                })
+                                .collect(),
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "Could not read the state records; reading what S3 holds"),
+                    }
+                }
                 match st.s3.refresh().await {
                     Ok(refresh) => {
                         let mut bad: Vec<String> = refresh.unreadable.iter().map(ToString::to_string).collect();
@@ -274,6 +324,8 @@ impl App {
                         }
                         report_bad_states(&bad);
                         st.checked = Some(Instant::now());
+                        st.listed = st.checked;
+                        st.version = version;
                     }
                     Err(e) if !loaded => {
                         return Err(IngestError::Retryable(format!(

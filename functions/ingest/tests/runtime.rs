@@ -40,6 +40,11 @@ impl Ingest {
 
     /// Like [`Ingest::start`], with every AWS call going through a fault proxy in front of moto.
     fn start_behind_proxy(test: &str) -> Option<(Ingest, FaultProxy)> {
+        Self::start_behind_proxy_with(test, &[])
+    }
+
+    /// [`Ingest::start_behind_proxy`] with more environment.
+    fn start_behind_proxy_with(test: &str, extra_env: &[(&str, &str)]) -> Option<(Ingest, FaultProxy)> {
         let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
         let stack = rt.block_on(Stack::start(test))?;
         let proxy = FaultProxy::start(&stack.moto.endpoint(), Vec::new());
@@ -51,7 +56,8 @@ impl Ingest {
                 *v = proxy.endpoint();
             }
         }
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        env.extend_from_slice(extra_env);
         let lambda = LambdaProcess::spawn(&binary, &api, &env);
         Some((Ingest { stack, lambda, rt }, proxy))
     }
@@ -528,6 +534,122 @@ fn a_changed_state_object_is_read_again() {
         console.kind,
         driftguard_core::finding::FindingKind::Drift,
         "the first state was used before"
+    );
+}
+
+/// Records a state object's current revision as iac-sync does (which bumps the inventory version).
+fn record_state(ingest: &Ingest, name: &str) {
+    use driftguard_core::sync::Revision;
+    let (bucket, key) = (
+        driftguard_tests::stack::BUCKET,
+        format!("{}{name}", driftguard_tests::stack::STATE_PREFIX),
+    );
+    let origin = format!("s3://{bucket}/{key}");
+    let s3 = driftguard_aws::s3_client(&ingest.stack.sdk, true);
+    let inventory = driftguard_aws::DynamoInventory::new(aws_sdk_dynamodb::Client::new(&ingest.stack.sdk), TABLE);
+    ingest.rt.block_on(async {
+        let object = s3
+            .get_object()
+            .bucket(bucket)
+            .key(&key)
+            .send()
+            .await
+            .expect("the state");
+        let etag = object.e_tag().unwrap_or_default().trim_matches('"').to_owned();
+        let bytes = object.body.collect().await.expect("body").into_bytes();
+        let mut inv = driftguard_core::inventory::Inventory::new();
+        inv.add_state(&origin, &bytes).expect("loads");
+        let revision = Revision::of(&inv, &origin, &etag, None).expect("the state is there");
+        let prior = inventory.recorded(&origin).await.expect("read");
+        assert!(inventory.record(&revision, prior.as_ref()).await.expect("record"));
+    });
+}
+
+/// With iac-sync's inventory version in the table, a state check is one `GetItem` while the
+/// version stands: a state written to S3 but not yet recorded is not listed for; once iac-sync
+/// records it, the next check lists and reads it. An object the record does not hold (an old
+/// state iac-sync refused) is not read over the revision on record.
+#[test]
+fn states_are_listed_again_only_when_the_inventory_version_moves() {
+    let Some((mut ingest, proxy)) = Ingest::start_behind_proxy_with(
+        "states_are_listed_again_only_when_the_inventory_version_moves",
+        &[
+            ("DRIFTGUARD_STATE_REFRESH_SECONDS", "0"),
+            ("DRIFTGUARD_STATE_LIST_SECONDS", "3600"),
+        ],
+    ) else {
+        return;
+    };
+    let lists = |proxy: &FaultProxy| {
+        proxy
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.target.contains("list-type=2"))
+            .count()
+    };
+    let version_reads = |proxy: &FaultProxy| {
+        proxy
+            .requests()
+            .iter()
+            .filter(|r| r.body.contains("IAC#VERSION"))
+            .count()
+    };
+    record_state(&ingest, "network.tfstate");
+    record_state(&ingest, "data.tfstate");
+    ingest.respond(&event(
+        "cloudtrail/ec2-authorize-security-group-ingress.console-sso.json",
+    ));
+    let (listed, read) = (lists(&proxy), version_reads(&proxy));
+    assert_eq!(listed, 1, "the first check lists the locations");
+
+    // Terraform drops the db group from the state; iac-sync has not recorded it yet.
+    let state = std::fs::read_to_string(workspace().join("events/terraform/network.tfstate")).expect("state");
+    let s3 = driftguard_aws::s3_client(&ingest.stack.sdk, true);
+    let put = |ingest: &Ingest, body: String| {
+        ingest
+            .rt
+            .block_on(
+                s3.put_object()
+                    .bucket(driftguard_tests::stack::BUCKET)
+                    .key(format!("{}network.tfstate", driftguard_tests::stack::STATE_PREFIX))
+                    .body(body.into_bytes().into())
+                    .send(),
+            )
+            .expect("put the state");
+    };
+    put(&ingest, state.replace("sg-0fedcba9876543210", "sg-0000000000000000"));
+    let summary = ingest.respond(&event(
+        "cloudtrail/ec2-authorize-security-group-ingress.cloud-custodian.json",
+    ));
+    assert_eq!(lists(&proxy), listed, "no listing while the version stands");
+    assert_eq!(version_reads(&proxy), read + 1, "one version read per check");
+    assert!(
+        summary["skipped"].get("outside_iac").is_none(),
+        "the recorded state still judges: {summary}"
+    );
+
+    // iac-sync records it: the next check lists and reads the new revision.
+    record_state(&ingest, "network.tfstate");
+    let summary = ingest.respond(&event(
+        "cloudtrail/ec2-authorize-security-group-ingress.cloud-custodian.json",
+    ));
+    assert_eq!(lists(&proxy), listed + 1);
+    assert_eq!(
+        summary["skipped"]["outside_iac"], 1,
+        "the new revision judges: {summary}"
+    );
+
+    // The old state is written back and refused (not recorded); another state's revision moves
+    // the version, so the locations are listed, but the refused object is not read.
+    put(&ingest, state.clone());
+    record_state(&ingest, "data.tfstate");
+    let summary = ingest.respond(&event(
+        "cloudtrail/ec2-authorize-security-group-ingress.cloud-custodian.json",
+    ));
+    assert_eq!(lists(&proxy), listed + 2);
+    assert_eq!(
+        summary["skipped"]["outside_iac"], 1,
+        "the revision on record still judges, not the refused object: {summary}"
     );
 }
 

@@ -41,6 +41,10 @@ pub struct Config {
     /// `DRIFTGUARD_SWEEP_LOOKUPS` (default 60): CloudTrail `LookupEvents` calls an invocation
     /// may make to name who changed what the sweep found (0: none).
     pub lookups: u64,
+    /// `DRIFTGUARD_BACKFILL_HOURS` (default 24; 0: none): the first time the function meets a
+    /// scope, CloudTrail's history of this many hours goes through the pipeline first, an hour
+    /// per slice, resumed across invocations, so findings exist from the first day.
+    pub backfill_hours: u64,
     /// `DRIFTGUARD_LOOKUP_INTERVAL_MS` (default 500): spacing of those calls (CloudTrail allows
     /// two a second per account and region).
     pub lookup_interval: Duration,
@@ -111,6 +115,7 @@ impl Config {
                 .filter(|a| !a.is_empty()),
             margin: Duration::from_secs(env.number("DRIFTGUARD_SWEEP_MARGIN_SECONDS", 60)?),
             lookups: env.number("DRIFTGUARD_SWEEP_LOOKUPS", 60)?,
+            backfill_hours: env.number("DRIFTGUARD_BACKFILL_HOURS", 24)?,
             lookup_interval: Duration::from_millis(env.number("DRIFTGUARD_LOOKUP_INTERVAL_MS", 500)?),
         })
     }

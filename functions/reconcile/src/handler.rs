@@ -15,7 +15,7 @@ use driftguard_core::ports::{DriftEvent, DriftEventKind, EventPublisher, Finding
 use driftguard_core::score::Weights;
 use driftguard_core::service::{self, ServiceError};
 use driftguard_core::stack::{self, StackOwnership};
-use driftguard_core::sweep::{self, Continuation, Scope, Sweep, SweepReport, HISTORY_DAYS};
+use driftguard_core::sweep::{self, Backfill, Continuation, Scope, Sweep, SweepReport, HISTORY_DAYS};
 use driftguard_core::time::Timestamp;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::Serialize;
@@ -133,7 +133,27 @@ pub struct ScopeRun {
 /// The invocation's answer.
 #[derive(Debug, Serialize)]
 pub struct Answer {
+    /// The first-deployment backfill, per scope, while one is under way or just finished.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    backfills: Vec<BackfillRun>,
     scopes: Vec<ScopeRun>,
+}
+
+/// What an invocation did of a scope's backfill.
+#[derive(Debug, Serialize)]
+pub struct BackfillRun {
+    scope: String,
+    /// The window, read down to where.
+    from: String,
+    to: String,
+    read_down_to: String,
+    /// Events, pages and drift events published, in all invocations.
+    events: u64,
+    pages: u64,
+    /// Events read, findings detected, this invocation.
+    events_here: u64,
+    detected_here: u64,
+    complete: bool,
 }
 
 /// Everything built once per container.
@@ -261,7 +281,17 @@ impl App {
             left: self.config.lookups,
             cache: HashMap::new(),
         };
-        let mut answer = Answer { scopes: Vec::new() };
+        let mut answer = Answer {
+            backfills: Vec::new(),
+            scopes: Vec::new(),
+        };
+        if self.config.backfill_hours > 0 {
+            for scope in &scopes {
+                if let Some(run) = self.backfill_scope(&pipeline, &own, scope, deadline, &counting).await? {
+                    answer.backfills.push(run);
+                }
+            }
+        }
         for scope in scopes {
             if let Some(run) = self
                 .sweep_scope(
@@ -279,6 +309,99 @@ impl App {
             }
         }
         Ok(serde_json::to_value(answer).unwrap_or(Value::Null))
+    }
+
+    /// The AWS configuration that reads `scope`: the function's own (in the scope's region)
+    /// through an aggregator, else a member account's read-only role.
+    async fn session(&self, own: &str, scope: &Scope) -> Result<aws_config::SdkConfig, ReconcileError> {
+        if self.config.aggregator.is_some() {
+            let mut b = self.aws.to_builder();
+            b.set_region(Some(aws_config::Region::new(scope.region.clone())));
+            return Ok(b.build());
+        }
+        read_session(&self.aws, own, self.config.member_role.as_deref(), scope)
+            .await
+            .map_err(|e| from_aws(&format!("reading {}", scope.key()), &e))
+    }
+
+    /// The scope's first-deployment backfill: begun the first time the function meets the
+    /// scope, then an hour of CloudTrail's history at a time, newest first, through the same
+    /// pipeline and store as ingest (the same event ids, so what the live path already stored
+    /// is a duplicate), saved after each hour, until the deadline. `None` once it is complete.
+    async fn backfill_scope(
+        &self,
+        pipeline: &Pipeline,
+        own: &str,
+        scope: &Scope,
+        deadline: Instant,
+        counting: &Counting<'_>,
+    ) -> Result<Option<BackfillRun>, ReconcileError> {
+        let at = scope.key();
+        let saved = self
+            .sweeps
+            .backfill(scope)
+            .await
+            .map_err(|e| from_aws(&format!("reading the backfill of {at}"), &e))?;
+        let mut backfill = match saved {
+            Some(b) if b.complete() => return Ok(None),
+            Some(b) => b,
+            None => Backfill::new(now(), self.config.backfill_hours),
+        };
+        backfill.invocations += 1;
+        let session = self.session(own, scope).await?;
+        let history = EventHistory::new(&session).with_interval(self.config.lookup_interval);
+        let detected_before = counting.detected.load(Ordering::Relaxed);
+        let mut events_here = 0u64;
+        let mut slices_here = 0u64;
+        while let Some((from, to)) = backfill.next_slice() {
+            if slices_here > 0 && Instant::now() >= deadline {
+                break;
+            }
+            let mut evaluations: Vec<Evaluation> = Vec::new();
+            let mut unreadable = 0u64;
+            let summary = history
+                .lookup(&LookupFilter::Writes, from, to, |page| {
+                    unreadable += page.without_record.len() as u64;
+                    for (i, record) in page.records.iter().enumerate() {
+                        let origin = format!("LookupEvents page {}, event {}", page.number, i + 1);
+                        driftguard_core::decode::decode(record.as_bytes(), &origin, &mut |_, item| match item {
+                            Ok(item) => pipeline.evaluate_each(&item, &mut |e| evaluations.push(e)),
+                            Err(e) => {
+                                unreadable += 1;
+                                tracing::error!(error = %e, "Backfill: unreadable history record");
+                            }
+                        });
+                    }
+                    ControlFlow::Continue(())
+                })
+                .await
+                .map_err(|e| from_aws(&format!("reading the history of {at}"), &e))?;
+            if unreadable > 0 {
+                tracing::warn!(scope = %at, unreadable, "Backfill: history events without a readable record");
+            }
+            service::handle_all(&self.store, counting, evaluations).await?;
+            backfill.read(from, summary.events as u64, summary.pages as u64);
+            events_here += summary.events as u64;
+            slices_here += 1;
+            self.sweeps
+                .save_backfill(scope, &backfill)
+                .await
+                .map_err(|e| from_aws(&format!("saving the backfill of {at}"), &e))?;
+        }
+        let run = BackfillRun {
+            scope: at,
+            from: backfill.start.to_string(),
+            to: backfill.end.to_string(),
+            read_down_to: backfill.read_down_to.to_string(),
+            events: backfill.events,
+            pages: backfill.pages,
+            events_here,
+            detected_here: counting.detected.load(Ordering::Relaxed) - detected_before,
+            complete: backfill.complete(),
+        };
+        tracing::info!(scope = %run.scope, events = run.events, events_here, detected_here = run.detected_here,
+            read_down_to = %run.read_down_to, complete = run.complete, "Backfill");
+        Ok(Some(run))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -309,15 +432,7 @@ impl App {
             run.report.complete = true;
         }
         run.report.invocations += 1;
-        let session = if self.config.aggregator.is_some() {
-            let mut b = self.aws.to_builder();
-            b.set_region(Some(aws_config::Region::new(scope.region.clone())));
-            b.build()
-        } else {
-            read_session(&self.aws, own, self.config.member_role.as_deref(), scope)
-                .await
-                .map_err(|e| from_aws(&format!("reading {at}"), &e))?
-        };
+        let session = self.session(own, scope).await?;
         let reader = ConfigReader::new(&session, scope.clone(), self.config.aggregator.clone());
         let history = EventHistory::new(&session).with_interval(self.config.lookup_interval);
         // Who owns an undeclared resource without CloudFormation's tags (IAM roles carry none):

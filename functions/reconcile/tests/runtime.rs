@@ -74,8 +74,19 @@ impl Reconcile {
         Self::start_with(test, FILLERS, "30")
     }
 
-    /// `fillers` declared buckets; `margin`: `DRIFTGUARD_SWEEP_MARGIN_SECONDS`.
+    /// `fillers` declared buckets; `margin`: `DRIFTGUARD_SWEEP_MARGIN_SECONDS`; no backfill.
     fn start_with(test: &str, fillers: usize, margin: &str) -> Option<Reconcile> {
+        Self::start_full(test, fillers, margin, "0", history())
+    }
+
+    /// `backfill_hours`: `DRIFTGUARD_BACKFILL_HOURS`; `history`: what the history stand-in holds.
+    fn start_full(
+        test: &str,
+        fillers: usize,
+        margin: &str,
+        backfill_hours: &str,
+        history: HashMap<String, Vec<Value>>,
+    ) -> Option<Reconcile> {
         let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
         let stack = rt.block_on(Stack::start(test))?;
         rt.block_on(estate::build(&stack.sdk, fillers))
@@ -84,7 +95,7 @@ impl Reconcile {
         for r in estate::config_rewrites() {
             proxy.rewrite(r);
         }
-        let history = HistoryStandIn::start(history());
+        let history = HistoryStandIn::start(history);
         let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_driftguard-reconcile"));
         let api = RuntimeApi::start_named("driftguard-reconcile");
         let states = format!("s3://{BUCKET}/{}", estate::STATE_PREFIX);
@@ -99,6 +110,7 @@ impl Reconcile {
             // As long as the Runtime API's deadline: one page per invocation.
             ("DRIFTGUARD_SWEEP_MARGIN_SECONDS", margin),
             ("DRIFTGUARD_LOOKUP_INTERVAL_MS", "20"),
+            ("DRIFTGUARD_BACKFILL_HOURS", backfill_hours),
             ("RUST_LOG", "info"),
         ];
         let lambda = LambdaProcess::spawn(&binary, &api, &env);
@@ -379,4 +391,89 @@ fn a_sweep_of_a_thousand_buckets_takes_ten_pages_of_each_config_call() {
         t.proxy.requests().len() - before,
         counts.join(", ")
     );
+}
+
+/// The first invocation that meets a scope backfills CloudTrail's history of the window (here 3
+/// hours, an hour per `LookupEvents` slice) through the same pipeline as the live events: the
+/// hand-made writes in the window become findings under their own event ids, a write older
+/// than the window is not read, and the next invocation does not backfill again.
+#[test]
+fn the_first_invocation_backfills_the_history_window_once_through_the_pipeline() {
+    let alice = estate::put_policy_record(
+        estate::DRIFTED,
+        &estate::public_policy(estate::DRIFTED),
+        "alice",
+        "6c1e0d4a-0a5b-4c2e-9f2a-0000000000f1",
+        90,
+    );
+    let bob = bob_record();
+    let old = estate::put_policy_record(
+        estate::REPORTED,
+        &estate::public_policy(estate::REPORTED),
+        "carol",
+        "6c1e0d4a-0a5b-4c2e-9f2a-0000000000f2",
+        5 * 60,
+    );
+    let mut history = history();
+    history.insert("false".to_owned(), vec![alice.clone(), bob.clone(), old.clone()]);
+    let Some(mut t) = Reconcile::start_full(
+        "the_first_invocation_backfills_the_history_window_once_through_the_pipeline",
+        FILLERS,
+        "30",
+        "3",
+        history,
+    ) else {
+        return;
+    };
+    // A continue with no run saved sweeps nothing, but the backfill goes first. The margin is
+    // as long as the Runtime API's deadline: one hour slice per invocation, resumed by the next.
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let answer = t.invoke(json!({"action": "continue"}));
+        assert_eq!(answer["scopes"], json!([]), "{answer:#}");
+        answers.push(answer["backfills"][0].clone());
+    }
+    let done: Vec<(Value, Value)> = answers
+        .iter()
+        .map(|b| (b["complete"].clone(), b["events_here"].clone()))
+        .collect();
+    assert_eq!(
+        done,
+        [
+            (json!(false), json!(1)),
+            (json!(false), json!(1)),
+            (json!(true), json!(0))
+        ],
+        "newest hour first (bob, 3 minutes ago), then alice (90 minutes ago), then an empty hour: {answers:#?}"
+    );
+    let backfill = &answers[2];
+    assert_eq!(backfill["events"], json!(2), "the writes within 3 hours: {backfill:#}");
+    assert_eq!(backfill["pages"], json!(3), "one page per hour slice: {backfill:#}");
+    let ids: Vec<String> = t.findings().iter().map(|f| f.call.event_id.clone()).collect();
+    for record in [&alice, &bob] {
+        let id = record["eventID"].as_str().unwrap_or_default();
+        assert!(ids.iter().any(|i| i == id), "{id} missing from {ids:?}");
+    }
+    let old_id = old["eventID"].as_str().unwrap_or_default();
+    assert!(
+        !ids.iter().any(|i| i == old_id),
+        "a write older than the window was read: {ids:?}"
+    );
+    let drift = t.on(estate::DRIFTED);
+    assert_eq!(drift.len(), 1, "{drift:#?}");
+    assert_eq!(drift[0].kind, FindingKind::Drift);
+    assert_eq!(drift[0].actor.human.as_deref(), Some("alice"));
+    let published = t.rt.block_on(t.stack.drain_events());
+    assert_eq!(
+        published
+            .iter()
+            .filter(|e| e["detail-type"] == json!("Drift Detected"))
+            .count(),
+        2,
+        "{published:#?}"
+    );
+
+    let again = t.invoke(json!({"action": "continue"}));
+    assert!(again.get("backfills").is_none(), "backfilled once: {again:#}");
+    assert_eq!(t.findings().len(), ids.len());
 }

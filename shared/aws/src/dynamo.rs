@@ -5,7 +5,6 @@
 //! | finding | `FINDING#<id>` | `FINDING` | `doc` (JSON), `version`; GSI1 `OPEN#<severity>` / `<account>#<time>#<id>` while open; GSI2 `RES#<resource>` / `<time>#<id>` |
 //! | resource | `RES#<resource key>` | `RESOURCE` | `doc` (recent IaC changes, finding ids), `manual_edits`, `last_iac_at`, `version` |
 //! | processed event | `EVENT#<event id>` | `EVENT` | `expires_at` (TTL) |
-//! | inventory | `INV#<state>` | `<address>` | `tf_type`, `id`, `arn` |
 //! | unpublished drift event (the outbox) | `OUTBOX#<origin>` | `<event key>` | `doc` (the event as JSON), `order` |
 //!
 //! Every write is conditional: a finding is created once (`attribute_not_exists`), and resource
@@ -23,11 +22,10 @@ use crate::retry::{backoff, MAX_ATTEMPTS};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, Put,
-    PutRequest, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem, WriteRequest,
+    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 use driftguard_core::finding::{self, Finding, IacChange, ResourceRecord, Status, Transition};
-use driftguard_core::inventory::Inventory;
 use driftguard_core::ports::{self, Change, DriftEvent, FindingStore, Query};
 use driftguard_core::score::Severity;
 use std::collections::{BTreeMap, HashMap};
@@ -647,59 +645,6 @@ impl DynamoStore {
             .iter()
             .map(|i| Self::decode::<Finding>(resource_key, i).map(|(f, _)| f))
             .collect()
-    }
-
-    /// Writes the inventory's resources (`INV#<state>` / address) with BatchWriteItem, retrying
-    /// unprocessed items with jittered backoff. Returns the number of items written.
-    pub async fn put_inventory(&self, inventory: &Inventory) -> Result<usize, AwsError> {
-        let mut requests = Vec::with_capacity(inventory.len());
-        for d in inventory.resources() {
-            let mut item = Item::from([
-                ("pk".into(), s(format!("INV#{}", inventory.state_origin(d)))),
-                ("sk".into(), s(d.address.clone())),
-                ("tf_type".into(), s(d.tf_type.clone())),
-            ]);
-            for attr in ["id", "arn"] {
-                if let Some(v) = d.str_attr(attr) {
-                    item.insert(attr.into(), s(v));
-                }
-            }
-            let put = PutRequest::builder()
-                .set_item(Some(item))
-                .build()
-                .map_err(|e| build_err("BatchWriteItem", e))?;
-            requests.push(WriteRequest::builder().put_request(put).build());
-        }
-        let total = requests.len();
-        for chunk in requests.chunks(25) {
-            self.batch_write(chunk.to_vec()).await?;
-        }
-        Ok(total)
-    }
-
-    async fn batch_write(&self, mut pending: Vec<WriteRequest>) -> Result<(), AwsError> {
-        for attempt in 0..MAX_ATTEMPTS {
-            let out = self
-                .client
-                .batch_write_item()
-                .request_items(&self.table, pending)
-                .send()
-                .await
-                .map_err(|e| classify("DynamoDB", "BatchWriteItem", e))?;
-            pending = out
-                .unprocessed_items
-                .and_then(|mut m| m.remove(&self.table))
-                .unwrap_or_default();
-            if pending.is_empty() {
-                return Ok(());
-            }
-            tracing::debug!(unprocessed = pending.len(), attempt, "Retrying unprocessed items");
-            tokio::time::sleep(backoff(attempt)).await;
-        }
-        Err(AwsError::Contention(format!(
-            "{} unprocessed batch items",
-            pending.len()
-        )))
     }
 }
 

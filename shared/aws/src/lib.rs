@@ -4,8 +4,8 @@
 //! functions remember: deliveries, messages, bursts, digests, decisions) and secrets read by
 //! reference from Secrets Manager or SSM ([`read_secret`]), and CloudTrail's event history
 //! ([`EventHistory`], `LookupEvents`), and AWS Config's view of live resources for the reconcile
-//! sweep ([`ConfigReader`]), and CloudFormation's stacks ([`CloudFormationStacks`]: who owns a
-//! resource, its drift). The publisher also sends
+//! sweep ([`ConfigReader`]), the declared state kept fresh in the table ([`DynamoInventory`]), and
+//! CloudFormation's stacks ([`CloudFormationStacks`]: who owns a resource, its drift). The publisher also sends
 //! `Remediation Requested` (core's `RemediationPublisher`).
 //!
 //! [`FindingStore`]: driftguard_core::ports::FindingStore
@@ -17,6 +17,7 @@ mod config_reader;
 mod dynamo;
 mod error;
 mod eventbridge;
+mod iac_inventory;
 mod item;
 mod learning;
 mod ledger;
@@ -36,12 +37,16 @@ pub use error::{AwsError, Retry};
 pub use eventbridge::{
     detail_json, entry_size, EventBridgePublisher, EVENT_SOURCE, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES,
 };
+pub use iac_inventory::{DynamoInventory, STATES_PK, VERSION_PK};
 pub use ledger::DynamoLedger;
 pub use remediate::{
     execute, kill_switch, marker, own_account, plan_revert, session_for, Execution, Planned, Remediator, SessionError,
 };
 pub use remediation_ledger::{DynamoRemediations, RequestState};
-pub use s3_states::{get_object, get_object_within, Refresh, S3Location, S3States};
+pub use s3_states::{
+    get_object, get_object_version_within, get_object_within, list_states, ListedState, Pin, Refresh, S3Location,
+    S3States,
+};
 pub use secrets::{read_secret, secret_from, SecretRef};
 pub use sweep_ledger::DynamoSweeps;
 

@@ -60,6 +60,17 @@ pub struct S3States {
     locations: Vec<S3Location>,
     cache: BTreeMap<String, Cached>,
     limit: usize,
+    /// The revision on record per state (iac-sync's): ETag and version id.
+    pins: BTreeMap<String, Pin>,
+}
+
+/// The revision of a state the table has on record: what to read when S3 holds another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    /// Its ETag (without quotes).
+    pub etag: String,
+    /// Its version id, in a versioned bucket.
+    pub version_id: Option<String>,
 }
 
 impl S3States {
@@ -70,6 +81,7 @@ impl S3States {
             locations,
             cache: BTreeMap::new(),
             limit: driftguard_core::decode::MAX_DOCUMENT_BYTES,
+            pins: BTreeMap::new(),
         }
     }
 
@@ -79,36 +91,22 @@ impl S3States {
         self
     }
 
+    /// Pins states to the revisions on record: when S3 holds another object under a pinned key
+    /// (an older serial the record refused), the pinned version is read (in a versioned
+    /// bucket), or the cached one kept, instead of what S3 holds.
+    pub fn set_pins(&mut self, pins: BTreeMap<String, Pin>) {
+        self.pins = pins;
+    }
+
     /// Lists the locations and fetches new or changed state files. Fails only when a location
     /// cannot be listed; an object that cannot be fetched is reported in
     /// [`Refresh::unreadable`] and keeps its cached version.
     pub async fn refresh(&mut self) -> Result<Refresh, AwsError> {
-        let mut seen = BTreeMap::new();
-        for loc in &self.locations {
-            let mut pages = self
-                .client
-                .list_objects_v2()
-                .bucket(&loc.bucket)
-                .prefix(&loc.prefix)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| classify("S3", "ListObjectsV2", e))?;
-                for obj in page.contents() {
-                    let Some(key) = obj.key().filter(|k| k.ends_with(".tfstate")) else {
-                        continue;
-                    };
-                    seen.insert(
-                        format!("s3://{}/{key}", loc.bucket),
-                        (
-                            loc.bucket.clone(),
-                            key.to_owned(),
-                            obj.e_tag().unwrap_or_default().to_owned(),
-                        ),
-                    );
-                }
-            }
-        }
+        let seen: BTreeMap<String, (String, String, String)> = list_states(&self.client, &self.locations)
+            .await?
+            .into_iter()
+            .map(|o| (o.url, (o.bucket, o.key, o.etag)))
+            .collect();
         let mut out = Refresh {
             changed: self.cache.keys().any(|k| !seen.contains_key(k)),
             unreadable: Vec::new(),
@@ -118,7 +116,21 @@ impl S3States {
             if self.cache.get(&url).is_some_and(|c| c.etag == etag && !etag.is_empty()) {
                 continue;
             }
-            let (bytes, fetched_etag) = match get_object_within(&self.client, &bucket, &key, self.limit).await {
+            let mut version = None;
+            if let Some(pin) = self.pins.get(&url).filter(|p| p.etag != etag.trim_matches('"')) {
+                let cached_pinned = self
+                    .cache
+                    .get(&url)
+                    .is_some_and(|c| c.etag.trim_matches('"') == pin.etag);
+                if cached_pinned || pin.version_id.is_none() && self.cache.contains_key(&url) {
+                    tracing::warn!(state = %url, listed = %etag, recorded = %pin.etag,
+                        "S3 holds a state the inventory did not accept; keeping the revision on record");
+                    continue;
+                }
+                version = pin.version_id.clone();
+            }
+            let read = get_object_version_within(&self.client, &bucket, &key, version.as_deref(), self.limit).await;
+            let (bytes, fetched_etag) = match read {
                 Ok(got) => got,
                 Err(e @ AwsError::TooLarge { .. }) => {
                     out.unreadable.push(e);
@@ -184,6 +196,51 @@ impl S3States {
     }
 }
 
+/// One `.tfstate` object, as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedState {
+    /// `s3://bucket/key`.
+    pub url: String,
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+    /// ETag, as listed.
+    pub etag: String,
+    /// Last modified, in milliseconds since the epoch.
+    pub modified_ms: Option<i64>,
+}
+
+/// Every `.tfstate` object under `locations` (ListObjectsV2, paged). Fails when a location
+/// cannot be listed.
+pub async fn list_states(client: &Client, locations: &[S3Location]) -> Result<Vec<ListedState>, AwsError> {
+    let mut out = Vec::new();
+    for loc in locations {
+        let mut pages = client
+            .list_objects_v2()
+            .bucket(&loc.bucket)
+            .prefix(&loc.prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("S3", "ListObjectsV2", e))?;
+            for obj in page.contents() {
+                let Some(key) = obj.key().filter(|k| k.ends_with(".tfstate")) else {
+                    continue;
+                };
+                out.push(ListedState {
+                    url: format!("s3://{}/{key}", loc.bucket),
+                    bucket: loc.bucket.clone(),
+                    key: key.to_owned(),
+                    etag: obj.e_tag().unwrap_or_default().to_owned(),
+                    modified_ms: obj.last_modified().and_then(|t| t.to_millis().ok()),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Reads one object whole: its bytes and ETag. Used for state files and for the full
 /// notifications AWS Config delivers to S3 when an item is too large for its event.
 pub async fn get_object(client: &Client, bucket: &str, key: &str) -> Result<(Vec<u8>, Option<String>), AwsError> {
@@ -198,11 +255,24 @@ pub async fn get_object_within(
     key: &str,
     limit: usize,
 ) -> Result<(Vec<u8>, Option<String>), AwsError> {
+    get_object_version_within(client, bucket, key, None, limit).await
+}
+
+/// [`get_object_within`], of one version of the object when `version_id` is given (in a
+/// versioned bucket).
+pub async fn get_object_version_within(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<u8>, Option<String>), AwsError> {
     let what = || format!("s3://{bucket}/{key}");
     let mut out = client
         .get_object()
         .bucket(bucket)
         .key(key)
+        .set_version_id(version_id.map(str::to_owned))
         .send()
         .await
         .map_err(|e| classify("S3", "GetObject", e))?;

@@ -5,6 +5,7 @@
 //! |---|---|---|---|
 //! | a run in progress | `SWEEP#<account>/<region>` | `RUN` | `doc` (core's `Continuation`: the type, Config's `NextToken`, what matched, the counters), `version` |
 //! | the last complete run | `SWEEP#<account>/<region>` | `LAST` | `doc` (its `SweepReport`, coverage included), `finished_at` |
+//! | the first-deployment backfill | `SWEEP#<account>/<region>` | `BACKFILL` | `doc` (core's `Backfill`: the window, how far it is read, counters) |
 //!
 //! The run is saved with `version = :v` after every page, so two invocations never both move
 //! one run on (the second's save fails, and it stops, saying so).
@@ -12,7 +13,7 @@
 use crate::error::{classify, AwsError};
 use crate::item::{self, get_n, get_s, n, s, Item};
 use aws_sdk_dynamodb::Client;
-use driftguard_core::sweep::{Continuation, Scope, SweepReport};
+use driftguard_core::sweep::{Backfill, Continuation, Scope, SweepReport};
 use std::collections::HashMap;
 
 /// The sweep's continuation and reports on one DynamoDB table.
@@ -125,5 +126,28 @@ impl DynamoSweeps {
         };
         let doc = get_s(&item, "doc").ok_or_else(|| corrupt(&pk, "no doc attribute"))?;
         serde_json::from_str(doc).map(Some).map_err(|e| corrupt(&pk, e))
+    }
+
+    /// The scope's backfill, once begun.
+    pub async fn backfill(&self, scope: &Scope) -> Result<Option<Backfill>, AwsError> {
+        let pk = Self::pk(scope);
+        let Some(item) = item::get(&self.client, &self.table, &pk, "BACKFILL").await? else {
+            return Ok(None);
+        };
+        let doc = get_s(&item, "doc").ok_or_else(|| corrupt(&pk, "no doc attribute"))?;
+        serde_json::from_str(doc).map(Some).map_err(|e| corrupt(&pk, e))
+    }
+
+    /// Saves the scope's backfill (after every slice read).
+    pub async fn save_backfill(&self, scope: &Scope, backfill: &Backfill) -> Result<(), AwsError> {
+        let pk = Self::pk(scope);
+        let doc = serde_json::to_string(backfill).map_err(|e| corrupt(&pk, e))?;
+        let item = Item::from([
+            ("pk".into(), s(pk)),
+            ("sk".into(), s("BACKFILL")),
+            ("doc".into(), s(doc)),
+        ]);
+        item::put(&self.client, &self.table, item, None, None).await?;
+        Ok(())
     }
 }

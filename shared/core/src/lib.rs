@@ -31,8 +31,8 @@ pub mod util;
 
 pub use actors::attribution;
 pub use drift::{config_map, coverage, diff, ignore, score};
-pub use findings::{conformance, finding, join, pipeline, ports, service, stack, sweep};
-pub use iac::{catalog, inventory};
+pub use findings::{codified, conformance, finding, join, pipeline, ports, service, stack, sweep};
+pub use iac::{catalog, inventory, sync};
 pub use input::{config_item, decode, json_path, record};
 pub use learn::{eval, fit, hotspot, label};
 pub use notify::{interaction, slack};

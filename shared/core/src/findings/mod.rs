@@ -4,6 +4,7 @@
 //! holds every store to them. `stack` asks CloudFormation about the manual changes on a stack's
 //! resources (CDK, SAM) that no Terraform state declares.
 
+pub mod codified;
 pub mod conformance;
 pub mod evidence;
 pub mod finding;

@@ -130,6 +130,69 @@ impl SweepReport {
     }
 }
 
+/// How much history one backfill slice reads: an hour, so that a slice ends well within an
+/// invocation even on a busy account, and an interrupted backfill loses at most one.
+pub const BACKFILL_SLICE_MS: i64 = 3_600_000;
+
+/// The first backfill of one scope: CloudTrail's history of a window (the write calls, through
+/// the same pipeline as the live events, so their findings keep their event ids), read a slice
+/// at a time from the newest, saved after each slice so the next invocation goes on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backfill {
+    /// The window's start.
+    pub start: Timestamp,
+    /// The window's end (when the backfill began).
+    pub end: Timestamp,
+    /// Everything from here to `end` is read.
+    pub read_down_to: Timestamp,
+    /// Events read.
+    pub events: u64,
+    /// History pages read.
+    pub pages: u64,
+    /// Invocations it took.
+    pub invocations: u64,
+}
+
+impl Backfill {
+    /// A backfill of the `hours` before `now`.
+    pub fn new(now: Timestamp, hours: u64) -> Self {
+        let span = i64::try_from(hours)
+            .unwrap_or(i64::MAX)
+            .min(i64::from(HISTORY_DAYS) * 24)
+            * BACKFILL_SLICE_MS;
+        Backfill {
+            start: Timestamp(now.0 - span),
+            end: now,
+            read_down_to: now,
+            events: 0,
+            pages: 0,
+            invocations: 0,
+        }
+    }
+
+    /// The next slice to read, `(from, to)`, or `None` when the window is read.
+    pub fn next_slice(&self) -> Option<(Timestamp, Timestamp)> {
+        (self.read_down_to.0 > self.start.0).then(|| {
+            (
+                Timestamp((self.read_down_to.0 - BACKFILL_SLICE_MS).max(self.start.0)),
+                self.read_down_to,
+            )
+        })
+    }
+
+    /// Records a slice read: everything from `from` on is done.
+    pub fn read(&mut self, from: Timestamp, events: u64, pages: u64) {
+        self.read_down_to = from;
+        self.events += events;
+        self.pages += pages;
+    }
+
+    /// Whether the whole window is read.
+    pub fn complete(&self) -> bool {
+        self.next_slice().is_none()
+    }
+}
+
 /// A run's progress, saved between invocations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Continuation {
@@ -537,4 +600,31 @@ pub fn wants_writer(ev: &Evaluation) -> bool {
     use crate::findings::finding::FindingKind;
     matches!(&ev.outcome, Outcome::Config(obs)
         if obs.finding.as_deref().is_some_and(|f| matches!(f.kind, FindingKind::Drift | FindingKind::Missing)))
+}
+
+#[cfg(test)]
+mod backfill_tests {
+    use super::*;
+
+    #[test]
+    fn a_backfill_reads_its_window_an_hour_at_a_time_from_the_newest() {
+        let now = Timestamp(1_790_000_000_000);
+        let mut b = Backfill::new(now, 3);
+        assert_eq!(b.start, Timestamp(now.0 - 3 * BACKFILL_SLICE_MS));
+        let mut slices = Vec::new();
+        while let Some((from, to)) = b.next_slice() {
+            slices.push((now.0 - from.0, now.0 - to.0));
+            b.read(from, 10, 1);
+        }
+        let h = BACKFILL_SLICE_MS;
+        assert_eq!(slices, [(h, 0), (2 * h, h), (3 * h, 2 * h)]);
+        assert!(b.complete());
+        assert_eq!((b.events, b.pages), (30, 3));
+        assert!(Backfill::new(now, 0).complete(), "0 hours: nothing to read");
+        assert_eq!(
+            Backfill::new(now, 10_000).start,
+            Timestamp(now.0 - i64::from(HISTORY_DAYS) * 24 * h),
+            "never past CloudTrail's 90 days"
+        );
+    }
 }
