@@ -49,6 +49,7 @@ fn an_untagged_bucket_a_stack_created_is_cloudformations_not_unmanaged() {
         ("DRIFTGUARD_STATE_LOCATIONS", &states),
         ("DRIFTGUARD_S3_PATH_STYLE", "true"),
         ("DRIFTGUARD_SWEEP_LOOKUPS", "0"),
+        ("DRIFTGUARD_BACKFILL_HOURS", "0"),
         ("RUST_LOG", "info"),
     ];
     let mut lambda = LambdaProcess::spawn(&binary, &api, &env);
