@@ -12,6 +12,8 @@ mod inputs;
 mod learn;
 mod remediate;
 mod render;
+mod report;
+mod scan;
 mod slack_post;
 mod stores;
 
@@ -69,6 +71,12 @@ enum Command {
     Weights(learn::WeightsCommand),
     /// Rank the resources, types and teams most likely to be changed by hand next.
     Hotspots(learn::HotspotsArgs),
+    /// Run the reconcile sweep from here: AWS Config's live resources against the Terraform
+    /// states (your AWS credentials), findings into the embedded store, then the report.
+    Scan(scan::ScanArgs),
+    /// The report of the embedded store: coverage, open findings, hotspots, who, when; on the
+    /// console, and as JSON (--json) and a self-contained HTML page (--html).
+    Report(report::ReportArgs),
 }
 
 #[derive(Args)]
@@ -295,6 +303,8 @@ fn main() -> ExitCode {
         Command::Eval(args) => learn::eval(args),
         Command::Weights(cmd) => learn::weights(cmd).map(|()| Exit::Clean),
         Command::Hotspots(args) => learn::hotspots(args).map(|()| Exit::Clean),
+        Command::Scan(args) => scan::run(args),
+        Command::Report(args) => report::run(args).map(|()| Exit::Clean),
     };
     match result {
         Ok(Exit::Clean) => ExitCode::SUCCESS,
@@ -325,6 +335,12 @@ enum Exit {
 }
 
 fn load_pipeline(common: &Setup) -> Result<Pipeline> {
+    load_pipeline_with(common, aws::AwsFlags::default())
+}
+
+/// [`load_pipeline`], reading `s3://` states with `flags` (a command's `--region`, `--profile`,
+/// `--endpoint-url`).
+fn load_pipeline_with(common: &Setup, flags: aws::AwsFlags<'_>) -> Result<Pipeline> {
     let config = match &common.config {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -345,7 +361,7 @@ fn load_pipeline(common: &Setup) -> Result<Pipeline> {
         inventory.add_state(&path.display().to_string(), &bytes)?;
     }
     if !buckets.is_empty() {
-        for (url, bytes) in &s3_states(buckets)? {
+        for (url, bytes) in &s3_states(buckets, flags)? {
             let bytes = decode::plain(bytes).map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
             inventory.add_state(url, &bytes)?;
         }
@@ -394,16 +410,18 @@ fn load_pipeline(common: &Setup) -> Result<Pipeline> {
 
 /// Every `.tfstate` under the S3 locations, fetched with the AWS configuration's credentials
 /// (path-style addressing with `DRIFTGUARD_S3_PATH_STYLE=true`, as the functions read it). An
-/// object that cannot be read fails the command, named.
-fn s3_states(locations: Vec<S3Location>) -> Result<Vec<(String, Vec<u8>)>> {
+/// object that cannot be read fails the command, named. With `--endpoint-url` (a local
+/// stand-in) buckets are addressed path-style too.
+fn s3_states(locations: Vec<S3Location>, flags: aws::AwsFlags<'_>) -> Result<Vec<(String, Vec<u8>)>> {
     let runtime = aws::runtime()?;
-    let path_style = std::env::var("DRIFTGUARD_S3_PATH_STYLE").is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let path_style = flags.endpoint_url.is_some()
+        || std::env::var("DRIFTGUARD_S3_PATH_STYLE").is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
     let named: Vec<String> = locations
         .iter()
         .map(|l| format!("s3://{}/{}", l.bucket, l.prefix))
         .collect();
     let files = runtime.block_on(async {
-        let sdk = aws::sdk(aws::AwsFlags::default()).await;
+        let sdk = aws::sdk(flags).await;
         let mut states = S3States::new(driftguard_aws::s3_client(&sdk, path_style), locations);
         let refresh = states
             .refresh()
@@ -571,7 +589,7 @@ impl<'a, S: FindingStore + EventPublisher> Ingest<'a, S> {
 /// Opens (or creates) the embedded store that `replay` and `backfill` write.
 fn open_embedded(store: &StoreArg) -> Result<EmbeddedStore> {
     if store.path.to_string_lossy().starts_with("dynamodb://") {
-        bail!("replay and backfill write to the embedded store (--store PATH); dynamodb://TABLE is for `findings list|show`");
+        bail!("replay, backfill and scan write to the embedded store (--store PATH); dynamodb://TABLE is for `findings list|show`");
     }
     EmbeddedStore::open(&store.path).with_context(|| format!("opening store {}", store.path.display()))
 }

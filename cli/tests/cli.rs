@@ -42,9 +42,11 @@ fn replay_prints_findings_as_jsonl_and_a_summary_on_stderr() {
     assert_eq!(sg["severity"], "critical");
     assert_eq!(sg["status"], "resolved");
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("read 33 events from 27 files"), "{stderr}");
+    assert!(stderr.contains("read 34 events from 28 files"), "{stderr}");
     assert!(
-        stderr.contains("skipped 13: aws_service 1, failed_call 1, not_in_catalog 1, own_event 7, read_only 3"),
+        stderr.contains(
+            "skipped 14: aws_service 1, failed_call 1, not_in_catalog 1, own_event 7, read_only 3, state_object 1"
+        ),
         "{stderr}"
     );
     assert!(stderr.contains("12 new findings"), "{stderr}");
@@ -131,7 +133,7 @@ fn explain_traces_every_event_with_its_rule() {
     let out = driftguard(&args);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines = jsonl(&out);
-    assert_eq!(lines.len(), 33);
+    assert_eq!(lines.len(), 34);
     let console = lines
         .iter()
         .find(|l| l["call"] == "ec2.amazonaws.com:AuthorizeSecurityGroupIngress" && l["actor"]["channel"] == "console")
@@ -146,7 +148,8 @@ fn explain_traces_every_event_with_its_rule() {
     let calls: Vec<&Value> = lines
         .iter()
         .filter(|l| {
-            l["detail_type"] != "Config Configuration Item Change" && l["decision"]["detail"]["reason"] != "own_event"
+            l["detail_type"] != "Config Configuration Item Change"
+                && !["own_event", "state_object"].contains(&l["decision"]["detail"]["reason"].as_str().unwrap_or(""))
         })
         .collect();
     assert_eq!(calls.len(), 22, "CloudTrail calls among the sample events");

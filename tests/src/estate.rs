@@ -214,6 +214,46 @@ pub fn config_rewrites() -> Vec<crate::fault::Rewrite> {
     .collect()
 }
 
+/// The estate's CloudTrail history: Terraform applied the declared policy on [`DRIFTED`] a day
+/// ago and alice replaced it two hours ago; bob's change on [`REPORTED`] ([`bob_record`]) is the
+/// one the event path reports; Terraform deleted [`DELETED`] (nothing by hand).
+pub fn history() -> std::collections::HashMap<String, Vec<Value>> {
+    let mut terraform = put_policy_record(
+        DRIFTED,
+        &declared_policy(DRIFTED),
+        "terraform",
+        "6c1e0d4a-0a5b-4c2e-9f2a-000000000001",
+        24 * 60,
+    );
+    terraform["userAgent"] = json!("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.70.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.32.2 os/linux lang/go#1.22.8 md/GOOS#linux md/GOARCH#amd64 api/s3#1.65.3");
+    let alice = put_policy_record(
+        DRIFTED,
+        &public_policy(DRIFTED),
+        "alice",
+        "6c1e0d4a-0a5b-4c2e-9f2a-000000000002",
+        120,
+    );
+    let mut deleted_by_terraform = terraform.clone();
+    deleted_by_terraform["eventID"] = json!("6c1e0d4a-0a5b-4c2e-9f2a-000000000003");
+    deleted_by_terraform["requestParameters"]["bucketName"] = json!(DELETED);
+    std::collections::HashMap::from([
+        (DRIFTED.to_owned(), vec![terraform, alice]),
+        (REPORTED.to_owned(), vec![bob_record()]),
+        (DELETED.to_owned(), vec![deleted_by_terraform]),
+    ])
+}
+
+/// bob's `PutBucketPolicy` on [`REPORTED`] three minutes ago, with the AWS CLI.
+pub fn bob_record() -> Value {
+    put_policy_record(
+        REPORTED,
+        &public_policy(REPORTED),
+        "bob",
+        "6c1e0d4a-0a5b-4c2e-9f2a-0000000000b0",
+        3,
+    )
+}
+
 /// A loopback stand-in for CloudTrail's `LookupEvents` (moto has no event history): it answers
 /// each request by its lookup attribute's value (a resource name; `"false"` for the backfill's
 /// `ReadOnly` = `false`), within the request's `StartTime` / `EndTime` when given, in the API's

@@ -5,24 +5,21 @@
 
 use crate::config::Config;
 use driftguard_aws::{
-    read_session, AwsError, CloudFormationStacks, ConfigReader, DynamoClient, DynamoLedger, DynamoStore, DynamoSweeps,
-    EventBridgeClient, EventBridgePublisher, EventHistory, LookupFilter, Retry, S3States,
+    read_session, AwsError, DynamoClient, DynamoLedger, DynamoStore, DynamoSweeps, EventBridgeClient,
+    EventBridgePublisher, Lookups, Retry, S3States, ScopeSweep, SweepError,
 };
-use driftguard_core::join::LastWriter;
+use driftguard_aws::{EventHistory, LookupFilter};
 use driftguard_core::learn::ports::{scoring_weights, LearningStore};
-use driftguard_core::pipeline::{Evaluation, Outcome, Pipeline};
-use driftguard_core::ports::{DriftEvent, DriftEventKind, EventPublisher, FindingStore};
+use driftguard_core::pipeline::Pipeline;
+use driftguard_core::pipeline::{Evaluation, Outcome};
 use driftguard_core::score::Weights;
 use driftguard_core::service::{self, ServiceError};
-use driftguard_core::stack::{self, StackOwnership};
-use driftguard_core::sweep::{self, Backfill, Continuation, Scope, Sweep, SweepReport, HISTORY_DAYS};
+use driftguard_core::sweep::{Backfill, Scope, SweepReport};
 use driftguard_core::time::Timestamp;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How an invocation failed; the error type Lambda reports.
@@ -76,6 +73,15 @@ impl From<ServiceError<AwsError, AwsError>> for ReconcileError {
     }
 }
 
+impl From<SweepError<AwsError, AwsError>> for ReconcileError {
+    fn from(e: SweepError<AwsError, AwsError>) -> Self {
+        match e {
+            SweepError::Aws { context, source } => from_aws(&context, &source),
+            SweepError::Service(e) => e.into(),
+        }
+    }
+}
+
 /// What an invocation is asked: start a run (continuing one in progress), or only continue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Action {
@@ -90,28 +96,6 @@ fn action(payload: &Value) -> Result<Action, ReconcileError> {
         Some(other) => Err(ReconcileError::InvalidInput(format!(
             "action {other:?}: expected \"start\" or \"continue\""
         ))),
-    }
-}
-
-/// The publisher, counting what it published by kind.
-struct Counting<'p> {
-    inner: &'p EventBridgePublisher,
-    detected: AtomicU64,
-    resolved: AtomicU64,
-}
-
-impl EventPublisher for Counting<'_> {
-    type Error = AwsError;
-
-    async fn publish(&self, events: &[DriftEvent]) -> Result<usize, AwsError> {
-        let n = self.inner.publish(events).await?;
-        for e in events {
-            match e.kind {
-                DriftEventKind::Detected => self.detected.fetch_add(1, Ordering::Relaxed),
-                DriftEventKind::Resolved => self.resolved.fetch_add(1, Ordering::Relaxed),
-            };
-        }
-        Ok(n)
     }
 }
 
@@ -179,12 +163,6 @@ fn now() -> Timestamp {
 
 /// How close to the invocation's end no history lookup starts.
 const LOOKUP_RESERVE: Duration = Duration::from_secs(10);
-
-/// Per invocation: the history lookups left and the answers cached per resource.
-struct Lookups {
-    left: u64,
-    cache: HashMap<String, LastWriter>,
-}
 
 impl App {
     /// Builds the clients.
@@ -272,37 +250,21 @@ impl App {
         let lookup_deadline = Instant::now() + Duration::from_millis(left_ms).saturating_sub(LOOKUP_RESERVE);
         let pipeline = self.pipeline().await?;
         let (own, scopes) = self.scopes().await?;
-        let counting = Counting {
-            inner: &self.publisher,
-            detected: AtomicU64::new(0),
-            resolved: AtomicU64::new(0),
-        };
-        let mut lookups = Lookups {
-            left: self.config.lookups,
-            cache: HashMap::new(),
-        };
+        let mut lookups = Lookups::new(self.config.lookups, Some(lookup_deadline));
         let mut answer = Answer {
             backfills: Vec::new(),
             scopes: Vec::new(),
         };
         if self.config.backfill_hours > 0 {
             for scope in &scopes {
-                if let Some(run) = self.backfill_scope(&pipeline, &own, scope, deadline, &counting).await? {
+                if let Some(run) = self.backfill_scope(&pipeline, &own, scope, deadline).await? {
                     answer.backfills.push(run);
                 }
             }
         }
         for scope in scopes {
             if let Some(run) = self
-                .sweep_scope(
-                    &pipeline,
-                    &own,
-                    &scope,
-                    action,
-                    (deadline, lookup_deadline),
-                    &counting,
-                    &mut lookups,
-                )
+                .sweep_scope(&pipeline, &own, &scope, action, deadline, &mut lookups)
                 .await?
             {
                 answer.scopes.push(run);
@@ -334,7 +296,6 @@ impl App {
         own: &str,
         scope: &Scope,
         deadline: Instant,
-        counting: &Counting<'_>,
     ) -> Result<Option<BackfillRun>, ReconcileError> {
         let at = scope.key();
         let saved = self
@@ -350,7 +311,7 @@ impl App {
         backfill.invocations += 1;
         let session = self.session(own, scope).await?;
         let history = EventHistory::new(&session).with_interval(self.config.lookup_interval);
-        let detected_before = counting.detected.load(Ordering::Relaxed);
+        let mut detected_here = 0u64;
         let mut events_here = 0u64;
         let mut slices_here = 0u64;
         while let Some((from, to)) = backfill.next_slice() {
@@ -379,7 +340,10 @@ impl App {
             if unreadable > 0 {
                 tracing::warn!(scope = %at, unreadable, "Backfill: history events without a readable record");
             }
-            service::handle_all(&self.store, counting, evaluations).await?;
+            for handled in service::handle_all(&self.store, &self.publisher, evaluations).await? {
+                detected_here +=
+                    u64::from(!handled.duplicate && matches!(handled.evaluation.outcome, Outcome::Finding(_)));
+            }
             backfill.read(from, summary.events as u64, summary.pages as u64);
             events_here += summary.events as u64;
             slices_here += 1;
@@ -396,7 +360,7 @@ impl App {
             events: backfill.events,
             pages: backfill.pages,
             events_here,
-            detected_here: counting.detected.load(Ordering::Relaxed) - detected_before,
+            detected_here,
             complete: backfill.complete(),
         };
         tracing::info!(scope = %run.scope, events = run.events, events_here, detected_here = run.detected_here,
@@ -404,127 +368,52 @@ impl App {
         Ok(Some(run))
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn sweep_scope(
         &self,
         pipeline: &Pipeline,
         own: &str,
         scope: &Scope,
         action: Action,
-        (deadline, lookup_deadline): (Instant, Instant),
-        counting: &Counting<'_>,
+        deadline: Instant,
         lookups: &mut Lookups,
     ) -> Result<Option<ScopeRun>, ReconcileError> {
         let at = scope.key();
-        let sweep = Sweep::new(pipeline, scope.clone());
         let saved = self
             .sweeps
             .load(scope)
             .await
             .map_err(|e| from_aws(&format!("reading the sweep of {at}"), &e))?;
         let resumed = saved.is_some();
+        let session = self.session(own, scope).await?;
+        let sweep = ScopeSweep::new(
+            pipeline,
+            scope.clone(),
+            &session,
+            self.config.aggregator.clone(),
+            self.config.lookup_interval,
+            &self.store,
+            &self.publisher,
+        );
         let (mut run, mut version) = match saved {
             Some((run, v)) => (run, Some(v)),
             None if action == Action::Continue => return Ok(None),
-            None => (Continuation::start(now(), sweep.types()), None),
+            None => (sweep.start(), None),
         };
         if run.types.is_empty() {
             run.report.complete = true;
         }
         run.report.invocations += 1;
-        let session = self.session(own, scope).await?;
-        let reader = ConfigReader::new(&session, scope.clone(), self.config.aggregator.clone());
-        let history = EventHistory::new(&session).with_interval(self.config.lookup_interval);
-        // Who owns an undeclared resource without CloudFormation's tags (IAM roles carry none):
-        // asked in the scope's own account (not through an aggregator, whose session is ours).
-        let stacks = self
-            .config
-            .aggregator
-            .is_none()
-            .then(|| CloudFormationStacks::new(&session));
         tracing::info!(scope = %at, resumed, types = run.types.len(), next_type = run.next_type, "Sweep");
         let mut stopped = None;
         let mut pages_here = 0u64;
-        while let Some(resource_type) = run.current_type().map(str::to_owned) {
+        while run.current_type().is_some() {
             // At least one page per invocation, so every invocation moves the run on.
             if pages_here > 0 && Instant::now() >= deadline {
                 stopped = Some("the invocation's deadline (less the margin) was reached".to_owned());
                 break;
             }
-            let started = Instant::now();
-            let (detected, resolved) = (
-                counting.detected.load(Ordering::Relaxed),
-                counting.resolved.load(Ordering::Relaxed),
-            );
-            let page = reader
-                .list(&resource_type, run.next_token.clone())
-                .await
-                .map_err(|e| from_aws(&format!("listing {resource_type} in {at}"), &e))?;
-            run.report.call(reader.list_operation());
-            run.report.pages += 1;
+            sweep.page(&mut run, lookups).await?;
             pages_here += 1;
-            run.report.listed += page.resources.len() as u64;
-            let fetch = sweep.listed(&mut run.progress, &page.resources);
-            let read = reader
-                .items(&fetch)
-                .await
-                .map_err(|e| from_aws(&format!("reading {resource_type} items in {at}"), &e))?;
-            *run.report.calls.entry(reader.batch_operation().to_owned()).or_insert(0) += read.calls;
-            let mut evaluations: Vec<Evaluation> = Vec::with_capacity(read.items.len());
-            for change in read.items {
-                let change = if sweep.wants_full_item(&change) {
-                    run.report.call(reader.full_item_operation());
-                    match reader.full_item(&change).await {
-                        Ok(Some(full)) => full,
-                        Ok(None) => change,
-                        Err(e) => {
-                            return Err(from_aws(
-                                &format!("reading {} {}", change.resource_type, change.resource_id),
-                                &e,
-                            ))
-                        }
-                    }
-                } else {
-                    change
-                };
-                let mut ev = sweep.live(&mut run.progress, &mut run.report, &change);
-                if let (Some(stacks), Some(id)) = (&stacks, stack::unmanaged_candidate(&ev).map(str::to_owned)) {
-                    let (asked, _) = stacks.calls();
-                    match stacks.stack_of(&id).await {
-                        Ok(Some(owner)) => sweep.owned_by_stack(&mut run.report, &mut ev, &owner),
-                        Ok(None) => {}
-                        Err(e) => tracing::warn!(scope = %at, resource = %id, error = %e,
-                            "CloudFormation ownership lookup failed; the resource stays unmanaged"),
-                    }
-                    if stacks.calls().0 > asked {
-                        run.report.call("cloudformation:DescribeStackResources");
-                    }
-                }
-                evaluations.push(ev);
-            }
-            match page.next_token {
-                Some(token) => run.next_token = Some(token),
-                None => {
-                    let started_at = run.started;
-                    evaluations.extend(sweep.missing(&resource_type, &run.progress, started_at, &mut run.report));
-                    run.next();
-                }
-            }
-            for ev in evaluations {
-                self.handle(
-                    pipeline,
-                    &history,
-                    ev,
-                    &mut run.report,
-                    counting,
-                    lookups,
-                    lookup_deadline,
-                )
-                .await?;
-            }
-            run.report.detected += counting.detected.load(Ordering::Relaxed) - detected;
-            run.report.resolved += counting.resolved.load(Ordering::Relaxed) - resolved;
-            run.report.duration_ms += started.elapsed().as_millis() as u64;
             match self
                 .sweeps
                 .save(scope, &run, version)
@@ -567,99 +456,6 @@ impl App {
             continues_at,
             report,
         }))
-    }
-
-    /// One evaluation through the service step, after asking the history who made a new
-    /// drift or missing finding.
-    #[allow(clippy::too_many_arguments)]
-    async fn handle(
-        &self,
-        pipeline: &Pipeline,
-        history: &EventHistory,
-        mut ev: Evaluation,
-        report: &mut SweepReport,
-        counting: &Counting<'_>,
-        lookups: &mut Lookups,
-        deadline: Instant,
-    ) -> Result<(), ReconcileError> {
-        if matches!(ev.outcome, Outcome::Skipped { .. }) {
-            return Ok(());
-        }
-        if sweep::wants_writer(&ev)
-            && !self
-                .store
-                .processed(&ev.event_id)
-                .await
-                .map_err(|e| from_aws("reading the processed marker", &e))?
-        {
-            let name = ev
-                .resource
-                .as_ref()
-                .map(|r| sweep::lookup_name(r).to_owned())
-                .unwrap_or_default();
-            let who = match lookups.cache.get(&name) {
-                Some(known) => known.clone(),
-                None => {
-                    let who = self
-                        .last_writer(pipeline, history, &name, report, lookups, deadline)
-                        .await;
-                    lookups.cache.insert(name, who.clone());
-                    who
-                }
-            };
-            if !sweep::name_writer(&mut ev, who) {
-                report.unnamed += 1;
-            }
-        }
-        for handled in service::handle_all(&self.store, counting, vec![ev]).await? {
-            report.unchanged += u64::from(handled.duplicate);
-        }
-        Ok(())
-    }
-
-    /// `LookupEvents` by resource name over the history, a few pages at most, within the
-    /// invocation's budget and deadline.
-    async fn last_writer(
-        &self,
-        pipeline: &Pipeline,
-        history: &EventHistory,
-        name: &str,
-        report: &mut SweepReport,
-        lookups: &mut Lookups,
-        deadline: Instant,
-    ) -> LastWriter {
-        const MAX_PAGES: u64 = 3;
-        if lookups.left == 0 || Instant::now() >= deadline {
-            return LastWriter::BudgetSpent;
-        }
-        let end = now();
-        let start = Timestamp(end.0 - i64::from(HISTORY_DAYS) * 86_400_000);
-        let mut records: Vec<String> = Vec::new();
-        let mut pages = 0u64;
-        let mut found: Option<LastWriter> = None;
-        let left = lookups.left;
-        let result = history
-            .lookup(&LookupFilter::Resource(name.to_owned()), start, end, |page| {
-                pages += 1;
-                records.extend(page.records);
-                let who = sweep::last_writer(pipeline, &records);
-                if matches!(who, LastWriter::Named { .. }) {
-                    found = Some(who);
-                    return ControlFlow::Break(());
-                }
-                if pages >= MAX_PAGES.min(left) {
-                    return ControlFlow::Break(());
-                }
-                ControlFlow::Continue(())
-            })
-            .await;
-        lookups.left = lookups.left.saturating_sub(pages.max(1));
-        report.lookups += pages.max(1);
-        *report.calls.entry("cloudtrail:LookupEvents".to_owned()).or_insert(0) += pages.max(1);
-        match result {
-            Err(e) => LastWriter::LookupFailed { error: e.to_string() },
-            Ok(_) => found.unwrap_or_else(|| sweep::last_writer(pipeline, &records)),
-        }
     }
 }
 

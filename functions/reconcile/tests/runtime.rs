@@ -16,7 +16,6 @@ use driftguard_tests::fault::FaultProxy;
 use driftguard_tests::runtime_api::{Invocation, LambdaProcess, RuntimeApi};
 use driftguard_tests::stack::{Stack, BUCKET, BUS, TABLE};
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -30,45 +29,6 @@ struct Reconcile {
     proxy: FaultProxy,
 }
 
-/// The history: Terraform applied the declared policy on app-logs a day ago, alice replaced it
-/// two hours ago; bob's change on app-data is the one the event path already reported; the
-/// deleted bucket's history holds nothing by hand.
-fn history() -> HashMap<String, Vec<Value>> {
-    let mut terraform = estate::put_policy_record(
-        estate::DRIFTED,
-        &estate::declared_policy(estate::DRIFTED),
-        "terraform",
-        "6c1e0d4a-0a5b-4c2e-9f2a-000000000001",
-        24 * 60,
-    );
-    terraform["userAgent"] = json!("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.70.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.32.2 os/linux lang/go#1.22.8 md/GOOS#linux md/GOARCH#amd64 api/s3#1.65.3");
-    let alice = estate::put_policy_record(
-        estate::DRIFTED,
-        &estate::public_policy(estate::DRIFTED),
-        "alice",
-        "6c1e0d4a-0a5b-4c2e-9f2a-000000000002",
-        120,
-    );
-    let mut deleted_by_terraform = terraform.clone();
-    deleted_by_terraform["eventID"] = json!("6c1e0d4a-0a5b-4c2e-9f2a-000000000003");
-    deleted_by_terraform["requestParameters"]["bucketName"] = json!(estate::DELETED);
-    HashMap::from([
-        (estate::DRIFTED.to_owned(), vec![terraform, alice]),
-        (estate::REPORTED.to_owned(), vec![bob_record()]),
-        (estate::DELETED.to_owned(), vec![deleted_by_terraform]),
-    ])
-}
-
-fn bob_record() -> Value {
-    estate::put_policy_record(
-        estate::REPORTED,
-        &estate::public_policy(estate::REPORTED),
-        "bob",
-        "6c1e0d4a-0a5b-4c2e-9f2a-0000000000b0",
-        3,
-    )
-}
-
 impl Reconcile {
     fn start(test: &str) -> Option<Reconcile> {
         Self::start_with(test, FILLERS, "30")
@@ -76,7 +36,7 @@ impl Reconcile {
 
     /// `fillers` declared buckets; `margin`: `DRIFTGUARD_SWEEP_MARGIN_SECONDS`; no backfill.
     fn start_with(test: &str, fillers: usize, margin: &str) -> Option<Reconcile> {
-        Self::start_full(test, fillers, margin, "0", history())
+        Self::start_full(test, fillers, margin, "0", estate::history())
     }
 
     /// `backfill_hours`: `DRIFTGUARD_BACKFILL_HOURS`; `history`: what the history stand-in holds.
@@ -85,7 +45,7 @@ impl Reconcile {
         fillers: usize,
         margin: &str,
         backfill_hours: &str,
-        history: HashMap<String, Vec<Value>>,
+        history: std::collections::HashMap<String, Vec<Value>>,
     ) -> Option<Reconcile> {
         let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
         let stack = rt.block_on(Stack::start(test))?;
@@ -207,7 +167,7 @@ fn a_sweep_raises_drift_missing_and_unmanaged_once_resumes_across_invocations_an
         return;
     };
     // The event path saw bob's change on app-data first.
-    t.ingest(&bob_record());
+    t.ingest(&estate::bob_record());
     let reported = t.on(estate::REPORTED);
     assert_eq!(reported.len(), 1, "{reported:#?}");
     let _ = t.rt.block_on(t.stack.drain_events());
@@ -406,7 +366,7 @@ fn the_first_invocation_backfills_the_history_window_once_through_the_pipeline()
         "6c1e0d4a-0a5b-4c2e-9f2a-0000000000f1",
         90,
     );
-    let bob = bob_record();
+    let bob = estate::bob_record();
     let old = estate::put_policy_record(
         estate::REPORTED,
         &estate::public_policy(estate::REPORTED),
@@ -414,7 +374,7 @@ fn the_first_invocation_backfills_the_history_window_once_through_the_pipeline()
         "6c1e0d4a-0a5b-4c2e-9f2a-0000000000f2",
         5 * 60,
     );
-    let mut history = history();
+    let mut history = estate::history();
     history.insert("false".to_owned(), vec![alice.clone(), bob.clone(), old.clone()]);
     let Some(mut t) = Reconcile::start_full(
         "the_first_invocation_backfills_the_history_window_once_through_the_pipeline",

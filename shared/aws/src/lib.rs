@@ -4,8 +4,9 @@
 //! functions remember: deliveries, messages, bursts, digests, decisions) and secrets read by
 //! reference from Secrets Manager or SSM ([`read_secret`]), and CloudTrail's event history
 //! ([`EventHistory`], `LookupEvents`), and AWS Config's view of live resources for the reconcile
-//! sweep ([`ConfigReader`]), the declared state kept fresh in the table ([`DynamoInventory`]), and
-//! CloudFormation's stacks ([`CloudFormationStacks`]: who owns a resource, its drift). The publisher also sends
+//! sweep ([`ConfigReader`]), and the sweep itself, page by page, on any store ([`ScopeSweep`]),
+//! the declared state kept fresh in the table ([`DynamoInventory`]), and CloudFormation's stacks
+//! ([`CloudFormationStacks`]: who owns a resource, its drift). The publisher also sends
 //! `Remediation Requested` (core's `RemediationPublisher`).
 //!
 //! [`FindingStore`]: driftguard_core::ports::FindingStore
@@ -27,6 +28,7 @@ mod remediation_ledger;
 mod retry;
 mod s3_states;
 mod secrets;
+mod sweep_driver;
 mod sweep_ledger;
 
 pub use cloudformation::{CloudFormationStacks, CLOUDFORMATION_ACTIONS};
@@ -48,6 +50,7 @@ pub use s3_states::{
     S3States,
 };
 pub use secrets::{read_secret, secret_from, SecretRef};
+pub use sweep_driver::{Lookups, PageDone, ScopeSweep, SweepError};
 pub use sweep_ledger::DynamoSweeps;
 
 /// The SDK clients the adapters take, re-exported so functions need no SDK dependency of their own.

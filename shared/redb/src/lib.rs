@@ -36,6 +36,20 @@ const LABELS: TableDefinition<&str, &[u8]> = TableDefinition::new("labels");
 const WEIGHTS: TableDefinition<u32, &[u8]> = TableDefinition::new("weights");
 /// `current` → the current weights version (0: the hand-set weights).
 const WEIGHTS_CURRENT: TableDefinition<&str, u32> = TableDefinition::new("weights_current");
+/// `<account>/<region>` → the last complete sweep of the scope (`driftguard scan`), as JSON.
+const SWEEPS: TableDefinition<&str, &[u8]> = TableDefinition::new("sweeps");
+
+/// The last complete sweep of one scope: what `driftguard scan` read there, its IaC coverage
+/// per account and type included (the table's `SWEEP#…/LAST` item, on the embedded store).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RecordedSweep {
+    /// The account and region swept.
+    pub scope: driftguard_core::sweep::Scope,
+    /// When the run finished.
+    pub finished_at: driftguard_core::time::Timestamp,
+    /// What it read, compared and raised.
+    pub report: driftguard_core::sweep::SweepReport,
+}
 
 fn unpublished_key(origin: &str, key: &str) -> String {
     format!("{origin}\n{key}")
@@ -113,8 +127,30 @@ impl EmbeddedStore {
         txn.open_table(LABELS)?;
         txn.open_table(WEIGHTS)?;
         txn.open_table(WEIGHTS_CURRENT)?;
+        txn.open_table(SWEEPS)?;
         txn.commit()?;
         Ok(EmbeddedStore { db })
+    }
+
+    /// Keeps `sweep` as its scope's last complete sweep (replacing the one before).
+    pub fn record_sweep(&self, sweep: &RecordedSweep) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(SWEEPS)?
+            .insert(sweep.scope.key().as_str(), encode(sweep).as_slice())?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The last complete sweep of every scope swept, by scope.
+    pub fn sweeps(&self) -> Result<Vec<RecordedSweep>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(SWEEPS)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            out.push(decode(&format!("sweeps/{}", k.value()), v.value())?);
+        }
+        Ok(out)
     }
 
     /// Appends an entry to a finding's remediation trail (the CLI's own remediations).
@@ -480,6 +516,40 @@ mod tests {
     use super::*;
     use driftguard_core::conformance::{check_recovery, check_store, sample_finding, sample_iac, NoFaults};
     use driftguard_core::score::Severity;
+
+    #[test]
+    fn keeps_the_last_sweep_of_each_scope() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("s.redb");
+        let store = EmbeddedStore::open(&path).expect("open");
+        let sweep = |account: &str, at: i64, managed: u64| {
+            let mut report = driftguard_core::sweep::SweepReport::default();
+            report.coverage.insert(
+                format!("{account}/AWS::S3::Bucket"),
+                driftguard_core::sweep::Coverage {
+                    managed,
+                    ..Default::default()
+                },
+            );
+            RecordedSweep {
+                scope: driftguard_core::sweep::Scope {
+                    account: account.into(),
+                    region: "eu-west-1".into(),
+                },
+                finished_at: driftguard_core::time::Timestamp(at),
+                report,
+            }
+        };
+        store.record_sweep(&sweep("111111111111", 1, 3)).expect("record");
+        store.record_sweep(&sweep("222222222222", 2, 5)).expect("record");
+        store.record_sweep(&sweep("111111111111", 3, 4)).expect("record again");
+        drop(store);
+        let store = EmbeddedStore::open(&path).expect("reopen");
+        assert_eq!(
+            store.sweeps().expect("sweeps"),
+            vec![sweep("111111111111", 3, 4), sweep("222222222222", 2, 5)]
+        );
+    }
 
     #[test]
     fn keeps_labels_and_weights_versions() {

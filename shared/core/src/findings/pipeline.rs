@@ -41,6 +41,8 @@ pub enum Skip {
     ConfigOversized,
     /// An event DriftGuard itself published.
     OwnEvent,
+    /// S3's notification of a state object written or deleted: iac-sync's input.
+    StateObject,
     /// Interactive access to an instance, with access reporting turned off.
     AccessNotReported,
     /// A resource a CloudFormation stack owns (CDK and SAM included) that no Terraform state
@@ -61,6 +63,7 @@ impl Skip {
             Skip::Ignored => "ignored",
             Skip::ConfigOversized => "config_oversized",
             Skip::OwnEvent => "own_event",
+            Skip::StateObject => "state_object",
             Skip::AccessNotReported => "access_not_reported",
             Skip::CloudFormationOwned => "cloudformation_owned",
         }
@@ -194,6 +197,18 @@ impl Pipeline {
                 resource: None,
                 owner: None,
                 outcome: Outcome::Skipped { reason: Skip::OwnEvent },
+                ignored: Vec::new(),
+            },
+            Item::StateObject(detail_type) => Evaluation {
+                event_id: String::new(),
+                detail_type: Some(detail_type.clone()),
+                call: format!("aws.s3:{detail_type}"),
+                actor: None,
+                resource: None,
+                owner: None,
+                outcome: Outcome::Skipped {
+                    reason: Skip::StateObject,
+                },
                 ignored: Vec::new(),
             },
         }

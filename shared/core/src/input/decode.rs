@@ -55,6 +55,10 @@ pub enum Item<'a> {
     /// An event DriftGuard itself published (`source` `driftguard`), by its detail-type: it
     /// reached the ingest path through a broad rule and is skipped, not an error.
     Own(String),
+    /// S3's notification that a Terraform state object was written or deleted (`source`
+    /// `aws.s3`, `Object Created` / `Object Deleted`), by its detail-type: the iac-sync
+    /// function's input, skipped on the change path, not an error.
+    StateObject(String),
 }
 
 /// Where an item or an error sits in the input: file, record index, SQS message id.
@@ -275,6 +279,8 @@ fn decode_envelope<'a, F>(
         }
     } else if source == OWN_SOURCE {
         sink(&at, Ok(Item::Own(detail_type.into_owned())));
+    } else if source == "aws.s3" && matches!(detail_type.as_ref(), "Object Created" | "Object Deleted") {
+        sink(&at, Ok(Item::StateObject(detail_type.into_owned())));
     } else if detail_type == CONFIG_DETAIL_TYPE {
         match ConfigChange::from_detail(detail.get()) {
             Ok(change) => sink(&at, Ok(Item::Config(Box::new(change)))),

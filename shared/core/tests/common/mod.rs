@@ -211,7 +211,7 @@ pub fn decode_bytes(bytes: &[u8], origin: &str) -> Outcome {
             from_console: call.from_console,
         })),
         Ok(Item::Config(change)) => out.items.push(Decoded::Config(at.clone(), change)),
-        Ok(Item::Own(detail_type)) => out.items.push(Decoded::Own(detail_type)),
+        Ok(Item::Own(detail_type) | Item::StateObject(detail_type)) => out.items.push(Decoded::Own(detail_type)),
         Err(e) => out.errors.push(e),
     });
     out
@@ -227,7 +227,7 @@ pub fn for_each_call(bytes: &[u8], origin: &str, f: &mut dyn FnMut(&ApiCall<'_>)
     let mut errors = 0;
     decode(bytes, origin, &mut |_, item| match item {
         Ok(Item::Api { call, .. }) => f(&call),
-        Ok(Item::Config(_) | Item::Own(_)) => {}
+        Ok(Item::Config(_) | Item::Own(_) | Item::StateObject(_)) => {}
         Err(_) => errors += 1,
     });
     errors
