@@ -339,7 +339,7 @@ fn rewritten(response: Vec<u8>, apply: fn(&mut Value)) -> Vec<u8> {
 }
 
 /// Sends the request upstream on a fresh connection and returns the whole response.
-fn forward(upstream: &str, request: &crate::runtime_api::Request) -> std::io::Result<Vec<u8>> {
+pub(crate) fn forward(upstream: &str, request: &crate::runtime_api::Request) -> std::io::Result<Vec<u8>> {
     let mut up = TcpStream::connect(upstream)?;
     let mut head = format!("{} {} {}\r\n", request.method, request.target, request.version);
     for (k, v) in &request.headers {

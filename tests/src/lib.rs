@@ -5,6 +5,8 @@
 //!   test invokes a function the way AWS Lambda does.
 //! - [`cloudformation`]: CloudFormation's owner lookup and drift detection on loopback (moto
 //!   serves neither).
+//! - [`config_standin`]: AWS Config on loopback for the resource types moto's Config does not
+//!   serve, answering from the AWS Config RDK's example items and forwarding the rest to moto.
 //! - [`moto`]: a moto server on loopback (DynamoDB, EventBridge, SQS wire protocols) for adapter and
 //!   end-to-end tests.
 //!
@@ -18,6 +20,7 @@
 //! libtest cannot hide.
 
 pub mod cloudformation;
+pub mod config_standin;
 pub mod corpora;
 pub mod estate;
 pub mod fault;

@@ -8,12 +8,19 @@
 //! created by hand (unmanaged), a declared role, and 120 declared buckets, so the bucket listing
 //! takes two pages. A margin as long as the Runtime API's deadline makes every invocation stop
 //! after one page: the run is resumed from its saved continuation.
+//!
+//! Security groups and DB instances, which moto's Config does not serve, are swept through a
+//! Config stand-in in front of moto (tests/src/config_standin.rs) holding the AWS Config RDK's
+//! example items from `../shared/data`.
 
 use driftguard_core::finding::{Finding, FindingKind, Status};
 use driftguard_core::ports::{FindingStore, Query};
+use driftguard_tests::config_standin::{self, ConfigStandIn};
+use driftguard_tests::corpora::shared_data;
 use driftguard_tests::estate::{self, HistoryStandIn};
 use driftguard_tests::fault::FaultProxy;
 use driftguard_tests::runtime_api::{Invocation, LambdaProcess, RuntimeApi};
+use driftguard_tests::runtime_api::{ACCOUNT_ID, REGION};
 use driftguard_tests::stack::{Stack, BUCKET, BUS, TABLE};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -27,6 +34,8 @@ struct Reconcile {
     rt: tokio::runtime::Runtime,
     history: HistoryStandIn,
     proxy: FaultProxy,
+    /// Config for the types moto's does not serve, when the test holds items of them.
+    config: Option<ConfigStandIn>,
 }
 
 impl Reconcile {
@@ -47,6 +56,20 @@ impl Reconcile {
         backfill_hours: &str,
         history: std::collections::HashMap<String, Vec<Value>>,
     ) -> Option<Reconcile> {
+        Self::start_on(test, fillers, margin, backfill_hours, history, None)
+    }
+
+    /// As [`Self::start_full`], with `held`: a second Terraform state beside the estate's and
+    /// the configuration items a [`ConfigStandIn`] serves (listing at most the given number per
+    /// page), in front of moto's Config (`AWS_ENDPOINT_URL_CONFIG_SERVICE`).
+    fn start_on(
+        test: &str,
+        fillers: usize,
+        margin: &str,
+        backfill_hours: &str,
+        history: std::collections::HashMap<String, Vec<Value>>,
+        held: Option<(Value, Vec<Value>, usize)>,
+    ) -> Option<Reconcile> {
         let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
         let stack = rt.block_on(Stack::start(test))?;
         rt.block_on(estate::build(&stack.sdk, fillers))
@@ -55,13 +78,29 @@ impl Reconcile {
         for r in estate::config_rewrites() {
             proxy.rewrite(r);
         }
+        let config = held.map(|(state, items, page_size)| {
+            rt.block_on(
+                driftguard_aws::s3_client(&stack.sdk, true)
+                    .put_object()
+                    .bucket(BUCKET)
+                    .key(format!("{}network.tfstate", estate::STATE_PREFIX))
+                    .body(state.to_string().into_bytes().into())
+                    .send(),
+            )
+            .expect("put the second state");
+            ConfigStandIn::start(&proxy.endpoint(), items, page_size)
+        });
         let history = HistoryStandIn::start(history);
         let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_driftguard-reconcile"));
         let api = RuntimeApi::start_named("driftguard-reconcile");
         let states = format!("s3://{BUCKET}/{}", estate::STATE_PREFIX);
         let (endpoint, history_endpoint) = (proxy.endpoint(), history.endpoint());
+        let config_endpoint = config.as_ref().map_or(endpoint.clone(), ConfigStandIn::endpoint);
         let env: Vec<(&str, &str)> = vec![
             ("AWS_ENDPOINT_URL", &endpoint),
+            // The service-specific endpoint of the SDK's `Config Service` (moto's Config
+            // directly when no stand-in is in front of it).
+            ("AWS_ENDPOINT_URL_CONFIG_SERVICE", &config_endpoint),
             ("AWS_ENDPOINT_URL_CLOUDTRAIL", &history_endpoint),
             ("DRIFTGUARD_TABLE", TABLE),
             ("DRIFTGUARD_EVENT_BUS", BUS),
@@ -80,6 +119,7 @@ impl Reconcile {
             rt,
             history,
             proxy,
+            config,
         })
     }
 
@@ -436,4 +476,192 @@ fn the_first_invocation_backfills_the_history_window_once_through_the_pipeline()
     let again = t.invoke(json!({"action": "continue"}));
     assert!(again.get("backfills").is_none(), "backfilled once: {again:#}");
     assert_eq!(t.findings().len(), ids.len());
+}
+
+/// The security group the RDK's example item records (`launch-wizard-7`, SSH open to all).
+const SG: &str = "sg-1d56fc66";
+/// A second group, made from the same item by hand: live, undeclared, next to [`SG`].
+const SG_HAND: &str = "sg-0f3c9a7e5b2d41a86";
+/// A declared group Config does not list (deleted out of band, never recorded).
+const SG_GONE: &str = "sg-0b5e3c1d2a4f69870";
+/// The DB instance the RDK's example item records (`myrdstest`), by Config's resource id.
+const DB: &str = "db-HHTTSRD6HXUIKXPFPI6WFVZ4PA";
+/// A copy of it made by hand (`scratch-copy`): live, undeclared.
+const DB_HAND: &str = "db-7KQW2M4XZ3N5P6R8T0V2Y4A6C8";
+/// A declared instance Config does not list.
+const DB_GONE: &str = "db-Q2W4E6R8T0Y2U4I6O8P0A2S4D6";
+
+/// The second state: the RDK's group and instance as Terraform (provider v5) records them,
+/// each with one attribute other than the live item (the group's SSH rule open to 10.0.0.0/8,
+/// not to everyone; the instance a `db.m3.large`, not an `xlarge`), and one more of each that
+/// Config does not list.
+fn network_state() -> Value {
+    let sg_arn = |id: &str| format!("arn:aws:ec2:{REGION}:{ACCOUNT_ID}:security-group/{id}");
+    let db_arn = |name: &str| format!("arn:aws:rds:{REGION}:{ACCOUNT_ID}:db:{name}");
+    let rule = |cidr: &str, protocol: &str, port: i64| {
+        json!({"cidr_blocks": [cidr], "description": "", "from_port": port, "to_port": port, "protocol": protocol,
+            "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [], "self": false})
+    };
+    let group = |id: &str, name: &str, description: &str, ssh_from: &str| {
+        json!({"schema_version": 1, "attributes": {"id": id, "arn": sg_arn(id), "name": name, "name_prefix": "",
+            "description": description, "vpc_id": "vpc-0990dc6d", "owner_id": ACCOUNT_ID, "revoke_rules_on_delete": false,
+            "ingress": [rule(ssh_from, "tcp", 22)], "egress": [rule("0.0.0.0/0", "-1", 0)], "tags": {}, "tags_all": {}}})
+    };
+    let kms = format!("arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/e20f3a10-781f-4582-93d7-6dfe67cac827");
+    let instance = |id: &str, name: &str, class: &str| {
+        json!({"schema_version": 2, "attributes": {"id": id, "resource_id": id, "identifier": name, "arn": db_arn(name),
+            "engine": "mysql", "engine_version": "5.6.27", "instance_class": class, "allocated_storage": 100,
+            "storage_type": "io1", "iops": 1000, "multi_az": true, "publicly_accessible": true, "storage_encrypted": true,
+            "kms_key_id": kms, "backup_retention_period": 7, "vpc_security_group_ids": ["sg-e627199e"],
+            "db_subnet_group_name": "default", "username": "foo", "tags": {"workload-type": "production"},
+            "tags_all": {"workload-type": "production"}}})
+    };
+    let provider = "provider[\"registry.terraform.io/hashicorp/aws\"]";
+    json!({"version": 4, "terraform_version": "1.9.8", "serial": 3, "lineage": "7a4d2c1e-network", "outputs": {},
+    "resources": [
+        {"mode": "managed", "type": "aws_security_group", "name": "ssh", "provider": provider,
+            "instances": [group(SG, "launch-wizard-7", "launch-wizard-7 created 2016-05-26T14:26:12.992-07:00", "10.0.0.0/8")]},
+        {"mode": "managed", "type": "aws_security_group", "name": "bastion", "provider": provider,
+            "instances": [group(SG_GONE, "bastion", "bastion hosts", "10.0.0.0/8")]},
+        {"mode": "managed", "type": "aws_db_instance", "name": "main", "provider": provider,
+            "instances": [instance(DB, "myrdstest", "db.m3.large")]},
+        {"mode": "managed", "type": "aws_db_instance", "name": "replica", "provider": provider,
+            "instances": [instance(DB_GONE, "reports-replica", "db.m3.xlarge")]},
+    ]})
+}
+
+/// What the stand-in holds: the RDK's group and instance (moved into the test's account and
+/// region) and a hand-made copy of each.
+fn network_items(data: &std::path::Path) -> Vec<Value> {
+    let item = |file: &str| {
+        config_standin::rdk_item(data, file, ACCOUNT_ID, REGION).unwrap_or_else(|e| panic!("the RDK's item: {e}"))
+    };
+    let sg = item("AWS_EC2_SecurityGroup.json");
+    let mut sg_hand = config_standin::renamed(&sg, SG_HAND, None);
+    sg_hand["configuration"]["groupName"] = json!("hand-made-ssh");
+    let db = item("AWS_RDS_DBInstance.json");
+    let db_hand = config_standin::renamed(&db, DB_HAND, Some("scratch-copy"));
+    vec![sg, sg_hand, db, db_hand]
+}
+
+/// For the types moto's Config does not serve, the sweep reads a stand-in that answers with
+/// the RDK's real configuration items in the API's wire shapes, a page of one at a time, and
+/// forwards the rest (the S3 and IAM estate) to moto: a declared security group and DB
+/// instance that differ from the live items drift on exactly the changed attribute (tags,
+/// which `BatchGetResourceConfig` does not return, are not reported), the declared ones
+/// Config does not list are missing, the hand-made copies are unmanaged (read in full, tags
+/// included, with `GetResourceConfigHistory`), and a second run raises nothing new.
+#[test]
+fn the_sweep_reads_security_groups_and_db_instances_from_real_config_items_beside_moto() {
+    let test = "the_sweep_reads_security_groups_and_db_instances_from_real_config_items_beside_moto";
+    let Some(data) = shared_data(
+        test,
+        "the sweep of the RDK's security group and DB instance items is not run",
+    ) else {
+        return;
+    };
+    let held = (network_state(), network_items(&data), 1);
+    let Some(mut t) = Reconcile::start_on(test, 0, "30", "0", estate::history(), Some(held)) else {
+        return;
+    };
+    let answers = t.sweep();
+    let report = answers.last().expect("an answer")["scopes"][0]["report"].clone();
+    // One page per invocation: the groups' two pages, the buckets', the role's, the
+    // instances' two.
+    assert_eq!(answers.len(), 6, "{answers:#?}");
+    assert_eq!(
+        answers[0]["scopes"][0]["continues_at"],
+        json!("AWS::EC2::SecurityGroup after page 1"),
+        "{answers:#?}"
+    );
+    let coverage = |t: &str| report["coverage"][format!("{ACCOUNT_ID}/{t}")].clone();
+    assert_eq!(
+        coverage("AWS::EC2::SecurityGroup"),
+        json!({"managed": 1, "unmanaged": 1, "missing": 1, "cloudformation": 0, "ignored": 0}),
+        "{report:#}"
+    );
+    assert_eq!(
+        coverage("AWS::RDS::DBInstance"),
+        json!({"managed": 1, "unmanaged": 1, "missing": 1, "cloudformation": 0, "ignored": 0}),
+        "{report:#}"
+    );
+    assert_eq!(
+        coverage("AWS::S3::Bucket")["unmanaged"],
+        json!(1),
+        "moto's estate, forwarded: {report:#}"
+    );
+    let calls = &report["calls"];
+    assert_eq!(calls["config:ListDiscoveredResources"], json!(6), "{report:#}");
+    assert_eq!(calls["config:BatchGetResourceConfig"], json!(6), "{report:#}");
+    // The two hand-made copies here, the hand-made bucket at moto.
+    assert_eq!(calls["config:GetResourceConfigHistory"], json!(3), "{report:#}");
+    let config = t.config.as_ref().expect("the stand-in");
+    assert_eq!(config.answered("ListDiscoveredResources"), 4);
+    assert_eq!(config.answered("BatchGetResourceConfig"), 4);
+    assert_eq!(config.answered("GetResourceConfigHistory"), 2);
+    assert_eq!(
+        config.forwarded("ListDiscoveredResources"),
+        2,
+        "the buckets and the role"
+    );
+    assert_eq!(config.forwarded("BatchGetResourceConfig"), 2);
+    assert_eq!(config.forwarded("GetResourceConfigHistory"), 1);
+
+    let one = |id: &str, kind: FindingKind| {
+        let found = t.on(id);
+        assert_eq!(found.len(), 1, "{id}: {found:#?}");
+        assert_eq!(found[0].kind, kind, "{id}: {:#?}", found[0]);
+        assert_eq!(found[0].status, Status::Open, "{id}");
+        found.into_iter().next().expect("one")
+    };
+    let drifted = |f: &Finding| -> Vec<(String, Value, Value)> {
+        f.changes
+            .iter()
+            .filter(|c| c.drifted)
+            .map(|c| (c.attribute.clone(), c.expected.clone(), c.found.clone()))
+            .collect()
+    };
+    let sg = one(SG, FindingKind::Drift);
+    assert_eq!(
+        drifted(&sg),
+        [(
+            "ingress".to_owned(),
+            json!(["tcp 22 10.0.0.0/8"]),
+            json!(["tcp 22 0.0.0.0/0"])
+        )],
+        "{:#?}",
+        sg.changes
+    );
+    assert_eq!(sg.resource.resource_type, "AWS::EC2::SecurityGroup");
+    let db = one(DB, FindingKind::Drift);
+    assert_eq!(
+        drifted(&db),
+        [("instance_class".to_owned(), json!("db.m3.large"), json!("db.m3.xlarge"))],
+        "the tags Config's batch read leaves out are not drift: {:#?}",
+        db.changes
+    );
+    for id in [SG_GONE, DB_GONE] {
+        one(id, FindingKind::Missing);
+    }
+    for id in [SG_HAND, DB_HAND] {
+        one(id, FindingKind::Unmanaged);
+    }
+    let before = t.findings().len();
+    assert_eq!(
+        before,
+        10,
+        "these six and the estate's four (app-logs, app-data, app-backup, the hand-made bucket): {:#?}",
+        t.findings()
+    );
+    let _ = t.rt.block_on(t.stack.drain_events());
+
+    // A second run over the same items raises nothing new.
+    let again = t.sweep();
+    let report = &again.last().expect("an answer")["scopes"][0]["report"];
+    assert_eq!(report["detected"], json!(0), "{report:#}");
+    assert!(t.rt.block_on(t.stack.drain_events()).is_empty());
+    assert_eq!(t.findings().len(), before);
+    for id in [SG, SG_HAND, SG_GONE, DB, DB_HAND, DB_GONE] {
+        assert_eq!(t.on(id).len(), 1, "{id}: no duplicate");
+    }
 }
