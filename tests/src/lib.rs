@@ -3,6 +3,8 @@
 //!
 //! - [`runtime_api`]: a Lambda Runtime API on loopback and a runner for compiled Lambda binaries, so a
 //!   test invokes a function the way AWS Lambda does.
+//! - [`cloudformation`]: CloudFormation's owner lookup and drift detection on loopback (moto
+//!   serves neither).
 //! - [`config_standin`]: AWS Config on loopback for the resource types moto's Config does not
 //!   serve, answering from the AWS Config RDK's example items and forwarding the rest to moto.
 //! - [`moto`]: a moto server on loopback (DynamoDB, EventBridge, SQS wire protocols) for adapter and
@@ -17,6 +19,7 @@
 //! reason. Where that cfg is not available, [`moto`] and [`corpora`] print a [`notice`] that
 //! libtest cannot hide.
 
+pub mod cloudformation;
 pub mod config_standin;
 pub mod corpora;
 pub mod estate;

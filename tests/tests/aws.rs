@@ -264,3 +264,36 @@ async fn the_declared_state_is_recorded_by_revision_and_an_older_serial_is_refus
     assert!(inventory.digests(origin).await.expect("digests").is_empty());
     assert_eq!(inventory.version().await.expect("version"), Some(3));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_owned_finding_fits_the_schemas() {
+    let detected = schema("drift-detected.v1.json");
+    let resolved = schema("drift-resolved.v1.json");
+    let sample: Value = serde_json::from_slice(
+        &std::fs::read(workspace().join("events/driftguard/drift-detected.console-sg.json")).expect("sample"),
+    )
+    .expect("JSON");
+    // The owner a CloudFormation stack's resource gets (core::stack::owner_of), as published.
+    let stack = driftguard_core::stack::StackResource {
+        stack_name: "web".into(),
+        stack_id: "arn:aws:cloudformation:eu-west-1:123456789012:stack/web/1".into(),
+        logical_id: "WebSecurityGroup".into(),
+        physical_id: "sg-0feedc0ffee000001".into(),
+        resource_type: "AWS::EC2::SecurityGroup".into(),
+    };
+    let resolved_sample: Value = serde_json::from_slice(
+        &std::fs::read(workspace().join("events/driftguard/drift-resolved.terraform-apply.json")).expect("sample"),
+    )
+    .expect("JSON");
+    let mut detail = sample["detail"].clone();
+    let mut resolved_detail = resolved_sample["detail"].clone();
+    for not_checked in [None, Some("CloudFormation does not check drift".to_owned())] {
+        let owner = driftguard_core::stack::owner_of(&stack, "NOT_CHECKED", not_checked);
+        detail["finding"]["owner"] = serde_json::to_value(&owner).expect("owner");
+        resolved_detail["finding"]["owner"] = serde_json::to_value(&owner).expect("owner");
+        assert_valid(&detected, &detail, "a stack-owned Drift Detected");
+        assert_valid(&resolved, &resolved_detail, "a stack-owned Drift Resolved");
+    }
+    detail["finding"]["owner"]["stack"]["surprise"] = json!(1);
+    assert!(!detected.is_valid(&detail), "an unknown stack property is rejected");
+}

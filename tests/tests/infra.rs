@@ -1621,3 +1621,68 @@ fn the_member_remediation_role_trusts_only_the_central_role() {
         )
     );
 }
+
+/// The actions a role's inline policies allow (statements under `!If` taken as when the
+/// condition holds), and the resources of the statements that allow `action`.
+fn role_allows(template: &Value, role: &str, action: &str) -> Vec<String> {
+    let Some(r) = template.get("Resources").and_then(|rs| rs.get(role)) else {
+        return Vec::new();
+    };
+    let mut resources = Vec::new();
+    for policy in r
+        .get("Properties")
+        .and_then(|p| p.get("Policies"))
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
+        for s in statements(policy.get("PolicyDocument").and_then(|d| d.get("Statement"))) {
+            if str_of(s.get("Effect")) == Some("Allow") && strings(s.get("Action")).iter().any(|a| a == action) {
+                resources.extend(strings(s.get("Resource")));
+            }
+        }
+    }
+    resources
+}
+
+#[test]
+fn ingest_and_reconcile_may_make_the_cloudformation_calls_their_code_makes() {
+    let template = template(&workspace());
+    for action in driftguard_aws::CLOUDFORMATION_ACTIONS {
+        assert_eq!(
+            role_allows(&template, "IngestRole", action),
+            ["*"],
+            "IngestRole must allow {action} on * (the stacks are not known in advance)"
+        );
+    }
+    assert_eq!(
+        role_allows(&template, "ReconcileRole", "cloudformation:DescribeStackResources"),
+        ["*"]
+    );
+    // DetectStackResourceDrift reads the resource with ingest's credentials: the reads of the
+    // types whose drift the tests check are granted, and no data read is.
+    for read in [
+        "ec2:DescribeSecurityGroups",
+        "s3:GetBucketVersioning",
+        "lambda:GetFunction",
+    ] {
+        assert!(
+            !role_allows(&template, "IngestRole", read).is_empty(),
+            "IngestRole lacks {read}"
+        );
+    }
+    for data in ["s3:GetObject", "secretsmanager:GetSecretValue", "ssm:GetParameter"] {
+        assert!(
+            !role_allows(&template, "IngestRole", data).contains(&"*".to_owned()),
+            "IngestRole must not read {data} on *"
+        );
+    }
+    // A role without the grant is caught.
+    let mut broken = template.clone();
+    if let Some(statements) =
+        broken["Resources"]["IngestRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].as_sequence_mut()
+    {
+        statements.retain(|s| str_of(s.get("Sid")) != Some("CloudFormationDrift"));
+    }
+    assert!(role_allows(&broken, "IngestRole", "cloudformation:DetectStackResourceDrift").is_empty());
+}

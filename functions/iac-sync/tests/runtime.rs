@@ -272,6 +272,7 @@ fn a_state_rewrite_reaches_iac_sync_updates_the_inventory_resolves_codified_drif
         state: origin.clone(),
         address: "aws_s3_bucket.logs".into(),
         related: Vec::new(),
+        stack: None,
     });
     finding.call.source = "s3.amazonaws.com".into();
     finding.call.name = "PutBucketAcl".into();

@@ -38,6 +38,11 @@ pub struct Config {
     /// runs): the largest document read into memory at once is a quarter of it
     /// ([`Config::document_limit`]).
     pub memory_mb: u64,
+    /// `DRIFTGUARD_CFN_DRIFT_CHECKS` (default 20): CloudFormation drift checks
+    /// (`DetectStackResourceDrift`) one invocation may make for manual changes on stack
+    /// resources no Terraform state declares; past it such a change is a finding that says drift
+    /// was not checked. `0` turns the CloudFormation lookups off.
+    pub cfn_drift_checks: u32,
 }
 
 /// The memory assumed when `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` is unset: the template's default
@@ -102,6 +107,8 @@ impl Config {
                     ))
                 }
             },
+            cfn_drift_checks: u32::try_from(env.number("DRIFTGUARD_CFN_DRIFT_CHECKS", 20)?)
+                .map_err(|_| invalid("DRIFTGUARD_CFN_DRIFT_CHECKS", "more than a u32 holds"))?,
             memory_mb: match env.number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", DEFAULT_MEMORY_MB)? {
                 0 => return Err(invalid("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0 MB")),
                 mb => mb,
@@ -191,5 +198,15 @@ mod tests {
         ])
         .expect_err("bad json");
         assert!(json.to_string().contains("DRIFTGUARD_IAC_PRINCIPALS"), "{json}");
+    }
+
+    #[test]
+    fn the_cloudformation_drift_budget_defaults_to_twenty_and_is_a_number() {
+        let base = [("DRIFTGUARD_TABLE", "t"), ("DRIFTGUARD_EVENT_BUS", "b")];
+        assert_eq!(config(&base).expect("valid").cfn_drift_checks, 20);
+        let off = config(&[base[0], base[1], ("DRIFTGUARD_CFN_DRIFT_CHECKS", "0")]).expect("valid");
+        assert_eq!(off.cfn_drift_checks, 0);
+        let wrong = config(&[base[0], base[1], ("DRIFTGUARD_CFN_DRIFT_CHECKS", "lots")]).expect_err("not a number");
+        assert!(wrong.to_string().contains("DRIFTGUARD_CFN_DRIFT_CHECKS"), "{wrong}");
     }
 }

@@ -4,8 +4,8 @@
 use crate::config::Config;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use driftguard_aws::{
-    AwsError, DynamoClient, DynamoInventory, DynamoLedger, DynamoStore, EventBridgeClient, EventBridgePublisher, Pin,
-    Retry, S3Client, S3States,
+    AwsError, CloudFormationStacks, DynamoClient, DynamoInventory, DynamoLedger, DynamoStore, EventBridgeClient,
+    EventBridgePublisher, Pin, Retry, S3Client, S3States,
 };
 use driftguard_core::config_item::ConfigChange;
 use driftguard_core::decode::{self, Item, Position};
@@ -14,6 +14,7 @@ use driftguard_core::learn::ports::{scoring_weights, LearningStore};
 use driftguard_core::pipeline::{Evaluation, Outcome, Pipeline};
 use driftguard_core::score::Weights;
 use driftguard_core::service::{self, ServiceError};
+use driftguard_core::stack::{self, StackOwnership};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -91,6 +92,19 @@ pub struct Summary {
     published: usize,
     duplicates: usize,
     skipped: BTreeMap<&'static str, usize>,
+    /// Manual changes on resources outside Terraform that CloudFormation was asked about.
+    #[serde(skip_serializing_if = "is_zero")]
+    cloudformation_asked: usize,
+    /// Of those, owned by a stack.
+    #[serde(skip_serializing_if = "is_zero")]
+    cloudformation_owned: usize,
+    /// CloudFormation calls that failed (each logged at error level).
+    #[serde(skip_serializing_if = "is_zero")]
+    cloudformation_errors: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 struct States {
@@ -121,6 +135,10 @@ pub struct App {
     /// The inventory version iac-sync keeps.
     iac: DynamoInventory,
     weights: tokio::sync::Mutex<WeightsCheck>,
+    /// CloudFormation, for manual changes on stack resources no Terraform state declares.
+    stacks: CloudFormationStacks,
+    /// Drift checks this invocation may still make (reset at each invocation).
+    drift_budget: tokio::sync::Mutex<stack::Budget>,
 }
 
 /// The weights findings are scored with, and when the table was last asked for the current ones.
@@ -160,6 +178,10 @@ impl App {
             pipeline,
             learning: DynamoLedger::new(DynamoClient::new(aws), &config.table),
             iac: DynamoInventory::new(DynamoClient::new(aws), &config.table),
+            stacks: CloudFormationStacks::new(aws),
+            drift_budget: tokio::sync::Mutex::new(stack::Budget {
+                drift_checks: config.cfn_drift_checks,
+            }),
             config,
             weights: tokio::sync::Mutex::new(WeightsCheck {
                 current: Weights::default(),
@@ -329,6 +351,7 @@ impl App {
     /// One invocation.
     pub async fn invoke(&self, event: LambdaEvent<Box<RawValue>>) -> Result<Value, IngestError> {
         let pipeline = self.pipeline().await?;
+        self.drift_budget.lock().await.drift_checks = self.config.cfn_drift_checks;
         let payload = event.payload.get();
         match serde_json::from_str::<SqsEvent>(payload) {
             Ok(batch)
@@ -373,13 +396,26 @@ impl App {
         let mut evaluations: Vec<Evaluation> = Vec::new();
         let mut errors: Vec<String> = Vec::new();
         let mut oversized: Vec<Box<ConfigChange>> = Vec::new();
+        // Manual changes on resources no state declares: CloudFormation may own them.
+        let mut ask: Vec<(usize, stack::StackQuery)> = Vec::new();
+        // Resources that look unmanaged: a stack may have created them without tags.
+        let mut unmanaged: Vec<usize> = Vec::new();
+        let asking = self.config.cfn_drift_checks > 0;
         decode::decode_within(
             bytes,
             origin,
             self.config.document_limit(),
             &mut |_: &Position, item| match item {
                 Ok(Item::Config(c)) if c.is_oversized() && self.config.config_bucket.is_some() => oversized.push(c),
-                Ok(item) => pipeline.evaluate_each(&item, &mut |e| evaluations.push(e)),
+                Ok(item) => pipeline.evaluate_each(&item, &mut |e| {
+                    if let Some(q) = stack::query(pipeline, &item, &e).filter(|_| asking) {
+                        ask.push((evaluations.len(), q));
+                    }
+                    if stack::unmanaged_candidate(&e).is_some() && asking {
+                        unmanaged.push(evaluations.len());
+                    }
+                    evaluations.push(e)
+                }),
                 Err(e) => errors.push(e.to_string()),
             },
         );
@@ -388,6 +424,61 @@ impl App {
             evaluations.push(pipeline.evaluate_config(&full));
         }
         let mut summary = Summary::default();
+        let mut budget = self.drift_budget.lock().await;
+        for (i, q) in ask {
+            let Some(evaluation) = evaluations.get_mut(i) else {
+                continue;
+            };
+            summary.cloudformation_asked += 1;
+            let answer = stack::check(&self.stacks, &q, &mut budget).await;
+            match &answer {
+                stack::StackAnswer::Unknown { error } => {
+                    summary.cloudformation_errors += 1;
+                    tracing::error!(event_id = %q.call.event_id, resource = %q.physical_id, error = %error,
+                        "CloudFormation ownership lookup failed; the change stays outside IaC");
+                }
+                stack::StackAnswer::Unchecked { stack, reason, failed } => {
+                    summary.cloudformation_owned += 1;
+                    summary.cloudformation_errors += usize::from(*failed);
+                    if *failed {
+                        tracing::error!(event_id = %q.call.event_id, resource = %q.physical_id, stack = %stack.stack_name,
+                            logical_id = %stack.logical_id, reason = %reason, "CloudFormation drift not checked; reported as changed out of band");
+                    } else {
+                        tracing::warn!(event_id = %q.call.event_id, resource = %q.physical_id, stack = %stack.stack_name,
+                            logical_id = %stack.logical_id, reason = %reason, "CloudFormation drift not checked (budget spent); reported as changed out of band");
+                    }
+                }
+                stack::StackAnswer::Checked { stack, drift } => {
+                    summary.cloudformation_owned += 1;
+                    tracing::info!(event_id = %q.call.event_id, resource = %q.physical_id, stack = %stack.stack_name,
+                        logical_id = %stack.logical_id, drift = drift.status.as_str(), "CloudFormation drift checked");
+                }
+                stack::StackAnswer::NotOwned => {}
+            }
+            stack::apply(pipeline, evaluation, &q, answer);
+        }
+        drop(budget);
+        for i in unmanaged {
+            let Some(evaluation) = evaluations.get_mut(i) else {
+                continue;
+            };
+            let Some(id) = stack::unmanaged_candidate(evaluation).map(str::to_owned) else {
+                continue;
+            };
+            summary.cloudformation_asked += 1;
+            match self.stacks.stack_of(&id).await {
+                Ok(Some(owner)) => {
+                    summary.cloudformation_owned += 1;
+                    stack::owned_by_stack(evaluation, &owner);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    summary.cloudformation_errors += 1;
+                    tracing::error!(event_id = %evaluation.event_id, resource = %id, error = %e,
+                        "CloudFormation ownership lookup failed; the resource is reported unmanaged");
+                }
+            }
+        }
         // The evaluations of one item (one per resource a call names) are stored together.
         let mut groups: Vec<Vec<Evaluation>> = Vec::new();
         for evaluation in evaluations {

@@ -5,12 +5,14 @@
 //! reference from Secrets Manager or SSM ([`read_secret`]), and CloudTrail's event history
 //! ([`EventHistory`], `LookupEvents`), and AWS Config's view of live resources for the reconcile
 //! sweep ([`ConfigReader`]), and the sweep itself, page by page, on any store ([`ScopeSweep`]),
-//! and the declared state kept fresh in the table ([`DynamoInventory`]). The publisher also sends
+//! the declared state kept fresh in the table ([`DynamoInventory`]), and CloudFormation's stacks
+//! ([`CloudFormationStacks`]: who owns a resource, its drift). The publisher also sends
 //! `Remediation Requested` (core's `RemediationPublisher`).
 //!
 //! [`FindingStore`]: driftguard_core::ports::FindingStore
 //! [`EventPublisher`]: driftguard_core::ports::EventPublisher
 
+mod cloudformation;
 mod cloudtrail;
 mod config_reader;
 mod dynamo;
@@ -30,6 +32,7 @@ mod secrets;
 mod sweep_driver;
 mod sweep_ledger;
 
+pub use cloudformation::{CloudFormationStacks, CLOUDFORMATION_ACTIONS};
 pub use cloudtrail::{EventHistory, HistoryPage, LookupFilter, LookupSummary};
 pub use config_reader::{read_session, ConfigReader, ItemsRead, ListedPage, MAX_KEYS};
 pub use dynamo::{DynamoStore, MAX_FINDING_BYTES};

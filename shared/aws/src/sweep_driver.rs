@@ -9,6 +9,7 @@
 //! publisher the caller gives (the table and bus, or the embedded store). The caller owns the
 //! run ([`Continuation`]): where it is saved, and when to stop.
 
+use crate::cloudformation::CloudFormationStacks;
 use crate::cloudtrail::{EventHistory, LookupFilter};
 use crate::config_reader::ConfigReader;
 use crate::error::AwsError;
@@ -16,6 +17,7 @@ use driftguard_core::join::LastWriter;
 use driftguard_core::pipeline::{Evaluation, Outcome, Pipeline};
 use driftguard_core::ports::{DriftEvent, DriftEventKind, EventPublisher, FindingStore};
 use driftguard_core::service::{self, ServiceError};
+use driftguard_core::stack::{self, StackOwnership};
 use driftguard_core::sweep::{self, Continuation, Scope, Sweep, SweepReport, HISTORY_DAYS};
 use driftguard_core::time::Timestamp;
 use std::collections::HashMap;
@@ -98,6 +100,9 @@ pub struct ScopeSweep<'a, S, P> {
     sweep: Sweep<'a>,
     reader: ConfigReader,
     history: EventHistory,
+    /// Who owns an undeclared resource without CloudFormation's tags (IAM roles carry none):
+    /// asked in the scope's own account (not through an aggregator, whose session is ours).
+    stacks: Option<CloudFormationStacks>,
     store: &'a S,
     publisher: Counting<'a, P>,
 }
@@ -126,6 +131,7 @@ impl<'a, S: FindingStore + Sync, P: EventPublisher + Sync> ScopeSweep<'a, S, P> 
         ScopeSweep {
             pipeline,
             sweep: Sweep::new(pipeline, scope.clone()),
+            stacks: aggregator.is_none().then(|| CloudFormationStacks::new(session)),
             reader: ConfigReader::new(session, scope, aggregator),
             history: EventHistory::new(session).with_interval(lookup_interval),
             store,
@@ -153,6 +159,26 @@ impl<'a, S: FindingStore + Sync, P: EventPublisher + Sync> ScopeSweep<'a, S, P> 
         let mut run = Continuation::start(now(), self.types());
         run.report.complete = run.types.is_empty();
         run
+    }
+
+    /// A live evaluation that would report an unmanaged resource: when CloudFormation says a
+    /// stack owns the resource, it is the stack's (skipped, counted as CloudFormation in the
+    /// coverage). A failed lookup leaves it unmanaged, with a warning.
+    async fn stack_owned(&self, run: &mut Continuation, ev: &mut Evaluation) {
+        let Some(stacks) = &self.stacks else { return };
+        let Some(id) = stack::unmanaged_candidate(ev).map(str::to_owned) else {
+            return;
+        };
+        let (asked, _) = stacks.calls();
+        match stacks.stack_of(&id).await {
+            Ok(Some(owner)) => self.sweep.owned_by_stack(&mut run.report, ev, &owner),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(scope = %self.sweep.scope().key(), resource = %id, error = %e,
+                "CloudFormation ownership lookup failed; the resource stays unmanaged"),
+        }
+        if stacks.calls().0 > asked {
+            run.report.call("cloudformation:DescribeStackResources");
+        }
     }
 
     /// Reads, judges and stores the run's next page; counts it all on `run.report`. Nothing to
@@ -208,7 +234,9 @@ impl<'a, S: FindingStore + Sync, P: EventPublisher + Sync> ScopeSweep<'a, S, P> 
                 change
             };
             done.read += 1;
-            evaluations.push(self.sweep.live(&mut run.progress, &mut run.report, &change));
+            let mut ev = self.sweep.live(&mut run.progress, &mut run.report, &change);
+            self.stack_owned(run, &mut ev).await;
+            evaluations.push(ev);
         }
         match page.next_token {
             Some(token) => run.next_token = Some(token),

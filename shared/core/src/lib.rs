@@ -31,7 +31,7 @@ pub mod util;
 
 pub use actors::attribution;
 pub use drift::{config_map, coverage, diff, ignore, score};
-pub use findings::{codified, conformance, finding, join, pipeline, ports, service, sweep};
+pub use findings::{codified, conformance, finding, join, pipeline, ports, service, stack, sweep};
 pub use iac::{catalog, inventory, sync};
 pub use input::{config_item, decode, json_path, record};
 pub use learn::{eval, fit, hotspot, label};

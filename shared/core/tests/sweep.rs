@@ -106,6 +106,29 @@ fn only_undeclared_resources_without_a_cloudformation_tag_are_unmanaged() {
     assert_eq!(obs.finding.as_ref().map(|f| f.kind), Some(FindingKind::Unmanaged));
     let coverage = report.coverage[&format!("{ACCOUNT}/AWS::S3::Bucket")];
     assert_eq!((coverage.unmanaged, coverage.cloudformation), (1, 1));
+
+    // The same bucket, which CloudFormation says a stack created (its item carried no stack
+    // tag): CloudFormation's, not unmanaged, in the evaluation and the coverage.
+    let mut ev = ev;
+    assert_eq!(driftguard_core::stack::unmanaged_candidate(&ev), Some("exports"));
+    let owner = driftguard_core::stack::StackResource {
+        stack_name: "exports".into(),
+        stack_id: "arn:aws:cloudformation:eu-west-1:123456789012:stack/exports/1".into(),
+        logical_id: "ExportBucket".into(),
+        physical_id: "exports".into(),
+        resource_type: "AWS::S3::Bucket".into(),
+    };
+    sweep.owned_by_stack(&mut report, &mut ev, &owner);
+    assert!(matches!(
+        ev.outcome,
+        Outcome::Skipped {
+            reason: driftguard_core::pipeline::Skip::CloudFormationOwned
+        }
+    ));
+    assert_eq!(ev.owner.as_ref().map(|o| o.address.as_str()), Some("ExportBucket"));
+    assert_eq!(driftguard_core::stack::unmanaged_candidate(&ev), None);
+    let coverage = report.coverage[&format!("{ACCOUNT}/AWS::S3::Bucket")];
+    assert_eq!((coverage.unmanaged, coverage.cloudformation), (0, 2));
 }
 
 #[test]

@@ -201,6 +201,7 @@ mod tests {
                 state: ORIGIN.into(),
                 address: "aws_s3_bucket.logs".into(),
                 related: Vec::new(),
+                stack: None,
             });
         }
         f

@@ -85,6 +85,27 @@ pub struct IacOwner {
     /// Other addresses that declare parts of it (rules, policies, attachments).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub related: Vec<String>,
+    /// Set when a CloudFormation stack (CDK, SAM) declares the resource instead of a Terraform
+    /// state: `state` is then the stack id and `address` the logical id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<StackOwner>,
+}
+
+/// The CloudFormation stack that declares a resource, and what its drift detection said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackOwner {
+    /// The stack's name.
+    pub name: String,
+    /// The stack id (its ARN).
+    pub id: String,
+    /// The resource's logical id in the template.
+    pub logical_id: String,
+    /// `StackResourceDriftStatus` (`MODIFIED`, `DELETED`, `NOT_CHECKED`), or `UNCHECKED` when
+    /// DriftGuard could not ask.
+    pub drift: String,
+    /// Why drift was not checked, when it was not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_checked: Option<String>,
 }
 
 /// The API call behind a finding.
@@ -633,6 +654,13 @@ pub fn summarise(f: &Finding) -> String {
         )
     };
     match &f.owner {
+        Some(IacOwner { stack: Some(st), .. }) => {
+            let _ = write!(
+                s,
+                ", a resource CloudFormation stack {} declares as {} ({}).",
+                st.name, st.logical_id, st.id
+            );
+        }
         Some(o) => {
             let _ = write!(s, ", a resource Terraform manages as {} in {}.", o.address, o.state);
         }
@@ -656,6 +684,15 @@ pub fn summarise(f: &Finding) -> String {
         s.push_str(" The values it set match what IaC declares.");
     } else if f.kind == FindingKind::Missing {
         s.push_str(" The resource no longer exists.");
+    } else if let Some(st) = f.owner.as_ref().and_then(|o| o.stack.as_ref()) {
+        let _ = write!(
+            s,
+            " Changed out of band on stack {}; drift not checked: {}.",
+            st.name,
+            st.not_checked
+                .as_deref()
+                .unwrap_or("CloudFormation reported no property difference")
+        );
     } else if f.owner.is_some() && f.config.as_ref().is_none_or(|c| !c.compared) {
         s.push_str(
             " DriftGuard does not compare this change's attributes yet: treat the resource as changed out of band.",
@@ -701,6 +738,18 @@ pub fn summarise(f: &Finding) -> String {
 /// The suggested fix for a finding.
 pub fn suggest_fix(f: &Finding) -> String {
     match &f.owner {
+        Some(IacOwner { stack: Some(st), .. }) if f.kind == FindingKind::Missing => format!(
+            "Stack {} still declares {}: update the stack to recreate it (CloudFormation does not \
+             recreate a resource deleted out of band on its own; remove it from the template, or \
+             re-import it, if the deletion is intended).",
+            st.name, st.logical_id
+        ),
+        Some(IacOwner { stack: Some(st), .. }) => format!(
+            "Set the changed properties of {} back to the template's values (the stack's drift view in \
+             the CloudFormation console lists them) or, if the change is intended, put it in the template \
+             (CDK / SAM source) and deploy stack {}: an update of an unchanged template does not undo drift.",
+            st.logical_id, st.name
+        ),
         Some(o) if f.kind == FindingKind::Access => format!(
             "Nothing declared changed. If the session changed the instance from the inside (packages, files, \
              users), replace it from IaC with `terraform apply -replace='{}'` in the configuration of {}; \

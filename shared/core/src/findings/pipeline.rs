@@ -390,6 +390,7 @@ impl Pipeline {
             state: self.inventory.state_origin(primary).to_owned(),
             address: primary.address.clone(),
             related: rest.iter().map(|d| d.address.clone()).collect(),
+            stack: None,
         })
     }
 

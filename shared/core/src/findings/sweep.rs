@@ -324,6 +324,7 @@ impl<'p> Sweep<'p> {
     /// created by hand.
     pub fn wants_full_item(&self, change: &ConfigChange) -> bool {
         change.item.get("tags").is_none()
+            && change.cloudformation_stack().is_none()
             && self
                 .declarations(
                     &change.resource_type,
@@ -382,6 +383,29 @@ impl<'p> Sweep<'p> {
             _ => {}
         }
         ev
+    }
+
+    /// A stack owns the resource of a live evaluation that looked unmanaged (see
+    /// [`crate::findings::stack::unmanaged_candidate`]): it is skipped as CloudFormation's, and
+    /// counted so in the coverage instead of unmanaged.
+    pub fn owned_by_stack(
+        &self,
+        report: &mut SweepReport,
+        ev: &mut Evaluation,
+        stack: &crate::findings::stack::StackResource,
+    ) {
+        let was_unmanaged = crate::findings::stack::unmanaged_candidate(ev).is_some();
+        crate::findings::stack::owned_by_stack(ev, stack);
+        if let Some(resource) = ev.resource.as_ref() {
+            let coverage = report
+                .coverage
+                .entry(format!("{}/{}", resource.account, resource.resource_type))
+                .or_default();
+            if was_unmanaged {
+                coverage.unmanaged = coverage.unmanaged.saturating_sub(1);
+            }
+            coverage.cloudformation += 1;
+        }
     }
 
     /// After a type's last page: a missing observation for each declaration of its main

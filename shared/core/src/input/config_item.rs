@@ -204,15 +204,51 @@ impl ConfigChange {
 
     /// The CloudFormation stack that owns the resource: the `aws:cloudformation:stack-name` tag
     /// CloudFormation puts on what it creates (CDK and SAM deploy through it), as Config records
-    /// it in the item's `tags`.
+    /// it: in the item's `tags` map, in `configuration.tags` / `configuration.Tags` as a list of
+    /// key / value pairs, or in an S3 bucket's `supplementaryConfiguration`. A resource carrying
+    /// only `aws:cloudformation:logical-id` or `aws:cloudformation:stack-id` is a stack's too
+    /// (the stack id, an ARN, is returned then).
     pub fn cloudformation_stack(&self) -> Option<&str> {
-        self.item
-            .get("tags")
-            .and_then(|t| t.get(CLOUDFORMATION_STACK_TAG))
-            .and_then(Value::as_str)
+        CLOUDFORMATION_TAGS
+            .iter()
+            .find_map(|key| self.tag(key))
             .filter(|s| !s.is_empty())
     }
+
+    /// One tag's value, wherever Config put the item's tags.
+    fn tag(&self, key: &str) -> Option<&str> {
+        let configuration = self.item.get("configuration");
+        let bucket_tags = self
+            .item
+            .pointer("/supplementaryConfiguration/BucketTaggingConfiguration/tagSets/0/tags");
+        tag_in_map(self.item.get("tags"), key)
+            .or_else(|| tag_in_list(configuration.and_then(|c| c.get("tags")), key))
+            .or_else(|| tag_in_list(configuration.and_then(|c| c.get("Tags")), key))
+            .or_else(|| tag_in_map(bucket_tags, key))
+    }
 }
+
+/// A tag's value in a `{key: value}` map.
+fn tag_in_map<'v>(tags: Option<&'v Value>, key: &str) -> Option<&'v str> {
+    tags.and_then(|t| t.get(key)).and_then(Value::as_str)
+}
+
+/// A tag's value in a list of `{key, value}` (or `{Key, Value}`) pairs.
+fn tag_in_list<'v>(tags: Option<&'v Value>, key: &str) -> Option<&'v str> {
+    tags.and_then(Value::as_array)?.iter().find_map(|p| {
+        let k = p.get("key").or_else(|| p.get("Key")).and_then(Value::as_str)?;
+        (k == key)
+            .then(|| p.get("value").or_else(|| p.get("Value")).and_then(Value::as_str))
+            .flatten()
+    })
+}
+
+/// The tags CloudFormation puts on a stack's resources, the stack's name first.
+pub const CLOUDFORMATION_TAGS: [&str; 3] = [
+    CLOUDFORMATION_STACK_TAG,
+    "aws:cloudformation:stack-id",
+    "aws:cloudformation:logical-id",
+];
 
 /// The tag CloudFormation puts on the resources of a stack.
 pub const CLOUDFORMATION_STACK_TAG: &str = "aws:cloudformation:stack-name";
@@ -229,6 +265,41 @@ mod tests {
         );
         let event: Value = serde_json::from_slice(&std::fs::read(path).expect("sample")).expect("json");
         event["detail"].to_string()
+    }
+
+    #[test]
+    fn a_stack_tag_is_found_wherever_config_puts_tags() {
+        let mut change = ConfigChange::from_detail(&sample_detail()).expect("sample");
+        let check = |change: &mut ConfigChange, item: Value, want: Option<&str>| {
+            change.item = item;
+            assert_eq!(change.cloudformation_stack(), want, "{}", change.item);
+        };
+        check(&mut change, serde_json::json!({"tags": {"team": "web"}}), None);
+        check(
+            &mut change,
+            serde_json::json!({"tags": {"aws:cloudformation:stack-name": "web"}}),
+            Some("web"),
+        );
+        check(
+            &mut change,
+            serde_json::json!({"configuration": {"tags": [{"key": "aws:cloudformation:logical-id", "value": "WebSg"}]}}),
+            Some("WebSg"),
+        );
+        check(
+            &mut change,
+            serde_json::json!({"configuration": {"Tags": [{"Key": "aws:cloudformation:stack-id", "Value": "arn:aws:cloudformation:us-east-1:123456789012:stack/web/1"}]}}),
+            Some("arn:aws:cloudformation:us-east-1:123456789012:stack/web/1"),
+        );
+        check(
+            &mut change,
+            serde_json::json!({"supplementaryConfiguration": {"BucketTaggingConfiguration": {"tagSets": [{"tags": {"aws:cloudformation:stack-name": "data"}}]}}}),
+            Some("data"),
+        );
+        check(
+            &mut change,
+            serde_json::json!({"tags": {"aws:cloudformation:stack-name": ""}}),
+            None,
+        );
     }
 
     #[test]

@@ -944,6 +944,7 @@ mod tests {
             state: "events/terraform/data.tfstate".into(),
             address: address.into(),
             related: Vec::new(),
+            stack: None,
         });
         f.resource.resource_type = resource_type.into();
         (f.call.source, f.call.name) = (call.0.into(), call.1.into());
