@@ -19,7 +19,6 @@
 use crate::error::{classify, AwsError};
 use crate::item::{self, build_err, get_n, get_s, n, now_secs, s, Item};
 use crate::retry::{backoff, MAX_ATTEMPTS};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, Put,
     ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
@@ -170,43 +169,7 @@ impl DynamoStore {
                 .map_err(|e| build_err("TransactWriteItems", e))?;
             items.push(TransactWriteItem::builder().put(row).build());
         }
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error().is_some_and(|se| match se {
-                    TransactWriteItemsError::TransactionCanceledException(c) => c
-                        .cancellation_reasons()
-                        .iter()
-                        .any(|r| r.code() == Some("ConditionalCheckFailed")),
-                    _ => false,
-                }) =>
-            {
-                Ok(false)
-            }
-            // Cancelled by a concurrent transaction or throttling: try again later.
-            Err(e)
-                if e.as_service_error().is_some_and(|se| match se {
-                    TransactWriteItemsError::TransactionCanceledException(c) => {
-                        c.cancellation_reasons().iter().any(|r| {
-                            matches!(
-                                r.code(),
-                                Some("TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded")
-                            )
-                        })
-                    }
-                    _ => false,
-                }) =>
-            {
-                Err(AwsError::Contention(format!("the write of {origin}'s drift events")))
-            }
-            Err(e) => Err(classify("DynamoDB", "TransactWriteItems", e)),
-        }
+        item::transact(&self.client, items, &format!("the write of {origin}'s drift events")).await
     }
 
     /// The outbox rows under `origin`, oldest first.

@@ -16,7 +16,6 @@
 
 use crate::error::{classify, AwsError};
 use crate::item::{self, build_err, get_n, get_s, n, now_secs, s, Item};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use driftguard_core::sync::{Delta, Recorded, Revision};
@@ -215,28 +214,8 @@ impl DynamoInventory {
             .expression_attribute_values(":now", n(now_secs()))
             .build()
             .map_err(|e| build_err("TransactWriteItems", e))?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(write)
-            .transact_items(TransactWriteItem::builder().update(bump).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error().is_some_and(|se| match se {
-                    TransactWriteItemsError::TransactionCanceledException(c) => c
-                        .cancellation_reasons()
-                        .iter()
-                        .any(|r| r.code() == Some("ConditionalCheckFailed")),
-                    _ => false,
-                }) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify("DynamoDB", "TransactWriteItems", e)),
-        }
+        let bump = TransactWriteItem::builder().update(bump).build();
+        item::transact(&self.client, vec![write, bump], "the inventory version").await
     }
 
     async fn query(&self, pk: &str) -> Result<Vec<Item>, AwsError> {

@@ -94,3 +94,43 @@ pub(crate) fn now_secs() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
 }
+
+/// Runs `items` as one `TransactWriteItems`: `Ok(true)` when written, `Ok(false)` when a condition
+/// failed (the caller re-reads and judges again), [`AwsError::Contention`] naming `what` when a
+/// concurrent transaction or throttling cancelled it (retryable), else the classified error.
+pub(crate) async fn transact(
+    client: &Client,
+    items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    what: &str,
+) -> Result<bool, AwsError> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    let result = client
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await;
+    let cancelled_for = |e: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, _>, codes: &[&str]| {
+        matches!(
+            e.as_service_error(),
+            Some(TransactWriteItemsError::TransactionCanceledException(c))
+                if c.cancellation_reasons().iter().any(|r| r.code().is_some_and(|code| codes.contains(&code)))
+        )
+    };
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if cancelled_for(&e, &["ConditionalCheckFailed"]) => Ok(false),
+        Err(e)
+            if cancelled_for(
+                &e,
+                &[
+                    "TransactionConflict",
+                    "ThrottlingError",
+                    "ProvisionedThroughputExceeded",
+                ],
+            ) =>
+        {
+            Err(AwsError::Contention(what.to_owned()))
+        }
+        Err(e) => Err(classify("DynamoDB", "TransactWriteItems", e)),
+    }
+}
