@@ -11,8 +11,8 @@
 
 use crate::config::Config;
 use driftguard_aws::{
-    get_object_version_within, list_states, AwsError, DynamoClient, DynamoInventory, DynamoStore, EventBridgeClient,
-    EventBridgePublisher, Retry, S3Client,
+    get_object_version_within, list_states, object_exists, AwsError, DynamoClient, DynamoInventory, DynamoStore,
+    EventBridgeClient, EventBridgePublisher, Retry, S3Client,
 };
 use driftguard_core::catalog::Catalog;
 use driftguard_core::codified::{self, Codified};
@@ -132,14 +132,9 @@ fn request(payload: &Value) -> Result<Request, SyncError> {
     }
 }
 
-/// The event's `time`: RFC 3339 as EventBridge sends it (moto's server sends epoch seconds as a
-/// number, read too).
+/// The event's `time`, RFC 3339 as EventBridge sends it.
 fn event_time(v: Option<&Value>) -> Option<Timestamp> {
-    match v? {
-        Value::String(s) => Timestamp::parse(s),
-        Value::Number(n) => n.as_f64().map(|secs| Timestamp((secs * 1000.0) as i64)),
-        _ => None,
-    }
+    v?.as_str().and_then(Timestamp::parse)
 }
 
 fn now() -> Timestamp {
@@ -218,6 +213,15 @@ impl App {
             Request::Deleted(object) => {
                 if !self.config.covers(&object.bucket, &object.key) {
                     vec![ignored(&object)]
+                } else if self.exists(&object).await? {
+                    // Deleted, then written again before this event came: what is there stands.
+                    tracing::info!(bucket = %object.bucket, key = %object.key,
+                        "Deletion event for a key that exists again: syncing the current object");
+                    let current = Object {
+                        version_id: None,
+                        ..object
+                    };
+                    vec![self.sync(&current).await?]
                 } else {
                     vec![self.forget(&url(&object.bucket, &object.key)).await?]
                 }
@@ -397,6 +401,12 @@ impl App {
                 "Resolved as codified: the new declaration holds what the finding found");
         }
         Ok((changes.len(), undecided))
+    }
+
+    async fn exists(&self, object: &Object) -> Result<bool, SyncError> {
+        object_exists(&self.s3, &object.bucket, &object.key)
+            .await
+            .map_err(|e| from_aws(&format!("checking {}", url(&object.bucket, &object.key)), &e))
     }
 
     async fn forget(&self, origin: &str) -> Result<StateReport, SyncError> {

@@ -48,8 +48,8 @@ pub use remediate::{
 };
 pub use remediation_ledger::{DynamoRemediations, RequestState};
 pub use s3_states::{
-    get_object, get_object_version_within, get_object_within, list_states, ListedState, Pin, Refresh, S3Location,
-    S3States,
+    get_object, get_object_version_within, get_object_within, list_states, object_exists, ListedState, Pin, Refresh,
+    S3Location, S3States,
 };
 pub use secrets::{read_secret, secret_from, SecretRef};
 pub use sweep_driver::{Lookups, PageDone, ScopeSweep, SweepError};

@@ -251,6 +251,16 @@ pub async fn list_states(client: &Client, locations: &[S3Location]) -> Result<Ve
     Ok(out)
 }
 
+/// Whether `key` exists now (`HeadObject`): a deletion event may arrive after the key was
+/// written again, and must not forget what is there.
+pub async fn object_exists(client: &Client, bucket: &str, key: &str) -> Result<bool, AwsError> {
+    match client.head_object().bucket(bucket).key(key).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(|se| se.is_not_found()) => Ok(false),
+        Err(e) => Err(classify("S3", "HeadObject", e)),
+    }
+}
+
 /// Reads one object whole: its bytes and ETag. Used for state files and for the full
 /// notifications AWS Config delivers to S3 when an item is too large for its event.
 pub async fn get_object(client: &Client, bucket: &str, key: &str) -> Result<(Vec<u8>, Option<String>), AwsError> {
