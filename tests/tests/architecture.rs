@@ -6,7 +6,7 @@ use std::process::Command;
 
 /// `shared/core/src`'s folders, in the order data flows through them. A folder may import the
 /// ones before it, never one after it.
-const STAGES: [&str; 9] = [
+const STAGES: [&str; 10] = [
     "util",
     "input",
     "actors",
@@ -16,6 +16,7 @@ const STAGES: [&str; 9] = [
     "remediation",
     "notify",
     "learn",
+    "setup",
 ];
 
 /// The `.rs` files under `dir`, recursively, sorted.

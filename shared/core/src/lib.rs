@@ -14,6 +14,7 @@
 //! 7. [`notify`]: Slack messages and button clicks ([`slack`], [`interaction`]).
 //! 8. [`learn`]: labels from decisions, evaluation, fitted weights, drift hotspots ([`label`],
 //!    [`eval`], [`fit`], [`hotspot`]).
+//! 9. [`setup`]: the operator's configuration file, read and checked ([`config_file`]).
 //!
 //! [`util`] holds what every stage may use. Nothing here performs IO: callers hand in bytes. The
 //! modules are re-exported at the root under their own names, so adapters write
@@ -27,6 +28,7 @@ pub mod input;
 pub mod learn;
 pub mod notify;
 pub mod remediation;
+pub mod setup;
 pub mod util;
 
 pub use actors::attribution;
@@ -36,4 +38,5 @@ pub use iac::{catalog, inventory, sync};
 pub use input::{config_item, decode, json_path, record};
 pub use learn::{eval, fit, hotspot, label};
 pub use notify::{interaction, slack};
+pub use setup::config_file;
 pub use util::{env, fnv, secret, time};
