@@ -20,7 +20,7 @@ mod stores;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use driftguard_aws::{S3Location, S3States};
-use driftguard_core::attribution::AttributionConfig;
+use driftguard_core::config_file::ConfigFile;
 use driftguard_core::decode::{self, Position};
 use driftguard_core::finding::{FindingKind, Status};
 use driftguard_core::ignore::{IgnoreRules, Ignored};
@@ -77,6 +77,23 @@ enum Command {
     /// The report of the embedded store: coverage, open findings, hotspots, who, when; on the
     /// console, and as JSON (--json) and a self-contained HTML page (--html).
     Report(report::ReportArgs),
+    /// Check a configuration file as every function checks it at start (for the CI of the
+    /// repository that holds it).
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Read and check FILE (`-` for stdin): every problem is printed as FILE:LINE:COLUMN and
+    /// the exit status is 1; a valid file prints what it declares.
+    Validate {
+        /// The configuration file (TOML), or `-`.
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 #[derive(Args)]
@@ -305,11 +322,13 @@ fn main() -> ExitCode {
         Command::Hotspots(args) => learn::hotspots(args).map(|()| Exit::Clean),
         Command::Scan(args) => scan::run(args),
         Command::Report(args) => report::run(args).map(|()| Exit::Clean),
+        Command::Config(ConfigCommand::Validate { file, format }) => validate_config(&file, format),
     };
     match result {
         Ok(Exit::Clean) => ExitCode::SUCCESS,
         Ok(Exit::InputErrors) => ExitCode::from(2),
         Ok(Exit::Refused) => ExitCode::from(3),
+        Ok(Exit::Invalid) => ExitCode::from(1),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -332,6 +351,63 @@ enum Exit {
     InputErrors,
     /// A remediation was refused or failed (exit status 3).
     Refused,
+    /// `config validate` found problems (exit status 1).
+    Invalid,
+}
+
+/// A text file, or stdin for `-`.
+fn read_text(path: &Path) -> Result<String> {
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).context("reading stdin")?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// `driftguard config validate`.
+fn validate_config(path: &Path, format: Format) -> Result<Exit> {
+    let text = read_text(path)?;
+    let origin = if path == Path::new("-") {
+        "stdin".to_owned()
+    } else {
+        path.display().to_string()
+    };
+    let parsed = ConfigFile::parse(&origin, &text);
+    let report = match &parsed {
+        Ok(c) => serde_json::json!({
+            "file": origin,
+            "valid": true,
+            "principals": c.attribution.principals.len(),
+            "remediation_roles": c.attribution.remediation_roles.len(),
+            "ignore_rules": c.ignore.len(),
+            "slack_routes": c.routes.len(),
+        }),
+        Err(e) => serde_json::json!({
+            "file": origin,
+            "valid": false,
+            "problems": e.problems.iter().map(|p| serde_json::json!({
+                "line": p.line, "column": p.column, "message": p.message,
+            })).collect::<Vec<_>>(),
+        }),
+    };
+    match (format, &parsed) {
+        (Format::Json, _) => println!("{}", serde_json::to_string_pretty(&report)?),
+        (Format::Jsonl, _) => println!("{report}"),
+        (Format::Table, Ok(c)) => println!(
+            "{origin}: valid: {} principals, {} remediation roles, {} ignore rules, {} Slack routes",
+            c.attribution.principals.len(),
+            c.attribution.remediation_roles.len(),
+            c.ignore.len(),
+            c.routes.len()
+        ),
+        (Format::Table, Err(e)) => {
+            for p in &e.problems {
+                eprintln!("{origin}:{}:{}: {}", p.line, p.column, p.message);
+            }
+        }
+    }
+    Ok(if parsed.is_ok() { Exit::Clean } else { Exit::Invalid })
 }
 
 fn load_pipeline(common: &Setup) -> Result<Pipeline> {
@@ -341,13 +417,14 @@ fn load_pipeline(common: &Setup) -> Result<Pipeline> {
 /// [`load_pipeline`], reading `s3://` states with `flags` (a command's `--region`, `--profile`,
 /// `--endpoint-url`).
 fn load_pipeline_with(common: &Setup, flags: aws::AwsFlags<'_>) -> Result<Pipeline> {
-    let config = match &common.config {
+    let file = match &common.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            toml::from_str::<AttributionConfig>(&text).with_context(|| format!("parsing {}", path.display()))?
+            let text = read_text(path)?;
+            ConfigFile::parse(&path.display().to_string(), &text)?
         }
-        None => AttributionConfig::default(),
+        None => ConfigFile::default(),
     };
+    let config = file.attribution.clone();
     let mut inventory = Inventory::new();
     let mut buckets = Vec::new();
     for path in &common.states {
@@ -384,6 +461,10 @@ fn load_pipeline_with(common: &Setup, flags: aws::AwsFlags<'_>) -> Result<Pipeli
             rules
         }
         None => IgnoreRules::builtin(),
+    };
+    let ignore = match &common.config {
+        Some(path) if !file.ignore.is_empty() => ignore.extended(&file.ignore_rules(&path.display().to_string())),
+        _ => ignore,
     };
     let pipeline = Pipeline::new(&config, inventory)
         .with_ignore(ignore)

@@ -1,6 +1,6 @@
 //! The function's configuration, from environment variables read once at init.
 
-use driftguard_aws::S3Location;
+use driftguard_aws::{ConfigLocation, S3Location};
 use driftguard_core::attribution::{AttributionConfig, PrincipalRule};
 use driftguard_core::env::{invalid, Env};
 use driftguard_core::ignore::IgnoreRules;
@@ -43,6 +43,13 @@ pub struct Config {
     /// resources no Terraform state declares; past it such a change is a finding that says drift
     /// was not checked. `0` turns the CloudFormation lookups off.
     pub cfn_drift_checks: u32,
+    /// `DRIFTGUARD_CONFIG`: where the configuration file is (`ssm:NAME`, `/parameter/name`, an
+    /// SSM parameter ARN, or `s3://bucket/key`). Its principals, remediation roles and ignore
+    /// rules are added to those of the environment.
+    pub config_location: Option<ConfigLocation>,
+    /// `DRIFTGUARD_CONFIG_REFRESH_SECONDS` (default 60): how often the configuration file is
+    /// read again to notice a change.
+    pub config_refresh: Duration,
 }
 
 /// The memory assumed when `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` is unset: the template's default
@@ -109,6 +116,12 @@ impl Config {
             },
             cfn_drift_checks: u32::try_from(env.number("DRIFTGUARD_CFN_DRIFT_CHECKS", 20)?)
                 .map_err(|_| invalid("DRIFTGUARD_CFN_DRIFT_CHECKS", "more than a u32 holds"))?,
+            config_location: env
+                .optional("DRIFTGUARD_CONFIG")
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| ConfigLocation::parse(&v).map_err(|e| invalid("DRIFTGUARD_CONFIG", e)))
+                .transpose()?,
+            config_refresh: Duration::from_secs(env.number("DRIFTGUARD_CONFIG_REFRESH_SECONDS", 60)?),
             memory_mb: match env.number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", DEFAULT_MEMORY_MB)? {
                 0 => return Err(invalid("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0 MB")),
                 mb => mb,
@@ -198,6 +211,13 @@ mod tests {
         ])
         .expect_err("bad json");
         assert!(json.to_string().contains("DRIFTGUARD_IAC_PRINCIPALS"), "{json}");
+        let location = config(&[
+            ("DRIFTGUARD_TABLE", "t"),
+            ("DRIFTGUARD_EVENT_BUS", "b"),
+            ("DRIFTGUARD_CONFIG", "driftguard.toml"),
+        ])
+        .expect_err("not a location");
+        assert!(location.to_string().contains("DRIFTGUARD_CONFIG"), "{location}");
     }
 
     #[test]

@@ -4,11 +4,14 @@
 use crate::config::Config;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use driftguard_aws::{
-    AwsError, CloudFormationStacks, DynamoClient, DynamoInventory, DynamoLedger, DynamoStore, EventBridgeClient,
-    EventBridgePublisher, Pin, Retry, S3Client, S3States,
+    AwsError, Checked, CloudFormationStacks, ConfigSource, ConfigWatch, DynamoClient, DynamoInventory, DynamoLedger,
+    DynamoStore, EventBridgeClient, EventBridgePublisher, LastGoodConfig, Pin, Retry, S3Client, S3States,
 };
+use driftguard_core::attribution::AttributionConfig;
+use driftguard_core::config_file::ConfigFile;
 use driftguard_core::config_item::ConfigChange;
 use driftguard_core::decode::{self, Item, Position};
+use driftguard_core::ignore::IgnoreRules;
 use driftguard_core::inventory::Inventory;
 use driftguard_core::learn::ports::{scoring_weights, LearningStore};
 use driftguard_core::pipeline::{Evaluation, Outcome, Pipeline};
@@ -122,6 +125,13 @@ struct States {
     listed: Option<Instant>,
 }
 
+/// Attribution and ignore rules: the environment's, plus the configuration file's.
+#[derive(Debug, Clone)]
+struct Settings {
+    attribution: AttributionConfig,
+    ignore: IgnoreRules,
+}
+
 /// Everything built once per container.
 pub struct App {
     store: DynamoStore,
@@ -139,6 +149,8 @@ pub struct App {
     stacks: CloudFormationStacks,
     /// Drift checks this invocation may still make (reset at each invocation).
     drift_budget: tokio::sync::Mutex<stack::Budget>,
+    settings: RwLock<Settings>,
+    config_file: Option<tokio::sync::Mutex<ConfigWatch>>,
 }
 
 /// The weights findings are scored with, and when the table was last asked for the current ones.
@@ -170,6 +182,17 @@ impl App {
                 .with_ignore(config.ignore.clone())
                 .with_access_findings(config.access_findings),
         ));
+        let settings = RwLock::new(Settings {
+            attribution: config.attribution.clone(),
+            ignore: config.ignore.clone(),
+        });
+        let config_file = config.config_location.clone().map(|location| {
+            tokio::sync::Mutex::new(ConfigWatch::new(
+                ConfigSource::new(aws, driftguard_aws::s3_client(aws, config.s3_path_style), location),
+                LastGoodConfig::new(DynamoClient::new(aws), &config.table),
+                config.config_refresh,
+            ))
+        });
         App {
             store,
             publisher,
@@ -182,12 +205,87 @@ impl App {
             drift_budget: tokio::sync::Mutex::new(stack::Budget {
                 drift_checks: config.cfn_drift_checks,
             }),
+            settings,
+            config_file,
             config,
             weights: tokio::sync::Mutex::new(WeightsCheck {
                 current: Weights::default(),
                 checked: None,
             }),
         }
+    }
+
+    /// Reads the configuration file at start (or the last good one, when it fails its checks);
+    /// fails start when neither can be used, naming why (the events wait in the queue).
+    pub async fn load_config(&self) -> Result<(), IngestError> {
+        let Some(watch) = &self.config_file else {
+            return Ok(());
+        };
+        let mut watch = watch.lock().await;
+        let location = watch.location().to_string();
+        let (file, fell_back) = watch
+            .start()
+            .await
+            .map_err(|e| from_aws(&format!("configuration {location}"), &e))?;
+        crate::metrics::count("ConfigRejected", usize::from(fell_back));
+        self.set_settings(&location, &file);
+        Ok(())
+    }
+
+    fn set_settings(&self, location: &str, file: &ConfigFile) {
+        let mut attribution = self.config.attribution.clone();
+        attribution
+            .principals
+            .extend(file.attribution.principals.iter().cloned());
+        attribution
+            .remediation_roles
+            .extend(file.attribution.remediation_roles.iter().cloned());
+        let settings = Settings {
+            attribution,
+            ignore: self.config.ignore.clone().extended(&file.ignore_rules(location)),
+        };
+        if let Ok(mut slot) = self.settings.write() {
+            *slot = settings;
+        }
+    }
+
+    /// Whether the configuration file changed (and passed) since the last check, read as
+    /// often as `DRIFTGUARD_CONFIG_REFRESH_SECONDS`; each read is counted in `ConfigRejected`
+    /// (1 while the file at the location fails its checks, else 0).
+    async fn changed_settings(&self) -> bool {
+        let Some(watch) = &self.config_file else {
+            return false;
+        };
+        let mut watch = watch.lock().await;
+        match watch.check().await {
+            Checked::NotDue => false,
+            Checked::Unchanged => {
+                crate::metrics::count("ConfigRejected", 0);
+                false
+            }
+            Checked::Rejected => {
+                crate::metrics::count("ConfigRejected", 1);
+                false
+            }
+            Checked::Changed(file) => {
+                crate::metrics::count("ConfigRejected", 0);
+                let location = watch.location().to_string();
+                self.set_settings(&location, &file);
+                true
+            }
+        }
+    }
+
+    /// A pipeline over `inventory` with the settings in use.
+    fn build(&self, inventory: Inventory, weights: Weights) -> Pipeline {
+        let settings = self.settings.read().map(|s| s.clone()).unwrap_or_else(|_| Settings {
+            attribution: self.config.attribution.clone(),
+            ignore: self.config.ignore.clone(),
+        });
+        Pipeline::new(&settings.attribution, inventory)
+            .with_ignore(settings.ignore)
+            .with_access_findings(self.config.access_findings)
+            .with_weights(weights)
     }
 
     /// The current weights when they changed since the last check (checked as often as the
@@ -221,13 +319,13 @@ impl App {
     /// fails as retryable, so no event is judged against an empty inventory.
     async fn pipeline(&self) -> Result<Arc<Pipeline>, IngestError> {
         let new_weights = self.changed_weights().await;
-        if let (None, Some(weights)) = (&self.states, &new_weights) {
-            self.install(
-                Pipeline::new(&self.config.attribution, Inventory::new())
-                    .with_ignore(self.config.ignore.clone())
-                    .with_access_findings(self.config.access_findings)
-                    .with_weights(weights.clone()),
-            );
+        let rebuild = self.changed_settings().await || new_weights.is_some();
+        let weights = match &new_weights {
+            Some(w) => w.clone(),
+            None => self.weights.lock().await.current.clone(),
+        };
+        if self.states.is_none() && rebuild {
+            self.install(self.build(Inventory::new(), weights.clone()));
         }
         if let Some(states) = &self.states {
             let mut st = states.lock().await;
@@ -237,7 +335,7 @@ impl App {
             // unchanged version means no state changed, and the listing is skipped. Without a
             // version (iac-sync has recorded nothing yet) or when it cannot be read, the
             // locations are listed as before.
-            let version = if due || new_weights.is_some() {
+            let version = if due || rebuild {
                 match self.iac.version().await {
                     Ok(v) => v,
                     Err(e) => {
@@ -249,11 +347,11 @@ impl App {
                 None
             };
             let list_due = st.listed.is_none_or(|t| t.elapsed() >= self.config.state_list);
-            if loaded && due && !list_due && new_weights.is_none() && version.is_some() && version == st.version {
+            if loaded && due && !list_due && !rebuild && version.is_some() && version == st.version {
                 st.checked = Some(Instant::now());
                 let bad = st.unparsable.clone();
                 report_bad_states(&bad);
-            } else if new_weights.is_some() || due {
+            } else if rebuild || due {
                 if version.is_some() && version != st.version {
                     match self.iac.states().await {
                         Ok(records) => st.s3.set_pins(
@@ -276,7 +374,7 @@ impl App {
                 match st.s3.refresh().await {
                     Ok(refresh) => {
                         let mut bad: Vec<String> = refresh.unreadable.iter().map(ToString::to_string).collect();
-                        if refresh.changed || !loaded || new_weights.is_some() {
+                        if refresh.changed || !loaded || rebuild {
                             let fresh = st.s3.inventory();
                             for failure in &fresh.failed {
                                 tracing::error!(error = %failure.error, kept_last_good = failure.kept_last_good,
@@ -309,15 +407,7 @@ impl App {
                                 unreadable = fresh.failed.len(),
                                 "Inventory loaded"
                             );
-                            self.install(
-                                Pipeline::new(&self.config.attribution, fresh.inventory)
-                                    .with_ignore(self.config.ignore.clone())
-                                    .with_access_findings(self.config.access_findings)
-                                    .with_weights(match &new_weights {
-                                        Some(w) => w.clone(),
-                                        None => self.weights.lock().await.current.clone(),
-                                    }),
-                            );
+                            self.install(self.build(fresh.inventory, weights.clone()));
                         } else {
                             // Unchanged objects keep their verdict.
                             bad.extend(st.unparsable.iter().cloned());

@@ -15,6 +15,7 @@
 mod cloudformation;
 mod cloudtrail;
 mod config_reader;
+mod config_source;
 mod dynamo;
 mod error;
 mod eventbridge;
@@ -35,6 +36,9 @@ mod sweep_ledger;
 pub use cloudformation::{CloudFormationStacks, CLOUDFORMATION_ACTIONS};
 pub use cloudtrail::{EventHistory, HistoryPage, LookupFilter, LookupSummary};
 pub use config_reader::{read_session, ConfigReader, ItemsRead, ListedPage, MAX_KEYS};
+pub use config_source::{
+    Checked, ConfigLocation, ConfigSource, ConfigWatch, Fetched, LastGoodConfig, CONFIG_PK_PREFIX,
+};
 pub use dynamo::{DynamoStore, MAX_FINDING_BYTES};
 pub use error::{AwsError, Retry};
 pub use eventbridge::{

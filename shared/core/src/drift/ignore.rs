@@ -129,6 +129,14 @@ impl IgnoreRules {
         Ok(out)
     }
 
+    /// These rules followed by `later`'s own (its built-in rules are already here): later
+    /// rules win, as further lines of one file would.
+    pub fn extended(mut self, later: &IgnoreRules) -> Self {
+        self.rules
+            .extend(later.rules.iter().filter(|r| r.origin != "builtin").cloned());
+        self
+    }
+
     /// All rules, built-ins first.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
