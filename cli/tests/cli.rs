@@ -472,3 +472,83 @@ fn coverage_says_what_is_compared_and_what_is_only_tracked() {
         .count();
     assert!(t.contains(&format!("only ({tracked} types")), "{t}");
 }
+
+#[test]
+fn config_validate_names_each_problem_on_its_line_and_replay_reads_the_same_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let good = dir.path().join("driftguard.toml");
+    std::fs::write(
+        &good,
+        "ignore = [\"AWS::SQS::Queue *\"]\n\n[[principals]]\nid = \"gha\"\nrole_arn = \"arn:aws:iam::*:role/github-actions-terraform\"\ntool = \"Terraform\"\n",
+    )
+    .expect("write");
+    let good_arg = good.to_str().expect("utf-8");
+    let out = driftguard(&["config", "validate", good_arg]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("valid: 1 principals, 0 remediation roles, 1 ignore rules, 0 Slack routes"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Two problems: both reported, each on its line, and the status says so.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "ignore = [\n  \"aws_s3_bucket\",\n]\n[[principals]]\nid = \"everyone\"\n",
+    )
+    .expect("write");
+    let bad_arg = bad.to_str().expect("utf-8");
+    let out = driftguard(&["config", "validate", bad_arg]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{bad_arg}:2:3: ignore rule \"aws_s3_bucket\"")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{bad_arg}:4:1: principal everyone sets no pattern")),
+        "{stderr}"
+    );
+    let out = driftguard(&["config", "validate", bad_arg, "--format", "json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["valid"], Value::Bool(false));
+    assert_eq!(report["problems"].as_array().map(Vec::len), Some(2), "{report:#}");
+
+    // `-` reads stdin.
+    let mut child = common::command(&["config", "validate", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), b"role_arn = 1\n").expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("stdin:1:1: unknown field `role_arn`"), "{}", text(&out.stderr));
+
+    // replay --config takes the file's ignore rules too.
+    let out = replay(
+        &dir.path().join("s.redb"),
+        &["--format", "jsonl", "--config", good_arg, "--show-ignored"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = jsonl(&out);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["ignored"]["rule"] == "AWS::SQS::Queue *"),
+        "the file's rule drops the queue change"
+    );
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l.get("ignored").is_none())
+            .all(|f| f["resource"]["type"] != "AWS::SQS::Queue"),
+        "no queue finding"
+    );
+    // A bad file stops replay before anything is read, naming the line.
+    let out = replay(&dir.path().join("t.redb"), &["--config", bad_arg]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains(&format!("{bad_arg}:2:3:")), "{}", text(&out.stderr));
+}
