@@ -36,4 +36,4 @@ pub use iac::{catalog, inventory, sync};
 pub use input::{config_item, decode, json_path, record};
 pub use learn::{eval, fit, hotspot, label};
 pub use notify::{interaction, slack};
-pub use util::{env, fnv, secret, time};
+pub use util::{env, fnv, metrics, secret, time};
