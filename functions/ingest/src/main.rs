@@ -7,7 +7,6 @@
 
 mod config;
 mod handler;
-mod metrics;
 
 use config::Config;
 use handler::App;
