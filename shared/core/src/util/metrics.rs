@@ -163,6 +163,7 @@ pub const NOTICE_OUTCOMES: &[&str] = &[
     "refused",
     "shadow",
     "flushed",
+    "already_posted",
     "failed",
 ];
 /// What slack-actions answered a request (`ok`, or why it refused it), or `failed`.
@@ -287,7 +288,7 @@ pub const CLOUDFORMATION_ERRORS: Metric = count(
 pub const SLACK_POSTS: Metric = count(
     "SlackPosts",
     &[NOTIFY_SLACK],
-    "Slack messages posted or updated (alerts, approval prompts, digests)",
+    "notices delivered to Slack: an alert posted, an approval prompt, an alert updated (with its thread reply), each digest posted",
 );
 /// What notify-slack did with each event.
 pub const NOTICES_BY_OUTCOME: Metric = by(
@@ -598,7 +599,10 @@ mod tests {
             written("FindingsBySeverity.critical").map(|m| m.name),
             Some("FindingsBySeverity")
         );
-        assert!(written("FindingsBySeverity").is_none(), "a breakdown writes only its cells");
+        assert!(
+            written("FindingsBySeverity").is_none(),
+            "a breakdown writes only its cells"
+        );
         assert_eq!(written("Findings").map(|m| m.name), Some("Findings"));
         assert!(written("Nonsense").is_none());
         for m in CATALOG {
