@@ -168,15 +168,18 @@ pub const NOTICE_OUTCOMES: &[&str] = &[
 ];
 /// What slack-actions answered a request (`ok`, or why it refused it), or `failed`.
 pub const ACTION_OUTCOMES: &[&str] = &["ok", "refused", "failed"];
-/// What became of a remediation request (the `status` of remediate's answer, or `failed`).
+/// What became of a remediation event (the `status` of remediate's answer, or `error` when the
+/// invocation failed).
 pub const REMEDIATION_OUTCOMES: &[&str] = &[
     "completed",
     "failed",
-    "refused",
     "dry_run",
+    "refused",
     "awaiting_approval",
+    "not_awaiting",
     "duplicate",
-    "ignored",
+    "skipped",
+    "error",
 ];
 /// The timed stages.
 pub const STAGES: &[&str] = &[
@@ -211,7 +214,7 @@ pub const EVENTS_SKIPPED_BY_REASON: Metric = by(
 pub const FINDINGS: Metric = count(
     "Findings",
     &[INGEST, RECONCILE],
-    "findings produced (ingest: by calls and Config items; reconcile: by the sweep)",
+    "findings produced (ingest: by calls and Config items; reconcile: detected by a sweep run, written when the run finishes)",
 );
 /// Findings by kind.
 pub const FINDINGS_BY_KIND: Metric = by(
@@ -307,7 +310,11 @@ pub const ACTIONS_BY_OUTCOME: Metric = by(
     "Slack requests slack-actions answered, one metric per outcome",
 );
 /// Remediation requests handled.
-pub const REMEDIATIONS: Metric = count("Remediations", &[REMEDIATE], "remediation events handled");
+pub const REMEDIATIONS: Metric = count(
+    "Remediations",
+    &[REMEDIATE],
+    "remediations executed (completed or failed; dry runs and refusals are not)",
+);
 /// Remediation requests by outcome.
 pub const REMEDIATIONS_BY_OUTCOME: Metric = by(
     "RemediationsByOutcome",
@@ -320,7 +327,7 @@ pub const REMEDIATIONS_BY_OUTCOME: Metric = by(
 pub const RESOURCES_SWEPT: Metric = count(
     "ResourcesSwept",
     &[RECONCILE],
-    "live resources the sweep read from AWS Config",
+    "live resources a sweep run read from AWS Config (written when the run finishes)",
 );
 /// Scopes whose sweep goes on in a later invocation.
 pub const SWEEPS_INCOMPLETE: Metric = count(
