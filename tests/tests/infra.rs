@@ -1876,3 +1876,25 @@ OtherDeadLetters:
     }
     assert!(!problems.contains("TypoAlarm notifies"), "{problems}");
 }
+
+#[test]
+fn infra_readme_lists_every_metric() {
+    let readme = std::fs::read_to_string(workspace().join("infra/README.md")).expect("infra/README.md");
+    let section = readme
+        .split("## Metrics and alarms")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("a Metrics and alarms section");
+    for m in driftguard_core::metrics::CATALOG {
+        let listed = match m.breakdown {
+            None => format!("| `{}` |", m.name),
+            Some(_) => format!("| `{}.<", m.name),
+        };
+        assert!(section.contains(&listed), "{} is not listed in infra/README.md", m.name);
+        if let Some(b) = m.breakdown {
+            for v in b.values {
+                assert!(section.contains(&format!("`{v}`")), "{}.{v} is not listed", m.name);
+            }
+        }
+    }
+}
