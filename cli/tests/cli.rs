@@ -525,7 +525,11 @@ fn config_validate_names_each_problem_on_its_line_and_replay_reads_the_same_file
     std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), b"role_arn = 1\n").expect("write");
     let out = child.wait_with_output().expect("wait");
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("stdin:1:1: unknown field `role_arn`"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("stdin:1:1: unknown field `role_arn`"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // replay --config takes the file's ignore rules too.
     let out = replay(
@@ -535,9 +539,7 @@ fn config_validate_names_each_problem_on_its_line_and_replay_reads_the_same_file
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines = jsonl(&out);
     assert!(
-        lines
-            .iter()
-            .any(|l| l["ignored"]["rule"] == "AWS::SQS::Queue *"),
+        lines.iter().any(|l| l["ignored"]["rule"] == "AWS::SQS::Queue *"),
         "the file's rule drops the queue change"
     );
     assert!(
@@ -550,5 +552,9 @@ fn config_validate_names_each_problem_on_its_line_and_replay_reads_the_same_file
     // A bad file stops replay before anything is read, naming the line.
     let out = replay(&dir.path().join("t.redb"), &["--config", bad_arg]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains(&format!("{bad_arg}:2:3:")), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!("{bad_arg}:2:3:")),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -19,7 +19,7 @@
 //! `Content-Length` or chunked request bodies), which is what `lambda_runtime`'s hyper client speaks.
 //! Only the standard library is used, so the harness builds in seconds.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
@@ -284,6 +284,19 @@ impl LambdaProcess {
         String::from_utf8_lossy(&state.text).into_owned()
     }
 
+    /// The process's metrics lines ([`emf_lines`]), once at least `n` were written (waiting for
+    /// the log readers up to `timeout`; fewer when it passes, for the caller to report).
+    pub fn metrics_lines(&self, n: usize, timeout: Duration) -> Vec<BTreeMap<String, f64>> {
+        let until = Instant::now() + timeout;
+        loop {
+            let lines = emf_lines(&self.logs());
+            if lines.len() >= n || Instant::now() >= until {
+                return lines;
+            }
+            thread::sleep(EXIT_POLL);
+        }
+    }
+
     /// How the process exited, or `None` while it runs. Does not block (beyond letting the log readers
     /// drain once it has exited, so [`logs`](Self::logs) is then complete).
     pub fn exit_status(&mut self) -> Option<ExitStatus> {
@@ -320,6 +333,47 @@ impl std::fmt::Debug for LambdaProcess {
             .field("status", &self.status)
             .finish_non_exhaustive()
     }
+}
+
+/// The CloudWatch embedded metric format lines in `logs` (lines holding an `_aws` member), each as
+/// metric name → value. Panics on a line that is not valid EMF as CloudWatch reads it: a
+/// timestamp, directives in the `DriftGuard` namespace, every dimension a string member and every
+/// metric a number at the top level.
+pub fn emf_lines(logs: &str) -> Vec<BTreeMap<String, f64>> {
+    logs.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|doc| doc.get("_aws").is_some())
+        .map(|doc| {
+            let aws = &doc["_aws"];
+            assert!(aws["Timestamp"].is_u64(), "EMF timestamp in ms: {doc}");
+            let mut values = BTreeMap::new();
+            for d in aws["CloudWatchMetrics"]
+                .as_array()
+                .unwrap_or_else(|| panic!("directives: {doc}"))
+            {
+                assert_eq!(d["Namespace"], "DriftGuard", "{doc}");
+                for set in d["Dimensions"]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("dimensions: {doc}"))
+                {
+                    for key in set.as_array().unwrap_or_else(|| panic!("a dimension set: {doc}")) {
+                        let key = key.as_str().unwrap_or_default();
+                        assert!(doc[key].is_string(), "dimension {key} at the top level: {doc}");
+                    }
+                }
+                let metrics = d["Metrics"].as_array().unwrap_or_else(|| panic!("metrics: {doc}"));
+                assert!(metrics.len() <= 100, "at most 100 metrics per directive: {doc}");
+                for m in metrics {
+                    let name = m["Name"].as_str().unwrap_or_default();
+                    let value = doc[name]
+                        .as_f64()
+                        .unwrap_or_else(|| panic!("{name} has a number at the top level: {doc}"));
+                    values.insert(name.to_owned(), value);
+                }
+            }
+            values
+        })
+        .collect()
 }
 
 /// Captured process output: lines from stdout and stderr, and how many of the two are still open.

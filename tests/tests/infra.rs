@@ -1686,3 +1686,215 @@ fn ingest_and_reconcile_may_make_the_cloudformation_calls_their_code_makes() {
     }
     assert!(role_allows(&broken, "IngestRole", "cloudformation:DetectStackResourceDrift").is_empty());
 }
+
+/// Every metric the template's alarms and dashboard read in the `DriftGuard` namespace, as
+/// (where, metric name, `Function` value).
+fn driftguard_metrics_read(template: &Value) -> Vec<(String, String, String)> {
+    let mut read = Vec::new();
+    for (id, alarm) in resources_of(template, "AWS::CloudWatch::Alarm") {
+        let props = &alarm["Properties"];
+        if str_of(props.get("Namespace")) != Some(driftguard_core::metrics::NAMESPACE) {
+            continue;
+        }
+        let function = props
+            .get("Dimensions")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .find(|d| str_of(d.get("Name")) == Some("Function"))
+            .and_then(|d| str_of(d.get("Value")))
+            .unwrap_or("")
+            .to_owned();
+        let name = str_of(props.get("MetricName")).unwrap_or("").to_owned();
+        read.push((id, name, function));
+    }
+    for (id, dashboard) in resources_of(template, "AWS::CloudWatch::Dashboard") {
+        let body = untag(&dashboard["Properties"]["DashboardBody"]).1;
+        let body: serde_json::Value =
+            serde_json::from_str(body.as_str().unwrap_or("")).expect("the dashboard body is JSON");
+        for widget in body["widgets"].as_array().into_iter().flatten() {
+            for row in widget["properties"]["metrics"].as_array().into_iter().flatten() {
+                let row: Vec<&str> = row
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str())
+                    .collect();
+                if let [namespace, name, rest @ ..] = row.as_slice() {
+                    assert_ne!(*name, ".", "{id}: write metric rows in full");
+                    if *namespace == driftguard_core::metrics::NAMESPACE {
+                        let function = rest
+                            .chunks(2)
+                            .find(|kv| kv[0] == "Function")
+                            .and_then(|kv| kv.get(1))
+                            .unwrap_or(&"");
+                        read.push((id.clone(), (*name).to_owned(), (*function).to_owned()));
+                    }
+                }
+            }
+        }
+    }
+    read
+}
+
+/// What is wrong with the alarms and the dashboard: a DriftGuard metric no function writes (or
+/// not the function named), a dead-letter queue without an alarm, an alarm that notifies no one.
+fn operations_problems(template: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (at, name, function) in driftguard_metrics_read(template) {
+        match driftguard_core::metrics::written(&name) {
+            None => problems.push(format!("{at} reads DriftGuard/{name}, which no function writes")),
+            Some(m) if !m.functions.contains(&function.as_str()) => problems.push(format!(
+                "{at} reads DriftGuard/{name} of Function={function:?}, written only by {:?}",
+                m.functions
+            )),
+            Some(_) => {}
+        }
+    }
+    // Dead-letter queues: every queue a redrive policy, an event rule's DeadLetterConfig or an
+    // OnFailure destination names.
+    fn dead_letter_targets(v: &Value, inside: bool, out: &mut BTreeSet<String>) {
+        match untag(v) {
+            (Some(tag), inner) if tag == "GetAtt" && inside => {
+                if let Some(target) = inner.as_str().and_then(|s| s.split('.').next()) {
+                    out.insert(target.to_owned());
+                }
+                if let Some(first) = inner.as_sequence().and_then(|s| s.first()).and_then(Value::as_str) {
+                    out.insert(first.to_owned());
+                }
+            }
+            (_, Value::Mapping(m)) => {
+                for (k, v) in m {
+                    let key = k.as_str().unwrap_or("");
+                    let dlq = inside || matches!(key, "deadLetterTargetArn" | "DeadLetterConfig" | "OnFailure");
+                    dead_letter_targets(v, dlq, out);
+                }
+            }
+            (_, Value::Sequence(items)) => items.iter().for_each(|i| dead_letter_targets(i, inside, out)),
+            _ => {}
+        }
+    }
+    let mut targets = BTreeSet::new();
+    if let Some(resources) = template.get("Resources") {
+        dead_letter_targets(resources, false, &mut targets);
+    }
+    let queues: BTreeSet<String> = resources_of(template, "AWS::SQS::Queue")
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let alarms = resources_of(template, "AWS::CloudWatch::Alarm");
+    let watched = |queue: &str| {
+        alarms.iter().any(|(_, a)| {
+            let p = &a["Properties"];
+            str_of(p.get("Namespace")) == Some("AWS/SQS")
+                && str_of(p.get("MetricName")) == Some("ApproximateNumberOfMessagesVisible")
+                && p.get("Dimensions").and_then(Value::as_sequence).is_some_and(|ds| {
+                    ds.iter().any(|d| {
+                        str_of(d.get("Name")) == Some("QueueName")
+                            && matches!(untag(&d["Value"]), (Some(t), v) if t == "GetAtt"
+                                && v.as_str() == Some(&format!("{queue}.QueueName")))
+                    })
+                })
+        })
+    };
+    let dead_letter_queues: Vec<&String> = targets.iter().filter(|t| queues.contains(*t)).collect();
+    if dead_letter_queues.is_empty() {
+        problems.push("no dead-letter queue found".into());
+    }
+    for queue in dead_letter_queues {
+        if !watched(queue) {
+            problems.push(format!(
+                "dead-letter queue {queue} has no ApproximateNumberOfMessagesVisible alarm"
+            ));
+        }
+    }
+    for (id, alarm) in &alarms {
+        if !alarm["Properties"]
+            .get("AlarmActions")
+            .and_then(Value::as_sequence)
+            .is_some_and(|a| a.iter().any(|v| is_ref(v, "AlarmTopic")))
+        {
+            problems.push(format!("{id} notifies no one (AlarmActions without AlarmTopic)"));
+        }
+    }
+    problems
+}
+
+#[test]
+fn alarms_and_the_dashboard_read_only_metrics_the_functions_write() {
+    let template = template(&workspace());
+    let read = driftguard_metrics_read(&template);
+    assert!(
+        read.iter().any(|(_, name, _)| name == "EventsIn") && read.len() > 10,
+        "the alarms and dashboard read DriftGuard metrics: {read:?}"
+    );
+    assert_eq!(operations_problems(&template), Vec::<String>::new());
+}
+
+#[test]
+fn a_metric_nobody_writes_and_an_unwatched_dead_letter_queue_are_caught() {
+    let mut template = template(&workspace());
+    let resources = template["Resources"].as_mapping_mut().expect("resources");
+    // An alarm on a misspelt metric, one on another function's metric, a second dead-letter
+    // queue nobody watches, and an alarm without actions.
+    let extra: Value = serde_yaml::from_str(
+        r#"
+TypoAlarm:
+  Type: AWS::CloudWatch::Alarm
+  Properties:
+    Namespace: DriftGuard
+    MetricName: EventIn
+    Dimensions: [{Name: Function, Value: ingest}]
+    AlarmActions: [!Ref AlarmTopic]
+WrongFunctionAlarm:
+  Type: AWS::CloudWatch::Alarm
+  Properties:
+    Namespace: DriftGuard
+    MetricName: SlackPosts
+    Dimensions: [{Name: Function, Value: ingest}]
+SecondQueue:
+  Type: AWS::SQS::Queue
+  Properties:
+    RedrivePolicy:
+      deadLetterTargetArn: !GetAtt OtherDeadLetters.Arn
+OtherDeadLetters:
+  Type: AWS::SQS::Queue
+"#,
+    )
+    .expect("yaml");
+    for (k, v) in extra.as_mapping().expect("mapping") {
+        resources.insert(k.clone(), v.clone());
+    }
+    let problems = operations_problems(&template).join("\n");
+    for want in [
+        "TypoAlarm reads DriftGuard/EventIn, which no function writes",
+        "WrongFunctionAlarm reads DriftGuard/SlackPosts of Function=\"ingest\"",
+        "dead-letter queue OtherDeadLetters has no ApproximateNumberOfMessagesVisible alarm",
+        "WrongFunctionAlarm notifies no one",
+    ] {
+        assert!(problems.contains(want), "{want:?} not in:\n{problems}");
+    }
+    assert!(!problems.contains("TypoAlarm notifies"), "{problems}");
+}
+
+#[test]
+fn infra_readme_lists_every_metric() {
+    let readme = std::fs::read_to_string(workspace().join("infra/README.md")).expect("infra/README.md");
+    let section = readme
+        .split("## Metrics and alarms")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("a Metrics and alarms section");
+    for m in driftguard_core::metrics::CATALOG {
+        let listed = match m.breakdown {
+            None => format!("| `{}` |", m.name),
+            Some(_) => format!("| `{}.<", m.name),
+        };
+        assert!(section.contains(&listed), "{} is not listed in infra/README.md", m.name);
+        if let Some(b) = m.breakdown {
+            for v in b.values {
+                assert!(section.contains(&format!("`{v}`")), "{}.{v} is not listed", m.name);
+            }
+        }
+    }
+}

@@ -18,6 +18,7 @@ use driftguard_core::catalog::Catalog;
 use driftguard_core::codified::{self, Codified};
 use driftguard_core::finding::Status;
 use driftguard_core::inventory::Inventory;
+use driftguard_core::metrics::{self, Metrics};
 use driftguard_core::ports::{Change, FindingStore, Query};
 use driftguard_core::service::{self, ServiceError};
 use driftguard_core::sync::{delta, judge, Revision, Verdict};
@@ -167,6 +168,19 @@ pub struct StateReport {
     error: Option<String>,
 }
 
+/// Adds what the state reports say to the invocation's metrics: revisions recorded or forgotten
+/// (`StatesSynced`), refused or unreadable (`StatesRefused`), findings codified.
+fn record(reports: &[StateReport], m: &mut Metrics) {
+    for r in reports {
+        match r.verdict.as_str() {
+            "first" | "newer" | "new_lineage" | "deleted" => m.add(&metrics::STATES_SYNCED, 1),
+            "older" | "conflict" | "unordered" | "unreadable" => m.add(&metrics::STATES_REFUSED, 1),
+            _ => {}
+        }
+        m.add(&metrics::FINDINGS_CODIFIED, r.codified);
+    }
+}
+
 /// Everything built once per container.
 pub struct App {
     config: Config,
@@ -193,8 +207,17 @@ impl App {
         }
     }
 
-    /// One invocation.
+    /// One invocation; its metrics are printed as one line whatever the outcome.
     pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, SyncError> {
+        let mut metrics = Metrics::new(metrics::IAC_SYNC);
+        let started = std::time::Instant::now();
+        let result = self.handle(event, &mut metrics).await;
+        metrics.time("sync", started.elapsed());
+        driftguard_aws::emit_metrics(&metrics);
+        result
+    }
+
+    async fn handle(&self, event: LambdaEvent<Value>, metrics: &mut Metrics) -> Result<Value, SyncError> {
         let reports = match request(&event.payload)? {
             Request::Written(object) => {
                 if !self.config.covers(&object.bucket, &object.key) {
@@ -204,6 +227,7 @@ impl App {
                 } else {
                     let report = self.sync(&object).await?;
                     if let Some(error) = &report.error {
+                        record(std::slice::from_ref(&report), metrics);
                         // The event is kept (dead-letter queue) with the reason; the record stays.
                         return Err(SyncError::InvalidInput(error.clone()));
                     }
@@ -228,6 +252,7 @@ impl App {
             }
             Request::SyncAll => self.sync_all().await?,
         };
+        record(&reports, metrics);
         for r in &reports {
             tracing::info!(state = %r.state, verdict = %r.verdict, serial = ?r.serial, recorded_serial = ?r.recorded_serial,
                 added = r.added, changed = r.changed, removed = r.removed, codified = r.codified,

@@ -14,7 +14,9 @@ use driftguard_core::decode::{self, Item, Position};
 use driftguard_core::ignore::IgnoreRules;
 use driftguard_core::inventory::Inventory;
 use driftguard_core::learn::ports::{scoring_weights, LearningStore};
+use driftguard_core::metrics::{self, Metrics};
 use driftguard_core::pipeline::{Evaluation, Outcome, Pipeline};
+use driftguard_core::ports::{DriftEvent, DriftEventKind, EventPublisher};
 use driftguard_core::score::Weights;
 use driftguard_core::service::{self, ServiceError};
 use driftguard_core::stack::{self, StackOwnership};
@@ -22,6 +24,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
@@ -76,13 +79,34 @@ impl From<ServiceError<AwsError, AwsError>> for IngestError {
     }
 }
 
-/// Logs each unreadable state and counts them (`UnreadableStates`, also when zero, so an alarm
-/// on the metric sees it recover).
-fn report_bad_states(bad: &[String]) {
+/// Logs each unreadable state and counts them (`UnreadableStates` in the invocation's metrics,
+/// also when zero, so an alarm on the metric sees it recover).
+fn report_bad_states(bad: &[String], metrics: &mut Metrics) {
     for b in bad {
         tracing::error!(state_error = %b, "Terraform state unreadable; detection on its resources is blind until it loads");
     }
-    crate::metrics::count("UnreadableStates", bad.len());
+    metrics.set(&metrics::UNREADABLE_STATES, bad.len());
+}
+
+/// The publisher, counting the joins among what EventBridge accepted: a `Drift Detected` of a
+/// finding's later revision is a call and its Config item met.
+struct CountingJoins<'p, P> {
+    inner: &'p P,
+    joins: AtomicUsize,
+}
+
+impl<P: EventPublisher + Sync> EventPublisher for CountingJoins<'_, P> {
+    type Error = P::Error;
+
+    async fn publish(&self, events: &[DriftEvent]) -> Result<usize, P::Error> {
+        let accepted = self.inner.publish(events).await?;
+        let joins = events
+            .iter()
+            .filter(|e| e.kind == DriftEventKind::Detected && e.finding.revision > 1)
+            .count();
+        self.joins.fetch_add(joins, Ordering::Relaxed);
+        Ok(accepted)
+    }
 }
 
 /// What one document produced.
@@ -104,6 +128,40 @@ pub struct Summary {
     /// CloudFormation calls that failed (each logged at error level).
     #[serde(skip_serializing_if = "is_zero")]
     cloudformation_errors: usize,
+    /// Findings by kind.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    kinds: BTreeMap<&'static str, usize>,
+    /// Findings by severity.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    severities: BTreeMap<&'static str, usize>,
+    /// Findings revised because a call and its Config item met.
+    #[serde(skip_serializing_if = "is_zero")]
+    joins: usize,
+}
+
+impl Summary {
+    /// Adds what this document produced to the invocation's metrics.
+    fn record(&self, m: &mut Metrics) {
+        m.add(&metrics::EVENTS_IN, self.events);
+        m.add(&metrics::EVENTS_SKIPPED, self.skipped.values().sum());
+        for (reason, n) in &self.skipped {
+            m.add_by(&metrics::EVENTS_SKIPPED_BY_REASON, reason, *n);
+        }
+        m.add(&metrics::FINDINGS, self.findings);
+        for (kind, n) in &self.kinds {
+            m.add_by(&metrics::FINDINGS_BY_KIND, kind, *n);
+        }
+        for (severity, n) in &self.severities {
+            m.add_by(&metrics::FINDINGS_BY_SEVERITY, severity, *n);
+        }
+        m.add(&metrics::IAC_CHANGES, self.iac_changes);
+        m.add(&metrics::CONFIG_ITEMS, self.config_items);
+        m.add(&metrics::JOINS, self.joins);
+        m.add(&metrics::DRIFT_EVENTS_PUBLISHED, self.published);
+        m.add(&metrics::DUPLICATES, self.duplicates);
+        m.add(&metrics::CLOUDFORMATION_CHECKS, self.cloudformation_asked);
+        m.add(&metrics::CLOUDFORMATION_ERRORS, self.cloudformation_errors);
+    }
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -223,11 +281,10 @@ impl App {
         };
         let mut watch = watch.lock().await;
         let location = watch.location().to_string();
-        let (file, fell_back) = watch
+        let (file, _fell_back) = watch
             .start()
             .await
             .map_err(|e| from_aws(&format!("configuration {location}"), &e))?;
-        crate::metrics::count("ConfigRejected", usize::from(fell_back));
         self.set_settings(&location, &file);
         Ok(())
     }
@@ -250,30 +307,23 @@ impl App {
     }
 
     /// Whether the configuration file changed (and passed) since the last check, read as
-    /// often as `DRIFTGUARD_CONFIG_REFRESH_SECONDS`; each read is counted in `ConfigRejected`
-    /// (1 while the file at the location fails its checks, else 0).
-    async fn changed_settings(&self) -> bool {
+    /// often as `DRIFTGUARD_CONFIG_REFRESH_SECONDS`. `ConfigRejected` says at every invocation
+    /// whether the file at the location fails its checks.
+    async fn changed_settings(&self, metrics: &mut Metrics) -> bool {
         let Some(watch) = &self.config_file else {
             return false;
         };
         let mut watch = watch.lock().await;
-        match watch.check().await {
-            Checked::NotDue => false,
-            Checked::Unchanged => {
-                crate::metrics::count("ConfigRejected", 0);
-                false
-            }
-            Checked::Rejected => {
-                crate::metrics::count("ConfigRejected", 1);
-                false
-            }
+        let changed = match watch.check().await {
+            Checked::NotDue | Checked::Unchanged | Checked::Rejected => false,
             Checked::Changed(file) => {
-                crate::metrics::count("ConfigRejected", 0);
                 let location = watch.location().to_string();
                 self.set_settings(&location, &file);
                 true
             }
-        }
+        };
+        metrics.set(&metrics::CONFIG_REJECTED, usize::from(watch.refusing()));
+        changed
     }
 
     /// A pipeline over `inventory` with the settings in use.
@@ -317,9 +367,9 @@ impl App {
     /// or parsed is logged and counted (`UnreadableStates`) at every check, and the others (and
     /// its last good version) still load; while no state at all can be read, the invocation
     /// fails as retryable, so no event is judged against an empty inventory.
-    async fn pipeline(&self) -> Result<Arc<Pipeline>, IngestError> {
+    async fn pipeline(&self, metrics: &mut Metrics) -> Result<Arc<Pipeline>, IngestError> {
         let new_weights = self.changed_weights().await;
-        let rebuild = self.changed_settings().await || new_weights.is_some();
+        let rebuild = self.changed_settings(metrics).await || new_weights.is_some();
         let weights = match &new_weights {
             Some(w) => w.clone(),
             None => self.weights.lock().await.current.clone(),
@@ -350,7 +400,7 @@ impl App {
             if loaded && due && !list_due && !rebuild && version.is_some() && version == st.version {
                 st.checked = Some(Instant::now());
                 let bad = st.unparsable.clone();
-                report_bad_states(&bad);
+                report_bad_states(&bad, metrics);
             } else if rebuild || due {
                 if version.is_some() && version != st.version {
                     match self.iac.states().await {
@@ -383,7 +433,7 @@ impl App {
                             st.unparsable = fresh.failed.iter().map(|f| f.error.to_string()).collect();
                             bad.extend(st.unparsable.iter().cloned());
                             if fresh.inventory.states().is_empty() {
-                                report_bad_states(&bad);
+                                report_bad_states(&bad, metrics);
                                 let why = if bad.is_empty() {
                                     format!(
                                         "no .tfstate object under {}",
@@ -412,7 +462,7 @@ impl App {
                             // Unchanged objects keep their verdict.
                             bad.extend(st.unparsable.iter().cloned());
                         }
-                        report_bad_states(&bad);
+                        report_bad_states(&bad, metrics);
                         st.checked = Some(Instant::now());
                         st.listed = st.checked;
                         st.version = version;
@@ -438,9 +488,23 @@ impl App {
         }
     }
 
-    /// One invocation.
+    /// One invocation; its metrics are printed as one line whatever the outcome.
     pub async fn invoke(&self, event: LambdaEvent<Box<RawValue>>) -> Result<Value, IngestError> {
-        let pipeline = self.pipeline().await?;
+        let mut metrics = Metrics::new(metrics::INGEST);
+        let result = self.invoke_measured(event, &mut metrics).await;
+        driftguard_aws::emit_metrics(&metrics);
+        result
+    }
+
+    async fn invoke_measured(
+        &self,
+        event: LambdaEvent<Box<RawValue>>,
+        metrics: &mut Metrics,
+    ) -> Result<Value, IngestError> {
+        let started = Instant::now();
+        let pipeline = self.pipeline(metrics).await;
+        metrics.time("states", started.elapsed());
+        let pipeline = pipeline?;
         self.drift_budget.lock().await.drift_checks = self.config.cfn_drift_checks;
         let payload = event.payload.get();
         match serde_json::from_str::<SqsEvent>(payload) {
@@ -450,11 +514,11 @@ impl App {
                     .first()
                     .is_some_and(|r| r.event_source.as_deref() == Some("aws:sqs")) =>
             {
-                Ok(serde_json::to_value(self.sqs(batch, &pipeline).await).unwrap_or(Value::Null))
+                Ok(serde_json::to_value(self.sqs(batch, &pipeline, metrics).await).unwrap_or(Value::Null))
             }
             _ => {
                 let summary = self
-                    .document(payload.as_bytes(), &event.context.request_id, &pipeline)
+                    .document(payload.as_bytes(), &event.context.request_id, &pipeline, metrics)
                     .await?;
                 Ok(serde_json::to_value(summary).unwrap_or(Value::Null))
             }
@@ -464,25 +528,53 @@ impl App {
     /// An SQS batch: each message on its own; failed ones are reported (the partial batch
     /// response) so that only they are retried (and, after the queue's maxReceiveCount,
     /// dead-lettered).
-    async fn sqs(&self, batch: SqsEvent, pipeline: &Pipeline) -> SqsBatchResponse {
+    async fn sqs(&self, batch: SqsEvent, pipeline: &Pipeline, metrics: &mut Metrics) -> SqsBatchResponse {
         let mut response = SqsBatchResponse::default();
         for record in batch.records {
             let message_id = record.message_id.unwrap_or_default();
             let origin = format!("sqs message {message_id}");
             let result = match &record.body {
-                Some(body) => self.document(body.as_bytes(), &origin, pipeline).await.map(drop),
+                Some(body) => self
+                    .document(body.as_bytes(), &origin, pipeline, metrics)
+                    .await
+                    .map(drop),
                 None => Err(IngestError::InvalidInput(format!("{origin}: no body"))),
             };
             if let Err(e) = result {
                 tracing::error!(message_id = %message_id, error_type = e.error_type(), error = %e, "Message failed");
+                metrics.add(&metrics::MESSAGES_FAILED, 1);
                 response.add_failure(message_id);
             }
         }
         response
     }
 
-    /// One document (an EventBridge event, or anything core decodes).
-    async fn document(&self, bytes: &[u8], origin: &str, pipeline: &Pipeline) -> Result<Summary, IngestError> {
+    /// One document (an EventBridge event, or anything core decodes); what it produced is added
+    /// to `metrics`, also when it fails part-way.
+    async fn document(
+        &self,
+        bytes: &[u8],
+        origin: &str,
+        pipeline: &Pipeline,
+        metrics: &mut Metrics,
+    ) -> Result<Summary, IngestError> {
+        let mut summary = Summary::default();
+        let result = self
+            .evaluate_and_store(bytes, origin, pipeline, &mut summary, metrics)
+            .await;
+        summary.record(metrics);
+        result.map(|()| summary)
+    }
+
+    async fn evaluate_and_store(
+        &self,
+        bytes: &[u8],
+        origin: &str,
+        pipeline: &Pipeline,
+        summary: &mut Summary,
+        metrics: &mut Metrics,
+    ) -> Result<(), IngestError> {
+        let started = Instant::now();
         let mut evaluations: Vec<Evaluation> = Vec::new();
         let mut errors: Vec<String> = Vec::new();
         let mut oversized: Vec<Box<ConfigChange>> = Vec::new();
@@ -513,7 +605,8 @@ impl App {
             let full = self.fetch_oversized(&summary).await?;
             evaluations.push(pipeline.evaluate_config(&full));
         }
-        let mut summary = Summary::default();
+        metrics.time("evaluate", started.elapsed());
+        let started = Instant::now();
         let mut budget = self.drift_budget.lock().await;
         for (i, q) in ask {
             let Some(evaluation) = evaluations.get_mut(i) else {
@@ -569,7 +662,37 @@ impl App {
                 }
             }
         }
-        // The evaluations of one item (one per resource a call names) are stored together.
+        if summary.cloudformation_asked > 0 {
+            metrics.time("cloudformation", started.elapsed());
+        }
+        let started = Instant::now();
+        let publisher = CountingJoins {
+            inner: &self.publisher,
+            joins: AtomicUsize::new(0),
+        };
+        let stored = self.store_all(evaluations, summary, &publisher).await;
+        summary.joins += publisher.joins.load(Ordering::Relaxed);
+        metrics.time("store", started.elapsed());
+        if let Err(e) = stored {
+            if matches!(e, ServiceError::Publish { .. }) {
+                metrics.add(&metrics::PUBLISH_FAILURES, 1);
+            }
+            return Err(e.into());
+        }
+        if !errors.is_empty() {
+            return Err(IngestError::InvalidInput(errors.join("; ")));
+        }
+        Ok(())
+    }
+
+    /// Counts each evaluation's outcome and stores the evaluations of one item (one per
+    /// resource a call names) together.
+    async fn store_all<P: EventPublisher<Error = AwsError> + Sync>(
+        &self,
+        evaluations: Vec<Evaluation>,
+        summary: &mut Summary,
+        publisher: &P,
+    ) -> Result<(), ServiceError<AwsError, AwsError>> {
         let mut groups: Vec<Vec<Evaluation>> = Vec::new();
         for evaluation in evaluations {
             match groups.last_mut() {
@@ -589,6 +712,8 @@ impl App {
                     }
                     Outcome::Finding(f) => {
                         summary.findings += 1;
+                        *summary.kinds.entry(f.kind.as_str()).or_insert(0) += 1;
+                        *summary.severities.entry(f.severity.as_str()).or_insert(0) += 1;
                         tracing::info!(event_id = %evaluation.event_id, finding_id = %f.id, resource = %f.resource.id,
                             severity = f.severity.as_str(), kind = f.kind.as_str(), "Finding");
                     }
@@ -603,15 +728,12 @@ impl App {
                     }
                 }
             }
-            for handled in service::handle_all(&self.store, &self.publisher, group).await? {
+            for handled in service::handle_all(&self.store, publisher, group).await? {
                 summary.published += handled.published;
                 summary.duplicates += usize::from(handled.duplicate);
             }
         }
-        if !errors.is_empty() {
-            return Err(IngestError::InvalidInput(errors.join("; ")));
-        }
-        Ok(summary)
+        Ok(())
     }
 
     /// The full item of an oversized Config notification, from the S3 location it names.

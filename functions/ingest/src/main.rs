@@ -8,7 +8,6 @@
 
 mod config;
 mod handler;
-mod metrics;
 
 use config::Config;
 use handler::App;

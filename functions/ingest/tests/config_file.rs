@@ -50,7 +50,8 @@ fn lines(logs: &str) -> Vec<Value> {
 fn rejected_metric(logs: &str) -> Vec<u64> {
     lines(logs)
         .iter()
-        .filter_map(|v| v.get("ConfigRejected").and_then(Value::as_u64))
+        .filter_map(|v| v.get("ConfigRejected").and_then(Value::as_f64))
+        .map(|v| v as u64)
         .collect()
 }
 
@@ -141,6 +142,7 @@ fn a_bad_configuration_pushed_after_start_leaves_ingest_on_the_last_good_one() {
         "{}",
         second.logs()
     );
+    assert_eq!(rejected_metric(&second.logs()), vec![1], "the new container says so too");
 
     // Fixed (alice no longer declared): her next change is drift again.
     put(PARAMETER, SOMEONE_ELSE);

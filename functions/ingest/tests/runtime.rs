@@ -5,7 +5,7 @@
 use driftguard_core::finding::{Finding, Status};
 use driftguard_core::ports::{FindingStore, Query};
 use driftguard_tests::fault::{Fault, FaultProxy, Rule};
-use driftguard_tests::runtime_api::{Invocation, LambdaProcess, RuntimeApi};
+use driftguard_tests::runtime_api::{emf_lines, Invocation, LambdaProcess, RuntimeApi};
 use driftguard_tests::stack::{workspace, Stack, TABLE};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -751,14 +751,11 @@ impl Ingest {
             .expect("put the state");
     }
 
-    /// The `UnreadableStates` values the function emitted (embedded metric format lines).
+    /// The `UnreadableStates` values the function emitted (in its embedded metric format lines).
     fn unreadable_metric(&self) -> Vec<u64> {
-        self.lambda
-            .logs()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|v| v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] == "UnreadableStates")
-            .filter_map(|v| v["UnreadableStates"].as_u64())
+        emf_lines(&self.lambda.logs())
+            .iter()
+            .filter_map(|m| m.get("UnreadableStates").map(|v| *v as u64))
             .collect()
     }
 }
@@ -1065,4 +1062,58 @@ fn without_a_config_bucket_oversized_items_are_counted_not_fetched() {
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let out = ingest.respond(&bytes);
     assert_eq!(out["skipped"]["config_oversized"], 1, "{out}");
+}
+
+#[test]
+fn each_invocation_prints_one_metrics_line_with_what_it_did() {
+    let Some(mut ingest) = Ingest::start("each_invocation_prints_one_metrics_line_with_what_it_did") else {
+        return;
+    };
+    let last = |ingest: &Ingest, invocations: usize| {
+        let lines = ingest.lambda.metrics_lines(invocations, Duration::from_secs(5));
+        assert_eq!(
+            lines.len(),
+            invocations,
+            "one line per invocation:\n{}",
+            ingest.lambda.logs()
+        );
+        lines.last().cloned().expect("a metrics line")
+    };
+    // A manual call on a managed bucket: one finding, published.
+    let summary = ingest.respond(&event(VERSIONING_CALL));
+    let m = last(&ingest, 1);
+    let finding = ingest.findings().pop().expect("the finding");
+    assert_eq!(m["EventsIn"], summary["events"].as_f64().expect("events"), "{summary}");
+    assert_eq!(m["Findings"], 1.0);
+    assert_eq!(m["FindingsByKind.drift"], 1.0);
+    assert_eq!(m[&format!("FindingsBySeverity.{}", finding.severity.as_str())], 1.0);
+    assert_eq!(m["DriftEventsPublished"], 1.0);
+    assert_eq!((m["Joins"], m["EventsSkipped"], m["PublishFailures"]), (0.0, 0.0, 0.0));
+    // Its Config item joins it: the revision is published and counted as a join.
+    ingest.respond(&event(VERSIONING_ITEM));
+    let m = last(&ingest, 2);
+    assert_eq!((m["ConfigItems"], m["Joins"], m["Findings"]), (1.0, 1.0, 0.0), "{m:?}");
+    // A redelivery is a duplicate: nothing published.
+    ingest.respond(&event(VERSIONING_CALL));
+    let m = last(&ingest, 3);
+    assert_eq!((m["Duplicates"], m["DriftEventsPublished"]), (1.0, 0.0), "{m:?}");
+    // An SQS batch: its messages add up, and a broken one is counted as failed.
+    let mut batch: Value = serde_json::from_slice(&event("sqs/batch.two-records.json")).expect("batch");
+    let mut broken = batch["Records"][0].clone();
+    broken["messageId"] = json!("0f1e2d3c-0000-4000-8000-00000000bad1");
+    broken["body"] = json!("{\"detail-type\": \"AWS API Call via CloudTrail\", \"detail\": {");
+    batch["Records"].as_array_mut().expect("records").push(broken);
+    ingest.respond(&serde_json::to_vec(&batch).expect("json"));
+    let m = last(&ingest, 4);
+    assert_eq!(
+        (m["EventsIn"], m["Findings"], m["MessagesFailed"]),
+        (2.0, 2.0, 1.0),
+        "{m:?}"
+    );
+    for stage in ["states", "evaluate", "store"] {
+        assert!(
+            m.contains_key(&format!("DurationByStage.{stage}")),
+            "{stage} timed: {m:?}"
+        );
+    }
 }

@@ -9,6 +9,7 @@ use driftguard_aws::{secret_from, AwsError, DynamoClient, DynamoLedger, DynamoRe
 use driftguard_core::finding::Finding;
 use driftguard_core::hotspot;
 use driftguard_core::interaction::RequestStanding;
+use driftguard_core::metrics::{self, Metrics};
 use driftguard_core::notify::{self, Claim, DigestItem, Group, MessageRef, Notice, NotifyLedger, NotifyPolicy, Plan};
 use driftguard_core::ports::{DriftEvent, DriftEventKind, FindingStore};
 use driftguard_core::remediation::{RemediationPending, RemediationResult, AWAITING_APPROVAL, COMPLETED, FAILED};
@@ -140,6 +141,29 @@ pub struct App {
     refused: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
 
+/// Counts what an invocation's answer says it did: its outcome (`status`, or `failed`) and the
+/// Slack messages it posted or updated (an alert, a prompt, an update, the digests it posted).
+fn record(result: &Result<Value, NotifyError>, m: &mut Metrics) {
+    let Ok(answer) = result else {
+        m.add_by(&metrics::NOTICES_BY_OUTCOME, "failed", 1);
+        return;
+    };
+    let status = answer["status"].as_str().unwrap_or_default().replace(' ', "_");
+    m.add_by(&metrics::NOTICES_BY_OUTCOME, &status, 1);
+    let count = |key: &str| {
+        answer[key]
+            .as_u64()
+            .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))
+    };
+    let posts = match status.as_str() {
+        "posted" | "prompted" | "updated" => 1,
+        "digested" => count("digest_posted"),
+        "flushed" => count("digests_posted"),
+        _ => 0,
+    };
+    m.add(&metrics::SLACK_POSTS, posts);
+}
+
 impl App {
     /// Reads the secrets (environment, else Secrets Manager / SSM) and builds the clients.
     pub async fn build(aws: &aws_config::SdkConfig, config: Config) -> Result<App, NotifyError> {
@@ -176,8 +200,18 @@ impl App {
         })
     }
 
-    /// One invocation.
+    /// One invocation; its metrics are printed as one line whatever the outcome.
     pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, NotifyError> {
+        let mut metrics = Metrics::new(metrics::NOTIFY_SLACK);
+        let started = std::time::Instant::now();
+        let result = self.handle(event).await;
+        metrics.time("notify", started.elapsed());
+        record(&result, &mut metrics);
+        driftguard_aws::emit_metrics(&metrics);
+        result
+    }
+
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, NotifyError> {
         match self.read(event.payload).await? {
             Work::Flush if self.shadow => {
                 tracing::info!("Shadow mode: digests are not flushed");

@@ -868,3 +868,40 @@ fn shadow_mode_plans_the_alert_and_posts_nothing() {
     );
     n.report(test);
 }
+
+#[test]
+fn each_invocation_prints_one_metrics_line_with_what_reached_slack() {
+    let test = "each_invocation_prints_one_metrics_line_with_what_reached_slack";
+    let Some(mut n) = Notifier::start(test, true, &[]) else {
+        return;
+    };
+    let last = |n: &Notifier, invocations: usize| {
+        let lines = n.lambda.metrics_lines(invocations, Duration::from_secs(5));
+        assert_eq!(
+            lines.len(),
+            invocations,
+            "one line per invocation:\n{}",
+            n.lambda.logs()
+        );
+        lines.last().cloned().expect("a metrics line")
+    };
+    let detected = sample("drift-detected.console-sg.json");
+    n.seed(&detected);
+    n.slack
+        .script(POST, [Reply::ok_posted("C0SECURITY", "1700000000.000100")]);
+    assert_eq!(n.respond(&detected)["status"], "posted");
+    let m = last(&n, 1);
+    assert_eq!((m["SlackPosts"], m["NoticesByOutcome.posted"]), (1.0, 1.0), "{m:?}");
+    assert!(m.contains_key("DurationByStage.notify"), "{m:?}");
+    // A redelivery reaches nothing.
+    assert_eq!(n.respond(&detected)["status"], "duplicate");
+    let m = last(&n, 2);
+    assert_eq!((m["SlackPosts"], m["NoticesByOutcome.duplicate"]), (0.0, 1.0), "{m:?}");
+    assert!(!m.contains_key("NoticesByOutcome.posted"), "{m:?}");
+    // A bad event fails, and is counted as failed.
+    n.invoke(&json!("just a string")).expect_error();
+    let m = last(&n, 3);
+    assert_eq!((m["SlackPosts"], m["NoticesByOutcome.failed"]), (0.0, 1.0), "{m:?}");
+    assert_eq!(n.slack.requests_to(POST).len(), 1);
+    n.report(test);
+}

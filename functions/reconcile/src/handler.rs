@@ -10,6 +10,7 @@ use driftguard_aws::{
 };
 use driftguard_aws::{EventHistory, LookupFilter};
 use driftguard_core::learn::ports::{scoring_weights, LearningStore};
+use driftguard_core::metrics::{self, Metrics};
 use driftguard_core::pipeline::Pipeline;
 use driftguard_core::pipeline::{Evaluation, Outcome};
 use driftguard_core::score::Weights;
@@ -121,6 +122,28 @@ pub struct Answer {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     backfills: Vec<BackfillRun>,
     scopes: Vec<ScopeRun>,
+}
+
+impl Answer {
+    /// Adds what the invocation's runs report to its metrics: a run's report covers the whole
+    /// run across invocations, so its resources read and findings detected are counted once,
+    /// by the invocation that finishes it; a run that goes on counts as incomplete.
+    fn record(&self, m: &mut Metrics) {
+        for run in &self.scopes {
+            if run.report.complete {
+                m.add(
+                    &metrics::RESOURCES_SWEPT,
+                    usize::try_from(run.report.read).unwrap_or(usize::MAX),
+                );
+                m.add(
+                    &metrics::FINDINGS,
+                    usize::try_from(run.report.detected).unwrap_or(usize::MAX),
+                );
+            } else {
+                m.add(&metrics::SWEEPS_INCOMPLETE, 1);
+            }
+        }
+    }
 }
 
 /// What an invocation did of a scope's backfill.
@@ -240,8 +263,20 @@ impl App {
         Ok((own, vec![scope]))
     }
 
-    /// One invocation.
+    /// One invocation; its metrics are printed as one line whatever the outcome.
     pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, ReconcileError> {
+        let mut metrics = Metrics::new(metrics::RECONCILE);
+        let started = Instant::now();
+        let result = self.sweep(event).await;
+        metrics.time("sweep", started.elapsed());
+        if let Ok(answer) = &result {
+            answer.record(&mut metrics);
+        }
+        driftguard_aws::emit_metrics(&metrics);
+        result.map(|answer| serde_json::to_value(answer).unwrap_or(Value::Null))
+    }
+
+    async fn sweep(&self, event: LambdaEvent<Value>) -> Result<Answer, ReconcileError> {
         let action = action(&event.payload)?;
         // The Runtime API's deadline (ms since the epoch), less the margin for one page.
         let left_ms = (event.context.deadline as i64 - now().0).max(0) as u64;
@@ -270,7 +305,7 @@ impl App {
                 answer.scopes.push(run);
             }
         }
-        Ok(serde_json::to_value(answer).unwrap_or(Value::Null))
+        Ok(answer)
     }
 
     /// The AWS configuration that reads `scope`: the function's own (in the scope's region)

@@ -8,6 +8,7 @@ use driftguard_aws::{
     DynamoStore, EventBridgePublisher, Remediator, RequestState, Retry,
 };
 use driftguard_core::finding::{Finding, IacChange};
+use driftguard_core::metrics::{self, Metrics};
 use driftguard_core::ports::{Change, DriftEvent, FindingStore};
 use driftguard_core::remediation::audit::{AuditEntry, Step};
 use driftguard_core::remediation::plan::Call;
@@ -114,8 +115,27 @@ impl App {
         &self.config.policy
     }
 
-    /// Handles one event.
+    /// Handles one event; its metrics are printed as one line whatever the outcome (the
+    /// answer's `status`, or `error`).
     pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, RemediateError> {
+        let mut metrics = Metrics::new(metrics::REMEDIATE);
+        let started = std::time::Instant::now();
+        let result = self.handle(event).await;
+        metrics.time("remediate", started.elapsed());
+        let status = match &result {
+            Ok(answer) => answer["status"].as_str().unwrap_or_default(),
+            Err(_) => "error",
+        };
+        metrics.add_by(&metrics::REMEDIATIONS_BY_OUTCOME, status, 1);
+        metrics.add(
+            &metrics::REMEDIATIONS,
+            usize::from(matches!(status, "completed" | "failed")),
+        );
+        driftguard_aws::emit_metrics(&metrics);
+        result
+    }
+
+    async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, RemediateError> {
         let envelope: Envelope = serde_json::from_value(event.payload)
             .map_err(|e| RemediateError::InvalidInput(format!("not an EventBridge event: {e}")))?;
         if envelope.source.as_deref() != Some("driftguard") {

@@ -23,6 +23,7 @@ use driftguard_core::interaction::{
 };
 use driftguard_core::label::Label;
 use driftguard_core::learn::ports::LearningStore;
+use driftguard_core::metrics::{self, Metrics};
 use driftguard_core::notify::NotifyLedger;
 use driftguard_core::ports::FindingStore;
 use driftguard_core::remediation::RemediationPublisher;
@@ -183,7 +184,24 @@ impl App {
 
     /// One request: acknowledged (the 200 built) first, then the alert updated within what is
     /// left of the budget.
+    /// Its metrics are printed as one line whatever the outcome: `ok` for a 2xx answer,
+    /// `refused` for any other, `failed` for an error.
     pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<LambdaFunctionUrlResponse, ActionsError> {
+        let mut metrics = Metrics::new(metrics::SLACK_ACTIONS);
+        let started = Instant::now();
+        let result = self.answer(event).await;
+        metrics.time("action", started.elapsed());
+        let outcome = match &result {
+            Ok(response) if (200..300).contains(&response.status_code) => "ok",
+            Ok(_) => "refused",
+            Err(_) => "failed",
+        };
+        metrics.add_by(&metrics::ACTIONS_BY_OUTCOME, outcome, 1);
+        driftguard_aws::emit_metrics(&metrics);
+        result
+    }
+
+    async fn answer(&self, event: LambdaEvent<Value>) -> Result<LambdaFunctionUrlResponse, ActionsError> {
         let started = Instant::now();
         let reply = self.handle(event.payload, started).await?;
         let ack_ms = started.elapsed().as_millis() as u64;

@@ -264,6 +264,7 @@ impl ConfigWatch {
                 Ok(file) => {
                     tracing::warn!(config = %location, version = %good.version,
                         "Running on the last good configuration until the file is fixed");
+                    self.refusing = true;
                     Ok((file, true))
                 }
                 Err(e) => Err(unusable(format!(
@@ -300,6 +301,11 @@ impl ConfigWatch {
                 Checked::Unchanged
             }
         }
+    }
+
+    /// Whether the file at the location fails its checks (the last good one is in use).
+    pub fn refusing(&self) -> bool {
+        self.refusing
     }
 
     /// Where the file is.

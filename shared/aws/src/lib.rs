@@ -45,7 +45,7 @@ pub use eventbridge::{
     detail_json, entry_size, EventBridgePublisher, EVENT_SOURCE, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES,
 };
 pub use iac_inventory::{DynamoInventory, STATES_PK, VERSION_PK};
-pub use lambda::start_logging;
+pub use lambda::{emit_metrics, start_logging};
 pub use ledger::DynamoLedger;
 pub use remediate::{
     execute, kill_switch, marker, own_account, plan_revert, session_for, Execution, Planned, Remediator, SessionError,

@@ -39,4 +39,4 @@ pub use input::{config_item, decode, json_path, record};
 pub use learn::{eval, fit, hotspot, label};
 pub use notify::{interaction, slack};
 pub use setup::config_file;
-pub use util::{env, fnv, secret, time};
+pub use util::{env, fnv, metrics, secret, time};
