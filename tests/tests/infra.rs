@@ -857,7 +857,7 @@ const OWNERS: [(&str, &[&str], &[&str]); 6] = [
     // inventory version and state records iac-sync keeps.
     (
         "IngestRole",
-        &["FINDING#", "RES#", "EVENT#", "OUTBOX#"],
+        &["FINDING#", "RES#", "EVENT#", "OUTBOX#", "CONFIG#"],
         &["WEIGHTS#", "IAC#"],
     ),
     // State records and the version (IAC#), resource items (INV#); and, to resolve a codified
