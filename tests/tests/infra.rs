@@ -202,6 +202,11 @@ fn env_reads(src: &str) -> BTreeSet<String> {
             }
         }
     }
+    // `driftguard_aws::config_from_env` reads where the configuration file is and how often.
+    if src.contains("config_from_env(") {
+        reads.insert("DRIFTGUARD_CONFIG".to_owned());
+        reads.insert("DRIFTGUARD_CONFIG_REFRESH_SECONDS".to_owned());
+    }
     // `driftguard_aws::start_logging` reads the log filter from RUST_LOG.
     if src.contains("from_default_env") || src.contains("start_logging(") {
         reads.insert("RUST_LOG".to_owned());
@@ -885,7 +890,7 @@ const OWNERS: [(&str, &[&str], &[&str]); 6] = [
         "NotifySlackRole",
         &["SLACK#", "SLACKMSG#", "SLACKGROUP#", "DIGEST#"],
         // The finding of every event; the request an approval prompt is for.
-        &["FINDING#", "REMEDIATION#"],
+        &["FINDING#", "REMEDIATION#", "CONFIG#"],
     ),
     (
         "SlackActionsRole",

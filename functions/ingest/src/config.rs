@@ -1,6 +1,6 @@
 //! The function's configuration, from environment variables read once at init.
 
-use driftguard_aws::{ConfigLocation, S3Location};
+use driftguard_aws::{config_from_env, ConfigLocation, S3Location};
 use driftguard_core::attribution::{AttributionConfig, PrincipalRule};
 use driftguard_core::env::{invalid, Env};
 use driftguard_core::ignore::IgnoreRules;
@@ -87,6 +87,7 @@ impl Config {
             .replace(';', "\n");
         let ignore = IgnoreRules::with_file("DRIFTGUARD_IGNORE_RULES", &ignore_text)
             .map_err(|e| invalid("DRIFTGUARD_IGNORE_RULES", e))?;
+        let config_file = config_from_env(&env)?;
         Ok(Config {
             table: env.required("DRIFTGUARD_TABLE")?,
             event_bus: env.required("DRIFTGUARD_EVENT_BUS")?,
@@ -116,12 +117,8 @@ impl Config {
             },
             cfn_drift_checks: u32::try_from(env.number("DRIFTGUARD_CFN_DRIFT_CHECKS", 20)?)
                 .map_err(|_| invalid("DRIFTGUARD_CFN_DRIFT_CHECKS", "more than a u32 holds"))?,
-            config_location: env
-                .optional("DRIFTGUARD_CONFIG")
-                .filter(|v| !v.trim().is_empty())
-                .map(|v| ConfigLocation::parse(&v).map_err(|e| invalid("DRIFTGUARD_CONFIG", e)))
-                .transpose()?,
-            config_refresh: Duration::from_secs(env.number("DRIFTGUARD_CONFIG_REFRESH_SECONDS", 60)?),
+            config_location: config_file.as_ref().map(|(location, _)| location.clone()),
+            config_refresh: config_file.map_or(Duration::from_secs(60), |(_, refresh)| refresh),
             memory_mb: match env.number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", DEFAULT_MEMORY_MB)? {
                 0 => return Err(invalid("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0 MB")),
                 mb => mb,

@@ -142,7 +142,11 @@ fn a_bad_configuration_pushed_after_start_leaves_ingest_on_the_last_good_one() {
         "{}",
         second.logs()
     );
-    assert_eq!(rejected_metric(&second.logs()), vec![1], "the new container says so too");
+    assert_eq!(
+        rejected_metric(&second.logs()),
+        vec![1],
+        "the new container says so too"
+    );
 
     // Fixed (alice no longer declared): her next change is drift again.
     put(PARAMETER, SOMEONE_ELSE);

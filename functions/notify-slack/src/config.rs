@@ -1,6 +1,7 @@
 //! The function's configuration, from environment variables read once at init. Secret values
 //! are held as [`Secret`] (never printed); references to them are resolved by `App::build`.
 
+use driftguard_aws::{config_from_env, ConfigLocation};
 use driftguard_core::env::{invalid, Env};
 use driftguard_core::notify::{NotifyPolicy, Route};
 use driftguard_core::score::Severity;
@@ -29,6 +30,9 @@ pub struct Config {
     /// `DRIFTGUARD_SHADOW` (`true` / `false`): shadow mode, every notice planned and logged,
     /// nothing posted.
     pub shadow: bool,
+    /// `DRIFTGUARD_CONFIG` and `DRIFTGUARD_CONFIG_REFRESH_SECONDS`: the configuration file, whose
+    /// Slack routes come before `DRIFTGUARD_SLACK_ROUTES`', and how often it is read again.
+    pub config_file: Option<(ConfigLocation, std::time::Duration)>,
 }
 
 pub use driftguard_core::env::EnvError as ConfigError;
@@ -101,6 +105,7 @@ impl Config {
                 group_window_seconds: number("DRIFTGUARD_SLACK_GROUP_WINDOW_SECONDS", defaults.group_window_seconds)?,
             },
             shadow: env.boolean("DRIFTGUARD_SHADOW", false)?,
+            config_file: config_from_env(&env)?,
         })
     }
 }

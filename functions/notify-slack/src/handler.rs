@@ -5,7 +5,10 @@
 //! Slack client, remember what was posted, and map errors once.
 
 use crate::config::Config;
-use driftguard_aws::{secret_from, AwsError, DynamoClient, DynamoLedger, DynamoRemediations, DynamoStore, Retry};
+use driftguard_aws::{
+    secret_from, AwsError, Checked, ConfigSource, ConfigWatch, DynamoClient, DynamoLedger, DynamoRemediations,
+    DynamoStore, LastGoodConfig, Retry,
+};
 use driftguard_core::finding::Finding;
 use driftguard_core::hotspot;
 use driftguard_core::interaction::RequestStanding;
@@ -132,7 +135,14 @@ pub struct App {
     store: DynamoStore,
     /// The remediate function's requests, read to believe an approval prompt.
     remediations: DynamoRemediations,
-    policy: NotifyPolicy,
+    /// Routing and thresholds in use: the environment's, with the configuration file's routes
+    /// first.
+    policy: std::sync::RwLock<NotifyPolicy>,
+    /// The environment's routes (`DRIFTGUARD_SLACK_ROUTES`).
+    env_routes: Vec<driftguard_core::notify::Route>,
+    /// The configuration file (`DRIFTGUARD_CONFIG`), re-read when due; ingest keeps its last
+    /// good copy, read here when a bad one is in place at start.
+    config_file: Option<tokio::sync::Mutex<ConfigWatch>>,
     /// Shadow mode: plan and log, never post (`DRIFTGUARD_SHADOW`).
     shadow: bool,
     /// Notices planned and not sent in shadow mode, since the container started (logged).
@@ -188,19 +198,64 @@ impl App {
         };
         tracing::info!(delivery = %slack.delivery(), routes = config.policy.routes.len(), "Slack notifier ready");
         let dynamo = DynamoClient::new(aws);
-        Ok(App {
+        let app = App {
             slack,
             ledger: DynamoLedger::new(dynamo.clone(), &config.table),
             remediations: DynamoRemediations::new(dynamo.clone(), &config.table),
             store: DynamoStore::new(dynamo, &config.table),
-            policy: config.policy,
+            env_routes: config.policy.routes.clone(),
+            policy: std::sync::RwLock::new(config.policy),
+            config_file: config.config_file.map(|(location, refresh)| {
+                tokio::sync::Mutex::new(
+                    ConfigWatch::new(
+                        ConfigSource::new(aws, driftguard_aws::s3_client(aws, false), location),
+                        LastGoodConfig::new(DynamoClient::new(aws), &config.table),
+                        refresh,
+                    )
+                    .reading_only(),
+                )
+            }),
             shadow: config.shadow,
             shadowed: std::sync::atomic::AtomicU64::new(0),
             refused: std::sync::Mutex::new(std::collections::BTreeMap::new()),
-        })
+        };
+        if let Some(watch) = &app.config_file {
+            let mut watch = watch.lock().await;
+            let (file, _) = watch
+                .start()
+                .await
+                .map_err(|e| NotifyError::NotRetryable(format!("configuration {}: {e}", watch.location())))?;
+            app.set_routes(&file.routes);
+        }
+        Ok(app)
     }
 
     /// One invocation; its metrics are printed as one line whatever the outcome.
+    /// The policy in use with `routes` (the configuration file's) before the environment's.
+    fn set_routes(&self, routes: &[driftguard_core::notify::Route]) {
+        if let Ok(mut policy) = self.policy.write() {
+            policy.routes = routes.iter().chain(&self.env_routes).cloned().collect();
+            tracing::info!(
+                routes = policy.routes.len(),
+                from_file = routes.len(),
+                "Slack routes in use"
+            );
+        }
+    }
+
+    /// The policy in use (after reading the configuration file when due).
+    async fn policy(&self) -> NotifyPolicy {
+        if let Some(watch) = &self.config_file {
+            if let Checked::Changed(file) = watch.lock().await.check().await {
+                self.set_routes(&file.routes);
+            }
+        }
+        match self.policy.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
     pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, NotifyError> {
         let mut metrics = Metrics::new(metrics::NOTIFY_SLACK);
         let started = std::time::Instant::now();
@@ -392,7 +447,8 @@ impl App {
         let key = notice.key();
         let known = self.known_for(notice).await?;
         let can_update = self.slack.delivery() == Delivery::Bot;
-        let plan = notify::plan(notice, &self.policy, &known, can_update);
+        let policy = self.policy().await;
+        let plan = notify::plan(notice, &policy, &known, can_update);
         let (would, channel) = plan.summary();
         let total = self.shadowed.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         tracing::info!(key = %key, would = %would, channel = channel.unwrap_or(""), shadow_total = total, "Shadow mode: not sent to Slack");
@@ -408,7 +464,8 @@ impl App {
                 .update_message(&prompt.channel, &prompt.ts, &message(&closed)?)
                 .await?;
         }
-        let plan = notify::plan(notice, &self.policy, &known, can_update);
+        let policy = self.policy().await;
+        let plan = notify::plan(notice, &policy, &known, can_update);
         match plan {
             Plan::Skip(reason) => {
                 tracing::info!(key = %key, reason = reason.as_str(), "Not posted");
@@ -516,7 +573,8 @@ impl App {
     /// Posts the week's hotspot digest to the default channel (or the webhook's), once per week
     /// (claimed on the week), ranked from every finding in the table.
     async fn hotspots(&self, now: Timestamp) -> Result<Value, NotifyError> {
-        let channel = match (self.slack.delivery(), &self.policy.default_channel) {
+        let policy = self.policy().await;
+        let channel = match (self.slack.delivery(), &policy.default_channel) {
             (Delivery::Webhook, _) => None,
             (Delivery::Bot, Some(c)) => Some(c.clone()),
             (Delivery::Bot, None) => {
@@ -558,7 +616,7 @@ impl App {
 
     async fn flush_due(&self, now: Timestamp) -> Result<usize, NotifyError> {
         let mut posted = 0;
-        for channel in self.policy.channels() {
+        for channel in self.policy().await.channels() {
             posted += self.flush(&channel, now, false).await?;
         }
         Ok(posted)
@@ -568,7 +626,7 @@ impl App {
     /// flushes of the same queue post once. Returns how many digests were posted (0 or 1).
     async fn flush(&self, channel: &str, now: Timestamp, force: bool) -> Result<usize, NotifyError> {
         let items = self.ledger.queued(channel).await?;
-        if items.is_empty() || !(force || notify::digest_due(&items, &self.policy, now)) {
+        if items.is_empty() || !(force || notify::digest_due(&items, &self.policy().await, now)) {
             return Ok(0);
         }
         let keys: Vec<String> = items.iter().map(|i| i.key.clone()).collect();

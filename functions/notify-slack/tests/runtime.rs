@@ -905,3 +905,70 @@ fn each_invocation_prints_one_metrics_line_with_what_reached_slack() {
     assert_eq!(n.slack.requests_to(POST).len(), 1);
     n.report(test);
 }
+
+#[test]
+fn slack_routes_come_from_the_configuration_file_first_and_follow_its_changes() {
+    let test = "slack_routes_come_from_the_configuration_file_first_and_follow_its_changes";
+    let put = |rt: &tokio::runtime::Runtime, stack: &Stack, text: &str| {
+        rt.block_on(
+            aws_sdk_ssm::Client::new(&stack.sdk)
+                .put_parameter()
+                .name("/driftguard/config")
+                .value(text)
+                .r#type(aws_sdk_ssm::types::ParameterType::String)
+                .overwrite(true)
+                .send(),
+        )
+        .expect("put the configuration");
+    };
+    let Some(mut n) = Notifier::start_prepared(
+        test,
+        true,
+        &[
+            ("DRIFTGUARD_CONFIG", "ssm:/driftguard/config"),
+            ("DRIFTGUARD_CONFIG_REFRESH_SECONDS", "0"),
+            ("DRIFTGUARD_SLACK_GROUP_WINDOW_SECONDS", "0"),
+        ],
+        |rt, stack| {
+            put(
+                rt,
+                stack,
+                "[[slack.routes]]\nchannel = \"C0FROMFILE\"\nseverity = [\"critical\"]\n",
+            )
+        },
+    ) else {
+        return;
+    };
+    let post_and_see_where = |n: &mut Notifier, event: Value| {
+        n.seed(&event);
+        n.slack.script(POST, [Reply::ok_posted("C0ANY", "1.1")]);
+        let answer = n.respond(&event);
+        assert_eq!(answer["status"], "posted", "{answer}\n{}", n.lambda.logs());
+        let posts = n.slack.requests_to(POST);
+        target(posts.last().expect("a post")).0
+    };
+    // The file's route comes before the environment's (C0SECURITY takes critical too).
+    let first = post_and_see_where(&mut n, sample("drift-detected.console-sg.json"));
+    assert_eq!(first, "C0FROMFILE");
+
+    // A typo pushed: refused on its line, and the route in use stays.
+    put(&n.rt, &n.stack, "[[slack.routes]]\nchanel = \"C0TYPO\"\n");
+    let second = post_and_see_where(&mut n, another_change("dg-00000000000000b2", 600, "critical"));
+    assert_eq!(second, "C0FROMFILE");
+    let logs = n.lambda.logs();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("Configuration refused") && l.contains("\"line\":2")),
+        "{logs}"
+    );
+
+    // A new route: the next alert follows it.
+    put(
+        &n.rt,
+        &n.stack,
+        "[[slack.routes]]\nchannel = \"C0NEWROUTE\"\nseverity = [\"critical\"]\n",
+    );
+    let third = post_and_see_where(&mut n, another_change("dg-00000000000000b3", 1200, "critical"));
+    assert_eq!(third, "C0NEWROUTE");
+    n.report(test);
+}

@@ -192,6 +192,19 @@ impl LastGoodConfig {
     }
 }
 
+/// `DRIFTGUARD_CONFIG` (a [`ConfigLocation`]) and `DRIFTGUARD_CONFIG_REFRESH_SECONDS` (default
+/// 60), as every function reads them.
+pub fn config_from_env(
+    env: &driftguard_core::env::Env<impl Fn(&str) -> Option<String>>,
+) -> Result<Option<(ConfigLocation, Duration)>, driftguard_core::env::EnvError> {
+    let Some(text) = env.optional("DRIFTGUARD_CONFIG").filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let location = ConfigLocation::parse(&text).map_err(|e| driftguard_core::env::invalid("DRIFTGUARD_CONFIG", e))?;
+    let refresh = Duration::from_secs(env.number("DRIFTGUARD_CONFIG_REFRESH_SECONDS", 60)?);
+    Ok(Some((location, refresh)))
+}
+
 /// A function's configuration file, checked at start and re-read when due.
 ///
 /// A file that fails its checks never replaces the one in use: each problem is logged at error
@@ -202,6 +215,9 @@ pub struct ConfigWatch {
     source: ConfigSource,
     last_good: LastGoodConfig,
     refresh: Duration,
+    /// Whether a version that passes is kept as the last good one (the function that writes
+    /// `CONFIG#` items; others only read them).
+    keep: bool,
     /// The version last read (in use, or refused).
     version: Option<String>,
     /// Whether the version last read was refused.
@@ -230,10 +246,17 @@ impl ConfigWatch {
             source,
             last_good,
             refresh,
+            keep: true,
             version: None,
             refusing: false,
             checked: None,
         }
+    }
+
+    /// Reads the last good copy but never writes it (another function keeps it).
+    pub fn reading_only(mut self) -> Self {
+        self.keep = false;
+        self
     }
 
     /// The file at start: the one at the location when it passes, else the last good one
@@ -320,8 +343,10 @@ impl ConfigWatch {
                 tracing::info!(config = %location, version = %fetched.version,
                     principals = file.attribution.principals.len(), ignore_rules = file.ignore.len(),
                     routes = file.routes.len(), "Configuration loaded");
-                if let Err(e) = self.last_good.put(self.source.location(), fetched).await {
-                    tracing::warn!(config = %location, error = %e, "Could not keep the configuration as the last good one");
+                if self.keep {
+                    if let Err(e) = self.last_good.put(self.source.location(), fetched).await {
+                        tracing::warn!(config = %location, error = %e, "Could not keep the configuration as the last good one");
+                    }
                 }
                 self.version = Some(fetched.version.clone());
                 self.refusing = false;

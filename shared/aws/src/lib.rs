@@ -37,7 +37,7 @@ pub use cloudformation::{CloudFormationStacks, CLOUDFORMATION_ACTIONS};
 pub use cloudtrail::{EventHistory, HistoryPage, LookupFilter, LookupSummary};
 pub use config_reader::{read_session, ConfigReader, ItemsRead, ListedPage, MAX_KEYS};
 pub use config_source::{
-    Checked, ConfigLocation, ConfigSource, ConfigWatch, Fetched, LastGoodConfig, CONFIG_PK_PREFIX,
+    config_from_env, Checked, ConfigLocation, ConfigSource, ConfigWatch, Fetched, LastGoodConfig, CONFIG_PK_PREFIX,
 };
 pub use dynamo::{DynamoStore, MAX_FINDING_BYTES};
 pub use error::{AwsError, Retry};
