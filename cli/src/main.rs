@@ -424,7 +424,7 @@ fn load_pipeline_with(common: &Setup, flags: aws::AwsFlags<'_>) -> Result<Pipeli
         }
         None => ConfigFile::default(),
     };
-    let config = file.attribution.clone();
+    let config = driftguard_core::attribution::AttributionConfig::default();
     let mut inventory = Inventory::new();
     let mut buckets = Vec::new();
     for path in &common.states {
@@ -462,9 +462,9 @@ fn load_pipeline_with(common: &Setup, flags: aws::AwsFlags<'_>) -> Result<Pipeli
         }
         None => IgnoreRules::builtin(),
     };
-    let ignore = match &common.config {
-        Some(path) if !file.ignore.is_empty() => ignore.extended(&file.ignore_rules(&path.display().to_string())),
-        _ => ignore,
+    let (config, ignore) = match &common.config {
+        Some(path) => file.added_to(&path.display().to_string(), &config, &ignore),
+        None => (config, ignore),
     };
     let pipeline = Pipeline::new(&config, inventory)
         .with_ignore(ignore)

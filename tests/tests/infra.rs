@@ -877,7 +877,7 @@ const OWNERS: [(&str, &[&str], &[&str]); 6] = [
     (
         "ReconcileRole",
         &["FINDING#", "RES#", "EVENT#", "OUTBOX#", "SWEEP#"],
-        &["WEIGHTS#"],
+        &["WEIGHTS#", "CONFIG#"],
     ),
     // Its requests, approvals and trail, the hourly cap; and, to accept a drift, what ingest's
     // store code writes to resolve a finding (see SHARED_WRITES).

@@ -290,19 +290,9 @@ impl App {
     }
 
     fn set_settings(&self, location: &str, file: &ConfigFile) {
-        let mut attribution = self.config.attribution.clone();
-        attribution
-            .principals
-            .extend(file.attribution.principals.iter().cloned());
-        attribution
-            .remediation_roles
-            .extend(file.attribution.remediation_roles.iter().cloned());
-        let settings = Settings {
-            attribution,
-            ignore: self.config.ignore.clone().extended(&file.ignore_rules(location)),
-        };
+        let (attribution, ignore) = file.added_to(location, &self.config.attribution, &self.config.ignore);
         if let Ok(mut slot) = self.settings.write() {
-            *slot = settings;
+            *slot = Settings { attribution, ignore };
         }
     }
 

@@ -1,6 +1,6 @@
 //! The function's configuration, from environment variables read once at init.
 
-use driftguard_aws::S3Location;
+use driftguard_aws::{config_from_env, ConfigLocation, S3Location};
 use driftguard_core::attribution::{AttributionConfig, PrincipalRule};
 use driftguard_core::env::{invalid, Env};
 use driftguard_core::ignore::IgnoreRules;
@@ -26,6 +26,9 @@ pub struct Config {
     pub ignore: IgnoreRules,
     /// `DRIFTGUARD_S3_PATH_STYLE` (`true` for local S3 endpoints such as moto).
     pub s3_path_style: bool,
+    /// `DRIFTGUARD_CONFIG` and `DRIFTGUARD_CONFIG_REFRESH_SECONDS`: the configuration file, as
+    /// ingest's (its principals, remediation roles and ignore rules are added to these).
+    pub config_file: Option<(ConfigLocation, Duration)>,
     /// `DRIFTGUARD_SWEEP_SCOPES`: comma-separated `<account>/<region>` to sweep; empty: the
     /// function's own account and region.
     pub scopes: Vec<Scope>,
@@ -95,6 +98,7 @@ impl Config {
             },
             ignore,
             s3_path_style: env.flag("DRIFTGUARD_S3_PATH_STYLE"),
+            config_file: config_from_env(&env)?,
             scopes,
             aggregator: env
                 .optional("DRIFTGUARD_CONFIG_AGGREGATOR")

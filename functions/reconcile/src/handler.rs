@@ -8,7 +8,10 @@ use driftguard_aws::{
     read_session, AwsError, DynamoClient, DynamoLedger, DynamoStore, DynamoSweeps, EventBridgeClient,
     EventBridgePublisher, Lookups, Retry, S3States, ScopeSweep, SweepError,
 };
-use driftguard_aws::{EventHistory, LookupFilter};
+use driftguard_aws::{Checked, ConfigSource, ConfigWatch, EventHistory, LastGoodConfig, LookupFilter};
+use driftguard_core::attribution::AttributionConfig;
+use driftguard_core::config_file::ConfigFile;
+use driftguard_core::ignore::IgnoreRules;
 use driftguard_core::learn::ports::{scoring_weights, LearningStore};
 use driftguard_core::metrics::{self, Metrics};
 use driftguard_core::pipeline::Pipeline;
@@ -174,6 +177,10 @@ pub struct App {
     /// The current likelihood weights' home, and the last ones read (kept when a read fails).
     learning: DynamoLedger,
     weights: tokio::sync::Mutex<Weights>,
+    /// The configuration file (`DRIFTGUARD_CONFIG`), re-read when due (ingest keeps its last
+    /// good copy), and the attribution and ignore rules in use with it.
+    config_file: Option<tokio::sync::Mutex<ConfigWatch>>,
+    settings: std::sync::RwLock<(AttributionConfig, IgnoreRules)>,
 }
 
 fn now() -> Timestamp {
@@ -197,12 +204,58 @@ impl App {
             sweeps: DynamoSweeps::new(dynamo.clone(), &config.table),
             learning: DynamoLedger::new(dynamo, &config.table),
             weights: tokio::sync::Mutex::new(Weights::default()),
+            config_file: config.config_file.clone().map(|(location, refresh)| {
+                tokio::sync::Mutex::new(
+                    ConfigWatch::new(
+                        ConfigSource::new(&aws, driftguard_aws::s3_client(&aws, config.s3_path_style), location),
+                        LastGoodConfig::new(DynamoClient::new(&aws), &config.table),
+                        refresh,
+                    )
+                    .reading_only(),
+                )
+            }),
+            settings: std::sync::RwLock::new((config.attribution.clone(), config.ignore.clone())),
             states: tokio::sync::Mutex::new(S3States::new(
                 driftguard_aws::s3_client(&aws, config.s3_path_style),
                 config.states.clone(),
             )),
             aws,
             config,
+        }
+    }
+
+    /// Reads the configuration file at start (the last good copy when it fails its checks);
+    /// `Err` when neither can be used.
+    pub async fn load_config(&self) -> Result<(), ReconcileError> {
+        if let Some(watch) = &self.config_file {
+            let mut watch = watch.lock().await;
+            let (file, _) = watch
+                .start()
+                .await
+                .map_err(|e| from_aws(&format!("configuration {}", watch.location()), &e))?;
+            self.set_settings(&watch.location().to_string(), &file);
+        }
+        Ok(())
+    }
+
+    fn set_settings(&self, location: &str, file: &ConfigFile) {
+        let merged = file.added_to(location, &self.config.attribution, &self.config.ignore);
+        if let Ok(mut slot) = self.settings.write() {
+            *slot = merged;
+        }
+    }
+
+    /// The attribution and ignore rules in use, after reading the configuration file when due.
+    async fn settings(&self) -> (AttributionConfig, IgnoreRules) {
+        if let Some(watch) = &self.config_file {
+            let mut watch = watch.lock().await;
+            if let Checked::Changed(file) = watch.check().await {
+                self.set_settings(&watch.location().to_string(), &file);
+            }
+        }
+        match self.settings.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
@@ -226,8 +279,9 @@ impl App {
                 "no Terraform state could be read, so nothing can be swept against it".into(),
             ));
         }
-        Ok(Pipeline::new(&self.config.attribution, loaded.inventory)
-            .with_ignore(self.config.ignore.clone())
+        let (attribution, ignore) = self.settings().await;
+        Ok(Pipeline::new(&attribution, loaded.inventory)
+            .with_ignore(ignore)
             .with_weights(self.current_weights().await))
     }
 

@@ -19,5 +19,9 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let aws = aws_config::load_from_env().await;
     let app = App::new(aws, config);
+    if let Err(e) = app.load_config().await {
+        tracing::error!(error = %e, "Cannot start");
+        return Err(e.into());
+    }
     run(service_fn(|event: LambdaEvent<Value>| app.invoke(event))).await
 }

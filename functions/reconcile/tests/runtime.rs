@@ -56,7 +56,7 @@ impl Reconcile {
         backfill_hours: &str,
         history: std::collections::HashMap<String, Vec<Value>>,
     ) -> Option<Reconcile> {
-        Self::start_on(test, fillers, margin, backfill_hours, history, None)
+        Self::start_on(test, fillers, margin, backfill_hours, history, None, &[])
     }
 
     /// As [`Self::start_full`], with `held`: a second Terraform state beside the estate's and
@@ -69,9 +69,35 @@ impl Reconcile {
         backfill_hours: &str,
         history: std::collections::HashMap<String, Vec<Value>>,
         held: Option<(Value, Vec<Value>, usize)>,
+        extra_env: &[(&str, &str)],
+    ) -> Option<Reconcile> {
+        Self::start_prepared(
+            test,
+            fillers,
+            margin,
+            backfill_hours,
+            history,
+            held,
+            extra_env,
+            |_, _| {},
+        )
+    }
+
+    /// As [`Self::start_on`], running `prepare` on the stack before the function starts.
+    #[allow(clippy::too_many_arguments)]
+    fn start_prepared(
+        test: &str,
+        fillers: usize,
+        margin: &str,
+        backfill_hours: &str,
+        history: std::collections::HashMap<String, Vec<Value>>,
+        held: Option<(Value, Vec<Value>, usize)>,
+        extra_env: &[(&str, &str)],
+        prepare: impl FnOnce(&tokio::runtime::Runtime, &Stack),
     ) -> Option<Reconcile> {
         let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
         let stack = rt.block_on(Stack::start(test))?;
+        prepare(&rt, &stack);
         rt.block_on(estate::build(&stack.sdk, fillers))
             .expect("the estate on moto");
         let proxy = FaultProxy::start(&stack.moto.endpoint(), Vec::new());
@@ -96,7 +122,7 @@ impl Reconcile {
         let states = format!("s3://{BUCKET}/{}", estate::STATE_PREFIX);
         let (endpoint, history_endpoint) = (proxy.endpoint(), history.endpoint());
         let config_endpoint = config.as_ref().map_or(endpoint.clone(), ConfigStandIn::endpoint);
-        let env: Vec<(&str, &str)> = vec![
+        let mut env: Vec<(&str, &str)> = vec![
             ("AWS_ENDPOINT_URL", &endpoint),
             // The service-specific endpoint of the SDK's `Config Service` (moto's Config
             // directly when no stand-in is in front of it).
@@ -112,6 +138,7 @@ impl Reconcile {
             ("DRIFTGUARD_BACKFILL_HOURS", backfill_hours),
             ("RUST_LOG", "info"),
         ];
+        env.extend_from_slice(extra_env);
         let lambda = LambdaProcess::spawn(&binary, &api, &env);
         Some(Reconcile {
             stack,
@@ -561,7 +588,7 @@ fn the_sweep_reads_security_groups_and_db_instances_from_real_config_items_besid
         return;
     };
     let held = (network_state(), network_items(&data), 1);
-    let Some(mut t) = Reconcile::start_on(test, 0, "30", "0", estate::history(), Some(held)) else {
+    let Some(mut t) = Reconcile::start_on(test, 0, "30", "0", estate::history(), Some(held), &[]) else {
         return;
     };
     let answers = t.sweep();
@@ -664,4 +691,52 @@ fn the_sweep_reads_security_groups_and_db_instances_from_real_config_items_besid
     for id in [SG, SG_HAND, SG_GONE, DB, DB_HAND, DB_GONE] {
         assert_eq!(t.on(id).len(), 1, "{id}: no duplicate");
     }
+}
+
+#[test]
+fn the_sweep_takes_its_ignore_rules_from_the_configuration_file() {
+    let test = "the_sweep_takes_its_ignore_rules_from_the_configuration_file";
+    let put = |rt: &tokio::runtime::Runtime, stack: &Stack, text: &str| {
+        rt.block_on(
+            aws_sdk_ssm::Client::new(&stack.sdk)
+                .put_parameter()
+                .name("/driftguard/config")
+                .value(text)
+                .r#type(aws_sdk_ssm::types::ParameterType::String)
+                .overwrite(true)
+                .send(),
+        )
+        .expect("put the configuration");
+    };
+    // The hand-made bucket is known and tolerated: the file says so.
+    let file = format!("ignore = [\"AWS::S3::Bucket {}\"]\n", estate::HAND_MADE);
+    let Some(mut t) = Reconcile::start_prepared(
+        test,
+        0,
+        "300",
+        "0",
+        estate::history(),
+        None,
+        &[
+            ("DRIFTGUARD_CONFIG", "ssm:/driftguard/config"),
+            ("DRIFTGUARD_CONFIG_REFRESH_SECONDS", "0"),
+        ],
+        |rt, stack| put(rt, stack, &file),
+    ) else {
+        return;
+    };
+    t.sweep();
+    assert!(
+        t.on(estate::HAND_MADE).is_empty(),
+        "ignored by the file's rule: {:#?}",
+        t.on(estate::HAND_MADE)
+    );
+    assert_eq!(t.on(estate::DELETED).len(), 1, "the rest of the sweep is as before");
+
+    // The rule taken out of the file: the next sweep reports the bucket.
+    put(&t.rt, &t.stack, "ignore = []\n");
+    t.sweep();
+    let found = t.on(estate::HAND_MADE);
+    assert_eq!(found.len(), 1, "{found:#?}\n{}", t.lambda.logs());
+    assert_eq!(found[0].kind, FindingKind::Unmanaged);
 }

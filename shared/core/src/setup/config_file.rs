@@ -188,6 +188,23 @@ impl ConfigFile {
         })
     }
 
+    /// The environment's attribution and ignore rules with this file's added: principals and
+    /// remediation roles after theirs, ignore rules after theirs (a later rule wins, so the
+    /// file's decide where both match).
+    pub fn added_to(
+        &self,
+        origin: &str,
+        attribution: &AttributionConfig,
+        ignore: &IgnoreRules,
+    ) -> (AttributionConfig, IgnoreRules) {
+        let mut merged = attribution.clone();
+        merged.principals.extend(self.attribution.principals.iter().cloned());
+        merged
+            .remediation_roles
+            .extend(self.attribution.remediation_roles.iter().cloned());
+        (merged, ignore.clone().extended(&self.ignore_rules(origin)))
+    }
+
     /// The built-in ignore rules followed by the file's, each named `<origin>:<entry>`.
     pub fn ignore_rules(&self, origin: &str) -> IgnoreRules {
         // Every entry was checked by `parse`, so this cannot fail; an empty set is the fallback.
@@ -247,6 +264,25 @@ severity = ["critical"]
         assert_eq!(rules.rules().len(), crate::ignore::BUILTIN.len() + 2);
         assert_eq!(c.routes[0].severity, vec![Severity::Critical]);
         assert_eq!(ConfigFile::parse("empty", "").expect("valid"), ConfigFile::default());
+        let env = AttributionConfig {
+            principals: Vec::new(),
+            remediation_roles: vec!["arn:aws:iam::1:role/dg".into()],
+        };
+        let env_ignore = IgnoreRules::with_file("env", "aws_s3_bucket app-logs tags.Owner").expect("rule");
+        let (attribution, ignore) = c.added_to("ssm:/dg", &env, &env_ignore);
+        assert_eq!(attribution.principals.len(), 2);
+        assert_eq!(attribution.remediation_roles.len(), 2, "the environment's first");
+        assert_eq!(attribution.remediation_roles[0], "arn:aws:iam::1:role/dg");
+        let texts: Vec<&str> = ignore.rules().iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(
+            texts[texts.len() - 3..],
+            [
+                "aws_s3_bucket app-logs tags.Owner",
+                "aws_s3_bucket app-logs tags.CostCenter",
+                "!aws_s3_bucket app-logs tags.Owner"
+            ],
+            "the file's rules after the environment's: its re-include wins"
+        );
     }
 
     #[test]
