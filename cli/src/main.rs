@@ -123,8 +123,10 @@ struct Setup {
     /// for a local stand-in); repeat for several.
     #[arg(long = "state", value_name = "TFSTATE|s3://BUCKET/PREFIX")]
     states: Vec<PathBuf>,
-    /// TOML file declaring IaC principals (see README).
-    #[arg(long, value_name = "FILE")]
+    /// The configuration file (TOML: principals, remediation roles, ignore rules; see README),
+    /// or where a deployment keeps it: `ssm:NAME` or `s3://bucket/key` (your AWS credentials),
+    /// so a command judges as the deployed functions do.
+    #[arg(long, value_name = "FILE|ssm:NAME|s3://BUCKET/KEY", env = "DRIFTGUARD_CONFIG")]
     config: Option<PathBuf>,
     /// Ignore rules (`<type> <id> [<attribute>]` per line; see README). Default: `.driftignore`
     /// in the current directory, when there is one.
@@ -199,10 +201,12 @@ struct ExplainArgs {
     /// AWS credentials) and explain them too; repeat for several.
     #[arg(long = "event-id", value_name = "ID")]
     event_ids: Vec<String>,
-    /// AWS region of `--event-id` (default: the AWS configuration's).
+    /// AWS region of `--event-id`, `--config ssm:…` and `s3://` states (default: the AWS
+    /// configuration's).
     #[arg(long)]
     region: Option<String>,
-    /// Send `--event-id` lookups to this endpoint (a local stand-in).
+    /// Send `--event-id` lookups, `--config ssm:…|s3://…` and `s3://` state reads to this
+    /// endpoint (a local stand-in).
     #[arg(long, value_name = "URL")]
     endpoint_url: Option<String>,
     /// Output format.
@@ -419,8 +423,13 @@ fn load_pipeline(common: &Setup) -> Result<Pipeline> {
 fn load_pipeline_with(common: &Setup, flags: aws::AwsFlags<'_>) -> Result<Pipeline> {
     let file = match &common.config {
         Some(path) => {
-            let text = read_text(path)?;
-            ConfigFile::parse(&path.display().to_string(), &text)?
+            let name = path.display().to_string();
+            let text = if name.starts_with("ssm:") || name.starts_with("s3://") {
+                deployed_config(&name, flags)?
+            } else {
+                read_text(path)?
+            };
+            ConfigFile::parse(&name, &text)?
         }
         None => ConfigFile::default(),
     };
@@ -487,6 +496,21 @@ fn load_pipeline_with(common: &Setup, flags: aws::AwsFlags<'_>) -> Result<Pipeli
         }
     }
     Ok(pipeline)
+}
+
+/// The configuration file where a deployment keeps it (`ssm:NAME`, `s3://bucket/key`), read as
+/// the functions read it.
+fn deployed_config(location: &str, flags: aws::AwsFlags<'_>) -> Result<String> {
+    let location = driftguard_aws::ConfigLocation::parse(location).map_err(anyhow::Error::msg)?;
+    let path_style = flags.endpoint_url.is_some()
+        || std::env::var("DRIFTGUARD_S3_PATH_STYLE").is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let named = location.to_string();
+    aws::runtime()?.block_on(async {
+        let sdk = aws::sdk(flags).await;
+        let source = driftguard_aws::ConfigSource::new(&sdk, driftguard_aws::s3_client(&sdk, path_style), location);
+        let fetched = source.fetch().await.with_context(|| format!("reading {named}"))?;
+        Ok(fetched.text)
+    })
 }
 
 /// Every `.tfstate` under the S3 locations, fetched with the AWS configuration's credentials
@@ -785,7 +809,12 @@ fn explain(args: ExplainArgs) -> Result<Exit> {
     if args.paths.is_empty() && args.event_ids.is_empty() {
         bail!("name event files or folders, or --event-id ID (CloudTrail's event history)");
     }
-    let pipeline = load_pipeline(&args.setup)?;
+    let flags = aws::AwsFlags {
+        region: args.region.as_deref(),
+        profile: None,
+        endpoint_url: args.endpoint_url.as_deref(),
+    };
+    let pipeline = load_pipeline_with(&args.setup, flags)?;
     let files = if args.paths.is_empty() {
         Vec::new()
     } else {

@@ -213,3 +213,87 @@ fn states_are_read_from_their_bucket() {
         text(&missing.stderr)
     );
 }
+
+#[test]
+fn explain_judges_with_the_deployed_configuration_file() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let Some(stack) = rt.block_on(Stack::start("explain_judges_with_the_deployed_configuration_file")) else {
+        return;
+    };
+    // The deployment declares alice's SSO role as its break-glass pipeline.
+    rt.block_on(
+        aws_sdk_ssm::Client::new(&stack.sdk)
+            .put_parameter()
+            .name("/driftguard/config")
+            .value(
+                "[[principals]]\nid = \"break-glass-pipeline\"\n\
+                 role_arn = \"arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_AdministratorAccess_*\"\n\
+                 tool = \"Terraform\"\n",
+            )
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send(),
+    )
+    .expect("put the configuration");
+    let endpoint = stack.moto.endpoint();
+    let explain = |config: &[&str]| {
+        let mut args = vec![
+            "explain",
+            "events/cloudtrail/ec2-authorize-security-group-ingress.console-sso.json",
+            "--format",
+            "jsonl",
+            "--endpoint-url",
+            endpoint.as_str(),
+            "--region",
+            "eu-west-1",
+        ];
+        args.extend_from_slice(config);
+        let out = driftguard(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        jsonl(&out).remove(0)
+    };
+    let local = explain(&[]);
+    assert_eq!(local["actor"]["rule"], "session.console-credential", "{local:#}");
+    let deployed = explain(&["--config", "ssm:/driftguard/config"]);
+    assert_eq!(
+        (deployed["actor"]["kind"].as_str(), deployed["actor"]["rule"].as_str()),
+        (Some("iac"), Some("break-glass-pipeline")),
+        "{deployed:#}"
+    );
+    // The same through the environment variable the functions read.
+    let out = common::command(&[
+        "explain",
+        "events/cloudtrail/ec2-authorize-security-group-ingress.console-sso.json",
+        "--format",
+        "jsonl",
+        "--endpoint-url",
+        endpoint.as_str(),
+        "--region",
+        "eu-west-1",
+    ])
+    .env("DRIFTGUARD_CONFIG", "ssm:/driftguard/config")
+    .output()
+    .expect("run");
+    assert_eq!(
+        jsonl(&out)[0]["actor"]["rule"],
+        "break-glass-pipeline",
+        "{}",
+        text(&out.stderr)
+    );
+    // A parameter that is not there: the command says which.
+    let out = driftguard(&[
+        "explain",
+        "events/cloudtrail/ec2-authorize-security-group-ingress.console-sso.json",
+        "--endpoint-url",
+        endpoint.as_str(),
+        "--region",
+        "eu-west-1",
+        "--config",
+        "ssm:/driftguard/missing",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("reading ssm:/driftguard/missing"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -24,7 +24,8 @@ pub fn command(args: &[&str]) -> Command {
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("DRIFTGUARD_STORE");
+        .env_remove("DRIFTGUARD_STORE")
+        .env_remove("DRIFTGUARD_CONFIG");
     c
 }
 
