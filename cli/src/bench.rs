@@ -102,7 +102,7 @@ fn measure(min: Duration, mut pass: impl FnMut() -> u64) -> (u64, Duration) {
 }
 
 /// Runs the benchmark and prints its figures; the last line holds the three numbers.
-pub fn run(files: &[PathBuf], pipeline: &Pipeline, seconds: f64) -> Result<()> {
+pub fn run(files: &[PathBuf], pipeline: &Pipeline, seconds: f64, format: crate::Format) -> Result<()> {
     let mut docs = Vec::new();
     for f in files {
         let raw = crate::inputs::read(f)?;
@@ -138,6 +138,29 @@ pub fn run(files: &[PathBuf], pipeline: &Pipeline, seconds: f64) -> Result<()> {
         (events as f64 / per_pass as f64) * bytes_per_pass as f64 / t.as_secs_f64() / 1e6
     };
     let floor_per_pass = floor_pass(&docs).max(1);
+    if format != crate::Format::Table {
+        let side = |events: u64, per_pass: u64, t: Duration| {
+            serde_json::json!({
+                "events": events,
+                "seconds": t.as_secs_f64(),
+                "events_per_second": rate(events, t),
+                "mb_per_second": mb(events, per_pass, t),
+            })
+        };
+        let figures = serde_json::json!({
+            "files": docs.len(),
+            "events_per_pass": events_per_pass,
+            "bytes_per_pass": bytes_per_pass,
+            "path": side(path_events, events_per_pass, path_time),
+            "floor": side(floor_events, floor_per_pass, floor_time),
+            "floor_over_path": floor_rate / path_rate,
+        });
+        match format {
+            crate::Format::Json => println!("{}", serde_json::to_string_pretty(&figures)?),
+            _ => println!("{figures}"),
+        }
+        return Ok(());
+    }
     eprintln!(
         "bench: {} files, {events_per_pass} events, {:.1} MB per pass",
         docs.len(),

@@ -64,8 +64,19 @@ pub(crate) struct LabelArgs {
 pub(crate) enum ReportFormat {
     /// For people.
     Table,
-    /// One JSON object.
+    /// One JSON object, indented.
     Json,
+    /// The same object on one line.
+    Jsonl,
+}
+
+/// `value` indented (`json`) or on one line (`jsonl`).
+fn write_json(out: &mut impl Write, value: &serde_json::Value, format: ReportFormat) -> Result<()> {
+    match format {
+        ReportFormat::Jsonl => writeln!(out, "{value}")?,
+        _ => writeln!(out, "{}", serde_json::to_string_pretty(value)?)?,
+    }
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -364,8 +375,8 @@ pub(crate) fn eval(args: EvalArgs) -> Result<crate::Exit> {
     };
     let mut out = std::io::stdout().lock();
     match args.format {
-        ReportFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&output)?)?,
         ReportFormat::Table => print_eval(&mut out, &output)?,
+        json => write_json(&mut out, &serde_json::to_value(&output)?, json)?,
     }
     Ok(if errors > 0 {
         crate::Exit::InputErrors
@@ -573,7 +584,7 @@ pub(crate) fn weights(cmd: WeightsCommand) -> Result<()> {
             let current = store.current_weights()?;
             let versions = if history { store.weights_history()? } else { Vec::new() };
             let mut out = std::io::stdout().lock();
-            if format == ReportFormat::Json {
+            if format != ReportFormat::Table {
                 let value = serde_json::json!({
                     "current": current.as_ref().map_or_else(
                         || serde_json::to_value(Weights::default()),
@@ -581,7 +592,7 @@ pub(crate) fn weights(cmd: WeightsCommand) -> Result<()> {
                     )?,
                     "history": versions,
                 });
-                writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+                write_json(&mut out, &value, format)?;
                 return Ok(());
             }
             let weights = current.as_ref().map_or_else(Weights::default, |v| v.weights.clone());
@@ -683,10 +694,10 @@ pub(crate) fn hotspots(args: HotspotsArgs) -> Result<()> {
         }
         let (reports, best) = hotspot::calibrate(&events, fraction, &options);
         match args.format {
-            ReportFormat::Json => writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&serde_json::json!({ "half_life_days": best, "splits": reports }))?
+            ReportFormat::Json | ReportFormat::Jsonl => write_json(
+                &mut out,
+                &serde_json::json!({ "half_life_days": best, "splits": reports }),
+                args.format,
             )?,
             ReportFormat::Table => {
                 // The first report holds what every candidate shares (spans, counts, too short).
@@ -730,12 +741,12 @@ pub(crate) fn hotspots(args: HotspotsArgs) -> Result<()> {
         .map_or_else(crate::now, |latest| latest.max(crate::now()));
     let ranking = hotspot::rank(&events, now, &options);
     match args.format {
-        ReportFormat::Json => {
+        ReportFormat::Json | ReportFormat::Jsonl => {
             let mut trimmed = ranking.clone();
             trimmed.resources.truncate(args.top);
             trimmed.types.truncate(args.top);
             trimmed.teams.truncate(args.top);
-            writeln!(out, "{}", serde_json::to_string_pretty(&trimmed)?)?;
+            write_json(&mut out, &serde_json::to_value(&trimmed)?, args.format)?;
         }
         ReportFormat::Table => print_ranking(&mut out, &ranking, args.top)?,
     }

@@ -35,7 +35,18 @@ use std::process::ExitCode;
 
 /// Catch AWS drift from CloudTrail events, attributed and scored against your IaC.
 #[derive(Parser)]
-#[command(name = "driftguard", version, about)]
+#[command(
+    name = "driftguard",
+    version,
+    about,
+    after_help = "Exit status: 0 success; 1 fatal error (an unreadable state, store or configuration; \
+                  `config validate` found problems); 2 some input could not be decoded (the rest was \
+                  processed); 3 a remediation was refused or failed.\n\
+                  Commands that print findings, traces or figures take --format table|json|jsonl \
+                  (scan and report write --json / --html files; labels export writes JSON Lines).\
+                  \nSettings the functions read from DRIFTGUARD_* variables are read from the same \
+                  variables here where a flag says so (env: in its help)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -210,8 +221,8 @@ struct ExplainArgs {
     #[arg(long, value_name = "URL")]
     endpoint_url: Option<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = TraceFormat::Text)]
-    format: TraceFormat,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
 }
 
 #[derive(Args)]
@@ -221,6 +232,9 @@ struct BenchArgs {
     /// Minimum measuring time per side, in seconds.
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
+    /// Output format of the figures (`table`: the summary line on stdout, details on stderr).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
 }
 
 #[derive(Subcommand)]
@@ -272,20 +286,12 @@ enum FindingsCommand {
 /// Output format for findings.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
-    /// Human-readable table.
+    /// Human-readable table (`text` also).
+    #[value(alias = "text")]
     Table,
     /// One JSON array.
     Json,
     /// One JSON object per line.
-    Jsonl,
-}
-
-/// Output format for traces.
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum TraceFormat {
-    /// Human-readable.
-    Text,
-    /// One JSON object per event.
     Jsonl,
 }
 
@@ -784,7 +790,8 @@ fn findings(cmd: FindingsCommand) -> Result<Exit> {
                     render::finding_detail(&mut out, &f)?;
                     remediate::print_trail(&mut out, &store.trail(&f.id)?)?;
                 }
-                Format::Json | Format::Jsonl => writeln!(out, "{}", serde_json::to_string_pretty(&f)?)?,
+                Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&f)?)?,
+                Format::Jsonl => writeln!(out, "{}", serde_json::to_string(&f)?)?,
             }
         }
         FindingsCommand::Label(args) => learn::label(args)?,
@@ -795,7 +802,7 @@ fn findings(cmd: FindingsCommand) -> Result<Exit> {
 fn bench_cmd(args: BenchArgs) -> Result<Exit> {
     let pipeline = load_pipeline(&args.common.setup)?;
     let files = inputs::collect(&args.common.paths)?;
-    bench::run(&files, &pipeline, args.seconds)?;
+    bench::run(&files, &pipeline, args.seconds, args.format)?;
     Ok(Exit::Clean)
 }
 
@@ -836,6 +843,8 @@ fn explain(args: ExplainArgs) -> Result<Exit> {
     }
     let mut out = std::io::stdout().lock();
     let mut io_result = Ok(());
+    // `--format json`: one array, printed once every document is read.
+    let mut array: Vec<serde_json::Value> = Vec::new();
     for (origin, bytes) in &documents {
         decode::decode(bytes, origin, &mut |pos: &Position, item| {
             if io_result.is_err() {
@@ -846,18 +855,30 @@ fn explain(args: ExplainArgs) -> Result<Exit> {
                     let mut result = Ok(());
                     pipeline.explain_each(&item, &mut |ev| {
                         if result.is_ok() {
-                            result = render::trace(&mut out, pos, &ev, args.format);
+                            result = match args.format {
+                                Format::Json => render::trace_value(pos, &ev).map(|v| array.push(v)),
+                                format => render::trace(&mut out, pos, &ev, format),
+                            };
                         }
                     });
                     result
                 }
                 Err(e) => {
                     errors += 1;
-                    render::trace_error(&mut out, &e, args.format)
+                    match args.format {
+                        Format::Json => {
+                            array.push(render::trace_error_value(&e));
+                            Ok(())
+                        }
+                        format => render::trace_error(&mut out, &e, format),
+                    }
                 }
             };
         });
         std::mem::replace(&mut io_result, Ok(()))?;
+    }
+    if args.format == Format::Json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&array)?)?;
     }
     Ok(if errors > 0 { Exit::InputErrors } else { Exit::Clean })
 }

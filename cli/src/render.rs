@@ -1,6 +1,6 @@
 //! Rendering findings, summaries and decision traces for the terminal and for scripts.
 
-use crate::{Format, TraceFormat};
+use crate::Format;
 use anyhow::Result;
 use driftguard_core::coverage::TypeCoverage;
 use driftguard_core::decode::{DecodeError, Position};
@@ -236,14 +236,25 @@ pub fn summary(stats: &Stats, inputs: &str) -> String {
     s
 }
 
-/// One event's decision trace.
-pub fn trace(out: &mut impl Write, pos: &Position, ev: &Evaluation, format: TraceFormat) -> Result<()> {
-    if format == TraceFormat::Jsonl {
-        let mut v = serde_json::to_value(ev)?;
-        if let Value::Object(m) = &mut v {
-            m.insert("position".into(), Value::String(pos.to_string()));
-        }
-        writeln!(out, "{v}")?;
+/// One event's decision trace as JSON, with where it was read.
+pub fn trace_value(pos: &Position, ev: &Evaluation) -> Result<Value> {
+    let mut v = serde_json::to_value(ev)?;
+    if let Value::Object(m) = &mut v {
+        m.insert("position".into(), Value::String(pos.to_string()));
+    }
+    Ok(v)
+}
+
+/// A decode error in a trace, as JSON.
+pub fn trace_error_value(e: &DecodeError) -> Value {
+    serde_json::json!({"position": e.at.to_string(), "error": e.kind.to_string()})
+}
+
+/// One event's decision trace (`table`: for people; `jsonl`: one line; `json` is gathered by
+/// the caller from [`trace_value`]).
+pub fn trace(out: &mut impl Write, pos: &Position, ev: &Evaluation, format: Format) -> Result<()> {
+    if format != Format::Table {
+        writeln!(out, "{}", trace_value(pos, ev)?)?;
         return Ok(());
     }
     writeln!(out, "event {} {} [{}]", ev.event_id, ev.call, pos)?;
@@ -326,14 +337,10 @@ pub fn trace(out: &mut impl Write, pos: &Position, ev: &Evaluation, format: Trac
 }
 
 /// A decode error in a trace.
-pub fn trace_error(out: &mut impl Write, e: &DecodeError, format: TraceFormat) -> Result<()> {
+pub fn trace_error(out: &mut impl Write, e: &DecodeError, format: Format) -> Result<()> {
     match format {
-        TraceFormat::Jsonl => writeln!(
-            out,
-            "{}",
-            serde_json::json!({"position": e.at.to_string(), "error": e.kind.to_string()})
-        )?,
-        TraceFormat::Text => writeln!(out, "error {e}")?,
+        Format::Table => writeln!(out, "error {e}")?,
+        _ => writeln!(out, "{}", trace_error_value(e))?,
     }
     Ok(())
 }
@@ -362,9 +369,18 @@ pub fn ignored(out: &mut impl Write, rows: &[(String, String, Ignored)], format:
 
 /// `driftguard coverage`.
 pub fn coverage(out: &mut impl Write, all: &[TypeCoverage], format: Format, every: bool) -> Result<()> {
-    if format != Format::Table {
-        writeln!(out, "{}", serde_json::to_string_pretty(all)?)?;
-        return Ok(());
+    match format {
+        Format::Json => {
+            writeln!(out, "{}", serde_json::to_string_pretty(all)?)?;
+            return Ok(());
+        }
+        Format::Jsonl => {
+            for c in all {
+                writeln!(out, "{}", serde_json::to_string(c)?)?;
+            }
+            return Ok(());
+        }
+        Format::Table => {}
     }
     let compared: Vec<&TypeCoverage> = all.iter().filter(|c| c.level() == "compared").collect();
     let tracked: Vec<&TypeCoverage> = all.iter().filter(|c| c.level() != "compared").collect();

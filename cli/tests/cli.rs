@@ -558,3 +558,47 @@ fn config_validate_names_each_problem_on_its_line_and_replay_reads_the_same_file
         text(&out.stderr)
     );
 }
+
+#[test]
+fn explain_bench_and_coverage_speak_table_json_and_jsonl_and_help_gives_the_exit_statuses() {
+    let sg = "events/cloudtrail/ec2-authorize-security-group-ingress.console-sso.json";
+    let explain = |format: &str| driftguard(&["explain", sg, "events/cloudtrail", "--format", format]);
+    let jsonl_out = explain("jsonl");
+    let lines = jsonl(&jsonl_out);
+    let json_out = explain("json");
+    let array: Value = serde_json::from_slice(&json_out.stdout).expect("one JSON array");
+    assert_eq!(
+        array.as_array().map(Vec::len),
+        Some(lines.len()),
+        "the same traces either way"
+    );
+    assert!(lines.len() > 1);
+    assert_eq!(array[0], lines[0]);
+    let table = text(&explain("table").stdout);
+    assert!(table.starts_with("event "), "{table}");
+    assert_eq!(text(&explain("text").stdout), table, "`text` is the table's old name");
+
+    let bench = driftguard(&["bench", sg, "--seconds", "0.1", "--format", "json"]);
+    assert!(bench.status.success(), "{}", text(&bench.stderr));
+    let figures: Value = serde_json::from_slice(&bench.stdout).expect("JSON figures");
+    assert!(
+        figures["floor_over_path"].as_f64().is_some_and(|r| r > 0.0),
+        "{figures:#}"
+    );
+    assert!(
+        figures["path"]["events_per_second"].as_f64().is_some_and(|r| r > 0.0),
+        "{figures:#}"
+    );
+    let bench = driftguard(&["bench", sg, "--seconds", "0.1", "--format", "jsonl"]);
+    assert_eq!(jsonl(&bench).len(), 1);
+
+    let coverage = driftguard(&["coverage", "--format", "jsonl", "--all"]);
+    let rows = jsonl(&coverage);
+    let all: Value =
+        serde_json::from_slice(&driftguard(&["coverage", "--format", "json", "--all"]).stdout).expect("JSON");
+    assert_eq!(all.as_array().map(Vec::len), Some(rows.len()), "one line per type");
+
+    let help = text(&driftguard(&["--help"]).stdout);
+    assert!(help.contains("Exit status: 0 success; 1 fatal error"), "{help}");
+    assert!(help.contains("2 some input could not be decoded"), "{help}");
+}
