@@ -221,19 +221,12 @@ fn explain_judges_with_the_deployed_configuration_file() {
         return;
     };
     // The deployment declares alice's SSO role as its break-glass pipeline.
-    rt.block_on(
-        aws_sdk_ssm::Client::new(&stack.sdk)
-            .put_parameter()
-            .name("/driftguard/config")
-            .value(
-                "[[principals]]\nid = \"break-glass-pipeline\"\n\
-                 role_arn = \"arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_AdministratorAccess_*\"\n\
-                 tool = \"Terraform\"\n",
-            )
-            .r#type(aws_sdk_ssm::types::ParameterType::String)
-            .send(),
-    )
-    .expect("put the configuration");
+    rt.block_on(stack.put_parameter(
+        "/driftguard/config",
+        "[[principals]]\nid = \"break-glass-pipeline\"\n\
+         role_arn = \"arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_AdministratorAccess_*\"\n\
+         tool = \"Terraform\"\n",
+    ));
     let endpoint = stack.moto.endpoint();
     let explain = |config: &[&str]| {
         let mut args = vec![

@@ -162,6 +162,20 @@ impl Stack {
         EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&self.sdk), BUS)
     }
 
+    /// Writes (or overwrites) the SSM `String` parameter `name`, as an operator puts the
+    /// configuration file (`DRIFTGUARD_CONFIG=ssm:<name>`).
+    pub async fn put_parameter(&self, name: &str, text: &str) {
+        aws_sdk_ssm::Client::new(&self.sdk)
+            .put_parameter()
+            .name(name)
+            .value(text)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .overwrite(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put the parameter {name}: {e:?}"));
+    }
+
     /// Receives (and deletes) every message the queue holds now: the EventBridge events the
     /// rule delivered, parsed.
     pub async fn drain_events(&self) -> Vec<Value> {

@@ -70,18 +70,7 @@ fn a_bad_configuration_pushed_after_start_leaves_ingest_on_the_last_good_one() {
     )) else {
         return;
     };
-    let ssm = aws_sdk_ssm::Client::new(&stack.sdk);
-    let put = |name: &str, text: &str| {
-        rt.block_on(
-            ssm.put_parameter()
-                .name(name)
-                .value(text)
-                .r#type(aws_sdk_ssm::types::ParameterType::String)
-                .overwrite(true)
-                .send(),
-        )
-        .expect("put the parameter");
-    };
+    let put = |name: &str, text: &str| rt.block_on(stack.put_parameter(name, text));
     let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_driftguard-ingest"));
     let spawn = |parameter: &str| {
         let api = RuntimeApi::start_named("driftguard-ingest");

@@ -910,16 +910,7 @@ fn each_invocation_prints_one_metrics_line_with_what_reached_slack() {
 fn slack_routes_come_from_the_configuration_file_first_and_follow_its_changes() {
     let test = "slack_routes_come_from_the_configuration_file_first_and_follow_its_changes";
     let put = |rt: &tokio::runtime::Runtime, stack: &Stack, text: &str| {
-        rt.block_on(
-            aws_sdk_ssm::Client::new(&stack.sdk)
-                .put_parameter()
-                .name("/driftguard/config")
-                .value(text)
-                .r#type(aws_sdk_ssm::types::ParameterType::String)
-                .overwrite(true)
-                .send(),
-        )
-        .expect("put the configuration");
+        rt.block_on(stack.put_parameter("/driftguard/config", text));
     };
     let Some(mut n) = Notifier::start_prepared(
         test,

@@ -697,16 +697,7 @@ fn the_sweep_reads_security_groups_and_db_instances_from_real_config_items_besid
 fn the_sweep_takes_its_ignore_rules_from_the_configuration_file() {
     let test = "the_sweep_takes_its_ignore_rules_from_the_configuration_file";
     let put = |rt: &tokio::runtime::Runtime, stack: &Stack, text: &str| {
-        rt.block_on(
-            aws_sdk_ssm::Client::new(&stack.sdk)
-                .put_parameter()
-                .name("/driftguard/config")
-                .value(text)
-                .r#type(aws_sdk_ssm::types::ParameterType::String)
-                .overwrite(true)
-                .send(),
-        )
-        .expect("put the configuration");
+        rt.block_on(stack.put_parameter("/driftguard/config", text));
     };
     // The hand-made bucket is known and tolerated: the file says so.
     let file = format!("ignore = [\"AWS::S3::Bucket {}\"]\n", estate::HAND_MADE);
