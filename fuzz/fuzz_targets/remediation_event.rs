@@ -1,9 +1,13 @@
-//! The remediate function's input: a DriftGuard EventBridge event whose `detail` is a
-//! `Remediation Requested` or `Remediation Approved` (schema v1). What reads, serialises back to
-//! the same value.
+//! The remediate and notify-slack functions' input: a DriftGuard EventBridge event whose `detail`
+//! is a remediation request, approval, result or pending approval, or a drift event. What reads,
+//! serialises back to the same value (these events are stored and re-published).
 #![no_main]
 
-use driftguard_core::remediation::{RemediationApproval, RemediationRequest, APPROVED, REQUESTED};
+use driftguard_core::ports::DriftEvent;
+use driftguard_core::remediation::{
+    RemediationApproval, RemediationPending, RemediationRequest, RemediationResult, APPROVED, AWAITING_APPROVAL,
+    COMPLETED, FAILED, REQUESTED,
+};
 use libfuzzer_sys::fuzz_target;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -32,9 +36,15 @@ fuzz_target!(|data: &[u8]| {
     match detail_type.as_str() {
         REQUESTED => round_trip::<RemediationRequest>(detail),
         APPROVED => round_trip::<RemediationApproval>(detail),
+        COMPLETED | FAILED => round_trip::<RemediationResult>(detail),
+        AWAITING_APPROVAL => round_trip::<RemediationPending>(detail),
+        "Drift Detected" | "Drift Resolved" => round_trip::<DriftEvent>(detail),
         _ => {
             round_trip::<RemediationRequest>(detail.clone());
-            round_trip::<RemediationApproval>(detail);
+            round_trip::<RemediationApproval>(detail.clone());
+            round_trip::<RemediationResult>(detail.clone());
+            round_trip::<RemediationPending>(detail.clone());
+            round_trip::<DriftEvent>(detail);
         }
     }
 });
