@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let detail_type = envelope["detail-type"].as_str().unwrap_or("").to_owned();
-    let detail = envelope["detail"].take();
+    let detail = envelope.get_mut("detail").map(Value::take).unwrap_or(Value::Null);
     match detail_type.as_str() {
         REQUESTED => round_trip::<RemediationRequest>(detail),
         APPROVED => round_trip::<RemediationApproval>(detail),
