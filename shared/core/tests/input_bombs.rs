@@ -217,3 +217,30 @@ fn record_of_100_mb_is_refused_at_the_record_limit() {
         }
     }
 }
+
+/// A state at the limit whose 50,000 instances all share one id and each name their own account
+/// and region: indexing it does not compare every instance with every other (it used to, twice:
+/// billions of comparisons), and every instance is found by the shared id.
+#[test]
+fn state_of_instances_sharing_one_id_indexes_each_once() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let n = MAX_STATE_INSTANCES / 2;
+    let mut state = String::from(r#"{"version":4,"serial":1,"lineage":"shared","resources":["#);
+    for i in 0..n {
+        if i > 0 {
+            state.push(',');
+        }
+        state.push_str(&format!(
+            r#"{{"mode":"managed","type":"aws_instance","name":"i{i}","instances":[{{"attributes":{{"id":"i-shared","arn":"arn:aws:ec2:region-{i}:{i:012}:instance/i-shared"}}}}]}}"#
+        ));
+    }
+    state.push_str("]}");
+    let mut inventory = Inventory::new();
+    let loaded = inventory
+        .add_state("shared.tfstate", state.as_bytes())
+        .map(|s| s.resources);
+    assert_eq!(loaded.ok(), Some(n));
+    assert_eq!(inventory.find(&["aws_instance"], "i-shared").len(), n);
+    assert!(inventory.has_neighbours(&["aws_instance"], "000000049999", "region-49999"));
+    assert!(!inventory.has_neighbours(&["aws_instance"], "000000049999", "region-1"));
+}

@@ -10,7 +10,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::cell::Cell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// What sensitive attribute values are replaced with.
 pub const REDACTED: &str = "(sensitive)";
@@ -226,7 +226,7 @@ pub struct Inventory {
     by_key: HashMap<String, HashMap<String, Vec<usize>>>,
     /// Per Terraform type, the distinct (account, region) pairs its declarations' ARNs name
     /// (empty where the ARN names none: global resources; S3 buckets use their `region`).
-    places: HashMap<String, Vec<(String, String)>>,
+    places: HashMap<String, HashSet<(String, String)>>,
 }
 
 impl Inventory {
@@ -321,8 +321,11 @@ impl Inventory {
             .map(|(_, a)| a);
         for attr in KEY_ATTRIBUTES.iter().chain(own) {
             if let Some(v) = d.str_attr(attr).filter(|v| !v.is_empty()) {
+                // `i` is the newest index: if it is in the slot (two key attributes with one
+                // value), it is last. Searching the whole slot was quadratic in a state of many
+                // instances sharing one value.
                 let slot = keys.entry(v.to_owned()).or_default();
-                if !slot.contains(&i) {
+                if slot.last() != Some(&i) {
                     slot.push(i);
                 }
             }
@@ -336,10 +339,7 @@ impl Inventory {
                 arn_region
             };
             let place = (account.to_owned(), region.to_owned());
-            let places = self.places.entry(d.tf_type.clone()).or_default();
-            if !places.contains(&place) {
-                places.push(place);
-            }
+            self.places.entry(d.tf_type.clone()).or_default().insert(place);
         }
         self.resources.push(d);
     }
