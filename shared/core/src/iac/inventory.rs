@@ -6,12 +6,21 @@
 //! skipped. Sensitive values are replaced with [`REDACTED`] on load, so nothing downstream can
 //! print them.
 
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// What sensitive attribute values are replaced with.
 pub const REDACTED: &str = "(sensitive)";
+
+/// The most resources and resource instances one state file may declare (data sources
+/// included). A loaded instance costs about 1.6 KB at least, whatever its size in the file, so
+/// this bounds a state's memory (about 160 MB) where the document limit alone would let a 64 MB
+/// state of minimal resources grow eight-fold; a larger state is refused while it is read,
+/// before it is all in memory. Split such a state.
+pub const MAX_STATE_INSTANCES: usize = 100_000;
 
 /// Attributes that name a resource, indexed per type besides `id`: a CloudTrail call may name
 /// the resource (or, for rule / policy / attachment resources, the parent) by any of them.
@@ -122,6 +131,14 @@ pub enum StateError {
         /// The parse error (with line and column).
         source: serde_json::Error,
     },
+    /// More resources and instances than [`MAX_STATE_INSTANCES`].
+    #[error("{origin}: the state declares more than {limit} resources and instances, the most read from one state file (split the state)")]
+    TooManyInstances {
+        /// The file.
+        origin: String,
+        /// The limit.
+        limit: usize,
+    },
     /// A state format other than 4.
     #[error("{origin}: unsupported Terraform state format version {version} (DriftGuard reads version 4, written by Terraform 0.12+ and OpenTofu)")]
     Version {
@@ -138,7 +155,7 @@ struct RawState {
     terraform_version: Option<String>,
     serial: Option<u64>,
     lineage: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "counted")]
     resources: Vec<RawResource>,
 }
 
@@ -149,7 +166,7 @@ struct RawResource {
     #[serde(rename = "type")]
     tf_type: String,
     name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "counted")]
     instances: Vec<RawInstance>,
 }
 
@@ -160,6 +177,39 @@ struct RawInstance {
     attributes: Map<String, Value>,
     #[serde(default)]
     sensitive_attributes: Vec<Value>,
+}
+
+thread_local! {
+    /// Resources and instances the state being read may still declare ([`MAX_STATE_INSTANCES`]
+    /// at the start of [`Inventory::add_state`]); `None` once the budget was exceeded.
+    static BUDGET: Cell<Option<usize>> = const { Cell::new(Some(MAX_STATE_INSTANCES)) };
+}
+
+/// A sequence whose elements each spend one of [`BUDGET`]: reading stops at the first element
+/// past it, so a state of a million resources never sits in memory.
+fn counted<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    struct Counted<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for Counted<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut out = Vec::new();
+            while BUDGET.get().is_some() {
+                let Some(item) = seq.next_element()? else {
+                    return Ok(out);
+                };
+                out.push(item);
+                // Read again: an element's own lists (a resource's instances) spent from it too.
+                BUDGET.set(BUDGET.get().and_then(|b| b.checked_sub(1)));
+            }
+            Err(de::Error::custom(format_args!(
+                "more than {MAX_STATE_INSTANCES} resources and instances"
+            )))
+        }
+    }
+    d.deserialize_seq(Counted(std::marker::PhantomData))
 }
 
 #[derive(Deserialize)]
@@ -176,7 +226,7 @@ pub struct Inventory {
     by_key: HashMap<String, HashMap<String, Vec<usize>>>,
     /// Per Terraform type, the distinct (account, region) pairs its declarations' ARNs name
     /// (empty where the ARN names none: global resources; S3 buckets use their `region`).
-    places: HashMap<String, Vec<(String, String)>>,
+    places: HashMap<String, HashSet<(String, String)>>,
 }
 
 impl Inventory {
@@ -191,7 +241,15 @@ impl Inventory {
             origin: origin.to_owned(),
             source,
         };
-        let raw: RawState = match serde_json::from_slice(bytes) {
+        BUDGET.set(Some(MAX_STATE_INSTANCES));
+        let parsed = serde_json::from_slice::<RawState>(bytes);
+        if BUDGET.replace(Some(MAX_STATE_INSTANCES)).is_none() {
+            return Err(StateError::TooManyInstances {
+                origin: origin.to_owned(),
+                limit: MAX_STATE_INSTANCES,
+            });
+        }
+        let raw: RawState = match parsed {
             Ok(raw) => raw,
             Err(e) => {
                 // A v3 state fails the v4 shape; say so rather than "missing field".
@@ -263,8 +321,11 @@ impl Inventory {
             .map(|(_, a)| a);
         for attr in KEY_ATTRIBUTES.iter().chain(own) {
             if let Some(v) = d.str_attr(attr).filter(|v| !v.is_empty()) {
+                // `i` is the newest index: if it is in the slot (two key attributes with one
+                // value), it is last. Searching the whole slot was quadratic in a state of many
+                // instances sharing one value.
                 let slot = keys.entry(v.to_owned()).or_default();
-                if !slot.contains(&i) {
+                if slot.last() != Some(&i) {
                     slot.push(i);
                 }
             }
@@ -278,10 +339,7 @@ impl Inventory {
                 arn_region
             };
             let place = (account.to_owned(), region.to_owned());
-            let places = self.places.entry(d.tf_type.clone()).or_default();
-            if !places.contains(&place) {
-                places.push(place);
-            }
+            self.places.entry(d.tf_type.clone()).or_default().insert(place);
         }
         self.resources.push(d);
     }

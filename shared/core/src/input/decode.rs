@@ -30,6 +30,11 @@ pub const CLOUDTRAIL_DETAIL_TYPES: [&str; 4] = [
 /// call stack without bound.
 pub const MAX_NESTING: usize = 8;
 
+/// The largest CloudTrail record read: 64 times EventBridge's 256 KB event limit. A larger record
+/// is refused by itself, before it is parsed (its neighbours in a log file still decode), so one
+/// record never costs more than this however large the document around it may be.
+pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
+
 /// `source` of the events DriftGuard publishes.
 pub const OWN_SOURCE: &str = "driftguard";
 
@@ -110,6 +115,14 @@ pub enum DecodeErrorKind {
     /// Documents inside documents (arrays of documents, SQS bodies) past [`MAX_NESTING`].
     #[error("documents nested more than {limit} levels deep (arrays of documents, SQS message bodies)")]
     TooDeep {
+        /// The limit.
+        limit: usize,
+    },
+    /// A CloudTrail record larger than [`MAX_RECORD_BYTES`].
+    #[error("CloudTrail record of {bytes} bytes is larger than {limit} bytes, the most read for one record")]
+    RecordTooLarge {
+        /// The record's size.
+        bytes: usize,
         /// The limit.
         limit: usize,
     },
@@ -236,6 +249,9 @@ where
     } else if let (Some(detail_type), Some(detail)) = (raw_str(top.detail_type), top.detail) {
         decode_envelope(detail_type, raw_str(top.source).unwrap_or_default(), detail, at, sink);
     } else if raw_str(top.event_version).is_some() || raw_str(top.event_name).is_some() {
+        if let Some(kind) = oversized(text) {
+            return fail(at, kind, sink);
+        }
         match serde_json::from_str::<RawRecord<'_>>(text) {
             Ok(raw) => emit_record(raw, None, &at, sink),
             Err(e) => fail(at, DecodeErrorKind::Json(e), sink),
@@ -243,6 +259,14 @@ where
     } else {
         fail(at, DecodeErrorKind::UnknownShape(top_keys(text)), sink);
     }
+}
+
+/// [`DecodeErrorKind::RecordTooLarge`] for a record's text over [`MAX_RECORD_BYTES`].
+fn oversized(record: &str) -> Option<DecodeErrorKind> {
+    (record.len() > MAX_RECORD_BYTES).then_some(DecodeErrorKind::RecordTooLarge {
+        bytes: record.len(),
+        limit: MAX_RECORD_BYTES,
+    })
 }
 
 fn top_keys(text: &str) -> String {
@@ -273,6 +297,9 @@ fn decode_envelope<'a, F>(
     F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
 {
     if CLOUDTRAIL_DETAIL_TYPES.contains(&detail_type.as_ref()) {
+        if let Some(kind) = oversized(detail.get()) {
+            return fail(at, kind, sink);
+        }
         match serde_json::from_str::<RawRecord<'_>>(detail.get()) {
             Ok(raw) => emit_record(raw, Some(detail_type), &at, sink),
             Err(e) => fail(at, DecodeErrorKind::Json(e), sink),
@@ -300,8 +327,13 @@ fn decode_records<F>(records: &str, at: Position, depth: usize, sink: &mut F)
 where
     F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
 {
-    // Fast path: the whole array is well-formed CloudTrail records.
-    if let Ok(all) = serde_json::from_str::<Vec<RawRecord<'_>>>(records) {
+    // Fast path: the whole array is well-formed CloudTrail records, none of them over the record
+    // limit (an array within it holds none).
+    let fast = records.len() <= MAX_RECORD_BYTES;
+    if let Some(all) = fast
+        .then(|| serde_json::from_str::<Vec<RawRecord<'_>>>(records).ok())
+        .flatten()
+    {
         if all.first().is_none_or(|r| r.event_source.as_deref() != Some("aws:sqs")) {
             let mut pos = at;
             for (i, raw) in all.into_iter().enumerate() {
@@ -354,6 +386,8 @@ where
             Ok(_) => fail(pos, RecordError::Missing("body"), sink),
             Err(e) => fail(pos, DecodeErrorKind::Json(e), sink),
         }
+    } else if let Some(kind) = oversized(text) {
+        fail(pos, kind, sink);
     } else {
         match serde_json::from_str::<RawRecord<'_>>(text) {
             Ok(raw) => emit_record(raw, None, &pos, sink),

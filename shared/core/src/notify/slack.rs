@@ -701,8 +701,10 @@ pub fn verify(
 ) -> Result<(), SignatureError> {
     let ts_text = timestamp.ok_or(SignatureError::BadTimestamp)?;
     let ts: i64 = ts_text.trim().parse().map_err(|_| SignatureError::BadTimestamp)?;
-    let age = now.unix_seconds() - ts;
-    if age.abs() > SIGNATURE_MAX_AGE_SECONDS {
+    // Saturating: a timestamp near i64's ends is stale, not an overflow (a panic in a debug
+    // build, and in release a wrapped age whose absolute value could pass the check).
+    let age = now.unix_seconds().saturating_sub(ts);
+    if age.unsigned_abs() > SIGNATURE_MAX_AGE_SECONDS.unsigned_abs() {
         return Err(SignatureError::Stale(age));
     }
     let given = signature
