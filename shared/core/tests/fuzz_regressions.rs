@@ -27,3 +27,17 @@ fn slack_timestamp_at_the_ends_of_i64_is_stale_not_an_overflow() {
     let signature = slack::sign(SECRET, &fresh, body);
     assert_eq!(slack::verify(SECRET, Some(&fresh), Some(&signature), body, now), Ok(()));
 }
+
+/// `toml_config`: `#SqsMaablemediatrSqsManage\x17dSseE…` (a comment holding a control character,
+/// minimised to its first bytes). The TOML parser refuses it with an empty message, and the
+/// configuration file's refusal said nothing but the place; now it says what is wrong.
+#[test]
+fn a_control_character_in_a_configuration_comment_is_named() {
+    let refused = driftguard_core::config_file::ConfigFile::parse("driftguard.toml", "# ok\n#Sqs\u{17}d\n")
+        .expect_err("a control character is not TOML");
+    assert_eq!(refused.problems.len(), 1);
+    let p = &refused.problems[0];
+    assert_eq!(p.line, 2, "{p:?}");
+    assert!(p.message.contains("not valid TOML"), "{p:?}");
+    assert!(refused.to_string().starts_with("driftguard.toml:2:"), "{refused}");
+}

@@ -119,7 +119,12 @@ impl ConfigFile {
         }
         let raw: Raw = toml::from_str(text).map_err(|e| {
             let at = e.span().map_or(0, |s| s.start);
-            refuse(vec![problem(text, at, e.message().trim_end().to_owned())])
+            // The parser gives some errors (a control character in a comment) no message.
+            let message = match e.message().trim_end() {
+                "" => "not valid TOML here (a control character, or a value cut short)".to_owned(),
+                m => m.to_owned(),
+            };
+            refuse(vec![problem(text, at, message)])
         })?;
         let mut problems = Vec::new();
         let mut principals = Vec::new();
