@@ -678,6 +678,16 @@ impl<'a, S: FindingStore + EventPublisher> Ingest<'a, S> {
         if self.show_ignored {
             render::ignored(&mut std::io::stdout().lock(), &self.ignored, format)?;
         }
+        // The summary counts the findings as printed (stored, joins applied: a call's drift that
+        // its Config item showed deleted is `missing`), not as each event first evaluated.
+        self.stats.findings.clear();
+        for f in &shown {
+            *self
+                .stats
+                .findings
+                .entry(format!("{}/{}", f.kind.as_str(), f.severity.as_str()))
+                .or_insert(0) += 1;
+        }
         eprint!("{}", render::summary(&self.stats, inputs));
         eprintln!(
             "store: {} ({} new findings, {} already stored, {} updated by joined evidence, \

@@ -50,6 +50,26 @@ fn replay_prints_findings_as_jsonl_and_a_summary_on_stderr() {
         "{stderr}"
     );
     assert!(stderr.contains("12 new findings"), "{stderr}");
+    // The summary counts every kind it printed, as printed.
+    let mut printed = std::collections::BTreeMap::<String, usize>::new();
+    for f in &lines {
+        *printed
+            .entry(format!(
+                "{}/{}",
+                f["kind"].as_str().unwrap_or("?"),
+                f["severity"].as_str().unwrap_or("?")
+            ))
+            .or_default() += 1;
+    }
+    let expected: Vec<String> = printed.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    assert!(
+        stderr.contains(&format!("findings 12: {}", expected.join(", "))),
+        "{expected:?}\n{stderr}"
+    );
+    assert!(
+        printed.keys().any(|k| k.starts_with("missing/")),
+        "the deleted database: {printed:?}"
+    );
 }
 
 #[test]
