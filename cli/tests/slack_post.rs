@@ -114,3 +114,46 @@ fn posting_without_a_webhook_url_is_a_clear_error() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn the_slack_preview_script_draws_what_findings_show_slack_prints() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, id) = store_with_findings(dir.path());
+    let shown = driftguard(&["findings", "show", &id, "--store", &store, "--slack"], &[]);
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    let message: Value = serde_json::from_slice(&shown.stdout).expect("Block Kit JSON");
+    let json = dir.path().join("alert.json");
+    std::fs::write(&json, &shown.stdout).expect("write");
+    let page = dir.path().join("alert.html");
+    let drawn = Command::new("python3")
+        .arg(root().join("scripts/slack-preview.py"))
+        .arg(&json)
+        .arg("--html")
+        .arg(&page)
+        .output()
+        .expect("python3 runs the script");
+    assert!(drawn.status.success(), "{}", text(&drawn.stderr));
+    let html = std::fs::read_to_string(&page).expect("the page");
+    let header = message["blocks"][0]["text"]["text"].as_str().expect("a header");
+    assert!(html.contains(header), "the header is drawn: {header}");
+    for label in ["Revert", "Re-apply IaC", "Accept change", "Acknowledge", "Not drift"] {
+        assert!(html.contains(label), "the {label} button is drawn");
+    }
+    assert!(
+        html.contains(&format!("<code>{id}</code>")),
+        "mrkdwn code spans are drawn"
+    );
+    // Not a Block Kit message: a clear refusal.
+    std::fs::write(&json, b"{\"text\":\"hi\"}").expect("write");
+    let refused = Command::new("python3")
+        .arg(root().join("scripts/slack-preview.py"))
+        .arg(&json)
+        .output()
+        .expect("python3 runs the script");
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("no \"blocks\" list"),
+        "{}",
+        text(&refused.stderr)
+    );
+}
