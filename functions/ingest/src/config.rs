@@ -25,7 +25,7 @@ pub struct Config {
     pub state_list: Duration,
     /// `DRIFTGUARD_S3_PATH_STYLE` (`true` for local S3 endpoints such as moto).
     pub s3_path_style: bool,
-    /// `DRIFTGUARD_CONFIG_BUCKET`: the AWS Config delivery bucket; oversized Config items are read
+    /// `DRIFTGUARD_AWS_CONFIG_BUCKET`: the AWS Config delivery bucket; oversized Config items are read
     /// from it. Unset: they are counted as `config_oversized` and not compared.
     pub config_bucket: Option<String>,
     /// `DRIFTGUARD_IGNORE_RULES`: `.driftignore` rules, one per line or separated by `;`
@@ -99,7 +99,7 @@ impl Config {
             state_refresh: Duration::from_secs(env.number("DRIFTGUARD_STATE_REFRESH_SECONDS", 30)?),
             state_list: Duration::from_secs(env.number("DRIFTGUARD_STATE_LIST_SECONDS", 900)?),
             s3_path_style: env.flag("DRIFTGUARD_S3_PATH_STYLE"),
-            config_bucket: env.optional("DRIFTGUARD_CONFIG_BUCKET").map(|b| b.trim().to_owned()),
+            config_bucket: env.optional("DRIFTGUARD_AWS_CONFIG_BUCKET").map(|b| b.trim().to_owned()),
             ignore,
             access_findings: match env
                 .optional("DRIFTGUARD_ACCESS_FINDINGS")
