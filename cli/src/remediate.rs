@@ -56,8 +56,11 @@ pub struct RemediateArgs {
     /// Who is acting, for the trail (default: $USER).
     #[arg(long, env = "USER", default_value = "cli")]
     by: String,
-    /// Print the plan as JSON.
-    #[arg(long)]
+    /// Output format of the plan (`--json`: the same as `--format json`).
+    #[arg(long, value_enum, default_value_t = crate::Format::Table)]
+    format: crate::Format,
+    /// Print the plan as JSON (`--format json`).
+    #[arg(long, hide = true)]
     json: bool,
 }
 
@@ -166,8 +169,11 @@ async fn revert(args: &RemediateArgs, finding: &Finding, trail: &Trail<'_>, out:
         }
     };
     trail.add(Step::Planned { plan: plan.clone() })?;
-    if args.json {
+    let format = if args.json { crate::Format::Json } else { args.format };
+    if format == crate::Format::Json {
         writeln!(out, "{}", serde_json::to_string_pretty(&plan)?)?;
+    } else if format == crate::Format::Jsonl {
+        writeln!(out, "{}", serde_json::to_string(&plan)?)?;
     } else {
         writeln!(
             out,

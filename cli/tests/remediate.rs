@@ -136,6 +136,24 @@ fn a_revert_is_planned_then_executed_and_its_trail_shown() {
     );
     assert!(stdout.contains("dry run"), "{stdout}");
     assert_eq!(ingress(&rt, &client, &group), [22, 443]);
+    // The same plan for scripts: its first line is the plan as one JSON object.
+    let out = driftguard(
+        &endpoint,
+        &[
+            "remediate",
+            &id,
+            "--action",
+            "revert",
+            "--store",
+            store,
+            "--format",
+            "jsonl",
+        ],
+    );
+    let first = text(&out.stdout).lines().next().unwrap_or_default().to_owned();
+    let plan: Value = serde_json::from_str(&first).expect("the plan as one JSON line");
+    assert_eq!(plan["calls"].as_array().map(Vec::len), Some(1), "{plan:#}");
+    assert_eq!(ingress(&rt, &client, &group), [22, 443], "still a dry run");
 
     // Executed: the rule is gone.
     let out = driftguard(

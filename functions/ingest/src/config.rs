@@ -99,7 +99,9 @@ impl Config {
             state_refresh: Duration::from_secs(env.number("DRIFTGUARD_STATE_REFRESH_SECONDS", 30)?),
             state_list: Duration::from_secs(env.number("DRIFTGUARD_STATE_LIST_SECONDS", 900)?),
             s3_path_style: env.flag("DRIFTGUARD_S3_PATH_STYLE"),
-            config_bucket: env.optional("DRIFTGUARD_AWS_CONFIG_BUCKET").map(|b| b.trim().to_owned()),
+            config_bucket: env
+                .optional("DRIFTGUARD_AWS_CONFIG_BUCKET")
+                .map(|b| b.trim().to_owned()),
             ignore,
             access_findings: match env
                 .optional("DRIFTGUARD_ACCESS_FINDINGS")
