@@ -144,7 +144,10 @@ struct Setup {
     #[arg(long, value_name = "FILE")]
     ignore_file: Option<PathBuf>,
     /// Skip interactive access to managed instances (SSM commands and sessions, EC2 Instance
-    /// Connect) instead of reporting it as `access` findings.
+    /// Connect) instead of reporting it as `access` findings (also with
+    /// `DRIFTGUARD_ACCESS_FINDINGS=false`, as the functions read it). `DRIFTGUARD_IAC_PRINCIPALS`,
+    /// `DRIFTGUARD_REMEDIATION_ROLES` and `DRIFTGUARD_IGNORE_RULES` are read as the functions
+    /// read them, before `--config` and the ignore file.
     #[arg(long)]
     no_access: bool,
 }
@@ -477,13 +480,31 @@ fn load_pipeline_with(common: &Setup, flags: aws::AwsFlags<'_>) -> Result<Pipeli
         }
         None => IgnoreRules::builtin(),
     };
+    // The environment the functions read (DRIFTGUARD_IAC_PRINCIPALS, _REMEDIATION_ROLES,
+    // _IGNORE_RULES) comes first, so a shell set up like a function judges like one.
+    let (env_config, env_ignore) =
+        driftguard_core::config_file::settings_from_env(&driftguard_core::env::Env::new(|name| {
+            std::env::var(name).ok()
+        }))?;
+    let config = driftguard_core::attribution::AttributionConfig {
+        principals: env_config.principals.into_iter().chain(config.principals).collect(),
+        remediation_roles: env_config
+            .remediation_roles
+            .into_iter()
+            .chain(config.remediation_roles)
+            .collect(),
+    };
+    let ignore = env_ignore.extended(&ignore);
     let (config, ignore) = match &common.config {
         Some(path) => file.added_to(&path.display().to_string(), &config, &ignore),
         None => (config, ignore),
     };
     let pipeline = Pipeline::new(&config, inventory)
         .with_ignore(ignore)
-        .with_access_findings(!common.no_access);
+        .with_access_findings(
+            !common.no_access
+                && !std::env::var("DRIFTGUARD_ACCESS_FINDINGS").is_ok_and(|v| v.trim().eq_ignore_ascii_case("false")),
+        );
     let inv = pipeline.inventory();
     if !common.states.is_empty() {
         let data: usize = inv.states().iter().map(|s| s.data_sources).sum();

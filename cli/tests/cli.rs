@@ -622,3 +622,51 @@ fn explain_bench_and_coverage_speak_table_json_and_jsonl_and_help_gives_the_exit
     assert!(help.contains("Exit status: 0 success; 1 fatal error"), "{help}");
     assert!(help.contains("2 some input could not be decoded"), "{help}");
 }
+
+#[test]
+fn the_functions_environment_variables_are_read_as_the_functions_read_them() {
+    let sg = "events/cloudtrail/ec2-authorize-security-group-ingress.console-sso.json";
+    let run = |env: &[(&str, &str)]| {
+        let mut c = common::command(&["explain", sg, "--format", "jsonl"]);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = c.output().expect("run");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        jsonl(&out).remove(0)
+    };
+    assert_eq!(run(&[])["actor"]["rule"], "session.console-credential");
+    let principals = r#"[{"id":"sso-pipeline","role_arn":"arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_AdministratorAccess_*"}]"#;
+    let declared = run(&[("DRIFTGUARD_IAC_PRINCIPALS", principals)]);
+    assert_eq!(
+        (declared["actor"]["kind"].as_str(), declared["actor"]["rule"].as_str()),
+        (Some("iac"), Some("sso-pipeline")),
+        "{declared:#}"
+    );
+    let ignored = run(&[(
+        "DRIFTGUARD_IGNORE_RULES",
+        "aws_s3_bucket nothing-here; AWS::EC2::SecurityGroup sg-0123456789abcdef0",
+    )]);
+    assert_eq!(
+        (
+            ignored["ignored"][0]["rule"].as_str(),
+            ignored["ignored"][0]["origin"].as_str()
+        ),
+        (
+            Some("AWS::EC2::SecurityGroup sg-0123456789abcdef0"),
+            Some("DRIFTGUARD_IGNORE_RULES:2")
+        ),
+        "{ignored:#}"
+    );
+    // A bad value stops the command naming the variable, as it stops a function at start.
+    let out = common::command(&["explain", sg])
+        .env("DRIFTGUARD_IAC_PRINCIPALS", "[{")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("DRIFTGUARD_IAC_PRINCIPALS"),
+        "{}",
+        text(&out.stderr)
+    );
+}

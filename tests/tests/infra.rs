@@ -207,6 +207,16 @@ fn env_reads(src: &str) -> BTreeSet<String> {
         reads.insert("DRIFTGUARD_CONFIG".to_owned());
         reads.insert("DRIFTGUARD_CONFIG_REFRESH_SECONDS".to_owned());
     }
+    // `driftguard_core::config_file::settings_from_env` reads the attribution and ignore rules.
+    if src.contains("settings_from_env(") {
+        for name in [
+            "DRIFTGUARD_IAC_PRINCIPALS",
+            "DRIFTGUARD_REMEDIATION_ROLES",
+            "DRIFTGUARD_IGNORE_RULES",
+        ] {
+            reads.insert(name.to_owned());
+        }
+    }
     // `driftguard_aws::start_logging` reads the log filter from RUST_LOG.
     if src.contains("from_default_env") || src.contains("start_logging(") {
         reads.insert("RUST_LOG".to_owned());

@@ -25,7 +25,11 @@ pub fn command(args: &[&str]) -> Command {
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("DRIFTGUARD_STORE")
-        .env_remove("DRIFTGUARD_CONFIG");
+        .env_remove("DRIFTGUARD_CONFIG")
+        .env_remove("DRIFTGUARD_IAC_PRINCIPALS")
+        .env_remove("DRIFTGUARD_REMEDIATION_ROLES")
+        .env_remove("DRIFTGUARD_IGNORE_RULES")
+        .env_remove("DRIFTGUARD_ACCESS_FINDINGS");
     c
 }
 

@@ -1,7 +1,8 @@
 //! The function's configuration, from environment variables read once at init.
 
 use driftguard_aws::{config_from_env, ConfigLocation, S3Location};
-use driftguard_core::attribution::{AttributionConfig, PrincipalRule};
+use driftguard_core::attribution::AttributionConfig;
+use driftguard_core::config_file::settings_from_env;
 use driftguard_core::env::{invalid, Env};
 use driftguard_core::ignore::IgnoreRules;
 use std::time::Duration;
@@ -80,22 +81,13 @@ impl Config {
         let env = Env::new(get);
         let states = S3Location::parse_list(&env.optional("DRIFTGUARD_STATE_LOCATIONS").unwrap_or_default())
             .map_err(|e| invalid("DRIFTGUARD_STATE_LOCATIONS", e))?;
-        let principals: Vec<PrincipalRule> = env.json("DRIFTGUARD_IAC_PRINCIPALS")?.unwrap_or_default();
-        let ignore_text = env
-            .optional("DRIFTGUARD_IGNORE_RULES")
-            .unwrap_or_default()
-            .replace(';', "\n");
-        let ignore = IgnoreRules::with_file("DRIFTGUARD_IGNORE_RULES", &ignore_text)
-            .map_err(|e| invalid("DRIFTGUARD_IGNORE_RULES", e))?;
+        let (attribution, ignore) = settings_from_env(&env)?;
         let config_file = config_from_env(&env)?;
         Ok(Config {
             table: env.required("DRIFTGUARD_TABLE")?,
             event_bus: env.required("DRIFTGUARD_EVENT_BUS")?,
             states,
-            attribution: AttributionConfig {
-                principals,
-                remediation_roles: list(env.optional("DRIFTGUARD_REMEDIATION_ROLES")),
-            },
+            attribution,
             state_refresh: Duration::from_secs(env.number("DRIFTGUARD_STATE_REFRESH_SECONDS", 30)?),
             state_list: Duration::from_secs(env.number("DRIFTGUARD_STATE_LIST_SECONDS", 900)?),
             s3_path_style: env.flag("DRIFTGUARD_S3_PATH_STYLE"),
@@ -127,17 +119,6 @@ impl Config {
             },
         })
     }
-}
-
-/// A comma-separated list, blanks dropped.
-fn list(value: Option<String>) -> Vec<String> {
-    value
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The function's configuration, from environment variables read once at init.
 
 use driftguard_aws::{config_from_env, ConfigLocation, S3Location};
-use driftguard_core::attribution::{AttributionConfig, PrincipalRule};
+use driftguard_core::attribution::AttributionConfig;
+use driftguard_core::config_file::settings_from_env;
 use driftguard_core::env::{invalid, Env};
 use driftguard_core::ignore::IgnoreRules;
 use driftguard_core::sweep::Scope;
@@ -81,21 +82,12 @@ impl Config {
                 )),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let principals: Vec<PrincipalRule> = env.json("DRIFTGUARD_IAC_PRINCIPALS")?.unwrap_or_default();
-        let ignore_text = env
-            .optional("DRIFTGUARD_IGNORE_RULES")
-            .unwrap_or_default()
-            .replace(';', "\n");
-        let ignore = IgnoreRules::with_file("DRIFTGUARD_IGNORE_RULES", &ignore_text)
-            .map_err(|e| invalid("DRIFTGUARD_IGNORE_RULES", e))?;
+        let (attribution, ignore) = settings_from_env(&env)?;
         Ok(Config {
             table: env.required("DRIFTGUARD_TABLE")?,
             event_bus: env.required("DRIFTGUARD_EVENT_BUS")?,
             states,
-            attribution: AttributionConfig {
-                principals,
-                remediation_roles: list(env.optional("DRIFTGUARD_REMEDIATION_ROLES")),
-            },
+            attribution,
             ignore,
             s3_path_style: env.flag("DRIFTGUARD_S3_PATH_STYLE"),
             config_file: config_from_env(&env)?,

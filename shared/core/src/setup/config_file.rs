@@ -217,6 +217,38 @@ impl ConfigFile {
     }
 }
 
+/// The attribution and ignore rules the environment gives, read the same way by every function
+/// and by the CLI: `DRIFTGUARD_IAC_PRINCIPALS` (a JSON array of `[[principals]]` tables),
+/// `DRIFTGUARD_REMEDIATION_ROLES` (comma-separated globs on role ARNs) and
+/// `DRIFTGUARD_IGNORE_RULES` (`.driftignore` lines, separated by newlines or `;`; the built-in
+/// rules always apply). The configuration file's are added to these ([`ConfigFile::added_to`]).
+pub fn settings_from_env(
+    env: &crate::env::Env<impl Fn(&str) -> Option<String>>,
+) -> Result<(AttributionConfig, IgnoreRules), crate::env::EnvError> {
+    let principals: Vec<PrincipalRule> = env.json("DRIFTGUARD_IAC_PRINCIPALS")?.unwrap_or_default();
+    let remediation_roles = env
+        .optional("DRIFTGUARD_REMEDIATION_ROLES")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let ignore_text = env
+        .optional("DRIFTGUARD_IGNORE_RULES")
+        .unwrap_or_default()
+        .replace(';', "\n");
+    let ignore = IgnoreRules::with_file("DRIFTGUARD_IGNORE_RULES", &ignore_text)
+        .map_err(|e| crate::env::invalid("DRIFTGUARD_IGNORE_RULES", e))?;
+    Ok((
+        AttributionConfig {
+            principals,
+            remediation_roles,
+        },
+        ignore,
+    ))
+}
+
 /// A problem at byte offset `at` of `text`.
 fn problem(text: &str, at: usize, message: String) -> Problem {
     let before = &text[..at.min(text.len())];
