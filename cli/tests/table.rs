@@ -228,7 +228,8 @@ fn explain_judges_with_the_deployed_configuration_file() {
          tool = \"Terraform\"\n",
     ));
     let endpoint = stack.moto.endpoint();
-    let explain = |config: &[&str]| {
+    // `explain` of alice's console change against moto, with `extra` arguments and environment.
+    let explain = |extra: &[&str], env: &[(&str, &str)]| {
         let mut args = vec![
             "explain",
             "events/cloudtrail/ec2-authorize-security-group-ingress.console-sso.json",
@@ -239,50 +240,28 @@ fn explain_judges_with_the_deployed_configuration_file() {
             "--region",
             "eu-west-1",
         ];
-        args.extend_from_slice(config);
-        let out = driftguard(&args);
+        args.extend_from_slice(extra);
+        let mut command = common::command(&args);
+        command.envs(env.iter().copied());
+        command.output().expect("run")
+    };
+    let first = |out: std::process::Output| {
         assert!(out.status.success(), "{}", text(&out.stderr));
         jsonl(&out).remove(0)
     };
-    let local = explain(&[]);
+    let local = first(explain(&[], &[]));
     assert_eq!(local["actor"]["rule"], "session.console-credential", "{local:#}");
-    let deployed = explain(&["--config", "ssm:/driftguard/config"]);
+    let deployed = first(explain(&["--config", "ssm:/driftguard/config"], &[]));
     assert_eq!(
         (deployed["actor"]["kind"].as_str(), deployed["actor"]["rule"].as_str()),
         (Some("iac"), Some("break-glass-pipeline")),
         "{deployed:#}"
     );
     // The same through the environment variable the functions read.
-    let out = common::command(&[
-        "explain",
-        "events/cloudtrail/ec2-authorize-security-group-ingress.console-sso.json",
-        "--format",
-        "jsonl",
-        "--endpoint-url",
-        endpoint.as_str(),
-        "--region",
-        "eu-west-1",
-    ])
-    .env("DRIFTGUARD_CONFIG", "ssm:/driftguard/config")
-    .output()
-    .expect("run");
-    assert_eq!(
-        jsonl(&out)[0]["actor"]["rule"],
-        "break-glass-pipeline",
-        "{}",
-        text(&out.stderr)
-    );
+    let by_env = first(explain(&[], &[("DRIFTGUARD_CONFIG", "ssm:/driftguard/config")]));
+    assert_eq!(by_env["actor"]["rule"], "break-glass-pipeline", "{by_env:#}");
     // A parameter that is not there: the command says which.
-    let out = driftguard(&[
-        "explain",
-        "events/cloudtrail/ec2-authorize-security-group-ingress.console-sso.json",
-        "--endpoint-url",
-        endpoint.as_str(),
-        "--region",
-        "eu-west-1",
-        "--config",
-        "ssm:/driftguard/missing",
-    ]);
+    let out = explain(&["--config", "ssm:/driftguard/missing"], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("reading ssm:/driftguard/missing"),
