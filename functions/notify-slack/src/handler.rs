@@ -221,7 +221,7 @@ impl App {
         };
         if let Some(watch) = &app.config_file {
             let mut watch = watch.lock().await;
-            let (file, _) = watch
+            let file = watch
                 .start()
                 .await
                 .map_err(|e| NotifyError::NotRetryable(format!("configuration {}: {e}", watch.location())))?;
@@ -230,7 +230,6 @@ impl App {
         Ok(app)
     }
 
-    /// One invocation; its metrics are printed as one line whatever the outcome.
     /// The policy in use with `routes` (the configuration file's) before the environment's.
     fn set_routes(&self, routes: &[driftguard_core::notify::Route]) {
         if let Ok(mut policy) = self.policy.write() {
@@ -243,19 +242,25 @@ impl App {
         }
     }
 
-    /// The policy in use (after reading the configuration file when due).
-    async fn policy(&self) -> NotifyPolicy {
+    /// Reads the configuration file when due (once per invocation, before any notice is
+    /// planned, so one invocation plans with one policy).
+    async fn refresh_policy(&self) {
         if let Some(watch) = &self.config_file {
             if let Checked::Changed(file) = watch.lock().await.check().await {
                 self.set_routes(&file.routes);
             }
         }
+    }
+
+    /// The policy in use.
+    fn policy(&self) -> NotifyPolicy {
         match self.policy.read() {
             Ok(p) => p.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
+    /// One invocation; its metrics are printed as one line whatever the outcome.
     pub async fn invoke(&self, event: LambdaEvent<Value>) -> Result<Value, NotifyError> {
         let mut metrics = Metrics::new(metrics::NOTIFY_SLACK);
         let started = std::time::Instant::now();
@@ -267,6 +272,7 @@ impl App {
     }
 
     async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, NotifyError> {
+        self.refresh_policy().await;
         match self.read(event.payload).await? {
             Work::Flush if self.shadow => {
                 tracing::info!("Shadow mode: digests are not flushed");
@@ -447,7 +453,7 @@ impl App {
         let key = notice.key();
         let known = self.known_for(notice).await?;
         let can_update = self.slack.delivery() == Delivery::Bot;
-        let policy = self.policy().await;
+        let policy = self.policy();
         let plan = notify::plan(notice, &policy, &known, can_update);
         let (would, channel) = plan.summary();
         let total = self.shadowed.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
@@ -464,7 +470,7 @@ impl App {
                 .update_message(&prompt.channel, &prompt.ts, &message(&closed)?)
                 .await?;
         }
-        let policy = self.policy().await;
+        let policy = self.policy();
         let plan = notify::plan(notice, &policy, &known, can_update);
         match plan {
             Plan::Skip(reason) => {
@@ -573,7 +579,7 @@ impl App {
     /// Posts the week's hotspot digest to the default channel (or the webhook's), once per week
     /// (claimed on the week), ranked from every finding in the table.
     async fn hotspots(&self, now: Timestamp) -> Result<Value, NotifyError> {
-        let policy = self.policy().await;
+        let policy = self.policy();
         let channel = match (self.slack.delivery(), &policy.default_channel) {
             (Delivery::Webhook, _) => None,
             (Delivery::Bot, Some(c)) => Some(c.clone()),
@@ -616,7 +622,7 @@ impl App {
 
     async fn flush_due(&self, now: Timestamp) -> Result<usize, NotifyError> {
         let mut posted = 0;
-        for channel in self.policy().await.channels() {
+        for channel in self.policy().channels() {
             posted += self.flush(&channel, now, false).await?;
         }
         Ok(posted)
@@ -626,7 +632,7 @@ impl App {
     /// flushes of the same queue post once. Returns how many digests were posted (0 or 1).
     async fn flush(&self, channel: &str, now: Timestamp, force: bool) -> Result<usize, NotifyError> {
         let items = self.ledger.queued(channel).await?;
-        if items.is_empty() || !(force || notify::digest_due(&items, &self.policy().await, now)) {
+        if items.is_empty() || !(force || notify::digest_due(&items, &self.policy(), now)) {
             return Ok(0);
         }
         let keys: Vec<String> = items.iter().map(|i| i.key.clone()).collect();
