@@ -442,7 +442,6 @@ fn load_pipeline_with(common: &Setup, flags: aws::AwsFlags<'_>) -> Result<Pipeli
         }
         None => ConfigFile::default(),
     };
-    let config = driftguard_core::attribution::AttributionConfig::default();
     let mut inventory = Inventory::new();
     let mut buckets = Vec::new();
     for path in &common.states {
@@ -486,18 +485,10 @@ fn load_pipeline_with(common: &Setup, flags: aws::AwsFlags<'_>) -> Result<Pipeli
         driftguard_core::config_file::settings_from_env(&driftguard_core::env::Env::new(|name| {
             std::env::var(name).ok()
         }))?;
-    let config = driftguard_core::attribution::AttributionConfig {
-        principals: env_config.principals.into_iter().chain(config.principals).collect(),
-        remediation_roles: env_config
-            .remediation_roles
-            .into_iter()
-            .chain(config.remediation_roles)
-            .collect(),
-    };
     let ignore = env_ignore.extended(&ignore);
     let (config, ignore) = match &common.config {
-        Some(path) => file.added_to(&path.display().to_string(), &config, &ignore),
-        None => (config, ignore),
+        Some(path) => file.added_to(&path.display().to_string(), &env_config, &ignore),
+        None => (env_config, ignore),
     };
     let pipeline = Pipeline::new(&config, inventory)
         .with_ignore(ignore)

@@ -281,7 +281,7 @@ impl App {
         };
         let mut watch = watch.lock().await;
         let location = watch.location().to_string();
-        let (file, _fell_back) = watch
+        let file = watch
             .start()
             .await
             .map_err(|e| from_aws(&format!("configuration {location}"), &e))?;

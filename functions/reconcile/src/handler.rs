@@ -229,7 +229,7 @@ impl App {
     pub async fn load_config(&self) -> Result<(), ReconcileError> {
         if let Some(watch) = &self.config_file {
             let mut watch = watch.lock().await;
-            let (file, _) = watch
+            let file = watch
                 .start()
                 .await
                 .map_err(|e| from_aws(&format!("configuration {}", watch.location()), &e))?;

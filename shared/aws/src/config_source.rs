@@ -262,12 +262,12 @@ impl ConfigWatch {
     /// The file at start: the one at the location when it passes, else the last good one
     /// kept (logged at warn level). `Err` says why neither can be used: the function must not
     /// start on nothing.
-    pub async fn start(&mut self) -> Result<(ConfigFile, bool), AwsError> {
+    pub async fn start(&mut self) -> Result<ConfigFile, AwsError> {
         self.checked = Some(Instant::now());
         let location = self.source.location().to_string();
         let refused = match self.source.fetch().await {
             Ok(fetched) => match self.accept(&fetched).await {
-                Ok(file) => return Ok((file, false)),
+                Ok(file) => return Ok(file),
                 Err(why) => why,
             },
             Err(e) => {
@@ -288,7 +288,7 @@ impl ConfigWatch {
                     tracing::warn!(config = %location, version = %good.version,
                         "Running on the last good configuration until the file is fixed");
                     self.refusing = true;
-                    Ok((file, true))
+                    Ok(file)
                 }
                 Err(e) => Err(unusable(format!(
                     "{refused}; the last good copy no longer passes either: {e}"

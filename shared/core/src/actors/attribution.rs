@@ -398,6 +398,16 @@ pub struct AttributionConfig {
     pub remediation_roles: Vec<String>,
 }
 
+impl AttributionConfig {
+    /// These principals and remediation roles, then `later`'s (principals are tried in order,
+    /// so the earlier source's decide where both match).
+    pub fn followed_by(mut self, later: &AttributionConfig) -> Self {
+        self.principals.extend(later.principals.iter().cloned());
+        self.remediation_roles.extend(later.remediation_roles.iter().cloned());
+        self
+    }
+}
+
 /// The user-agent application name prefix of DriftGuard's remediation calls; the finding id
 /// follows (`app/driftguard-remediation-dg-1500731b7ee4b0bc` in CloudTrail's `userAgent`).
 pub const REMEDIATION_APP_PREFIX: &str = "driftguard-remediation-";

@@ -202,12 +202,10 @@ impl ConfigFile {
         attribution: &AttributionConfig,
         ignore: &IgnoreRules,
     ) -> (AttributionConfig, IgnoreRules) {
-        let mut merged = attribution.clone();
-        merged.principals.extend(self.attribution.principals.iter().cloned());
-        merged
-            .remediation_roles
-            .extend(self.attribution.remediation_roles.iter().cloned());
-        (merged, ignore.clone().extended(&self.ignore_rules(origin)))
+        (
+            attribution.clone().followed_by(&self.attribution),
+            ignore.clone().extended(&self.ignore_rules(origin)),
+        )
     }
 
     /// The built-in ignore rules followed by the file's, each named `<origin>:<entry>`.
