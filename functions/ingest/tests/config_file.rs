@@ -46,12 +46,13 @@ fn lines(logs: &str) -> Vec<Value> {
     logs.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
 }
 
-/// The `ConfigRejected` values the function emitted.
-fn rejected_metric(logs: &str) -> Vec<u64> {
-    lines(logs)
+/// The `ConfigRejected` values `lambda` emitted, once the metric lines of `invocations`
+/// invocations are read (the answer may reach the test before its line does).
+fn rejected_metric(lambda: &LambdaProcess, invocations: usize) -> Vec<u64> {
+    lambda
+        .metrics_lines(invocations, TIMEOUT)
         .iter()
-        .filter_map(|v| v.get("ConfigRejected").and_then(Value::as_f64))
-        .map(|v| v as u64)
+        .filter_map(|m| m.get("ConfigRejected").map(|v| *v as u64))
         .collect()
 }
 
@@ -102,6 +103,8 @@ fn a_bad_configuration_pushed_after_start_leaves_ingest_on_the_last_good_one() {
         json!(0),
         "the last good configuration stays in use: {summary}"
     );
+    // The metric line comes after the refusal in the stream: once it is read, so is the refusal.
+    let rejected = rejected_metric(&first, 2);
     let logs = first.logs();
     let refusal = lines(&logs)
         .into_iter()
@@ -115,7 +118,6 @@ fn a_bad_configuration_pushed_after_start_leaves_ingest_on_the_last_good_one() {
         "{refusal:#}"
     );
     assert_eq!(refusal["level"], json!("ERROR"), "{refusal:#}");
-    let rejected = rejected_metric(&logs);
     assert_eq!(
         (rejected.first(), rejected.last()),
         (Some(&0), Some(&1)),
@@ -126,15 +128,11 @@ fn a_bad_configuration_pushed_after_start_leaves_ingest_on_the_last_good_one() {
     let (_api2, mut second) = spawn(PARAMETER);
     let summary = respond(&mut second, &alice_changes_the_group(3));
     assert_eq!(summary["findings"], json!(0), "{summary}\n{}", second.logs());
+    assert_eq!(rejected_metric(&second, 1), vec![1], "the new container says so too");
     assert!(
         second.logs().contains("Running on the last good configuration"),
         "{}",
         second.logs()
-    );
-    assert_eq!(
-        rejected_metric(&second.logs()),
-        vec![1],
-        "the new container says so too"
     );
 
     // Fixed (alice no longer declared): her next change is drift again.

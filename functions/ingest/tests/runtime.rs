@@ -5,7 +5,7 @@
 use driftguard_core::finding::{Finding, Status};
 use driftguard_core::ports::{FindingStore, Query};
 use driftguard_tests::fault::{Fault, FaultProxy, Rule};
-use driftguard_tests::runtime_api::{emf_lines, Invocation, LambdaProcess, RuntimeApi};
+use driftguard_tests::runtime_api::{Invocation, LambdaProcess, RuntimeApi};
 use driftguard_tests::stack::{workspace, Stack, TABLE};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -751,9 +751,12 @@ impl Ingest {
             .expect("put the state");
     }
 
-    /// The `UnreadableStates` values the function emitted (in its embedded metric format lines).
-    fn unreadable_metric(&self) -> Vec<u64> {
-        emf_lines(&self.lambda.logs())
+    /// The `UnreadableStates` values the function emitted (in its embedded metric format lines),
+    /// once the lines of `invocations` invocations are read: the function prints its line as
+    /// it answers, so the answer may reach the test before the line does.
+    fn unreadable_metric(&self, invocations: usize) -> Vec<u64> {
+        self.lambda
+            .metrics_lines(invocations, Duration::from_secs(10))
             .iter()
             .filter_map(|m| m.get("UnreadableStates").map(|v| *v as u64))
             .collect()
@@ -784,7 +787,7 @@ fn one_unreadable_state_does_not_blind_the_function() {
             .any(|l| l.contains("Terraform state unreadable") && l.contains("env/prod/data.tfstate")),
         "the bad state is named in the logs:\n{logs}"
     );
-    assert_eq!(ingest.unreadable_metric().last(), Some(&1), "and counted");
+    assert_eq!(ingest.unreadable_metric(1).last(), Some(&1), "and counted");
     // Still serving, and still judging by the good state.
     let again = ingest.respond(&event(
         "cloudtrail/ec2-authorize-security-group-ingress.cloud-custodian.json",
@@ -806,7 +809,7 @@ fn a_bad_new_version_keeps_the_last_good_one() {
     let summary = ingest.respond(&event("config/s3-bucket.versioning-suspended.json"));
     assert_eq!(summary["skipped"].get("outside_iac"), None, "{summary}");
     assert_eq!(summary["config_items"], 1, "{summary}");
-    assert_eq!(ingest.unreadable_metric().last(), Some(&1));
+    assert_eq!(ingest.unreadable_metric(2).last(), Some(&1));
 }
 
 #[test]
