@@ -228,9 +228,77 @@ fn env_reads(src: &str) -> BTreeSet<String> {
     reads
 }
 
+/// The `StateLocations` the checks deploy with: two buckets, one with a nested prefix.
+const STATE_LOCATIONS: [&str; 2] = ["s3://acme-tfstate/live/prod/", "s3://acme-network-tfstate/"];
+
+/// The template as CloudFormation sees it once `AWS::LanguageExtensions` has run, with
+/// [`STATE_LOCATIONS`] deployed: each `Fn::ForEach` over `StateLocations` written out.
 fn template(root: &Path) -> Value {
     let text = std::fs::read_to_string(root.join("infra/template.yaml")).expect("infra/template.yaml");
-    serde_yaml::from_str(&text).expect("infra/template.yaml parses")
+    let mut template: Value = serde_yaml::from_str(&text).expect("infra/template.yaml parses");
+    expand_for_each(&mut template, "StateLocations", &STATE_LOCATIONS);
+    template
+}
+
+/// Writes out every `Fn::ForEach::<name>: [identifier, !Ref parameter, body]` of `Resources`
+/// whose collection is `parameter`, with `values` as the parameter's value: one copy of the body
+/// per value, `&{identifier}` in its keys replaced by the value's letters and digits,
+/// `${identifier}` in its strings and `!Ref identifier` replaced by the value. A loop over
+/// anything else fails the test, so a new loop is not silently left unchecked.
+fn expand_for_each(template: &mut Value, parameter: &str, values: &[&str]) {
+    fn substitute(v: &Value, id: &str, value: &str) -> Value {
+        let plain: String = value.chars().filter(char::is_ascii_alphanumeric).collect();
+        match v {
+            Value::String(s) => Value::String(s.replace(&format!("${{{id}}}"), value)),
+            Value::Sequence(items) => Value::Sequence(items.iter().map(|i| substitute(i, id, value)).collect()),
+            Value::Mapping(m) => Value::Mapping(
+                m.iter()
+                    .map(|(k, v)| {
+                        let k = match k {
+                            Value::String(k) => Value::String(k.replace(&format!("&{{{id}}}"), &plain)),
+                            other => other.clone(),
+                        };
+                        (k, substitute(v, id, value))
+                    })
+                    .collect(),
+            ),
+            Value::Tagged(t) if t.tag == "!Ref" && t.value.as_str() == Some(id) => Value::String(value.to_owned()),
+            Value::Tagged(t) => Value::Tagged(Box::new(serde_yaml::value::TaggedValue {
+                tag: t.tag.clone(),
+                value: substitute(&t.value, id, value),
+            })),
+            other => other.clone(),
+        }
+    }
+    let Some(resources) = template.get_mut("Resources").and_then(Value::as_mapping_mut) else {
+        return;
+    };
+    let loops: Vec<Value> = resources
+        .keys()
+        .filter(|k| k.as_str().is_some_and(|k| k.starts_with("Fn::ForEach::")))
+        .cloned()
+        .collect();
+    for key in loops {
+        let Some(Value::Sequence(parts)) = resources.remove(&key) else {
+            panic!("{key:?}: a Fn::ForEach is [identifier, collection, body]");
+        };
+        let [id, collection, Value::Mapping(body)] = parts.as_slice() else {
+            panic!("{key:?}: a Fn::ForEach is [identifier, collection, body]");
+        };
+        let id = id.as_str().expect("a Fn::ForEach identifier is a string");
+        assert!(is_ref(collection, parameter), "{key:?} loops over {collection:?}, not {parameter}");
+        for value in values {
+            for (k, v) in body {
+                let Value::Mapping(one) = substitute(&Value::Mapping([(k.clone(), v.clone())].into_iter().collect()), id, value)
+                else {
+                    unreachable!("a mapping substitutes to a mapping")
+                };
+                for (k, v) in one {
+                    assert!(resources.insert(k.clone(), v).is_none(), "{key:?} writes {k:?} twice");
+                }
+            }
+        }
+    }
 }
 
 fn get<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
