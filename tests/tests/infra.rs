@@ -286,11 +286,17 @@ fn expand_for_each(template: &mut Value, parameter: &str, values: &[&str]) {
             panic!("{key:?}: a Fn::ForEach is [identifier, collection, body]");
         };
         let id = id.as_str().expect("a Fn::ForEach identifier is a string");
-        assert!(is_ref(collection, parameter), "{key:?} loops over {collection:?}, not {parameter}");
+        assert!(
+            is_ref(collection, parameter),
+            "{key:?} loops over {collection:?}, not {parameter}"
+        );
         for value in values {
             for (k, v) in body {
-                let Value::Mapping(one) = substitute(&Value::Mapping([(k.clone(), v.clone())].into_iter().collect()), id, value)
-                else {
+                let Value::Mapping(one) = substitute(
+                    &Value::Mapping([(k.clone(), v.clone())].into_iter().collect()),
+                    id,
+                    value,
+                ) else {
                     unreachable!("a mapping substitutes to a mapping")
                 };
                 for (k, v) in one {
@@ -1567,8 +1573,9 @@ fn remediation_role_grants_exactly_the_enabled_rows() {
     ] {
         let found = revert_grant_problems(doc, role, fixed);
         assert!(found.is_empty(), "infra/{file}:\n{}", found.join("\n"));
-        // The tags row (type AWS::EC2::*) has its own statement under its own condition: listing
-        // any EC2 type grants its tags through it, never through that type's statement.
+        // The tags row (type AWS::EC2::*) has its own statements (DescribeTags takes no resource,
+        // the changes do) under its own condition: listing any EC2 type grants its tags through
+        // them, never through that type's statement.
         let statements = role_statements(doc, role);
         let tags: Vec<&(Option<String>, Vec<String>)> = statements
             .iter()
@@ -1579,21 +1586,16 @@ fn remediation_role_grants_exactly_the_enabled_rows() {
             1,
             "infra/{file}: one {role} statement grants the tags actions: {tags:?}"
         );
-        let (condition, actions) = tags[0];
-        let want: BTreeSet<&str> = actions_for(&["AWS::EC2::*"]).into_iter().collect();
-        assert_eq!(
-            actions.iter().map(String::as_str).collect::<BTreeSet<_>>(),
-            want,
-            "infra/{file}"
-        );
-        let condition = condition.as_deref().expect("the tags statement is under !If");
-        let sharing = statements
+        let condition = tags[0].0.as_deref().expect("the tags statement is under !If");
+        let under_it: BTreeSet<&str> = statements
             .iter()
             .filter(|(c, _)| c.as_deref() == Some(condition))
-            .count();
+            .flat_map(|(_, actions)| actions.iter().map(String::as_str))
+            .collect();
+        let want: BTreeSet<&str> = actions_for(&["AWS::EC2::*"]).into_iter().collect();
         assert_eq!(
-            sharing, 1,
-            "infra/{file}: condition {condition} is not the tags row's own"
+            under_it, want,
+            "infra/{file}: condition {condition} grants the tags row, and only it"
         );
     }
 
@@ -1980,4 +1982,639 @@ fn infra_readme_lists_every_metric() {
             }
         }
     }
+}
+
+// --- Least privilege: each function's role grants exactly the AWS calls its code can make -----
+//
+// The calls come from the source: every SDK operation (`.put_item()`, `.list_objects_v2()`, ...,
+// the operations each `aws-sdk-*` crate in the build defines) in the code a function can reach:
+// its own crate, and in `shared/aws` the trait implementations of the adapter types it names,
+// the inherent methods and free functions it calls by name, and, from those, what they call.
+// The grants are the role's inline policies and the policies written for it per
+// `StateLocations` entry, every `!If` taken as true (all features on).
+
+/// Grants no SDK call in the code explains, by statement id, and why they are needed.
+const IMPLIED: &[(&str, &str)] = &[
+    ("Logs", "the Lambda runtime writes the function's logs to its log group"),
+    (
+        "Queue",
+        "Lambda's SQS event source mapping receives and deletes the batches",
+    ),
+    (
+        "FailedEvents",
+        "Lambda's on-failure destination sends a failed event to the dead-letter queue",
+    ),
+    (
+        "DeadLetters",
+        "Lambda's on-failure destination sends a failed event to the dead-letter queue",
+    ),
+    (
+        "DecryptStates",
+        "S3 decrypts SSE-KMS state objects with the caller's kms:Decrypt",
+    ),
+    (
+        "CloudFormationDriftReads",
+        "DetectStackResourceDrift reads the live resource with the caller's credentials",
+    ),
+];
+
+/// Grants that may name every resource (`*`), and why: the action takes no resource, or the
+/// resources are not known when the stack is deployed.
+const UNSCOPED: &[(&str, &str)] = &[
+    ("config:ListDiscoveredResources", "takes no resource"),
+    ("config:BatchGetResourceConfig", "takes no resource"),
+    ("config:GetResourceConfigHistory", "takes no resource"),
+    ("cloudtrail:LookupEvents", "takes no resource"),
+    ("sts:GetCallerIdentity", "takes no resource"),
+    (
+        "cloudformation:DescribeStackResources",
+        "the stacks that own resources are not known in advance",
+    ),
+    (
+        "cloudformation:DetectStackResourceDrift",
+        "the stacks that own resources are not known in advance",
+    ),
+    ("ec2:DescribeSecurityGroups", "EC2 Describe calls take no resource"),
+    ("ec2:DescribeTags", "EC2 Describe calls take no resource"),
+];
+
+/// Calls the source scan reaches that the function never makes, each checked by hand: the scan
+/// follows names, not types or values, so a port method or a branch can look reachable when it
+/// is not. An entry the scan no longer reaches fails the test, so the list cannot go stale.
+const NOT_MADE: &[(&str, &str, &str)] = &[
+    (
+        "ingest",
+        "dynamodb:UpdateItem",
+        "DynamoInventory's transaction bumps the inventory version for iac-sync; ingest only reads it",
+    ),
+    (
+        "slack-actions",
+        "dynamodb:DeleteItem",
+        "DynamoStore's outbox drain runs in core's finding service, which slack-actions does not run",
+    ),
+    (
+        "slack-actions",
+        "dynamodb:Scan",
+        "DynamoStore::list scans for queries other than open findings; slack-actions lists no findings",
+    ),
+    (
+        "reconcile",
+        "dynamodb:Scan",
+        "reconcile's list calls are ConfigReader's, not DynamoStore::list's",
+    ),
+    (
+        "reconcile",
+        "cloudformation:DetectStackResourceDrift",
+        "core's stack::check asks for drift (ingest); the sweep asks only which stack owns a resource",
+    ),
+    (
+        "iac-sync",
+        "dynamodb:Scan",
+        "iac-sync lists open findings only, a Query on gsi1",
+    ),
+    (
+        "reconcile",
+        "s3:GetObjectVersion",
+        "a state is read at a version only when ingest pins it (set_pins); reconcile pins none",
+    ),
+];
+
+/// The SDK operations of every `aws-sdk-*` crate in the build, by crate (`dynamodb`, `s3`, ...):
+/// the folder names under each crate's `src/operation`, from `cargo metadata`.
+fn sdk_operations(root: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .current_dir(root)
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "cargo metadata: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON");
+    let mut ops = BTreeMap::new();
+    for package in meta["packages"].as_array().into_iter().flatten() {
+        let (Some(name), Some(manifest)) = (package["name"].as_str(), package["manifest_path"].as_str()) else {
+            continue;
+        };
+        let Some(service) = name.strip_prefix("aws-sdk-") else {
+            continue;
+        };
+        let dir = Path::new(manifest).with_file_name("src").join("operation");
+        let names: BTreeSet<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
+        ops.insert(service.to_owned(), names);
+    }
+    assert!(ops.contains_key("dynamodb"), "no aws-sdk-dynamodb in cargo metadata");
+    ops
+}
+
+/// A source without its `#[cfg(test)] mod tests` (the test module closes each file here).
+fn without_tests(src: &str) -> &str {
+    src.find("#[cfg(test)]\nmod tests").map_or(src, |i| &src[..i])
+}
+
+/// The index of the `}` closing the `{` at `open`.
+fn closing(src: &[u8], open: usize) -> usize {
+    let mut depth = 0usize;
+    for (i, b) in src.iter().enumerate().skip(open) {
+        match b {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => {}
+        }
+    }
+    src.len().saturating_sub(1)
+}
+
+/// One `fn` of `shared/aws`: the type of the `impl` it is in, its name and body, and the SDK
+/// crates its file uses.
+#[derive(Debug)]
+struct AdapterFn {
+    owner: Option<String>,
+    name: String,
+    body: String,
+    sdks: Vec<String>,
+}
+
+fn identifiers_called(src: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let bytes = src.as_bytes();
+    for (i, _) in src.match_indices('(') {
+        let mut start = i;
+        // `name::<T>(`: skip the turbofish.
+        let mut end = i;
+        if src[..i].ends_with('>') {
+            if let Some(t) = src[..i].rfind("::<") {
+                end = t;
+                start = t;
+            }
+        }
+        while start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_') {
+            start -= 1;
+        }
+        let name = &src[start..end];
+        if name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
+            out.insert(name.to_owned());
+        }
+    }
+    out
+}
+
+fn type_names(src: &str, known: &BTreeSet<String>) -> BTreeSet<String> {
+    src.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| known.contains(*w))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `text` after a leading `<...>` (angle brackets balanced), trimmed.
+fn skip_generics(text: &str) -> &str {
+    let text = text.trim_start();
+    if !text.starts_with('<') {
+        return text;
+    }
+    let mut depth = 0usize;
+    for (i, c) in text.char_indices() {
+        match c {
+            '<' => depth += 1,
+            '>' => {
+                depth -= 1;
+                if depth == 0 {
+                    return text[i + 1..].trim_start();
+                }
+            }
+            _ => {}
+        }
+    }
+    ""
+}
+
+/// Every `fn` in `shared/aws`, and the public types declared there.
+fn adapter_fns(root: &Path, sdks: &BTreeMap<String, BTreeSet<String>>) -> (Vec<AdapterFn>, BTreeSet<String>) {
+    let mut fns = Vec::new();
+    let mut types = BTreeSet::new();
+    for file in rust_files(&root.join("shared/aws/src")) {
+        let text = std::fs::read_to_string(&file).expect("source reads");
+        let src = without_tests(&text);
+        let used: Vec<String> = sdks
+            .keys()
+            .filter(|s| src.contains(&format!("aws_sdk_{}", s.replace('-', "_"))))
+            .cloned()
+            .collect();
+        for decl in ["pub struct ", "pub enum "] {
+            for (i, _) in src.match_indices(decl) {
+                let name: String = src[i + decl.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                types.insert(name);
+            }
+        }
+        // `impl ... {` blocks at the start of a line: (start, end, type).
+        let mut impls = Vec::new();
+        for (i, _) in src.match_indices("\nimpl") {
+            let Some(open) = src[i..].find('{').map(|o| i + o) else {
+                continue;
+            };
+            let head = skip_generics(&src[i + 5..open]);
+            let ty = head.split_once(" for ").map_or(head, |(_, ty)| ty);
+            let ty: String = ty
+                .trim()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            impls.push((i, closing(src.as_bytes(), open), ty));
+        }
+        for (i, _) in src.match_indices("fn ") {
+            if i > 0 && (src.as_bytes()[i - 1].is_ascii_alphanumeric() || src.as_bytes()[i - 1] == b'_') {
+                continue;
+            }
+            let name: String = src[i + 3..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let (Some(open), semi) = (src[i..].find('{'), src[i..].find(';')) else {
+                continue;
+            };
+            if semi.is_some_and(|s| s < open) || name.is_empty() {
+                continue;
+            }
+            let open = i + open;
+            let body = src[open..=closing(src.as_bytes(), open)].to_owned();
+            let owner = impls.iter().find(|(s, e, _)| *s < i && i < *e);
+            fns.push(AdapterFn {
+                owner: owner.map(|o| o.2.clone()),
+                name,
+                body,
+                sdks: used.clone(),
+            });
+        }
+    }
+    (fns, types)
+}
+
+/// The IAM action of an SDK operation whose name differs from the operation's, from the
+/// services' "actions, resources, and condition keys" pages. `None`: the operation's own name.
+/// `sts:GetCallerIdentity` needs no permission and a DynamoDB transaction needs the actions of
+/// its items (read from where they are built); neither is named here.
+fn iam_action(sdk: &str, op: &str) -> Option<String> {
+    let action = match (sdk, op) {
+        ("s3", "list_objects_v2") => "s3:ListBucket",
+        ("s3", "head_object") | ("s3", "get_object") => "s3:GetObject",
+        ("s3", "get_public_access_block") => "s3:GetBucketPublicAccessBlock",
+        ("s3", "put_public_access_block") => "s3:PutBucketPublicAccessBlock",
+        ("s3", "get_bucket_encryption") => "s3:GetEncryptionConfiguration",
+        ("s3", "put_bucket_encryption") => "s3:PutEncryptionConfiguration",
+        _ => return None,
+    };
+    Some(action.to_owned())
+}
+
+/// The IAM actions one reachable body needs for its SDK calls.
+fn actions_of(f: &AdapterFn, sdks: &BTreeMap<String, BTreeSet<String>>) -> BTreeSet<String> {
+    let prefix = |sdk: &str| match sdk {
+        "eventbridge" => "events".to_owned(),
+        other => other.to_owned(),
+    };
+    let pascal = |op: &str| -> String {
+        op.split('_')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    let mut out = BTreeSet::new();
+    for (i, _) in f.body.match_indices("()") {
+        let before = &f.body[..i];
+        let start = before
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |s| s + 1);
+        if start == 0 || !before[..start].trim_end().ends_with('.') {
+            continue;
+        }
+        let op = &before[start..];
+        let mut candidates: Vec<&String> = f.sdks.iter().filter(|s| sdks[*s].contains(op)).collect();
+        // An operation two clients of the file share (`get_policy`: IAM's and Lambda's) is the
+        // one of the client it is called on (`self.lambda.get_policy()`).
+        let receiver = before[..start].trim_end().trim_end_matches('.').trim_end();
+        let receiver = &receiver[receiver
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(0, |i| i + 1)..];
+        if candidates.len() > 1 && candidates.iter().any(|s| s.as_str() == receiver) {
+            candidates.retain(|s| s.as_str() == receiver);
+        }
+        for sdk in candidates {
+            if let Some(action) = iam_action(sdk, op) {
+                out.insert(action);
+            } else if !(sdk == "sts" && op == "get_caller_identity") && op != "transact_write_items" {
+                out.insert(format!("{}:{}", prefix(sdk), pascal(op)));
+            }
+        }
+    }
+    // A state read at a version by id: the versioned read helper called with a version.
+    for (i, _) in f.body.match_indices("get_object_version_within(") {
+        if f.body[..i].ends_with("fn ") {
+            continue;
+        }
+        let mut depth = 0usize;
+        let mut args = vec![String::new()];
+        for c in f.body[i + "get_object_version_within".len()..].chars() {
+            match c {
+                '(' | '[' | '{' => depth += 1,
+                ')' | ']' | '}' => depth -= 1,
+                ',' if depth == 1 => {
+                    args.push(String::new());
+                    continue;
+                }
+                _ => {}
+            }
+            if depth == 0 {
+                break;
+            }
+            if let Some(arg) = args.last_mut() {
+                arg.push(c);
+            }
+        }
+        if args.get(3).is_some_and(|a| a.trim() != "None") {
+            out.insert("s3:GetObjectVersion".to_owned());
+        }
+    }
+    for (builder, action) in [
+        ("Put::builder(", "dynamodb:PutItem"),
+        ("Update::builder(", "dynamodb:UpdateItem"),
+        ("Delete::builder(", "dynamodb:DeleteItem"),
+        ("ConditionCheck::builder(", "dynamodb:ConditionCheckItem"),
+    ] {
+        if f.body.contains(builder) {
+            out.insert(action.to_owned());
+        }
+    }
+    out
+}
+
+/// The port methods core's own code calls on the adapters it is given (`store.apply(...)`,
+/// `publisher.publish(...)`, `port.detect_drift(...)`): an adapter's implementation of one is
+/// reached through core.
+/// (`conformance.rs` is the adapters' test kit, not a path a function takes.)
+fn core_port_calls(root: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for file in rust_files(&root.join("shared/core/src")) {
+        if file.ends_with("conformance.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).expect("source reads");
+        let src = without_tests(&text);
+        for receiver in ["store.", "publisher.", "port."] {
+            for (i, _) in src.match_indices(receiver) {
+                let rest = &src[i + receiver.len()..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if rest[name.len()..].starts_with('(') {
+                    out.insert(name);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The IAM actions the code of the function in `functions/<dir>` can need.
+fn code_actions(root: &Path, dir: &str) -> BTreeSet<String> {
+    let sdks = sdk_operations(root);
+    let (fns, types) = adapter_fns(root, &sdks);
+    let own: String = rust_files(&root.join("functions").join(dir).join("src"))
+        .iter()
+        .map(|f| without_tests(&std::fs::read_to_string(f).expect("source reads")).to_owned())
+        .collect();
+    let mut named = type_names(&own, &types);
+    let mut called = identifiers_called(&own);
+    called.extend(core_port_calls(root));
+    let mut todo: Vec<usize> = (0..fns.len())
+        .filter(|&i| {
+            let f = &fns[i];
+            f.owner.as_ref().is_none_or(|t| named.contains(t)) && called.contains(&f.name)
+        })
+        .collect();
+    let mut seen = BTreeSet::new();
+    while let Some(i) = todo.pop() {
+        if !seen.insert(i) {
+            continue;
+        }
+        let f = &fns[i];
+        named.extend(type_names(&f.body, &types));
+        called.extend(identifiers_called(&f.body));
+        for (j, g) in fns.iter().enumerate() {
+            if !seen.contains(&j) && g.owner.as_ref().is_none_or(|t| named.contains(t)) && called.contains(&g.name) {
+                todo.push(j);
+            }
+        }
+    }
+    // The function's own code, as one body: it calls no SDK itself, but may read a version.
+    let own = AdapterFn {
+        owner: None,
+        name: dir.to_owned(),
+        body: own,
+        sdks: Vec::new(),
+    };
+    if std::env::var_os("DRIFTGUARD_PRIVILEGE_TRACE").is_some() {
+        for &i in &seen {
+            let f = &fns[i];
+            eprintln!(
+                "{dir}: {}::{} {:?}",
+                f.owner.as_deref().unwrap_or("-"),
+                f.name,
+                actions_of(f, &sdks)
+            );
+        }
+    }
+    seen.iter()
+        .map(|&i| &fns[i])
+        .chain([&own])
+        .flat_map(|f| actions_of(f, &sdks))
+        .collect()
+}
+
+/// One Allow statement of a role: its id, actions and resources.
+#[derive(Debug, Clone)]
+struct Grant {
+    sid: String,
+    actions: Vec<String>,
+    resources: Vec<Value>,
+}
+
+/// Every Allow statement granted to `role`: its inline policies and the `AWS::IAM::RolePolicy`
+/// resources naming it, each `!If` read as true.
+fn role_grants(template: &Value, role: &str) -> Vec<Grant> {
+    fn collect(doc: &Value, out: &mut Vec<Grant>) {
+        let statements = when_true(doc).1.get("Statement").map(|s| when_true(s).1);
+        for s in statements.and_then(Value::as_sequence).into_iter().flatten() {
+            let s = when_true(s).1;
+            if is_ref(s, "AWS::NoValue") || str_of(s.get("Effect")) != Some("Allow") {
+                continue;
+            }
+            let resources = match s.get("Resource").map(|r| untag(r).1) {
+                Some(Value::Sequence(items)) => items.clone(),
+                Some(_) => vec![s.get("Resource").cloned().unwrap_or(Value::Null)],
+                None => Vec::new(),
+            };
+            out.push(Grant {
+                sid: str_of(s.get("Sid")).unwrap_or("").to_owned(),
+                actions: strings(s.get("Action")),
+                resources,
+            });
+        }
+    }
+    let mut out = Vec::new();
+    let policies = get(template, &["Resources", role, "Properties", "Policies"]).map(|p| when_true(p).1);
+    for policy in policies.and_then(Value::as_sequence).into_iter().flatten() {
+        if let Some(doc) = when_true(policy).1.get("PolicyDocument") {
+            collect(doc, &mut out);
+        }
+    }
+    for (_, policy) in resources_of(template, "AWS::IAM::RolePolicy") {
+        if get(policy, &["Properties", "RoleName"]).is_some_and(|r| is_ref(r, role)) {
+            if let Some(doc) = get(policy, &["Properties", "PolicyDocument"]) {
+                collect(doc, &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// Everything wrong with the roles of the template's functions against what their code calls.
+fn privilege_problems(template: &Value, root: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (id, function) in resources_of(template, "AWS::Serverless::Function") {
+        let Some(dir) = str_of(get(function, &["Properties", "CodeUri"])).and_then(|c| c.strip_prefix("../functions/"))
+        else {
+            problems.push(format!("{id}: no CodeUri under ../functions/"));
+            continue;
+        };
+        let role = match get(function, &["Properties", "Role"]).map(untag) {
+            Some((Some(tag), v)) if tag == "GetAtt" => {
+                v.as_str().and_then(|r| r.strip_suffix(".Arn")).map(str::to_owned)
+            }
+            _ => None,
+        };
+        let Some(role) = role else {
+            problems.push(format!(
+                "{id}: its role is not one of the template's (Role: !GetAtt <Role>.Arn)"
+            ));
+            continue;
+        };
+        let mut needed = code_actions(root, dir);
+        for (_, action, why) in NOT_MADE.iter().filter(|(d, _, _)| *d == dir) {
+            if !needed.remove(*action) {
+                problems.push(format!(
+                    "{dir}: NOT_MADE lists {action} ({why}), which the scan no longer reaches"
+                ));
+            }
+        }
+        let grants = role_grants(template, &role);
+        let implied = |sid: &str| IMPLIED.iter().any(|(s, _)| *s == sid);
+        let granted: BTreeSet<String> = grants
+            .iter()
+            .filter(|g| !implied(&g.sid))
+            .flat_map(|g| g.actions.iter().cloned())
+            .collect();
+        for action in needed.difference(&granted) {
+            problems.push(format!(
+                "{role} ({dir}): the code calls {action}, the role does not grant it"
+            ));
+        }
+        for action in granted.difference(&needed) {
+            problems.push(format!(
+                "{role} ({dir}): grants {action}, which no code of the function calls"
+            ));
+        }
+        for g in &grants {
+            let everything = g.resources.iter().any(|r| r.as_str() == Some("*"));
+            for action in g.actions.iter().filter(|_| everything) {
+                if !implied(&g.sid) && !UNSCOPED.iter().any(|(a, _)| a == action) {
+                    problems.push(format!("{role} ({dir}): {action} on every resource (Sid {})", g.sid));
+                }
+            }
+            if g.resources.is_empty() {
+                problems.push(format!("{role} ({dir}): statement {} names no resource", g.sid));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn each_role_grants_exactly_the_calls_its_function_makes() {
+    let root = workspace();
+    let problems = privilege_problems(&template(&root), &root);
+    assert!(problems.is_empty(), "least privilege:\n{}", problems.join("\n"));
+}
+
+/// The statement `sid` of `role`'s inline policies (not under `!If`), to change in a test.
+fn statement_mut<'t>(template: &'t mut Value, role: &str, sid: &str) -> &'t mut Mapping {
+    let policies = template["Resources"][role]["Properties"]["Policies"]
+        .as_sequence_mut()
+        .expect("inline policies");
+    policies
+        .iter_mut()
+        .flat_map(|p| p["PolicyDocument"]["Statement"].as_sequence_mut().into_iter().flatten())
+        .filter_map(Value::as_mapping_mut)
+        .find(|s| s.get("Sid").and_then(Value::as_str) == Some(sid))
+        .unwrap_or_else(|| panic!("{role} has a statement {sid}"))
+}
+
+#[test]
+fn a_missing_grant_an_unused_one_and_an_unscoped_one_are_caught() {
+    let root = workspace();
+    let clean = template(&root);
+
+    let mut missing = clean.clone();
+    statement_mut(&mut missing, "IngestRole", "Publish").insert("Action".into(), "events:PutRule".into());
+    let found = privilege_problems(&missing, &root);
+    assert!(
+        found.contains(&"IngestRole (ingest): the code calls events:PutEvents, the role does not grant it".to_owned()),
+        "{found:#?}"
+    );
+    assert!(
+        found.contains(&"IngestRole (ingest): grants events:PutRule, which no code of the function calls".to_owned()),
+        "{found:#?}"
+    );
+
+    let mut extra = clean.clone();
+    let states = extra["Resources"]["IngestStatess3acmetfstateliveprod"]["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence_mut()
+        .expect("the per-location policy of ingest");
+    states.push(
+        serde_yaml::from_str(
+            "{Sid: Tidy, Effect: Allow, Action: s3:DeleteObject, Resource: 'arn:aws:s3:::acme-tfstate/live/prod/*'}",
+        )
+        .expect("yaml"),
+    );
+    let found = privilege_problems(&extra, &root);
+    assert_eq!(
+        found,
+        vec!["IngestRole (ingest): grants s3:DeleteObject, which no code of the function calls".to_owned()]
+    );
+
+    let mut unscoped = clean;
+    statement_mut(&mut unscoped, "IngestRole", "Publish").insert("Resource".into(), "*".into());
+    let found = privilege_problems(&unscoped, &root);
+    assert_eq!(
+        found,
+        vec!["IngestRole (ingest): events:PutEvents on every resource (Sid Publish)".to_owned()]
+    );
 }
