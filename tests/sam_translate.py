@@ -2,10 +2,11 @@
 """Translates a SAM template to the CloudFormation JSON a deployment would create, offline.
 
 What CloudFormation does with `Transform:` on a deployment, done here with the same libraries
-`sam validate` and `sam deploy` use: first the AWS::LanguageExtensions transform (Fn::ForEach,
-Fn::Length, ...; SAM CLI's `samcli.lib.cfn_language_extensions`), with the deployment's
-parameter values, then AWS::Serverless-2016-10-31 (the `aws-sam-translator` package). The
-integration tests create a stack on moto from the result (tests/src/deployed.rs).
+the SAM CLI uses: first the AWS::LanguageExtensions transform (its Fn::ForEach loops, with SAM
+CLI's `samcli.lib.cfn_language_extensions` and the deployment's parameter values; the other
+functions of that transform are refused, none is used), then AWS::Serverless-2016-10-31 (the
+`aws-sam-translator` package). The integration tests create a stack on moto from the result
+(tests/src/deployed.rs).
 
 One change is made to the template before translating, named where it is made:
 - code-uri-to-s3: every function's local `CodeUri` (a folder, which `sam build` compiles and
@@ -19,6 +20,7 @@ exits with status 1 (2 when a required Python package is missing).
 """
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -63,19 +65,51 @@ def code_uri_to_s3(template, bucket):
         properties["CodeUri"] = {"Bucket": bucket, "Key": f"{binary}.zip"}
 
 
-def expand_language_extensions(template, parameters):
-    """The AWS::LanguageExtensions transform, when the template declares it."""
+def expand_language_extensions(template, values, pseudo):
+    """The AWS::LanguageExtensions transform, when the template declares it: Fn::ForEach loops
+    expanded with the parameter values, every other intrinsic function left for CloudFormation.
+
+    Only the SAM CLI's ForEach processor runs. Its full pipeline (`expand_language_extensions`,
+    what `sam build` uses locally) also resolves the other intrinsic functions as far as it can,
+    and in doing so turns `!Sub "${Resource.Arn},..."` into a plain string that still holds the
+    `${...}` (SAM CLI 1.170): deployed, a variable would hold that text."""
     transforms = template.get("Transform", [])
     if isinstance(transforms, str):
         transforms = [transforms]
     if "AWS::LanguageExtensions" not in transforms:
         return template
     try:
-        from samcli.lib.cfn_language_extensions.sam_integration import expand_language_extensions
+        from samcli.lib.cfn_language_extensions.api import create_default_intrinsic_resolver
+        from samcli.lib.cfn_language_extensions.models import (
+            PseudoParameterValues,
+            ResolutionMode,
+            TemplateProcessingContext,
+        )
+        from samcli.lib.cfn_language_extensions.pipeline import ProcessingPipeline
+        from samcli.lib.cfn_language_extensions.processors import TemplateParsingProcessor
+        from samcli.lib.cfn_language_extensions.processors.foreach import ForEachProcessor
     except ImportError as error:
         fail(f"the template uses AWS::LanguageExtensions and SAM CLI lacks it ({error}); "
              "install a SAM CLI with samcli.lib.cfn_language_extensions (1.160 or later)", 2)
-    expanded = expand_language_extensions(template, parameters, enabled=True).expanded_template
+    text = json.dumps(template)
+    for unsupported in ('"Fn::Length"', '"Fn::ToJsonString"', '"DefaultValue"'):
+        if unsupported in text:
+            fail(f"the template uses {unsupported}, which this script does not expand (only Fn::ForEach)")
+    context = TemplateProcessingContext(
+        fragment=copy.deepcopy(template),
+        parameter_values=values,
+        pseudo_parameters=PseudoParameterValues(
+            region=pseudo["AWS::Region"],
+            account_id=pseudo["AWS::AccountId"],
+            stack_name=pseudo["AWS::StackName"],
+            partition=pseudo["AWS::Partition"],
+            url_suffix=pseudo["AWS::URLSuffix"],
+        ),
+        resolution_mode=ResolutionMode.PARTIAL,
+    )
+    resolver = create_default_intrinsic_resolver(context)
+    pipeline = ProcessingPipeline([TemplateParsingProcessor(), ForEachProcessor(intrinsic_resolver=resolver)])
+    expanded = pipeline.process_template(context)
     rest = [t for t in transforms if t != "AWS::LanguageExtensions"]
     if rest:
         expanded["Transform"] = rest if len(rest) > 1 else rest[0]
@@ -124,7 +158,7 @@ def main():
     # The translator asks boto3's session for the region (partition, ARNs); no call is made.
     os.environ["AWS_DEFAULT_REGION"] = args.region
     try:
-        template = expand_language_extensions(template, {**values, **pseudo})
+        template = expand_language_extensions(template, values, pseudo)
         code_uri_to_s3(template, args.code_bucket)
         translated = transform(template, {**values, **pseudo}, BundledManagedPolicies())
     except Exception as error:  # the translator's errors are many types; each names the problem

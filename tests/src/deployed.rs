@@ -7,8 +7,8 @@
 //! moto's CloudFormation and EventBridge fall short of AWS in a few places. Each gap is worked
 //! around here by name ([`Workaround`]), and a test lists the names it relied on, so none is
 //! taken silently. Resource types moto's CloudFormation does not implement (CloudWatch alarms,
-//! `AWS::Lambda::EventInvokeConfig`, `AWS::SQS::QueuePolicy`) are skipped by moto with a warning
-//! and are not exercised: moto enforces no policy anyway.
+//! `AWS::Lambda::EventInvokeConfig`, `AWS::SQS::QueuePolicy`, `AWS::IAM::RolePolicy`) are skipped
+//! by moto with a warning and are not exercised: moto enforces no IAM, bucket or key policy anyway.
 //!
 //! The translation needs the SAM CLI (`python3 -m pip install aws-sam-cli`, which brings
 //! `aws-sam-translator`). Without it, [`translate_or_skip`] skips with a notice, unless
@@ -828,4 +828,102 @@ pub async fn put_parameter(sdk: &SdkConfig, name: &str, text: &str) -> Result<()
         .await
         .map(|_| ())
         .map_err(|e| format!("put the parameter {name}: {e:?}"))
+}
+
+/// The server-side encryption of `s3://bucket/key`: (algorithm, KMS key id), as `HeadObject`
+/// reports them.
+pub async fn object_encryption(
+    sdk: &SdkConfig,
+    bucket: &str,
+    key: &str,
+) -> Result<(Option<String>, Option<String>), String> {
+    let head = driftguard_aws::s3_client(sdk, true)
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| format!("head s3://{bucket}/{key}: {e:?}"))?;
+    Ok((
+        head.server_side_encryption().map(|s| s.as_str().to_owned()),
+        head.ssekms_key_id().map(str::to_owned),
+    ))
+}
+
+/// Sets the policy of `bucket` (in the account of `sdk`).
+pub async fn put_bucket_policy(sdk: &SdkConfig, bucket: &str, policy: &Value) -> Result<(), String> {
+    driftguard_aws::s3_client(sdk, true)
+        .put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("put the policy of {bucket}: {e:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The template rewrites, on a small template (no moto, no SAM CLI).
+
+    use super::*;
+
+    #[test]
+    fn moto_rewrites_are_named_and_keep_what_cloudformation_resolves() {
+        let mut template = json!({
+            "Parameters": {
+                "Seconds": {"Type": "Number", "Default": 30},
+                "Types": {"Type": "CommaDelimitedList", "Default": "none"},
+                "Given": {"Type": "CommaDelimitedList", "Default": "a"},
+                "Name": {"Type": "String", "Default": ""}
+            },
+            "Resources": {
+                "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": {"Fn::Sub": "${AWS::StackName}-bus"}}},
+                "Rule": {"Type": "AWS::Events::Rule", "DependsOn": "Queue", "Properties": {"EventBusName": {"Ref": "Bus"}}},
+                "Function": {"Type": "AWS::Lambda::Function", "Properties": {
+                    "MemorySize": {"Ref": "Seconds"},
+                    "Environment": {"Variables": {"BUS": {"Ref": "Bus"}, "SECONDS": {"Ref": "Seconds"}, "NAME": {"Ref": "Name"}}}
+                }},
+                "Queue": {"Type": "AWS::SQS::Queue"}
+            },
+            "Outputs": {"BusName": {"Value": {"Ref": "Bus"}}}
+        });
+        let mut parameters = BTreeMap::from([("Given".to_owned(), "b,c".to_owned())]);
+        let applied = for_moto(&mut template, &mut parameters);
+
+        assert_eq!(
+            applied,
+            BTreeSet::from([
+                Workaround::EventBusRefByName,
+                Workaround::ParametersAsCloudFormationPassesThem
+            ])
+        );
+        let name = json!({"Fn::Sub": "${AWS::StackName}-bus"});
+        let resources = &template["Resources"];
+        assert_eq!(resources["Rule"]["Properties"]["EventBusName"], name);
+        assert_eq!(resources["Rule"]["DependsOn"], json!(["Bus", "Queue"]));
+        let variables = &resources["Function"]["Properties"]["Environment"]["Variables"];
+        assert_eq!(variables["BUS"], name);
+        assert_eq!(variables["SECONDS"], json!({"Fn::Sub": "${Seconds}"}));
+        assert_eq!(
+            variables["NAME"],
+            json!({"Ref": "Name"}),
+            "a String parameter is left alone"
+        );
+        assert_eq!(
+            resources["Function"]["Properties"]["MemorySize"],
+            json!({"Ref": "Seconds"}),
+            "a number outside the environment stays a number"
+        );
+        assert_eq!(resources["Function"]["DependsOn"], json!(["Bus"]));
+        assert_eq!(template["Outputs"]["BusName"]["Value"], name);
+        assert_eq!(
+            parameters,
+            BTreeMap::from([
+                ("Given".to_owned(), "b,c".to_owned()),
+                ("Types".to_owned(), "none".to_owned())
+            ]),
+            "list defaults are passed, given values kept"
+        );
+    }
 }
