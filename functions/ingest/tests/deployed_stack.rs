@@ -6,6 +6,13 @@
 //! findings land in the stack's table and whose `Drift Detected` reaches the rules of
 //! notify-slack and remediate. A template change that breaks that wiring breaks this test.
 //!
+//! The states are where an organisation keeps them: two `StateLocations`, the central account's
+//! bucket and a member account's bucket encrypted with that account's KMS key (SSE-KMS, its ARN
+//! in `StateKmsKeyArns`, the bucket policy naming the stack's roles as infra/README.md says), and
+//! the configuration file is in SSM (`ConfigFileParameter`). moto enforces no bucket or key
+//! policy: that the policies admit the roles is not tested here, only that ingest, configured by
+//! the stack, reads both buckets.
+//!
 //! moto's gaps are worked around by name (`driftguard_tests::deployed::Workaround`), and the test
 //! asserts the exact list it relied on, so a workaround is never taken silently and one that is
 //! no longer needed shows. Besides them, three settings point the function at the loopback stand-ins
@@ -19,15 +26,18 @@ use driftguard_tests::deployed::{self, Workaround, SPOKE_ACCOUNT};
 use driftguard_tests::moto::MotoServer;
 use driftguard_tests::runtime_api::{Invocation, LambdaProcess, RuntimeApi, ACCOUNT_ID};
 use driftguard_tests::stack::{sdk_config, workspace};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 const STACK: &str = "driftguard";
 const SPOKE_STACK: &str = "driftguard-spoke";
-/// The bucket holding the Terraform states, in the central account.
+/// The central account's state bucket and where its states are.
 const STATE_BUCKET: &str = "acme-tfstate";
 const STATE_PREFIX: &str = "env/prod/";
+/// The member account's state bucket (SSE-KMS) and where its states are.
+const MEMBER_STATE_BUCKET: &str = "acme-data-tfstate";
+const MEMBER_STATE_PREFIX: &str = "live/";
 /// The configuration file's SSM parameter.
 const CONFIG_PARAMETER: &str = "/driftguard/config";
 /// The configuration file: bob's instance is left alone (its change is ignored).
@@ -62,9 +72,50 @@ fn the_deployed_stack_carries_a_member_accounts_change_to_a_finding_and_its_drif
     let Some(moto) = MotoServer::start_or_skip(test) else {
         return;
     };
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let central = rt.block_on(sdk_config(&moto.endpoint()));
+    let spoke = rt
+        .block_on(deployed::account_sdk(&central, SPOKE_ACCOUNT))
+        .expect("credentials in the member account");
+
+    // What exists before the stack. The states: the network stack's in the central account's
+    // bucket; the data stack's (its resources live in the member account) in that account's
+    // bucket, under its own KMS key.
+    let member_states = rt
+        .block_on(deployed::create_stack(
+            &spoke,
+            "acme-data-tfstate",
+            &member_state_bucket().to_string(),
+            &BTreeMap::new(),
+        ))
+        .expect("the member account's state bucket and key");
+    let key_arn = member_states.output("KeyArn").to_owned();
+    let member_key = format!("{MEMBER_STATE_PREFIX}data.tfstate");
+    rt.block_on(deployed::put_objects(
+        &spoke,
+        MEMBER_STATE_BUCKET,
+        &[(member_key.clone(), state("data.tfstate", SPOKE_ACCOUNT))],
+    ))
+    .expect("put the member account's state");
+    assert_eq!(
+        rt.block_on(deployed::object_encryption(&spoke, MEMBER_STATE_BUCKET, &member_key))
+            .expect("head the member account's state"),
+        (Some("aws:kms".to_owned()), Some(key_arn.clone())),
+        "the member account's state is encrypted with its key"
+    );
+    let network = [(
+        format!("{STATE_PREFIX}network.tfstate"),
+        state("network.tfstate", ACCOUNT_ID),
+    )];
+    rt.block_on(deployed::bucket_with(&central, STATE_BUCKET, &network))
+        .expect("the central state bucket");
+    rt.block_on(deployed::put_parameter(&central, CONFIG_PARAMETER, CONFIG_FILE))
+        .expect("put the configuration file");
+
+    let locations = format!("s3://{STATE_BUCKET}/{STATE_PREFIX},s3://{MEMBER_STATE_BUCKET}/{MEMBER_STATE_PREFIX}");
     let mut parameters: BTreeMap<String, String> = [
-        ("StateBucket", STATE_BUCKET),
-        ("StatePrefix", STATE_PREFIX),
+        ("StateLocations", locations.as_str()),
+        ("StateKmsKeyArns", key_arn.as_str()),
         ("ConfigFileParameter", CONFIG_PARAMETER),
         // notify-slack exists only with a Slack secret; it is never read here.
         (
@@ -82,24 +133,30 @@ fn the_deployed_stack_carries_a_member_accounts_change_to_a_finding_and_its_drif
     else {
         return;
     };
+    // The translation wrote ingest's state grants once per location (moto's CloudFormation does
+    // not create AWS::IAM::RolePolicy resources, so they are checked here).
+    let granted: Vec<String> = template["Resources"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(id, r)| id.starts_with("IngestStates") && r["Type"] == "AWS::IAM::RolePolicy")
+        .map(|(_, r)| r.to_string())
+        .collect();
+    let each_location_once = locations.split(',').all(|location| {
+        granted
+            .iter()
+            .filter(|g| g.contains(&format!("\"{location}\"")))
+            .count()
+            == 1
+    });
+    assert!(
+        granted.len() == 2 && each_location_once,
+        "one state grant on ingest's role per location: {granted:#?}"
+    );
     let mut used = deployed::for_moto(&mut template, &mut parameters);
-
-    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let central = rt.block_on(sdk_config(&moto.endpoint()));
-    let spoke = rt
-        .block_on(deployed::account_sdk(&central, SPOKE_ACCOUNT))
-        .expect("credentials in the member account");
-
-    // What exists before the stack: the code (`sam package`), the states, the configuration file.
+    // The code, as `sam package` uploads it.
     rt.block_on(deployed::upload_code(&central, &template))
         .expect("upload the code");
-    // The data stack's resources live in the member account.
-    let states = [("network.tfstate", ACCOUNT_ID), ("data.tfstate", SPOKE_ACCOUNT)]
-        .map(|(name, account)| (format!("{STATE_PREFIX}{name}"), state(name, account)));
-    rt.block_on(deployed::bucket_with(&central, STATE_BUCKET, &states))
-        .expect("the state bucket");
-    rt.block_on(deployed::put_parameter(&central, CONFIG_PARAMETER, CONFIG_FILE))
-        .expect("put the configuration file");
 
     let stack = rt
         .block_on(deployed::create_stack(
@@ -109,6 +166,30 @@ fn the_deployed_stack_carries_a_member_accounts_change_to_a_finding_and_its_drif
             &parameters,
         ))
         .expect("the central stack is created");
+    // The member account's bucket admits the stack's roles (infra/README.md).
+    let roles = [stack.output("IngestRoleArn"), stack.output("IacSyncRoleArn")];
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DriftGuardReadsStates",
+                "Effect": "Allow",
+                "Principal": {"AWS": roles},
+                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                "Resource": format!("arn:aws:s3:::{MEMBER_STATE_BUCKET}/{MEMBER_STATE_PREFIX}*"),
+            },
+            {
+                "Sid": "DriftGuardListsStates",
+                "Effect": "Allow",
+                "Principal": {"AWS": roles},
+                "Action": "s3:ListBucket",
+                "Resource": format!("arn:aws:s3:::{MEMBER_STATE_BUCKET}"),
+                "Condition": {"StringLike": {"s3:prefix": format!("{MEMBER_STATE_PREFIX}*")}},
+            },
+        ],
+    });
+    rt.block_on(deployed::put_bucket_policy(&spoke, MEMBER_STATE_BUCKET, &policy))
+        .expect("the member account's bucket policy");
     let bus_arn = stack.output("EventBusArn").to_owned();
     let spoke_template = std::fs::read_to_string(workspace().join("infra/spoke.yaml")).expect("spoke.yaml");
     let spoke_parameters = BTreeMap::from([("DriftGuardBusArn".to_owned(), bus_arn.clone())]);
@@ -135,9 +216,12 @@ fn the_deployed_stack_carries_a_member_accounts_change_to_a_finding_and_its_drif
     let notify = function("NotifySlackFunction");
     let remediate = function("RemediateFunction");
     assert_eq!(
-        ingest.environment.get("DRIFTGUARD_TABLE").map(String::as_str),
-        Some(stack.output("TableName")),
-        "ingest writes to the stack's table: {:?}",
+        (
+            ingest.environment.get("DRIFTGUARD_TABLE").map(String::as_str),
+            ingest.environment.get("DRIFTGUARD_STATE_LOCATIONS").map(String::as_str)
+        ),
+        (Some(stack.output("TableName")), Some(locations.as_str())),
+        "ingest writes to the stack's table and reads both locations: {:?}",
         ingest.environment
     );
 
@@ -275,9 +359,10 @@ fn the_deployed_stack_carries_a_member_accounts_change_to_a_finding_and_its_drif
             lambda_finding.resource.account.as_str()
         ),
         (
-            Some(format!("s3://{STATE_BUCKET}/{STATE_PREFIX}data.tfstate").as_str()),
+            Some(format!("s3://{MEMBER_STATE_BUCKET}/{member_key}").as_str()),
             SPOKE_ACCOUNT
-        )
+        ),
+        "orders-api is declared only in the member account's state"
     );
 
     // Drift Detected for both, at notify-slack's rule and at remediate's rule.
@@ -295,4 +380,45 @@ fn the_deployed_stack_carries_a_member_accounts_change_to_a_finding_and_its_drif
     let used: Vec<&str> = used.iter().map(|w| w.name()).collect();
     let listed: Vec<&str> = WORKAROUNDS.iter().map(|w| w.name()).collect();
     assert_eq!(used, listed, "the workarounds this test relies on");
+}
+
+/// The member account's state bucket: a stack with a KMS key and a bucket encrypting with it.
+fn member_state_bucket() -> Value {
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "Terraform states of the data stack, encrypted with this account's key",
+        "Resources": {
+            "StateKey": {
+                "Type": "AWS::KMS::Key",
+                "Properties": {
+                    "Description": "Terraform states",
+                    "KeyPolicy": {
+                        "Version": "2012-10-17",
+                        "Statement": [{
+                            "Sid": "AccountAdministers",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": format!("arn:aws:iam::{SPOKE_ACCOUNT}:root")},
+                            "Action": "kms:*",
+                            "Resource": "*"
+                        }]
+                    }
+                }
+            },
+            "StateBucket": {
+                "Type": "AWS::S3::Bucket",
+                "Properties": {
+                    "BucketName": MEMBER_STATE_BUCKET,
+                    "BucketEncryption": {
+                        "ServerSideEncryptionConfiguration": [{
+                            "ServerSideEncryptionByDefault": {
+                                "SSEAlgorithm": "aws:kms",
+                                "KMSMasterKeyID": {"Fn::GetAtt": ["StateKey", "Arn"]}
+                            }
+                        }]
+                    }
+                }
+            }
+        },
+        "Outputs": {"KeyArn": {"Value": {"Fn::GetAtt": ["StateKey", "Arn"]}}}
+    })
 }
