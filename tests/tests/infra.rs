@@ -286,11 +286,17 @@ fn expand_for_each(template: &mut Value, parameter: &str, values: &[&str]) {
             panic!("{key:?}: a Fn::ForEach is [identifier, collection, body]");
         };
         let id = id.as_str().expect("a Fn::ForEach identifier is a string");
-        assert!(is_ref(collection, parameter), "{key:?} loops over {collection:?}, not {parameter}");
+        assert!(
+            is_ref(collection, parameter),
+            "{key:?} loops over {collection:?}, not {parameter}"
+        );
         for value in values {
             for (k, v) in body {
-                let Value::Mapping(one) = substitute(&Value::Mapping([(k.clone(), v.clone())].into_iter().collect()), id, value)
-                else {
+                let Value::Mapping(one) = substitute(
+                    &Value::Mapping([(k.clone(), v.clone())].into_iter().collect()),
+                    id,
+                    value,
+                ) else {
                     unreachable!("a mapping substitutes to a mapping")
                 };
                 for (k, v) in one {
