@@ -168,26 +168,7 @@ fn the_deployed_stack_carries_a_member_accounts_change_to_a_finding_and_its_drif
         .expect("the central stack is created");
     // The member account's bucket admits the stack's roles (infra/README.md).
     let roles = [stack.output("IngestRoleArn"), stack.output("IacSyncRoleArn")];
-    let policy = json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "DriftGuardReadsStates",
-                "Effect": "Allow",
-                "Principal": {"AWS": roles},
-                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-                "Resource": format!("arn:aws:s3:::{MEMBER_STATE_BUCKET}/{MEMBER_STATE_PREFIX}*"),
-            },
-            {
-                "Sid": "DriftGuardListsStates",
-                "Effect": "Allow",
-                "Principal": {"AWS": roles},
-                "Action": "s3:ListBucket",
-                "Resource": format!("arn:aws:s3:::{MEMBER_STATE_BUCKET}"),
-                "Condition": {"StringLike": {"s3:prefix": format!("{MEMBER_STATE_PREFIX}*")}},
-            },
-        ],
-    });
+    let policy = member_bucket_policy(&roles);
     rt.block_on(deployed::put_bucket_policy(&spoke, MEMBER_STATE_BUCKET, &policy))
         .expect("the member account's bucket policy");
     let bus_arn = stack.output("EventBusArn").to_owned();
@@ -301,27 +282,7 @@ fn the_deployed_stack_carries_a_member_accounts_change_to_a_finding_and_its_drif
     }
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut function = LambdaProcess::spawn(&binary, &api, &env);
-    let mut delivered = 0;
-    let mut answers = Vec::new();
-    for _ in 0..5 {
-        let (batch, handles) = rt
-            .block_on(deployed::receive_batch(&central, &queue, mapping.batch_size))
-            .expect("receive a batch");
-        if handles.is_empty() {
-            if delivered >= 3 {
-                break;
-            }
-            continue;
-        }
-        let answer = match function.invoke(&serde_json::to_vec(&batch).expect("JSON"), TIMEOUT) {
-            Invocation::Response(answer) => answer,
-            other => panic!("ingest did not answer the batch: {other:?}\n{}", function.logs()),
-        };
-        delivered += rt
-            .block_on(deployed::acknowledge(&central, &queue, &handles, &answer))
-            .expect("delete the handled messages");
-        answers.push(answer);
-    }
+    let (delivered, answers) = play_event_source_mapping(&rt, &central, &queue, &mapping, &mut function, 3);
     assert_eq!(
         delivered,
         3,
@@ -421,4 +382,66 @@ fn member_state_bucket() -> Value {
         },
         "Outputs": {"KeyArn": {"Value": {"Fn::GetAtt": ["StateKey", "Arn"]}}}
     })
+}
+
+/// The member account's bucket policy infra/README.md gives ("A state bucket in another account").
+fn member_bucket_policy(roles: &[&str]) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DriftGuardReadsStates",
+                "Effect": "Allow",
+                "Principal": {"AWS": roles},
+                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                "Resource": format!("arn:aws:s3:::{MEMBER_STATE_BUCKET}/{MEMBER_STATE_PREFIX}*"),
+            },
+            {
+                "Sid": "DriftGuardListsStates",
+                "Effect": "Allow",
+                "Principal": {"AWS": roles},
+                "Action": "s3:ListBucket",
+                "Resource": format!("arn:aws:s3:::{MEMBER_STATE_BUCKET}"),
+                "Condition": {"StringLike": {"s3:prefix": format!("{MEMBER_STATE_PREFIX}*")}},
+            },
+        ],
+    })
+}
+
+/// The event source mapping's part ([`Workaround::EventSourceMappingPlayedByTheTest`]): batches
+/// of up to its batch size from `queue` to `function`, the handled messages deleted, until the
+/// queue is empty once `expected` messages were handled (or five receives found nothing).
+/// Returns how many were handled and the function's answers.
+fn play_event_source_mapping(
+    rt: &tokio::runtime::Runtime,
+    sdk: &aws_config::SdkConfig,
+    queue: &deployed::Queue,
+    mapping: &deployed::Mapping,
+    function: &mut LambdaProcess,
+    expected: usize,
+) -> (usize, Vec<Value>) {
+    let mut handled = 0;
+    let mut answers = Vec::new();
+    let mut empty = 0;
+    while empty < 5 {
+        let (batch, handles) = rt
+            .block_on(deployed::receive_batch(sdk, queue, mapping.batch_size))
+            .expect("receive a batch");
+        if handles.is_empty() {
+            if handled >= expected {
+                break;
+            }
+            empty += 1;
+            continue;
+        }
+        let answer = match function.invoke(&serde_json::to_vec(&batch).expect("JSON"), TIMEOUT) {
+            Invocation::Response(answer) => answer,
+            other => panic!("ingest did not answer the batch: {other:?}\n{}", function.logs()),
+        };
+        handled += rt
+            .block_on(deployed::acknowledge(sdk, queue, &handles, &answer))
+            .expect("delete the handled messages");
+        answers.push(answer);
+    }
+    (handled, answers)
 }
