@@ -7,6 +7,8 @@
 //!   serves neither).
 //! - [`config_standin`]: AWS Config on loopback for the resource types moto's Config does not
 //!   serve, answering from the AWS Config RDK's example items and forwarding the rest to moto.
+//! - [`deployed`]: the SAM template translated and created as stacks on moto's CloudFormation,
+//!   with the named workarounds for moto's gaps.
 //! - [`moto`]: a moto server on loopback (DynamoDB, EventBridge, SQS wire protocols) for adapter and
 //!   end-to-end tests.
 //!
@@ -22,6 +24,7 @@
 pub mod cloudformation;
 pub mod config_standin;
 pub mod corpora;
+pub mod deployed;
 pub mod estate;
 pub mod fault;
 pub mod moto;
