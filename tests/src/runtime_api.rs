@@ -206,12 +206,16 @@ impl std::fmt::Debug for RuntimeApi {
 }
 
 /// A compiled Lambda binary running against a [`RuntimeApi`], with its stdout and stderr captured.
-/// Killed (and reaped) on drop.
+/// Killed (and reaped) on drop, and then its logs are searched for secrets ([`secret_leaks`]):
+/// Slack tokens and webhook URLs, AWS access key ids, the values of the secrets it was given in
+/// its environment (variables named `*SECRET*`, `*TOKEN*`, `*WEBHOOK*`, `*PASSWORD*`) and those a
+/// test names with [`never_logs`](Self::never_logs). A leak fails the test that spawned it.
 pub struct LambdaProcess {
     child: Child,
     api: Arc<Inner>,
     logs: Arc<Logs>,
     status: Option<ExitStatus>,
+    secrets: Vec<String>,
 }
 
 impl LambdaProcess {
@@ -261,12 +265,31 @@ impl LambdaProcess {
         if let Some(stderr) = child.stderr.take() {
             logs.capture(stderr, "stderr");
         }
+        let secrets = env
+            .iter()
+            .filter(|(name, value)| {
+                let name = name.to_ascii_uppercase();
+                ["SECRET", "TOKEN", "WEBHOOK", "PASSWORD"].iter().any(|w| name.contains(w))
+                    && value.len() >= MIN_SECRET_LEN
+            })
+            .map(|(_, value)| (*value).to_owned())
+            .collect();
         Ok(LambdaProcess {
             child,
             api: Arc::clone(&api.inner),
             logs,
             status: None,
+            secrets,
         })
+    }
+
+    /// Adds a secret the function reads from elsewhere (Secrets Manager, SSM) to those its logs
+    /// must never contain.
+    pub fn never_logs(&mut self, secret: &str) -> &mut Self {
+        if secret.len() >= MIN_SECRET_LEN {
+            self.secrets.push(secret.to_owned());
+        }
+        self
     }
 
     /// Like [`RuntimeApi::invoke`], and also returns [`Invocation::ProcessExited`] as soon as the process
@@ -321,8 +344,65 @@ impl Drop for LambdaProcess {
             // Errors mean it already exited; either way wait() reaps it.
             let _ = self.child.kill();
             let _ = self.child.wait();
+            self.logs.wait_drained(LOG_DRAIN);
+        }
+        if !thread::panicking() {
+            let leaks = secret_leaks(&self.logs(), &self.secrets);
+            assert!(leaks.is_empty(), "secrets in the function's logs:\n{}", leaks.join("\n"));
         }
     }
+}
+
+/// Shorter values (`testing`, the dummy AWS credentials) are not secrets worth searching for.
+const MIN_SECRET_LEN: usize = 12;
+
+/// Every line of `logs` that holds a secret, with what it holds: a Slack token (`xoxb-`, `xoxp-`,
+/// ... and at least ten more characters), a Slack webhook URL, an AWS access key id (`AKIA` /
+/// `ASIA` and sixteen capitals or digits), a GitHub token (`ghp_`, `ghs_`, `github_pat_`), or one
+/// of `secrets`.
+pub fn secret_leaks(logs: &str, secrets: &[String]) -> Vec<String> {
+    fn run_after(line: &str, at: usize, ok: impl Fn(char) -> bool) -> usize {
+        line[at..].chars().take_while(|c| ok(*c)).count()
+    }
+    let mut out = Vec::new();
+    for line in logs.lines() {
+        let mut what = Vec::new();
+        for prefix in ["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-"] {
+            if line
+                .match_indices(prefix)
+                .any(|(i, _)| run_after(line, i + prefix.len(), |c| c.is_ascii_alphanumeric() || c == '-') >= 10)
+            {
+                what.push("a Slack token");
+            }
+        }
+        if line.match_indices("hooks.slack.com/services/").any(|(i, _)| {
+            run_after(line, i + "hooks.slack.com/services/".len(), |c| c.is_ascii_alphanumeric()) > 0
+        }) {
+            what.push("a Slack webhook URL");
+        }
+        for prefix in ["AKIA", "ASIA"] {
+            if line.match_indices(prefix).any(|(i, _)| {
+                run_after(line, i + 4, |c| c.is_ascii_uppercase() || c.is_ascii_digit()) == 16
+            }) {
+                what.push("an AWS access key id");
+            }
+        }
+        for prefix in ["ghp_", "github_pat_", "ghs_"] {
+            if line
+                .match_indices(prefix)
+                .any(|(i, _)| run_after(line, i + prefix.len(), |c| c.is_ascii_alphanumeric() || c == '_') >= 20)
+            {
+                what.push("a GitHub token");
+            }
+        }
+        if secrets.iter().any(|s| line.contains(s.as_str())) {
+            what.push("a secret the function was given");
+        }
+        if !what.is_empty() {
+            out.push(format!("{}: {line}", what.join(", ")));
+        }
+    }
+    out
 }
 
 impl std::fmt::Debug for LambdaProcess {
@@ -1010,6 +1090,33 @@ mod tests {
     use super::*;
 
     const WAIT: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn secret_leaks_names_each_kind_of_secret_and_passes_redacted_ones() {
+        let given = vec!["s3cr3t-signing-value-0123".to_owned()];
+        let logs = [
+            r#"{"level":"INFO","message":"Posted","token":"xoxb-0000000000-1111111111111-AbCdEf"}"#,
+            "posting to https://hooks.slack.com/services/T000/B000/XXXX",
+            "credentials AKIAIOSFODNN7EXAMPLE in use",
+            "dispatch with ghp_test0000000000000000000000000000000000",
+            "verifying with s3cr3t-signing-value-0123",
+            r#"{"level":"INFO","message":"Posted","token":"xoxb-…","webhook":"hooks.slack.com/services/…"}"#,
+            "AKIA is a prefix, not a key",
+        ]
+        .join("\n");
+        let found = secret_leaks(&logs, &given);
+        let kinds: Vec<&str> = found.iter().map(|l| l.split(':').next().unwrap_or("")).collect();
+        assert_eq!(
+            kinds,
+            [
+                "a Slack token",
+                "a Slack webhook URL",
+                "an AWS access key id",
+                "a GitHub token",
+                "a secret the function was given"
+            ]
+        );
+    }
 
     /// A keep-alive HTTP/1.1 client: one connection, any number of requests.
     struct Client {

@@ -70,7 +70,9 @@ impl Notifier {
             env.push(((*k).into(), (*v).into()));
         }
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let lambda = LambdaProcess::spawn(&binary, &api, &env);
+        let mut lambda = LambdaProcess::spawn(&binary, &api, &env);
+        // Also where the token comes from Secrets Manager or SSM, not the environment.
+        lambda.never_logs(TOKEN);
         Some(Notifier {
             stack,
             slack,

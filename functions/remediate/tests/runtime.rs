@@ -29,6 +29,8 @@ const ACCOUNT: &str = "123456789012";
 const BUCKET: &str = "acme-remediate-data";
 const ROLE: &str = "orders-api";
 const USER: &str = "ci-deploy";
+/// The pipeline token a re-apply reads from Secrets Manager (never logged).
+const GITHUB_TOKEN: &str = "ghp_test0000000000000000000000000000000000";
 const OTHER_ACCOUNT: &str = "444455556666";
 const KILL_SWITCH: &str = "/driftguard/remediation/kill-switch";
 /// The role the remediation runs as in this test world (moto's caller is a user; ingest is told
@@ -1087,10 +1089,11 @@ fn a_reapply_dispatches_the_workflow_and_signs_the_webhook() {
         aws_sdk_secretsmanager_client(&r.stack.sdk)
             .create_secret()
             .name("driftguard/github")
-            .secret_string("ghp_test0000000000000000000000000000000000")
+            .secret_string(GITHUB_TOKEN)
             .send(),
     )
     .expect("secret");
+    r.lambda.never_logs(GITHUB_TOKEN);
     let sg = r.world.finding("ingress").clone();
     let out = r.ask(&sg, "reapply", "U0ALICE");
     assert_eq!(status(&out), "completed", "{out:#}\n{}", r.lambda.logs());

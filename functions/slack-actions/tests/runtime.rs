@@ -83,7 +83,8 @@ impl Actions {
             ("DRIFTGUARD_SLACK_APP_ID", "A0GUARD00"),
             ("RUST_LOG", "info"),
         ];
-        let lambda = LambdaProcess::spawn(&binary, &api, &env);
+        let mut lambda = LambdaProcess::spawn(&binary, &api, &env);
+        lambda.never_logs(TOKEN).never_logs(SECRET);
         Some(Actions {
             stack,
             slack,
