@@ -187,6 +187,8 @@ struct Counters {
     chaos: Option<(Chaos, SplitMix)>,
     /// Whether the request log is kept (chaos runs of thousands of requests turn it off).
     no_log: bool,
+    /// Forward one request at a time (see [`FaultProxy::one_at_a_time`]).
+    serial: bool,
     /// Operations whose forwarded requests and the service's answers are kept.
     capture: Vec<String>,
     captured: Vec<Exchange>,
@@ -299,6 +301,17 @@ impl FaultProxy {
     pub fn calm(&self) {
         if let Ok(mut c) = self.counters.lock() {
             c.chaos = None;
+        }
+    }
+
+    /// From now on requests reach the service one at a time. moto's server runs each request
+    /// on its own thread and its DynamoDB checks a condition and writes without a lock, so two
+    /// concurrent conditional writes on one item can both succeed; DynamoDB makes each
+    /// conditional write atomic. Serialised, moto keeps that promise (it is single-core bound
+    /// anyway). Held and failed requests are not serialised.
+    pub fn one_at_a_time(&self) {
+        if let Ok(mut c) = self.counters.lock() {
+            c.serial = true;
         }
     }
 
@@ -423,7 +436,9 @@ fn serve(
             match kind {
                 Injected::Timeout | Injected::LostAnswer => {
                     if kind == Injected::LostAnswer {
-                        let Ok(bytes) = forward(upstream, &request) else { return };
+                        let Ok(bytes) = forward_in_turn(upstream, &request, counters) else {
+                            return;
+                        };
                         keep(counters, &named, &request.body, &bytes, false);
                     }
                     // Hold the connection past the client's timeout, then drop it unanswered.
@@ -452,7 +467,7 @@ fn serve(
                 return;
             }
             (Some(f), None) => fault_response(&f, &request.body),
-            (None, None) => match forward(upstream, &request) {
+            (None, None) => match forward_in_turn(upstream, &request, counters) {
                 Ok(bytes) => {
                     keep(counters, &named, &request.body, &bytes, true);
                     let rewrite = rewrites
@@ -470,6 +485,24 @@ fn serve(
         if writer.write_all(&response).is_err() || request.wants_close() {
             return;
         }
+    }
+}
+
+/// The turn to reach the service, when requests go one at a time (shared by the proxies of a
+/// process: a test runs one service at a time).
+static TURN: Mutex<()> = Mutex::new(());
+
+/// [`forward`], one request at a time when the proxy is set so.
+fn forward_in_turn(
+    upstream: &str,
+    request: &crate::runtime_api::Request,
+    counters: &Mutex<Counters>,
+) -> std::io::Result<Vec<u8>> {
+    if counters.lock().is_ok_and(|c| c.serial) {
+        let _turn = TURN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        forward(upstream, request)
+    } else {
+        forward(upstream, request)
     }
 }
 
@@ -568,12 +601,9 @@ fn service_error(service: &str, kind: Injected, request: &crate::runtime_api::Re
         )
     };
     match (service, kind) {
-        ("s3", Injected::Throttle) => xml_error(
-            "503 Slow Down",
-            "SlowDown",
-            "Please reduce your request rate.",
-            request,
-        ),
+        ("s3", Injected::Throttle) => {
+            xml_error("503 Slow Down", "SlowDown", "Please reduce your request rate.", request)
+        }
         ("s3", _) => xml_error(
             "500 Internal Server Error",
             "InternalError",

@@ -7,6 +7,8 @@
 //!   serves neither).
 //! - [`config_standin`]: AWS Config on loopback for the resource types moto's Config does not
 //!   serve, answering from the AWS Config RDK's example items and forwarding the rest to moto.
+//! - [`fleet`]: a Terraform state of cloned sample resources and thousands of CloudTrail
+//!   events on it, derived from the samples, for load and fault runs.
 //! - [`moto`]: a moto server on loopback (DynamoDB, EventBridge, SQS wire protocols) for adapter and
 //!   end-to-end tests.
 //!
@@ -24,6 +26,7 @@ pub mod config_standin;
 pub mod corpora;
 pub mod estate;
 pub mod fault;
+pub mod fleet;
 pub mod moto;
 pub mod runtime_api;
 pub mod slack_receiver;

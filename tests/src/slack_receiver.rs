@@ -412,8 +412,7 @@ fn chaos_reply(state: &mut State) -> Option<Reply> {
 /// Whether Slack acted on a request given this answer.
 fn is_ok(reply: &Reply) -> bool {
     reply.status == 200
-        && (reply.body == b"ok"
-            || serde_json::from_slice::<Value>(&reply.body).is_ok_and(|v| v["ok"] == json!(true)))
+        && (reply.body == b"ok" || serde_json::from_slice::<Value>(&reply.body).is_ok_and(|v| v["ok"] == json!(true)))
 }
 
 /// What Slack would answer a request nobody scripted.
