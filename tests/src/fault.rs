@@ -574,7 +574,7 @@ fn s3_operation(method: &str, target: &str) -> &'static str {
 /// Chaos mode's verdict on one request to `service`: a fault and how long to hold, or `None`.
 fn draw(c: &mut Counters, service: &str) -> Option<(Injected, Duration)> {
     let (chaos, rng) = c.chaos.as_mut()?;
-    if !chaos.services.iter().any(|s| *s == service) {
+    if !chaos.services.contains(&service) {
         return None;
     }
     if rng.next() % 10_000 >= u64::from(chaos.rate_bp) {
