@@ -9,6 +9,8 @@
 //!   serve, answering from the AWS Config RDK's example items and forwarding the rest to moto.
 //! - [`deployed`]: the SAM template translated and created as stacks on moto's CloudFormation,
 //!   with the named workarounds for moto's gaps.
+//! - [`fleet`]: a Terraform state of cloned sample resources and thousands of CloudTrail
+//!   events on it, derived from the samples, for load and fault runs.
 //! - [`moto`]: a moto server on loopback (DynamoDB, EventBridge, SQS wire protocols) for adapter and
 //!   end-to-end tests.
 //!
@@ -27,6 +29,7 @@ pub mod corpora;
 pub mod deployed;
 pub mod estate;
 pub mod fault;
+pub mod fleet;
 pub mod moto;
 pub mod runtime_api;
 pub mod slack_receiver;

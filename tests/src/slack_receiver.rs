@@ -27,6 +27,10 @@
 //! "channel": ..., "ts": ...}` (or Slack's `not_authed` / `invalid_auth` / `channel_not_found` /
 //! `no_text` errors), any other path as an incoming webhook, `ok` or an error code as text.
 //!
+//! In chaos mode ([`SlackReceiver::chaos`]) a seeded share of the requests nobody scripted is
+//! answered `429` with `Retry-After` or a 5xx instead; [`SlackReceiver::accepted`] lists the
+//! requests Slack would have acted on (answered `ok`).
+//!
 //! HTTP/1.1 with keep-alive, one thread per connection, the request parsing of
 //! [`runtime_api`](crate::runtime_api); standard library only.
 
@@ -169,9 +173,37 @@ struct Shared {
     state: Mutex<State>,
 }
 
+/// Chaos mode: a share of requests answered 429 or 5xx, drawn from a seeded generator in
+/// arrival order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlackChaos {
+    /// The generator's seed.
+    pub seed: u64,
+    /// The share of requests refused, in basis points (1,000 = 10%).
+    pub rate_bp: u32,
+    /// Of the refusals, the share that are 429s (the rest are 500, 502 and 503 in turn), in
+    /// basis points.
+    pub rate_limited_bp: u32,
+    /// The `Retry-After` a 429 carries, in seconds.
+    pub retry_after_s: u64,
+}
+
+/// What chaos mode did so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChaosCount {
+    /// Requests answered 429.
+    pub rate_limited: usize,
+    /// Requests answered with a 5xx.
+    pub server_errors: usize,
+}
+
 #[derive(Default)]
 struct State {
     requests: Vec<Received>,
+    /// Requests answered `ok` (HTTP 200 and `"ok": true`, or a webhook's `ok`).
+    accepted: Vec<Received>,
+    chaos: Option<(SlackChaos, u64)>,
+    chaos_count: ChaosCount,
     scripts: HashMap<String, VecDeque<Reply>>,
     token: Option<String>,
     posted: u64,
@@ -213,6 +245,26 @@ impl SlackReceiver {
     /// Queues replies for `path`, used in order before the receiver's own answers.
     pub fn script(&self, path: &str, replies: impl IntoIterator<Item = Reply>) {
         self.lock().scripts.entry(path.to_owned()).or_default().extend(replies);
+    }
+
+    /// Turns chaos mode on (a fresh generator from its seed).
+    pub fn chaos(&self, chaos: SlackChaos) {
+        self.lock().chaos = Some((chaos, chaos.seed));
+    }
+
+    /// Turns chaos mode off.
+    pub fn calm(&self) {
+        self.lock().chaos = None;
+    }
+
+    /// What chaos mode did so far.
+    pub fn chaos_count(&self) -> ChaosCount {
+        self.lock().chaos_count
+    }
+
+    /// The requests answered `ok`, in arrival order: what Slack would have posted or updated.
+    pub fn accepted(&self) -> Vec<Received> {
+        self.lock().accepted.clone()
     }
 
     /// Scripted replies for `path` not used yet.
@@ -311,7 +363,13 @@ fn serve_connection(shared: &Shared, stream: TcpStream) {
             let mut state = shared.lock();
             state.requests.push(received.clone());
             let scripted = state.scripts.get_mut(&received.path).and_then(VecDeque::pop_front);
-            scripted.unwrap_or_else(|| answer_like_slack(&mut state, &received))
+            let reply = scripted
+                .or_else(|| chaos_reply(&mut state))
+                .unwrap_or_else(|| answer_like_slack(&mut state, &received));
+            if is_ok(&reply) {
+                state.accepted.push(received.clone());
+            }
+            reply
         };
         if !reply.delay.is_zero() {
             thread::sleep(reply.delay);
@@ -321,6 +379,40 @@ fn serve_connection(shared: &Shared, stream: TcpStream) {
         }
     }
     shared.lock().connections.remove(&key);
+}
+
+/// A SplitMix64 step: the next state and its output.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Chaos mode's refusal for the next request, if it draws one.
+fn chaos_reply(state: &mut State) -> Option<Reply> {
+    let (chaos, rng) = state.chaos.as_mut()?;
+    if splitmix(rng) % 10_000 >= u64::from(chaos.rate_bp) {
+        return None;
+    }
+    if splitmix(rng) % 10_000 < u64::from(chaos.rate_limited_bp) {
+        state.chaos_count.rate_limited += 1;
+        return Some(Reply::rate_limited(chaos.retry_after_s));
+    }
+    let n = state.chaos_count.server_errors;
+    state.chaos_count.server_errors += 1;
+    Some(match n % 3 {
+        0 => Reply::server_error(),
+        1 => Reply::text(502, "<html><body><h1>502 Bad Gateway</h1></body></html>"),
+        _ => Reply::json(503, &json!({ "ok": false, "error": "service_unavailable" })),
+    })
+}
+
+/// Whether Slack acted on a request given this answer.
+fn is_ok(reply: &Reply) -> bool {
+    reply.status == 200
+        && (reply.body == b"ok" || serde_json::from_slice::<Value>(&reply.body).is_ok_and(|v| v["ok"] == json!(true)))
 }
 
 /// What Slack would answer a request nobody scripted.

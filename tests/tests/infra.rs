@@ -207,6 +207,10 @@ fn env_reads(src: &str) -> BTreeSet<String> {
         reads.insert("DRIFTGUARD_CONFIG".to_owned());
         reads.insert("DRIFTGUARD_CONFIG_REFRESH_SECONDS".to_owned());
     }
+    // `driftguard_aws::load_sdk_config` reads the AWS calls' attempt timeout.
+    if src.contains("load_sdk_config(") {
+        reads.insert("DRIFTGUARD_AWS_ATTEMPT_TIMEOUT_MS".to_owned());
+    }
     // `driftguard_core::config_file::settings_from_env` reads the attribution and ignore rules.
     if src.contains("settings_from_env(") {
         for name in [

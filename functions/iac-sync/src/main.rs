@@ -19,7 +19,7 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     driftguard_aws::start_logging(env!("CARGO_BIN_NAME"), env!("CARGO_PKG_VERSION"));
     let config = Config::from_env()?;
-    let aws = aws_config::load_from_env().await;
+    let aws = driftguard_aws::load_sdk_config().await?;
     let app = App::new(&aws, config);
     run(service_fn(|event: LambdaEvent<Value>| app.invoke(event))).await
 }

@@ -220,6 +220,39 @@ fn a_resolution_whose_publish_failed_is_published_by_the_retry() {
     );
 }
 
+/// EventBridge accepts the connection of the first `PutEvents` and never answers: the attempt
+/// times out (`DRIFTGUARD_AWS_ATTEMPT_TIMEOUT_MS`), the SDK retries it, and the invocation
+/// answers with the finding published once. Without an attempt timeout the invocation waited
+/// for the stalled answer until Lambda ended it.
+#[test]
+fn a_stalled_connection_times_out_and_is_retried() {
+    let Some((mut ingest, proxy)) = Ingest::start_behind_proxy_with(
+        "a_stalled_connection_times_out_and_is_retried",
+        &[("DRIFTGUARD_AWS_ATTEMPT_TIMEOUT_MS", "2000")],
+    ) else {
+        return;
+    };
+    proxy.add(Rule {
+        operation: "PutEvents",
+        times: 1,
+        fault: Fault::Stall(Duration::from_secs(600)),
+    });
+    let summary = ingest.respond(&event(
+        "cloudtrail/ec2-authorize-security-group-ingress.console-sso.json",
+    ));
+    assert_eq!(summary["published"], json!(1), "{summary}");
+    assert_eq!(proxy.injected("PutEvents"), 1);
+    assert!(proxy.seen("PutEvents") >= 2, "the stalled attempt was retried");
+    // The stalled attempt never reached EventBridge: the event is there once (a later attempt
+    // slower than the timeout could deliver a copy under the same key).
+    let keys: std::collections::BTreeSet<String> = ingest
+        .published()
+        .iter()
+        .filter_map(|e| e["detail"]["key"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+}
+
 #[test]
 fn an_iac_apply_delivered_before_the_manual_change_ends_resolved() {
     let Some(mut ingest) = Ingest::start("an_iac_apply_delivered_before_the_manual_change_ends_resolved") else {

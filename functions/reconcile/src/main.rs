@@ -17,7 +17,7 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     driftguard_aws::start_logging(env!("CARGO_BIN_NAME"), env!("CARGO_PKG_VERSION"));
     let config = Config::from_env()?;
-    let aws = aws_config::load_from_env().await;
+    let aws = driftguard_aws::load_sdk_config().await?;
     let app = App::new(aws, config);
     if let Err(e) = app.load_config().await {
         tracing::error!(error = %e, "Cannot start");

@@ -6,8 +6,10 @@
 //! ([`EventHistory`], `LookupEvents`), and AWS Config's view of live resources for the reconcile
 //! sweep ([`ConfigReader`]), and the sweep itself, page by page, on any store ([`ScopeSweep`]),
 //! the declared state kept fresh in the table ([`DynamoInventory`]), and CloudFormation's stacks
-//! ([`CloudFormationStacks`]: who owns a resource, its drift). The publisher also sends
-//! `Remediation Requested` (core's `RemediationPublisher`).
+//! ([`CloudFormationStacks`]: who owns a resource, its drift), and the SDK configuration the
+//! functions build their clients from, every call's attempts bounded in time
+//! ([`load_sdk_config`]). The publisher also sends `Remediation Requested` (core's
+//! `RemediationPublisher`).
 //!
 //! [`FindingStore`]: driftguard_core::ports::FindingStore
 //! [`EventPublisher`]: driftguard_core::ports::EventPublisher
@@ -29,6 +31,7 @@ mod remediation;
 mod remediation_ledger;
 mod retry;
 mod s3_states;
+mod sdk;
 mod secrets;
 mod sweep_driver;
 mod sweep_ledger;
@@ -55,6 +58,7 @@ pub use s3_states::{
     get_object, get_object_version_within, get_object_within, list_states, object_exists, ListedState, Pin, Refresh,
     S3Location, S3States,
 };
+pub use sdk::{load_sdk_config, timeouts, timeouts_from, ATTEMPT_TIMEOUT_VAR, DEFAULT_ATTEMPT_TIMEOUT};
 pub use secrets::{read_secret, secret_from, SecretRef};
 pub use sweep_driver::{Lookups, PageDone, ScopeSweep, SweepError};
 pub use sweep_ledger::DynamoSweeps;
