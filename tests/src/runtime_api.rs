@@ -357,9 +357,10 @@ impl Drop for LambdaProcess {
 const MIN_SECRET_LEN: usize = 12;
 
 /// Every line of `logs` that holds a secret, with what it holds: a Slack token (`xoxb-`, `xoxp-`,
-/// ... and at least ten more characters), a Slack webhook URL, an AWS access key id (`AKIA` /
-/// `ASIA` and sixteen capitals or digits), a GitHub token (`ghp_`, `ghs_`, `github_pat_`), or one
-/// of `secrets`.
+/// ... and at least ten more characters), a Slack webhook URL, an AWS secret access key (40
+/// characters after its name), a GitHub token (`ghp_`, `ghs_`, `github_pat_`), or one of
+/// `secrets`. An access key id is not a secret (AWS prints it in consoles and CloudTrail), and
+/// remediate's audit line names the key it deactivated.
 pub fn secret_leaks(logs: &str, secrets: &[String]) -> Vec<String> {
     fn run_after(line: &str, at: usize, ok: impl Fn(char) -> bool) -> usize {
         line[at..].chars().take_while(|c| ok(*c)).count()
@@ -380,11 +381,12 @@ pub fn secret_leaks(logs: &str, secrets: &[String]) -> Vec<String> {
         }) {
             what.push("a Slack webhook URL");
         }
-        for prefix in ["AKIA", "ASIA"] {
-            if line.match_indices(prefix).any(|(i, _)| {
-                run_after(line, i + 4, |c| c.is_ascii_uppercase() || c.is_ascii_digit()) == 16
+        for name in ["SecretAccessKey", "aws_secret_access_key", "secret_access_key"] {
+            if line.match_indices(name).any(|(i, _)| {
+                let rest = line[i + name.len()..].trim_start_matches(|c: char| "\"':= ".contains(c));
+                rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '/' || *c == '+').count() == 40
             }) {
-                what.push("an AWS access key id");
+                what.push("an AWS secret access key");
             }
         }
         for prefix in ["ghp_", "github_pat_", "ghs_"] {
@@ -1097,7 +1099,8 @@ mod tests {
         let logs = [
             r#"{"level":"INFO","message":"Posted","token":"xoxb-0000000000-1111111111111-AbCdEf"}"#,
             "posting to https://hooks.slack.com/services/T000/B000/XXXX",
-            "credentials AKIAIOSFODNN7EXAMPLE in use",
+            r#"{"SecretAccessKey":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}"#,
+            "deactivated AKIAIOSFODNN7EXAMPLE",
             "dispatch with ghp_test0000000000000000000000000000000000",
             "verifying with s3cr3t-signing-value-0123",
             r#"{"level":"INFO","message":"Posted","token":"xoxb-…","webhook":"hooks.slack.com/services/…"}"#,
@@ -1111,7 +1114,7 @@ mod tests {
             [
                 "a Slack token",
                 "a Slack webhook URL",
-                "an AWS access key id",
+                "an AWS secret access key",
                 "a GitHub token",
                 "a secret the function was given"
             ]

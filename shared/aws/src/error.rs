@@ -35,6 +35,16 @@ pub enum AwsError {
         /// `<key> (<error code>)` per refused entry.
         failed: Vec<String>,
     },
+    /// Findings Security Hub refused (`BatchImportFindings`' `FailedFindings`).
+    #[error("Security Hub refused {} of the findings ({accepted} accepted): {}", failed.len(), failed.join(", "))]
+    ImportRejected {
+        /// `<finding id> (<error code>: <message>)` per refused finding.
+        failed: Vec<String>,
+        /// Findings accepted in the same import.
+        accepted: usize,
+        /// Retryable when every refusal is transient (`securityhub::refusal_retry`).
+        retry: Retry,
+    },
     /// Too many concurrent writers on one record.
     #[error("DynamoDB: {0} kept changing under concurrent writers; giving up for now")]
     Contention(String),
@@ -82,7 +92,7 @@ impl AwsError {
     /// Whether retrying may help.
     pub fn retry(&self) -> Retry {
         match self {
-            AwsError::Call { retry, .. } => *retry,
+            AwsError::Call { retry, .. } | AwsError::ImportRejected { retry, .. } => *retry,
             AwsError::PublishRejected { .. } | AwsError::Contention(_) => Retry::Retryable,
             AwsError::Corrupt { .. } | AwsError::TooLarge { .. } => Retry::NotRetryable,
         }

@@ -6,10 +6,10 @@
 //! ([`EventHistory`], `LookupEvents`), and AWS Config's view of live resources for the reconcile
 //! sweep ([`ConfigReader`]), and the sweep itself, page by page, on any store ([`ScopeSweep`]),
 //! the declared state kept fresh in the table ([`DynamoInventory`]), and CloudFormation's stacks
-//! ([`CloudFormationStacks`]: who owns a resource, its drift), and the SDK configuration the
-//! functions build their clients from, every call's attempts bounded in time
-//! ([`load_sdk_config`]). The publisher also sends `Remediation Requested` (core's
-//! `RemediationPublisher`).
+//! ([`CloudFormationStacks`]: who owns a resource, its drift), Security Hub's
+//! `BatchImportFindings` ([`SecurityHubImporter`]), and the SDK configuration the functions
+//! build their clients from, every call's attempts bounded in time ([`load_sdk_config`]). The
+//! publisher also sends `Remediation Requested` (core's `RemediationPublisher`).
 //!
 //! [`FindingStore`]: driftguard_core::ports::FindingStore
 //! [`EventPublisher`]: driftguard_core::ports::EventPublisher
@@ -33,6 +33,7 @@ mod retry;
 mod s3_states;
 mod sdk;
 mod secrets;
+mod securityhub;
 mod sweep_driver;
 mod sweep_ledger;
 
@@ -60,6 +61,7 @@ pub use s3_states::{
 };
 pub use sdk::{load_sdk_config, timeouts, timeouts_from, ATTEMPT_TIMEOUT_VAR, DEFAULT_ATTEMPT_TIMEOUT};
 pub use secrets::{read_secret, secret_from, SecretRef};
+pub use securityhub::{refusal_retry, to_sdk, Imported, SecurityHubImporter, MAX_IMPORT_BATCH};
 pub use sweep_driver::{Lookups, PageDone, ScopeSweep, SweepError};
 pub use sweep_ledger::DynamoSweeps;
 
@@ -69,6 +71,8 @@ pub use aws_sdk_dynamodb::Client as DynamoClient;
 pub use aws_sdk_eventbridge::Client as EventBridgeClient;
 /// S3 client.
 pub use aws_sdk_s3::Client as S3Client;
+/// Security Hub client.
+pub use aws_sdk_securityhub::Client as SecurityHubClient;
 
 /// An S3 client; `path_style` addresses buckets in the path (needed for local endpoints such
 /// as moto's server, where `bucket.127.0.0.1` does not resolve).

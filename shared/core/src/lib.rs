@@ -11,7 +11,8 @@
 //! 5. [`findings`]: the lifecycle and the stores' contract ([`pipeline`], [`finding`], [`join`],
 //!    [`ports`], [`service`], [`conformance`]).
 //! 6. [`remediation`]: requests and results of acting on a finding.
-//! 7. [`notify`]: Slack messages and button clicks ([`slack`], [`interaction`]).
+//! 7. [`notify`]: Slack messages and button clicks ([`slack`], [`interaction`]), Security Hub
+//!    findings ([`securityhub`]).
 //! 8. [`learn`]: labels from decisions, evaluation, fitted weights, drift hotspots ([`label`],
 //!    [`eval`], [`fit`], [`hotspot`]).
 //! 9. [`setup`]: the operator's configuration file, read and checked ([`config_file`]).
@@ -37,6 +38,6 @@ pub use findings::{codified, conformance, finding, join, pipeline, ports, servic
 pub use iac::{catalog, inventory, sync};
 pub use input::{config_item, decode, json_path, record};
 pub use learn::{eval, fit, hotspot, label};
-pub use notify::{interaction, slack};
+pub use notify::{interaction, securityhub, slack};
 pub use setup::config_file;
 pub use util::{env, fnv, metrics, secret, time};

@@ -34,8 +34,18 @@ pub const REMEDIATE: &str = "remediate";
 pub const RECONCILE: &str = "reconcile";
 /// The iac-sync function's `Function` value.
 pub const IAC_SYNC: &str = "iac-sync";
+/// The securityhub function's `Function` value.
+pub const SECURITYHUB: &str = "securityhub";
 /// Every function, as named in the `Function` dimension.
-pub const FUNCTIONS: &[&str] = &[INGEST, NOTIFY_SLACK, SLACK_ACTIONS, REMEDIATE, RECONCILE, IAC_SYNC];
+pub const FUNCTIONS: &[&str] = &[
+    INGEST,
+    NOTIFY_SLACK,
+    SLACK_ACTIONS,
+    REMEDIATE,
+    RECONCILE,
+    IAC_SYNC,
+    SECURITYHUB,
+];
 
 /// A CloudWatch unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,6 +202,7 @@ pub const STAGES: &[&str] = &[
     "remediate",
     "sweep",
     "sync",
+    "import",
 ];
 
 /// Items evaluated by ingest: one per resource a CloudTrail call or Config item names.
@@ -364,6 +375,18 @@ pub const FINDINGS_CODIFIED: Metric = count(
     &[IAC_SYNC],
     "open findings resolved because a new state declares what they found",
 );
+/// Findings Security Hub accepted.
+pub const SECURITYHUB_IMPORTED: Metric = count(
+    "SecurityHubFindingsImported",
+    &[SECURITYHUB],
+    "Security Hub findings imported (created or updated) for Drift Detected / Drift Resolved events",
+);
+/// Drift events that did not become a Security Hub finding.
+pub const SECURITYHUB_FAILED: Metric = count(
+    "SecurityHubImportFailures",
+    &[SECURITYHUB],
+    "drift events not imported: Security Hub refused the finding or the call failed, or the event was malformed (the invocation fails: retried, then dead-lettered)",
+);
 /// Time spent per stage.
 pub const DURATION_BY_STAGE: Metric = Metric {
     name: "DurationByStage",
@@ -406,6 +429,8 @@ pub const CATALOG: &[Metric] = &[
     STATES_SYNCED,
     STATES_REFUSED,
     FINDINGS_CODIFIED,
+    SECURITYHUB_IMPORTED,
+    SECURITYHUB_FAILED,
     DURATION_BY_STAGE,
 ];
 
