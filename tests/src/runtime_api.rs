@@ -269,7 +269,9 @@ impl LambdaProcess {
             .iter()
             .filter(|(name, value)| {
                 let name = name.to_ascii_uppercase();
-                ["SECRET", "TOKEN", "WEBHOOK", "PASSWORD"].iter().any(|w| name.contains(w))
+                ["SECRET", "TOKEN", "WEBHOOK", "PASSWORD"]
+                    .iter()
+                    .any(|w| name.contains(w))
                     && value.len() >= MIN_SECRET_LEN
             })
             .map(|(_, value)| (*value).to_owned())
@@ -348,7 +350,11 @@ impl Drop for LambdaProcess {
         }
         if !thread::panicking() {
             let leaks = secret_leaks(&self.logs(), &self.secrets);
-            assert!(leaks.is_empty(), "secrets in the function's logs:\n{}", leaks.join("\n"));
+            assert!(
+                leaks.is_empty(),
+                "secrets in the function's logs:\n{}",
+                leaks.join("\n")
+            );
         }
     }
 }
@@ -377,14 +383,19 @@ pub fn secret_leaks(logs: &str, secrets: &[String]) -> Vec<String> {
             }
         }
         if line.match_indices("hooks.slack.com/services/").any(|(i, _)| {
-            run_after(line, i + "hooks.slack.com/services/".len(), |c| c.is_ascii_alphanumeric()) > 0
+            run_after(line, i + "hooks.slack.com/services/".len(), |c| {
+                c.is_ascii_alphanumeric()
+            }) > 0
         }) {
             what.push("a Slack webhook URL");
         }
         for name in ["SecretAccessKey", "aws_secret_access_key", "secret_access_key"] {
             if line.match_indices(name).any(|(i, _)| {
                 let rest = line[i + name.len()..].trim_start_matches(|c: char| "\"':= ".contains(c));
-                rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '/' || *c == '+').count() == 40
+                rest.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '/' || *c == '+')
+                    .count()
+                    == 40
             }) {
                 what.push("an AWS secret access key");
             }
