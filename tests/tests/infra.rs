@@ -2397,17 +2397,30 @@ fn core_port_calls(root: &Path) -> BTreeSet<String> {
     out
 }
 
+/// What every function's scan shares, read once: the SDK operations, `shared/aws`'s functions
+/// and types, and the port methods core calls.
+struct SharedScan {
+    sdks: BTreeMap<String, BTreeSet<String>>,
+    fns: Vec<AdapterFn>,
+    types: BTreeSet<String>,
+    core_calls: BTreeSet<String>,
+}
+
 /// The IAM actions the code of the function in `functions/<dir>` can need.
-fn code_actions(root: &Path, dir: &str) -> BTreeSet<String> {
-    let sdks = sdk_operations(root);
-    let (fns, types) = adapter_fns(root, &sdks);
+fn code_actions(root: &Path, dir: &str, scan: &SharedScan) -> BTreeSet<String> {
+    let SharedScan {
+        sdks,
+        fns,
+        types,
+        core_calls,
+    } = scan;
     let own: String = rust_files(&root.join("functions").join(dir).join("src"))
         .iter()
         .map(|f| without_tests(&std::fs::read_to_string(f).expect("source reads")).to_owned())
         .collect();
     let mut named = type_names(&own, &types);
     let mut called = identifiers_called(&own);
-    called.extend(core_port_calls(root));
+    called.extend(core_calls.iter().cloned());
     let mut todo: Vec<usize> = (0..fns.len())
         .filter(|&i| {
             let f = &fns[i];
@@ -2442,14 +2455,14 @@ fn code_actions(root: &Path, dir: &str) -> BTreeSet<String> {
                 "{dir}: {}::{} {:?}",
                 f.owner.as_deref().unwrap_or("-"),
                 f.name,
-                actions_of(f, &sdks)
+                actions_of(f, sdks)
             );
         }
     }
     seen.iter()
         .map(|&i| &fns[i])
         .chain([&own])
-        .flat_map(|f| actions_of(f, &sdks))
+        .flat_map(|f| actions_of(f, sdks))
         .collect()
 }
 
@@ -2502,6 +2515,14 @@ fn role_grants(template: &Value, role: &str) -> Vec<Grant> {
 
 /// Everything wrong with the roles of the template's functions against what their code calls.
 fn privilege_problems(template: &Value, root: &Path) -> Vec<String> {
+    let sdks = sdk_operations(root);
+    let (fns, types) = adapter_fns(root, &sdks);
+    let scan = SharedScan {
+        core_calls: core_port_calls(root),
+        sdks,
+        fns,
+        types,
+    };
     let mut problems = Vec::new();
     for (id, function) in resources_of(template, "AWS::Serverless::Function") {
         let Some(dir) = str_of(get(function, &["Properties", "CodeUri"])).and_then(|c| c.strip_prefix("../functions/"))
@@ -2521,7 +2542,7 @@ fn privilege_problems(template: &Value, root: &Path) -> Vec<String> {
             ));
             continue;
         };
-        let mut needed = code_actions(root, dir);
+        let mut needed = code_actions(root, dir, &scan);
         for (_, action, why) in NOT_MADE.iter().filter(|(d, _, _)| *d == dir) {
             if !needed.remove(*action) {
                 problems.push(format!(
