@@ -2418,7 +2418,7 @@ fn code_actions(root: &Path, dir: &str, scan: &SharedScan) -> BTreeSet<String> {
         .iter()
         .map(|f| without_tests(&std::fs::read_to_string(f).expect("source reads")).to_owned())
         .collect();
-    let mut named = type_names(&own, &types);
+    let mut named = type_names(&own, types);
     let mut called = identifiers_called(&own);
     called.extend(core_calls.iter().cloned());
     let mut todo: Vec<usize> = (0..fns.len())
@@ -2433,7 +2433,7 @@ fn code_actions(root: &Path, dir: &str, scan: &SharedScan) -> BTreeSet<String> {
             continue;
         }
         let f = &fns[i];
-        named.extend(type_names(&f.body, &types));
+        named.extend(type_names(&f.body, types));
         called.extend(identifiers_called(&f.body));
         for (j, g) in fns.iter().enumerate() {
             if !seen.contains(&j) && g.owner.as_ref().is_none_or(|t| named.contains(t)) && called.contains(&g.name) {
