@@ -19,7 +19,7 @@ mod stores;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use driftguard_aws::{S3Location, S3States};
+use driftguard_aws::S3Location;
 use driftguard_core::config_file::ConfigFile;
 use driftguard_core::decode::{self, Position};
 use driftguard_core::finding::{FindingKind, Status};
@@ -545,20 +545,23 @@ fn s3_states(locations: Vec<S3Location>, flags: aws::AwsFlags<'_>) -> Result<Vec
         .collect();
     let files = runtime.block_on(async {
         let sdk = aws::sdk(flags).await;
-        let mut states = S3States::new(driftguard_aws::s3_client(&sdk, path_style), locations);
-        let refresh = states
-            .refresh()
+        let client = driftguard_aws::s3_client(&sdk, path_style);
+        let listed = driftguard_aws::list_states(&client, &locations)
             .await
             .with_context(|| format!("listing {}", named.join(", ")))?;
-        if let Some(e) = refresh.unreadable.first() {
-            bail!("{e}");
+        let mut files = Vec::with_capacity(listed.len());
+        for state in listed {
+            let (bytes, _) = driftguard_aws::get_object_within(
+                &client,
+                &state.bucket,
+                &state.key,
+                driftguard_core::decode::MAX_DOCUMENT_BYTES,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.about(&state.url)))?;
+            files.push((state.url, bytes));
         }
-        Ok::<_, anyhow::Error>(
-            states
-                .files()
-                .map(|(url, bytes)| (url.to_owned(), bytes.to_vec()))
-                .collect::<Vec<_>>(),
-        )
+        Ok::<_, anyhow::Error>(files)
     })?;
     eprintln!("states: {} .tfstate objects under {}", files.len(), named.join(", "));
     Ok(files)
