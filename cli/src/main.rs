@@ -8,6 +8,7 @@
 mod aws;
 mod backfill;
 mod bench;
+mod dlq;
 mod inputs;
 mod learn;
 mod remediate;
@@ -41,7 +42,7 @@ use std::process::ExitCode;
     about,
     after_help = "Exit status: 0 success; 1 fatal error (an unreadable state, store or configuration; \
                   `config validate` found problems); 2 some input could not be decoded (the rest was \
-                  processed); 3 a remediation was refused or failed.\n\
+                  processed; `dlq redrive`: some messages were left in the queue or failed); 3 a remediation was refused or failed.\n\
                   Commands that print findings, traces or figures take --format table|json|jsonl \
                   (scan and report write --json / --html files; labels export writes JSON Lines).\
                   \nSettings the functions read from DRIFTGUARD_* variables are read from the same \
@@ -92,6 +93,10 @@ enum Command {
     /// repository that holds it).
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Work with the deployed stack's dead-letter queues: move their messages back to the
+    /// consumer that missed them (the stack's `<queue>Redrive` outputs print the command).
+    #[command(subcommand)]
+    Dlq(dlq::DlqCommand),
 }
 
 #[derive(Subcommand)]
@@ -336,6 +341,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(args),
         Command::Report(args) => report::run(args).map(|()| Exit::Clean),
         Command::Config(ConfigCommand::Validate { file, format }) => validate_config(&file, format),
+        Command::Dlq(cmd) => dlq::run(cmd),
     };
     match result {
         Ok(Exit::Clean) => ExitCode::SUCCESS,

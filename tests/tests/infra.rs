@@ -1988,6 +1988,367 @@ fn infra_readme_lists_every_metric() {
     }
 }
 
+// --- Dead letters: one queue per consumer, each with its policy, alarm, outputs ----------------
+
+/// Who puts messages in a dead-letter queue, and who they go back to.
+#[derive(Debug, Clone)]
+struct DeadLetterSource {
+    /// What fills it: a rule's logical id (SAM names a function's rule `<function><event>`), or
+    /// `<queue> redrive policy`, or `<function> on-failure destination`.
+    source: String,
+    /// The rule, when a rule fills it.
+    rule: Option<String>,
+    /// The dead-letter queue's logical id.
+    queue: String,
+    /// Where its messages go back to: `Queue` (the ingest queue) or a function's logical id.
+    consumer: String,
+}
+
+/// `X` of `!GetAtt X.Arn` / `{Fn::GetAtt: [X, Arn]}`.
+fn arn_of(v: Option<&Value>) -> Option<String> {
+    let v = v?;
+    match untag(v) {
+        (Some(tag), inner) if tag == "GetAtt" => inner.as_str().and_then(|s| s.strip_suffix(".Arn")).map(str::to_owned),
+        (None, inner) => inner
+            .get("Fn::GetAtt")
+            .and_then(Value::as_sequence)
+            .and_then(|s| s.first())
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// Every dead-letter source of the template, and what lacks one: a rule target without a
+/// `DeadLetterConfig`, a function invoked by a rule without an on-failure destination.
+fn dead_letter_sources(template: &Value) -> (Vec<DeadLetterSource>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut missing = Vec::new();
+    for (id, queue) in resources_of(template, "AWS::SQS::Queue") {
+        if let Some(dlq) = arn_of(get(queue, &["Properties", "RedrivePolicy", "deadLetterTargetArn"])) {
+            out.push(DeadLetterSource {
+                source: format!("{id} redrive policy"),
+                rule: None,
+                queue: dlq,
+                consumer: id.clone(),
+            });
+        }
+    }
+    for (id, rule) in resources_of(template, "AWS::Events::Rule") {
+        for target in get(rule, &["Properties", "Targets"])
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+        {
+            let consumer = arn_of(target.get("Arn")).unwrap_or_default();
+            match arn_of(get(target, &["DeadLetterConfig", "Arn"])) {
+                Some(queue) => out.push(DeadLetterSource {
+                    source: id.clone(),
+                    rule: Some(id.clone()),
+                    queue,
+                    consumer,
+                }),
+                None => missing.push(format!("{id}: its target {consumer} has no DeadLetterConfig")),
+            }
+        }
+    }
+    for (id, function) in resources_of(template, "AWS::Serverless::Function") {
+        let mut ruled = false;
+        for (name, event) in get(function, &["Properties", "Events"])
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+        {
+            if str_of(event.get("Type")) != Some("EventBridgeRule") {
+                continue;
+            }
+            ruled = true;
+            let rule = format!("{id}{}", name.as_str().unwrap_or("?"));
+            match arn_of(get(event, &["Properties", "DeadLetterConfig", "Arn"])) {
+                Some(queue) => out.push(DeadLetterSource {
+                    source: rule.clone(),
+                    rule: Some(rule),
+                    queue,
+                    consumer: id.clone(),
+                }),
+                None => missing.push(format!("{rule}: the rule has no DeadLetterConfig")),
+            }
+        }
+        match arn_of(get(
+            function,
+            &[
+                "Properties",
+                "EventInvokeConfig",
+                "DestinationConfig",
+                "OnFailure",
+                "Destination",
+            ],
+        )) {
+            Some(queue) => out.push(DeadLetterSource {
+                source: format!("{id} on-failure destination"),
+                rule: None,
+                queue,
+                consumer: id.clone(),
+            }),
+            None if ruled => missing.push(format!("{id}: invoked by a rule, but no on-failure destination")),
+            None => {}
+        }
+    }
+    (out, missing)
+}
+
+/// Everything wrong with the dead-letter queues: one shared by two sources; a rule's queue whose
+/// policy admits more than its rule (or another queue's policy naming it); a function's or the
+/// ingest queue's with a policy at all; no SSE; a condition other than its consumer's; no `Url`
+/// and `Redrive` outputs, or a redrive command that sends elsewhere than the consumer.
+fn dead_letter_problems(template: &Value) -> Vec<String> {
+    let (sources, mut problems) = dead_letter_sources(template);
+    if sources.is_empty() {
+        problems.push("no dead-letter queue found".into());
+    }
+    let condition = |id: &str| -> Option<String> {
+        get(template, &["Resources", id, "Condition"])
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let mut by_queue: BTreeMap<&str, Vec<&DeadLetterSource>> = BTreeMap::new();
+    for s in &sources {
+        by_queue.entry(s.queue.as_str()).or_default().push(s);
+    }
+    let policies = resources_of(template, "AWS::SQS::QueuePolicy");
+    for (queue, fed) in &by_queue {
+        if fed.len() > 1 {
+            let names: Vec<&str> = fed.iter().map(|s| s.source.as_str()).collect();
+            problems.push(format!(
+                "{queue} is shared by {}: one queue per consumer",
+                names.join(", ")
+            ));
+            continue;
+        }
+        let s = fed[0];
+        let Some(resource) = get(template, &["Resources", queue]) else {
+            problems.push(format!(
+                "{}: names {queue}, which the template does not declare",
+                s.source
+            ));
+            continue;
+        };
+        if get(resource, &["Properties", "SqsManagedSseEnabled"]).and_then(Value::as_bool) != Some(true) {
+            problems.push(format!("{queue}: not encrypted (SqsManagedSseEnabled: true)"));
+        }
+        let consumer_condition = if s.consumer == "Queue" {
+            None
+        } else {
+            condition(&s.consumer)
+        };
+        if condition(queue) != consumer_condition {
+            problems.push(format!(
+                "{queue}: condition {:?}, its consumer {}'s is {consumer_condition:?}",
+                condition(queue),
+                s.consumer
+            ));
+        }
+        let naming: Vec<&(String, &Value)> = policies
+            .iter()
+            .filter(|(_, p)| {
+                get(p, &["Properties", "Queues"])
+                    .and_then(Value::as_sequence)
+                    .is_some_and(|qs| qs.iter().any(|q| is_ref(q, queue)))
+            })
+            .collect();
+        match (&s.rule, naming.as_slice()) {
+            (None, []) => {}
+            (None, _) => problems.push(format!(
+                "{queue}: only {} writes it, yet a queue policy names it",
+                s.source
+            )),
+            (Some(rule), [(pid, policy)]) => {
+                let stated = statements(get(policy, &["Properties", "PolicyDocument", "Statement"]));
+                if stated.is_empty() {
+                    problems.push(format!("{pid}: no statement"));
+                }
+                for st in stated {
+                    let sid = str_of(st.get("Sid")).unwrap_or("?");
+                    let ok = str_of(get(st, &["Principal", "Service"])) == Some("events.amazonaws.com")
+                        && strings(st.get("Action")) == ["sqs:SendMessage"]
+                        && arn_of(st.get("Resource")).as_deref() == Some(*queue)
+                        && get(st, &["Condition", "ArnEquals", "aws:SourceArn"])
+                            .map(|v| match untag(v).1 {
+                                Value::Sequence(items) => items.iter().map(|i| arn_of(Some(i))).collect(),
+                                _ => vec![arn_of(Some(v))],
+                            })
+                            .is_some_and(|arns| arns == [Some(rule.clone())]);
+                    if !ok {
+                        problems.push(format!(
+                            "{pid} ({sid}): must let only {rule} (events.amazonaws.com, aws:SourceArn) send to {queue}"
+                        ));
+                    }
+                }
+            }
+            (Some(rule), _) => problems.push(format!(
+                "{queue}: {} queue policies name it; {rule} needs exactly one",
+                naming.len()
+            )),
+        }
+        let output = |key: &str| get(template, &["Outputs", key]);
+        let url = output(&format!("{queue}Url"));
+        if !url.is_some_and(|o| o.get("Value").is_some_and(|v| is_ref(v, queue))) {
+            problems.push(format!("{queue}: no output {queue}Url with its URL (!Ref {queue})"));
+        }
+        let to = if s.consumer == "Queue" {
+            "${Queue}".to_owned()
+        } else {
+            format!("${{{}.Arn}}", s.consumer)
+        };
+        let want = format!("driftguard dlq redrive --from ${{{queue}}} --to {to}");
+        let redrive = output(&format!("{queue}Redrive"));
+        let command = redrive.and_then(|o| o.get("Value")).map(untag);
+        if !matches!(command, Some((Some(ref tag), v)) if tag == "Sub" && v.as_str() == Some(want.as_str())) {
+            problems.push(format!(
+                "{queue}: output {queue}Redrive must be !Sub \"{want}\", is {command:?}"
+            ));
+        }
+        for (key, o) in [("Url", url), ("Redrive", redrive)] {
+            let c = o
+                .and_then(|o| o.get("Condition"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            if o.is_some() && c != condition(queue) {
+                problems.push(format!(
+                    "output {queue}{key}: condition {c:?}, the queue's is {:?}",
+                    condition(queue)
+                ));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn each_consumer_has_its_own_dead_letter_queue_with_its_policy_alarm_and_redrive_command() {
+    let template = template(&workspace());
+    let (sources, _) = dead_letter_sources(&template);
+    let queues: BTreeSet<&str> = sources.iter().map(|s| s.queue.as_str()).collect();
+    assert_eq!(
+        queues.len(),
+        11,
+        "the ingest queue's, the two ingest rules', and a rule's and an on-failure queue for each \
+         of notify-slack, remediate, iac-sync, securityhub: {sources:#?}"
+    );
+    assert_eq!(dead_letter_problems(&template), Vec::<String>::new());
+}
+
+#[test]
+fn a_shared_unwatched_or_misdirected_dead_letter_queue_is_caught() {
+    let clean = template(&workspace());
+    let mut broken = clean.clone();
+    let resources = broken["Resources"].as_mapping_mut().expect("resources");
+    // remediate's rule now shares notify-slack's rule queue; securityhub's rule lost its queue.
+    resources
+        .get_mut("RemediateFunction")
+        .and_then(|f| f.get_mut("Properties"))
+        .and_then(|p| p.get_mut("Events"))
+        .and_then(|e| e.get_mut("RemediationEvents"))
+        .and_then(|e| e.get_mut("Properties"))
+        .expect("remediate's rule")
+        .as_mapping_mut()
+        .expect("a mapping")
+        .insert(
+            "DeadLetterConfig".into(),
+            serde_yaml::from_str("{Arn: !GetAtt NotifySlackRuleDeadLetterQueue.Arn}").expect("yaml"),
+        );
+    resources
+        .get_mut("SecurityHubFunction")
+        .and_then(|f| f.get_mut("Properties"))
+        .and_then(|p| p.get_mut("Events"))
+        .and_then(|e| e.get_mut("DriftEvents"))
+        .and_then(|e| e.get_mut("Properties"))
+        .and_then(Value::as_mapping_mut)
+        .expect("securityhub's rule")
+        .remove("DeadLetterConfig");
+    // The ingest DLQ's command sends to remediate; the default bus rule's queue admits both rules.
+    let outputs = broken["Outputs"].as_mapping_mut().expect("outputs");
+    outputs.insert(
+        "IngestDeadLetterQueueRedrive".into(),
+        serde_yaml::from_str(
+            "{Value: !Sub \"driftguard dlq redrive --from ${IngestDeadLetterQueue} --to ${RemediateFunction.Arn}\"}",
+        )
+        .expect("yaml"),
+    );
+    let statement = broken["Resources"]["DefaultBusRuleDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]
+        ["Statement"][0]["Condition"]["ArnEquals"]
+        .as_mapping_mut()
+        .expect("the condition");
+    statement.insert(
+        "aws:SourceArn".into(),
+        serde_yaml::from_str("[!GetAtt DefaultBusRule.Arn, !GetAtt DriftGuardBusRule.Arn]").expect("yaml"),
+    );
+
+    let problems = dead_letter_problems(&broken).join("\n");
+    for want in [
+        "NotifySlackRuleDeadLetterQueue is shared by NotifySlackFunctionDriftEvents, RemediateFunctionRemediationEvents",
+        "SecurityHubFunctionDriftEvents: the rule has no DeadLetterConfig",
+        "IngestDeadLetterQueue: output IngestDeadLetterQueueRedrive must be !Sub \"driftguard dlq redrive --from ${IngestDeadLetterQueue} --to ${Queue}\"",
+        "DefaultBusRuleDeadLetterQueuePolicy (DefaultBusRuleDeadLetters): must let only DefaultBusRule",
+    ] {
+        assert!(problems.contains(want), "{want:?} not in:\n{problems}");
+    }
+}
+
+/// The spoke's dead-letter queue, as the central stack's: encrypted, only its rule sends, an
+/// alarm, its URL and redrive command in the outputs.
+#[test]
+fn the_spokes_dead_letter_queue_is_watched_and_redriven_like_the_central_ones() {
+    let spoke = spoke(&workspace());
+    let queue = get(&spoke, &["Resources", "ForwardDeadLetterQueue"]).expect("ForwardDeadLetterQueue");
+    assert_eq!(
+        get(queue, &["Properties", "SqsManagedSseEnabled"]).and_then(Value::as_bool),
+        Some(true)
+    );
+    assert_eq!(
+        arn_of(
+            get(&spoke, &["Resources", "ForwardRule", "Properties", "Targets"])
+                .and_then(|t| t.get(0))
+                .and_then(|t| get(t, &["DeadLetterConfig", "Arn"]))
+        ),
+        Some("ForwardDeadLetterQueue".to_owned())
+    );
+    let watched = resources_of(&spoke, "AWS::CloudWatch::Alarm").into_iter().any(|(_, a)| {
+        str_of(get(a, &["Properties", "MetricName"])) == Some("ApproximateNumberOfMessagesVisible")
+            && get(a, &["Properties", "Dimensions"])
+                .and_then(|d| d.get(0))
+                .and_then(|d| d.get("Value"))
+                .is_some_and(|v| matches!(untag(v), (Some(t), v) if t == "GetAtt" && v.as_str() == Some("ForwardDeadLetterQueue.QueueName")))
+    });
+    assert!(watched, "ForwardDeadLetterQueue has an alarm");
+    let policy = get(
+        &spoke,
+        &[
+            "Resources",
+            "ForwardDeadLetterQueuePolicy",
+            "Properties",
+            "PolicyDocument",
+            "Statement",
+        ],
+    );
+    let senders: Vec<&Value> = statements(policy)
+        .into_iter()
+        .filter(|s| strings(s.get("Action")).contains(&"sqs:SendMessage".to_owned()))
+        .collect();
+    assert_eq!(senders.len(), 1, "one statement lets something send: {senders:?}");
+    assert_eq!(
+        get(senders[0], &["Condition", "ArnEquals", "aws:SourceArn"]).and_then(|v| arn_of(Some(v))),
+        Some("ForwardRule".to_owned()),
+        "only the forwarding rule sends"
+    );
+    let redrive = get(&spoke, &["Outputs", "ForwardDeadLetterQueueRedrive", "Value"]).expect("a redrive output");
+    assert!(
+        format!("{redrive:?}")
+            .contains("driftguard dlq redrive --from ${ForwardDeadLetterQueue} --to ${CentralQueueUrl}"),
+        "{redrive:?}"
+    );
+}
+
 // --- Least privilege: each function's role grants exactly the AWS calls its code can make -----
 //
 // The calls come from the source: every SDK operation (`.put_item()`, `.list_objects_v2()`, ...,
