@@ -2349,6 +2349,564 @@ fn the_spokes_dead_letter_queue_is_watched_and_redriven_like_the_central_ones() 
     );
 }
 
+// --- The deployer's grants (infra/deployer-policy.json): what `sam deploy` of this stack needs ---
+//
+// The resource types come from the template as CloudFormation receives it, after the SAM and
+// language-extensions transforms (`tests/sam_translate.py`, every optional part switched on), so
+// a function's rules, permissions and event source mapping count as the types SAM writes.
+
+/// A resource of the stack named as CloudFormation names it for a stack called `driftguard` in
+/// 111122223333 / eu-west-1, and what CloudFormation calls on it, with the deployer's
+/// credentials, to create, read, update, tag and delete it (the properties the template uses).
+const DEPLOY_ACTIONS: &[(&str, &[(&str, &[&str])])] = &[
+    (
+        "AWS::DynamoDB::Table",
+        &[(
+            "arn:aws:dynamodb:eu-west-1:111122223333:table/driftguard-Table-1A2B3C4D5E6F",
+            &[
+                "dynamodb:CreateTable",
+                "dynamodb:DescribeTable",
+                "dynamodb:UpdateTable",
+                "dynamodb:DeleteTable",
+                "dynamodb:DescribeTimeToLive",
+                "dynamodb:UpdateTimeToLive",
+                "dynamodb:DescribeContinuousBackups",
+                "dynamodb:UpdateContinuousBackups",
+                "dynamodb:DescribeContributorInsights",
+                "dynamodb:DescribeKinesisStreamingDestination",
+                "dynamodb:GetResourcePolicy",
+                "dynamodb:TagResource",
+                "dynamodb:UntagResource",
+                "dynamodb:ListTagsOfResource",
+            ],
+        )],
+    ),
+    (
+        "AWS::Events::EventBus",
+        &[(
+            "arn:aws:events:eu-west-1:111122223333:event-bus/driftguard-bus",
+            &[
+                "events:CreateEventBus",
+                "events:DescribeEventBus",
+                "events:UpdateEventBus",
+                "events:DeleteEventBus",
+                "events:TagResource",
+                "events:UntagResource",
+                "events:ListTagsForResource",
+            ],
+        )],
+    ),
+    (
+        "AWS::Events::EventBusPolicy",
+        &[(
+            "arn:aws:events:eu-west-1:111122223333:event-bus/driftguard-bus",
+            &["events:PutPermission", "events:RemovePermission", "events:DescribeEventBus"],
+        )],
+    ),
+    (
+        "AWS::Events::Rule",
+        &[
+            (
+                "arn:aws:events:eu-west-1:111122223333:rule/driftguard-DefaultBusRule-1A2B3C4D5E6F",
+                RULE_ACTIONS,
+            ),
+            (
+                "arn:aws:events:eu-west-1:111122223333:rule/driftguard-bus/driftguard-DriftGuardBusRule-1A2B3C",
+                RULE_ACTIONS,
+            ),
+        ],
+    ),
+    (
+        "AWS::SQS::Queue",
+        &[(
+            "arn:aws:sqs:eu-west-1:111122223333:driftguard-IngestDeadLetterQueue-1A2B3C4D5E6F",
+            &[
+                "sqs:CreateQueue",
+                "sqs:DeleteQueue",
+                "sqs:GetQueueAttributes",
+                "sqs:SetQueueAttributes",
+                "sqs:GetQueueUrl",
+                "sqs:TagQueue",
+                "sqs:UntagQueue",
+                "sqs:ListQueueTags",
+            ],
+        )],
+    ),
+    (
+        "AWS::SQS::QueuePolicy",
+        &[(
+            "arn:aws:sqs:eu-west-1:111122223333:driftguard-Queue-1A2B3C4D5E6F",
+            &["sqs:SetQueueAttributes", "sqs:GetQueueAttributes"],
+        )],
+    ),
+    (
+        "AWS::IAM::Role",
+        &[(
+            "arn:aws:iam::111122223333:role/driftguard-IngestRole-1A2B3C4D5E6F",
+            &[
+                "iam:CreateRole",
+                "iam:DeleteRole",
+                "iam:GetRole",
+                "iam:UpdateRole",
+                "iam:UpdateRoleDescription",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:PutRolePolicy",
+                "iam:GetRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:ListRolePolicies",
+                "iam:ListAttachedRolePolicies",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:ListRoleTags",
+            ],
+        )],
+    ),
+    (
+        "AWS::IAM::RolePolicy",
+        &[(
+            "arn:aws:iam::111122223333:role/driftguard-IngestRole-1A2B3C4D5E6F",
+            &["iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy"],
+        )],
+    ),
+    (
+        "AWS::Lambda::Function",
+        &[
+            (
+                "arn:aws:lambda:eu-west-1:111122223333:function:driftguard-IngestFunction-1A2B3C4D5E6F",
+                &[
+                    "lambda:CreateFunction",
+                    "lambda:DeleteFunction",
+                    "lambda:GetFunction",
+                    "lambda:GetFunctionConfiguration",
+                    "lambda:UpdateFunctionCode",
+                    "lambda:UpdateFunctionConfiguration",
+                    "lambda:ListVersionsByFunction",
+                    "lambda:GetFunctionCodeSigningConfig",
+                    "lambda:GetRuntimeManagementConfig",
+                    "lambda:GetFunctionRecursionConfig",
+                    "lambda:PutFunctionConcurrency",
+                    "lambda:DeleteFunctionConcurrency",
+                    "lambda:GetFunctionConcurrency",
+                    "lambda:TagResource",
+                    "lambda:UntagResource",
+                    "lambda:ListTags",
+                ],
+            ),
+            // The function's role is passed to Lambda.
+            (
+                "arn:aws:iam::111122223333:role/driftguard-IngestRole-1A2B3C4D5E6F",
+                &["iam:PassRole"],
+            ),
+            // Lambda reads the code object with the caller's credentials.
+            (
+                "arn:aws:s3:::aws-sam-cli-managed-default-samclisourcebucket-1a2b3c4d5e6f/driftguard/0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+                &["s3:GetObject", "s3:GetObjectVersion"],
+            ),
+        ],
+    ),
+    (
+        "AWS::Lambda::Permission",
+        &[(
+            "arn:aws:lambda:eu-west-1:111122223333:function:driftguard-NotifySlackFunction-1A2B3C4D5E6F",
+            &["lambda:AddPermission", "lambda:RemovePermission", "lambda:GetPolicy"],
+        )],
+    ),
+    (
+        "AWS::Lambda::EventInvokeConfig",
+        &[(
+            "arn:aws:lambda:eu-west-1:111122223333:function:driftguard-RemediateFunction-1A2B3C4D5E6F",
+            &[
+                "lambda:PutFunctionEventInvokeConfig",
+                "lambda:GetFunctionEventInvokeConfig",
+                "lambda:UpdateFunctionEventInvokeConfig",
+                "lambda:DeleteFunctionEventInvokeConfig",
+            ],
+        )],
+    ),
+    (
+        "AWS::Lambda::Url",
+        &[(
+            "arn:aws:lambda:eu-west-1:111122223333:function:driftguard-SlackActionsFunction-1A2B3C4D5E6F",
+            &[
+                "lambda:CreateFunctionUrlConfig",
+                "lambda:GetFunctionUrlConfig",
+                "lambda:UpdateFunctionUrlConfig",
+                "lambda:DeleteFunctionUrlConfig",
+            ],
+        )],
+    ),
+    (
+        "AWS::Lambda::EventSourceMapping",
+        &[
+            ("*", &["lambda:CreateEventSourceMapping"]),
+            (
+                "arn:aws:lambda:eu-west-1:111122223333:event-source-mapping:6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b",
+                &[
+                    "lambda:GetEventSourceMapping",
+                    "lambda:UpdateEventSourceMapping",
+                    "lambda:DeleteEventSourceMapping",
+                ],
+            ),
+        ],
+    ),
+    (
+        "AWS::Logs::LogGroup",
+        &[(
+            "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/driftguard-ingest",
+            &[
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:DescribeLogGroups",
+                "logs:PutRetentionPolicy",
+                "logs:DeleteRetentionPolicy",
+                "logs:TagResource",
+                "logs:UntagResource",
+                "logs:ListTagsForResource",
+                "logs:TagLogGroup",
+                "logs:UntagLogGroup",
+                "logs:ListTagsLogGroup",
+            ],
+        )],
+    ),
+    (
+        "AWS::SNS::Topic",
+        &[(
+            "arn:aws:sns:eu-west-1:111122223333:driftguard-AlarmTopic-1A2B3C4D5E6F",
+            &[
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:GetTopicAttributes",
+                "sns:SetTopicAttributes",
+                "sns:ListSubscriptionsByTopic",
+                "sns:TagResource",
+                "sns:UntagResource",
+                "sns:ListTagsForResource",
+            ],
+        )],
+    ),
+    (
+        "AWS::SNS::Subscription",
+        &[
+            (
+                "arn:aws:sns:eu-west-1:111122223333:driftguard-AlarmTopic-1A2B3C4D5E6F",
+                &["sns:Subscribe"],
+            ),
+            (
+                "arn:aws:sns:eu-west-1:111122223333:driftguard-AlarmTopic-1A2B3C4D5E6F:3f4e5d6c-7b8a-4c9d-8e0f-1a2b3c4d5e6f",
+                &[
+                    "sns:Unsubscribe",
+                    "sns:GetSubscriptionAttributes",
+                    "sns:SetSubscriptionAttributes",
+                ],
+            ),
+        ],
+    ),
+    (
+        "AWS::SSM::Parameter",
+        &[(
+            "arn:aws:ssm:eu-west-1:111122223333:parameter/driftguard/remediation/kill-switch",
+            &[
+                "ssm:PutParameter",
+                "ssm:GetParameter",
+                "ssm:GetParameters",
+                "ssm:DeleteParameter",
+                "ssm:AddTagsToResource",
+                "ssm:RemoveTagsFromResource",
+                "ssm:ListTagsForResource",
+            ],
+        )],
+    ),
+    (
+        "AWS::CloudWatch::Alarm",
+        &[(
+            "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:driftguard-IngestErrorsAlarm-1A2B3C4D5E6F",
+            &[
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+                "cloudwatch:ListTagsForResource",
+            ],
+        )],
+    ),
+    (
+        "AWS::CloudWatch::Dashboard",
+        &[(
+            "arn:aws:cloudwatch::111122223333:dashboard/driftguard-eu-west-1",
+            &["cloudwatch:PutDashboard", "cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards"],
+        )],
+    ),
+];
+
+const RULE_ACTIONS: &[&str] = &[
+    "events:PutRule",
+    "events:DescribeRule",
+    "events:DeleteRule",
+    "events:EnableRule",
+    "events:DisableRule",
+    "events:PutTargets",
+    "events:RemoveTargets",
+    "events:ListTargetsByRule",
+    "events:TagResource",
+    "events:UntagResource",
+    "events:ListTagsForResource",
+];
+
+/// What `sam deploy` (and `sam delete`) calls besides the resources, and the deployment's own
+/// steps in infra/README.md: the stack and its change sets through the two transforms, SAM's
+/// managed artifact stack and bucket, the Slack secrets.
+const DEPLOY_STEPS: &[(&str, &[&str])] = &[
+    (
+        "arn:aws:cloudformation:eu-west-1:111122223333:stack/driftguard/5e6f7a80-1b2c-11ef-9a0b-0a1b2c3d4e5f",
+        &[
+            "cloudformation:CreateChangeSet",
+            "cloudformation:DescribeChangeSet",
+            "cloudformation:ExecuteChangeSet",
+            "cloudformation:DeleteChangeSet",
+            "cloudformation:DescribeStacks",
+            "cloudformation:DescribeStackEvents",
+            "cloudformation:DescribeStackResource",
+            "cloudformation:DescribeStackResources",
+            "cloudformation:ListStackResources",
+            "cloudformation:GetTemplate",
+            "cloudformation:DeleteStack",
+        ],
+    ),
+    (
+        "arn:aws:cloudformation:eu-west-1:111122223333:changeSet/samcli-deploy1732617600/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        &[
+            "cloudformation:DescribeChangeSet",
+            "cloudformation:ExecuteChangeSet",
+            "cloudformation:DeleteChangeSet",
+        ],
+    ),
+    (
+        "arn:aws:cloudformation:eu-west-1:aws:transform/Serverless-2016-10-31",
+        &["cloudformation:CreateChangeSet"],
+    ),
+    (
+        "arn:aws:cloudformation:eu-west-1:aws:transform/LanguageExtensions",
+        &["cloudformation:CreateChangeSet"],
+    ),
+    ("*", &["cloudformation:ValidateTemplate", "cloudformation:GetTemplateSummary"]),
+    (
+        "arn:aws:cloudformation:eu-west-1:111122223333:stack/aws-sam-cli-managed-default/0a1b2c3d-1b2c-11ef-9a0b-0a1b2c3d4e5f",
+        &[
+            "cloudformation:DescribeStacks",
+            "cloudformation:CreateChangeSet",
+            "cloudformation:DescribeChangeSet",
+            "cloudformation:ExecuteChangeSet",
+            "cloudformation:DescribeStackEvents",
+            "cloudformation:GetTemplateSummary",
+        ],
+    ),
+    (
+        "arn:aws:s3:::aws-sam-cli-managed-default-samclisourcebucket-1a2b3c4d5e6f",
+        &[
+            "s3:CreateBucket",
+            "s3:ListBucket",
+            "s3:GetBucketLocation",
+            "s3:GetBucketPolicy",
+            "s3:PutBucketPolicy",
+            "s3:PutBucketVersioning",
+            "s3:PutBucketTagging",
+            "s3:PutEncryptionConfiguration",
+            "s3:PutBucketPublicAccessBlock",
+        ],
+    ),
+    (
+        "arn:aws:s3:::aws-sam-cli-managed-default-samclisourcebucket-1a2b3c4d5e6f/driftguard/0f1e2d3c4b5a69788796a5b4c3d2e1f0.template",
+        &["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject"],
+    ),
+    (
+        "arn:aws:secretsmanager:eu-west-1:111122223333:secret:driftguard/slack-bot-token-AbCdEf",
+        &[
+            "secretsmanager:CreateSecret",
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:TagResource",
+        ],
+    ),
+];
+
+/// Grants on every resource, and why.
+const DEPLOYER_UNSCOPED: &[(&str, &str)] = &[
+    ("cloudformation:ValidateTemplate", "takes no resource"),
+    ("cloudformation:GetTemplateSummary", "takes a template, not a stack"),
+    (
+        "lambda:CreateEventSourceMapping",
+        "takes no resource; the statement limits lambda:FunctionArn to the stack's functions",
+    ),
+];
+
+/// The deployer policy's Allow statements: (sid, actions, resources).
+fn deployer_statements(policy: &serde_json::Value) -> Vec<(String, Vec<String>, Vec<String>)> {
+    let list = |v: &serde_json::Value| -> Vec<String> {
+        match v {
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Array(items) => items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect(),
+            _ => Vec::new(),
+        }
+    };
+    policy["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["Effect"] == "Allow")
+        .map(|s| {
+            (
+                s["Sid"].as_str().unwrap_or("?").to_owned(),
+                list(&s["Action"]),
+                list(&s["Resource"]),
+            )
+        })
+        .collect()
+}
+
+/// Everything the deployer policy lacks, or grants beyond need, for a stack of `types`.
+fn deployer_problems(policy: &serde_json::Value, types: &BTreeSet<String>) -> Vec<String> {
+    let statements = deployer_statements(policy);
+    let mut problems = Vec::new();
+    let mut needed: Vec<(&str, &str)> = DEPLOY_STEPS
+        .iter()
+        .flat_map(|(arn, actions)| actions.iter().map(move |a| (*a, *arn)))
+        .collect();
+    for ty in types {
+        match DEPLOY_ACTIONS.iter().find(|(t, _)| t == ty) {
+            Some((_, resources)) => needed.extend(
+                resources
+                    .iter()
+                    .flat_map(|(arn, actions)| actions.iter().map(move |a| (*a, *arn))),
+            ),
+            None => problems.push(format!(
+                "the stack creates {ty}: add what CloudFormation calls to create, update and delete it to \
+                 DEPLOY_ACTIONS and infra/deployer-policy.json"
+            )),
+        }
+    }
+    for (action, arn) in &needed {
+        let allowed = statements.iter().any(|(_, actions, resources)| {
+            actions.iter().any(|a| string_like(a, action)) && resources.iter().any(|r| string_like(r, arn))
+        });
+        if !allowed {
+            problems.push(format!("the deployer may not {action} on {arn}"));
+        }
+    }
+    for (sid, actions, resources) in &statements {
+        for action in actions {
+            if !needed.iter().any(|(a, _)| string_like(action, a)) {
+                problems.push(format!("{sid}: grants {action}, which no deployment step needs"));
+            }
+            if resources.iter().any(|r| r == "*") && !DEPLOYER_UNSCOPED.iter().any(|(a, _)| a == action) {
+                problems.push(format!("{sid}: {action} on every resource"));
+            }
+        }
+    }
+    problems
+}
+
+/// The resource types of the template as CloudFormation receives it, every optional part on;
+/// `None` (after a notice) when the SAM translator is not installed.
+fn deployed_types(test: &str) -> Option<BTreeSet<String>> {
+    let parameters: BTreeMap<String, String> = [
+        ("StateLocations", "s3://acme-tfstate/live/"),
+        (
+            "StateKmsKeyArns",
+            "arn:aws:kms:eu-west-1:210987654321:key/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+        ),
+        ("ConfigFileParameter", "/driftguard/config"),
+        ("ConfigDeliveryBucket", "acme-config"),
+        (
+            "SlackBotTokenSecretArn",
+            "arn:aws:secretsmanager:eu-west-1:111122223333:secret:driftguard/slack-bot-token-AbCdEf",
+        ),
+        (
+            "SlackSigningSecretArn",
+            "arn:aws:secretsmanager:eu-west-1:111122223333:secret:driftguard/slack-signing-AbCdEf",
+        ),
+        ("SlackTeamId", "T0123ABCD"),
+        ("SlackAppId", "A0123ABCD"),
+        ("SecurityHub", "true"),
+        ("AlarmEmail", "oncall@example.com"),
+        ("OrganizationId", "o-a1b2c3d4e5"),
+        ("ConfigAggregatorName", "org"),
+        (
+            "PipelineSecretArns",
+            "arn:aws:secretsmanager:eu-west-1:111122223333:secret:driftguard/github-AbCdEf",
+        ),
+        ("RevertResourceTypes", "*"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let translated = driftguard_tests::deployed::translate_or_skip(
+        test,
+        &workspace().join("infra/template.yaml"),
+        &parameters,
+        "driftguard",
+    )?;
+    Some(
+        translated["Resources"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, r)| r["Type"].as_str().map(str::to_owned))
+            .collect(),
+    )
+}
+
+fn deployer_policy() -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(workspace().join("infra/deployer-policy.json")).expect("infra/deployer-policy.json");
+    serde_json::from_str(&text).expect("infra/deployer-policy.json is JSON")
+}
+
+#[test]
+fn the_deployer_policy_covers_every_resource_type_the_stack_creates_and_no_more() {
+    let Some(types) = deployed_types("the_deployer_policy_covers_every_resource_type_the_stack_creates_and_no_more")
+    else {
+        return;
+    };
+    assert!(
+        types.contains("AWS::Lambda::EventSourceMapping") && types.contains("AWS::Lambda::Url"),
+        "the SAM transform's types are counted: {types:?}"
+    );
+    let policy = deployer_policy();
+    assert_eq!(policy["Version"], "2012-10-17");
+    assert_eq!(deployer_problems(&policy, &types), Vec::<String>::new());
+}
+
+#[test]
+fn a_new_resource_type_a_missing_grant_and_an_unneeded_one_are_caught() {
+    let policy = deployer_policy();
+    let mut types: BTreeSet<String> = DEPLOY_ACTIONS.iter().map(|(t, _)| (*t).to_owned()).collect();
+    assert_eq!(deployer_problems(&policy, &types), Vec::<String>::new());
+
+    types.insert("AWS::StepFunctions::StateMachine".into());
+    let mut narrowed = policy.clone();
+    let statements = narrowed["Statement"].as_array_mut().expect("statements");
+    for s in statements.iter_mut() {
+        if s["Sid"] == "Queues" {
+            s["Resource"] = serde_json::json!("arn:aws:sqs:*:*:other-*");
+        }
+        if s["Sid"] == "Table" {
+            s["Action"]
+                .as_array_mut()
+                .expect("actions")
+                .push(serde_json::json!("dynamodb:Scan"));
+        }
+    }
+    let problems = deployer_problems(&narrowed, &types).join("\n");
+    for want in [
+        "the stack creates AWS::StepFunctions::StateMachine: add what CloudFormation calls",
+        "the deployer may not sqs:CreateQueue on arn:aws:sqs:eu-west-1:111122223333:driftguard-IngestDeadLetterQueue-",
+        "Table: grants dynamodb:Scan, which no deployment step needs",
+    ] {
+        assert!(problems.contains(want), "{want:?} not in:\n{problems}");
+    }
+}
+
 // --- Least privilege: each function's role grants exactly the AWS calls its code can make -----
 //
 // The calls come from the source: every SDK operation (`.put_item()`, `.list_objects_v2()`, ...,
