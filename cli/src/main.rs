@@ -136,8 +136,14 @@ struct Common {
 struct Setup {
     /// Terraform / OpenTofu state files (format 4), or `s3://bucket/prefix` for every `.tfstate`
     /// under a prefix (your AWS credentials; `AWS_ENDPOINT_URL` and `DRIFTGUARD_S3_PATH_STYLE=true`
-    /// for a local stand-in); repeat for several.
-    #[arg(long = "state", value_name = "TFSTATE|s3://BUCKET/PREFIX")]
+    /// for a local stand-in); repeat for several. The functions' state locations
+    /// (`DRIFTGUARD_STATE_LOCATIONS`, comma-separated) when not given.
+    #[arg(
+        long = "state",
+        value_name = "TFSTATE|s3://BUCKET/PREFIX",
+        env = "DRIFTGUARD_STATE_LOCATIONS",
+        value_delimiter = ','
+    )]
     states: Vec<PathBuf>,
     /// The configuration file (TOML: principals, remediation roles, ignore rules; see README),
     /// or where a deployment keeps it: `ssm:NAME` or `s3://bucket/key` (your AWS credentials),

@@ -1621,10 +1621,10 @@ fn remediation_role_grants_exactly_the_enabled_rows() {
             "Properties",
             "Environment",
             "Variables",
-            "DRIFTGUARD_REVERT_TYPES",
+            "DRIFTGUARD_REVERT_RESOURCE_TYPES",
         ],
     )
-    .expect("DRIFTGUARD_REVERT_TYPES");
+    .expect("DRIFTGUARD_REVERT_RESOURCE_TYPES");
     assert_eq!(
         eval.string(variable),
         Ok("AWS::EC2::SecurityGroup,AWS::S3::Bucket".to_owned())
@@ -2816,7 +2816,7 @@ fn deployed_types(test: &str) -> Option<BTreeSet<String>> {
             "arn:aws:kms:eu-west-1:210987654321:key/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
         ),
         ("ConfigFileParameter", "/driftguard/config"),
-        ("ConfigDeliveryBucket", "acme-config"),
+        ("AwsConfigDeliveryBucket", "acme-config"),
         (
             "SlackBotTokenSecretArn",
             "arn:aws:secretsmanager:eu-west-1:111122223333:secret:driftguard/slack-bot-token-AbCdEf",
@@ -2830,7 +2830,7 @@ fn deployed_types(test: &str) -> Option<BTreeSet<String>> {
         ("SecurityHub", "true"),
         ("AlarmEmail", "oncall@example.com"),
         ("OrganizationId", "o-a1b2c3d4e5"),
-        ("ConfigAggregatorName", "org"),
+        ("AwsConfigAggregatorName", "org"),
         (
             "PipelineSecretArns",
             "arn:aws:secretsmanager:eu-west-1:111122223333:secret:driftguard/github-AbCdEf",
@@ -2902,6 +2902,143 @@ fn a_new_resource_type_a_missing_grant_and_an_unneeded_one_are_caught() {
         "the stack creates AWS::StepFunctions::StateMachine: add what CloudFormation calls",
         "the deployer may not sqs:CreateQueue on arn:aws:sqs:eu-west-1:111122223333:driftguard-IngestDeadLetterQueue-",
         "Table: grants dynamodb:Scan, which no deployment step needs",
+    ] {
+        assert!(problems.contains(want), "{want:?} not in:\n{problems}");
+    }
+}
+
+// --- Names: one name per concept (infra/README.md, "Names") ------------------------------------
+
+/// Whether `v` (a variable's value in the template) uses the parameter `p`: `!Ref p`, or
+/// `${p}` / `${p.…}` in a `!Sub`, anywhere inside.
+fn mentions(v: &Value, p: &str) -> bool {
+    match untag(v) {
+        (Some(tag), inner) if tag == "Ref" => inner.as_str() == Some(p),
+        (Some(tag), inner) if tag == "Sub" => {
+            let (text, rest) = match inner {
+                Value::Sequence(parts) => (parts.first().and_then(Value::as_str), parts.get(1)),
+                other => (other.as_str(), None),
+            };
+            text.is_some_and(|t| t.contains(&format!("${{{p}}}")) || t.contains(&format!("${{{p}.")))
+                || rest.is_some_and(|r| mentions(r, p))
+        }
+        (_, Value::Sequence(items)) => items.iter().any(|i| mentions(i, p)),
+        (_, Value::Mapping(m)) => m.values().any(|i| mentions(i, p)),
+        _ => false,
+    }
+}
+
+/// Every variable the template sets on some function (`Globals` included), with its values.
+fn template_variables(template: &Value) -> BTreeMap<String, Vec<Value>> {
+    let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut add = |vars: Option<&Value>| {
+        for (k, v) in vars.and_then(Value::as_mapping).into_iter().flatten() {
+            if let Some(k) = k.as_str() {
+                out.entry(k.to_owned()).or_default().push(v.clone());
+            }
+        }
+    };
+    add(get(template, &["Globals", "Function", "Environment", "Variables"]));
+    for (_, function) in resources_of(template, "AWS::Serverless::Function") {
+        add(get(function, &["Properties", "Environment", "Variables"]));
+    }
+    out
+}
+
+/// The "Names" table of infra/README.md: parameter → the variables its row names.
+fn names_table(readme: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let section = readme
+        .split("\n## Names\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("infra/README.md has a Names section");
+    section
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let parameter = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            let variables = cells
+                .get(2)?
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .filter(|v| v.starts_with("DRIFTGUARD_") || *v == "RUST_LOG")
+                .map(str::to_owned)
+                .collect();
+            Some((parameter.to_owned(), variables))
+        })
+        .collect()
+}
+
+/// What disagrees between the template and the Names table, and variables nobody documents.
+fn names_problems(template: &Value, readme: &str, main_readme: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let table = names_table(readme);
+    let variables = template_variables(template);
+    let parameters: BTreeSet<String> = template
+        .get("Parameters")
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, _)| k.as_str().map(str::to_owned))
+        .collect();
+    for p in &parameters {
+        let set: BTreeSet<String> = variables
+            .iter()
+            .filter(|(_, values)| values.iter().any(|v| mentions(v, p)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        match table.get(p) {
+            None => problems.push(format!("Names: no row for the parameter {p}")),
+            Some(listed) if *listed != set => problems.push(format!(
+                "Names: {p} is listed with {listed:?}, the template sets {set:?} from it"
+            )),
+            Some(_) => {}
+        }
+    }
+    for p in table.keys().filter(|p| !parameters.contains(*p)) {
+        problems.push(format!("Names: {p} is not a parameter of the template"));
+    }
+    for v in variables.keys().filter(|v| v.starts_with("DRIFTGUARD_")) {
+        let quoted = format!("`{v}`");
+        if !readme.contains(&quoted) && !main_readme.contains(&quoted) {
+            problems.push(format!("{v}: the template sets it, neither README documents it"));
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_parameter_has_one_name_from_template_to_variable_and_every_variable_is_documented() {
+    let root = workspace();
+    let template = template(&root);
+    let readme = std::fs::read_to_string(root.join("infra/README.md")).expect("infra/README.md");
+    let main = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    assert_eq!(names_problems(&template, &readme, &main), Vec::<String>::new());
+}
+
+#[test]
+fn an_unlisted_parameter_a_wrong_variable_and_an_undocumented_one_are_caught() {
+    let root = workspace();
+    let mut template = template(&root);
+    let readme = std::fs::read_to_string(root.join("infra/README.md")).expect("infra/README.md");
+    let main = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    template["Parameters"]
+        .as_mapping_mut()
+        .expect("parameters")
+        .insert("Shiny".into(), serde_yaml::from_str("{Type: String}").expect("yaml"));
+    let variables = template["Resources"]["IngestFunction"]["Properties"]["Environment"]["Variables"]
+        .as_mapping_mut()
+        .expect("variables");
+    variables.insert(
+        "DRIFTGUARD_STATE_REFRESH".into(),
+        serde_yaml::from_str("!Ref StateRefreshSeconds").expect("yaml"),
+    );
+    let problems = names_problems(&template, &readme, &main).join("\n");
+    for want in [
+        "Names: no row for the parameter Shiny",
+        "Names: StateRefreshSeconds is listed with {\"DRIFTGUARD_STATE_REFRESH_SECONDS\"}, the template sets {\"DRIFTGUARD_STATE_REFRESH\", \"DRIFTGUARD_STATE_REFRESH_SECONDS\"}",
+        "DRIFTGUARD_STATE_REFRESH: the template sets it, neither README documents it",
     ] {
         assert!(problems.contains(want), "{want:?} not in:\n{problems}");
     }
