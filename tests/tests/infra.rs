@@ -2355,10 +2355,13 @@ fn the_spokes_dead_letter_queue_is_watched_and_redriven_like_the_central_ones() 
 // language-extensions transforms (`tests/sam_translate.py`, every optional part switched on), so
 // a function's rules, permissions and event source mapping count as the types SAM writes.
 
+/// Resources named as CloudFormation names them, each with the actions needed on it.
+type Grants = &'static [(&'static str, &'static [&'static str])];
+
 /// A resource of the stack named as CloudFormation names it for a stack called `driftguard` in
 /// 111122223333 / eu-west-1, and what CloudFormation calls on it, with the deployer's
 /// credentials, to create, read, update, tag and delete it (the properties the template uses).
-const DEPLOY_ACTIONS: &[(&str, &[(&str, &[&str])])] = &[
+const DEPLOY_ACTIONS: &[(&str, Grants)] = &[
     (
         "AWS::DynamoDB::Table",
         &[(
