@@ -298,7 +298,7 @@ impl Run {
         ));
         // CloudFormation lookups have a per-invocation budget: which changes get one would
         // depend on how messages fall into batches, which redeliveries change.
-        env.push(("DRIFTGUARD_CFN_DRIFT_CHECKS".into(), "0".into()));
+        env.push(("DRIFTGUARD_CLOUDFORMATION_DRIFT_CHECKS".into(), "0".into()));
         let started = Instant::now();
         let figures = Mutex::new(IngestFigures::default());
         let busy = AtomicUsize::new(0);
