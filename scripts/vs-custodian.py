@@ -597,6 +597,16 @@ def parse_time(text):
     return calendar.timegm(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ"))
 
 
+def cpu_ms(pid):
+    """User + system CPU time a process used so far, in milliseconds (None once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def memory_kb(pid, field):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -610,7 +620,7 @@ def memory_kb(pid, field):
 
 def run_side(side, moto, base_event, args, workdir, counter):
     """Cold starts, then warm invocations on the last process. Returns figures and the events sent."""
-    figures = {"cold_next_ms": [], "cold_first_ms": [], "first_calls": [], "latency_ms": []}
+    figures = {"cold_next_ms": [], "cold_first_ms": [], "cold_cpu_ms": [], "first_calls": [], "latency_ms": []}
     sent = []  # (request id, event)
     logs = []
     for start in range(args.cold_starts):
@@ -633,6 +643,7 @@ def run_side(side, moto, base_event, args, workdir, counter):
             if why:
                 raise Failure(f"{side.name}, cold start {start + 1}: {why}\n{tail(log_path)}")
             sent.append((request_id, event, start))
+            figures["cold_cpu_ms"].append(cpu_ms(process.pid))
             figures["cold_next_ms"].append((api.first_next - started) * 1000)
             figures["cold_first_ms"].append((answered - started) * 1000)
             figures["first_calls"].append(moto.count() - before)
@@ -640,6 +651,7 @@ def run_side(side, moto, base_event, args, workdir, counter):
             if start < args.cold_starts - 1:
                 continue
             before = moto.count(settle=0)
+            cpu_before, moto_cpu_before = cpu_ms(process.pid), cpu_ms(moto.process.pid)
             for _ in range(args.invocations):
                 event = fresh_event(base_event, counter())
                 request_id, queued = api.enqueue(side.envelope(event))
@@ -654,7 +666,9 @@ def run_side(side, moto, base_event, args, workdir, counter):
                                   f"{tail(log_path)}")
                 figures["latency_ms"].append((answered - queued) * 1000)
                 sent.append((request_id, event, start))
-            figures["warm_calls"] = (moto.count() - before) / max(args.invocations, 1)
+            figures["warm_cpu_ms"] = (cpu_ms(process.pid) - cpu_before) / args.invocations
+            figures["warm_calls"] = (moto.count() - before) / args.invocations
+            figures["warm_moto_cpu_ms"] = (cpu_ms(moto.process.pid) - moto_cpu_before) / args.invocations
             figures["peak_rss_kb"] = memory_kb(process.pid, "VmHWM")
             figures["rss_kb"] = memory_kb(process.pid, "VmRSS")
         finally:
@@ -820,19 +834,28 @@ def summarise(figures):
     return {
         "cold_start_next_ms": statistics.median(figures["cold_next_ms"]),
         "cold_start_first_response_ms": statistics.median(figures["cold_first_ms"]),
+        "cold_start_cpu_ms": statistics.median(figures["cold_cpu_ms"]),
         "latency_median_ms": statistics.median(figures["latency_ms"]) if figures["latency_ms"] else None,
         "latency_p99_ms": p99(figures["latency_ms"]) if figures["latency_ms"] else None,
+        "cpu_per_warm_event_ms": figures.get("warm_cpu_ms"),
+        "moto_cpu_per_warm_event_ms": figures.get("warm_moto_cpu_ms"),
         "peak_rss_mb": (figures.get("peak_rss_kb") or figures.get("cold_hwm_kb") or 0) / 1024,
         "aws_calls_first_invocation": statistics.median(figures["first_calls"]),
         "aws_calls_per_warm_event": figures.get("warm_calls"),
+        "cold_start_next_ms_all": [round(v, 2) for v in figures["cold_next_ms"]],
+        "cold_start_first_response_ms_all": [round(v, 2) for v in figures["cold_first_ms"]],
+        "latency_ms_all": [round(v, 2) for v in figures["latency_ms"]],
     }
 
 
 ROWS = [
     ("cold start: process start -> first /next", "cold_start_next_ms", "ms"),
     ("cold start: process start -> first response", "cold_start_first_response_ms", "ms"),
+    ("cold start: CPU to first response", "cold_start_cpu_ms", "ms"),
     ("per event (warm), median", "latency_median_ms", "ms"),
     ("per event (warm), p99", "latency_p99_ms", "ms"),
+    ("CPU per warm event: the function", "cpu_per_warm_event_ms", "ms"),
+    ("CPU per warm event: moto serving its calls", "moto_cpu_per_warm_event_ms", "ms"),
     ("peak RSS (VmHWM)", "peak_rss_mb", "MB"),
     ("AWS calls, first invocation", "aws_calls_first_invocation", ""),
     ("AWS calls per warm event", "aws_calls_per_warm_event", ""),
