@@ -627,7 +627,7 @@ def memory_kb(pid, field):
 def run_side(side, moto, base_event, args, workdir, counter):
     """Cold starts, then warm invocations on the last process. Returns figures and the events sent."""
     figures = {"cold_next_ms": [], "cold_first_ms": [], "cold_cpu_ms": [], "first_calls": [], "latency_ms": []}
-    sent = []  # (request id, event)
+    sent = []  # (request id, event, which process)
     logs = []
     for start in range(args.cold_starts):
         api = RuntimeApi(side.function, args.timeout)
