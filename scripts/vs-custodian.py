@@ -27,10 +27,12 @@ cannot create a security group with a chosen id, so the script creates the group
 declared HTTPS rule and the event's SSH rule) and puts moto's id wherever the sample event and
 network.tfstate say sg-0123456789abcdef0.
 
-Figures, each side: cold start (process start -> first /invocation/next, and -> first response;
-median of --cold-starts fresh processes), per-event latency (median and p99 over --invocations
-warm invocations, each a fresh copy of the event with new ids), peak RSS (VmHWM of the handler
-process), AWS calls per warm event (requests moto logged), and Custodian / DriftGuard ratios.
+Figures, each side: cold start (process start -> first /invocation/next, and -> first response,
+the CPU and peak RSS to that point; median of --cold-starts fresh processes answering one event
+each), per-event latency (median and p99 over --invocations warm invocations of one more fresh
+process, each a fresh copy of the event with new ids; its first event is not timed), the CPU per
+warm event of the function and of moto serving its calls, peak RSS (VmHWM of the handler
+process), AWS calls (requests moto logged), and Custodian / DriftGuard ratios.
 Every event is checked: DriftGuard answers with no batch item failure, stores a finding naming
 the group and that event id, and publishes Drift Detected; Custodian logs that it ran its tag
 action on one resource for that request, and the group carries the tag. A side that did not do
@@ -625,14 +627,18 @@ def memory_kb(pid, field):
 
 
 def run_side(side, moto, base_event, args, workdir, counter):
-    """Cold starts, then warm invocations on the last process. Returns figures and the events sent."""
-    figures = {"cold_next_ms": [], "cold_first_ms": [], "cold_cpu_ms": [], "first_calls": [], "latency_ms": []}
-    sent = []  # (request id, event, which process)
-    logs = []
-    for start in range(args.cold_starts):
+    """--cold-starts fresh processes answering one event each, then one more fresh process that
+    answers a first event (not timed) and --invocations warm ones. Returns the figures, the
+    events sent (request id, event) and the function logs."""
+    figures = {"cold_next_ms": [], "cold_first_ms": [], "cold_cpu_ms": [], "cold_rss_kb": [], "first_calls": [],
+               "latency_ms": []}
+    sent, logs = [], []
+    for start in range(args.cold_starts + 1):
+        warm = start == args.cold_starts
         api = RuntimeApi(side.function, args.timeout)
-        log_path = workdir / f"{side.function}.{start}.log"
+        log_path = workdir / f"{side.function}.{'warm' if warm else start}.log"
         logs.append(log_path)
+        what = "the warm process's first event" if warm else f"cold start {start + 1}"
         event = fresh_event(base_event, counter())
         request_id, _ = api.enqueue(side.envelope(event))
         before = moto.count(settle=0)
@@ -641,46 +647,56 @@ def run_side(side, moto, base_event, args, workdir, counter):
             process = subprocess.Popen(side.command(), cwd=side.cwd(), env=side.env(api, moto),
                                        stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
         try:
-            try:
-                kind, body, answered = api.wait(request_id, args.timeout, process)
-            except Failure as e:
-                raise Failure(f"{side.name}, cold start {start + 1}: {e}\n{tail(log_path)}")
-            why = side.check_answer(kind, body)
-            if why:
-                raise Failure(f"{side.name}, cold start {start + 1}: {why}\n{tail(log_path)}")
-            sent.append((request_id, event, start))
-            figures["cold_cpu_ms"].append(cpu_ms(process.pid))
-            figures["cold_next_ms"].append((api.first_next - started) * 1000)
-            figures["cold_first_ms"].append((answered - started) * 1000)
-            figures["first_calls"].append(moto.count() - before)
-            figures["cold_hwm_kb"] = memory_kb(process.pid, "VmHWM")
-            if start < args.cold_starts - 1:
+            answered = invoke(side, api, process, request_id, args.timeout, what, log_path)
+            sent.append((request_id, event))
+            if not warm:
+                figures["cold_next_ms"].append((api.first_next - started) * 1000)
+                figures["cold_first_ms"].append((answered - started) * 1000)
+                # VmHWM (set anew at exec; rusage's maxrss would count this script's own RSS, which
+                # the child had before its exec), then the CPU from the rusage of the reaped process:
+                # every thread, exited ones too, in microseconds.
+                figures["cold_rss_kb"].append(memory_kb(process.pid, "VmHWM"))
+                figures["cold_cpu_ms"].append(reap(process))
+                figures["first_calls"].append(moto.count() - before)
                 continue
-            before = moto.count(settle=0)
+            before = moto.count()
             cpu_before, moto_cpu_before = cpu_ms(process.pid), cpu_ms(moto.process.pid)
-            for _ in range(args.invocations):
+            for n in range(1, args.invocations + 1):
                 event = fresh_event(base_event, counter())
                 request_id, queued = api.enqueue(side.envelope(event))
-                try:
-                    kind, body, answered = api.wait(request_id, args.timeout, process)
-                except Failure as e:
-                    raise Failure(f"{side.name}, warm invocation {len(figures['latency_ms']) + 1}: {e}\n"
-                                  f"{tail(log_path)}")
-                why = side.check_answer(kind, body)
-                if why:
-                    raise Failure(f"{side.name}, warm invocation {len(figures['latency_ms']) + 1}: {why}\n"
-                                  f"{tail(log_path)}")
+                answered = invoke(side, api, process, request_id, args.timeout, f"warm invocation {n}", log_path)
                 figures["latency_ms"].append((answered - queued) * 1000)
-                sent.append((request_id, event, start))
+                sent.append((request_id, event))
+            # Ticks of 1/SC_CLK_TCK s, over all the warm invocations.
             figures["warm_cpu_ms"] = (cpu_ms(process.pid) - cpu_before) / args.invocations
-            figures["warm_calls"] = (moto.count() - before) / args.invocations
             figures["warm_moto_cpu_ms"] = (cpu_ms(moto.process.pid) - moto_cpu_before) / args.invocations
+            figures["warm_calls"] = (moto.count() - before) / args.invocations
             figures["peak_rss_kb"] = memory_kb(process.pid, "VmHWM")
-            figures["rss_kb"] = memory_kb(process.pid, "VmRSS")
         finally:
             stop_process(process)
             api.close()
     return figures, sent, logs
+
+
+def invoke(side, api, process, request_id, timeout, what, log_path):
+    """Waits for the answer to `request_id`; raises Failure when there is none or it is wrong."""
+    try:
+        kind, body, answered = api.wait(request_id, timeout, process)
+    except Failure as e:
+        raise Failure(f"{side.name}, {what}: {e}\n{tail(log_path)}")
+    why = side.check_answer(kind, body)
+    if why:
+        raise Failure(f"{side.name}, {what}: {why}\n{tail(log_path)}")
+    return answered
+
+
+def reap(process):
+    """Stops a function process (SIGTERM ends both runtimes at once) and returns the CPU it used,
+    user + system over all its threads, in ms, from the kernel's rusage."""
+    process.send_signal(signal.SIGTERM)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return (usage.ru_utime + usage.ru_stime) * 1000
 
 
 def tail(path, lines=25):
@@ -766,7 +782,7 @@ def check_driftguard(moto, sent, group, queue_url):
             found[doc["call"]["event_id"]] = doc
     problems = []
     severities = collections.Counter()
-    for _, event, _ in sent:
+    for _, event in sent:
         doc = found.get(event["detail"]["eventID"])
         if doc is None:
             problems.append(f"no finding for event {event['detail']['eventID']}")
@@ -799,7 +815,7 @@ def check_custodian(moto, sent, logs, group, custodian_output):
                        + r" invoking action:tag resources:1$", re.M)
     matched = set(acted.findall(text))
     problems = [f"request {rid} (event {event['detail']['eventID']}): no 'invoking action:tag resources:1' in the log"
-                for rid, event, _ in sent if rid not in matched]
+                for rid, event in sent if rid not in matched]
     summary = f"{len(sent) - len(problems)} of {len(sent)} invocations matched {group} and tagged it (log)"
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
                                     region_name=REGION)
@@ -855,7 +871,8 @@ def summarise(figures):
         "latency_last_tenth_median_ms": tenth(figures["latency_ms"], first=False),
         "cpu_per_warm_event_ms": figures.get("warm_cpu_ms"),
         "moto_cpu_per_warm_event_ms": figures.get("warm_moto_cpu_ms"),
-        "peak_rss_mb": (figures.get("peak_rss_kb") or figures.get("cold_hwm_kb") or 0) / 1024,
+        "cold_start_peak_rss_mb": statistics.median(figures["cold_rss_kb"]) / 1024,
+        "peak_rss_mb": figures["peak_rss_kb"] / 1024,
         "aws_calls_first_invocation": statistics.median(figures["first_calls"]),
         "aws_calls_per_warm_event": figures.get("warm_calls"),
         "cold_start_next_ms_all": [round(v, 2) for v in figures["cold_next_ms"]],
@@ -872,7 +889,8 @@ ROWS = [
     ("per event (warm), p99", "latency_p99_ms", "ms"),
     ("CPU per warm event: the function", "cpu_per_warm_event_ms", "ms"),
     ("CPU per warm event: moto serving its calls", "moto_cpu_per_warm_event_ms", "ms"),
-    ("peak RSS (VmHWM)", "peak_rss_mb", "MB"),
+    ("peak RSS (VmHWM) after the first response", "cold_start_peak_rss_mb", "MB"),
+    ("peak RSS (VmHWM) after the warm invocations", "peak_rss_mb", "MB"),
     ("AWS calls, first invocation", "aws_calls_first_invocation", ""),
     ("AWS calls per warm event", "aws_calls_per_warm_event", ""),
 ]
