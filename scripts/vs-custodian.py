@@ -378,20 +378,29 @@ class RuntimeApi:
                 now = time.perf_counter()
                 parts = self.path.split("/")
                 # /2018-06-01/runtime/invocation/{id}/response|error, /2018-06-01/runtime/init/error
+                # Accepted before it is handed on: the process may be stopped right after.
                 if self.path == "/2018-06-01/runtime/init/error":
+                    self.reply(202, {"status": "OK"})
                     with api.cond:
                         api.init_error = body.decode(errors="replace")
                         api.cond.notify_all()
-                    return self.reply(202, {"status": "OK"})
-                if len(parts) == 6 and parts[3] == "invocation" and parts[5] in ("response", "error"):
+                elif len(parts) == 6 and parts[3] == "invocation" and parts[5] in ("response", "error"):
+                    self.reply(202, {"status": "OK"})
                     with api.cond:
                         api.results[parts[4]] = (parts[5], body, now)
                         api.cond.notify_all()
-                    return self.reply(202, {"status": "OK"})
-                self.reply(404, {"errorType": "NotFound", "errorMessage": self.path})
+                else:
+                    self.reply(404, {"errorType": "NotFound", "errorMessage": self.path})
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                # A stopped function drops its connection (its next poll, or a late answer).
+                if not isinstance(sys.exc_info()[1], ConnectionError):
+                    super().handle_error(request, client_address)
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     @property
