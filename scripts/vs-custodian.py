@@ -963,7 +963,11 @@ def run(args, c7n_python, moto_python):
     workdir = Path(tempfile.mkdtemp(prefix="driftguard-vs-custodian-"))
     task_dir = workdir / "custodian-task"
     output_dir = f"s3://{OUTPUT_BUCKET}/lambda?region={REGION}" if args.custodian_output == "s3" else "/tmp"
-    archive_bytes = package_custodian(c7n_python, task_dir, output_dir)
+    try:
+        archive_bytes = package_custodian(c7n_python, task_dir, output_dir)
+    except Failure:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     load_start = os.getloadavg()[0]
     moto = Moto(moto_python)
     ok = False
