@@ -315,6 +315,14 @@ impl FaultProxy {
         }
     }
 
+    /// Stops keeping the request log (the counts are kept): for runs of many thousands of
+    /// requests.
+    pub fn quiet(&self) {
+        if let Ok(mut c) = self.counters.lock() {
+            c.no_log = true;
+        }
+    }
+
     /// Keeps every request for `operation` that reached the service, with its answer.
     pub fn capture(&self, operation: &str) {
         if let Ok(mut c) = self.counters.lock() {
