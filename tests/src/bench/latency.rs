@@ -26,7 +26,7 @@ use crate::stack::{Stack, BUCKET, BUS, STATE_PREFIX, TABLE};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// The manual changes replayed, in turn, each on the next clone: every one a finding severe
