@@ -488,6 +488,7 @@ pub fn run(binaries: &Binaries, wiring: &Wiring, options: &Options) -> Result<Re
                             batch.iter().map(|m| m.event).collect()
                         }
                     };
+                    let exited = matches!(outcome, Invocation::ProcessExited { .. });
                     {
                         let mut c = counts.lock().unwrap_or_else(PoisonError::into_inner);
                         c.0 += 1;
@@ -499,6 +500,10 @@ pub fn run(binaries: &Binaries, wiring: &Wiring, options: &Options) -> Result<Re
                         c.3 += redelivered;
                     }
                     queue.settle(batch, &failed);
+                    if exited {
+                        // This instance is gone; what it held comes back for the others.
+                        return;
+                    }
                 }
             });
         }
@@ -511,6 +516,7 @@ pub fn run(binaries: &Binaries, wiring: &Wiring, options: &Options) -> Result<Re
         backlog_at_arrival.into_inner().unwrap_or_else(PoisonError::into_inner),
     );
     let dead = state.dead.clone();
+    let stranded = state.visible.len() + state.in_flight;
     drop(state);
     report.invocations = counts.into_inner().unwrap_or_else(PoisonError::into_inner);
     report.cpu = (
@@ -529,6 +535,11 @@ pub fn run(binaries: &Binaries, wiring: &Wiring, options: &Options) -> Result<Re
         }
     }
     report.problems = errors.into_inner().unwrap_or_else(PoisonError::into_inner);
+    if stranded > 0 {
+        report
+            .problems
+            .push(format!("{stranded} events never handled: every ingest instance exited"));
+    }
     if !dead.is_empty() {
         report
             .problems

@@ -412,6 +412,10 @@ fn poll(
                 let invoked_us = now_us();
                 let outcome = function.invoke(payload.as_bytes(), INVOCATION_LIMIT);
                 let answered_us = now_us();
+                if let Invocation::ProcessExited { status } = &outcome {
+                    push(errors, format!("an ingest instance exited ({status})\n{}", tail(&function.logs(), 10)));
+                    return;
+                }
                 let failed: Vec<String> = match &outcome {
                     Invocation::Response(answer) => answer["batchItemFailures"]
                         .as_array()
@@ -456,6 +460,13 @@ fn poll(
                             Invocation::Response(_) => {
                                 ok = true;
                                 break;
+                            }
+                            Invocation::ProcessExited { status } => {
+                                push(
+                                    errors,
+                                    format!("a notify-slack instance exited ({status})\n{}", tail(&function.logs(), 10)),
+                                );
+                                return;
                             }
                             other => push(
                                 errors,
@@ -590,6 +601,7 @@ pub fn run(binaries: &Binaries, wiring: &Wiring, options: &Options) -> Result<Re
     let base = (Instant::now(), now_us());
     let at_us = |at: Instant| base.1 + i64::try_from(at.saturating_duration_since(base.0).as_micros()).unwrap_or(0);
     let mut put_errors = Vec::new();
+    let mut stopped = None;
 
     std::thread::scope(|scope| {
         for instance in &mut ingest {
@@ -638,17 +650,24 @@ pub fn run(binaries: &Binaries, wiring: &Wiring, options: &Options) -> Result<Re
             }
             trace.put_done_us = now_us();
             if options.rate.is_none() {
-                // One at a time: wait for this event's alert.
+                // One at a time: wait for this event's alert; without it, the run stops (the
+                // flow is broken, and waiting for every later event would only take long).
                 let id = names.id(i);
                 let until = Instant::now() + options.patience;
+                let mut arrived = false;
                 'wait: while Instant::now() < until {
                     for r in slack.requests_since(seen) {
                         seen += 1;
                         if is_alert(&r) && r.text().contains(&id) {
+                            arrived = true;
                             break 'wait;
                         }
                     }
                     std::thread::sleep(Duration::from_micros(500));
+                }
+                if !arrived {
+                    stopped = Some(i);
+                    break;
                 }
             }
         }
@@ -668,6 +687,13 @@ pub fn run(binaries: &Binaries, wiring: &Wiring, options: &Options) -> Result<Re
     // Collate.
     let index: HashMap<String, usize> = (0..options.events).map(|i| (fleet::event_id(i), i)).collect();
     let mut problems = put_errors;
+    if let Some(i) = stopped {
+        problems.push(format!(
+            "stopped at event {i}: its alert did not reach Slack within {} s, so events {i}.. were not all sent",
+            options.patience.as_secs()
+        ));
+    }
+    let sent = stopped.map_or(options.events, |i| i + 1);
     for d in ingest_log.into_inner().unwrap_or_else(PoisonError::into_inner) {
         let body: Value = serde_json::from_str(&d.body).unwrap_or(Value::Null);
         let Some(&i) = body["detail"]["eventID"].as_str().and_then(|id| index.get(id)) else {
@@ -709,7 +735,7 @@ pub fn run(binaries: &Binaries, wiring: &Wiring, options: &Options) -> Result<Re
             problems.push(format!("an alert names none of the run's resources: {text}"));
         }
     }
-    for (i, t) in traces.iter().enumerate() {
+    for (i, t) in traces.iter().enumerate().take(sent) {
         match t.alerts {
             1 => {}
             0 => problems.push(format!(
