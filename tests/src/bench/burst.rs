@@ -54,6 +54,9 @@ pub struct Options {
     pub seed: u64,
     /// How long to measure moto's SQS intake first (`None`: not measured).
     pub intake_probe: Option<Duration>,
+    /// Whether DynamoDB's requests and answers are kept to price them ([`super::capacity`]):
+    /// a few KB per request held to the end, so for runs of tens of thousands of events.
+    pub units: bool,
 }
 
 impl Default for Options {
@@ -65,6 +68,7 @@ impl Default for Options {
             fleet: 1_000,
             seed: 0x0f1e_e7b5_2026_1124,
             intake_probe: Some(Duration::from_secs(60)),
+            units: false,
         }
     }
 }
@@ -103,10 +107,15 @@ pub struct Report {
     pub invocations: (usize, usize, usize, usize),
     /// Requests the functions made, by (service, operation).
     pub requests: BTreeMap<(String, String), usize>,
+    /// How long moto took to answer them, in all (the proxy lets one request through at a
+    /// time, so this is how long moto was busy with the functions).
+    pub answering: Duration,
     /// CPU seconds: ingest instances (sum), moto.
     pub cpu: (f64, f64),
     /// The largest peak RSS of an instance (KB).
     pub peak_rss_kb: u64,
+    /// DynamoDB request units, when kept ([`Options::units`]).
+    pub units: Option<super::capacity::Units>,
     /// What the checks found wrong (empty: nothing lost, duplicated or different).
     pub problems: Vec<String>,
 }
@@ -402,12 +411,18 @@ pub fn run(binaries: &Binaries, wiring: &Wiring, options: &Options) -> Result<Re
     proxy.quiet();
     proxy.one_at_a_time();
     proxy.capture("PutEvents");
+    if options.units {
+        for op in super::latency::DYNAMODB_OPERATIONS {
+            proxy.capture(op);
+        }
+    }
     let env = ingest_env(wiring, &proxy.endpoint());
     let mut instances = Vec::new();
     for n in 0..options.instances.max(1) {
         instances.push(start_instance(&binaries.ingest, "driftguard-ingest", &env, &ingest_warm_up(n))?);
     }
     let tally_before = proxy.tally();
+    let captured_before = proxy.captured().len();
     let moto_pid = stack.moto.pid();
     let cpu_of = |instances: &[(crate::runtime_api::RuntimeApi, crate::runtime_api::LambdaProcess)]| -> f64 {
         instances.iter().filter_map(|(_, p)| cpu_seconds(p.id())).sum()
@@ -529,10 +544,21 @@ pub fn run(binaries: &Binaries, wiring: &Wiring, options: &Options) -> Result<Re
         .max()
         .unwrap_or(0);
     for ((service, op), t) in proxy.tally() {
-        let before = tally_before.get(&(service.clone(), op.clone())).map_or(0, |b| b.seen);
-        if t.seen > before {
-            report.requests.insert((service, op), t.seen - before);
+        let before = tally_before.get(&(service.clone(), op.clone()));
+        let seen = before.map_or(0, |b| b.seen);
+        if t.seen > seen {
+            report.answering += t.answering.saturating_sub(before.map_or(Duration::ZERO, |b| b.answering));
+            report.requests.insert((service, op), t.seen - seen);
         }
+    }
+    if options.units {
+        let mut meter = super::capacity::Meter::new();
+        for (n, x) in proxy.captured().iter().enumerate() {
+            if x.operation != "PutEvents" {
+                meter.take(x, n >= captured_before);
+            }
+        }
+        report.units = Some(meter.units().clone());
     }
     report.problems = errors.into_inner().unwrap_or_else(PoisonError::into_inner);
     if stranded > 0 {
@@ -707,8 +733,9 @@ impl std::fmt::Display for Report {
         });
         writeln!(
             f,
-            "  requests: {total} ({:.0}/s through moto), {}",
+            "  requests: {total} ({:.0}/s through moto, which was answering them {:.0}% of the run, one at a time), {}",
             total as f64 / self.wall.as_secs_f64().max(1e-9),
+            self.answering.as_secs_f64() * 100.0 / self.wall.as_secs_f64().max(1e-9),
             by_service
                 .iter()
                 .map(|(s, c)| format!("{s} {c} ({:.3} per event)", *c as f64 / n))
@@ -722,6 +749,24 @@ impl std::fmt::Display for Report {
             .map(|((_, op), c)| format!("{op} {:.3}", *c as f64 / n))
             .collect();
         writeln!(f, "  DynamoDB requests per event: {}", dynamo.join(", "))?;
+        if let Some(u) = &self.units {
+            writeln!(
+                f,
+                "  DynamoDB units per event: {:.3} read, {:.3} write ({})",
+                u.read() / n,
+                u.write() / n,
+                u.by_operation
+                    .iter()
+                    .filter(|(_, x)| x.read + x.write + x.index_write > 0.0)
+                    .map(|(op, x)| if x.read > 0.0 {
+                        format!("{op} {:.3} RRU", x.read / n)
+                    } else {
+                        format!("{op} {:.3} WRU + {:.3} index WRU", x.write / n, x.index_write / n)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+        }
         writeln!(
             f,
             "  CPU: ingest {:.1} s in all ({:.3} ms per event: at most {:.0} events/s per instance if AWS answered at once), \

@@ -143,6 +143,8 @@ pub struct Report {
     pub hops: Vec<(&'static str, Stats)>,
     /// Requests per (function, service, operation) during the measured part.
     pub requests: BTreeMap<(String, String, String), usize>,
+    /// How long moto took to answer them, per (function, service, operation).
+    pub answering: BTreeMap<(String, String, String), Duration>,
     /// DynamoDB units: (function, read, write) during the measured part.
     pub units: Vec<(&'static str, super::capacity::Units)>,
     /// CPU seconds during the measured part: ingest instances, notify-slack instances, moto.
@@ -785,6 +787,7 @@ pub fn run(binaries: &Binaries, wiring: &Wiring, options: &Options) -> Result<Re
     }
 
     let mut requests = BTreeMap::new();
+    let mut answering = BTreeMap::new();
     let mut units = Vec::new();
     if let (Some((ip, np)), Some((ib, nb))) = (&proxies, &tally_before) {
         for (function, proxy, before, skip) in [
@@ -792,9 +795,12 @@ pub fn run(binaries: &Binaries, wiring: &Wiring, options: &Options) -> Result<Re
             ("notify-slack", np, nb, captured_before.1),
         ] {
             for ((service, op), t) in proxy.tally() {
-                let earlier = before.get(&(service.clone(), op.clone())).map_or(0, |b: &Tally| b.seen);
-                if t.seen > earlier {
-                    requests.insert((function.to_owned(), service, op), t.seen - earlier);
+                let earlier = before.get(&(service.clone(), op.clone()));
+                let seen = earlier.map_or(0, |b: &Tally| b.seen);
+                if t.seen > seen {
+                    let took = t.answering.saturating_sub(earlier.map_or(Duration::ZERO, |b| b.answering));
+                    answering.insert((function.to_owned(), service.clone(), op.clone()), took);
+                    requests.insert((function.to_owned(), service, op), t.seen - seen);
                 }
             }
             let mut meter = Meter::new();
@@ -812,6 +818,7 @@ pub fn run(binaries: &Binaries, wiring: &Wiring, options: &Options) -> Result<Re
         hops: hops.into_iter().map(|(name, v)| (name, Stats::of(&v))).collect(),
         traces,
         requests,
+        answering,
         units,
         cpu: (
             cpu_after.0 - cpu_before.0,
@@ -825,7 +832,7 @@ pub fn run(binaries: &Binaries, wiring: &Wiring, options: &Options) -> Result<Re
 }
 
 /// The DynamoDB operations whose requests and answers are kept for pricing.
-const DYNAMODB_OPERATIONS: [&str; 9] = [
+pub(crate) const DYNAMODB_OPERATIONS: [&str; 9] = [
     "GetItem",
     "PutItem",
     "DeleteItem",
@@ -929,10 +936,17 @@ impl std::fmt::Display for Report {
                 }
                 let total: f64 = ops.iter().map(|(_, v)| v).sum();
                 let list: Vec<String> = ops.iter().map(|(op, v)| format!("{op} {v:.2}")).collect();
+                let waited: Vec<String> = self
+                    .answering
+                    .iter()
+                    .filter(|((f, s, _), _)| f == function && s == service)
+                    .map(|((_, _, op), d)| format!("{op} {:.1}", d.as_secs_f64() * 1000.0 / n))
+                    .collect();
                 writeln!(
                     f,
-                    "  {function} → {service}: {total:.2} requests per event ({})",
-                    list.join(", ")
+                    "  {function} → {service}: {total:.2} requests per event ({}); moto answered in (ms per event) {}",
+                    list.join(", "),
+                    waited.join(", ")
                 )?;
             }
         }

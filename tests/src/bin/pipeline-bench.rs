@@ -5,7 +5,7 @@
 //! pipeline-bench latency [--events 300] [--rate <events/s>] [--instances 5] [--notify-instances 5]
 //!                        [--long-poll 20] [--direct]
 //! pipeline-bench burst   [--events 100000] [--arrival-seconds 60] [--instances 1,5] [--fleet 1000]
-//!                        [--seed N] [--probe-seconds 60 | --no-intake-probe]
+//!                        [--seed N] [--probe-seconds 60 | --no-intake-probe] [--units]
 //! common:                [--bins <folder of driftguard-ingest, driftguard-notify-slack>] [--template infra/template.yaml]
 //! ```
 //!
@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 const USAGE: &str = "usage: pipeline-bench latency [--events N] [--rate EVENTS_PER_S] [--instances N] [--notify-instances N] [--long-poll S] [--direct]
-       pipeline-bench burst [--events N] [--arrival-seconds S] [--instances N[,N...]] [--fleet N] [--seed N] [--probe-seconds S | --no-intake-probe]
+       pipeline-bench burst [--events N] [--arrival-seconds S] [--instances N[,N...]] [--fleet N] [--seed N] [--probe-seconds S | --no-intake-probe] [--units]
 common options: --bins DIR (default $DRIFTGUARD_RELEASE_BINS, else beside this binary), --template PATH (default infra/template.yaml)";
 
 fn main() -> ExitCode {
@@ -62,7 +62,7 @@ fn run() -> Result<bool, String> {
     let Some((command, rest)) = args.split_first() else {
         return Err(USAGE.to_owned());
     };
-    let opts = options(rest, &["direct", "no-intake-probe"])?;
+    let opts = options(rest, &["direct", "no-intake-probe", "units"])?;
     let mut bins: Option<PathBuf> = None;
     let mut template = workspace().join("infra/template.yaml");
     let mut rest = Vec::new();
@@ -114,6 +114,7 @@ fn run() -> Result<bool, String> {
                     "seed" => o.seed = number(&name, &value)?,
                     "probe-seconds" => o.intake_probe = Some(Duration::from_secs_f64(number(&name, &value)?)),
                     "no-intake-probe" => o.intake_probe = None,
+                    "units" => o.units = true,
                     other => return Err(format!("burst has no option --{other}\n{USAGE}")),
                 }
             }
