@@ -129,10 +129,16 @@ struct Expected {
 }
 
 /// Evaluates and stores every event in process, as ingest does, on the in-memory store.
-fn expected(rt: &tokio::runtime::Runtime, mix: &fleet::Mix, options: &Options, wiring: &Wiring) -> Result<Expected, String> {
+fn expected(
+    rt: &tokio::runtime::Runtime,
+    mix: &fleet::Mix,
+    options: &Options,
+    wiring: &Wiring,
+) -> Result<Expected, String> {
     let mut inventory = Inventory::new();
     for name in ["network.tfstate", "data.tfstate"] {
-        let bytes = std::fs::read(workspace().join("events/terraform").join(name)).map_err(|e| format!("{name}: {e}"))?;
+        let bytes =
+            std::fs::read(workspace().join("events/terraform").join(name)).map_err(|e| format!("{name}: {e}"))?;
         inventory
             .add_state(&format!("s3://{BUCKET}/{STATE_PREFIX}{name}"), &bytes)
             .map_err(|e| format!("{name}: {e}"))?;
@@ -419,7 +425,12 @@ pub fn run(binaries: &Binaries, wiring: &Wiring, options: &Options) -> Result<Re
     let env = ingest_env(wiring, &proxy.endpoint());
     let mut instances = Vec::new();
     for n in 0..options.instances.max(1) {
-        instances.push(start_instance(&binaries.ingest, "driftguard-ingest", &env, &ingest_warm_up(n))?);
+        instances.push(start_instance(
+            &binaries.ingest,
+            "driftguard-ingest",
+            &env,
+            &ingest_warm_up(n),
+        )?);
     }
     let tally_before = proxy.tally();
     let captured_before = proxy.captured().len();
@@ -547,7 +558,9 @@ pub fn run(binaries: &Binaries, wiring: &Wiring, options: &Options) -> Result<Re
         let before = tally_before.get(&(service.clone(), op.clone()));
         let seen = before.map_or(0, |b| b.seen);
         if t.seen > seen {
-            report.answering += t.answering.saturating_sub(before.map_or(Duration::ZERO, |b| b.answering));
+            report.answering += t
+                .answering
+                .saturating_sub(before.map_or(Duration::ZERO, |b| b.answering));
             report.requests.insert((service, op), t.seen - seen);
         }
     }
@@ -620,7 +633,9 @@ fn check(
     for (id, want) in &reference.findings {
         match findings.get(id) {
             None => problems.push(format!("finding {id} ({}, {}) is not in the table", want.1, want.0)),
-            Some(got) if got != want => problems.push(format!("finding {id} is {got:?} in the table, {want:?} in the reference")),
+            Some(got) if got != want => problems.push(format!(
+                "finding {id} is {got:?} in the table, {want:?} in the reference"
+            )),
             Some(_) => {}
         }
     }
@@ -643,7 +658,9 @@ fn check(
                     .as_str()
                     .and_then(|d| serde_json::from_str(d).ok())
                     .unwrap_or(Value::Null);
-                *published.entry(detail["key"].as_str().unwrap_or("").to_owned()).or_insert(0) += 1;
+                *published
+                    .entry(detail["key"].as_str().unwrap_or("").to_owned())
+                    .or_insert(0) += 1;
             }
         }
     }
@@ -702,7 +719,10 @@ impl std::fmt::Display for Report {
                 n / o.arrival.as_secs_f64().max(1e-9),
             )?;
         } else {
-            writeln!(f, "  delivered from the harness's queue (SQS semantics); moto's SQS intake not probed")?;
+            writeln!(
+                f,
+                "  delivered from the harness's queue (SQS semantics); moto's SQS intake not probed"
+            )?;
         }
         let (_, findings, open, keys) = self.expected;
         writeln!(
