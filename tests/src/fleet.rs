@@ -188,9 +188,7 @@ impl Mix {
     /// Event `i`: the sample the seeded generator's `i`-th draw picks (SplitMix64 is a
     /// counter, so the draw needs no predecessor), on clone `i mod size`.
     pub fn event(&self, i: usize) -> Value {
-        let mut state = self
-            .seed
-            .wrapping_add((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut state = self.seed.wrapping_add((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let mut pick = next(&mut state) % self.total;
         let sample = self
             .samples
@@ -206,9 +204,7 @@ impl Mix {
 
     /// The sample file event `i` was drawn from.
     pub fn kind(&self, i: usize) -> &'static str {
-        let mut state = self
-            .seed
-            .wrapping_add((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut state = self.seed.wrapping_add((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let mut pick = next(&mut state) % self.total;
         for (file, weight) in MIX {
             if pick < u64::from(weight) {

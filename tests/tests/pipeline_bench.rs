@@ -34,7 +34,10 @@ fn the_template_wiring_is_read_as_declared() {
         w.notify_pattern["account"],
         serde_json::json!([driftguard_tests::runtime_api::ACCOUNT_ID])
     );
-    assert_eq!(w.ingest_env.get("DRIFTGUARD_STATE_LIST_SECONDS").map(String::as_str), Some("900"));
+    assert_eq!(
+        w.ingest_env.get("DRIFTGUARD_STATE_LIST_SECONDS").map(String::as_str),
+        Some("900")
+    );
     assert_eq!(
         w.ingest_env.get("DRIFTGUARD_STATE_REFRESH_SECONDS").map(String::as_str),
         Some("30"),
@@ -44,7 +47,10 @@ fn the_template_wiring_is_read_as_declared() {
         !w.ingest_env.contains_key("DRIFTGUARD_TABLE"),
         "names of the stack's resources are the bench's to set"
     );
-    assert_eq!(w.notify_env.get("DRIFTGUARD_SLACK_DIGEST_SEVERITY").map(String::as_str), Some("minor"));
+    assert_eq!(
+        w.notify_env.get("DRIFTGUARD_SLACK_DIGEST_SEVERITY").map(String::as_str),
+        Some("minor")
+    );
 }
 
 #[test]
@@ -75,7 +81,12 @@ fn every_change_put_on_the_bus_reaches_slack_once() {
         .find(|(op, _)| op == "PutEvents")
         .map_or(0.0, |(_, n)| n);
     assert_eq!(published, 1.0, "one PutEvents per event: {report}");
-    let ingest_units = &report.units.iter().find(|(f, _)| *f == "ingest").expect("ingest's units").1;
+    let ingest_units = &report
+        .units
+        .iter()
+        .find(|(f, _)| *f == "ingest")
+        .expect("ingest's units")
+        .1;
     assert!(ingest_units.write() > 0.0 && ingest_units.read() > 0.0, "{report}");
 }
 

@@ -248,8 +248,9 @@ fn read_units(size: usize, consistent: bool) -> f64 {
 
 /// An item's size (its attributes in DynamoDB's JSON: `{"name": {"S": "..."}}`).
 pub fn item_size(item: &Value) -> usize {
-    item.as_object()
-        .map_or(0, |attrs| attrs.iter().map(|(name, v)| name.len() + value_size(v)).sum())
+    item.as_object().map_or(0, |attrs| {
+        attrs.iter().map(|(name, v)| name.len() + value_size(v)).sum()
+    })
 }
 
 fn value_size(v: &Value) -> usize {
@@ -267,7 +268,11 @@ fn value_size(v: &Value) -> usize {
         "NS" => inner
             .as_array()
             .map_or(0, |a| a.iter().filter_map(Value::as_str).map(number_size).sum()),
-        "L" => 3 + inner.as_array().map_or(0, |a| a.iter().map(|e| value_size(e) + 1).sum()),
+        "L" => {
+            3 + inner
+                .as_array()
+                .map_or(0, |a| a.iter().map(|e| value_size(e) + 1).sum())
+        }
         "M" => {
             3 + inner
                 .as_object()
@@ -331,13 +336,20 @@ mod tests {
 
         // Resolving: gsi1's key goes away (a delete), gsi2's stays (a write).
         let mut resolved = finding.clone();
-        resolved.as_object_mut().map(|o| (o.remove("gsi1pk"), o.remove("gsi1sk")));
+        resolved
+            .as_object_mut()
+            .map(|o| (o.remove("gsi1pk"), o.remove("gsi1sk")));
         meter.take(&exchange("PutItem", json!({"Item": resolved}), 200, json!({})), true);
         let p = meter.units().by_operation["PutItem"];
         assert_eq!((p.write, p.index_write), (2.0, 4.0));
 
         meter.take(
-            &exchange("DeleteItem", json!({"Key": {"pk": {"S": "OUTBOX#x"}, "sk": {"S": "k"}}}), 200, json!({})),
+            &exchange(
+                "DeleteItem",
+                json!({"Key": {"pk": {"S": "OUTBOX#x"}, "sk": {"S": "k"}}}),
+                200,
+                json!({}),
+            ),
             true,
         );
         meter.take(
@@ -349,11 +361,17 @@ mod tests {
             ),
             true,
         );
-        meter.take(&exchange("GetItem", json!({"ConsistentRead": true}), 200, json!({})), false);
+        meter.take(
+            &exchange("GetItem", json!({"ConsistentRead": true}), 200, json!({})),
+            false,
+        );
         let units = meter.units();
         assert_eq!(units.by_operation["DeleteItem"].write, 1.0);
         assert_eq!(units.by_operation["GetItem"].read, 2.0, "5 KB read strongly: two units");
-        assert_eq!(units.by_operation["GetItem"].requests, 1, "the unpriced read is not counted");
+        assert_eq!(
+            units.by_operation["GetItem"].requests, 1,
+            "the unpriced read is not counted"
+        );
         assert_eq!(units.write(), 6.0 + 4.0 + 2.0 + 4.0 + 1.0);
     }
 }

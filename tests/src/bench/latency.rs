@@ -32,7 +32,10 @@ use std::time::{Duration, Instant};
 /// The manual changes replayed, in turn, each on the next clone: every one a finding severe
 /// enough to be posted at once under the template's defaults (digests take minor ones).
 pub const CHANGES: [(&str, Names); 4] = [
-    ("ec2-authorize-security-group-ingress.console-sso.json", Names::SecurityGroup),
+    (
+        "ec2-authorize-security-group-ingress.console-sso.json",
+        Names::SecurityGroup,
+    ),
     ("s3-put-bucket-public-access-block.console-sso.json", Names::Bucket),
     ("ec2-modify-instance-attribute.cli-user.json", Names::Instance),
     ("s3-put-bucket-versioning.cli-user.json", Names::Bucket),
@@ -195,9 +198,23 @@ fn wire(rt: &tokio::runtime::Runtime, wiring: &Wiring, clones: usize) -> Result<
             .await
             .map_err(|e| format!("remove the harness rule's target: {e:?}"))?;
         let ingest_queue = queue(&stack.sdk, INGEST_QUEUE, wiring.visibility_timeout_s).await?;
-        rule(&stack.sdk, "default", "driftguard-ingest", &wiring.ingest_pattern, &ingest_queue).await?;
+        rule(
+            &stack.sdk,
+            "default",
+            "driftguard-ingest",
+            &wiring.ingest_pattern,
+            &ingest_queue,
+        )
+        .await?;
         let notify_queue = queue(&stack.sdk, NOTIFY_QUEUE, 30).await?;
-        rule(&stack.sdk, BUS, "driftguard-notify-slack", &wiring.notify_pattern, &notify_queue).await?;
+        rule(
+            &stack.sdk,
+            BUS,
+            "driftguard-notify-slack",
+            &wiring.notify_pattern,
+            &notify_queue,
+        )
+        .await?;
         Ok(Wired {
             stack,
             ingest_queue,
@@ -415,7 +432,10 @@ fn poll(
                 let outcome = function.invoke(payload.as_bytes(), INVOCATION_LIMIT);
                 let answered_us = now_us();
                 if let Invocation::ProcessExited { status } = &outcome {
-                    push(errors, format!("an ingest instance exited ({status})\n{}", tail(&function.logs(), 10)));
+                    push(
+                        errors,
+                        format!("an ingest instance exited ({status})\n{}", tail(&function.logs(), 10)),
+                    );
                     return;
                 }
                 let failed: Vec<String> = match &outcome {
@@ -426,11 +446,11 @@ fn poll(
                         .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
                         .collect(),
                     other => {
-                        push(
-                            errors,
-                            format!("ingest: {other:?}\n{}", tail(&function.logs(), 10)),
-                        );
-                        messages.iter().filter_map(|m| m.message_id().map(str::to_owned)).collect()
+                        push(errors, format!("ingest: {other:?}\n{}", tail(&function.logs(), 10)));
+                        messages
+                            .iter()
+                            .filter_map(|m| m.message_id().map(str::to_owned))
+                            .collect()
                     }
                 };
                 if !failed.is_empty() {
@@ -466,7 +486,10 @@ fn poll(
                             Invocation::ProcessExited { status } => {
                                 push(
                                     errors,
-                                    format!("a notify-slack instance exited ({status})\n{}", tail(&function.logs(), 10)),
+                                    format!(
+                                        "a notify-slack instance exited ({status})\n{}",
+                                        tail(&function.logs(), 10)
+                                    ),
                                 );
                                 return;
                             }
@@ -582,12 +605,7 @@ pub fn run(binaries: &Binaries, wiring: &Wiring, options: &Options) -> Result<Re
     let captured_before = proxies
         .as_ref()
         .map_or((0, 0), |(i, n)| (i.captured().len(), n.captured().len()));
-    let cpu = |instances: &[Instance]| -> f64 {
-        instances
-            .iter()
-            .filter_map(|i| cpu_seconds(i.process.id()))
-            .sum()
-    };
+    let cpu = |instances: &[Instance]| -> f64 { instances.iter().filter_map(|i| cpu_seconds(i.process.id())).sum() };
     let moto_pid = wired.stack.moto.pid();
     let cpu_before = (cpu(&ingest), cpu(&notify), cpu_seconds(moto_pid).unwrap_or(0.0));
 
@@ -607,35 +625,47 @@ pub fn run(binaries: &Binaries, wiring: &Wiring, options: &Options) -> Result<Re
 
     std::thread::scope(|scope| {
         for instance in &mut ingest {
-            let (rt, sqs, queue, stop, log, errors) = (
-                &rt,
-                &sqs,
-                &wired.ingest_queue,
-                stop_rx.clone(),
-                &ingest_log,
-                &errors,
-            );
+            let (rt, sqs, queue, stop, log, errors) =
+                (&rt, &sqs, &wired.ingest_queue, stop_rx.clone(), &ingest_log, &errors);
             let target = Target::Mapping {
                 batch: wiring.batch_size,
                 queue_arn: &wired.ingest_queue.arn,
             };
             let long_poll = options.long_poll_s;
-            scope.spawn(move || poll(rt, sqs, queue, target, long_poll, &mut instance.process, stop, log, errors));
+            scope.spawn(move || {
+                poll(
+                    rt,
+                    sqs,
+                    queue,
+                    target,
+                    long_poll,
+                    &mut instance.process,
+                    stop,
+                    log,
+                    errors,
+                )
+            });
         }
         for instance in &mut notify {
-            let (rt, sqs, queue, stop, log, errors) = (
-                &rt,
-                &sqs,
-                &wired.notify_queue,
-                stop_rx.clone(),
-                &notify_log,
-                &errors,
-            );
+            let (rt, sqs, queue, stop, log, errors) =
+                (&rt, &sqs, &wired.notify_queue, stop_rx.clone(), &notify_log, &errors);
             let target = Target::EachEvent {
                 retries: wiring.notify_retries,
             };
             let long_poll = options.long_poll_s;
-            scope.spawn(move || poll(rt, sqs, queue, target, long_poll, &mut instance.process, stop, log, errors));
+            scope.spawn(move || {
+                poll(
+                    rt,
+                    sqs,
+                    queue,
+                    target,
+                    long_poll,
+                    &mut instance.process,
+                    stop,
+                    log,
+                    errors,
+                )
+            });
         }
 
         let mut seen = 0;
@@ -713,7 +743,10 @@ pub fn run(binaries: &Binaries, wiring: &Wiring, options: &Options) -> Result<Re
             .as_str()
             .and_then(|id| index.get(id))
         else {
-            problems.push(format!("notify-slack got an event that is not one of the run's: {}", d.body));
+            problems.push(format!(
+                "notify-slack got an event that is not one of the run's: {}",
+                d.body
+            ));
             continue;
         };
         if body["detail-type"] != "Drift Detected" {
@@ -798,7 +831,9 @@ pub fn run(binaries: &Binaries, wiring: &Wiring, options: &Options) -> Result<Re
                 let earlier = before.get(&(service.clone(), op.clone()));
                 let seen = earlier.map_or(0, |b: &Tally| b.seen);
                 if t.seen > seen {
-                    let took = t.answering.saturating_sub(earlier.map_or(Duration::ZERO, |b| b.answering));
+                    let took = t
+                        .answering
+                        .saturating_sub(earlier.map_or(Duration::ZERO, |b| b.answering));
                     answering.insert((function.to_owned(), service.clone(), op.clone()), took);
                     requests.insert((function.to_owned(), service, op), t.seen - seen);
                 }
@@ -920,7 +955,11 @@ impl std::fmt::Display for Report {
         for (name, s) in &self.hops {
             writeln!(f, "    {name:<44} {s}")?;
         }
-        let batches: Vec<usize> = self.traces.iter().filter_map(|t| t.ingest.as_ref().map(|d| d.batch)).collect();
+        let batches: Vec<usize> = self
+            .traces
+            .iter()
+            .filter_map(|t| t.ingest.as_ref().map(|d| d.batch))
+            .collect();
         if !batches.is_empty() {
             writeln!(
                 f,

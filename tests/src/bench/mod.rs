@@ -151,8 +151,8 @@ pub(crate) fn start_instance(
 ) -> Result<(RuntimeApi, LambdaProcess), String> {
     let api = RuntimeApi::start_named(name);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut process = LambdaProcess::try_spawn(binary, &api, &env)
-        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+    let mut process =
+        LambdaProcess::try_spawn(binary, &api, &env).map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
     match process.invoke(warm_up, Duration::from_secs(60)) {
         Invocation::Response(_) => Ok((api, process)),
         other => Err(format!(
@@ -186,8 +186,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("driftguard-no-bins-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let error = Binaries::find(Some(&dir)).expect_err("nothing is there");
-        assert!(error.contains("driftguard-ingest") && error.contains("driftguard-notify-slack"), "{error}");
-        assert!(error.contains("cargo build --release") && error.contains(BINS_ENV), "{error}");
+        assert!(
+            error.contains("driftguard-ingest") && error.contains("driftguard-notify-slack"),
+            "{error}"
+        );
+        assert!(
+            error.contains("cargo build --release") && error.contains(BINS_ENV),
+            "{error}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

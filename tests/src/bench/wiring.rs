@@ -44,8 +44,7 @@ pub struct Wiring {
 impl Wiring {
     /// Reads `template` (normally `infra/template.yaml`); the error names what is missing.
     pub fn read(template: &Path) -> Result<Wiring, String> {
-        let text =
-            std::fs::read_to_string(template).map_err(|e| format!("cannot read {}: {e}", template.display()))?;
+        let text = std::fs::read_to_string(template).map_err(|e| format!("cannot read {}: {e}", template.display()))?;
         let t: Yaml = serde_yaml::from_str(&text).map_err(|e| format!("{} does not parse: {e}", template.display()))?;
         let params = &t["Parameters"];
         let resource = |name: &str| -> Result<&Yaml, String> {
@@ -86,7 +85,10 @@ impl Wiring {
                 .ok_or("Queue has no RedrivePolicy.maxReceiveCount")?,
             notify_retries: number(&notify["Properties"]["EventInvokeConfig"]["MaximumRetryAttempts"])
                 .map_or(2, |n| n as usize),
-            ingest_pattern: pattern(&resource("DefaultBusRule")?["Properties"]["EventPattern"], "DefaultBusRule")?,
+            ingest_pattern: pattern(
+                &resource("DefaultBusRule")?["Properties"]["EventPattern"],
+                "DefaultBusRule",
+            )?,
             notify_pattern: pattern(
                 &notify["Properties"]["Events"]["DriftEvents"]["Properties"]["Pattern"],
                 "NotifySlackFunction DriftEvents",
