@@ -119,7 +119,7 @@ fn run() -> Result<bool, String> {
                     other => return Err(format!("burst has no option --{other}\n{USAGE}")),
                 }
             }
-            if o.events == 0 || instances.iter().any(|n| *n == 0) {
+            if o.events == 0 || instances.contains(&0) {
                 return Err("--events and --instances must be at least 1".into());
             }
             let mut ok = true;
