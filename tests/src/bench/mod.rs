@@ -1,5 +1,5 @@
 //! Benchmarks of the deployed flow on loopback, run by the `pipeline-bench` binary (README,
-//! "Benchmark"): the compiled release functions through the Lambda Runtime API, moto for
+//! "Performance"): the compiled release functions through the Lambda Runtime API, moto for
 //! DynamoDB, EventBridge, SQS and S3, the Slack receiver for Slack.
 //!
 //! - [`latency`]: CloudTrail events put on the bus, through the rule, the ingest queue, ingest

@@ -1,11 +1,11 @@
 //! `pipeline-bench`: the deployed flow's latency and a burst, measured on loopback with the
-//! compiled release functions (README, "Benchmark"; [`driftguard_tests::bench`]).
+//! compiled release functions (README, "Performance"; [`driftguard_tests::bench`]).
 //!
 //! ```text
 //! pipeline-bench latency [--events 300] [--rate <events/s>] [--instances 5] [--notify-instances 5]
 //!                        [--long-poll 20] [--direct]
 //! pipeline-bench burst   [--events 100000] [--arrival-seconds 60] [--instances 1,5] [--fleet 1000]
-//!                        [--seed N] [--probe-seconds 60 | --no-intake-probe] [--units]
+//!                        [--seed N] [--probe-seconds 60 | --no-intake-probe] [--units] [--deadline-seconds S]
 //! common:                [--bins <folder of driftguard-ingest, driftguard-notify-slack>] [--template infra/template.yaml]
 //! ```
 //!
@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 const USAGE: &str = "usage: pipeline-bench latency [--events N] [--rate EVENTS_PER_S] [--instances N] [--notify-instances N] [--long-poll S] [--direct]
-       pipeline-bench burst [--events N] [--arrival-seconds S] [--instances N[,N...]] [--fleet N] [--seed N] [--probe-seconds S | --no-intake-probe] [--units]
+       pipeline-bench burst [--events N] [--arrival-seconds S] [--instances N[,N...]] [--fleet N] [--seed N] [--probe-seconds S | --no-intake-probe] [--units] [--deadline-seconds S]
 common options: --bins DIR (default $DRIFTGUARD_RELEASE_BINS, else beside this binary), --template PATH (default infra/template.yaml)";
 
 fn main() -> ExitCode {
@@ -115,6 +115,7 @@ fn run() -> Result<bool, String> {
                     "probe-seconds" => o.intake_probe = Some(Duration::from_secs_f64(number(&name, &value)?)),
                     "no-intake-probe" => o.intake_probe = None,
                     "units" => o.units = true,
+                    "deadline-seconds" => o.deadline = Some(Duration::from_secs_f64(number(&name, &value)?)),
                     other => return Err(format!("burst has no option --{other}\n{USAGE}")),
                 }
             }
