@@ -497,3 +497,43 @@ fn inframap_states_by_version() {
     assert_eq!(version("generate__invalid_version_state.json"), Some(2));
     assert!(ok_count(&outcomes) >= 8, "the v4 states load");
 }
+
+#[test]
+fn a_declaration_looked_up_again_shares_its_parsed_attributes() {
+    let inv = samples();
+    let all: Vec<_> = inv.resources().collect();
+    let sg = all
+        .iter()
+        .find(|d| d.tf_type == "aws_security_group")
+        .expect("the samples declare a security group");
+    let id = sg.str_attr("id").expect("an id");
+    let first = inv.find(&["aws_security_group"], id);
+    let again = inv.find(&["aws_security_group"], id);
+    assert_eq!(first, again);
+    assert!(
+        std::sync::Arc::ptr_eq(&first[0].attributes, &again[0].attributes),
+        "a repeated lookup shares the parsed attributes"
+    );
+    assert_eq!(inv.find(&["aws_security_group"], id), first);
+}
+
+#[test]
+fn lookups_over_more_resources_than_are_kept_parsed_stay_right() {
+    // 600 instances: more than an inventory keeps parsed, looked up twice in turn.
+    let instances: Vec<Value> = (0..600)
+        .map(|i| json!({"schema_version": 1, "attributes": {"id": format!("i-{i:05}"), "instance_type": format!("t3.{i}")}}))
+        .collect();
+    let state = json!({"version": 4, "terraform_version": "1.9.0", "serial": 1, "lineage": "l",
+        "resources": [{"mode": "managed", "type": "aws_instance", "name": "fleet",
+        "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]", "instances": instances}]});
+    let mut inv = Inventory::new();
+    inv.add_state("fleet.tfstate", state.to_string().as_bytes())
+        .expect("loads");
+    for _ in 0..2 {
+        for i in 0..600 {
+            let found = inv.find(&["aws_instance"], &format!("i-{i:05}"));
+            assert_eq!(found.len(), 1, "i-{i:05}");
+            assert_eq!(found[0].str_attr("instance_type"), Some(format!("t3.{i}").as_str()));
+        }
+    }
+}

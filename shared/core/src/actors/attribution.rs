@@ -8,6 +8,7 @@
 
 use crate::input::record::ApiCall;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// The class of actor behind a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -437,6 +438,8 @@ struct Facts<'c> {
     source_ip: &'c str,
     user_agent: &'c str,
     oidc_provider: &'c str,
+    /// `user_agent` in ASCII lower case, made the first time a rule asks for it.
+    user_agent_lower: std::cell::OnceCell<String>,
 }
 
 impl<'c> Facts<'c> {
@@ -445,16 +448,17 @@ impl<'c> Facts<'c> {
         let issuer = id.session_context.as_ref().and_then(|s| s.session_issuer.as_ref());
         let arn = id.arn.as_deref().unwrap_or("");
         let role_arn = issuer.and_then(|i| i.arn.as_deref()).unwrap_or("");
+        let assumed = assumed_role_parts(arn);
         let role_name = issuer
             .and_then(|i| i.user_name.as_deref())
-            .or_else(|| assumed_role_parts(arn).map(|(role, _)| role))
+            .or_else(|| assumed.map(|(role, _)| role))
             .unwrap_or("");
         Facts {
             identity_type: id.kind.as_deref().unwrap_or(""),
             arn,
             role_arn: if role_arn.is_empty() { arn } else { role_arn },
             role_name,
-            session_name: assumed_role_parts(arn).map(|(_, s)| s).unwrap_or(""),
+            session_name: assumed.map(|(_, s)| s).unwrap_or(""),
             invoked_by: id.invoked_by.as_deref().unwrap_or(""),
             source_ip: call.source_ip.as_deref().unwrap_or(""),
             user_agent: call.user_agent.as_deref().unwrap_or(""),
@@ -464,6 +468,18 @@ impl<'c> Facts<'c> {
                 .and_then(|s| s.web_id_federation_data.as_ref())
                 .and_then(|w| w.federated_provider.as_deref())
                 .unwrap_or(""),
+            user_agent_lower: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// A field in ASCII lower case (the user agent's computed once per call).
+    fn lowered(&self, f: Field) -> Cow<'_, str> {
+        match f {
+            Field::UserAgent => Cow::Borrowed(
+                self.user_agent_lower
+                    .get_or_init(|| self.user_agent.to_ascii_lowercase()),
+            ),
+            other => Cow::Owned(self.field(other).to_ascii_lowercase()),
         }
     }
 
@@ -481,26 +497,23 @@ impl<'c> Facts<'c> {
 
 /// `arn:aws:sts::123:assumed-role/ROLE/SESSION` → `(ROLE, SESSION)`.
 fn assumed_role_parts(arn: &str) -> Option<(&str, &str)> {
-    let rest = &arn[arn.find(":assumed-role/")? + ":assumed-role/".len()..];
-    rest.split_once('/')
+    // The resource is the sixth `:`-separated field: split rather than search the whole ARN.
+    let resource = arn.splitn(6, ':').nth(5)?;
+    resource.strip_prefix("assumed-role/")?.split_once('/')
 }
 
 impl Test {
-    fn holds(self, value: &str) -> bool {
+    /// Whether the test holds for `value`; `lowered` gives it in ASCII lower case.
+    fn holds<'v>(self, value: &str, lowered: impl FnOnce() -> Cow<'v, str>) -> bool {
         match self {
             Test::Is(s) => value == s,
             Test::Contains(s) => value.contains(s),
-            Test::ContainsNoCase(s) => contains_no_case(value, s),
+            Test::ContainsNoCase(s) => lowered().contains(s),
             Test::StartsWith(s) => value.starts_with(s),
             Test::EndsWith(s) => value.ends_with(s),
             Test::Glob(p) => glob_match(p, value),
         }
     }
-}
-
-fn contains_no_case(hay: &str, needle: &str) -> bool {
-    let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }
 
 /// Glob match with `*` (any run, including empty) and `?` (one byte).
@@ -607,7 +620,7 @@ impl Rule {
         let any = |tests: &[(Field, Test)]| {
             tests.iter().any(|(field, test)| {
                 let v = f.field(*field);
-                !v.is_empty() && test.holds(v)
+                !v.is_empty() && test.holds(v, || f.lowered(*field))
             })
         };
         match self.when {

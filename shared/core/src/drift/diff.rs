@@ -2202,7 +2202,7 @@ fn s3_acl(request: &Value, owners: &[&Declared]) -> Comparison {
     };
     let (declared_in, expected) = match (standalone, bucket) {
         (Some(d), _) => {
-            let grants = value_at(&Value::Object(d.attributes.clone()), "access_control_policy.0.grant")
+            let grants = attribute_at(&d.attributes, "access_control_policy.0.grant")
                 .and_then(Value::as_array)
                 .map(|gs| {
                     let set: BTreeSet<String> = gs

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// What sensitive attribute values are replaced with.
 pub const REDACTED: &str = "(sensitive)";
@@ -110,8 +110,9 @@ pub struct Declared {
     pub address: String,
     /// Terraform type, e.g. `aws_security_group`.
     pub tf_type: String,
-    /// Attributes, with sensitive values redacted.
-    pub attributes: Map<String, Value>,
+    /// Attributes, with sensitive values redacted (shared: a declaration a lookup returns again
+    /// is parsed once).
+    pub attributes: Arc<Map<String, Value>>,
 }
 
 impl Declared {
@@ -316,13 +317,22 @@ impl StatePart {
     }
 
     fn declared(&self, state: usize, i: usize) -> Option<Declared> {
+        self.declared_with(state, i, Arc::new(self.attributes(i)?))
+    }
+
+    /// Resource `i`'s attributes, parsed back from their text.
+    fn attributes(&self, i: usize) -> Option<Map<String, Value>> {
+        // The text was written from a map on load: it parses back to the same map.
+        Some(serde_json::from_str(&self.resources.get(i)?.attributes).unwrap_or_default())
+    }
+
+    fn declared_with(&self, state: usize, i: usize, attributes: Arc<Map<String, Value>>) -> Option<Declared> {
         let r = self.resources.get(i)?;
         Some(Declared {
             state,
             address: r.address.to_string(),
             tf_type: self.tf_type(r).to_owned(),
-            // The text was written from a map on load: it parses back to the same map.
-            attributes: serde_json::from_str(&r.attributes).unwrap_or_default(),
+            attributes,
         })
     }
 
@@ -504,7 +514,13 @@ pub struct Inventory {
     /// (empty where the ARN names none: global resources; S3 buckets use their `region`).
     places: HashMap<String, HashSet<(String, String)>>,
     len: usize,
+    /// Attributes that lookups parsed back lately, by location: changes come in bursts on the
+    /// same resources, and a parse costs far more than the lookup. At most [`PARSED_KEPT`].
+    parsed: Mutex<HashMap<Loc, Arc<Map<String, Value>>>>,
 }
+
+/// How many parsed declarations an inventory keeps (a few MiB at most).
+const PARSED_KEPT: usize = 256;
 
 impl Inventory {
     /// An empty inventory.
@@ -617,7 +633,23 @@ impl Inventory {
 
     fn at(&self, loc: Loc) -> Option<Declared> {
         let p = (loc >> 32) as usize;
-        self.parts.get(p)?.declared(p, (loc & u64::from(u32::MAX)) as usize)
+        let i = (loc & u64::from(u32::MAX)) as usize;
+        let part = self.parts.get(p)?;
+        // A poisoned lock only means another thread panicked mid-insert: the map is still whole.
+        let mut parsed = self.parsed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let attributes = match parsed.get(&loc) {
+            Some(kept) => Arc::clone(kept),
+            None => {
+                let fresh = Arc::new(part.attributes(i)?);
+                if parsed.len() >= PARSED_KEPT {
+                    parsed.clear();
+                }
+                parsed.insert(loc, Arc::clone(&fresh));
+                fresh
+            }
+        };
+        drop(parsed);
+        part.declared_with(p, i, attributes)
     }
 
     fn candidates(&self, space: &str, value: &str) -> &[Loc] {

@@ -34,7 +34,7 @@ impl ResourceDigest {
     /// The digest of one declaration.
     pub fn of(d: &Declared) -> Self {
         // `serde_json::Map` keeps keys sorted, so the text is canonical.
-        let text = serde_json::Value::Object(d.attributes.clone()).to_string();
+        let text = serde_json::to_string(&*d.attributes).unwrap_or_default();
         let mut h = Fnv::default();
         h.write(text.as_bytes());
         ResourceDigest {

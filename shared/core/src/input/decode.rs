@@ -207,7 +207,12 @@ fn raw_str(raw: Option<&RawValue>) -> Option<Cow<'_, str>> {
 
 #[derive(Deserialize)]
 struct SqsMessage<'a> {
-    #[serde(borrow, rename = "messageId")]
+    #[serde(
+        borrow,
+        rename = "messageId",
+        default,
+        deserialize_with = "crate::input::record::borrowed_str"
+    )]
     message_id: Option<Cow<'a, str>>,
     body: Option<String>,
 }
@@ -405,7 +410,12 @@ where
 {
     #[derive(Deserialize)]
     struct Probe<'a> {
-        #[serde(borrow, rename = "eventSource")]
+        #[serde(
+            borrow,
+            rename = "eventSource",
+            default,
+            deserialize_with = "crate::input::record::borrowed_str"
+        )]
         event_source: Option<Cow<'a, str>>,
     }
     let probe: Probe<'_> = match serde_json::from_str(text) {

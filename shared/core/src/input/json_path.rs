@@ -18,8 +18,33 @@ pub fn lookup_str<'a>(raw: &'a RawValue, path: &str) -> Option<Cow<'a, str>> {
     } else {
         path.split('.').collect()
     };
-    Walk { segments: &segments }.deserialize(&mut de).ok().flatten()
+    if !may_hold(raw.get(), &segments) {
+        return None;
+    }
+    let mut found = None;
+    // The walk stops at the value (an error unwinds it: the rest of the document is never
+    // read); `raw` is JSON that has been parsed once already, so nothing after it can be wrong.
+    let _ = Walk {
+        segments: &segments,
+        found: &mut found,
+    }
+    .deserialize(&mut de);
+    found
 }
+
+/// Whether `text` may hold `segments`: every key on the path appears in it, or it has escapes
+/// (JSON may spell a key with `\u` escapes). A substring search is far cheaper than the walk,
+/// and most lookups ask for a key the document does not have.
+fn may_hold(text: &str, segments: &[&str]) -> bool {
+    segments
+        .iter()
+        .filter(|s| **s != "*" && s.parse::<usize>().is_err())
+        .all(|key| text.contains(key))
+        || text.as_bytes().contains(&b'\\')
+}
+
+/// What [`Walk`] raises to stop the scan once it has the value.
+const FOUND: &str = "found";
 
 /// Every string (or number, as text) at `path` inside `raw`, where a `*` segment stands for
 /// each element of a list (`instancesSet.items.*.instanceId`), in document order; one scan.
@@ -27,6 +52,9 @@ pub fn lookup_all_str<'a>(raw: &'a RawValue, path: &str) -> Vec<Cow<'a, str>> {
     let mut de = serde_json::Deserializer::from_str(raw.get());
     let segments: Vec<&str> = path.split('.').filter(|s| !s.is_empty()).collect();
     let mut out = Vec::new();
+    if !may_hold(raw.get(), &segments) {
+        return out;
+    }
     let _ = WalkAll {
         segments: &segments,
         out: &mut out,
@@ -46,8 +74,8 @@ impl<'de> DeserializeSeed<'de> for WalkAll<'_, '_, 'de> {
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         if self.segments.is_empty() {
-            // A leaf: the scalar `Walk` reads with no segments left.
-            if let Some(v) = d.deserialize_any(Walk { segments: &[] })? {
+            // A leaf: the scalar `Scalar` reads.
+            if let Some(v) = d.deserialize_any(Scalar)? {
                 self.out.push(v);
             }
             Ok(())
@@ -123,19 +151,10 @@ impl<'de> Visitor<'de> for WalkAll<'_, '_, 'de> {
     }
 }
 
-struct Walk<'p> {
-    segments: &'p [&'p str],
-}
+/// A scalar as text: a string as it is, a number or boolean rendered; `None` for anything else.
+struct Scalar;
 
-impl<'de> DeserializeSeed<'de> for Walk<'_> {
-    type Value = Option<Cow<'de, str>>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Walk<'_> {
+impl<'de> Visitor<'de> for Scalar {
     type Value = Option<Cow<'de, str>>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -143,63 +162,125 @@ impl<'de> Visitor<'de> for Walk<'_> {
     }
 
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(self.segments.is_empty().then_some(Cow::Borrowed(v)))
+        Ok(Some(Cow::Borrowed(v)))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(self.segments.is_empty().then(|| Cow::Owned(v.to_owned())))
+        Ok(Some(Cow::Owned(v.to_owned())))
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(self.segments.is_empty().then_some(Cow::Owned(v)))
+        Ok(Some(Cow::Owned(v)))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(self.segments.is_empty().then(|| Cow::Owned(v.to_string())))
+        Ok(Some(Cow::Owned(v.to_string())))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(self.segments.is_empty().then(|| Cow::Owned(v.to_string())))
+        Ok(Some(Cow::Owned(v.to_string())))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(self.segments.is_empty().then(|| Cow::Owned(v.to_string())))
+        Ok(Some(Cow::Owned(v.to_string())))
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(self.segments.is_empty().then(|| Cow::Owned(v.to_string())))
+        Ok(Some(Cow::Owned(v.to_string())))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
     }
-
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut found = None;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            match self.segments.split_first() {
-                Some((first, rest)) if found.is_none() && key == *first => {
-                    found = map.next_value_seed(Walk { segments: rest })?;
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+/// The walk of [`lookup_str`]: follows `segments`, puts the scalar at their end in `found` and
+/// stops the scan there.
+struct Walk<'p, 'o, 'de> {
+    segments: &'p [&'p str],
+    found: &'o mut Option<Cow<'de, str>>,
+}
+
+impl<'de> DeserializeSeed<'de> for Walk<'_, '_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        match self.segments.split_first() {
+            None => match d.deserialize_any(Scalar)? {
+                Some(v) => {
+                    *self.found = Some(v);
+                    Err(de::Error::custom(FOUND))
                 }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
+                None => Ok(()),
+            },
+            Some(_) => d.deserialize_any(self),
         }
-        Ok(found)
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_, '_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let wanted = self
-            .segments
-            .split_first()
-            .and_then(|(first, rest)| Some((first.parse::<usize>().ok()?, rest)));
-        let mut found = None;
+    // A scalar where the path goes on: nothing there.
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let (first, rest) = self.segments.split_first().unwrap_or((&"", &[]));
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == *first {
+                map.next_value_seed(Walk {
+                    segments: rest,
+                    found: &mut *self.found,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let (first, rest) = self.segments.split_first().unwrap_or((&"", &[]));
+        let wanted = first.parse::<usize>().ok();
         let mut index = 0;
         loop {
-            let element = match wanted {
-                Some((i, rest)) if i == index => seq.next_element_seed(Walk { segments: rest })?.map(|v| found = v),
-                _ => seq.next_element::<IgnoredAny>()?.map(|_| ()),
+            let more = if wanted == Some(index) {
+                seq.next_element_seed(Walk {
+                    segments: rest,
+                    found: &mut *self.found,
+                })?
+                .is_some()
+            } else {
+                seq.next_element::<IgnoredAny>()?.is_some()
             };
-            if element.is_none() {
+            if !more {
                 break;
             }
             index += 1;
         }
-        Ok(found)
+        Ok(())
     }
 }
 
@@ -241,6 +322,21 @@ mod tests {
         assert!(super::lookup_all_str(&r, "set.none.*.id").is_empty());
         let list = raw(r#"{"instanceIds":["i-a","i-b"]}"#);
         assert_eq!(super::lookup_all_str(&list, "instanceIds.*"), ["i-a", "i-b"]);
+    }
+
+    #[test]
+    fn a_key_spelled_with_escapes_is_still_found() {
+        // The substring pre-check must not turn away a document that spells the key otherwise.
+        let r = raw(r#"{"gr\u006fupId":"sg-1","items":[{"instance\u0049d":"i-1"}]}"#);
+        assert_eq!(lookup_str(&r, "groupId").as_deref(), Some("sg-1"));
+        assert_eq!(super::lookup_all_str(&r, "items.*.instanceId"), ["i-1"]);
+    }
+
+    #[test]
+    fn the_first_of_repeated_keys_wins_and_a_later_one_is_tried_when_the_first_has_none() {
+        let r = raw(r#"{"a":"first","a":"second","b":{"x":1},"b":{"y":"found"}}"#);
+        assert_eq!(lookup_str(&r, "a").as_deref(), Some("first"));
+        assert_eq!(lookup_str(&r, "b.y").as_deref(), Some("found"));
     }
 
     #[test]

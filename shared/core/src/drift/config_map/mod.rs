@@ -287,7 +287,7 @@ fn compare_attribute(rows: &[&Mapped], item: &Value, owners: &[&Declared]) -> Op
 /// The normalised declared value of a row in one declaration, if the declaration declares it.
 fn declared_value(owner: &Declared, row: &Mapped) -> Option<Value> {
     let raw = if row.tf_path.is_empty() {
-        Value::Object(owner.attributes.clone())
+        Value::Object((*owner.attributes).clone())
     } else {
         let path = match (row.norm, owner.attributes.get("tags_all")) {
             (ConfigNorm::Tags, Some(all)) if row.tf_path == "tags" && !all.is_null() => "tags_all",

@@ -262,9 +262,19 @@ fn extract<'a>(call: &ApiCall<'a>, path: IdPath) -> Option<Cow<'a, str>> {
         IdPath::Resources(wanted) => {
             #[derive(Deserialize)]
             struct Res<'r> {
-                #[serde(borrow, rename = "ARN")]
+                #[serde(
+                    borrow,
+                    rename = "ARN",
+                    default,
+                    deserialize_with = "crate::input::record::borrowed_str"
+                )]
                 arn: Option<Cow<'r, str>>,
-                #[serde(borrow, rename = "type")]
+                #[serde(
+                    borrow,
+                    rename = "type",
+                    default,
+                    deserialize_with = "crate::input::record::borrowed_str"
+                )]
                 kind: Option<Cow<'r, str>>,
             }
             let list: Vec<Res<'a>> = serde_json::from_str(call.resources?.get()).ok()?;
