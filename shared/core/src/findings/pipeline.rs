@@ -525,8 +525,8 @@ fn restore(f: &Finding, deltas: &[diff::SetDelta]) -> IacChange {
     }
 }
 
-/// `source:name`, as a trace names a call (built directly: `format!` costs more than the call's
-/// whole attribution on the hot path).
+/// `source:name`, as a trace names a call (built directly: every evaluation makes one, and
+/// `format!` cost 1.4k instructions of the hot path's ~30k per event).
 fn qualified(source: &str, name: &str) -> String {
     let mut out = String::with_capacity(source.len() + 1 + name.len());
     out.push_str(source);
