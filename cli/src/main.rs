@@ -8,6 +8,7 @@
 mod aws;
 mod backfill;
 mod bench;
+mod dlq;
 mod inputs;
 mod learn;
 mod remediate;
@@ -19,7 +20,7 @@ mod stores;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use driftguard_aws::{S3Location, S3States};
+use driftguard_aws::S3Location;
 use driftguard_core::config_file::ConfigFile;
 use driftguard_core::decode::{self, Position};
 use driftguard_core::finding::{FindingKind, Status};
@@ -41,7 +42,7 @@ use std::process::ExitCode;
     about,
     after_help = "Exit status: 0 success; 1 fatal error (an unreadable state, store or configuration; \
                   `config validate` found problems); 2 some input could not be decoded (the rest was \
-                  processed); 3 a remediation was refused or failed.\n\
+                  processed; `dlq redrive`: some messages were left in the queue or failed); 3 a remediation was refused or failed.\n\
                   Commands that print findings, traces or figures take --format table|json|jsonl \
                   (scan and report write --json / --html files; labels export writes JSON Lines).\
                   \nSettings the functions read from DRIFTGUARD_* variables are read from the same \
@@ -92,6 +93,10 @@ enum Command {
     /// repository that holds it).
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Work with the deployed stack's dead-letter queues: move their messages back to the
+    /// consumer that missed them (the stack's `<queue>Redrive` outputs print the command).
+    #[command(subcommand)]
+    Dlq(dlq::DlqCommand),
 }
 
 #[derive(Subcommand)]
@@ -131,8 +136,14 @@ struct Common {
 struct Setup {
     /// Terraform / OpenTofu state files (format 4), or `s3://bucket/prefix` for every `.tfstate`
     /// under a prefix (your AWS credentials; `AWS_ENDPOINT_URL` and `DRIFTGUARD_S3_PATH_STYLE=true`
-    /// for a local stand-in); repeat for several.
-    #[arg(long = "state", value_name = "TFSTATE|s3://BUCKET/PREFIX")]
+    /// for a local stand-in); repeat for several. The functions' state locations
+    /// (`DRIFTGUARD_STATE_LOCATIONS`, comma-separated) when not given.
+    #[arg(
+        long = "state",
+        value_name = "TFSTATE|s3://BUCKET/PREFIX",
+        env = "DRIFTGUARD_STATE_LOCATIONS",
+        value_delimiter = ','
+    )]
     states: Vec<PathBuf>,
     /// The configuration file (TOML: principals, remediation roles, ignore rules; see README),
     /// or where a deployment keeps it: `ssm:NAME` or `s3://bucket/key` (your AWS credentials),
@@ -336,6 +347,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(args),
         Command::Report(args) => report::run(args).map(|()| Exit::Clean),
         Command::Config(ConfigCommand::Validate { file, format }) => validate_config(&file, format),
+        Command::Dlq(cmd) => dlq::run(cmd),
     };
     match result {
         Ok(Exit::Clean) => ExitCode::SUCCESS,
@@ -545,20 +557,23 @@ fn s3_states(locations: Vec<S3Location>, flags: aws::AwsFlags<'_>) -> Result<Vec
         .collect();
     let files = runtime.block_on(async {
         let sdk = aws::sdk(flags).await;
-        let mut states = S3States::new(driftguard_aws::s3_client(&sdk, path_style), locations);
-        let refresh = states
-            .refresh()
+        let client = driftguard_aws::s3_client(&sdk, path_style);
+        let listed = driftguard_aws::list_states(&client, &locations)
             .await
             .with_context(|| format!("listing {}", named.join(", ")))?;
-        if let Some(e) = refresh.unreadable.first() {
-            bail!("{e}");
+        let mut files = Vec::with_capacity(listed.len());
+        for state in listed {
+            let (bytes, _) = driftguard_aws::get_object_within(
+                &client,
+                &state.bucket,
+                &state.key,
+                driftguard_core::decode::MAX_DOCUMENT_BYTES,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.about(&state.url)))?;
+            files.push((state.url, bytes));
         }
-        Ok::<_, anyhow::Error>(
-            states
-                .files()
-                .map(|(url, bytes)| (url.to_owned(), bytes.to_vec()))
-                .collect::<Vec<_>>(),
-        )
+        Ok::<_, anyhow::Error>(files)
     })?;
     eprintln!("states: {} .tfstate objects under {}", files.len(), named.join(", "));
     Ok(files)

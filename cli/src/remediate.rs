@@ -50,8 +50,9 @@ pub struct RemediateArgs {
     /// Send AWS calls to this endpoint (a local stand-in such as moto), with path-style S3.
     #[arg(long, value_name = "URL", env = "AWS_ENDPOINT_URL")]
     endpoint_url: Option<String>,
-    /// Pipeline routes (JSON, as DRIFTGUARD_PIPELINES) for reapply and for the accept issue.
-    #[arg(long, value_name = "FILE")]
+    /// Pipeline routes (a JSON file, as DRIFTGUARD_REMEDIATION_PIPELINES and the template's
+    /// `RemediationPipelines` hold them) for reapply and for the accept issue.
+    #[arg(long = "remediation-pipelines", alias = "pipelines", value_name = "FILE")]
     pipelines: Option<PathBuf>,
     /// Who is acting, for the trail (default: $USER).
     #[arg(long, env = "USER", default_value = "cli")]
@@ -242,7 +243,7 @@ async fn reapply(
             trail,
             out,
             false,
-            "reapply needs --pipelines (which pipeline applies which state)".into(),
+            "reapply needs --remediation-pipelines (which pipeline applies which state)".into(),
         );
     };
     let call = match routes.reapply_call(finding, request) {

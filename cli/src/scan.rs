@@ -27,18 +27,35 @@ pub(crate) struct ScanArgs {
     #[command(flatten)]
     store: StoreArg,
     /// `<account>/<region>` to sweep; repeat for several (default: your credentials' account
-    /// in the configured region).
-    #[arg(long = "scope", value_name = "ACCOUNT/REGION", value_parser = parse_scope)]
+    /// in the configured region; the template's `SweepScopes`).
+    #[arg(
+        long = "scope",
+        value_name = "ACCOUNT/REGION",
+        value_parser = parse_scope,
+        env = "DRIFTGUARD_SWEEP_SCOPES",
+        value_delimiter = ','
+    )]
     scopes: Vec<Scope>,
-    /// Read every scope through this AWS Config aggregator (the whole organisation).
-    #[arg(long, value_name = "NAME")]
+    /// Read every scope through this AWS Config aggregator (the whole organisation; the
+    /// template's `AwsConfigAggregatorName`).
+    #[arg(
+        long = "aws-config-aggregator",
+        alias = "aggregator",
+        value_name = "NAME",
+        env = "DRIFTGUARD_AWS_CONFIG_AGGREGATOR_NAME"
+    )]
     aggregator: Option<String>,
     /// Without an aggregator, the read-only role assumed in another account
-    /// (`infra/spoke.yaml`, `EnableSweep=true`).
-    #[arg(long, value_name = "ROLE_NAME")]
+    /// (`infra/spoke.yaml`, `EnableSweep=true`; the template's `MemberSweepRoleName`).
+    #[arg(
+        long = "member-sweep-role",
+        alias = "member-role",
+        value_name = "ROLE_NAME",
+        env = "DRIFTGUARD_MEMBER_SWEEP_ROLE_NAME"
+    )]
     member_role: Option<String>,
     /// `LookupEvents` calls for "who did it" on new drift and missing findings (0: none).
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 60, env = "DRIFTGUARD_SWEEP_LOOKUPS")]
     lookups: u64,
     /// Seconds between those calls: CloudTrail allows two a second per account and region.
     #[arg(long, default_value_t = 0.5, value_name = "SECONDS")]

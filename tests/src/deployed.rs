@@ -628,6 +628,32 @@ pub async fn targets(sdk: &SdkConfig, bus: &str, rule: &str) -> Result<Vec<(Stri
         .collect())
 }
 
+/// A rule's targets: (id, ARN, the target's dead-letter queue ARN).
+pub async fn target_dead_letters(
+    sdk: &SdkConfig,
+    bus: &str,
+    rule: &str,
+) -> Result<Vec<(String, String, Option<String>)>, String> {
+    let got = aws_sdk_eventbridge::Client::new(sdk)
+        .list_targets_by_rule()
+        .rule(rule)
+        .event_bus_name(bus)
+        .send()
+        .await
+        .map_err(|e| format!("targets of {rule}: {e:?}"))?;
+    Ok(got
+        .targets()
+        .iter()
+        .map(|t| {
+            (
+                t.id().to_owned(),
+                t.arn().to_owned(),
+                t.dead_letter_config().and_then(|d| d.arn()).map(str::to_owned),
+            )
+        })
+        .collect())
+}
+
 /// A Lambda target a rule of the stack had.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LambdaTarget {
@@ -639,6 +665,8 @@ pub struct LambdaTarget {
     pub bus: String,
     /// The function the rule invokes.
     pub function_arn: String,
+    /// The target's dead-letter queue (`DeadLetterConfig.Arn`), if it has one.
+    pub dead_letter_arn: Option<String>,
 }
 
 /// Removes every Lambda target of the rules of `deployed` (on any bus), returning them
@@ -666,10 +694,10 @@ pub async fn remove_lambda_targets(sdk: &SdkConfig, deployed: &Deployed) -> Resu
             .map_err(|e| format!("list the rules of {bus}: {e:?}"))?;
         for rule in listed.rules().iter().filter_map(|r| r.name()) {
             let Some(logical) = rules.get(rule) else { continue };
-            let lambda: Vec<(String, String)> = targets(sdk, bus, rule)
+            let lambda: Vec<(String, String, Option<String>)> = target_dead_letters(sdk, bus, rule)
                 .await?
                 .into_iter()
-                .filter(|(_, arn)| arn.starts_with("arn:aws:lambda:"))
+                .filter(|(_, arn, _)| arn.starts_with("arn:aws:lambda:"))
                 .collect();
             if lambda.is_empty() {
                 continue;
@@ -678,15 +706,16 @@ pub async fn remove_lambda_targets(sdk: &SdkConfig, deployed: &Deployed) -> Resu
                 .remove_targets()
                 .rule(rule)
                 .event_bus_name(bus)
-                .set_ids(Some(lambda.iter().map(|(id, _)| id.clone()).collect()))
+                .set_ids(Some(lambda.iter().map(|(id, _, _)| id.clone()).collect()))
                 .send()
                 .await
                 .map_err(|e| format!("remove the Lambda targets of {rule}: {e:?}"))?;
-            removed.extend(lambda.into_iter().map(|(_, arn)| LambdaTarget {
+            removed.extend(lambda.into_iter().map(|(_, arn, dead_letter_arn)| LambdaTarget {
                 rule_logical_id: (*logical).to_owned(),
                 rule: rule.to_owned(),
                 bus: bus.to_owned(),
                 function_arn: arn,
+                dead_letter_arn,
             }));
         }
     }
@@ -753,6 +782,106 @@ pub async fn drain(sdk: &SdkConfig, queue: &Queue) -> Result<Vec<Value>, String>
             }
         }
     }
+}
+
+/// What a consumer that fails every message does to `queue`, as Lambda's event source mapping
+/// does with a function that keeps failing: receives every message and never deletes it, until
+/// the queue's redrive policy has moved them all to its dead-letter queue (the visibility timeout
+/// is 0 here, where the queue's would make each retry wait). Returns the most receives a message
+/// had before it was moved: the redrive policy's `maxReceiveCount`.
+pub async fn fail_every_receive(sdk: &SdkConfig, queue: &Queue) -> Result<usize, String> {
+    use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let mut most = 0;
+    for _ in 0..200 {
+        let got = sqs
+            .receive_message()
+            .queue_url(&queue.url)
+            .max_number_of_messages(10)
+            .visibility_timeout(0)
+            .wait_time_seconds(0)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .map_err(|e| format!("receive from {}: {e:?}", queue.url))?;
+        for m in got.messages() {
+            let count = m
+                .attributes()
+                .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            most = most.max(count);
+        }
+        if !got.messages().is_empty() {
+            continue;
+        }
+        // Nothing visible: done once nothing is in flight either (a message received a moment
+        // ago may not be visible again yet).
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(&queue.url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(|e| format!("attributes of {}: {e:?}", queue.url))?;
+        let held: usize = attributes
+            .attributes()
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, n)| n.parse::<usize>().ok())
+            .sum();
+        if held == 0 {
+            return Ok(most);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Err(format!("{} never moved its messages to a dead-letter queue", queue.url))
+}
+
+/// How many messages `url` holds (`ApproximateNumberOfMessages`: visible ones).
+pub async fn queue_depth(sdk: &SdkConfig, url: &str) -> Result<usize, String> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let got = aws_sdk_sqs::Client::new(sdk)
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .map_err(|e| format!("attributes of {url}: {e:?}"))?;
+    got.attributes()
+        .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
+        .and_then(|n| n.parse().ok())
+        .ok_or(format!("{url}: no ApproximateNumberOfMessages"))
+}
+
+/// The `--from` and `--to` of a redrive command as a `<queue>Redrive` output prints it
+/// (`driftguard dlq redrive --from URL --to URL|ARN`), or why it is not one.
+pub fn printed_redrive(command: &str) -> Result<(String, String), String> {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    match words.as_slice() {
+        ["driftguard", "dlq", "redrive", "--from", from, "--to", to] => Ok(((*from).to_owned(), (*to).to_owned())),
+        _ => Err(format!("not a redrive command: {command:?}")),
+    }
+}
+
+/// Runs a redrive command as a `<queue>Redrive` output prints it, through the code `driftguard
+/// dlq redrive` runs (`driftguard_aws::SqsRedrive`), with `sdk`'s credentials and endpoint.
+pub async fn redrive_as_printed(
+    sdk: &SdkConfig,
+    command: &str,
+) -> Result<driftguard_core::dead_letter::RedriveReport, String> {
+    let (from, to) = printed_redrive(command)?;
+    let redrive = driftguard_aws::SqsRedrive::new(aws_sdk_sqs::Client::new(sdk), aws_sdk_lambda::Client::new(sdk));
+    let target = if to.starts_with("http") {
+        redrive.queue_target(&to).await.map_err(|e| e.to_string())?
+    } else {
+        driftguard_aws::RedriveTarget::Function { arn: to }
+    };
+    redrive
+        .run(&from, &target, driftguard_aws::RedriveOptions::default())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Puts `event` (an EventBridge event as a rule delivers it: `source`, `detail-type`, `detail`,

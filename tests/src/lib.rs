@@ -11,6 +11,8 @@
 //!   with the named workarounds for moto's gaps.
 //! - [`fleet`]: a Terraform state of cloned sample resources and thousands of CloudTrail
 //!   events on it, derived from the samples, for load and fault runs.
+//! - [`large_estate`]: an organisation-sized estate of many state files, cloned from the real
+//!   states in `../shared/data` with fresh ids, for memory and load runs.
 //! - [`moto`]: a moto server on loopback (DynamoDB, EventBridge, SQS wire protocols) for adapter and
 //!   end-to-end tests.
 //!
@@ -30,6 +32,7 @@ pub mod deployed;
 pub mod estate;
 pub mod fault;
 pub mod fleet;
+pub mod large_estate;
 pub mod moto;
 pub mod runtime_api;
 pub mod slack_receiver;

@@ -234,8 +234,26 @@ impl LambdaProcess {
 
     /// [`spawn`](Self::spawn), returning the error when the binary cannot be started.
     pub fn try_spawn(binary: &Path, api: &RuntimeApi, env: &[(&str, &str)]) -> io::Result<LambdaProcess> {
+        Self::start(Command::new(binary), api, env)
+    }
+
+    /// [`spawn`](Self::spawn) with the process's data segment (heap and every private writable
+    /// mapping, `RLIMIT_DATA`) limited to `bytes` by util-linux's `prlimit`, which then runs
+    /// the binary in its own place (same pid): an allocation past the limit fails and the
+    /// function dies, as a Lambda function dies at its memory size.
+    pub fn spawn_with_data_limit(
+        binary: &Path,
+        api: &RuntimeApi,
+        env: &[(&str, &str)],
+        bytes: u64,
+    ) -> io::Result<LambdaProcess> {
+        let mut command = Command::new("prlimit");
+        command.arg(format!("--data={bytes}:{bytes}")).arg("--").arg(binary);
+        Self::start(command, api, env)
+    }
+
+    fn start(mut command: Command, api: &RuntimeApi, env: &[(&str, &str)]) -> io::Result<LambdaProcess> {
         let name = api.function_name();
-        let mut command = Command::new(binary);
         command
             .env_remove("AWS_PROFILE")
             .env("AWS_LAMBDA_RUNTIME_API", api.addr())
@@ -337,6 +355,15 @@ impl LambdaProcess {
     /// The process id.
     pub fn id(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The process's peak resident set so far (`VmHWM`), in bytes; `None` once it exited or
+    /// where `/proc` does not say.
+    pub fn peak_rss(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb * 1024)
     }
 }
 

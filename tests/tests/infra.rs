@@ -1621,10 +1621,10 @@ fn remediation_role_grants_exactly_the_enabled_rows() {
             "Properties",
             "Environment",
             "Variables",
-            "DRIFTGUARD_REVERT_TYPES",
+            "DRIFTGUARD_REVERT_RESOURCE_TYPES",
         ],
     )
-    .expect("DRIFTGUARD_REVERT_TYPES");
+    .expect("DRIFTGUARD_REVERT_RESOURCE_TYPES");
     assert_eq!(
         eval.string(variable),
         Ok("AWS::EC2::SecurityGroup,AWS::S3::Bucket".to_owned())
@@ -1985,6 +1985,1065 @@ fn infra_readme_lists_every_metric() {
                 assert!(section.contains(&format!("`{v}`")), "{}.{v} is not listed", m.name);
             }
         }
+    }
+}
+
+// --- Dead letters: one queue per consumer, each with its policy, alarm, outputs ----------------
+
+/// Who puts messages in a dead-letter queue, and who they go back to.
+#[derive(Debug, Clone)]
+struct DeadLetterSource {
+    /// What fills it: a rule's logical id (SAM names a function's rule `<function><event>`), or
+    /// `<queue> redrive policy`, or `<function> on-failure destination`.
+    source: String,
+    /// The rule, when a rule fills it.
+    rule: Option<String>,
+    /// The dead-letter queue's logical id.
+    queue: String,
+    /// Where its messages go back to: `Queue` (the ingest queue) or a function's logical id.
+    consumer: String,
+}
+
+/// `X` of `!GetAtt X.Arn` / `{Fn::GetAtt: [X, Arn]}`.
+fn arn_of(v: Option<&Value>) -> Option<String> {
+    let v = v?;
+    match untag(v) {
+        (Some(tag), inner) if tag == "GetAtt" => inner.as_str().and_then(|s| s.strip_suffix(".Arn")).map(str::to_owned),
+        (None, inner) => inner
+            .get("Fn::GetAtt")
+            .and_then(Value::as_sequence)
+            .and_then(|s| s.first())
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// Every dead-letter source of the template, and what lacks one: a rule target without a
+/// `DeadLetterConfig`, a function invoked by a rule without an on-failure destination.
+fn dead_letter_sources(template: &Value) -> (Vec<DeadLetterSource>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut missing = Vec::new();
+    for (id, queue) in resources_of(template, "AWS::SQS::Queue") {
+        if let Some(dlq) = arn_of(get(queue, &["Properties", "RedrivePolicy", "deadLetterTargetArn"])) {
+            out.push(DeadLetterSource {
+                source: format!("{id} redrive policy"),
+                rule: None,
+                queue: dlq,
+                consumer: id.clone(),
+            });
+        }
+    }
+    for (id, rule) in resources_of(template, "AWS::Events::Rule") {
+        for target in get(rule, &["Properties", "Targets"])
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+        {
+            let consumer = arn_of(target.get("Arn")).unwrap_or_default();
+            match arn_of(get(target, &["DeadLetterConfig", "Arn"])) {
+                Some(queue) => out.push(DeadLetterSource {
+                    source: id.clone(),
+                    rule: Some(id.clone()),
+                    queue,
+                    consumer,
+                }),
+                None => missing.push(format!("{id}: its target {consumer} has no DeadLetterConfig")),
+            }
+        }
+    }
+    for (id, function) in resources_of(template, "AWS::Serverless::Function") {
+        let mut ruled = false;
+        for (name, event) in get(function, &["Properties", "Events"])
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+        {
+            if str_of(event.get("Type")) != Some("EventBridgeRule") {
+                continue;
+            }
+            ruled = true;
+            let rule = format!("{id}{}", name.as_str().unwrap_or("?"));
+            match arn_of(get(event, &["Properties", "DeadLetterConfig", "Arn"])) {
+                Some(queue) => out.push(DeadLetterSource {
+                    source: rule.clone(),
+                    rule: Some(rule),
+                    queue,
+                    consumer: id.clone(),
+                }),
+                None => missing.push(format!("{rule}: the rule has no DeadLetterConfig")),
+            }
+        }
+        match arn_of(get(
+            function,
+            &[
+                "Properties",
+                "EventInvokeConfig",
+                "DestinationConfig",
+                "OnFailure",
+                "Destination",
+            ],
+        )) {
+            Some(queue) => out.push(DeadLetterSource {
+                source: format!("{id} on-failure destination"),
+                rule: None,
+                queue,
+                consumer: id.clone(),
+            }),
+            None if ruled => missing.push(format!("{id}: invoked by a rule, but no on-failure destination")),
+            None => {}
+        }
+    }
+    (out, missing)
+}
+
+/// Everything wrong with the dead-letter queues: one shared by two sources; a rule's queue whose
+/// policy admits more than its rule (or another queue's policy naming it); a function's or the
+/// ingest queue's with a policy at all; no SSE; a condition other than its consumer's; no `Url`
+/// and `Redrive` outputs, or a redrive command that sends elsewhere than the consumer.
+fn dead_letter_problems(template: &Value) -> Vec<String> {
+    let (sources, mut problems) = dead_letter_sources(template);
+    if sources.is_empty() {
+        problems.push("no dead-letter queue found".into());
+    }
+    let condition = |id: &str| -> Option<String> {
+        get(template, &["Resources", id, "Condition"])
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let mut by_queue: BTreeMap<&str, Vec<&DeadLetterSource>> = BTreeMap::new();
+    for s in &sources {
+        by_queue.entry(s.queue.as_str()).or_default().push(s);
+    }
+    let policies = resources_of(template, "AWS::SQS::QueuePolicy");
+    for (queue, fed) in &by_queue {
+        if fed.len() > 1 {
+            let names: Vec<&str> = fed.iter().map(|s| s.source.as_str()).collect();
+            problems.push(format!(
+                "{queue} is shared by {}: one queue per consumer",
+                names.join(", ")
+            ));
+            continue;
+        }
+        let s = fed[0];
+        let Some(resource) = get(template, &["Resources", queue]) else {
+            problems.push(format!(
+                "{}: names {queue}, which the template does not declare",
+                s.source
+            ));
+            continue;
+        };
+        if get(resource, &["Properties", "SqsManagedSseEnabled"]).and_then(Value::as_bool) != Some(true) {
+            problems.push(format!("{queue}: not encrypted (SqsManagedSseEnabled: true)"));
+        }
+        let consumer_condition = if s.consumer == "Queue" {
+            None
+        } else {
+            condition(&s.consumer)
+        };
+        if condition(queue) != consumer_condition {
+            problems.push(format!(
+                "{queue}: condition {:?}, its consumer {}'s is {consumer_condition:?}",
+                condition(queue),
+                s.consumer
+            ));
+        }
+        let naming: Vec<&(String, &Value)> = policies
+            .iter()
+            .filter(|(_, p)| {
+                get(p, &["Properties", "Queues"])
+                    .and_then(Value::as_sequence)
+                    .is_some_and(|qs| qs.iter().any(|q| is_ref(q, queue)))
+            })
+            .collect();
+        match (&s.rule, naming.as_slice()) {
+            (None, []) => {}
+            (None, _) => problems.push(format!(
+                "{queue}: only {} writes it, yet a queue policy names it",
+                s.source
+            )),
+            (Some(rule), [(pid, policy)]) => {
+                let stated = statements(get(policy, &["Properties", "PolicyDocument", "Statement"]));
+                if stated.is_empty() {
+                    problems.push(format!("{pid}: no statement"));
+                }
+                for st in stated {
+                    let sid = str_of(st.get("Sid")).unwrap_or("?");
+                    let ok = str_of(get(st, &["Principal", "Service"])) == Some("events.amazonaws.com")
+                        && strings(st.get("Action")) == ["sqs:SendMessage"]
+                        && arn_of(st.get("Resource")).as_deref() == Some(*queue)
+                        && get(st, &["Condition", "ArnEquals", "aws:SourceArn"])
+                            .map(|v| match untag(v).1 {
+                                Value::Sequence(items) => items.iter().map(|i| arn_of(Some(i))).collect(),
+                                _ => vec![arn_of(Some(v))],
+                            })
+                            .is_some_and(|arns| arns == [Some(rule.clone())]);
+                    if !ok {
+                        problems.push(format!(
+                            "{pid} ({sid}): must let only {rule} (events.amazonaws.com, aws:SourceArn) send to {queue}"
+                        ));
+                    }
+                }
+            }
+            (Some(rule), _) => problems.push(format!(
+                "{queue}: {} queue policies name it; {rule} needs exactly one",
+                naming.len()
+            )),
+        }
+        let output = |key: &str| get(template, &["Outputs", key]);
+        let url = output(&format!("{queue}Url"));
+        if !url.is_some_and(|o| o.get("Value").is_some_and(|v| is_ref(v, queue))) {
+            problems.push(format!("{queue}: no output {queue}Url with its URL (!Ref {queue})"));
+        }
+        let to = if s.consumer == "Queue" {
+            "${Queue}".to_owned()
+        } else {
+            format!("${{{}.Arn}}", s.consumer)
+        };
+        let want = format!("driftguard dlq redrive --from ${{{queue}}} --to {to}");
+        let redrive = output(&format!("{queue}Redrive"));
+        let command = redrive.and_then(|o| o.get("Value")).map(untag);
+        if !matches!(command, Some((Some(ref tag), v)) if tag == "Sub" && v.as_str() == Some(want.as_str())) {
+            problems.push(format!(
+                "{queue}: output {queue}Redrive must be !Sub \"{want}\", is {command:?}"
+            ));
+        }
+        for (key, o) in [("Url", url), ("Redrive", redrive)] {
+            let c = o
+                .and_then(|o| o.get("Condition"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            if o.is_some() && c != condition(queue) {
+                problems.push(format!(
+                    "output {queue}{key}: condition {c:?}, the queue's is {:?}",
+                    condition(queue)
+                ));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn each_consumer_has_its_own_dead_letter_queue_with_its_policy_alarm_and_redrive_command() {
+    let template = template(&workspace());
+    let (sources, _) = dead_letter_sources(&template);
+    let queues: BTreeSet<&str> = sources.iter().map(|s| s.queue.as_str()).collect();
+    assert_eq!(
+        queues.len(),
+        11,
+        "the ingest queue's, the two ingest rules', and a rule's and an on-failure queue for each \
+         of notify-slack, remediate, iac-sync, securityhub: {sources:#?}"
+    );
+    assert_eq!(dead_letter_problems(&template), Vec::<String>::new());
+}
+
+#[test]
+fn a_shared_unwatched_or_misdirected_dead_letter_queue_is_caught() {
+    let clean = template(&workspace());
+    let mut broken = clean.clone();
+    let resources = broken["Resources"].as_mapping_mut().expect("resources");
+    // remediate's rule now shares notify-slack's rule queue; securityhub's rule lost its queue.
+    resources
+        .get_mut("RemediateFunction")
+        .and_then(|f| f.get_mut("Properties"))
+        .and_then(|p| p.get_mut("Events"))
+        .and_then(|e| e.get_mut("RemediationEvents"))
+        .and_then(|e| e.get_mut("Properties"))
+        .expect("remediate's rule")
+        .as_mapping_mut()
+        .expect("a mapping")
+        .insert(
+            "DeadLetterConfig".into(),
+            serde_yaml::from_str("{Arn: !GetAtt NotifySlackRuleDeadLetterQueue.Arn}").expect("yaml"),
+        );
+    resources
+        .get_mut("SecurityHubFunction")
+        .and_then(|f| f.get_mut("Properties"))
+        .and_then(|p| p.get_mut("Events"))
+        .and_then(|e| e.get_mut("DriftEvents"))
+        .and_then(|e| e.get_mut("Properties"))
+        .and_then(Value::as_mapping_mut)
+        .expect("securityhub's rule")
+        .remove("DeadLetterConfig");
+    // The ingest DLQ's command sends to remediate; the default bus rule's queue admits both rules.
+    let outputs = broken["Outputs"].as_mapping_mut().expect("outputs");
+    outputs.insert(
+        "IngestDeadLetterQueueRedrive".into(),
+        serde_yaml::from_str(
+            "{Value: !Sub \"driftguard dlq redrive --from ${IngestDeadLetterQueue} --to ${RemediateFunction.Arn}\"}",
+        )
+        .expect("yaml"),
+    );
+    let statement = broken["Resources"]["DefaultBusRuleDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]
+        ["Statement"][0]["Condition"]["ArnEquals"]
+        .as_mapping_mut()
+        .expect("the condition");
+    statement.insert(
+        "aws:SourceArn".into(),
+        serde_yaml::from_str("[!GetAtt DefaultBusRule.Arn, !GetAtt DriftGuardBusRule.Arn]").expect("yaml"),
+    );
+
+    let problems = dead_letter_problems(&broken).join("\n");
+    for want in [
+        "NotifySlackRuleDeadLetterQueue is shared by NotifySlackFunctionDriftEvents, RemediateFunctionRemediationEvents",
+        "SecurityHubFunctionDriftEvents: the rule has no DeadLetterConfig",
+        "IngestDeadLetterQueue: output IngestDeadLetterQueueRedrive must be !Sub \"driftguard dlq redrive --from ${IngestDeadLetterQueue} --to ${Queue}\"",
+        "DefaultBusRuleDeadLetterQueuePolicy (DefaultBusRuleDeadLetters): must let only DefaultBusRule",
+    ] {
+        assert!(problems.contains(want), "{want:?} not in:\n{problems}");
+    }
+}
+
+/// The spoke's dead-letter queue, as the central stack's: encrypted, only its rule sends, an
+/// alarm, its URL and redrive command in the outputs.
+#[test]
+fn the_spokes_dead_letter_queue_is_watched_and_redriven_like_the_central_ones() {
+    let spoke = spoke(&workspace());
+    let queue = get(&spoke, &["Resources", "ForwardDeadLetterQueue"]).expect("ForwardDeadLetterQueue");
+    assert_eq!(
+        get(queue, &["Properties", "SqsManagedSseEnabled"]).and_then(Value::as_bool),
+        Some(true)
+    );
+    assert_eq!(
+        arn_of(
+            get(&spoke, &["Resources", "ForwardRule", "Properties", "Targets"])
+                .and_then(|t| t.get(0))
+                .and_then(|t| get(t, &["DeadLetterConfig", "Arn"]))
+        ),
+        Some("ForwardDeadLetterQueue".to_owned())
+    );
+    let watched = resources_of(&spoke, "AWS::CloudWatch::Alarm").into_iter().any(|(_, a)| {
+        str_of(get(a, &["Properties", "MetricName"])) == Some("ApproximateNumberOfMessagesVisible")
+            && get(a, &["Properties", "Dimensions"])
+                .and_then(|d| d.get(0))
+                .and_then(|d| d.get("Value"))
+                .is_some_and(|v| matches!(untag(v), (Some(t), v) if t == "GetAtt" && v.as_str() == Some("ForwardDeadLetterQueue.QueueName")))
+    });
+    assert!(watched, "ForwardDeadLetterQueue has an alarm");
+    let policy = get(
+        &spoke,
+        &[
+            "Resources",
+            "ForwardDeadLetterQueuePolicy",
+            "Properties",
+            "PolicyDocument",
+            "Statement",
+        ],
+    );
+    let senders: Vec<&Value> = statements(policy)
+        .into_iter()
+        .filter(|s| strings(s.get("Action")).contains(&"sqs:SendMessage".to_owned()))
+        .collect();
+    assert_eq!(senders.len(), 1, "one statement lets something send: {senders:?}");
+    assert_eq!(
+        get(senders[0], &["Condition", "ArnEquals", "aws:SourceArn"]).and_then(|v| arn_of(Some(v))),
+        Some("ForwardRule".to_owned()),
+        "only the forwarding rule sends"
+    );
+    let redrive = get(&spoke, &["Outputs", "ForwardDeadLetterQueueRedrive", "Value"]).expect("a redrive output");
+    assert!(
+        format!("{redrive:?}")
+            .contains("driftguard dlq redrive --from ${ForwardDeadLetterQueue} --to ${CentralQueueUrl}"),
+        "{redrive:?}"
+    );
+}
+
+// --- The deployer's grants (infra/deployer-policy.json): what `sam deploy` of this stack needs ---
+//
+// The resource types come from the template as CloudFormation receives it, after the SAM and
+// language-extensions transforms (`tests/sam_translate.py`, every optional part switched on), so
+// a function's rules, permissions and event source mapping count as the types SAM writes.
+
+/// Resources named as CloudFormation names them, each with the actions needed on it.
+type Grants = &'static [(&'static str, &'static [&'static str])];
+
+/// A resource of the stack named as CloudFormation names it for a stack called `driftguard` in
+/// 111122223333 / eu-west-1, and what CloudFormation calls on it, with the deployer's
+/// credentials, to create, read, update, tag and delete it (the properties the template uses).
+const DEPLOY_ACTIONS: &[(&str, Grants)] = &[
+    (
+        "AWS::DynamoDB::Table",
+        &[(
+            "arn:aws:dynamodb:eu-west-1:111122223333:table/driftguard-Table-1A2B3C4D5E6F",
+            &[
+                "dynamodb:CreateTable",
+                "dynamodb:DescribeTable",
+                "dynamodb:UpdateTable",
+                "dynamodb:DeleteTable",
+                "dynamodb:DescribeTimeToLive",
+                "dynamodb:UpdateTimeToLive",
+                "dynamodb:DescribeContinuousBackups",
+                "dynamodb:UpdateContinuousBackups",
+                "dynamodb:DescribeContributorInsights",
+                "dynamodb:DescribeKinesisStreamingDestination",
+                "dynamodb:GetResourcePolicy",
+                "dynamodb:TagResource",
+                "dynamodb:UntagResource",
+                "dynamodb:ListTagsOfResource",
+            ],
+        )],
+    ),
+    (
+        "AWS::Events::EventBus",
+        &[(
+            "arn:aws:events:eu-west-1:111122223333:event-bus/driftguard-bus",
+            &[
+                "events:CreateEventBus",
+                "events:DescribeEventBus",
+                "events:UpdateEventBus",
+                "events:DeleteEventBus",
+                "events:TagResource",
+                "events:UntagResource",
+                "events:ListTagsForResource",
+            ],
+        )],
+    ),
+    (
+        "AWS::Events::EventBusPolicy",
+        &[(
+            "arn:aws:events:eu-west-1:111122223333:event-bus/driftguard-bus",
+            &["events:PutPermission", "events:RemovePermission", "events:DescribeEventBus"],
+        )],
+    ),
+    (
+        "AWS::Events::Rule",
+        &[
+            (
+                "arn:aws:events:eu-west-1:111122223333:rule/driftguard-DefaultBusRule-1A2B3C4D5E6F",
+                RULE_ACTIONS,
+            ),
+            (
+                "arn:aws:events:eu-west-1:111122223333:rule/driftguard-bus/driftguard-DriftGuardBusRule-1A2B3C",
+                RULE_ACTIONS,
+            ),
+        ],
+    ),
+    (
+        "AWS::SQS::Queue",
+        &[(
+            "arn:aws:sqs:eu-west-1:111122223333:driftguard-IngestDeadLetterQueue-1A2B3C4D5E6F",
+            &[
+                "sqs:CreateQueue",
+                "sqs:DeleteQueue",
+                "sqs:GetQueueAttributes",
+                "sqs:SetQueueAttributes",
+                "sqs:GetQueueUrl",
+                "sqs:TagQueue",
+                "sqs:UntagQueue",
+                "sqs:ListQueueTags",
+            ],
+        )],
+    ),
+    (
+        "AWS::SQS::QueuePolicy",
+        &[(
+            "arn:aws:sqs:eu-west-1:111122223333:driftguard-Queue-1A2B3C4D5E6F",
+            &["sqs:SetQueueAttributes", "sqs:GetQueueAttributes"],
+        )],
+    ),
+    (
+        "AWS::IAM::Role",
+        &[(
+            "arn:aws:iam::111122223333:role/driftguard-IngestRole-1A2B3C4D5E6F",
+            &[
+                "iam:CreateRole",
+                "iam:DeleteRole",
+                "iam:GetRole",
+                "iam:UpdateRole",
+                "iam:UpdateRoleDescription",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:PutRolePolicy",
+                "iam:GetRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:ListRolePolicies",
+                "iam:ListAttachedRolePolicies",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:ListRoleTags",
+            ],
+        )],
+    ),
+    (
+        "AWS::IAM::RolePolicy",
+        &[(
+            "arn:aws:iam::111122223333:role/driftguard-IngestRole-1A2B3C4D5E6F",
+            &["iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy"],
+        )],
+    ),
+    (
+        "AWS::Lambda::Function",
+        &[
+            (
+                "arn:aws:lambda:eu-west-1:111122223333:function:driftguard-IngestFunction-1A2B3C4D5E6F",
+                &[
+                    "lambda:CreateFunction",
+                    "lambda:DeleteFunction",
+                    "lambda:GetFunction",
+                    "lambda:GetFunctionConfiguration",
+                    "lambda:UpdateFunctionCode",
+                    "lambda:UpdateFunctionConfiguration",
+                    "lambda:ListVersionsByFunction",
+                    "lambda:GetFunctionCodeSigningConfig",
+                    "lambda:GetRuntimeManagementConfig",
+                    "lambda:GetFunctionRecursionConfig",
+                    "lambda:PutFunctionConcurrency",
+                    "lambda:DeleteFunctionConcurrency",
+                    "lambda:GetFunctionConcurrency",
+                    "lambda:TagResource",
+                    "lambda:UntagResource",
+                    "lambda:ListTags",
+                ],
+            ),
+            // The function's role is passed to Lambda.
+            (
+                "arn:aws:iam::111122223333:role/driftguard-IngestRole-1A2B3C4D5E6F",
+                &["iam:PassRole"],
+            ),
+            // Lambda reads the code object with the caller's credentials.
+            (
+                "arn:aws:s3:::aws-sam-cli-managed-default-samclisourcebucket-1a2b3c4d5e6f/driftguard/0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+                &["s3:GetObject", "s3:GetObjectVersion"],
+            ),
+        ],
+    ),
+    (
+        "AWS::Lambda::Permission",
+        &[(
+            "arn:aws:lambda:eu-west-1:111122223333:function:driftguard-NotifySlackFunction-1A2B3C4D5E6F",
+            &["lambda:AddPermission", "lambda:RemovePermission", "lambda:GetPolicy"],
+        )],
+    ),
+    (
+        "AWS::Lambda::EventInvokeConfig",
+        &[(
+            "arn:aws:lambda:eu-west-1:111122223333:function:driftguard-RemediateFunction-1A2B3C4D5E6F",
+            &[
+                "lambda:PutFunctionEventInvokeConfig",
+                "lambda:GetFunctionEventInvokeConfig",
+                "lambda:UpdateFunctionEventInvokeConfig",
+                "lambda:DeleteFunctionEventInvokeConfig",
+            ],
+        )],
+    ),
+    (
+        "AWS::Lambda::Url",
+        &[(
+            "arn:aws:lambda:eu-west-1:111122223333:function:driftguard-SlackActionsFunction-1A2B3C4D5E6F",
+            &[
+                "lambda:CreateFunctionUrlConfig",
+                "lambda:GetFunctionUrlConfig",
+                "lambda:UpdateFunctionUrlConfig",
+                "lambda:DeleteFunctionUrlConfig",
+            ],
+        )],
+    ),
+    (
+        "AWS::Lambda::EventSourceMapping",
+        &[
+            ("*", &["lambda:CreateEventSourceMapping"]),
+            (
+                "arn:aws:lambda:eu-west-1:111122223333:event-source-mapping:6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b",
+                &[
+                    "lambda:GetEventSourceMapping",
+                    "lambda:UpdateEventSourceMapping",
+                    "lambda:DeleteEventSourceMapping",
+                ],
+            ),
+        ],
+    ),
+    (
+        "AWS::Logs::LogGroup",
+        &[(
+            "arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/driftguard-ingest",
+            &[
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:DescribeLogGroups",
+                "logs:PutRetentionPolicy",
+                "logs:DeleteRetentionPolicy",
+                "logs:TagResource",
+                "logs:UntagResource",
+                "logs:ListTagsForResource",
+                "logs:TagLogGroup",
+                "logs:UntagLogGroup",
+                "logs:ListTagsLogGroup",
+            ],
+        )],
+    ),
+    (
+        "AWS::SNS::Topic",
+        &[(
+            "arn:aws:sns:eu-west-1:111122223333:driftguard-AlarmTopic-1A2B3C4D5E6F",
+            &[
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:GetTopicAttributes",
+                "sns:SetTopicAttributes",
+                "sns:ListSubscriptionsByTopic",
+                "sns:TagResource",
+                "sns:UntagResource",
+                "sns:ListTagsForResource",
+            ],
+        )],
+    ),
+    (
+        "AWS::SNS::Subscription",
+        &[
+            (
+                "arn:aws:sns:eu-west-1:111122223333:driftguard-AlarmTopic-1A2B3C4D5E6F",
+                &["sns:Subscribe"],
+            ),
+            (
+                "arn:aws:sns:eu-west-1:111122223333:driftguard-AlarmTopic-1A2B3C4D5E6F:3f4e5d6c-7b8a-4c9d-8e0f-1a2b3c4d5e6f",
+                &[
+                    "sns:Unsubscribe",
+                    "sns:GetSubscriptionAttributes",
+                    "sns:SetSubscriptionAttributes",
+                ],
+            ),
+        ],
+    ),
+    (
+        "AWS::SSM::Parameter",
+        &[(
+            "arn:aws:ssm:eu-west-1:111122223333:parameter/driftguard/remediation/kill-switch",
+            &[
+                "ssm:PutParameter",
+                "ssm:GetParameter",
+                "ssm:GetParameters",
+                "ssm:DeleteParameter",
+                "ssm:AddTagsToResource",
+                "ssm:RemoveTagsFromResource",
+                "ssm:ListTagsForResource",
+            ],
+        )],
+    ),
+    (
+        "AWS::CloudWatch::Alarm",
+        &[(
+            "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:driftguard-IngestErrorsAlarm-1A2B3C4D5E6F",
+            &[
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+                "cloudwatch:ListTagsForResource",
+            ],
+        )],
+    ),
+    (
+        "AWS::CloudWatch::Dashboard",
+        &[(
+            "arn:aws:cloudwatch::111122223333:dashboard/driftguard-eu-west-1",
+            &["cloudwatch:PutDashboard", "cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards"],
+        )],
+    ),
+];
+
+const RULE_ACTIONS: &[&str] = &[
+    "events:PutRule",
+    "events:DescribeRule",
+    "events:DeleteRule",
+    "events:EnableRule",
+    "events:DisableRule",
+    "events:PutTargets",
+    "events:RemoveTargets",
+    "events:ListTargetsByRule",
+    "events:TagResource",
+    "events:UntagResource",
+    "events:ListTagsForResource",
+];
+
+/// What `sam deploy` (and `sam delete`) calls besides the resources, and the deployment's own
+/// steps in infra/README.md: the stack and its change sets through the two transforms, SAM's
+/// managed artifact stack and bucket, the Slack secrets.
+const DEPLOY_STEPS: &[(&str, &[&str])] = &[
+    (
+        "arn:aws:cloudformation:eu-west-1:111122223333:stack/driftguard/5e6f7a80-1b2c-11ef-9a0b-0a1b2c3d4e5f",
+        &[
+            "cloudformation:CreateChangeSet",
+            "cloudformation:DescribeChangeSet",
+            "cloudformation:ExecuteChangeSet",
+            "cloudformation:DeleteChangeSet",
+            "cloudformation:DescribeStacks",
+            "cloudformation:DescribeStackEvents",
+            "cloudformation:DescribeStackResource",
+            "cloudformation:DescribeStackResources",
+            "cloudformation:ListStackResources",
+            "cloudformation:GetTemplate",
+            "cloudformation:DeleteStack",
+        ],
+    ),
+    (
+        "arn:aws:cloudformation:eu-west-1:111122223333:changeSet/samcli-deploy1732617600/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        &[
+            "cloudformation:DescribeChangeSet",
+            "cloudformation:ExecuteChangeSet",
+            "cloudformation:DeleteChangeSet",
+        ],
+    ),
+    (
+        "arn:aws:cloudformation:eu-west-1:aws:transform/Serverless-2016-10-31",
+        &["cloudformation:CreateChangeSet"],
+    ),
+    (
+        "arn:aws:cloudformation:eu-west-1:aws:transform/LanguageExtensions",
+        &["cloudformation:CreateChangeSet"],
+    ),
+    ("*", &["cloudformation:ValidateTemplate", "cloudformation:GetTemplateSummary"]),
+    (
+        "arn:aws:cloudformation:eu-west-1:111122223333:stack/aws-sam-cli-managed-default/0a1b2c3d-1b2c-11ef-9a0b-0a1b2c3d4e5f",
+        &[
+            "cloudformation:DescribeStacks",
+            "cloudformation:CreateChangeSet",
+            "cloudformation:DescribeChangeSet",
+            "cloudformation:ExecuteChangeSet",
+            "cloudformation:DescribeStackEvents",
+            "cloudformation:GetTemplateSummary",
+        ],
+    ),
+    (
+        "arn:aws:s3:::aws-sam-cli-managed-default-samclisourcebucket-1a2b3c4d5e6f",
+        &[
+            "s3:CreateBucket",
+            "s3:ListBucket",
+            "s3:GetBucketLocation",
+            "s3:GetBucketPolicy",
+            "s3:PutBucketPolicy",
+            "s3:PutBucketVersioning",
+            "s3:PutBucketTagging",
+            "s3:PutEncryptionConfiguration",
+            "s3:PutBucketPublicAccessBlock",
+        ],
+    ),
+    (
+        "arn:aws:s3:::aws-sam-cli-managed-default-samclisourcebucket-1a2b3c4d5e6f/driftguard/0f1e2d3c4b5a69788796a5b4c3d2e1f0.template",
+        &["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject"],
+    ),
+    (
+        "arn:aws:secretsmanager:eu-west-1:111122223333:secret:driftguard/slack-bot-token-AbCdEf",
+        &[
+            "secretsmanager:CreateSecret",
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:TagResource",
+        ],
+    ),
+];
+
+/// Grants on every resource, and why.
+const DEPLOYER_UNSCOPED: &[(&str, &str)] = &[
+    ("cloudformation:ValidateTemplate", "takes no resource"),
+    ("cloudformation:GetTemplateSummary", "takes a template, not a stack"),
+    (
+        "lambda:CreateEventSourceMapping",
+        "takes no resource; the statement limits lambda:FunctionArn to the stack's functions",
+    ),
+];
+
+/// The deployer policy's Allow statements: (sid, actions, resources).
+fn deployer_statements(policy: &serde_json::Value) -> Vec<(String, Vec<String>, Vec<String>)> {
+    let list = |v: &serde_json::Value| -> Vec<String> {
+        match v {
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Array(items) => items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect(),
+            _ => Vec::new(),
+        }
+    };
+    policy["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["Effect"] == "Allow")
+        .map(|s| {
+            (
+                s["Sid"].as_str().unwrap_or("?").to_owned(),
+                list(&s["Action"]),
+                list(&s["Resource"]),
+            )
+        })
+        .collect()
+}
+
+/// Everything the deployer policy lacks, or grants beyond need, for a stack of `types`.
+fn deployer_problems(policy: &serde_json::Value, types: &BTreeSet<String>) -> Vec<String> {
+    let statements = deployer_statements(policy);
+    let mut problems = Vec::new();
+    let mut needed: Vec<(&str, &str)> = DEPLOY_STEPS
+        .iter()
+        .flat_map(|(arn, actions)| actions.iter().map(move |a| (*a, *arn)))
+        .collect();
+    for ty in types {
+        match DEPLOY_ACTIONS.iter().find(|(t, _)| t == ty) {
+            Some((_, resources)) => needed.extend(
+                resources
+                    .iter()
+                    .flat_map(|(arn, actions)| actions.iter().map(move |a| (*a, *arn))),
+            ),
+            None => problems.push(format!(
+                "the stack creates {ty}: add what CloudFormation calls to create, update and delete it to \
+                 DEPLOY_ACTIONS and infra/deployer-policy.json"
+            )),
+        }
+    }
+    for (action, arn) in &needed {
+        let allowed = statements.iter().any(|(_, actions, resources)| {
+            actions.iter().any(|a| string_like(a, action)) && resources.iter().any(|r| string_like(r, arn))
+        });
+        if !allowed {
+            problems.push(format!("the deployer may not {action} on {arn}"));
+        }
+    }
+    for (sid, actions, resources) in &statements {
+        for action in actions {
+            if !needed.iter().any(|(a, _)| string_like(action, a)) {
+                problems.push(format!("{sid}: grants {action}, which no deployment step needs"));
+            }
+            if resources.iter().any(|r| r == "*") && !DEPLOYER_UNSCOPED.iter().any(|(a, _)| a == action) {
+                problems.push(format!("{sid}: {action} on every resource"));
+            }
+        }
+    }
+    problems
+}
+
+/// The resource types of the template as CloudFormation receives it, every optional part on;
+/// `None` (after a notice) when the SAM translator is not installed.
+fn deployed_types(test: &str) -> Option<BTreeSet<String>> {
+    let parameters: BTreeMap<String, String> = [
+        ("StateLocations", "s3://acme-tfstate/live/"),
+        (
+            "StateKmsKeyArns",
+            "arn:aws:kms:eu-west-1:210987654321:key/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+        ),
+        ("ConfigFileParameter", "/driftguard/config"),
+        ("AwsConfigDeliveryBucket", "acme-config"),
+        (
+            "SlackBotTokenSecretArn",
+            "arn:aws:secretsmanager:eu-west-1:111122223333:secret:driftguard/slack-bot-token-AbCdEf",
+        ),
+        (
+            "SlackSigningSecretArn",
+            "arn:aws:secretsmanager:eu-west-1:111122223333:secret:driftguard/slack-signing-AbCdEf",
+        ),
+        ("SlackTeamId", "T0123ABCD"),
+        ("SlackAppId", "A0123ABCD"),
+        ("SecurityHub", "true"),
+        ("AlarmEmail", "oncall@example.com"),
+        ("OrganizationId", "o-a1b2c3d4e5"),
+        ("AwsConfigAggregatorName", "org"),
+        (
+            "PipelineSecretArns",
+            "arn:aws:secretsmanager:eu-west-1:111122223333:secret:driftguard/github-AbCdEf",
+        ),
+        ("RevertResourceTypes", "*"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let translated = driftguard_tests::deployed::translate_or_skip(
+        test,
+        &workspace().join("infra/template.yaml"),
+        &parameters,
+        "driftguard",
+    )?;
+    Some(
+        translated["Resources"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, r)| r["Type"].as_str().map(str::to_owned))
+            .collect(),
+    )
+}
+
+fn deployer_policy() -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(workspace().join("infra/deployer-policy.json")).expect("infra/deployer-policy.json");
+    serde_json::from_str(&text).expect("infra/deployer-policy.json is JSON")
+}
+
+#[test]
+fn the_deployer_policy_covers_every_resource_type_the_stack_creates_and_no_more() {
+    let Some(types) = deployed_types("the_deployer_policy_covers_every_resource_type_the_stack_creates_and_no_more")
+    else {
+        return;
+    };
+    assert!(
+        types.contains("AWS::Lambda::EventSourceMapping") && types.contains("AWS::Lambda::Url"),
+        "the SAM transform's types are counted: {types:?}"
+    );
+    let policy = deployer_policy();
+    assert_eq!(policy["Version"], "2012-10-17");
+    assert_eq!(deployer_problems(&policy, &types), Vec::<String>::new());
+}
+
+#[test]
+fn a_new_resource_type_a_missing_grant_and_an_unneeded_one_are_caught() {
+    let policy = deployer_policy();
+    let mut types: BTreeSet<String> = DEPLOY_ACTIONS.iter().map(|(t, _)| (*t).to_owned()).collect();
+    assert_eq!(deployer_problems(&policy, &types), Vec::<String>::new());
+
+    types.insert("AWS::StepFunctions::StateMachine".into());
+    let mut narrowed = policy.clone();
+    let statements = narrowed["Statement"].as_array_mut().expect("statements");
+    for s in statements.iter_mut() {
+        if s["Sid"] == "Queues" {
+            s["Resource"] = serde_json::json!("arn:aws:sqs:*:*:other-*");
+        }
+        if s["Sid"] == "Table" {
+            s["Action"]
+                .as_array_mut()
+                .expect("actions")
+                .push(serde_json::json!("dynamodb:Scan"));
+        }
+    }
+    let problems = deployer_problems(&narrowed, &types).join("\n");
+    for want in [
+        "the stack creates AWS::StepFunctions::StateMachine: add what CloudFormation calls",
+        "the deployer may not sqs:CreateQueue on arn:aws:sqs:eu-west-1:111122223333:driftguard-IngestDeadLetterQueue-",
+        "Table: grants dynamodb:Scan, which no deployment step needs",
+    ] {
+        assert!(problems.contains(want), "{want:?} not in:\n{problems}");
+    }
+}
+
+// --- Names: one name per concept (infra/README.md, "Names") ------------------------------------
+
+/// Whether `v` (a variable's value in the template) uses the parameter `p`: `!Ref p`, or
+/// `${p}` / `${p.…}` in a `!Sub`, anywhere inside.
+fn mentions(v: &Value, p: &str) -> bool {
+    match untag(v) {
+        (Some(tag), inner) if tag == "Ref" => inner.as_str() == Some(p),
+        (Some(tag), inner) if tag == "Sub" => {
+            let (text, rest) = match inner {
+                Value::Sequence(parts) => (parts.first().and_then(Value::as_str), parts.get(1)),
+                other => (other.as_str(), None),
+            };
+            text.is_some_and(|t| t.contains(&format!("${{{p}}}")) || t.contains(&format!("${{{p}.")))
+                || rest.is_some_and(|r| mentions(r, p))
+        }
+        (_, Value::Sequence(items)) => items.iter().any(|i| mentions(i, p)),
+        (_, Value::Mapping(m)) => m.values().any(|i| mentions(i, p)),
+        _ => false,
+    }
+}
+
+/// Every variable the template sets on some function (`Globals` included), with its values.
+fn template_variables(template: &Value) -> BTreeMap<String, Vec<Value>> {
+    let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut add = |vars: Option<&Value>| {
+        for (k, v) in vars.and_then(Value::as_mapping).into_iter().flatten() {
+            if let Some(k) = k.as_str() {
+                out.entry(k.to_owned()).or_default().push(v.clone());
+            }
+        }
+    };
+    add(get(template, &["Globals", "Function", "Environment", "Variables"]));
+    for (_, function) in resources_of(template, "AWS::Serverless::Function") {
+        add(get(function, &["Properties", "Environment", "Variables"]));
+    }
+    out
+}
+
+/// The "Names" table of infra/README.md: parameter → the variables its row names.
+fn names_table(readme: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let section = readme
+        .split("\n## Names\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("infra/README.md has a Names section");
+    section
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let parameter = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            let variables = cells
+                .get(2)?
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .filter(|v| v.starts_with("DRIFTGUARD_") || *v == "RUST_LOG")
+                .map(str::to_owned)
+                .collect();
+            Some((parameter.to_owned(), variables))
+        })
+        .collect()
+}
+
+/// What disagrees between the template and the Names table, and variables nobody documents.
+fn names_problems(template: &Value, readme: &str, main_readme: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let table = names_table(readme);
+    let variables = template_variables(template);
+    let parameters: BTreeSet<String> = template
+        .get("Parameters")
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, _)| k.as_str().map(str::to_owned))
+        .collect();
+    for p in &parameters {
+        let set: BTreeSet<String> = variables
+            .iter()
+            .filter(|(_, values)| values.iter().any(|v| mentions(v, p)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        match table.get(p) {
+            None => problems.push(format!("Names: no row for the parameter {p}")),
+            Some(listed) if *listed != set => problems.push(format!(
+                "Names: {p} is listed with {listed:?}, the template sets {set:?} from it"
+            )),
+            Some(_) => {}
+        }
+    }
+    for p in table.keys().filter(|p| !parameters.contains(*p)) {
+        problems.push(format!("Names: {p} is not a parameter of the template"));
+    }
+    for v in variables.keys().filter(|v| v.starts_with("DRIFTGUARD_")) {
+        let quoted = format!("`{v}`");
+        if !readme.contains(&quoted) && !main_readme.contains(&quoted) {
+            problems.push(format!("{v}: the template sets it, neither README documents it"));
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_parameter_has_one_name_from_template_to_variable_and_every_variable_is_documented() {
+    let root = workspace();
+    let template = template(&root);
+    let readme = std::fs::read_to_string(root.join("infra/README.md")).expect("infra/README.md");
+    let main = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    assert_eq!(names_problems(&template, &readme, &main), Vec::<String>::new());
+}
+
+#[test]
+fn an_unlisted_parameter_a_wrong_variable_and_an_undocumented_one_are_caught() {
+    let root = workspace();
+    let mut template = template(&root);
+    let readme = std::fs::read_to_string(root.join("infra/README.md")).expect("infra/README.md");
+    let main = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    template["Parameters"]
+        .as_mapping_mut()
+        .expect("parameters")
+        .insert("Shiny".into(), serde_yaml::from_str("{Type: String}").expect("yaml"));
+    let variables = template["Resources"]["IngestFunction"]["Properties"]["Environment"]["Variables"]
+        .as_mapping_mut()
+        .expect("variables");
+    variables.insert(
+        "DRIFTGUARD_STATE_REFRESH".into(),
+        serde_yaml::from_str("!Ref StateRefreshSeconds").expect("yaml"),
+    );
+    let problems = names_problems(&template, &readme, &main).join("\n");
+    for want in [
+        "Names: no row for the parameter Shiny",
+        "Names: StateRefreshSeconds is listed with {\"DRIFTGUARD_STATE_REFRESH_SECONDS\"}, the template sets {\"DRIFTGUARD_STATE_REFRESH\", \"DRIFTGUARD_STATE_REFRESH_SECONDS\"}",
+        "DRIFTGUARD_STATE_REFRESH: the template sets it, neither README documents it",
+    ] {
+        assert!(problems.contains(want), "{want:?} not in:\n{problems}");
     }
 }
 

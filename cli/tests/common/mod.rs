@@ -29,7 +29,12 @@ pub fn command(args: &[&str]) -> Command {
         .env_remove("DRIFTGUARD_IAC_PRINCIPALS")
         .env_remove("DRIFTGUARD_REMEDIATION_ROLES")
         .env_remove("DRIFTGUARD_IGNORE_RULES")
-        .env_remove("DRIFTGUARD_ACCESS_FINDINGS");
+        .env_remove("DRIFTGUARD_ACCESS_FINDINGS")
+        .env_remove("DRIFTGUARD_STATE_LOCATIONS")
+        .env_remove("DRIFTGUARD_SWEEP_SCOPES")
+        .env_remove("DRIFTGUARD_AWS_CONFIG_AGGREGATOR_NAME")
+        .env_remove("DRIFTGUARD_MEMBER_SWEEP_ROLE_NAME")
+        .env_remove("DRIFTGUARD_SWEEP_LOOKUPS");
     c
 }
 

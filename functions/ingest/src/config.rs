@@ -26,7 +26,7 @@ pub struct Config {
     pub state_list: Duration,
     /// `DRIFTGUARD_S3_PATH_STYLE` (`true` for local S3 endpoints such as moto).
     pub s3_path_style: bool,
-    /// `DRIFTGUARD_AWS_CONFIG_BUCKET`: the AWS Config delivery bucket; oversized Config items are read
+    /// `DRIFTGUARD_AWS_CONFIG_DELIVERY_BUCKET`: the AWS Config delivery bucket; oversized Config items are read
     /// from it. Unset: they are counted as `config_oversized` and not compared.
     pub config_bucket: Option<String>,
     /// `DRIFTGUARD_IGNORE_RULES`: `.driftignore` rules, one per line or separated by `;`
@@ -39,7 +39,7 @@ pub struct Config {
     /// runs): the largest document read into memory at once is a quarter of it
     /// ([`Config::document_limit`]).
     pub memory_mb: u64,
-    /// `DRIFTGUARD_CFN_DRIFT_CHECKS` (default 20): CloudFormation drift checks
+    /// `DRIFTGUARD_CLOUDFORMATION_DRIFT_CHECKS` (default 20): CloudFormation drift checks
     /// (`DetectStackResourceDrift`) one invocation may make for manual changes on stack
     /// resources no Terraform state declares; past it such a change is a finding that says drift
     /// was not checked. `0` turns the CloudFormation lookups off.
@@ -92,7 +92,7 @@ impl Config {
             state_list: Duration::from_secs(env.number("DRIFTGUARD_STATE_LIST_SECONDS", 900)?),
             s3_path_style: env.flag("DRIFTGUARD_S3_PATH_STYLE"),
             config_bucket: env
-                .optional("DRIFTGUARD_AWS_CONFIG_BUCKET")
+                .optional("DRIFTGUARD_AWS_CONFIG_DELIVERY_BUCKET")
                 .map(|b| b.trim().to_owned()),
             ignore,
             access_findings: match env
@@ -109,8 +109,8 @@ impl Config {
                     ))
                 }
             },
-            cfn_drift_checks: u32::try_from(env.number("DRIFTGUARD_CFN_DRIFT_CHECKS", 20)?)
-                .map_err(|_| invalid("DRIFTGUARD_CFN_DRIFT_CHECKS", "more than a u32 holds"))?,
+            cfn_drift_checks: u32::try_from(env.number("DRIFTGUARD_CLOUDFORMATION_DRIFT_CHECKS", 20)?)
+                .map_err(|_| invalid("DRIFTGUARD_CLOUDFORMATION_DRIFT_CHECKS", "more than a u32 holds"))?,
             config_location: config_file.as_ref().map(|(location, _)| location.clone()),
             config_refresh: config_file.map_or(Duration::from_secs(60), |(_, refresh)| refresh),
             memory_mb: match env.number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", DEFAULT_MEMORY_MB)? {
@@ -204,9 +204,13 @@ mod tests {
     fn the_cloudformation_drift_budget_defaults_to_twenty_and_is_a_number() {
         let base = [("DRIFTGUARD_TABLE", "t"), ("DRIFTGUARD_EVENT_BUS", "b")];
         assert_eq!(config(&base).expect("valid").cfn_drift_checks, 20);
-        let off = config(&[base[0], base[1], ("DRIFTGUARD_CFN_DRIFT_CHECKS", "0")]).expect("valid");
+        let off = config(&[base[0], base[1], ("DRIFTGUARD_CLOUDFORMATION_DRIFT_CHECKS", "0")]).expect("valid");
         assert_eq!(off.cfn_drift_checks, 0);
-        let wrong = config(&[base[0], base[1], ("DRIFTGUARD_CFN_DRIFT_CHECKS", "lots")]).expect_err("not a number");
-        assert!(wrong.to_string().contains("DRIFTGUARD_CFN_DRIFT_CHECKS"), "{wrong}");
+        let wrong =
+            config(&[base[0], base[1], ("DRIFTGUARD_CLOUDFORMATION_DRIFT_CHECKS", "lots")]).expect_err("not a number");
+        assert!(
+            wrong.to_string().contains("DRIFTGUARD_CLOUDFORMATION_DRIFT_CHECKS"),
+            "{wrong}"
+        );
     }
 }

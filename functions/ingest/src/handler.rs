@@ -739,7 +739,7 @@ impl App {
         };
         if self.config.config_bucket.as_deref() != Some(bucket) {
             return Err(IngestError::InvalidInput(format!(
-                "oversized Config item in s3://{bucket}/{key}, outside the Config bucket DRIFTGUARD_AWS_CONFIG_BUCKET names"
+                "oversized Config item in s3://{bucket}/{key}, outside the Config bucket DRIFTGUARD_AWS_CONFIG_DELIVERY_BUCKET names"
             )));
         }
         let (bytes, _) = driftguard_aws::get_object_within(&self.s3, bucket, key, self.config.document_limit())

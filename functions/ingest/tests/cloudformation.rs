@@ -458,7 +458,7 @@ fn the_drift_budget_and_a_refused_owner_lookup_degrade_as_documented() {
     let Some(mut ingest) = Ingest::start_with(
         "the_drift_budget_and_a_refused_owner_lookup_degrade_as_documented",
         resources,
-        &[("DRIFTGUARD_CFN_DRIFT_CHECKS", "1")],
+        &[("DRIFTGUARD_CLOUDFORMATION_DRIFT_CHECKS", "1")],
     ) else {
         return;
     };

@@ -5,6 +5,10 @@
 //! central bus's and default bus's rules, the queue, the event source mapping) to ingest, whose
 //! findings land in the stack's table and whose `Drift Detected` reaches the rules of
 //! notify-slack and remediate. A template change that breaks that wiring breaks this test.
+//! On the way they fail ingest five times and land in the ingest queue's dead-letter queue, and
+//! the redrive command the stack prints (`IngestDeadLetterQueueRedrive`, run through the code
+//! `driftguard dlq redrive` runs) moves them back: every consumer's dead-letter queue is checked
+//! to exist, unshared, with its command naming its consumer.
 //!
 //! The states are where an organisation keeps them: two `StateLocations`, the central account's
 //! bucket and a member account's bucket encrypted with that account's KMS key (SSE-KMS, its ARN
@@ -196,6 +200,7 @@ fn the_deployed_stack_carries_a_member_accounts_change_to_a_finding_and_its_drif
     let ingest = function("IngestFunction");
     let notify = function("NotifySlackFunction");
     let remediate = function("RemediateFunction");
+    let iac_sync = function("IacSyncFunction");
     assert_eq!(
         (
             ingest.environment.get("DRIFTGUARD_TABLE").map(String::as_str),
@@ -227,25 +232,90 @@ fn the_deployed_stack_carries_a_member_accounts_change_to_a_finding_and_its_drif
         "{mapping:?}"
     );
 
+    // Dead letters: one queue per consumer, each in the outputs with the command that redrives
+    // it to that consumer; the ingest rules' targets name their own queue.
+    let redrives = [
+        ("IngestDeadLetterQueue", queue.url.as_str()),
+        ("DefaultBusRuleDeadLetterQueue", queue.url.as_str()),
+        ("DriftGuardBusRuleDeadLetterQueue", queue.url.as_str()),
+        ("NotifySlackRuleDeadLetterQueue", notify.arn.as_str()),
+        ("NotifySlackFailedInvocationsQueue", notify.arn.as_str()),
+        ("RemediateRuleDeadLetterQueue", remediate.arn.as_str()),
+        ("RemediateFailedInvocationsQueue", remediate.arn.as_str()),
+        ("IacSyncRuleDeadLetterQueue", iac_sync.arn.as_str()),
+        ("IacSyncFailedInvocationsQueue", iac_sync.arn.as_str()),
+    ];
+    let mut dead_letter_arns = BTreeMap::new();
+    for (name, consumer) in redrives {
+        let url = stack.output(&format!("{name}Url"));
+        let dlq = rt
+            .block_on(deployed::queue(&central, url))
+            .unwrap_or_else(|e| panic!("{name} exists: {e}"));
+        assert_eq!(
+            deployed::printed_redrive(stack.output(&format!("{name}Redrive"))),
+            Ok((url.to_owned(), consumer.to_owned())),
+            "{name}'s redrive command sends to its consumer"
+        );
+        dead_letter_arns.insert(name, dlq.arn);
+    }
+    let distinct: BTreeSet<&String> = dead_letter_arns.values().collect();
+    assert_eq!(
+        distinct.len(),
+        redrives.len(),
+        "no queue is shared: {dead_letter_arns:?}"
+    );
+    let bus = stack.output("EventBusName").to_owned();
+    for (rule, on_bus, dlq) in [
+        ("DefaultBusRule", "default", "DefaultBusRuleDeadLetterQueue"),
+        ("DriftGuardBusRule", bus.as_str(), "DriftGuardBusRuleDeadLetterQueue"),
+    ] {
+        let targets = rt
+            .block_on(deployed::target_dead_letters(&central, on_bus, stack.physical(rule)))
+            .expect("the rule's targets");
+        assert_eq!(
+            targets
+                .iter()
+                .map(|(_, arn, dead)| (arn.as_str(), dead.as_deref()))
+                .collect::<Vec<_>>(),
+            [(queue.arn.as_str(), Some(dead_letter_arns[dlq].as_str()))],
+            "{rule}"
+        );
+    }
+
     // The rules' Lambda targets: each names its function; notify-slack's and remediate's rules
     // are observed through queues instead.
     let removed = rt
         .block_on(deployed::remove_lambda_targets(&central, &stack))
         .expect("the rules' Lambda targets");
     used.insert(Workaround::LambdaTargetsReplacedByQueues);
-    let bus = stack.output("EventBusName").to_owned();
     let mut observers = BTreeMap::new();
-    for (rule, function) in [
-        ("NotifySlackFunctionDriftEvents", &notify),
-        ("RemediateFunctionRemediationEvents", &remediate),
+    for (rule, function, dlq) in [
+        (
+            "NotifySlackFunctionDriftEvents",
+            &notify,
+            "NotifySlackRuleDeadLetterQueue",
+        ),
+        (
+            "RemediateFunctionRemediationEvents",
+            &remediate,
+            "RemediateRuleDeadLetterQueue",
+        ),
     ] {
         let target = removed
             .iter()
             .find(|t| t.rule_logical_id == rule)
             .unwrap_or_else(|| panic!("{rule} has no Lambda target: {removed:?}"));
         assert_eq!(
-            (target.bus.as_str(), target.function_arn.as_str()),
-            (bus.as_str(), function.arn.as_str()),
+            (
+                target.bus.as_str(),
+                target.function_arn.as_str(),
+                target.dead_letter_arn.as_deref()
+            ),
+            (
+                bus.as_str(),
+                function.arn.as_str(),
+                Some(dead_letter_arns[dlq].as_str())
+            ),
             "{rule}"
         );
         let observer = rt
@@ -270,6 +340,42 @@ fn the_deployed_stack_carries_a_member_accounts_change_to_a_finding_and_its_drif
     }
     rt.block_on(deployed::put_event(&spoke, "default", &lambda))
         .expect("put on the member account's default bus");
+
+    // Ingest fails them all (a bad deployment, say): after five receives the queue's redrive
+    // policy moves them to the ingest queue's dead-letter queue. Once fixed, the command the
+    // stack prints moves them back, and the run below handles them as if nothing happened.
+    let most_receives = rt
+        .block_on(deployed::fail_every_receive(&central, &queue))
+        .expect("receive without deleting");
+    let ingest_dlq = stack.output("IngestDeadLetterQueueUrl");
+    assert_eq!(
+        (
+            most_receives,
+            rt.block_on(deployed::queue_depth(&central, ingest_dlq)),
+            rt.block_on(deployed::queue_depth(&central, &queue.url))
+        ),
+        (5, Ok(3), Ok(0)),
+        "maxReceiveCount 5, then the three events are dead letters"
+    );
+    let report = rt
+        .block_on(deployed::redrive_as_printed(
+            &central,
+            stack.output("IngestDeadLetterQueueRedrive"),
+        ))
+        .expect("the printed redrive runs");
+    assert_eq!(
+        (report.received, report.resent, report.deleted, report.complete()),
+        (3, 3, 3, true),
+        "{report:?}"
+    );
+    assert_eq!(
+        (
+            rt.block_on(deployed::queue_depth(&central, ingest_dlq)),
+            rt.block_on(deployed::queue_depth(&central, &queue.url))
+        ),
+        (Ok(0), Ok(3)),
+        "the dead letters are back on the ingest queue"
+    );
 
     // The event source mapping's part: batches from the queue to the compiled ingest.
     let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_driftguard-ingest"));

@@ -979,7 +979,7 @@ fn oversized_summary(full: &Value, key: &str) -> Value {
 fn an_oversized_config_item_is_read_from_s3() {
     let Some(mut ingest) = Ingest::start_with(
         "an_oversized_config_item_is_read_from_s3",
-        &[("DRIFTGUARD_AWS_CONFIG_BUCKET", driftguard_tests::stack::BUCKET)],
+        &[("DRIFTGUARD_AWS_CONFIG_DELIVERY_BUCKET", driftguard_tests::stack::BUCKET)],
     ) else {
         return;
     };
@@ -1040,7 +1040,7 @@ fn documents_beyond_the_memory_bound_are_refused_clearly() {
     let Some(mut ingest) = Ingest::start_with(
         "documents_beyond_the_memory_bound_are_refused_clearly",
         &[
-            ("DRIFTGUARD_AWS_CONFIG_BUCKET", driftguard_tests::stack::BUCKET),
+            ("DRIFTGUARD_AWS_CONFIG_DELIVERY_BUCKET", driftguard_tests::stack::BUCKET),
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
         ],
     ) else {

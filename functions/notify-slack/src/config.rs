@@ -27,7 +27,7 @@ pub struct Config {
     /// `DRIFTGUARD_SLACK_DIGEST_SEVERITY`, `DRIFTGUARD_SLACK_DIGEST_MAX_ITEMS`,
     /// `DRIFTGUARD_SLACK_DIGEST_MAX_AGE_SECONDS`, `DRIFTGUARD_SLACK_GROUP_WINDOW_SECONDS`.
     pub policy: NotifyPolicy,
-    /// `DRIFTGUARD_SHADOW` (`true` / `false`): shadow mode, every notice planned and logged,
+    /// `DRIFTGUARD_SHADOW_MODE` (`true` / `false`): shadow mode, every notice planned and logged,
     /// nothing posted.
     pub shadow: bool,
     /// `DRIFTGUARD_CONFIG` and `DRIFTGUARD_CONFIG_REFRESH_SECONDS`: the configuration file, whose
@@ -104,7 +104,7 @@ impl Config {
                 )?,
                 group_window_seconds: number("DRIFTGUARD_SLACK_GROUP_WINDOW_SECONDS", defaults.group_window_seconds)?,
             },
-            shadow: env.boolean("DRIFTGUARD_SHADOW", false)?,
+            shadow: env.boolean("DRIFTGUARD_SHADOW_MODE", false)?,
             config_file: config_from_env(&env)?,
         })
     }
@@ -127,11 +127,11 @@ mod tests {
             ("DRIFTGUARD_SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/x"),
         ];
         assert!(!config(&base).expect("valid").shadow);
-        let on = [base[0], base[1], ("DRIFTGUARD_SHADOW", "TRUE")];
+        let on = [base[0], base[1], ("DRIFTGUARD_SHADOW_MODE", "TRUE")];
         assert!(config(&on).expect("valid").shadow);
-        let typo = [base[0], base[1], ("DRIFTGUARD_SHADOW", "yes")];
+        let typo = [base[0], base[1], ("DRIFTGUARD_SHADOW_MODE", "yes")];
         let err = config(&typo).expect_err("not true or false");
-        assert!(err.to_string().contains("DRIFTGUARD_SHADOW"), "{err}");
+        assert!(err.to_string().contains("DRIFTGUARD_SHADOW_MODE"), "{err}");
     }
 
     #[test]

@@ -143,7 +143,7 @@ pub struct App {
     /// The configuration file (`DRIFTGUARD_CONFIG`), re-read when due; ingest keeps its last
     /// good copy, read here when a bad one is in place at start.
     config_file: Option<tokio::sync::Mutex<ConfigWatch>>,
-    /// Shadow mode: plan and log, never post (`DRIFTGUARD_SHADOW`).
+    /// Shadow mode: plan and log, never post (`DRIFTGUARD_SHADOW_MODE`).
     shadow: bool,
     /// Notices planned and not sent in shadow mode, since the container started (logged).
     shadowed: std::sync::atomic::AtomicU64,

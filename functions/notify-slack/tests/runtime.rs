@@ -833,7 +833,7 @@ fn a_waiting_request_gets_an_approve_prompt_in_the_alerts_thread_updated_then_cl
 #[test]
 fn shadow_mode_plans_the_alert_and_posts_nothing() {
     let test = "shadow_mode_plans_the_alert_and_posts_nothing";
-    let Some(mut n) = Notifier::start(test, true, &[("DRIFTGUARD_SHADOW", "true")]) else {
+    let Some(mut n) = Notifier::start(test, true, &[("DRIFTGUARD_SHADOW_MODE", "true")]) else {
         return;
     };
     let detected = sample("drift-detected.console-sg.json");

@@ -33,7 +33,7 @@ pub struct Config {
     /// `DRIFTGUARD_SWEEP_SCOPES`: comma-separated `<account>/<region>` to sweep; empty: the
     /// function's own account and region.
     pub scopes: Vec<Scope>,
-    /// `DRIFTGUARD_AWS_CONFIG_AGGREGATOR`: read every scope through this configuration aggregator.
+    /// `DRIFTGUARD_AWS_CONFIG_AGGREGATOR_NAME`: read every scope through this configuration aggregator.
     pub aggregator: Option<String>,
     /// `DRIFTGUARD_MEMBER_SWEEP_ROLE_NAME`: without an aggregator, the read-only role assumed in
     /// a member account (infra/spoke.yaml, `EnableSweep=true`); also what CloudTrail's history
@@ -93,7 +93,7 @@ impl Config {
             config_file: config_from_env(&env)?,
             scopes,
             aggregator: env
-                .optional("DRIFTGUARD_AWS_CONFIG_AGGREGATOR")
+                .optional("DRIFTGUARD_AWS_CONFIG_AGGREGATOR_NAME")
                 .map(|a| a.trim().to_owned())
                 .filter(|a| !a.is_empty()),
             member_role: env

@@ -17,15 +17,15 @@ pub struct Config {
     /// `DRIFTGUARD_EVENT_BUS`: where results (and `Drift Resolved` of an accepted finding) go.
     pub bus: String,
     /// `DRIFTGUARD_REMEDIATION_POLICY` (JSON): what executes, approvals, the cap, automatic
-    /// rules; `DRIFTGUARD_REVERT_TYPES` (comma-separated resource types, `none`) adds to the
-    /// types whose reverts execute. Absent: everything is a dry run. `DRIFTGUARD_SHADOW`
+    /// rules; `DRIFTGUARD_REVERT_RESOURCE_TYPES` (comma-separated resource types, `none`) adds to the
+    /// types whose reverts execute. Absent: everything is a dry run. `DRIFTGUARD_SHADOW_MODE`
     /// (`true` / `false`): shadow mode, every request a dry run whatever else is enabled.
     pub policy: SafetyPolicy,
     /// `DRIFTGUARD_KILL_SWITCH_PARAMETER`: the SSM parameter that stops every execution.
     pub kill_switch: Option<String>,
-    /// `DRIFTGUARD_PIPELINES` (JSON): which pipeline owns which state location.
+    /// `DRIFTGUARD_REMEDIATION_PIPELINES` (JSON): which pipeline owns which state location.
     pub pipelines: Option<PipelineRoutes>,
-    /// `DRIFTGUARD_MEMBER_ROLE_NAME`: the remediation role in member accounts.
+    /// `DRIFTGUARD_MEMBER_REMEDIATION_ROLE_NAME`: the remediation role in member accounts.
     pub member_role: String,
     /// `DRIFTGUARD_S3_PATH_STYLE`: address buckets in the path (local endpoints).
     pub path_style: bool,
@@ -42,7 +42,11 @@ impl Config {
         let env = Env::new(get);
         let mut policy: SafetyPolicy = env.json("DRIFTGUARD_REMEDIATION_POLICY")?.unwrap_or_default();
         // The template grants the remediation role the actions of exactly these types.
-        for t in env.optional("DRIFTGUARD_REVERT_TYPES").unwrap_or_default().split(',') {
+        for t in env
+            .optional("DRIFTGUARD_REVERT_RESOURCE_TYPES")
+            .unwrap_or_default()
+            .split(',')
+        {
             let t = t.trim();
             if !t.is_empty() && t != "none" && !policy.revert.iter().any(|x| x == t) {
                 policy.revert.push(t.to_owned());
@@ -51,11 +55,12 @@ impl Config {
         policy
             .validate()
             .map_err(|e| invalid("DRIFTGUARD_REMEDIATION_POLICY", e))?;
-        policy.shadow = env.boolean("DRIFTGUARD_SHADOW", false)?;
-        let pipelines = match env.optional("DRIFTGUARD_PIPELINES") {
-            Some(json) => {
-                Some(PipelineRoutes::from_json(&json).map_err(|e| invalid("DRIFTGUARD_PIPELINES", e.to_string()))?)
-            }
+        policy.shadow = env.boolean("DRIFTGUARD_SHADOW_MODE", false)?;
+        let pipelines = match env.optional("DRIFTGUARD_REMEDIATION_PIPELINES") {
+            Some(json) => Some(
+                PipelineRoutes::from_json(&json)
+                    .map_err(|e| invalid("DRIFTGUARD_REMEDIATION_PIPELINES", e.to_string()))?,
+            ),
             None => None,
         };
         Ok(Config {
@@ -65,7 +70,7 @@ impl Config {
             kill_switch: env.optional("DRIFTGUARD_KILL_SWITCH_PARAMETER"),
             pipelines,
             member_role: env
-                .optional("DRIFTGUARD_MEMBER_ROLE_NAME")
+                .optional("DRIFTGUARD_MEMBER_REMEDIATION_ROLE_NAME")
                 .unwrap_or_else(|| DEFAULT_MEMBER_ROLE.to_owned()),
             path_style: env
                 .optional("DRIFTGUARD_S3_PATH_STYLE")
@@ -115,9 +120,9 @@ mod tests {
         let err = config(&[
             ("DRIFTGUARD_TABLE", "t"),
             ("DRIFTGUARD_EVENT_BUS", "b"),
-            ("DRIFTGUARD_PIPELINES", r#"[{"state":"s3://x/*","kind":"github_workflow","repository":"acme","workflow":"a.yml","ref":"main","token":"t"}]"#),
+            ("DRIFTGUARD_REMEDIATION_PIPELINES", r#"[{"state":"s3://x/*","kind":"github_workflow","repository":"acme","workflow":"a.yml","ref":"main","token":"t"}]"#),
         ])
         .expect_err("bad repository");
-        assert!(err.to_string().contains("DRIFTGUARD_PIPELINES"), "{err}");
+        assert!(err.to_string().contains("DRIFTGUARD_REMEDIATION_PIPELINES"), "{err}");
     }
 }

@@ -467,7 +467,7 @@ impl App {
                 .finish(
                     job,
                     RemediationOutcome::Failed,
-                    "no pipeline is configured (DRIFTGUARD_PIPELINES): DriftGuard does not know which pipeline applies this state".into(),
+                    "no pipeline is configured (DRIFTGUARD_REMEDIATION_PIPELINES): DriftGuard does not know which pipeline applies this state".into(),
                     Vec::new(),
                 )
                 .await;

@@ -923,7 +923,7 @@ fn a_dry_run_changes_nothing_and_publishes_the_exact_plan() {
 /// run saying why.
 #[test]
 fn shadow_mode_plans_every_request_and_executes_none() {
-    let Some(mut r) = Remediate::start("shadow_mode", enabled(), &[("DRIFTGUARD_SHADOW", "true".into())]) else {
+    let Some(mut r) = Remediate::start("shadow_mode", enabled(), &[("DRIFTGUARD_SHADOW_MODE", "true".into())]) else {
         return;
     };
     let sg = r.world.finding("ingress").clone();
@@ -1081,7 +1081,7 @@ fn a_reapply_dispatches_the_workflow_and_signs_the_webhook() {
     let Some(mut r) = Remediate::start(
         "a_reapply_dispatches",
         policy.clone(),
-        &[("DRIFTGUARD_PIPELINES", routes.to_string())],
+        &[("DRIFTGUARD_REMEDIATION_PIPELINES", routes.to_string())],
     ) else {
         return;
     };
@@ -1124,7 +1124,7 @@ fn a_reapply_dispatches_the_workflow_and_signs_the_webhook() {
     let Some(mut r) = Remediate::start(
         "a_reapply_signs_the_webhook",
         policy,
-        &[("DRIFTGUARD_PIPELINES", hook.to_string())],
+        &[("DRIFTGUARD_REMEDIATION_PIPELINES", hook.to_string())],
     ) else {
         return;
     };

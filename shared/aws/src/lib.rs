@@ -9,7 +9,8 @@
 //! ([`CloudFormationStacks`]: who owns a resource, its drift), Security Hub's
 //! `BatchImportFindings` ([`SecurityHubImporter`]), and the SDK configuration the functions
 //! build their clients from, every call's attempts bounded in time ([`load_sdk_config`]). The
-//! publisher also sends `Remediation Requested` (core's `RemediationPublisher`).
+//! publisher also sends `Remediation Requested` (core's `RemediationPublisher`). With the
+//! `redrive` feature, dead-letter queues are redriven (`SqsRedrive`, for `driftguard dlq`).
 //!
 //! [`FindingStore`]: driftguard_core::ports::FindingStore
 //! [`EventPublisher`]: driftguard_core::ports::EventPublisher
@@ -26,6 +27,8 @@ mod item;
 mod lambda;
 mod learning;
 mod ledger;
+#[cfg(feature = "redrive")]
+mod redrive;
 mod remediate;
 mod remediation;
 mod remediation_ledger;
@@ -51,6 +54,8 @@ pub use eventbridge::{
 pub use iac_inventory::{DynamoInventory, STATES_PK, VERSION_PK};
 pub use lambda::{emit_metrics, start_logging};
 pub use ledger::DynamoLedger;
+#[cfg(feature = "redrive")]
+pub use redrive::{RedriveOptions, RedriveTarget, SqsRedrive, REDRIVE_ATTRIBUTE};
 pub use remediate::{
     execute, kill_switch, marker, own_account, plan_revert, session_for, Execution, Planned, Remediator, SessionError,
 };

@@ -1,14 +1,18 @@
 //! Terraform states read from S3 (`s3://bucket/prefix/**.tfstate`), cached between invocations
 //! and fetched again only when an object's ETag changes.
 //!
+//! A state is read as soon as it is fetched and only its compact [`StatePart`] is kept, never
+//! its bytes: memory follows what the states declare, one object's bytes at a time.
+//!
 //! One bad state file never blinds the rest: an object that cannot be fetched keeps its cached
 //! version, a version that does not parse is replaced by the last version that did (when there
 //! is one), and both are reported by name ([`Refresh::unreadable`], [`LoadedStates::failed`]).
 
 use crate::error::{classify, AwsError};
 use aws_sdk_s3::Client;
-use driftguard_core::inventory::{load_states, LoadedStates, StateSource};
+use driftguard_core::inventory::{Inventory, LoadedStates, StateError, StateFailure, StatePart};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A bucket and key prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,11 +50,10 @@ impl S3Location {
 #[derive(Debug)]
 struct Cached {
     etag: String,
-    bytes: Vec<u8>,
-    /// `bytes` loaded the last time the inventory was built.
-    good: bool,
-    /// The last version that loaded, while `bytes` is a newer one that has not (or did not).
-    last_good: Option<Vec<u8>>,
+    /// The version fetched, read.
+    current: Result<Arc<StatePart>, Arc<StateError>>,
+    /// The last version that read, while the current one does not.
+    last_good: Option<Arc<StatePart>>,
 }
 
 /// What a [`S3States::refresh`] found.
@@ -152,17 +155,25 @@ impl S3States {
                 }
             };
             let etag = fetched_etag.unwrap_or(etag);
-            tracing::info!(state = %url, etag = %etag, "Loaded Terraform state");
-            let last_good = self
-                .cache
-                .remove(&url)
-                .and_then(|old| if old.good { Some(old.bytes) } else { old.last_good });
+            let current = StatePart::parse(&url, &bytes).map(Arc::new).map_err(Arc::new);
+            drop(bytes);
+            match &current {
+                Ok(part) => {
+                    tracing::info!(state = %url, etag = %etag, resources = part.len(), "Loaded Terraform state")
+                }
+                Err(e) => {
+                    tracing::warn!(state = %url, etag = %etag, error = %e, "Fetched a Terraform state that does not read")
+                }
+            }
+            let last_good = match (&current, self.cache.remove(&url)) {
+                (Ok(_), _) | (_, None) => None,
+                (Err(_), Some(old)) => old.current.ok().or(old.last_good),
+            };
             self.cache.insert(
                 url,
                 Cached {
                     etag,
-                    bytes,
-                    good: false,
+                    current,
                     last_good,
                 },
             );
@@ -174,25 +185,30 @@ impl S3States {
     /// The inventory of every cached state (origin `s3://bucket/key`); a state whose current
     /// version does not load is named in [`LoadedStates::failed`] and its last good version
     /// stands in for it.
-    pub fn inventory(&mut self) -> LoadedStates {
-        let loaded = load_states(self.cache.iter().map(|(url, c)| StateSource {
-            origin: url,
-            current: &c.bytes,
-            last_good: c.last_good.as_deref(),
-        }));
-        for url in &loaded.current_ok {
-            if let Some(c) = self.cache.get_mut(url) {
-                c.good = true;
-                c.last_good = None;
+    pub fn inventory(&self) -> LoadedStates {
+        let mut out = LoadedStates {
+            inventory: Inventory::new(),
+            current_ok: Vec::new(),
+            failed: Vec::new(),
+        };
+        for (url, c) in &self.cache {
+            match &c.current {
+                Ok(part) => {
+                    out.inventory.push(Arc::clone(part));
+                    out.current_ok.push(url.clone());
+                }
+                Err(error) => {
+                    if let Some(part) = &c.last_good {
+                        out.inventory.push(Arc::clone(part));
+                    }
+                    out.failed.push(StateFailure {
+                        error: Arc::clone(error),
+                        kept_last_good: c.last_good.is_some(),
+                    });
+                }
             }
         }
-        loaded
-    }
-
-    /// The cached state files, `(s3://bucket/key, bytes)`, in key order: what the last
-    /// [`S3States::refresh`] fetched (or kept).
-    pub fn files(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.cache.iter().map(|(url, c)| (url.as_str(), c.bytes.as_slice()))
+        out
     }
 
     /// How many state files are cached.

@@ -3,7 +3,8 @@
 //! The folders are the pipeline's stages, in the order data flows; a stage imports only the ones
 //! before it (a test in `tests/tests/architecture.rs` checks this):
 //!
-//! 1. [`input`]: bytes in, typed items out ([`decode`], [`record`], [`config_item`]).
+//! 1. [`input`]: bytes in, typed items out ([`decode`], [`record`], [`config_item`]); dead letters
+//!    and where each goes back to ([`dead_letter`]).
 //! 2. [`actors`]: who made the change ([`attribution`]).
 //! 3. [`iac`]: what IaC declares and what a call touches ([`inventory`], [`catalog`]).
 //! 4. [`drift`]: expected vs found, how likely, how bad ([`diff`], [`config_map`], [`ignore`],
@@ -36,7 +37,7 @@ pub use actors::attribution;
 pub use drift::{config_map, coverage, diff, ignore, score};
 pub use findings::{codified, conformance, finding, join, pipeline, ports, service, stack, sweep};
 pub use iac::{catalog, inventory, sync};
-pub use input::{config_item, decode, json_path, record};
+pub use input::{config_item, dead_letter, decode, json_path, record};
 pub use learn::{eval, fit, hotspot, label};
 pub use notify::{interaction, securityhub, slack};
 pub use setup::config_file;

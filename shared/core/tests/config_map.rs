@@ -42,10 +42,10 @@ fn item(name: &str) -> Value {
 
 /// The declarations of the item's resource, as the join finds them: every Terraform type that can
 /// declare the resource type, looked up by the item's name, id and ARN; primary type first.
-fn owners<'a>(inv: &'a Inventory, item: &Value) -> Vec<&'a Declared> {
+fn owners(inv: &Inventory, item: &Value) -> Vec<Declared> {
     let rt = item["resourceType"].as_str().unwrap();
     let types = Catalog::new().terraform_for(rt);
-    let mut out: Vec<&Declared> = Vec::new();
+    let mut out: Vec<Declared> = Vec::new();
     for key in ["resourceName", "resourceId", "arn", "ARN"] {
         if let Some(id) = item.get(key).and_then(Value::as_str) {
             for d in inv.find(&types, id) {
@@ -145,7 +145,8 @@ fn check(name: &str, compared: &[&str], declared_in: &[(&str, &str)], mutations:
     let inv = inventory();
     let base = item(name);
     let rt = base["resourceType"].as_str().unwrap();
-    let owners = owners(&inv, &base);
+    let found = owners(&inv, &base);
+    let owners: Vec<&Declared> = found.iter().collect();
     assert!(!owners.is_empty(), "{name}: no declarations found");
     let baseline = compare(rt, &base, &owners).unwrap_or_else(|| panic!("{rt} has no map"));
     let attrs: Vec<&str> = baseline.iter().map(|c| c.attribute.as_str()).collect();
@@ -1167,7 +1168,8 @@ fn the_sample_security_group_change_shows_the_opened_port() {
     ))
     .unwrap();
     let item = &event["detail"]["configurationItem"];
-    let owners = owners(&inv, item);
+    let found = owners(&inv, item);
+    let owners: Vec<&Declared> = found.iter().collect();
     let changes = compare("AWS::EC2::SecurityGroup", item, &owners).unwrap();
     let drifted: Vec<_> = changes.iter().filter(|c| c.drifted).collect();
     assert_eq!(drifted.len(), 1, "{drifted:#?}");

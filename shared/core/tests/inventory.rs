@@ -28,14 +28,14 @@ fn samples() -> Inventory {
     load(&events_dir().join("terraform"), &["network.tfstate", "data.tfstate"])
 }
 
-fn addresses(found: &[&driftguard_core::inventory::Declared]) -> Vec<String> {
+fn addresses(found: &[driftguard_core::inventory::Declared]) -> Vec<String> {
     found.iter().map(|d| d.address.clone()).collect()
 }
 
 #[test]
 fn sample_states_load_into_one_inventory() {
     let inv = samples();
-    let mut got: Vec<String> = inv.resources().iter().map(|d| d.address.clone()).collect();
+    let mut got: Vec<String> = inv.resources().map(|d| d.address.clone()).collect();
     got.sort();
     let want = [
         "aws_db_instance.main",
@@ -91,7 +91,7 @@ fn sample_states_load_into_one_inventory() {
 fn data_sources_are_not_resources() {
     let inv = samples();
     assert!(
-        inv.resources().iter().all(|d| d.tf_type != "aws_caller_identity"),
+        inv.resources().all(|d| d.tf_type != "aws_caller_identity"),
         "the data source is skipped"
     );
     assert!(inv.find(&["aws_caller_identity"], "123456789012").is_empty());
@@ -101,7 +101,7 @@ fn data_sources_are_not_resources() {
 fn check_find(inv: &Inventory, types: &[&str], id: &str, want: &[&str], origin: &str) {
     let found = inv.find(types, id);
     assert_eq!(addresses(&found), want, "find({types:?}, {id:?})");
-    for d in found {
+    for d in &found {
         assert_eq!(inv.state_origin(d), origin, "{}", d.address);
     }
 }
@@ -238,7 +238,7 @@ fn listed_and_well_known_secrets_are_redacted() {
         json!({ "id": "db", "password": "hunter2-pw", "master_password": "hunter2-mpw", "custom_token_field": "hunter2-custom", "kept": "visible", "token": null }),
         json!([[{ "type": "get_attr", "value": "custom_token_field" }]]),
     );
-    let d = &inv.resources()[0];
+    let d = &inv.resources().next().expect("one resource");
     for name in ["password", "master_password", "custom_token_field"] {
         assert_eq!(d.str_attr(name), Some(REDACTED), "{name}");
     }
@@ -251,7 +251,10 @@ fn listed_and_well_known_secrets_are_redacted() {
         json!([[{ "type": "get_attr", "value": "master_user_secret" }, { "type": "index", "value": { "value": 0, "type": "number" } }]]),
     );
     assert_eq!(
-        inv.resources()[0].str_attr("master_user_secret"),
+        inv.resources()
+            .next()
+            .expect("one resource")
+            .str_attr("master_user_secret"),
         Some(REDACTED),
         "a nested path redacts its top attribute"
     );

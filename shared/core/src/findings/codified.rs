@@ -46,7 +46,7 @@ pub fn judge(finding: &Finding, inventory: &Inventory, origin: &str, catalog: &C
                 .into_iter()
                 .flatten()
                 .flat_map(|id| inventory.find(&types, id))
-                .any(|d| inventory.state_origin(d) == origin);
+                .any(|d| inventory.state_origin(&d) == origin);
             if declared {
                 Codified::Yes
             } else {
@@ -71,7 +71,7 @@ fn drift(finding: &Finding, inventory: &Inventory, origin: &str) -> Codified {
         let Some(declared) = declaration(inventory, origin, address) else {
             return Codified::Undecided;
         };
-        let now = attribute(declared, &change.attribute);
+        let now = attribute(&declared, &change.attribute);
         match agrees(now.as_ref().unwrap_or(&Value::Null), &change.found) {
             Some(true) => {}
             Some(false) => return Codified::No,
@@ -81,11 +81,8 @@ fn drift(finding: &Finding, inventory: &Inventory, origin: &str) -> Codified {
     verdict
 }
 
-fn declaration<'i>(inventory: &'i Inventory, origin: &str, address: &str) -> Option<&'i Declared> {
-    inventory
-        .resources()
-        .iter()
-        .find(|d| d.address == address && inventory.state_origin(d) == origin)
+fn declaration(inventory: &Inventory, origin: &str, address: &str) -> Option<Declared> {
+    inventory.declaration(origin, address)
 }
 
 /// The declared value at an attribute path as findings name it (`acl`, `versioning.0.enabled`,

@@ -286,7 +286,8 @@ impl Pipeline {
             Err(Miss::NoId) => return skipped(Skip::NoResourceId),
         };
         let actor = self.attributor.attribute(call);
-        let owners = self.inventory.find(target.terraform, &target.id);
+        let found = self.inventory.find(target.terraform, &target.id);
+        let owners: Vec<&Declared> = found.iter().collect();
         let resource = resource_info(call, &target, canonical_owner(&owners, target.terraform));
         let owner = self.owner_of(&owners);
         let remediation = (actor.rule == attribution::REMEDIATION_RULE)
@@ -603,7 +604,7 @@ impl Pipeline {
     fn evaluate_config_as(&self, change: &ConfigChange, origin: Origin) -> Evaluation {
         let sweep = origin == Origin::Sweep;
         let tf_types = self.catalog.terraform_for(&change.resource_type);
-        let owners = [
+        let found = [
             Some(change.resource_id.as_str()),
             change.resource_name.as_deref(),
             change.arn.as_deref(),
@@ -613,6 +614,7 @@ impl Pipeline {
         .map(|id| self.inventory.find(&tf_types, id))
         .find(|found| !found.is_empty())
         .unwrap_or_default();
+        let owners: Vec<&Declared> = found.iter().collect();
         let primary = canonical_owner(&owners, &tf_types);
         let resource = ResourceInfo {
             resource_type: change.resource_type.clone(),

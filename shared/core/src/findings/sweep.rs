@@ -309,7 +309,7 @@ impl<'p> Sweep<'p> {
                 None => fetch.push(l),
                 Some(at) => {
                     for d in self.declarations(&l.resource_type, &l.resource_id, l.resource_name.as_deref(), None) {
-                        let key = declaration_key(self.pipeline.inventory().state_origin(d), &d.address);
+                        let key = declaration_key(self.pipeline.inventory().state_origin(&d), &d.address);
                         progress.deleted.entry(key).or_insert(at);
                     }
                 }
@@ -357,7 +357,7 @@ impl<'p> Sweep<'p> {
         ) {
             progress
                 .matched
-                .insert(declaration_key(self.pipeline.inventory().state_origin(d), &d.address));
+                .insert(declaration_key(self.pipeline.inventory().state_origin(&d), &d.address));
         }
         let ev = self.pipeline.evaluate_live(change);
         let coverage = report
@@ -428,9 +428,9 @@ impl<'p> Sweep<'p> {
         };
         let global = GLOBAL_TYPE_PREFIXES.iter().any(|p| resource_type.starts_with(p));
         let mut out = Vec::new();
-        for d in inventory.resources().iter().filter(|d| d.tf_type == main) {
-            let key = declaration_key(inventory.state_origin(d), &d.address);
-            if progress.matched.contains(&key) || !self.in_scope(d, global) {
+        for d in inventory.resources_of_type(main) {
+            let key = declaration_key(inventory.state_origin(&d), &d.address);
+            if progress.matched.contains(&key) || !self.in_scope(&d, global) {
                 continue;
             }
             let Some(id) = d.str_attr("id").or_else(|| d.str_attr("arn")) else {
@@ -471,7 +471,7 @@ impl<'p> Sweep<'p> {
     }
 
     /// The main-type declarations a live resource is.
-    fn declarations(&self, resource_type: &str, id: &str, name: Option<&str>, arn: Option<&str>) -> Vec<&'p Declared> {
+    fn declarations(&self, resource_type: &str, id: &str, name: Option<&str>, arn: Option<&str>) -> Vec<Declared> {
         let catalog = self.pipeline.catalog();
         let inventory = self.pipeline.inventory();
         let Some(main) = catalog.terraform_for(resource_type).first().copied() else {

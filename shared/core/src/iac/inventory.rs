@@ -10,7 +10,8 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::cell::Cell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 /// What sensitive attribute values are replaced with.
 pub const REDACTED: &str = "(sensitive)";
@@ -150,16 +151,6 @@ pub enum StateError {
 }
 
 #[derive(Deserialize)]
-struct RawState {
-    version: u64,
-    terraform_version: Option<String>,
-    serial: Option<u64>,
-    lineage: Option<String>,
-    #[serde(default, deserialize_with = "counted")]
-    resources: Vec<RawResource>,
-}
-
-#[derive(Deserialize)]
 struct RawResource {
     module: Option<String>,
     mode: String,
@@ -181,12 +172,22 @@ struct RawInstance {
 
 thread_local! {
     /// Resources and instances the state being read may still declare ([`MAX_STATE_INSTANCES`]
-    /// at the start of [`Inventory::add_state`]); `None` once the budget was exceeded.
+    /// at the start of [`StatePart::parse`]); `None` once the budget was exceeded.
     static BUDGET: Cell<Option<usize>> = const { Cell::new(Some(MAX_STATE_INSTANCES)) };
 }
 
+/// Spends one of [`BUDGET`]; false once it is exhausted.
+fn spend() -> bool {
+    BUDGET.set(BUDGET.get().and_then(|b| b.checked_sub(1)));
+    BUDGET.get().is_some()
+}
+
+fn over_budget<E: de::Error>() -> E {
+    E::custom(format_args!("more than {MAX_STATE_INSTANCES} resources and instances"))
+}
+
 /// A sequence whose elements each spend one of [`BUDGET`]: reading stops at the first element
-/// past it, so a state of a million resources never sits in memory.
+/// past it, so a resource of a million instances never sits in memory.
 fn counted<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
     struct Counted<T>(std::marker::PhantomData<T>);
     impl<'de, T: Deserialize<'de>> Visitor<'de> for Counted<T> {
@@ -201,32 +202,308 @@ fn counted<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T
                     return Ok(out);
                 };
                 out.push(item);
-                // Read again: an element's own lists (a resource's instances) spent from it too.
-                BUDGET.set(BUDGET.get().and_then(|b| b.checked_sub(1)));
+                spend();
             }
-            Err(de::Error::custom(format_args!(
-                "more than {MAX_STATE_INSTANCES} resources and instances"
-            )))
+            Err(over_budget())
         }
     }
     d.deserialize_seq(Counted(std::marker::PhantomData))
 }
 
-#[derive(Deserialize)]
-struct VersionOnly {
+/// A resource instance as kept: its address, its type (an index into [`StatePart::types`]) and
+/// its redacted attributes as compact JSON text, parsed again only when a lookup returns it.
+/// Text costs a tenth of the parsed tree: an estate of 200,000 resources fits a 256 MB function.
+#[derive(Debug)]
+struct Stored {
+    address: Box<str>,
+    tf_type: u32,
+    attributes: Box<str>,
+}
+
+/// One state file, read and kept compact: what [`Inventory`] is made of. Parts are shared
+/// ([`Arc`]) between inventories, so rebuilding after one state changed reads that state alone.
+#[derive(Debug)]
+pub struct StatePart {
+    info: StateInfo,
+    types: Vec<Box<str>>,
+    resources: Vec<Stored>,
+    /// The index entries of this state: ([`key_hash`], resource).
+    keys: Vec<(u64, u32)>,
+    /// (type, account, region) that the declarations' ARNs name.
+    places: Vec<(u32, Box<str>, Box<str>)>,
+}
+
+/// What an index entry is keyed by: a type (or `ARN_SPACE`) and a value.
+fn key_hash(space: &str, value: &str) -> u64 {
+    crate::util::fnv::hash_parts(&[space, value])
+}
+
+/// The index space of ARNs (no Terraform type starts with a NUL).
+const ARN_SPACE: &str = "\0arn";
+
+impl StatePart {
+    /// Reads one state file. Resources are converted one at a time as they are read, so a
+    /// state's parsed tree is never all in memory at once.
+    pub fn parse(origin: &str, bytes: &[u8]) -> Result<Self, StateError> {
+        let mut builder = PartBuilder {
+            part: StatePart {
+                info: StateInfo {
+                    origin: origin.to_owned(),
+                    terraform_version: None,
+                    serial: None,
+                    lineage: None,
+                    resources: 0,
+                    data_sources: 0,
+                },
+                types: Vec::new(),
+                resources: Vec::new(),
+                keys: Vec::new(),
+                places: Vec::new(),
+            },
+            type_ids: HashMap::new(),
+            places: BTreeSet::new(),
+            version: None,
+        };
+        BUDGET.set(Some(MAX_STATE_INSTANCES));
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let parsed = de::DeserializeSeed::deserialize(&mut builder, &mut de).and_then(|()| de.end());
+        let exhausted = BUDGET.replace(Some(MAX_STATE_INSTANCES)).is_none();
+        if let Some(version) = builder.version.filter(|v| *v != 4) {
+            return Err(StateError::Version {
+                origin: origin.to_owned(),
+                version,
+            });
+        }
+        if exhausted {
+            return Err(StateError::TooManyInstances {
+                origin: origin.to_owned(),
+                limit: MAX_STATE_INSTANCES,
+            });
+        }
+        parsed.map_err(|source| StateError::Json {
+            origin: origin.to_owned(),
+            source,
+        })?;
+        let mut part = builder.part;
+        part.places = builder.places.into_iter().collect();
+        part.resources.shrink_to_fit();
+        part.keys.shrink_to_fit();
+        Ok(part)
+    }
+
+    /// The state file's description.
+    pub fn info(&self) -> &StateInfo {
+        &self.info
+    }
+
+    /// Managed resource instances it declares.
+    pub fn len(&self) -> usize {
+        self.resources.len()
+    }
+
+    /// True when it declares no managed resource.
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty()
+    }
+
+    /// The bytes its declarations hold (text, addresses and index entries), for sizing.
+    pub fn heap_bytes(&self) -> usize {
+        self.resources
+            .iter()
+            .map(|r| r.address.len() + r.attributes.len() + std::mem::size_of::<Stored>())
+            .sum::<usize>()
+            + self.keys.len() * std::mem::size_of::<(u64, u32)>()
+    }
+
+    fn declared(&self, state: usize, i: usize) -> Option<Declared> {
+        let r = self.resources.get(i)?;
+        Some(Declared {
+            state,
+            address: r.address.to_string(),
+            tf_type: self.tf_type(r).to_owned(),
+            // The text was written from a map on load: it parses back to the same map.
+            attributes: serde_json::from_str(&r.attributes).unwrap_or_default(),
+        })
+    }
+
+    fn tf_type(&self, r: &Stored) -> &str {
+        self.types.get(r.tf_type as usize).map_or("", |t| t)
+    }
+}
+
+struct PartBuilder {
+    part: StatePart,
+    type_ids: HashMap<String, u32>,
+    places: BTreeSet<(u32, Box<str>, Box<str>)>,
     version: Option<u64>,
 }
 
-/// Everything the loaded states declare, indexed for lookups.
+impl PartBuilder {
+    fn add(&mut self, res: RawResource) {
+        if res.mode != "managed" {
+            self.part.info.data_sources += res.instances.len().max(1);
+            return;
+        }
+        let next = self.part.types.len() as u32;
+        let type_id = *self.type_ids.entry(res.tf_type.clone()).or_insert_with(|| {
+            self.part.types.push(res.tf_type.clone().into_boxed_str());
+            next
+        });
+        let base = match &res.module {
+            Some(m) => format!("{m}.{}.{}", res.tf_type, res.name),
+            None => format!("{}.{}", res.tf_type, res.name),
+        };
+        for inst in res.instances {
+            let address = match &inst.index_key {
+                Some(Value::Number(n)) => format!("{base}[{n}]"),
+                Some(Value::String(s)) => format!("{base}[{s:?}]"),
+                _ => base.clone(),
+            };
+            let mut attributes = inst.attributes;
+            redact(&mut attributes, &inst.sensitive_attributes);
+            let i = self.part.resources.len() as u32;
+            self.index(&res.tf_type, type_id, &attributes, i);
+            self.part.resources.push(Stored {
+                address: address.into_boxed_str(),
+                tf_type: type_id,
+                attributes: Value::Object(attributes).to_string().into_boxed_str(),
+            });
+            self.part.info.resources += 1;
+        }
+    }
+
+    fn index(&mut self, tf_type: &str, type_id: u32, attributes: &Map<String, Value>, i: u32) {
+        let str_attr = |name: &str| attributes.get(name).and_then(Value::as_str);
+        let arn = str_attr("arn");
+        if let Some(arn) = arn.filter(|a| a.starts_with("arn:")) {
+            self.part.keys.push((key_hash(ARN_SPACE, arn), i));
+        }
+        let own = TYPE_KEY_ATTRIBUTES
+            .iter()
+            .filter(|(t, _)| *t == tf_type)
+            .map(|(_, a)| a);
+        let mut values: Vec<&str> = Vec::new();
+        for attr in KEY_ATTRIBUTES.iter().chain(own) {
+            if let Some(v) = str_attr(attr).filter(|v| !v.is_empty() && !values.contains(v)) {
+                values.push(v);
+                self.part.keys.push((key_hash(tf_type, v), i));
+            }
+        }
+        if let Some(arn) = arn {
+            let mut parts = arn.split(':').skip(3);
+            let (arn_region, account) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            let region = if arn_region.is_empty() {
+                str_attr("region").unwrap_or("")
+            } else {
+                arn_region
+            };
+            self.places.insert((type_id, account.into(), region.into()));
+        }
+    }
+}
+
+impl<'de> de::DeserializeSeed<'de> for &mut PartBuilder {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for &mut PartBuilder {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a Terraform state object")
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut version_seen = false;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "version" => {
+                    let v: u64 = map.next_value()?;
+                    self.version = Some(v);
+                    version_seen = true;
+                    if v != 4 {
+                        // Another format: its resources are not read as version 4's.
+                        return Err(de::Error::custom(format_args!("state format version {v}")));
+                    }
+                }
+                "terraform_version" => self.part.info.terraform_version = map.next_value()?,
+                "serial" => self.part.info.serial = map.next_value()?,
+                "lineage" => self.part.info.lineage = map.next_value()?,
+                "resources" => map.next_value_seed(Resources(self))?,
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        if !version_seen {
+            return Err(de::Error::missing_field("version"));
+        }
+        Ok(())
+    }
+}
+
+/// The `resources` list, each resource converted and dropped as soon as it is read.
+struct Resources<'b>(&'b mut PartBuilder);
+
+impl<'de> de::DeserializeSeed<'de> for Resources<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Resources<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while BUDGET.get().is_some() {
+            let Some(res) = seq.next_element::<RawResource>()? else {
+                return Ok(());
+            };
+            if !spend() {
+                break;
+            }
+            self.0.add(res);
+        }
+        Err(over_budget())
+    }
+}
+
+/// Where a declaration is: (part << 32) | resource.
+type Loc = u64;
+
+/// An index slot: most keys name one declaration.
+#[derive(Debug, Clone)]
+enum Slot {
+    One(Loc),
+    Many(Vec<Loc>),
+}
+
+impl Slot {
+    fn locs(&self) -> &[Loc] {
+        match self {
+            Slot::One(l) => std::slice::from_ref(l),
+            Slot::Many(v) => v,
+        }
+    }
+}
+
+/// Everything the loaded states declare, indexed for lookups: compact per state file
+/// ([`StatePart`]), declarations parsed back into [`Declared`] only when a lookup returns them.
 #[derive(Debug, Default)]
 pub struct Inventory {
+    parts: Vec<Arc<StatePart>>,
     states: Vec<StateInfo>,
-    resources: Vec<Declared>,
-    by_arn: HashMap<String, Vec<usize>>,
-    by_key: HashMap<String, HashMap<String, Vec<usize>>>,
+    /// [`key_hash`] of (type or ARN space, value) → declarations; a lookup checks the value,
+    /// so a hash collision costs a parse, never a wrong answer.
+    index: HashMap<u64, Slot>,
     /// Per Terraform type, the distinct (account, region) pairs its declarations' ARNs name
     /// (empty where the ARN names none: global resources; S3 buckets use their `region`).
     places: HashMap<String, HashSet<(String, String)>>,
+    len: usize,
 }
 
 impl Inventory {
@@ -235,113 +512,56 @@ impl Inventory {
         Self::default()
     }
 
-    /// Loads one state file. On error nothing from it is added.
-    pub fn add_state(&mut self, origin: &str, bytes: &[u8]) -> Result<&StateInfo, StateError> {
-        let json_err = |source| StateError::Json {
-            origin: origin.to_owned(),
-            source,
-        };
-        BUDGET.set(Some(MAX_STATE_INSTANCES));
-        let parsed = serde_json::from_slice::<RawState>(bytes);
-        if BUDGET.replace(Some(MAX_STATE_INSTANCES)).is_none() {
-            return Err(StateError::TooManyInstances {
-                origin: origin.to_owned(),
-                limit: MAX_STATE_INSTANCES,
-            });
+    /// An inventory of parts already read (shared with the inventories they are also in).
+    pub fn from_parts(parts: impl IntoIterator<Item = Arc<StatePart>>) -> Self {
+        let mut inventory = Self::new();
+        for part in parts {
+            inventory.push(part);
         }
-        let raw: RawState = match parsed {
-            Ok(raw) => raw,
-            Err(e) => {
-                // A v3 state fails the v4 shape; say so rather than "missing field".
-                if let Ok(VersionOnly { version: Some(v) }) = serde_json::from_slice(bytes) {
-                    if v != 4 {
-                        return Err(StateError::Version {
-                            origin: origin.to_owned(),
-                            version: v,
-                        });
-                    }
-                }
-                return Err(json_err(e));
-            }
-        };
-        if raw.version != 4 {
-            return Err(StateError::Version {
-                origin: origin.to_owned(),
-                version: raw.version,
-            });
-        }
-        let state = self.states.len();
-        let mut info = StateInfo {
-            origin: origin.to_owned(),
-            terraform_version: raw.terraform_version,
-            serial: raw.serial,
-            lineage: raw.lineage,
-            resources: 0,
-            data_sources: 0,
-        };
-        for res in raw.resources {
-            if res.mode != "managed" {
-                info.data_sources += res.instances.len().max(1);
-                continue;
-            }
-            let base = match &res.module {
-                Some(m) => format!("{m}.{}.{}", res.tf_type, res.name),
-                None => format!("{}.{}", res.tf_type, res.name),
-            };
-            for inst in res.instances {
-                let address = match &inst.index_key {
-                    Some(Value::Number(n)) => format!("{base}[{n}]"),
-                    Some(Value::String(s)) => format!("{base}[{s:?}]"),
-                    _ => base.clone(),
-                };
-                let mut attributes = inst.attributes;
-                redact(&mut attributes, &inst.sensitive_attributes);
-                self.index(Declared {
-                    state,
-                    address,
-                    tf_type: res.tf_type.clone(),
-                    attributes,
-                });
-                info.resources += 1;
-            }
-        }
-        self.states.push(info);
-        Ok(&self.states[state])
+        inventory
     }
 
-    fn index(&mut self, d: Declared) {
-        let i = self.resources.len();
-        if let Some(arn) = d.str_attr("arn") {
-            self.by_arn.entry(arn.to_owned()).or_default().push(i);
-        }
-        let keys = self.by_key.entry(d.tf_type.clone()).or_default();
-        let own = TYPE_KEY_ATTRIBUTES
-            .iter()
-            .filter(|(t, _)| *t == d.tf_type)
-            .map(|(_, a)| a);
-        for attr in KEY_ATTRIBUTES.iter().chain(own) {
-            if let Some(v) = d.str_attr(attr).filter(|v| !v.is_empty()) {
-                // `i` is the newest index: if it is in the slot (two key attributes with one
-                // value), it is last. Searching the whole slot was quadratic in a state of many
-                // instances sharing one value.
-                let slot = keys.entry(v.to_owned()).or_default();
-                if slot.last() != Some(&i) {
-                    slot.push(i);
+    /// Loads one state file. On error nothing from it is added.
+    pub fn add_state(&mut self, origin: &str, bytes: &[u8]) -> Result<&StateInfo, StateError> {
+        let part = StatePart::parse(origin, bytes)?;
+        self.push(Arc::new(part));
+        Ok(&self.states[self.states.len() - 1])
+    }
+
+    /// Adds a part read before.
+    pub fn push(&mut self, part: Arc<StatePart>) {
+        let p = self.parts.len() as u64;
+        for &(hash, i) in &part.keys {
+            let loc = p << 32 | u64::from(i);
+            match self.index.entry(hash) {
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(Slot::One(loc));
                 }
+                std::collections::hash_map::Entry::Occupied(mut e) => match e.get_mut() {
+                    Slot::One(first) => {
+                        let first = *first;
+                        e.insert(Slot::Many(vec![first, loc]));
+                    }
+                    Slot::Many(v) => v.push(loc),
+                },
             }
         }
-        if let Some(arn) = d.str_attr("arn") {
-            let mut parts = arn.split(':').skip(3);
-            let (arn_region, account) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-            let region = if arn_region.is_empty() {
-                d.str_attr("region").unwrap_or("")
-            } else {
-                arn_region
-            };
-            let place = (account.to_owned(), region.to_owned());
-            self.places.entry(d.tf_type.clone()).or_default().insert(place);
+        for (t, account, region) in &part.places {
+            if let Some(tf_type) = part.types.get(*t as usize) {
+                self.places
+                    .entry(tf_type.to_string())
+                    .or_default()
+                    .insert((account.to_string(), region.to_string()));
+            }
         }
-        self.resources.push(d);
+        self.len += part.resources.len();
+        self.states.push(part.info.clone());
+        self.parts.push(part);
+    }
+
+    /// The parts, in load order.
+    pub fn parts(&self) -> &[Arc<StatePart>] {
+        &self.parts
     }
 
     /// The state files loaded.
@@ -349,39 +569,94 @@ impl Inventory {
         &self.states
     }
 
-    /// Every managed resource instance.
-    pub fn resources(&self) -> &[Declared] {
-        &self.resources
+    /// Every managed resource instance, parsed one at a time, in load order.
+    pub fn resources(&self) -> impl Iterator<Item = Declared> + '_ {
+        self.parts
+            .iter()
+            .enumerate()
+            .flat_map(|(p, part)| (0..part.resources.len()).filter_map(move |i| part.declared(p, i)))
+    }
+
+    /// The resource instances one state file declares ([`Declared::state`] `state`).
+    pub fn resources_in(&self, state: usize) -> impl Iterator<Item = Declared> + '_ {
+        let part = self.parts.get(state);
+        (0..part.map_or(0, |p| p.resources.len())).filter_map(move |i| part?.declared(state, i))
+    }
+
+    /// The resource instances of one Terraform type (only those are parsed).
+    pub fn resources_of_type<'a>(&'a self, tf_type: &'a str) -> impl Iterator<Item = Declared> + 'a {
+        self.parts.iter().enumerate().flat_map(move |(p, part)| {
+            part.resources
+                .iter()
+                .enumerate()
+                .filter(move |(_, r)| part.tf_type(r) == tf_type)
+                .filter_map(move |(i, _)| part.declared(p, i))
+        })
+    }
+
+    /// The declaration at `address` in the state `origin`.
+    pub fn declaration(&self, origin: &str, address: &str) -> Option<Declared> {
+        self.parts.iter().enumerate().find_map(|(p, part)| {
+            if part.info.origin != origin {
+                return None;
+            }
+            let i = part.resources.iter().position(|r| &*r.address == address)?;
+            part.declared(p, i)
+        })
     }
 
     /// Number of managed resource instances.
     pub fn len(&self) -> usize {
-        self.resources.len()
+        self.len
     }
 
     /// True when no state declares anything.
     pub fn is_empty(&self) -> bool {
-        self.resources.is_empty()
+        self.len == 0
+    }
+
+    fn at(&self, loc: Loc) -> Option<Declared> {
+        let p = (loc >> 32) as usize;
+        self.parts.get(p)?.declared(p, (loc & u64::from(u32::MAX)) as usize)
+    }
+
+    fn candidates(&self, space: &str, value: &str) -> &[Loc] {
+        self.index.get(&key_hash(space, value)).map_or(&[], Slot::locs)
     }
 
     /// Declarations of `id` (an ARN, id or name) among `tf_types`, primary type first.
-    pub fn find(&self, tf_types: &[&str], id: &str) -> Vec<&Declared> {
-        let mut out: Vec<usize> = Vec::new();
+    pub fn find(&self, tf_types: &[&str], id: &str) -> Vec<Declared> {
+        let mut seen: Vec<Loc> = Vec::new();
+        let mut out: Vec<Declared> = Vec::new();
         if id.starts_with("arn:") {
-            if let Some(hits) = self.by_arn.get(id) {
-                out.extend(
-                    hits.iter()
-                        .filter(|&&i| tf_types.contains(&self.resources[i].tf_type.as_str())),
-                );
+            for &loc in self.candidates(ARN_SPACE, id) {
+                if let Some(d) = self.at(loc) {
+                    if tf_types.contains(&d.tf_type.as_str()) && d.str_attr("arn") == Some(id) {
+                        seen.push(loc);
+                        out.push(d);
+                    }
+                }
             }
         }
         for t in tf_types {
-            if let Some(hits) = self.by_key.get(*t).and_then(|m| m.get(id)) {
-                out.extend(hits.iter().filter(|i| !out.contains(i)).copied().collect::<Vec<_>>());
+            for &loc in self.candidates(t, id) {
+                if seen.contains(&loc) {
+                    continue;
+                }
+                let Some(d) = self.at(loc) else { continue };
+                let own = TYPE_KEY_ATTRIBUTES
+                    .iter()
+                    .filter(|(ty, _)| *ty == d.tf_type)
+                    .map(|(_, a)| a);
+                let names_it = KEY_ATTRIBUTES.iter().chain(own).any(|a| d.str_attr(a) == Some(id));
+                if d.tf_type == *t && names_it {
+                    seen.push(loc);
+                    out.push(d);
+                }
             }
         }
-        out.sort_by_key(|&i| tf_types.iter().position(|t| *t == self.resources[i].tf_type));
-        out.into_iter().map(|i| &self.resources[i]).collect()
+        out.sort_by_key(|d| tf_types.iter().position(|t| *t == d.tf_type));
+        out
     }
 
     /// Whether IaC manages a resource of one of `tf_types` in this account and region (global
@@ -399,8 +674,10 @@ impl Inventory {
     /// Resource counts per Terraform type.
     pub fn type_counts(&self) -> BTreeMap<&str, usize> {
         let mut counts = BTreeMap::new();
-        for r in &self.resources {
-            *counts.entry(r.tf_type.as_str()).or_insert(0) += 1;
+        for part in &self.parts {
+            for r in &part.resources {
+                *counts.entry(part.tf_type(r)).or_insert(0) += 1;
+            }
         }
         counts
     }
@@ -424,10 +701,10 @@ pub struct StateSource<'a> {
 }
 
 /// A state file that did not load.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct StateFailure {
     /// Why (names the file).
-    pub error: StateError,
+    pub error: Arc<StateError>,
     /// Its last good version was loaded in its place.
     pub kept_last_good: bool,
 }
@@ -455,7 +732,10 @@ pub fn load_states<'a>(sources: impl IntoIterator<Item = StateSource<'a>>) -> Lo
                 let kept_last_good = source
                     .last_good
                     .is_some_and(|bytes| out.inventory.add_state(source.origin, bytes).is_ok());
-                out.failed.push(StateFailure { error, kept_last_good });
+                out.failed.push(StateFailure {
+                    error: Arc::new(error),
+                    kept_last_good,
+                });
             }
         }
     }

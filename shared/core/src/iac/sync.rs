@@ -72,10 +72,8 @@ impl Revision {
         let index = inventory.states().iter().position(|s| s.origin == origin)?;
         let info = &inventory.states()[index];
         let resources = inventory
-            .resources()
-            .iter()
-            .filter(|d| d.state == index)
-            .map(|d| (d.address.clone(), ResourceDigest::of(d)))
+            .resources_in(index)
+            .map(|d| (d.address.clone(), ResourceDigest::of(&d)))
             .collect();
         Some(Revision {
             origin: origin.to_owned(),

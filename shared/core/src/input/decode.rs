@@ -240,6 +240,9 @@ where
     if text.trim_start().starts_with('[') {
         return decode_array(text, at, depth, sink);
     }
+    if decode_log_file(text, &at, sink) {
+        return;
+    }
     let top: Top<'_> = match serde_json::from_str(text) {
         Ok(top) => top,
         Err(e) => return fail(at, DecodeErrorKind::Json(e), sink),
@@ -259,6 +262,45 @@ where
     } else {
         fail(at, DecodeErrorKind::UnknownShape(top_keys(text)), sink);
     }
+}
+
+/// The common shape, a CloudTrail log file (`{"Records":[...]}` of well-formed records), read
+/// in one pass straight into records; false (nothing emitted) for anything else, which the
+/// general path then reads: it reads a document twice (its top-level keys, then the records).
+fn decode_log_file<F>(text: &str, at: &Position, sink: &mut F) -> bool
+where
+    F: for<'x> FnMut(&Position, Result<Item<'x>, DecodeError>),
+{
+    #[derive(Deserialize)]
+    struct LogFile<'a> {
+        #[serde(borrow, rename = "Records")]
+        records: Vec<RawRecord<'a>>,
+    }
+    let opens_with_records = (|| {
+        let rest = text.trim_start().strip_prefix('{')?.trim_start();
+        let rest = rest.strip_prefix("\"Records\"")?.trim_start();
+        Some(rest.strip_prefix(':')?.trim_start().starts_with('['))
+    })();
+    // Within the record limit, no record in it can be over it.
+    if text.len() > MAX_RECORD_BYTES || opens_with_records != Some(true) {
+        return false;
+    }
+    let Ok(file) = serde_json::from_str::<LogFile<'_>>(text) else {
+        return false;
+    };
+    if file
+        .records
+        .first()
+        .is_some_and(|r| r.event_source.as_deref() == Some("aws:sqs"))
+    {
+        return false;
+    }
+    let mut pos = at.clone();
+    for (i, raw) in file.records.into_iter().enumerate() {
+        pos.index = Some(i);
+        emit_record(raw, None, &pos, sink);
+    }
+    true
 }
 
 /// [`DecodeErrorKind::RecordTooLarge`] for a record's text over [`MAX_RECORD_BYTES`].

@@ -39,7 +39,7 @@ pub struct SafetyPolicy {
     /// Opt-in automatic remediations, evaluated on `Drift Detected`.
     #[serde(default)]
     pub auto: Vec<AutoRule>,
-    /// Shadow mode (`DRIFTGUARD_SHADOW`, the template's `ShadowMode`, not part of the JSON):
+    /// Shadow mode (`DRIFTGUARD_SHADOW_MODE`, the template's `ShadowMode`, not part of the JSON):
     /// every request is planned, gated and recorded as a dry run; nothing executes.
     #[serde(skip)]
     pub shadow: bool,

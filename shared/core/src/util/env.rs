@@ -20,6 +20,22 @@ pub enum EnvError {
     },
 }
 
+/// Variables renamed so that each concept has one name across template parameters, variables,
+/// CLI flags and docs (infra/README.md, "Names"): (new name, old name). The old name is still
+/// read when the new one is unset, so a function or shell set up before the rename keeps working.
+pub const RENAMED: &[(&str, &str)] = &[
+    ("DRIFTGUARD_CLOUDFORMATION_DRIFT_CHECKS", "DRIFTGUARD_CFN_DRIFT_CHECKS"),
+    ("DRIFTGUARD_AWS_CONFIG_DELIVERY_BUCKET", "DRIFTGUARD_AWS_CONFIG_BUCKET"),
+    (
+        "DRIFTGUARD_AWS_CONFIG_AGGREGATOR_NAME",
+        "DRIFTGUARD_AWS_CONFIG_AGGREGATOR",
+    ),
+    ("DRIFTGUARD_REVERT_RESOURCE_TYPES", "DRIFTGUARD_REVERT_TYPES"),
+    ("DRIFTGUARD_SHADOW_MODE", "DRIFTGUARD_SHADOW"),
+    ("DRIFTGUARD_REMEDIATION_PIPELINES", "DRIFTGUARD_PIPELINES"),
+    ("DRIFTGUARD_MEMBER_REMEDIATION_ROLE_NAME", "DRIFTGUARD_MEMBER_ROLE_NAME"),
+];
+
 /// Typed reads over a variable lookup.
 pub struct Env<F> {
     lookup: F,
@@ -31,9 +47,16 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         Env { lookup }
     }
 
-    /// The value, when set and not blank.
+    /// The value, when set and not blank; for a renamed variable ([`RENAMED`]), its old name's
+    /// value when the new one is unset.
     pub fn optional(&self, name: &str) -> Option<String> {
-        (self.lookup)(name).filter(|v| !v.trim().is_empty())
+        let read = |n: &str| (self.lookup)(n).filter(|v| !v.trim().is_empty());
+        read(name).or_else(|| {
+            RENAMED
+                .iter()
+                .find(|(new, _)| *new == name)
+                .and_then(|(_, old)| read(old))
+        })
     }
 
     /// The value, or [`EnvError::Missing`].
@@ -88,6 +111,30 @@ pub fn invalid(name: &'static str, why: impl std::fmt::Display) -> EnvError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_renamed_variable_is_read_by_its_old_name_when_the_new_one_is_unset() {
+        let old_only = Env::new(|name: &str| (name == "DRIFTGUARD_SHADOW").then(|| "true".to_owned()));
+        assert_eq!(old_only.boolean("DRIFTGUARD_SHADOW_MODE", false).ok(), Some(true));
+        let both = Env::new(|name: &str| match name {
+            "DRIFTGUARD_SHADOW" => Some("true".to_owned()),
+            "DRIFTGUARD_SHADOW_MODE" => Some("false".to_owned()),
+            _ => None,
+        });
+        assert_eq!(
+            both.boolean("DRIFTGUARD_SHADOW_MODE", true).ok(),
+            Some(false),
+            "the new name wins"
+        );
+        let typo = Env::new(|name: &str| (name == "DRIFTGUARD_SHADOW").then(|| "yes".to_owned()));
+        let err = typo
+            .boolean("DRIFTGUARD_SHADOW_MODE", false)
+            .expect_err("not a boolean");
+        assert!(err.to_string().contains("DRIFTGUARD_SHADOW_MODE"), "{err}");
+        for (new, old) in RENAMED {
+            assert!(new.starts_with("DRIFTGUARD_") && old.starts_with("DRIFTGUARD_") && new != old);
+        }
+    }
 
     #[test]
     fn reads_typed_values_and_names_the_bad_variable() {
