@@ -6,7 +6,8 @@
 //! function. It must judge a change on a sample resource and one on a cloned resource, each
 //! against the state that declares it. Peak RSS and times are printed, never asserted.
 //!
-//! With `DRIFTGUARD_RELEASE_BINS=<dir>` the function is that directory's release build.
+//! With `DRIFTGUARD_RELEASE_BINS=<dir>` the function is that directory's release build; with
+//! `DRIFTGUARD_ESTATE_DIR=<dir>` the state files are also written under `<dir>/<resources>/`.
 
 use driftguard_core::inventory::Inventory;
 use driftguard_core::ports::{FindingStore, Query};
@@ -74,6 +75,14 @@ fn run(test: &str, templates: &[large_estate::Template], resources: usize, limit
     };
     let files = large_estate::files(templates, resources);
     let bytes: usize = files.iter().map(|(_, b)| b.len()).sum();
+    if let Some(dir) = std::env::var_os("DRIFTGUARD_ESTATE_DIR") {
+        let dir = PathBuf::from(dir).join(resources.to_string());
+        for (key, state) in &files {
+            let path = dir.join(key);
+            std::fs::create_dir_all(path.parent().expect("a key has a folder")).expect("estate folder");
+            std::fs::write(&path, state).expect("write a state file");
+        }
+    }
 
     // The CLI's path: the same files read into one inventory in this process.
     let started = Instant::now();
