@@ -23,12 +23,24 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     }
-    for declared in inventory.resources() {
-        let _ = ResourceDigest::of(declared);
-        let _ = declared.str_attr("id");
-        let _ = inventory.find(&[declared.tf_type.as_str()], declared.str_attr("id").unwrap_or(""));
+    let declared: Vec<_> = inventory.resources().collect();
+    for d in &declared {
+        let _ = ResourceDigest::of(d);
+        let id = d.str_attr("id").unwrap_or("");
+        let found = inventory.find(&[d.tf_type.as_str()], id);
+        assert!(
+            id.is_empty() || !found.is_empty(),
+            "{} is found by its own id",
+            d.address
+        );
+        let origin = inventory.state_origin(d);
+        assert!(
+            inventory.declaration(origin, &d.address).is_some(),
+            "{} is found by its address",
+            d.address
+        );
     }
-    let owners: Vec<_> = inventory.resources().iter().collect();
+    let owners: Vec<_> = declared.iter().collect();
     let _ = inventory::declared_tags(&owners);
     let _ = inventory.type_counts();
     if let Some(revision) = Revision::of(&inventory, "fuzz.tfstate", "etag", None) {

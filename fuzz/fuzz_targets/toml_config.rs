@@ -27,7 +27,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(!e.problems.is_empty(), "a refusal names at least one problem");
             let lines = text.lines().count().max(1) + 1;
             for p in &e.problems {
-                assert!(p.line <= lines, "problem on line {} of a {lines}-line file: {p:?}", p.line);
+                assert!(
+                    p.line <= lines,
+                    "problem on line {} of a {lines}-line file: {p:?}",
+                    p.line
+                );
                 assert!(!p.message.is_empty());
             }
             return;

@@ -137,6 +137,9 @@ pub struct Tally {
     pub seen: usize,
     /// Faults chaos mode injected, by kind.
     pub injected: BTreeMap<Injected, usize>,
+    /// Time the service took to answer the requests forwarded to it (from sending the request
+    /// to the end of its answer), in all.
+    pub answering: Duration,
 }
 
 impl Tally {
@@ -315,6 +318,14 @@ impl FaultProxy {
         }
     }
 
+    /// Stops keeping the request log (the counts are kept): for runs of many thousands of
+    /// requests.
+    pub fn quiet(&self) {
+        if let Ok(mut c) = self.counters.lock() {
+            c.no_log = true;
+        }
+    }
+
     /// Keeps every request for `operation` that reached the service, with its answer.
     pub fn capture(&self, operation: &str) {
         if let Ok(mut c) = self.counters.lock() {
@@ -467,7 +478,7 @@ fn serve(
                 return;
             }
             (Some(f), None) => fault_response(&f, &request.body),
-            (None, None) => match forward_in_turn(upstream, &request, counters) {
+            (None, None) => match forward_timed(upstream, &request, counters, &service, &named) {
                 Ok(bytes) => {
                     keep(counters, &named, &request.body, &bytes, true);
                     let rewrite = rewrites
@@ -503,6 +514,34 @@ fn forward_in_turn(
         forward(upstream, request)
     } else {
         forward(upstream, request)
+    }
+}
+
+/// [`forward_in_turn`], adding the time the service took to its tally (the wait for a turn
+/// left out).
+fn forward_timed(
+    upstream: &str,
+    request: &crate::runtime_api::Request,
+    counters: &Mutex<Counters>,
+    service: &str,
+    operation: &str,
+) -> std::io::Result<Vec<u8>> {
+    let timed = || {
+        let started = std::time::Instant::now();
+        let answer = forward(upstream, request);
+        let took = started.elapsed();
+        if let Ok(mut c) = counters.lock() {
+            if let Some(t) = c.tally.get_mut(&(service.to_owned(), operation.to_owned())) {
+                t.answering += took;
+            }
+        }
+        answer
+    };
+    if counters.lock().is_ok_and(|c| c.serial) {
+        let _turn = TURN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        timed()
+    } else {
+        timed()
     }
 }
 

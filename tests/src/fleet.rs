@@ -124,56 +124,103 @@ fn next(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// `count` EventBridge envelopes (`AWS API Call via CloudTrail`, as the ingest queue receives
-/// them) on a fleet of `size`, drawn from [`MIX`] with `seed`: event `i` happened `i` × 7 s
-/// after 2026-11-20T10:00:00Z and has the event id `f1ee7000-0000-4000-8000-<i>`; manual
-/// changes and reverts name clone `i mod size`'s resources, so each clone sees a history.
-pub fn events(count: usize, size: usize, seed: u64) -> Vec<Value> {
-    let dir = workspace().join("events/cloudtrail");
-    let samples: Vec<(Value, u32)> = MIX
-        .iter()
-        .map(|(file, weight)| {
-            let path = dir.join(file);
-            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            (value, *weight)
-        })
-        .collect();
-    let total: u64 = samples.iter().map(|(_, w)| u64::from(*w)).sum();
+/// A sample envelope of `events/cloudtrail` (its file name there), parsed.
+pub fn sample(file: &str) -> Value {
+    let path = workspace().join("events/cloudtrail").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `sample` replayed as event `i` of a run on clone `n`: the sample's resources replaced by
+/// the clone's (a bucket created by hand is named after `i`), the time `i` × 7 s after
+/// 2026-11-20T10:00:00Z (whole seconds, as CloudTrail writes them), the event id
+/// `f1ee7000-0000-4000-8000-<i>` and the envelope id `0f1ee700-0000-4000-8000-<i>`.
+pub fn on_clone(sample: &Value, i: usize, n: usize) -> Value {
+    let (sg, instance, bucket) = (security_group(n), instance(n), bucket(n));
+    let new_bucket = format!("{SAMPLE_NEW_BUCKET}-{i:05}");
+    let mut event = replaced(
+        sample,
+        &[
+            (SAMPLE_SG, &sg),
+            (SAMPLE_DB_SG, &sg),
+            (SAMPLE_INSTANCE, &instance),
+            (SAMPLE_BUCKET, &bucket),
+            (SAMPLE_NEW_BUCKET, &new_bucket),
+        ],
+    );
     let start = driftguard_core::time::Timestamp::parse("2026-11-20T10:00:00Z").map_or(0, |t| t.0);
-    let mut rng = seed;
-    (0..count)
-        .map(|i| {
-            let mut pick = next(&mut rng) % total;
-            let sample = samples
-                .iter()
-                .find(|(_, w)| {
-                    let hit = pick < u64::from(*w);
-                    pick = pick.saturating_sub(u64::from(*w));
-                    hit
-                })
-                .map_or(&samples[0].0, |(v, _)| v);
-            let n = i % size.max(1);
-            let (sg, instance, bucket) = (security_group(n), instance(n), bucket(n));
-            let new_bucket = format!("{SAMPLE_NEW_BUCKET}-{i:05}");
-            let mut event = replaced(
-                sample,
-                &[
-                    (SAMPLE_SG, &sg),
-                    (SAMPLE_DB_SG, &sg),
-                    (SAMPLE_INSTANCE, &instance),
-                    (SAMPLE_BUCKET, &bucket),
-                    (SAMPLE_NEW_BUCKET, &new_bucket),
-                ],
-            );
-            // Whole seconds, as CloudTrail writes them.
-            let time = driftguard_core::time::Timestamp(start + i as i64 * 7_000).to_string();
-            let id = format!("f1ee7000-0000-4000-8000-{i:012x}");
-            event["id"] = json!(format!("0f1ee700-0000-4000-8000-{i:012x}"));
-            event["time"] = json!(time);
-            event["detail"]["eventTime"] = json!(time);
-            event["detail"]["eventID"] = json!(id);
-            event
-        })
-        .collect()
+    let time = driftguard_core::time::Timestamp(start + i as i64 * 7_000).to_string();
+    event["id"] = json!(format!("0f1ee700-0000-4000-8000-{i:012x}"));
+    event["time"] = json!(time);
+    event["detail"]["eventTime"] = json!(time);
+    event["detail"]["eventID"] = json!(event_id(i));
+    event
+}
+
+/// The CloudTrail event id of event `i` of a run.
+pub fn event_id(i: usize) -> String {
+    format!("f1ee7000-0000-4000-8000-{i:012x}")
+}
+
+/// The events of a run, drawn from [`MIX`] with a seed, any one of them on demand: a run of
+/// a hundred thousand is generated as it is sent, never held whole.
+#[derive(Debug, Clone)]
+pub struct Mix {
+    samples: Vec<(Value, u32)>,
+    total: u64,
+    size: usize,
+    seed: u64,
+}
+
+impl Mix {
+    /// The mix on a fleet of `size` with `seed`.
+    pub fn new(size: usize, seed: u64) -> Mix {
+        let samples: Vec<(Value, u32)> = MIX.iter().map(|(file, weight)| (sample(file), *weight)).collect();
+        let total = samples.iter().map(|(_, w)| u64::from(*w)).sum();
+        Mix {
+            samples,
+            total,
+            size: size.max(1),
+            seed,
+        }
+    }
+
+    /// Event `i`: the sample the seeded generator's `i`-th draw picks (SplitMix64 is a
+    /// counter, so the draw needs no predecessor), on clone `i mod size`.
+    pub fn event(&self, i: usize) -> Value {
+        let mut state = self.seed.wrapping_add((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut pick = next(&mut state) % self.total;
+        let sample = self
+            .samples
+            .iter()
+            .find(|(_, w)| {
+                let hit = pick < u64::from(*w);
+                pick = pick.saturating_sub(u64::from(*w));
+                hit
+            })
+            .map_or(&self.samples[0].0, |(v, _)| v);
+        on_clone(sample, i, i % self.size)
+    }
+
+    /// The sample file event `i` was drawn from.
+    pub fn kind(&self, i: usize) -> &'static str {
+        let mut state = self.seed.wrapping_add((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut pick = next(&mut state) % self.total;
+        for (file, weight) in MIX {
+            if pick < u64::from(weight) {
+                return file;
+            }
+            pick -= u64::from(weight);
+        }
+        MIX[0].0
+    }
+}
+
+/// `count` EventBridge envelopes (`AWS API Call via CloudTrail`, as the ingest queue receives
+/// them) on a fleet of `size`, drawn from [`MIX`] with `seed`: event `i` is [`Mix::event`]`(i)`,
+/// so manual changes and reverts name clone `i mod size`'s resources and each clone sees a
+/// history.
+pub fn events(count: usize, size: usize, seed: u64) -> Vec<Value> {
+    let mix = Mix::new(size, seed);
+    (0..count).map(|i| mix.event(i)).collect()
 }

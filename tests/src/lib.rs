@@ -3,6 +3,8 @@
 //!
 //! - [`runtime_api`]: a Lambda Runtime API on loopback and a runner for compiled Lambda binaries, so a
 //!   test invokes a function the way AWS Lambda does.
+//! - [`bench`]: the deployed flow's latency and a burst, measured with the compiled release
+//!   functions (the `pipeline-bench` binary).
 //! - [`cloudformation`]: CloudFormation's owner lookup and drift detection on loopback (moto
 //!   serves neither).
 //! - [`config_standin`]: AWS Config on loopback for the resource types moto's Config does not
@@ -25,6 +27,7 @@
 //! reason. Where that cfg is not available, [`moto`] and [`corpora`] print a [`notice`] that
 //! libtest cannot hide.
 
+pub mod bench;
 pub mod cloudformation;
 pub mod config_standin;
 pub mod corpora;

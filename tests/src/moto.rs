@@ -89,6 +89,11 @@ impl MotoServer {
         self.port
     }
 
+    /// The server's process id (benchmarks read its CPU time from `/proc`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Drops every resource in every moto backend (`POST /moto-api/reset`), so tests sharing a server
     /// start from empty.
     pub fn reset(&self) -> Result<(), String> {

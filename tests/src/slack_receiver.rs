@@ -277,6 +277,12 @@ impl SlackReceiver {
         self.lock().requests.clone()
     }
 
+    /// The requests after the first `n`, in arrival order (cheap to poll: only the new ones
+    /// are copied).
+    pub fn requests_since(&self, n: usize) -> Vec<Received> {
+        self.lock().requests.iter().skip(n).cloned().collect()
+    }
+
     /// The requests to `path`, in arrival order.
     pub fn requests_to(&self, path: &str) -> Vec<Received> {
         self.lock()

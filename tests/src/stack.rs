@@ -62,11 +62,17 @@ impl Stack {
     /// installed.
     pub async fn start(test: &str) -> Option<Stack> {
         let moto = MotoServer::start_or_skip(test)?;
-        let sdk = sdk_config(&moto.endpoint()).await;
-        let queue_url = Self::create(&sdk)
+        let stack = Self::on(moto)
             .await
             .unwrap_or_else(|e| panic!("creating the test stack on moto: {e}"));
-        Some(Stack { moto, sdk, queue_url })
+        Some(stack)
+    }
+
+    /// Creates everything on a moto server already running; the error names what failed.
+    pub async fn on(moto: MotoServer) -> Result<Stack, String> {
+        let sdk = sdk_config(&moto.endpoint()).await;
+        let queue_url = Self::create(&sdk).await?;
+        Ok(Stack { moto, sdk, queue_url })
     }
 
     async fn create(sdk: &SdkConfig) -> Result<String, String> {

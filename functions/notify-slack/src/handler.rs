@@ -428,14 +428,19 @@ impl App {
 
     /// What the ledger knows that bears on a notice: its message, burst group, approval prompt.
     async fn known_for(&self, notice: &Notice) -> Result<notify::Known, NotifyError> {
+        // The message and the burst group are read together (one round trip's wait, not two).
+        let group = async {
+            match notice.finding() {
+                Some(f) => self.ledger.group(&notify::group_key(f)).await,
+                None => Ok(None),
+            }
+        };
+        let (message, group) = tokio::join!(self.ledger.message(notice.finding_id()), group);
         let mut known = notify::Known {
-            message: self.ledger.message(notice.finding_id()).await?,
-            group: None,
+            message: message?,
+            group: group?,
             prompt: None,
         };
-        if let Some(f) = notice.finding() {
-            known.group = self.ledger.group(&notify::group_key(f)).await?;
-        }
         let request_id = match notice {
             Notice::Approval { pending, .. } => Some(pending.request_id.as_str()),
             Notice::Remediation { result, .. } => result.request_id.as_deref(),

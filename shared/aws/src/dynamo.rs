@@ -375,20 +375,21 @@ impl DynamoStore {
                     .apply_joined(&Change::Finding(Box::new(incoming.clone())), origin, out)
                     .await;
             }
-            // Whether this attempt wrote the finding, merged against `record`.
+            // Whether this attempt wrote the finding, merged against `record`. The write is
+            // conditional on the finding being absent, so it is not read first: one that an
+            // earlier delivery stored fails the condition and stays as it is (the first write
+            // wins, as `merge_incoming` says), and a new finding costs one round trip less.
             let mut fresh = false;
-            if self.load_finding(&incoming.id).await?.is_none() {
-                let Some(stored) = finding::merge_incoming(None, incoming.clone(), &record) else {
-                    return Ok(());
-                };
-                let transitions = stored.arrival();
-                if self
-                    .put_with_outbox(Self::finding_item(&stored), None, origin, &transitions)
-                    .await?
-                {
-                    fresh = true;
-                    out.extend(transitions);
-                }
+            let Some(stored) = finding::merge_incoming(None, incoming.clone(), &record) else {
+                return Ok(());
+            };
+            let transitions = stored.arrival();
+            if self
+                .put_with_outbox(Self::finding_item(&stored), None, origin, &transitions)
+                .await?
+            {
+                fresh = true;
+                out.extend(transitions);
             }
             if record.findings.contains(&incoming.id) {
                 return Ok(());
