@@ -649,3 +649,45 @@ fn the_remediation_marker_counts_only_from_a_remediation_role() {
         None
     );
 }
+
+#[test]
+fn a_remembered_decision_is_the_one_a_fresh_attributor_makes() {
+    // One attributor judges calls that differ from the one before in a single fact, twice over:
+    // the second round is decided from what it remembers, and every answer must be the one a
+    // fresh attributor gives.
+    let user = json!({"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/bob", "userName": "bob"});
+    let role = json!({"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/cdk-hnb659fds-cfn-exec-role-123456789012-eu-west-1/s",
+        "sessionContext": {"sessionIssuer": {"userName": "cdk-hnb659fds-cfn-exec-role-123456789012-eu-west-1"}}});
+    let variants = [
+        json!({"userAgent": "console.amazonaws.com", "userIdentity": user}),
+        json!({"userAgent": "console.amazonaws.com", "userIdentity": user, "sessionCredentialFromConsole": "true"}),
+        json!({"userAgent": "aws-cli/2.15.0", "userIdentity": user, "sessionCredentialFromConsole": "true"}),
+        json!({"userAgent": "aws-cli/2.15.0", "userIdentity": user}),
+        json!({"userAgent": "aws-cli/2.15.0", "userIdentity": user, "sourceIPAddress": "cloudformation.amazonaws.com"}),
+        json!({"userAgent": "aws-cli/2.15.0", "userIdentity": {"type": "IAMUser", "invokedBy": "cloudformation.amazonaws.com"}}),
+        json!({"userAgent": "aws-cli/2.15.0", "userIdentity": role}),
+        json!({"userAgent": "APN/1.0 Terraform/1.9.8", "userIdentity": user}),
+        json!({"userAgent": "APN/1.0 OpenTofu/1.8.5", "userIdentity": user}),
+        json!({"userAgent": "APN/1.0 OPENTOFU/1.8.5", "userIdentity": user}),
+        json!({"userAgent": "AWS Internal", "userIdentity": user}),
+        json!({"userIdentity": {"type": "AWSService", "invokedBy": "ec2.amazonaws.com"}}),
+    ];
+    let shared = Attributor::default();
+    let mut rules = std::collections::BTreeSet::new();
+    for round in 0..2 {
+        for v in &variants {
+            let doc = record("ec2.amazonaws.com", "CreateTags", v.clone());
+            let remembered = actor(&doc, &shared);
+            assert_eq!(
+                seen(&remembered),
+                seen(&actor(&doc, &Attributor::default())),
+                "round {round}: {v}"
+            );
+            rules.insert(remembered.rule);
+        }
+    }
+    assert!(
+        rules.len() >= 8,
+        "the variants are decided by different rules: {rules:?}"
+    );
+}

@@ -9,6 +9,8 @@
 use crate::input::record::ApiCall;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// The class of actor behind a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -555,6 +557,33 @@ impl PrincipalRule {
 pub struct Attributor {
     principals: Vec<(String, PrincipalRule)>,
     remediation_roles: Vec<String>,
+    /// The built-in table's decisions by the fields its rules read ([`builtin_key`]): CloudTrail
+    /// repeats the same principals and user agents, and a scan of the table costs ~25 string
+    /// tests. At most [`DECISIONS_KEPT`]; shared by clones.
+    decisions: Arc<Mutex<HashMap<Vec<u8>, Option<usize>>>>,
+}
+
+/// How many built-in decisions an attributor keeps.
+const DECISIONS_KEPT: usize = 1024;
+
+/// What the built-in rules read of a call, length-prefixed so no two calls that differ share a
+/// key.
+fn builtin_key(call: &ApiCall<'_>, f: &Facts<'_>) -> Vec<u8> {
+    let fields = [
+        f.identity_type,
+        f.invoked_by,
+        f.source_ip,
+        f.user_agent,
+        f.role_name,
+        f.role_arn,
+    ];
+    let mut key = Vec::with_capacity(1 + fields.iter().map(|v| v.len() + 4).sum::<usize>());
+    key.push(u8::from(call.from_console));
+    for v in fields {
+        key.extend_from_slice(&(v.len() as u32).to_le_bytes());
+        key.extend_from_slice(v.as_bytes());
+    }
+    key
 }
 
 impl Attributor {
@@ -569,7 +598,30 @@ impl Attributor {
         Attributor {
             principals,
             remediation_roles: config.remediation_roles.clone(),
+            decisions: Arc::default(),
         }
+    }
+
+    /// The first built-in rule that applies to `call`, by its index, remembered.
+    fn builtin_rule(&self, call: &ApiCall<'_>, facts: &Facts<'_>) -> Option<&'static Rule> {
+        let key = builtin_key(call, facts);
+        // A poisoned lock only means another thread panicked mid-insert: the map is still whole.
+        let kept = self
+            .decisions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+            .copied();
+        let index = kept.unwrap_or_else(|| {
+            let found = BUILTIN_RULES.iter().position(|r| r.applies(call, facts));
+            let mut decisions = self.decisions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if decisions.len() >= DECISIONS_KEPT {
+                decisions.clear();
+            }
+            decisions.insert(key, found);
+            found
+        });
+        index.and_then(|i| BUILTIN_RULES.get(i))
     }
 
     /// Decides who made `call`.
@@ -595,7 +647,7 @@ impl Attributor {
                 ActorKind::Human | ActorKind::Unknown => Channel::Other,
             };
             (p.kind, channel, p.tool.clone(), id.clone())
-        } else if let Some(r) = BUILTIN_RULES.iter().find(|r| r.applies(call, &facts)) {
+        } else if let Some(r) = self.builtin_rule(call, &facts) {
             (r.kind, r.channel, r.tool.map(str::to_owned), r.id.to_owned())
         } else {
             (ActorKind::Automation, Channel::Other, None, FALLBACK_RULE.to_owned())

@@ -18,9 +18,6 @@ pub fn lookup_str<'a>(raw: &'a RawValue, path: &str) -> Option<Cow<'a, str>> {
     } else {
         path.split('.').collect()
     };
-    if !may_hold(raw.get(), &segments) {
-        return None;
-    }
     let mut found = None;
     // The walk stops at the value (an error unwinds it: the rest of the document is never
     // read); `raw` is JSON that has been parsed once already, so nothing after it can be wrong.
@@ -32,17 +29,6 @@ pub fn lookup_str<'a>(raw: &'a RawValue, path: &str) -> Option<Cow<'a, str>> {
     found
 }
 
-/// Whether `text` may hold `segments`: every key on the path appears in it, or it has escapes
-/// (JSON may spell a key with `\u` escapes). A substring search is far cheaper than the walk,
-/// and most lookups ask for a key the document does not have.
-fn may_hold(text: &str, segments: &[&str]) -> bool {
-    segments
-        .iter()
-        .filter(|s| **s != "*" && s.parse::<usize>().is_err())
-        .all(|key| text.contains(key))
-        || text.as_bytes().contains(&b'\\')
-}
-
 /// What [`Walk`] raises to stop the scan once it has the value.
 const FOUND: &str = "found";
 
@@ -52,9 +38,6 @@ pub fn lookup_all_str<'a>(raw: &'a RawValue, path: &str) -> Vec<Cow<'a, str>> {
     let mut de = serde_json::Deserializer::from_str(raw.get());
     let segments: Vec<&str> = path.split('.').filter(|s| !s.is_empty()).collect();
     let mut out = Vec::new();
-    if !may_hold(raw.get(), &segments) {
-        return out;
-    }
     let _ = WalkAll {
         segments: &segments,
         out: &mut out,
@@ -326,7 +309,6 @@ mod tests {
 
     #[test]
     fn a_key_spelled_with_escapes_is_still_found() {
-        // The substring pre-check must not turn away a document that spells the key otherwise.
         let r = raw(r#"{"gr\u006fupId":"sg-1","items":[{"instance\u0049d":"i-1"}]}"#);
         assert_eq!(lookup_str(&r, "groupId").as_deref(), Some("sg-1"));
         assert_eq!(super::lookup_all_str(&r, "items.*.instanceId"), ["i-1"]);
