@@ -46,6 +46,30 @@ pub fn lookup_all_str<'a>(raw: &'a RawValue, path: &str) -> Vec<Cow<'a, str>> {
     out
 }
 
+/// The visitor methods for scalars met where the path goes on: nothing there.
+macro_rules! scalars_end_the_path {
+    () => {
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+    };
+}
+
 /// [`Walk`] with `*` segments, collecting every match.
 struct WalkAll<'p, 'o, 'de> {
     segments: &'p [&'p str],
@@ -113,25 +137,7 @@ impl<'de> Visitor<'de> for WalkAll<'_, '_, 'de> {
         Ok(())
     }
 
-    // Scalars where the path goes on: nothing to collect.
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
+    scalars_end_the_path!();
 }
 
 /// A scalar as text: a string as it is, a number or boolean rendered; `None` for anything else.
@@ -209,25 +215,7 @@ impl<'de> Visitor<'de> for Walk<'_, '_, 'de> {
         f.write_str("any JSON value")
     }
 
-    // A scalar where the path goes on: nothing there.
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
+    scalars_end_the_path!();
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let (first, rest) = self.segments.split_first().unwrap_or((&"", &[]));
