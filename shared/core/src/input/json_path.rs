@@ -10,89 +10,75 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
 
-/// The string (or number, rendered as text) at `path` inside `raw`, if there is one.
+/// The string (or number, rendered as text) at `path` inside `raw`, if there is one: the first
+/// in document order where a `*` segment stands for each element of a list.
 pub fn lookup_str<'a>(raw: &'a RawValue, path: &str) -> Option<Cow<'a, str>> {
-    let mut de = serde_json::Deserializer::from_str(raw.get());
     let segments: Vec<&str> = if path.is_empty() {
         Vec::new()
     } else {
         path.split('.').collect()
     };
     let mut found = None;
-    // The walk stops at the value (an error unwinds it: the rest of the document is never
-    // read); `raw` is JSON that has been parsed once already, so nothing after it can be wrong.
-    let _ = Walk {
-        segments: &segments,
-        found: &mut found,
-    }
-    .deserialize(&mut de);
+    walk(raw, &segments, &mut Sink::First(&mut found));
     found
 }
-
-/// What [`Walk`] raises to stop the scan once it has the value.
-const FOUND: &str = "found";
 
 /// Every string (or number, as text) at `path` inside `raw`, where a `*` segment stands for
 /// each element of a list (`instancesSet.items.*.instanceId`), in document order; one scan.
 pub fn lookup_all_str<'a>(raw: &'a RawValue, path: &str) -> Vec<Cow<'a, str>> {
-    let mut de = serde_json::Deserializer::from_str(raw.get());
     let segments: Vec<&str> = path.split('.').filter(|s| !s.is_empty()).collect();
     let mut out = Vec::new();
-    let _ = WalkAll {
-        segments: &segments,
-        out: &mut out,
-    }
-    .deserialize(&mut de);
+    walk(raw, &segments, &mut Sink::All(&mut out));
     out
 }
 
-/// The visitor methods for scalars met where the path goes on: nothing there.
-macro_rules! scalars_end_the_path {
-    () => {
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-            Ok(())
-        }
-    };
+fn walk<'a>(raw: &'a RawValue, segments: &[&str], sink: &mut Sink<'_, 'a>) {
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    // A sink that has what it wants stops the walk with an error (the rest of the document is
+    // never read); `raw` was parsed once already, so no other error can happen.
+    let _ = Walk { segments, sink }.deserialize(&mut de);
 }
 
-/// [`Walk`] with `*` segments, collecting every match.
-struct WalkAll<'p, 'o, 'de> {
+/// Where a walk puts the scalars at the end of its path.
+enum Sink<'o, 'de> {
+    /// The first one, and the walk stops there.
+    First(&'o mut Option<Cow<'de, str>>),
+    /// Every one.
+    All(&'o mut Vec<Cow<'de, str>>),
+}
+
+/// What a walk raises to stop once its sink has what it wants.
+const FOUND: &str = "found";
+
+/// Follows `segments` (`*` for every element of a list, a number for one) to the scalars at
+/// their end.
+struct Walk<'p, 's, 'o, 'de> {
     segments: &'p [&'p str],
-    out: &'o mut Vec<Cow<'de, str>>,
+    sink: &'s mut Sink<'o, 'de>,
 }
 
-impl<'de> DeserializeSeed<'de> for WalkAll<'_, '_, 'de> {
+impl<'de> DeserializeSeed<'de> for Walk<'_, '_, '_, 'de> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        if self.segments.is_empty() {
-            // A leaf: the scalar `Scalar` reads.
-            if let Some(v) = d.deserialize_any(Scalar)? {
-                self.out.push(v);
+        if !self.segments.is_empty() {
+            return d.deserialize_any(self);
+        }
+        match (d.deserialize_any(Scalar)?, self.sink) {
+            (None, _) => Ok(()),
+            (Some(v), Sink::All(out)) => {
+                out.push(v);
+                Ok(())
             }
-            Ok(())
-        } else {
-            d.deserialize_any(self)
+            (Some(v), Sink::First(found)) => {
+                **found = Some(v);
+                Err(de::Error::custom(FOUND))
+            }
         }
     }
 }
 
-impl<'de> Visitor<'de> for WalkAll<'_, '_, 'de> {
+impl<'de> Visitor<'de> for Walk<'_, '_, '_, 'de> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -103,9 +89,9 @@ impl<'de> Visitor<'de> for WalkAll<'_, '_, 'de> {
         let (first, rest) = self.segments.split_first().unwrap_or((&"", &[]));
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             if !first.is_empty() && key == *first {
-                map.next_value_seed(WalkAll {
+                map.next_value_seed(Walk {
                     segments: rest,
-                    out: &mut *self.out,
+                    sink: &mut *self.sink,
                 })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -121,9 +107,9 @@ impl<'de> Visitor<'de> for WalkAll<'_, '_, 'de> {
         let mut index = 0;
         loop {
             let more = if every || wanted == Some(index) {
-                seq.next_element_seed(WalkAll {
+                seq.next_element_seed(Walk {
                     segments: rest,
-                    out: &mut *self.out,
+                    sink: &mut *self.sink,
                 })?
                 .is_some()
             } else {
@@ -137,7 +123,25 @@ impl<'de> Visitor<'de> for WalkAll<'_, '_, 'de> {
         Ok(())
     }
 
-    scalars_end_the_path!();
+    // Scalars where the path goes on: nothing there.
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
 }
 
 /// A scalar as text: a string as it is, a number or boolean rendered; `None` for anything else.
@@ -181,77 +185,6 @@ impl<'de> Visitor<'de> for Scalar {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(None)
-    }
-}
-
-/// The walk of [`lookup_str`]: follows `segments`, puts the scalar at their end in `found` and
-/// stops the scan there.
-struct Walk<'p, 'o, 'de> {
-    segments: &'p [&'p str],
-    found: &'o mut Option<Cow<'de, str>>,
-}
-
-impl<'de> DeserializeSeed<'de> for Walk<'_, '_, 'de> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        match self.segments.split_first() {
-            None => match d.deserialize_any(Scalar)? {
-                Some(v) => {
-                    *self.found = Some(v);
-                    Err(de::Error::custom(FOUND))
-                }
-                None => Ok(()),
-            },
-            Some(_) => d.deserialize_any(self),
-        }
-    }
-}
-
-impl<'de> Visitor<'de> for Walk<'_, '_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    scalars_end_the_path!();
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let (first, rest) = self.segments.split_first().unwrap_or((&"", &[]));
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if key == *first {
-                map.next_value_seed(Walk {
-                    segments: rest,
-                    found: &mut *self.found,
-                })?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let (first, rest) = self.segments.split_first().unwrap_or((&"", &[]));
-        let wanted = first.parse::<usize>().ok();
-        let mut index = 0;
-        loop {
-            let more = if wanted == Some(index) {
-                seq.next_element_seed(Walk {
-                    segments: rest,
-                    found: &mut *self.found,
-                })?
-                .is_some()
-            } else {
-                seq.next_element::<IgnoredAny>()?.is_some()
-            };
-            if !more {
-                break;
-            }
-            index += 1;
-        }
-        Ok(())
     }
 }
 
@@ -307,6 +240,12 @@ mod tests {
         let r = raw(r#"{"a":"first","a":"second","b":{"x":1},"b":{"y":"found"}}"#);
         assert_eq!(lookup_str(&r, "a").as_deref(), Some("first"));
         assert_eq!(lookup_str(&r, "b.y").as_deref(), Some("found"));
+    }
+
+    #[test]
+    fn a_star_in_a_single_lookup_gives_the_first_match() {
+        let r = raw(r#"{"items":[{"other":1},{"id":"i-2"},{"id":"i-3"}]}"#);
+        assert_eq!(lookup_str(&r, "items.*.id").as_deref(), Some("i-2"));
     }
 
     #[test]
