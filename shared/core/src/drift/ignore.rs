@@ -180,18 +180,18 @@ fn parse_line(origin: &str, line: &str) -> Option<Rule> {
 
 impl Rule {
     fn matches(&self, s: &Subject<'_>, attribute: Option<&str>) -> bool {
-        let type_ok =
-            glob(&self.resource_type, s.resource_type) || s.tf_type.is_some_and(|t| glob(&self.resource_type, t));
-        let id_ok = [Some(s.id), s.arn, s.address]
-            .into_iter()
-            .flatten()
-            .any(|candidate| glob(&self.id, candidate));
+        // Cheapest first: every event is checked against every rule.
         let attribute_ok = match (&self.attribute, attribute) {
             (None, _) => true,
             (Some(_), None) => false,
             (Some(pattern), Some(a)) => glob(pattern, a),
         };
-        type_ok && id_ok && attribute_ok
+        attribute_ok
+            && (glob(&self.resource_type, s.resource_type) || s.tf_type.is_some_and(|t| glob(&self.resource_type, t)))
+            && [Some(s.id), s.arn, s.address]
+                .into_iter()
+                .flatten()
+                .any(|candidate| glob(&self.id, candidate))
     }
 }
 
