@@ -28,21 +28,14 @@ fn sample(path: &str) -> Value {
 }
 
 /// Lambda's on-failure destination record of an asynchronous invocation of `function` with
-/// `event` that failed every retry.
+/// `event` that failed every retry (core's sample, its function and request replaced).
 fn failed_invocation(function: &str, event: &Value) -> Value {
-    json!({
-        "version": "1.0",
-        "timestamp": "2026-12-02T10:00:03.512Z",
-        "requestContext": {
-            "requestId": "e4b46cbf-b738-4a5c-8880-a18cdf61200e",
-            "functionArn": format!("{function}:$LATEST"),
-            "condition": "RetriesExhausted",
-            "approximateInvokeCount": 3
-        },
-        "requestPayload": event,
-        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-        "responsePayload": {"errorMessage": "the table could not be read", "errorType": "Retryable"}
-    })
+    let path = workspace().join("shared/core/tests/data/dead_letter/on-failure-destination.json");
+    let text = std::fs::read_to_string(path).expect("the on-failure sample");
+    let mut record: Value = serde_json::from_str(&text).expect("the on-failure sample is JSON");
+    record["requestContext"]["functionArn"] = json!(format!("{function}:$LATEST"));
+    record["requestPayload"] = event.clone();
+    record
 }
 
 /// Puts `body` in `queue` as EventBridge puts an event its rule could not deliver to `target`.

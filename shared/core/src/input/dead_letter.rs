@@ -390,22 +390,15 @@ mod tests {
         .to_string()
     }
 
-    /// Lambda's on-failure destination record, as Lambda writes it.
+    /// Lambda's on-failure destination record of `function` (the shared sample, its function
+    /// replaced), with [`event`] as the request.
     fn failed_invocation(function: &str) -> String {
-        serde_json::json!({
-            "version": "1.0",
-            "timestamp": "2026-12-02T10:00:03.512Z",
-            "requestContext": {
-                "requestId": "e4b46cbf-b738-4a5c-8880-a18cdf61200e",
-                "functionArn": format!("{function}:$LATEST"),
-                "condition": "RetriesExhausted",
-                "approximateInvokeCount": 3
-            },
-            "requestPayload": serde_json::from_str::<Value>(&event()).unwrap_or_default(),
-            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-            "responsePayload": {"errorMessage": "slack is down", "errorType": "Retryable"}
-        })
-        .to_string()
+        let mut record: Value =
+            serde_json::from_str(include_str!("../../tests/data/dead_letter/on-failure-destination.json"))
+                .unwrap_or_default();
+        record["requestContext"]["functionArn"] = Value::String(format!("{function}:$LATEST"));
+        record["requestPayload"] = serde_json::from_str::<Value>(&event()).unwrap_or_default();
+        record.to_string()
     }
 
     fn letter<'a>(body: &'a str, source: Option<&'a str>, target: Option<&'a str>) -> DeadLetter<'a> {
